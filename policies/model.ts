@@ -1,0 +1,136 @@
+// The vocabulary shared by the policy language and every part of the sidecar.
+//
+// Policy evaluation is a pure function of (principal, command facts) → decision. These types are
+// what crosses that boundary: protocol adapters turn wire messages into `CommandFacts`, identity
+// turns tokens into a `Principal`, and nothing here knows about a wire format or a token format.
+// `policies/` imports nothing from `sidecar/` or `webhook/`; they import from here.
+
+export type Protocol = 'postgres' | 'mysql' | 'ssh' | 'http';
+
+/** Who is calling, after verification. Never carries the raw token. */
+export interface Principal {
+  /** `iss` of the verified token. */
+  issuer: string;
+  /** `sub` of the verified token. */
+  subject: string;
+  /** All verified claims (including iss/sub/aud). */
+  claims: Readonly<Record<string, unknown>>;
+  /** Names of the policy `identities` entries this principal matched (issuer + claim matchers). */
+  identities: readonly string[];
+}
+
+/** One table or view a command touches. `schema` is absent when the command did not qualify it. */
+export interface TableRef {
+  schema?: string;
+  name: string;
+}
+
+/**
+ * What inspection learned about one command (one SQL statement, one shell command line, one HTTP
+ * request). Policy matches on these facts only.
+ */
+export interface CommandFacts {
+  protocol: Protocol;
+  /** Target name from the policy. */
+  target: string;
+  /** The command text as sent (one statement of a multi-statement string). */
+  text: string;
+  /**
+   * Operation name as OpenTelemetry's `db.operation.name` would say it, upper case:
+   * `SELECT`, `INSERT`, `CREATE TABLE`, `DROP TABLE`, `DO`, `COPY`… For HTTP the method.
+   */
+  operation: string;
+  /**
+   * Lower-case statement kinds this command belongs to, most specific first, e.g.
+   * `['select', 'read']`, `['drop', 'ddl', 'write']`, `['do', 'procedural', 'write']`.
+   * Rules' `when.statements` match any of them.
+   */
+  kinds: readonly string[];
+  /** Tables/views touched (read or written). */
+  tables: readonly TableRef[];
+  /**
+   * Facts worth a rule of their own: `multi-statement` (part of a string with several
+   * statements), `prepared` (arrived via the extended protocol), `do-block`, `function-call`,
+   * `unparsable` (the grammar rejected it; `kinds` is then `['unparsable']`).
+   */
+  flags: readonly string[];
+}
+
+export type Action = 'allow' | 'deny' | 'approve';
+
+/** The outcome of evaluating policy for one command. */
+export interface Decision {
+  action: Action;
+  /** Name of the rule that decided, or `default` when no rule matched. */
+  rule: string;
+  /** Human-readable reason, safe to show to the client (never contains secrets). */
+  reason: string;
+  /** For `approve`: who may approve (free-form names/groups from the policy). */
+  approvers?: readonly string[];
+  /** For `approve`: how long to hold before the hold becomes a deny. */
+  timeoutMs?: number;
+}
+
+export type DetectorName = 'email' | 'payment-card' | 'jwt' | 'aws-access-key' | 'pem-private-key';
+
+export type DetectorSpec =
+  | { kind: 'builtin'; name: DetectorName }
+  | { kind: 'regex'; name: string; pattern: string; flags?: string };
+
+export type MaskStrategy = 'redact' | 'partial' | 'hash';
+
+/** A masking rule after policy resolution: applies to the current principal and target. */
+export interface MaskingRule {
+  name: string;
+  /**
+   * `table.column` globs (`*` any run of characters except `.`, `**`/a bare `*` prefix allowed:
+   * `*.email`, `public.users.ssn`, `users.*`). Matched against the column's table (schema-
+   * qualified when known) and name from the result's row description.
+   */
+  columns: readonly string[];
+  /** Detectors run over every value not already masked by a column match. */
+  detectors: readonly DetectorSpec[];
+  strategy: MaskStrategy;
+}
+
+/** Target description as the sidecar needs it. */
+export interface TargetSpec {
+  name: string;
+  protocol: Protocol;
+  /** Upstream host and port. */
+  host: string;
+  port: number;
+  /** Database to connect to upstream; when absent, the one the client asked for. */
+  database?: string;
+  tls: UpstreamTls;
+  credentials: CredentialRef;
+  /** Local mode: explicit listener `host:port` for this target. */
+  listen?: { host: string; port: number };
+}
+
+export interface UpstreamTls {
+  mode: 'disable' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+  /** PEM CA bundle path; system CAs when absent. */
+  caFile?: string;
+  /** Name to verify instead of `host`. */
+  serverName?: string;
+}
+
+/** Where a target's credentials come from. `file`: an entry of the sidecar's credentials file. */
+export type CredentialRef =
+  | { source: 'file'; key: string }
+  | { source: 'token-exchange'; audience: string; endpoint?: string };
+
+/** A token issuer the sidecar trusts, as the policy's `identities` section declares it. */
+export interface IssuerSpec {
+  /** Expected `iss`. */
+  issuer: string;
+  /** Accepted `aud` values (at least one must be present in the token). */
+  audiences: readonly string[];
+  /** Where the signing keys come from: exactly one of these. */
+  jwksUrl?: string;
+  jwks?: { keys: readonly Record<string, unknown>[] };
+  jwksFile?: string;
+  /** Allowed clock skew for exp/nbf/iat, seconds (default 30). */
+  clockSkewSeconds: number;
+}
