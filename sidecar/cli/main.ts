@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// The one `sidegate` command. Subcommands:
+//   local                      run the main job on a laptop: example policy, embedded target,
+//                              in-process approval broker, spans to a local file
+//   sidecar                    run as the pod's sidecar (explicit listeners for now)
+//   token                      print a local developer token (local mode's issuer)
+//   policy check FILE          validate a policy (errors name file:line)
+//   policy test FILE CASES     run policy unit-test cases; non-zero exit on mismatch
+//   approvals list|show|approve|deny …   decide held commands
+//   audit show|verify [FILE]   print the audit trail as a tree / verify its hash chain
+import { parseArgs } from 'node:util';
+import { runLocal } from './local-command.js';
+import { runSidecarCommand } from './sidecar-command.js';
+import { runPolicyCommand } from './policy-command.js';
+import { runAuditCommand } from './audit-command.js';
+import { runApprovalsCommand } from '../approvals/index.js';
+import { mintLocalToken } from '../local/local-issuer.js';
+
+const USAGE = `usage: sidegate <command> [options]
+
+commands:
+  local [--policy FILE] [--credentials FILE] [--state-dir DIR] [--upstream HOST:PORT]
+  sidecar --policy FILE --credentials FILE [--token-file FILE] [--broker-url URL --broker-token-file FILE]
+  token [--state-dir DIR] [--subject SUB]
+  policy check FILE
+  policy test FILE CASES
+  approvals list | show ID | approve ID [--as NAME] [--reason TEXT] | deny ID [--as NAME] [--reason TEXT]
+  audit show [FILE] | audit verify [FILE]
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+  switch (command) {
+    case 'local':
+      return runLocal(rest);
+    case 'sidecar':
+      return runSidecarCommand(rest);
+    case 'token': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { 'state-dir': { type: 'string', default: '.sidegate' }, subject: { type: 'string' } },
+      });
+      process.stdout.write((await mintLocalToken(values['state-dir']!, { subject: values.subject })) + '\n');
+      return 0;
+    }
+    case 'policy':
+      return runPolicyCommand(rest, io);
+    case 'approvals':
+      return runApprovalsCommand(rest, io);
+    case 'audit':
+      return runAuditCommand(rest, io);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`sidegate: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== -1) process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`sidegate: ${err.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,84 @@
+// identify: turn what the client presented (or the pod's own token) into a verified Principal.
+//
+// Precedence, from the design: a CI OIDC token the client presents as its password (or bearer
+// token) is verified and preferred; otherwise the sidecar's own token file (the projected
+// ServiceAccount token in a pod) identifies the caller. A presented token that fails verification
+// is an error — it never silently falls back to the pod identity, or a bad token would be masked.
+import type { IssuerSpec, Principal } from '../../policies/model.js';
+
+export interface VerifiedTokenLike {
+  issuer: string;
+  subject: string;
+  claims: Record<string, unknown>;
+}
+
+export interface TokenVerifierLike {
+  verify(token: string): Promise<VerifiedTokenLike>;
+}
+
+export interface TokenFileLike {
+  read(): Promise<string>;
+}
+
+export interface IdentityMatcher {
+  matchIdentities(claims: Record<string, unknown>): string[];
+  issuers(): IssuerSpec[];
+}
+
+/** Raised for every identity failure; `message` is safe to show the client. */
+export class IdentityRejected extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'IdentityRejected';
+  }
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+export class ClientIdentity {
+  constructor(
+    private readonly verifier: TokenVerifierLike,
+    private readonly matcher: IdentityMatcher,
+    private readonly tokenFile?: TokenFileLike,
+  ) {}
+
+  /**
+   * Whether the adapter should ask the client for a secret (password/bearer). Without a token file
+   * the client's token is the only identity there can be; with one we still ask, so a CI OIDC token
+   * can be preferred, unless the operator turned that off (`askClient: false`).
+   */
+  get hasTokenFile(): boolean {
+    return this.tokenFile !== undefined;
+  }
+
+  async resolve(presented: string | undefined): Promise<Principal> {
+    const trimmed = presented?.trim() ?? '';
+    let token: string;
+    if (trimmed !== '' && JWT_SHAPE.test(trimmed)) {
+      token = trimmed;
+    } else if (this.tokenFile) {
+      try {
+        token = await this.tokenFile.read();
+      } catch (err) {
+        throw new IdentityRejected(`sidegate: the sidecar's identity token is unavailable: ${(err as Error).message}`, 'token-file');
+      }
+    } else {
+      throw new IdentityRejected(
+        'sidegate: no identity token: present a CI OIDC token (JWT) as the password',
+        'missing',
+      );
+    }
+    let verified: VerifiedTokenLike;
+    try {
+      verified = await this.verifier.verify(token);
+    } catch (err) {
+      const e = err as { message?: string; code?: string };
+      throw new IdentityRejected(`sidegate: identity rejected: ${e.message ?? 'invalid token'}`, e.code ?? 'invalid');
+    }
+    const identities = this.matcher.matchIdentities(verified.claims);
+    return { issuer: verified.issuer, subject: verified.subject, claims: verified.claims, identities };
+  }
+}

@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CommandGate, denialMessage, type ApprovalHolder, type HoldResult, type PolicyDecider } from './command-gate.js';
+import type { CommandFacts, Decision, Principal } from '../../policies/model.js';
+
+const principal: Principal = { issuer: 'https://issuer', subject: 'ci', claims: {}, identities: ['ci'] };
+const facts = (operation: string): CommandFacts => ({
+  protocol: 'postgres', target: 'db', text: operation, operation, kinds: [operation.toLowerCase()], tables: [], flags: [],
+});
+
+/** A decider that maps operations to actions; the gate must take the most restrictive it is given. */
+const decider = (actions: Record<string, Decision['action']>): PolicyDecider => ({
+  decideAll(_p, fs) {
+    const per = fs.map((f) => ({ action: actions[f.operation] ?? 'deny', rule: `r-${f.operation}`, reason: 'test', approvers: ['dba'], timeoutMs: 1000 }) as Decision);
+    const rank = { deny: 2, approve: 1, allow: 0 } as const;
+    const decision = per.reduce((a, b) => (rank[b.action] > rank[a.action] ? b : a));
+    return { decision, per };
+  },
+});
+
+const holder = (result: HoldResult, seen: unknown[] = []): ApprovalHolder => ({
+  async hold(req, opts) {
+    seen.push(req);
+    opts.onCreated?.(result.id);
+    return result;
+  },
+});
+
+test('an unhealthy audit trail denies everything (audit records are evidence)', () => {
+  let healthy = false;
+  const gate = new CommandGate(decider({ SELECT: 'allow' }), null, () => healthy);
+  assert.equal(gate.decide(principal, [facts('SELECT')]).action, 'deny');
+  assert.equal(gate.decide(principal, [facts('SELECT')]).rule, 'audit-unavailable');
+  healthy = true;
+  assert.equal(gate.decide(principal, [facts('SELECT')]).action, 'allow');
+});
+
+test('hold: approved releases, anything else denies with a message naming the approval and rule', async () => {
+  const decision: Decision = { action: 'approve', rule: 'writes-need-approval', reason: 'x', approvers: ['dba'], timeoutMs: 1000 };
+  const session = { id: 's1', principal, target: 'db', protocol: 'postgres' };
+  const seen: unknown[] = [];
+  const approved = await new CommandGate(decider({}), holder({ id: 'apr-1', status: 'approved', approver: 'alice' }, seen)).hold(session, decision, 'UPDATE t SET a = ?');
+  assert.equal(approved.verdict, 'allow');
+  assert.equal((seen[0] as { command: string }).command, 'UPDATE t SET a = ?');
+  for (const status of ['denied', 'expired', 'cancelled', 'unavailable'] as const) {
+    const out = await new CommandGate(decider({}), holder({ id: 'apr-2', status, approver: 'bob' })).hold(session, decision, 'UPDATE t');
+    assert.equal(out.verdict, 'deny', status);
+    assert.match(out.verdict === 'deny' ? out.message : '', /writes-need-approval/);
+    if (status !== 'unavailable') assert.match(out.verdict === 'deny' ? out.message : '', /apr-2/);
+  }
+  const noBroker = await new CommandGate(decider({}), null).hold(session, decision, 'UPDATE t');
+  assert.equal(noBroker.verdict, 'deny');
+});
+
+test('denial messages name the rule', () => {
+  assert.equal(
+    denialMessage({ action: 'deny', rule: 'no-ddl', reason: 'DDL is not allowed from CI' }),
+    'sidegate: denied by rule "no-ddl": DDL is not allowed from CI',
+  );
+  assert.match(denialMessage({ action: 'approve', rule: 'r', reason: 'x' }, { id: 'apr-9', status: 'expired' }), /apr-9.*timed out/);
+});

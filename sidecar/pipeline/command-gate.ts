@@ -1,0 +1,124 @@
+// The protocol-agnostic middle of the pipeline: decide → hold.
+//
+// Protocol adapters inspect their own wire messages into `CommandFacts`, then ask the gate whether
+// the command may run. Deciding is synchronous (policy evaluation is a pure function and sits on
+// the hot path of every statement); holding is asynchronous and only happens for `approve`.
+// The gate knows nothing about wire formats, and nothing about how an adapter reports a denial.
+import type { CommandFacts, Decision, Principal } from '../../policies/model.js';
+
+/** The part of the policy the gate needs (keeps the gate testable and the dependency narrow). */
+export interface PolicyDecider {
+  decideAll(principal: Principal, facts: readonly CommandFacts[]): { decision: Decision; per: Decision[] };
+}
+
+export interface HoldRequest {
+  requester: { subject: string; issuer: string; identities: string[] };
+  target: string;
+  protocol: string;
+  /** Statement text with literals replaced (what an approver sees). */
+  command: string;
+  rule: string;
+  approvers: string[];
+  sessionId: string;
+}
+
+export interface HoldResult {
+  id: string;
+  status: 'approved' | 'denied' | 'expired' | 'cancelled' | 'unavailable';
+  approver?: string;
+  reason?: string;
+}
+
+/** Where held commands wait for a human. Implemented by the approvals client. */
+export interface ApprovalHolder {
+  hold(
+    req: HoldRequest,
+    opts: { timeoutMs: number; signal?: AbortSignal; onCreated?: (id: string) => void },
+  ): Promise<HoldResult>;
+}
+
+export type GateOutcome =
+  | { verdict: 'allow'; decision: Decision; approval?: HoldResult }
+  | { verdict: 'deny'; decision: Decision; approval?: HoldResult; message: string };
+
+export interface GateSession {
+  id: string;
+  principal: Principal;
+  target: string;
+  protocol: string;
+}
+
+export class CommandGate {
+  constructor(
+    private readonly policy: PolicyDecider,
+    private readonly approvals: ApprovalHolder | null,
+    /** Audit records are evidence: when they cannot be kept, nothing runs (fail closed). */
+    private readonly auditHealthy: () => boolean = () => true,
+  ) {}
+
+  /** Synchronous policy decision for one command (all statements of one client message). */
+  decide(principal: Principal, facts: readonly CommandFacts[]): Decision {
+    if (!this.auditHealthy()) {
+      return { action: 'deny', rule: 'audit-unavailable', reason: 'the audit trail cannot record commands right now' };
+    }
+    if (facts.length === 0) return { action: 'allow', rule: 'empty', reason: 'empty command' };
+    return this.policy.decideAll(principal, facts).decision;
+  }
+
+  /**
+   * Resolves an `approve` decision by holding the command at the broker. A broker that cannot be
+   * reached, a denial, an expiry or a cancelled hold all deny: nothing runs unless a human said yes.
+   */
+  async hold(
+    session: GateSession,
+    decision: Decision,
+    commandText: string,
+    opts: { signal?: AbortSignal; onCreated?: (id: string) => void } = {},
+  ): Promise<GateOutcome> {
+    if (decision.action !== 'approve') throw new Error('hold() is only for approve decisions');
+    if (!this.approvals) {
+      return { verdict: 'deny', decision, message: denialMessage(decision, { id: '-', status: 'unavailable' }) };
+    }
+    const approval = await this.approvals.hold(
+      {
+        requester: {
+          subject: session.principal.subject,
+          issuer: session.principal.issuer,
+          identities: [...session.principal.identities],
+        },
+        target: session.target,
+        protocol: session.protocol,
+        command: commandText,
+        rule: decision.rule,
+        approvers: [...(decision.approvers ?? [])],
+        sessionId: session.id,
+      },
+      { timeoutMs: decision.timeoutMs ?? 300_000, signal: opts.signal, onCreated: opts.onCreated },
+    );
+    if (approval.status === 'approved') return { verdict: 'allow', decision, approval };
+    return { verdict: 'deny', decision, approval, message: denialMessage(decision, approval) };
+  }
+}
+
+/** The one sentence a client sees when a command does not run. Names the rule and approval id. */
+export function denialMessage(decision: Decision, approval?: HoldResult): string {
+  if (!approval) return `sidegate: denied by rule "${decision.rule}": ${decision.reason}`;
+  switch (approval.status) {
+    case 'denied':
+      return `sidegate: approval ${approval.id} (rule "${decision.rule}") was denied${approval.approver ? ` by ${approval.approver}` : ''}${approval.reason ? `: ${approval.reason}` : ''}`;
+    case 'expired':
+      return `sidegate: approval ${approval.id} (rule "${decision.rule}") timed out without a decision`;
+    case 'cancelled':
+      return `sidegate: approval ${approval.id} (rule "${decision.rule}") was cancelled`;
+    case 'unavailable':
+      return `sidegate: rule "${decision.rule}" requires approval but the approval broker is unavailable`;
+    case 'approved':
+      return `sidegate: approval ${approval.id} granted`;
+  }
+}
+
+/** What a client is told while its command waits. */
+export function holdNotice(decision: Decision, approvalId: string): string {
+  const who = decision.approvers && decision.approvers.length > 0 ? ` by ${decision.approvers.join(', ')}` : '';
+  return `sidegate: held for approval ${approvalId} (rule "${decision.rule}"); waiting${who}`;
+}

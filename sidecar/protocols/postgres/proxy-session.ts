@@ -1,0 +1,977 @@
+// One client connection through the PostgreSQL adapter.
+//
+//   startup:  SSLRequest/GSSENCRequest/CancelRequest/StartupMessage → ask for the client's token
+//             (cleartext password message) → identify → credentials → upstream login (the client
+//             never sees the target's credentials, the target never sees the client's token)
+//   steady:   client messages are inspected and decided as they arrive; allowed ones are forwarded
+//             as raw bytes, denied ones are replaced by a "poison" message whose upstream error is
+//             rewritten into the denial (so ordering, pipelining and transaction state stay exactly
+//             what PostgreSQL makes of an error), held ones stop the client stream until a human
+//             decides. Upstream messages are attributed to requests by the ResponseTracker, rows
+//             are masked as they stream, and every statement ends its audit span.
+//
+// Policy, identity, approvals and audit are reached through narrow interfaces; this file is the
+// only place that knows both the wire protocol and the pipeline order.
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { CommandFacts, Decision, MaskingRule, Principal, TargetSpec } from '../../../policies/model.js';
+import type { CommandGate, GateOutcome } from '../../pipeline/command-gate.js';
+import { denialMessage, holdNotice } from '../../pipeline/command-gate.js';
+import { decisionAttributes, principalAttributes, targetAttributes, type Attributes } from '../../pipeline/audit-attributes.js';
+import { IdentityRejected, type ClientIdentity } from '../../pipeline/client-identity.js';
+import type { Logger } from '../../logging/logger.js';
+import { OutputBatch } from '../../capture/output-batch.js';
+import { ResponseTracker, type Pending } from './response-tracker.js';
+import type { AuditCommandLike, AuditSessionLike, AuditTrailLike } from '../../pipeline/audit-port.js';
+import type { CredentialSourceLike } from '../../pipeline/credential-port.js';
+import type { CatalogNames } from './catalog-names.js';
+import { RowShape, type RowField } from './row-shape.js';
+import type { ResultMasker } from '../../masking/index.js';
+import * as wire from './wire.js';
+import { inspectSql, type InspectedStatement } from './sql-inspector.js';
+
+export interface PostgresProxyDeps {
+  gate: CommandGate;
+  identity: ClientIdentity;
+  credentials: CredentialSourceLike;
+  audit: AuditTrailLike;
+  /** Masking rules for (principal, target). */
+  masking(principal: Principal, target: string): MaskingRule[];
+  maskingKey?: Buffer;
+  /** Policy default for statements the grammar rejects is applied by the policy itself. */
+  catalog: CatalogNames;
+  cancelRegistry: CancelRegistry;
+  /** TLS toward clients that send SSLRequest; absent → we answer 'N'. */
+  clientTls?: tls.SecureContext;
+  log: Logger;
+  maxMessageBytes?: number;
+}
+
+/** Maps the BackendKeyData we gave each client to the upstream's, so CancelRequest reaches it. */
+export class CancelRegistry {
+  private readonly sessions = new Map<string, { target: TargetSpec; processId: number; secretKey: number }>();
+  register(processId: number, secretKey: number, upstream: { target: TargetSpec; processId: number; secretKey: number }): void {
+    this.sessions.set(`${processId}:${secretKey}`, upstream);
+  }
+  lookup(processId: number, secretKey: number) {
+    return this.sessions.get(`${processId}:${secretKey}`);
+  }
+  unregister(processId: number, secretKey: number): void {
+    this.sessions.delete(`${processId}:${secretKey}`);
+  }
+  get size(): number {
+    return this.sessions.size;
+  }
+}
+
+/** SQLSTATEs we originate. */
+const SQLSTATE = {
+  insufficientPrivilege: '42501',
+  invalidAuthorization: '28000',
+  invalidPassword: '28P01',
+  protocolViolation: '08P01',
+  connectionFailure: '08006',
+  cannotConnect: '08001',
+  featureNotSupported: '0A000',
+} as const;
+
+/** A statement text the grammar rejects: the upstream answers it with an error we then rewrite. */
+const POISON_SQL = 'SIDEGATE_DENIED_STATEMENT';
+
+interface StatementRun {
+  inspected: InspectedStatement;
+  span: AuditCommandLike;
+  rows: number;
+  masked: number;
+  ended: boolean;
+}
+
+interface PreparedInfo {
+  text: string;
+  inspected: InspectedStatement[];
+  decision: Decision;
+  /** Row shape from Describe S (formats still to come from Bind). */
+  fields?: RowField[];
+}
+
+interface PortalInfo {
+  statement?: PreparedInfo;
+  resultFormats: number[];
+  /** Known once a Describe P (the client's or ours) was answered. Read lazily by row handling. */
+  shape?: RowShape;
+  /** The client already asked to describe it: no need to inject our own Describe. */
+  describing?: boolean;
+}
+
+/** What the tracker carries for each request. */
+type Work =
+  | { t: 'plain' }
+  | { t: 'parse'; name: string; info?: PreparedInfo; denied?: { run: StatementRun[]; message: string } }
+  | { t: 'describe'; target: 'S' | 'P'; name: string }
+  | { t: 'execute'; portal?: PortalInfo; runs: StatementRun[]; denied?: string }
+  | { t: 'query'; runs: StatementRun[]; index: number; shape?: RowShape; denied?: string }
+  | { t: 'sync' };
+
+type Phase = 'startup' | 'auth' | 'connecting' | 'ready' | 'closed';
+
+export class PostgresProxySession {
+  readonly id = randomUUID();
+  private phase: Phase = 'startup';
+  private client: Socket | tls.TLSSocket;
+  private upstream?: Socket | tls.TLSSocket;
+  private startupBuf: Buffer = Buffer.alloc(0);
+  private startupParams: Record<string, string> = {};
+  private principal?: Principal;
+  private auditSession?: AuditSessionLike;
+  private database = '';
+  private maskingRules: MaskingRule[] = [];
+  private needsTableNames = false;
+
+  private readonly clientFramer: wire.MessageFramer;
+  private readonly upstreamFramer: wire.MessageFramer;
+  private readonly toUpstream = new OutputBatch();
+  private readonly toClient = new OutputBatch();
+  private readonly tracker = new ResponseTracker<Work>();
+
+  /** Client messages waiting while a hold (or a catalog lookup) is in progress. */
+  private clientQueue: wire.Frame[] = [];
+  private clientBusy = false;
+  private upstreamQueue: wire.Frame[] = [];
+  private upstreamBusy = false;
+
+  private readonly prepared = new Map<string, PreparedInfo>();
+  private readonly portals = new Map<string, PortalInfo>();
+  private inCopyOut: { work: Work | undefined } | null = null;
+  private ourKey = { processId: 0, secretKey: 0 };
+  private holdAbort = new AbortController();
+  private poisonCounter = 0;
+  private copyMasker: ResultMasker | null | undefined;
+
+  constructor(
+    socket: Socket,
+    private readonly target: TargetSpec,
+    private readonly deps: PostgresProxyDeps,
+    private readonly peer: { address?: string; port?: number },
+  ) {
+    this.client = socket;
+    const max = deps.maxMessageBytes ?? 16 * 1024 * 1024;
+    this.clientFramer = new wire.MessageFramer({ maxMessageSize: max });
+    // Upstream rows can legitimately be large (a 100 MB bytea); the bound is still finite.
+    this.upstreamFramer = new wire.MessageFramer({ maxMessageSize: Math.max(max, 256 * 1024 * 1024) });
+    socket.setNoDelay(true);
+    this.attachClient(socket);
+  }
+
+  private attachClient(socket: Socket | tls.TLSSocket): void {
+    socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    socket.on('error', (err) => this.deps.log.debug('client socket error', { session: this.id, error: err.message }));
+    socket.on('close', () => this.close('client closed'));
+    socket.on('drain', () => this.upstream?.resume());
+  }
+
+  // ───────────────────────────── startup ─────────────────────────────
+
+  private onClientData(chunk: Buffer): void {
+    try {
+      if (this.phase === 'ready') {
+        this.clientFramer.push(chunk);
+        for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) this.clientQueue.push(f);
+        this.pumpClient();
+        return;
+      }
+      if (this.phase === 'startup' || this.phase === 'auth') {
+        this.startupBuf = this.startupBuf.length === 0 ? chunk : Buffer.concat([this.startupBuf, chunk]);
+        this.drainStartup();
+        return;
+      }
+      // 'connecting': the client should be waiting for us; anything it sends now is kept.
+      this.clientFramer.push(chunk);
+    } catch (err) {
+      this.protocolFailure(err);
+    }
+  }
+
+  private drainStartup(): void {
+    while (this.startupBuf.length > 0 && (this.phase === 'startup' || this.phase === 'auth')) {
+      if (this.phase === 'startup') {
+        const packet = wire.readStartupPacket(this.startupBuf);
+        if (packet === null) return;
+        const len = this.startupBuf.readInt32BE(0);
+        this.startupBuf = this.startupBuf.subarray(len);
+        this.onStartupPacket(packet);
+      } else {
+        // auth: the only thing we expect is the PasswordMessage answering our request.
+        this.clientFramer.push(this.startupBuf);
+        this.startupBuf = Buffer.alloc(0);
+        const frame = this.clientFramer.next();
+        if (frame === null) return;
+        if (frame.code !== 0x70 /* 'p' */) {
+          throw new wire.ProtocolError('unexpected-message', `expected a password message, got '${String.fromCharCode(frame.code)}'`);
+        }
+        this.phase = 'connecting';
+        const password = wire.readPasswordMessage(frame.body);
+        this.authenticate(password).catch((err: unknown) => this.protocolFailure(err));
+      }
+    }
+  }
+
+  private onStartupPacket(packet: wire.StartupPacket): void {
+    switch (packet.kind) {
+      case 'ssl-request': {
+        if (this.deps.clientTls && !(this.client instanceof tls.TLSSocket)) {
+          this.client.write('S');
+          this.upgradeClientTls();
+        } else {
+          this.client.write('N');
+        }
+        return;
+      }
+      case 'gssenc-request':
+        this.client.write('N');
+        return;
+      case 'cancel': {
+        const up = this.deps.cancelRegistry.lookup(packet.processId, packet.secretKey);
+        if (up) {
+          wire
+            .sendCancelRequest({ host: up.target.host, port: up.target.port }, up.processId, up.secretKey)
+            .catch((err: Error) => this.deps.log.warn('cancel request failed', { error: err.message }));
+        }
+        // Per protocol the server says nothing back to a CancelRequest.
+        this.phase = 'closed';
+        this.client.end();
+        return;
+      }
+      case 'startup': {
+        this.startupParams = packet.params;
+        this.database = this.target.database ?? packet.params['database'] ?? packet.params['user'] ?? '';
+        this.phase = 'auth';
+        // Ask for the client's token in the password field (cleartext over loopback or client TLS).
+        this.client.write(wire.serializeAuthenticationCleartextPassword());
+        return;
+      }
+    }
+  }
+
+  private upgradeClientTls(): void {
+    const raw = this.client as Socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('error');
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.deps.clientTls });
+    this.client = secure;
+    this.attachClient(secure);
+  }
+
+  private async authenticate(presented: string): Promise<void> {
+    let principal: Principal;
+    try {
+      principal = await this.deps.identity.resolve(presented);
+    } catch (err) {
+      const rejected = err instanceof IdentityRejected ? err : new IdentityRejected('sidegate: identity rejected', 'invalid');
+      this.auditRejectedLogin(rejected.message);
+      this.fatal(rejected.code === 'missing' ? SQLSTATE.invalidPassword : SQLSTATE.invalidAuthorization, rejected.message);
+      return;
+    }
+    this.principal = principal;
+    this.maskingRules = this.deps.masking(principal, this.target.name);
+    this.needsTableNames = this.maskingRules.some((r) => r.columns.some((c) => !c.startsWith('*.')));
+    this.auditSession = this.deps.audit.startSession({
+      ...this.sessionAttributes(),
+      ...principalAttributes(principal),
+    });
+
+    let upstream: wire.UpstreamConnection;
+    try {
+      const credential = await this.deps.credentials.credentialsFor(this.target, principal);
+      upstream = await wire.connectUpstream({
+        host: this.target.host,
+        port: this.target.port,
+        tls: this.target.tls,
+        user: credential.username,
+        password: credential.password,
+        database: this.database,
+        params: forwardableParams(this.startupParams),
+      });
+    } catch (err) {
+      const e = err as { code?: string; sqlState?: string; message?: string };
+      const message = `sidegate: cannot log in to target "${this.target.name}": ${e.message ?? 'connection failed'}`;
+      const session = this.auditSession;
+      this.auditSession = undefined;
+      session?.setAttributes({ 'error.type': e.sqlState ?? e.code ?? 'upstream' });
+      session?.end({ error: message });
+      this.fatal(e.sqlState ?? SQLSTATE.cannotConnect, message);
+      return;
+    }
+    if (this.phase === 'closed') {
+      upstream.socket.destroy();
+      return;
+    }
+    this.upstream = upstream.socket;
+    this.upstream.setNoDelay?.(true);
+    this.ourKey = { processId: randomBytes(4).readInt32BE(0) & 0x7fffffff, secretKey: randomBytes(4).readInt32BE(0) };
+    this.deps.cancelRegistry.register(this.ourKey.processId, this.ourKey.secretKey, {
+      target: this.target,
+      processId: upstream.backendKey.processId,
+      secretKey: upstream.backendKey.secretKey,
+    });
+
+    const out = this.toClient;
+    out.add(wire.serializeAuthenticationOk());
+    for (const [name, value] of upstream.parameters) out.add(wire.serializeParameterStatus(name, value));
+    out.add(wire.serializeBackendKeyData(this.ourKey.processId, this.ourKey.secretKey));
+    out.add(wire.serializeReadyForQuery(upstream.transactionStatus));
+    out.flushTo(this.client);
+
+    this.auditSession?.setAttributes({ 'sidegate.upstream.server_version': upstream.parameters.get('server_version') ?? '' });
+    this.upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    this.upstream.on('error', (err) => this.deps.log.debug('upstream socket error', { session: this.id, error: err.message }));
+    this.upstream.on('close', () => this.close('upstream closed'));
+    this.upstream.on('drain', () => this.client.resume());
+    this.phase = 'ready';
+    if (upstream.leftover.length > 0) this.onUpstreamData(upstream.leftover);
+    // Anything the client pipelined behind its password.
+    for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) this.clientQueue.push(f);
+    this.pumpClient();
+  }
+
+  private sessionAttributes(): Attributes {
+    return {
+      'db.system.name': 'postgresql',
+      'db.namespace': this.database,
+      ...targetAttributes(this.target),
+      'sidegate.session.id': this.id,
+      'sidegate.protocol': 'postgres',
+      ...(this.peer.address ? { 'client.address': this.peer.address } : {}),
+      ...(this.peer.port ? { 'client.port': this.peer.port } : {}),
+      ...(this.startupParams['application_name'] ? { 'sidegate.client.application_name': this.startupParams['application_name'] } : {}),
+      ...(this.startupParams['user'] ? { 'db.user': this.startupParams['user'] } : {}),
+    };
+  }
+
+  private auditRejectedLogin(message: string): void {
+    const session = this.deps.audit.startSession({ ...this.sessionAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': 'identity' });
+    session.end({ error: message });
+  }
+
+  // ───────────────────────────── client → upstream ─────────────────────────────
+
+  /**
+   * Processes queued client messages in order. Synchronous for everything but holds: a held
+   * command stops the queue (and, through backpressure, the client) until it is decided.
+   */
+  private pumpClient(): void {
+    if (this.clientBusy || this.phase !== 'ready') return;
+    try {
+      while (this.clientQueue.length > 0) {
+        const frame = this.clientQueue.shift()!;
+        const pending = this.onClientMessage(frame);
+        if (pending) {
+          this.clientBusy = true;
+          this.flushUpstream();
+          if (this.clientQueue.length > 64) this.client.pause();
+          pending
+            .catch((err: Error) => this.protocolFailure(err))
+            .finally(() => {
+              this.clientBusy = false;
+              this.client.resume();
+              this.pumpClient();
+            });
+          return;
+        }
+      }
+      this.flushUpstream();
+    } catch (err) {
+      this.protocolFailure(err);
+    }
+  }
+
+  private flushUpstream(): void {
+    if (!this.upstream) return;
+    if (!this.toUpstream.flushTo(this.upstream)) this.client.pause();
+  }
+
+  private flushClient(): void {
+    if (!this.toClient.flushTo(this.client)) this.upstream?.pause();
+  }
+
+  /** Returns a promise only when the message must wait (a hold). */
+  private onClientMessage(frame: wire.Frame): Promise<void> | undefined {
+    switch (frame.code) {
+      case 0x51 /* Q */:
+        return this.onQuery(frame);
+      case 0x50 /* P */:
+        return this.onParse(frame);
+      case 0x42 /* B */:
+        this.onBind(frame);
+        return undefined;
+      case 0x44 /* D */: {
+        const d = wire.readDescribe(frame.body);
+        if (d.kind === 'P') {
+          const portal = this.portals.get(d.name);
+          if (portal) portal.describing = true;
+        }
+        this.tracker.push({ kind: 'describe', data: { t: 'describe', target: d.kind, name: d.name } });
+        this.toUpstream.add(frame.raw);
+        return undefined;
+      }
+      case 0x45 /* E */:
+        return this.onExecute(frame);
+      case 0x43 /* C */: {
+        const c = wire.readClose(frame.body);
+        if (c.kind === 'S') this.prepared.delete(c.name);
+        else this.portals.delete(c.name);
+        this.tracker.push({ kind: 'close', data: { t: 'plain' } });
+        this.toUpstream.add(frame.raw);
+        return undefined;
+      }
+      case 0x53 /* S */:
+        this.tracker.push({ kind: 'sync', data: { t: 'sync' } });
+        this.toUpstream.add(frame.raw);
+        return undefined;
+      case 0x48 /* H Flush */:
+      case 0x64 /* d CopyData */:
+      case 0x63 /* c CopyDone */:
+      case 0x66 /* f CopyFail */:
+        this.toUpstream.add(frame.raw);
+        return undefined;
+      case 0x58 /* X Terminate */:
+        this.toUpstream.add(frame.raw);
+        this.flushUpstream();
+        this.close('client terminated');
+        return undefined;
+      case 0x46 /* F FunctionCall */:
+        return this.onFunctionCall(frame);
+      default:
+        throw new wire.ProtocolError('unexpected-message', `unknown or unexpected message type '${printable(frame.code)}'`);
+    }
+  }
+
+  private onQuery(frame: wire.Frame): Promise<void> | undefined {
+    const sql = wire.readQuery(frame.body);
+    const inspected = inspectSql(sql, { target: this.target.name });
+    const facts = inspected.map((s) => s.facts);
+    const decision = this.deps.gate.decide(this.principal!, facts);
+    const runs = inspected.map((s) => this.startRun(s, decision));
+    if (inspected.length === 0) {
+      // Empty query: PostgreSQL answers EmptyQueryResponse; nothing to decide.
+      this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+      this.toUpstream.add(frame.raw);
+      return undefined;
+    }
+    if (decision.action === 'allow') {
+      this.markRuns(runs, decisionAttributes(decision));
+      this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+      this.toUpstream.add(frame.raw);
+      return undefined;
+    }
+    if (decision.action === 'deny') {
+      this.sendPoisonQuery(runs, denialMessage(decision), decision);
+      return undefined;
+    }
+    return this.holdThen(decision, inspected, runs, (outcome) => {
+      this.markRuns(runs, decisionAttributes(decision, outcome));
+      if (outcome.verdict === 'allow') {
+        this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+        this.toUpstream.add(frame.raw);
+      } else {
+        this.sendPoisonQuery(runs, outcome.message, decision, outcome);
+      }
+    });
+  }
+
+  private sendPoisonQuery(runs: StatementRun[], message: string, decision: Decision, outcome?: GateOutcome): void {
+    this.markRuns(runs, decisionAttributes(decision, outcome));
+    this.tracker.push({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message } });
+    this.toUpstream.add(wire.serializeQuery(POISON_SQL));
+  }
+
+  private onParse(frame: wire.Frame): Promise<void> | undefined {
+    const p = wire.readParse(frame.body);
+    const inspected = inspectSql(p.sql, { target: this.target.name, prepared: true });
+    const decision = this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
+    const info: PreparedInfo = { text: p.sql, inspected, decision };
+    if (decision.action === 'deny') {
+      // The statement never reaches the target: a poison Parse under a name nobody uses provokes
+      // the upstream error in exactly this position of the pipeline.
+      const runs = inspected.map((s) => this.startRun(s, decision));
+      this.markRuns(runs, decisionAttributes(decision));
+      this.prepared.delete(p.name);
+      this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, denied: { run: runs, message: denialMessage(decision) } } });
+      this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
+      return undefined;
+    }
+    // allow or approve: preparing is harmless; an `approve` statement is held at each Execute.
+    this.prepared.set(p.name, info);
+    this.tracker.push({ kind: 'parse', data: { t: 'parse', name: p.name, info } });
+    this.toUpstream.add(frame.raw);
+    return undefined;
+  }
+
+  private onBind(frame: wire.Frame): void {
+    const b = wire.readBind(frame.body);
+    this.portals.set(b.portal, { statement: this.prepared.get(b.statement), resultFormats: b.resultFormats });
+    this.tracker.push({ kind: 'bind', data: { t: 'plain' } });
+    this.toUpstream.add(frame.raw);
+  }
+
+  private onExecute(frame: wire.Frame): Promise<void> | undefined {
+    const e = wire.readExecute(frame.body);
+    const portal = this.portals.get(e.portal);
+    const statement = portal?.statement;
+    if (!portal || !statement) {
+      // Unknown portal (or a statement we never saw parsed): let the upstream produce its own
+      // error for it — it cannot execute anything it does not know either.
+      this.tracker.push({ kind: 'execute', data: { t: 'execute', runs: [] } });
+      this.toUpstream.add(frame.raw);
+      return undefined;
+    }
+    const decision = statement.decision;
+    const runs = statement.inspected.map((s) => this.startRun(s, decision));
+    const forward = () => {
+      if (this.maskingRules.length > 0 && !portal.shape && !portal.describing) this.injectDescribePortal(e.portal, portal);
+      this.tracker.push({ kind: 'execute', data: { t: 'execute', portal, runs } });
+      this.toUpstream.add(frame.raw);
+    };
+    if (decision.action === 'allow') {
+      this.markRuns(runs, decisionAttributes(decision));
+      forward();
+      return undefined;
+    }
+    if (decision.action === 'deny') {
+      // Parse would have been poisoned already; kept for policy reloads.
+      this.markRuns(runs, decisionAttributes(decision));
+      this.sendPoisonExecute(portal, runs, denialMessage(decision));
+      return undefined;
+    }
+    return this.holdThen(decision, statement.inspected, runs, (outcome) => {
+      this.markRuns(runs, decisionAttributes(decision, outcome));
+      if (outcome.verdict === 'allow') forward();
+      else this.sendPoisonExecute(portal, runs, outcome.message);
+    });
+  }
+
+  private sendPoisonExecute(portal: PortalInfo, runs: StatementRun[], message: string): void {
+    this.tracker.push({ kind: 'parse', poison: true, data: { t: 'execute', portal, runs, denied: message } });
+    this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
+  }
+
+  /**
+   * The client executes a portal whose row shape we have not seen (it skipped Describe). Masking
+   * needs the shape before the first row, so ask for it ourselves and keep the answer to ourselves.
+   */
+  private injectDescribePortal(name: string, portal: PortalInfo): void {
+    portal.describing = true;
+    this.tracker.push({ kind: 'describe', injected: true, data: { t: 'describe', target: 'P', name } });
+    this.toUpstream.add(wire.serializeDescribe('P', name));
+  }
+
+  private onFunctionCall(frame: wire.Frame): Promise<void> | undefined {
+    // The fast-path function call names a function by OID only; policy sees it as a procedural
+    // call it cannot inspect further.
+    const facts: CommandFacts = {
+      protocol: 'postgres',
+      target: this.target.name,
+      text: 'FUNCTION CALL',
+      operation: 'FUNCTION CALL',
+      kinds: ['call', 'procedural', 'write'],
+      tables: [],
+      flags: ['function-call'],
+    };
+    const decision = this.deps.gate.decide(this.principal!, [facts]);
+    const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
+    const runs = [this.startRun(inspected, decision)];
+    this.markRuns(runs, decisionAttributes(decision));
+    if (decision.action === 'allow') {
+      this.tracker.push({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
+      this.toUpstream.add(frame.raw);
+      return undefined;
+    }
+    // Not worth a hold: deny (fail closed) with the rule that would have held it.
+    this.tracker.push({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: denialMessage(decision) } });
+    this.toUpstream.add(wire.serializeQuery(POISON_SQL));
+    return undefined;
+  }
+
+  private holdThen(
+    decision: Decision,
+    inspected: InspectedStatement[],
+    runs: StatementRun[],
+    then: (outcome: GateOutcome) => void,
+  ): Promise<void> {
+    const text = inspected.map((s) => s.queryText).join('; ');
+    for (const run of runs) run.span.addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule });
+    return this.deps.gate
+      .hold(
+        { id: this.id, principal: this.principal!, target: this.target.name, protocol: 'postgres' },
+        decision,
+        text,
+        {
+          signal: this.holdAbort.signal,
+          onCreated: (approvalId) => {
+            for (const run of runs) run.span.setAttributes({ 'sidegate.approval.id': approvalId });
+            // Tell the waiting client why nothing happens (psql prints notices as they arrive).
+            this.client.write(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message: holdNotice(decision, approvalId) }));
+          },
+        },
+      )
+      .then((outcome) => {
+        for (const run of runs) run.span.addEvent('sidegate.hold.end', { 'sidegate.approval.status': outcome.approval?.status ?? 'none' });
+        if (this.phase === 'closed') return;
+        then(outcome);
+        this.flushUpstream();
+      });
+  }
+
+  private startRun(inspected: InspectedStatement, decision: Decision): StatementRun {
+    const facts = inspected.facts;
+    const attrs: Attributes = {
+      'db.system.name': 'postgresql',
+      'db.namespace': this.database,
+      'db.operation.name': facts.operation,
+      'db.query.text': inspected.queryText,
+      'server.address': this.target.host,
+      'server.port': this.target.port,
+      'sidegate.target': this.target.name,
+      'sidegate.session.id': this.id,
+      'sidegate.identity.subject': this.principal!.subject,
+      'sidegate.identity.issuer': this.principal!.issuer,
+      'sidegate.statement.kinds': [...facts.kinds],
+      'sidegate.statement.tables': facts.tables.map((t) => (t.schema ? `${t.schema}.${t.name}` : t.name)),
+      'sidegate.statement.flags': [...facts.flags],
+      'sidegate.rule': decision.rule,
+    };
+    if (inspected.collection) attrs['db.collection.name'] = inspected.collection;
+    const span = this.auditSession!.startCommand(`${facts.operation}${inspected.collection ? ' ' + inspected.collection : ''}`, attrs);
+    return { inspected, span, rows: 0, masked: 0, ended: false };
+  }
+
+  private markRuns(runs: StatementRun[], attrs: Attributes): void {
+    for (const run of runs) run.span.setAttributes(attrs);
+  }
+
+  private endRun(run: StatementRun, outcome: { error?: string; sqlState?: string; executed?: boolean; tag?: string }): void {
+    if (run.ended) return;
+    run.ended = true;
+    const attrs: Attributes = {
+      'sidegate.rows_returned': run.rows,
+      'sidegate.masked_count': run.masked,
+    };
+    if (outcome.sqlState) attrs['db.response.status_code'] = outcome.sqlState;
+    if (outcome.tag) attrs['sidegate.command_tag'] = outcome.tag;
+    if (outcome.executed === false) attrs['sidegate.executed'] = false;
+    if (outcome.error) attrs['error.type'] = outcome.sqlState ?? 'error';
+    run.span.setAttributes(attrs);
+    run.span.end(outcome.error ? { error: outcome.error } : undefined);
+  }
+
+  // ───────────────────────────── upstream → client ─────────────────────────────
+
+  private onUpstreamData(chunk: Buffer): void {
+    try {
+      this.upstreamFramer.push(chunk);
+      for (let f = this.upstreamFramer.next(); f !== null; f = this.upstreamFramer.next()) this.upstreamQueue.push(f);
+      this.pumpUpstream();
+    } catch (err) {
+      this.deps.log.warn('upstream protocol error', { session: this.id, error: (err as Error).message });
+      this.fatal(SQLSTATE.protocolViolation, 'sidegate: the target sent a malformed message');
+    }
+  }
+
+  private pumpUpstream(): void {
+    if (this.upstreamBusy) return;
+    while (this.upstreamQueue.length > 0) {
+      const frame = this.upstreamQueue.shift()!;
+      const pending = this.onUpstreamMessage(frame);
+      if (pending) {
+        this.upstreamBusy = true;
+        this.flushClient();
+        this.upstream?.pause();
+        pending
+          .catch((err: Error) => this.deps.log.warn('catalog lookup failed', { session: this.id, error: err.message }))
+          .finally(() => {
+            this.upstreamBusy = false;
+            this.upstream?.resume();
+            this.pumpUpstream();
+          });
+        return;
+      }
+    }
+    this.flushClient();
+  }
+
+  /** Returns a promise only when the message needs an asynchronous lookup before it can pass. */
+  private onUpstreamMessage(frame: wire.Frame): Promise<void> | undefined {
+    const item = this.tracker.current();
+    switch (frame.code) {
+      case 0x44 /* D DataRow */:
+        this.onDataRow(frame, item);
+        return undefined;
+      case 0x64 /* d CopyData */:
+        this.onCopyOutData(frame, item);
+        return undefined;
+      case 0x54 /* T RowDescription */:
+        return this.onRowDescription(frame, item);
+      case 0x43 /* C CommandComplete */:
+      case 0x49 /* I EmptyQueryResponse */:
+      case 0x73 /* s PortalSuspended */:
+        this.onCompletion(frame, item);
+        return undefined;
+      case 0x45 /* E ErrorResponse */:
+        this.onError(frame, item);
+        return undefined;
+      case 0x5a /* Z ReadyForQuery */:
+        this.onReadyForQuery(frame);
+        return undefined;
+      case 0x31 /* 1 ParseComplete */:
+      case 0x32 /* 2 BindComplete */:
+      case 0x33 /* 3 CloseComplete */:
+        this.tracker.shift();
+        this.toClient.add(frame.raw);
+        return undefined;
+      case 0x6e /* n NoData */:
+        if (item?.kind === 'describe') {
+          this.tracker.shift();
+          if (item.injected) {
+            const portal = this.portals.get((item.data as { name: string }).name);
+            if (portal) portal.shape = RowShape.empty();
+            return undefined;
+          }
+        }
+        this.toClient.add(frame.raw);
+        return undefined;
+      case 0x74 /* t ParameterDescription */:
+        this.toClient.add(frame.raw);
+        return undefined;
+      case 0x48 /* H CopyOutResponse */:
+        this.inCopyOut = { work: item?.data };
+        this.toClient.add(frame.raw);
+        return undefined;
+      case 0x63 /* c CopyDone */:
+        this.inCopyOut = null;
+        this.toClient.add(frame.raw);
+        return undefined;
+      case 0x56 /* V FunctionCallResponse */:
+        this.toClient.add(frame.raw);
+        return undefined;
+      default:
+        // NoticeResponse, ParameterStatus, NotificationResponse, CopyInResponse, CopyBothResponse…
+        // pass through untouched: they are asynchronous or need no attribution.
+        this.toClient.add(frame.raw);
+        return undefined;
+    }
+  }
+
+  private onRowDescription(frame: wire.Frame, item: Pending<Work> | undefined): Promise<void> | undefined {
+    const fields = wire.readRowDescription(frame.body);
+    const work = item?.data;
+    const apply = (shape: RowShape) => {
+      if (!item || !work) return;
+      if (work.t === 'describe') {
+        this.tracker.shift();
+        if (work.target === 'S') {
+          const prepared = this.prepared.get(work.name);
+          if (prepared) prepared.fields = fields;
+        } else {
+          const portal = this.portals.get(work.name);
+          if (portal) portal.shape = shape;
+        }
+      } else if (work.t === 'query') {
+        work.shape = shape;
+      } else if (work.t === 'execute' && work.portal) {
+        work.portal.shape = shape;
+      }
+    };
+    const injected = item?.injected === true;
+    if (!injected) this.toClient.add(frame.raw);
+    if (this.maskingRules.length === 0 || (work?.t === 'describe' && work.target === 'S')) {
+      apply(RowShape.unmasked(fields));
+      return undefined;
+    }
+    const tableOids = this.needsTableNames ? RowShape.tableOids(fields) : [];
+    const known = this.deps.catalog.lookupCached(this.target.name, this.database, tableOids);
+    if (known) {
+      apply(RowShape.plan(fields, known, this.maskingRules, this.deps.maskingKey));
+      return undefined;
+    }
+    // First sight of these tables: learn their names before any row of this result passes.
+    return this.deps.catalog
+      .resolve(this.target, this.database, this.principal!, tableOids)
+      .then((names) => apply(RowShape.plan(fields, names, this.maskingRules, this.deps.maskingKey)))
+      .catch((err: Error) => {
+        // Fail closed: without table names every column a table-qualified rule could match is masked.
+        this.deps.log.warn('catalog lookup failed; masking conservatively', { session: this.id, error: err.message });
+        apply(RowShape.plan(fields, null, this.maskingRules, this.deps.maskingKey));
+      });
+  }
+
+  private onDataRow(frame: wire.Frame, item: Pending<Work> | undefined): void {
+    const work = item?.data;
+    let run: StatementRun | undefined;
+    let shape: RowShape | undefined;
+    if (work?.t === 'execute') {
+      run = work.runs[0];
+      shape = work.portal?.shape;
+    } else if (work?.t === 'query') {
+      run = work.runs[work.index];
+      shape = work.shape;
+    }
+    if (run) run.rows++;
+    if (shape?.masking) {
+      const rewritten = shape.maskDataRow(frame.body);
+      if (rewritten) {
+        if (run) run.masked += rewritten.masked;
+        this.toClient.add(rewritten.message);
+        return;
+      }
+    } else if (this.maskingRules.length > 0 && !shape) {
+      // Rows with no known shape while masking rules apply: never pass them unmasked.
+      const nulls = RowShape.nullRow(frame.body);
+      if (run) run.masked += nulls.masked;
+      this.toClient.add(nulls.message);
+      return;
+    }
+    this.toClient.add(frame.raw);
+  }
+
+  private onCopyOutData(frame: wire.Frame, item: Pending<Work> | undefined): void {
+    if (this.inCopyOut && this.maskingRules.length > 0) {
+      if (this.copyMasker === undefined) this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
+    }
+    if (this.inCopyOut && this.copyMasker) {
+      // COPY TO rows carry no column metadata: detectors run over the whole line.
+      const work = item?.data;
+      const run = work?.t === 'query' ? work.runs[work.index] : work?.t === 'execute' ? work.runs[0] : undefined;
+      const rewritten = RowShape.maskCopyLine(frame.body, this.copyMasker);
+      if (run) {
+        run.rows++;
+        run.masked += rewritten.masked;
+      }
+      this.toClient.add(rewritten.masked > 0 ? wire.serializeCopyData(rewritten.line) : frame.raw);
+      return;
+    }
+    this.toClient.add(frame.raw);
+  }
+
+  private onCompletion(frame: wire.Frame, item: Pending<Work> | undefined): void {
+    const work = item?.data;
+    const tag = frame.code === 0x43 ? wire.readCommandComplete(frame.body) : undefined;
+    if (work?.t === 'execute') {
+      this.tracker.shift();
+      for (const run of work.runs) this.endRun(run, { tag, executed: true });
+    } else if (work?.t === 'query' || (work && item?.kind === 'function-call')) {
+      const q = work as Extract<Work, { t: 'query' }>;
+      const run = q.runs[q.index];
+      if (run) this.endRun(run, { tag, executed: true });
+      q.index++;
+      q.shape = undefined;
+    }
+    this.inCopyOut = null;
+    this.toClient.add(frame.raw);
+  }
+
+  private onError(frame: wire.Frame, item: Pending<Work> | undefined): void {
+    const work = item?.data;
+    if (item?.poison && work) {
+      const denied = work.t === 'parse' ? work.denied?.message : work.t === 'query' || work.t === 'execute' ? work.denied : undefined;
+      const runs = work.t === 'parse' ? (work.denied?.run ?? []) : work.t === 'query' || work.t === 'execute' ? work.runs : [];
+      for (const run of runs) this.endRun(run, { error: denied ?? 'denied', sqlState: SQLSTATE.insufficientPrivilege, executed: false });
+      if (item.kind !== 'query') this.tracker.shift();
+      this.toClient.add(
+        wire.serializeError({
+          severity: 'ERROR',
+          code: SQLSTATE.insufficientPrivilege,
+          message: denied ?? 'sidegate: denied',
+          hint: 'sidegate policy decided this statement may not run for this identity',
+        }),
+      );
+      return;
+    }
+    const fields = wire.readErrorFields(frame.body);
+    const sqlState = fields['C'];
+    const message = fields['M'] ?? 'error';
+    if (work?.t === 'query') {
+      const run = work.runs[work.index];
+      if (run) this.endRun(run, { error: message, sqlState });
+      work.index++;
+    } else if (work?.t === 'execute') {
+      for (const run of work.runs) this.endRun(run, { error: message, sqlState });
+      this.tracker.shift();
+    } else if (work && item?.kind !== 'sync') {
+      this.tracker.shift();
+    }
+    this.inCopyOut = null;
+    this.toClient.add(frame.raw);
+  }
+
+  private onReadyForQuery(frame: wire.Frame): void {
+    for (const item of this.tracker.retireThroughSync()) {
+      const work = item.data;
+      if (work.t === 'query' || work.t === 'execute') {
+        for (const run of work.runs) this.endRun(run, { executed: false, error: run.ended ? undefined : 'not executed: an earlier statement failed' });
+      } else if (work.t === 'parse' && work.denied) {
+        for (const run of work.denied.run) this.endRun(run, { error: work.denied.message, sqlState: SQLSTATE.insufficientPrivilege, executed: false });
+      }
+    }
+    this.toClient.add(frame.raw);
+  }
+
+  // ───────────────────────────── ending ─────────────────────────────
+
+  /** An error the client should see in its own protocol, then the connection closes. */
+  private fatal(code: string, message: string): void {
+    if (this.phase === 'closed') return;
+    try {
+      this.client.write(wire.serializeError({ severity: 'FATAL', code, message }));
+    } catch {
+      /* the socket may already be gone */
+    }
+    this.client.end();
+    this.close(message);
+  }
+
+  private protocolFailure(err: unknown): void {
+    const message = err instanceof wire.ProtocolError ? err.message : 'internal error';
+    this.deps.log.warn('closing session on protocol error', { session: this.id, error: (err as Error)?.message });
+    this.fatal(SQLSTATE.protocolViolation, `sidegate: protocol violation: ${message}`);
+  }
+
+  close(reason: string): void {
+    if (this.phase === 'closed' && !this.upstream && !this.auditSession) return;
+    this.phase = 'closed';
+    this.holdAbort.abort();
+    for (const item of this.tracker.drain()) {
+      const work = item.data;
+      const runs = work.t === 'query' || work.t === 'execute' ? work.runs : work.t === 'parse' && work.denied ? work.denied.run : [];
+      for (const run of runs) this.endRun(run, { executed: false, error: `connection closed: ${reason}` });
+    }
+    if (this.ourKey.processId !== 0) this.deps.cancelRegistry.unregister(this.ourKey.processId, this.ourKey.secretKey);
+    if (this.upstream) {
+      const up = this.upstream;
+      this.upstream = undefined;
+      up.end();
+      up.destroySoon?.();
+    }
+    if (!this.client.destroyed) this.client.end();
+    if (this.auditSession) {
+      const s = this.auditSession;
+      this.auditSession = undefined;
+      s.setAttributes({ 'sidegate.session.end_reason': reason });
+      s.end();
+    }
+  }
+}
+
+/** Startup parameters worth passing upstream; `user`/`database` are ours to set. */
+function forwardableParams(params: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (k === 'user' || k === 'database' || k === 'replication') continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+function printable(code: number): string {
+  return code >= 0x20 && code < 0x7f ? String.fromCharCode(code) : `0x${code.toString(16)}`;
+}

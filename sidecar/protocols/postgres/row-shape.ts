@@ -1,0 +1,121 @@
+// The shape of one result (RowDescription) and, when masking applies, the plan that rewrites its
+// DataRows. Rows stream: each DataRow is masked on its own and forwarded, nothing is buffered.
+import type { MaskingRule } from '../../../policies/model.js';
+import { planResultMasking, maskPgValue, isTextualPgType, type ResultMasker } from '../../masking/index.js';
+import * as wire from './wire.js';
+
+export type RowField = wire.RowDescriptionField;
+
+export interface TableName {
+  schema?: string;
+  name: string;
+}
+
+export class RowShape {
+  private readonly values: (Buffer | null)[];
+
+  private constructor(
+    readonly fields: readonly RowField[],
+    private readonly masker: ResultMasker | null,
+  ) {
+    this.values = new Array(fields.length);
+  }
+
+  /** A result without rows (NoData). */
+  static empty(): RowShape {
+    return new RowShape([], null);
+  }
+
+  /** Masking does not apply to this session: rows pass untouched. */
+  static unmasked(fields: readonly RowField[]): RowShape {
+    return new RowShape(fields, null);
+  }
+
+  static tableOids(fields: readonly RowField[]): number[] {
+    const oids = new Set<number>();
+    for (const f of fields) if (f.tableOid !== 0) oids.add(f.tableOid);
+    return [...oids];
+  }
+
+  /**
+   * Plans masking for this result. `names` maps table OIDs to names; `null` means the lookup
+   * failed, and then every table-qualified column pattern is widened to any table (fail closed).
+   */
+  static plan(
+    fields: readonly RowField[],
+    names: ReadonlyMap<number, TableName> | null,
+    rules: readonly MaskingRule[],
+    hashKey: Buffer | undefined,
+  ): RowShape {
+    const effective = names === null ? rules.map(widenToAnyTable) : rules;
+    const masker = planResultMasking(
+      effective,
+      fields.map((f) => ({
+        name: f.name,
+        table: f.tableOid !== 0 ? names?.get(f.tableOid) : undefined,
+        textual: f.format === 0 || isTextualPgType(f.typeOid),
+      })),
+      { hashKey },
+    );
+    return new RowShape(fields, masker);
+  }
+
+  get masking(): boolean {
+    return this.masker !== null;
+  }
+
+  /** Masks one DataRow body; null when nothing changed (forward the original bytes). */
+  maskDataRow(body: Buffer): { message: Buffer; masked: number } | null {
+    const masker = this.masker;
+    if (!masker) return null;
+    const values = this.values;
+    const count = wire.readDataRow(body, values);
+    let masked = 0;
+    for (let i = 0; i < count && i < this.fields.length; i++) {
+      const field = this.fields[i]!;
+      const before = values[i] ?? null;
+      const result = maskPgValue(masker, i, field.format === 1 ? 1 : 0, field.typeOid, before);
+      if (result.masked > 0) {
+        masked += result.masked;
+        values[i] = result.value;
+      }
+    }
+    if (masked === 0) return null;
+    return { message: wire.serializeDataRow(values.slice(0, count)), masked };
+  }
+
+  /** A row whose shape we could not learn while masking applies: every value becomes NULL. */
+  static nullRow(body: Buffer): { message: Buffer; masked: number } {
+    const values: (Buffer | null)[] = [];
+    const count = wire.readDataRow(body, values);
+    let masked = 0;
+    for (let i = 0; i < count; i++) {
+      if (values[i] !== null) masked++;
+      values[i] = null;
+    }
+    return { message: wire.serializeDataRow(values.slice(0, count)), masked };
+  }
+
+  /**
+   * COPY TO lines carry no column metadata, so only detectors can apply, over the whole line.
+   * Planned once per session.
+   */
+  static copyLineMasker(rules: readonly MaskingRule[], hashKey: Buffer | undefined): ResultMasker | null {
+    return planResultMasking(rules, [{ name: '', textual: true }], { hashKey });
+  }
+
+  static maskCopyLine(body: Buffer, masker: ResultMasker): { line: Buffer; masked: number } {
+    const result = masker.maskUtf8(0, body);
+    return { line: result.value, masked: result.masked };
+  }
+}
+
+function widenToAnyTable(rule: MaskingRule): MaskingRule {
+  return {
+    ...rule,
+    columns: rule.columns.map((pattern) => {
+      const dot = pattern.lastIndexOf('.');
+      return dot === -1 ? pattern : `*.${pattern.slice(dot + 1)}`;
+    }),
+  };
+}

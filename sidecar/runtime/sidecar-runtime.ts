@@ -1,0 +1,189 @@
+// Assembles one sidecar process from its configuration: policy → identity → credentials → audit →
+// approvals → gate → protocol adapters → listeners, plus the admin port. Each piece is built here
+// and handed to the next through its narrow interface; nothing else wires parts together.
+import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import { loadPolicyFile, Policy } from '../../policies/index.js';
+import type { TargetSpec } from '../../policies/model.js';
+import { TokenVerifier, TokenFile, CredentialsFile } from '../identity/index.js';
+import { createAuditTrail, type AuditTrail } from '../audit/index.js';
+import { startApprovalBroker, ApprovalClient } from '../approvals/index.js';
+import { CommandGate, type ApprovalHolder } from '../pipeline/command-gate.js';
+import { ClientIdentity } from '../pipeline/client-identity.js';
+import { initSqlInspector } from '../protocols/postgres/sql-inspector.js';
+import { PostgresProxySession, CancelRegistry } from '../protocols/postgres/proxy-session.js';
+import { CatalogNames } from '../protocols/postgres/catalog-names.js';
+import { startExplicitListener, type ExplicitListener } from '../capture/explicit-listener.js';
+import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
+import { Metrics } from '../admin/metrics.js';
+import type { Logger } from '../logging/logger.js';
+
+export interface SidecarOptions {
+  policyFile: string;
+  credentialsFile: string;
+  /** Projected ServiceAccount token (pod mode) used when the client presents no token. */
+  tokenFile?: string;
+  /** Where local state lives: broker address and tokens, audit spool. */
+  stateDir: string;
+  /** `embedded`: run the approval broker in this process (local mode); otherwise its address. */
+  broker: 'embedded' | { url: string; tokenFile: string };
+  /** OTLP-JSON file for spans when no OTEL_EXPORTER_OTLP_* endpoint is set. */
+  auditFile?: string;
+  admin?: { host: string; port: number };
+  /** Client-facing TLS (answers SSLRequest with 'S'). */
+  clientTls?: { certFile: string; keyFile: string };
+  /** Override a target's listener (tests, local mode port clashes). */
+  listenOverrides?: Record<string, { host: string; port: number }>;
+  /** Test-only: accept a credentials file with loose permissions. */
+  allowInsecureCredentialsFile?: boolean;
+  env?: NodeJS.ProcessEnv;
+  log: Logger;
+}
+
+export interface RunningSidecar {
+  policy: Policy;
+  listeners: { target: string; host: string; port: number }[];
+  admin?: AdminServer;
+  broker?: { url: string; adminTokenFile: string };
+  audit: AuditTrail;
+  metrics: Metrics;
+  /** Graceful stop: stop accepting, let sessions finish within `graceMs`, flush audit. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar> {
+  const env = opts.env ?? process.env;
+  const log = opts.log;
+  const metrics = new Metrics();
+  let ready = false;
+
+  await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
+  const policy = new Policy(await loadPolicyFile(opts.policyFile));
+  await initSqlInspector();
+
+  const verifier = new TokenVerifier(policy.issuers());
+  const identity = new ClientIdentity(verifier, policy, opts.tokenFile ? new TokenFile(opts.tokenFile) : undefined);
+  const credentials = new CredentialsFile(opts.credentialsFile, { allowInsecureMode: opts.allowInsecureCredentialsFile });
+
+  const audit = await createAuditTrail({
+    serviceName: 'sidegate',
+    env,
+    filePath: opts.auditFile ?? join(opts.stateDir, 'audit.otlp.jsonl'),
+    spoolDir: join(opts.stateDir, 'audit-spool'),
+  });
+
+  let brokerInfo: { url: string; adminTokenFile: string } | undefined;
+  let stopBroker: (() => Promise<void>) | undefined;
+  let approvals: ApprovalHolder;
+  if (opts.broker === 'embedded') {
+    const adminToken = randomBytes(24).toString('base64url');
+    const requesterToken = randomBytes(24).toString('base64url');
+    const brokerPort = Number(env['SIDEGATE_BROKER_PORT'] ?? 0);
+    const broker = await startApprovalBroker({ host: '127.0.0.1', port: brokerPort, adminToken, requesterToken });
+    const adminTokenFile = join(opts.stateDir, 'broker-admin.token');
+    await writeFile(adminTokenFile, adminToken, { mode: 0o600 });
+    await chmod(adminTokenFile, 0o600);
+    brokerInfo = { url: broker.url, adminTokenFile: resolvePath(adminTokenFile) };
+    await writeFile(join(opts.stateDir, 'broker.json'), JSON.stringify(brokerInfo, null, 2), { mode: 0o600 });
+    approvals = new ApprovalClient({ url: broker.url, token: requesterToken });
+    stopBroker = () => broker.close();
+  } else {
+    const token = (await readFile(opts.broker.tokenFile, 'utf8')).trim();
+    approvals = new ApprovalClient({ url: opts.broker.url, token });
+  }
+
+  const gate = new CommandGate(policy, approvals, () => audit.healthy);
+  const cancelRegistry = new CancelRegistry();
+  const catalog = new CatalogNames(credentials);
+  const maskingKey = await loadMaskingKey(policy, env);
+  const clientTls = opts.clientTls
+    ? tls.createSecureContext({ cert: await readFile(opts.clientTls.certFile), key: await readFile(opts.clientTls.keyFile) })
+    : undefined;
+
+  let sessionsOpen = 0;
+  metrics.gauge('sidegate_sessions_open', () => sessionsOpen);
+  metrics.gauge('sidegate_audit_healthy', () => (audit.healthy ? 1 : 0));
+
+  const handle = (target: TargetSpec) => (socket: Socket) => {
+    if (target.protocol !== 'postgres') {
+      log.warn('protocol not supported yet; closing', { target: target.name, protocol: target.protocol });
+      socket.destroy();
+      return;
+    }
+    sessionsOpen++;
+    metrics.inc('sidegate_sessions_total', { target: target.name });
+    socket.once('close', () => sessionsOpen--);
+    new PostgresProxySession(
+      socket,
+      target,
+      {
+        gate,
+        identity,
+        credentials,
+        audit,
+        masking: (principal, targetName) => policy.masking(principal, targetName),
+        maskingKey,
+        catalog,
+        cancelRegistry,
+        clientTls,
+        log,
+      },
+      { address: socket.remoteAddress, port: socket.remotePort },
+    );
+  };
+
+  const listeners: ExplicitListener[] = [];
+  const bound: RunningSidecar['listeners'] = [];
+  for (const target of policy.targets()) {
+    const listen = opts.listenOverrides?.[target.name] ?? target.listen;
+    if (!listen) continue;
+    const l = await startExplicitListener(listen, handle(target));
+    listeners.push(l);
+    bound.push({ target: target.name, host: l.address.host, port: l.address.port });
+    log.info('listening', { target: target.name, host: l.address.host, port: l.address.port, upstream: `${target.host}:${target.port}` });
+  }
+
+  const admin = opts.admin
+    ? await startAdminServer({ host: opts.admin.host, port: opts.admin.port, ready: () => ready, metrics })
+    : undefined;
+  ready = true;
+
+  return {
+    policy,
+    listeners: bound,
+    admin,
+    broker: brokerInfo,
+    audit,
+    metrics,
+    async stop(graceMs = 10_000) {
+      ready = false;
+      await Promise.all(listeners.map((l) => l.stopAccepting()));
+      const deadline = Date.now() + graceMs;
+      while (listeners.some((l) => l.open > 0) && Date.now() < deadline) await sleep(50);
+      for (const l of listeners) l.destroyAll();
+      await sleep(20);
+      await audit.flush();
+      await audit.shutdown();
+      await stopBroker?.();
+      await admin?.close();
+    },
+  };
+}
+
+async function loadMaskingKey(policy: Policy, env: NodeJS.ProcessEnv): Promise<Buffer | undefined> {
+  const ref = policy.maskingKey();
+  if (!ref) return undefined;
+  if ('env' in ref) {
+    const v = env[ref.env];
+    if (!v) throw new Error(`masking key: environment variable ${ref.env} is not set`);
+    return Buffer.from(v, 'utf8');
+  }
+  return Buffer.from((await readFile(ref.file, 'utf8')).trim(), 'utf8');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

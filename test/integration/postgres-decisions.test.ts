@@ -1,0 +1,234 @@
+// allow / deny / hold-then-approve / hold-then-deny / hold-then-timeout, through a real
+// PostgreSQL 15 with real clients, and what the audit trail says about each.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { startHarness, basePolicy, psql, type Harness } from '../support/sidegate-harness.js';
+
+let h: Harness;
+
+before(async () => {
+  h = await startHarness({
+    policy: (env) =>
+      basePolicy(env, {
+        rules: `  - name: ci-reads
+    identities: [ci]
+    when: { statements: [read, session, transaction] }
+    action: allow
+  - name: no-ddl
+    identities: [ci]
+    when: { statements: [ddl] }
+    action: deny
+    message: schema changes go through migrations
+  - name: orders-writes-need-approval
+    identities: [ci]
+    when: { statements: [insert, update, delete], tables: ["public.orders"] }
+    action: approve
+    approval: { approvers: [dba], timeout: 20s }
+  - name: quick-hold
+    identities: [ci]
+    when: { statements: [delete], tables: ["audit_only.events"] }
+    action: approve
+    approval: { approvers: [dba], timeout: 2s }
+  - name: never-events
+    identities: [ci]
+    when: { schemas: [audit_only], statements: [read] }
+    action: deny`,
+      }),
+  });
+});
+
+after(async () => {
+  await h?.close();
+});
+
+async function client(token?: string): Promise<pg.Client> {
+  const c = new pg.Client({ host: '127.0.0.1', port: h.port, user: 'ci', database: h.pg.database, password: token ?? (await h.token()) });
+  await c.connect();
+  return c;
+}
+
+async function waitForPending(pred: (a: { id: string; command: string; rule: string }) => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const found = (await h.approvals.list()).find(pred);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('no pending approval appeared');
+}
+
+test('psql: an allowed SELECT returns the rows the database has', async () => {
+  const r = await psql(h, await h.token(), 'SELECT count(*) AS n FROM orders;\n', ['-tA']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '50');
+});
+
+test('a denied statement gets SQLSTATE 42501 naming the rule, and the session stays usable', async () => {
+  const c = await client();
+  try {
+    await assert.rejects(c.query('DROP TABLE orders'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, '42501');
+      assert.match(err.message, /no-ddl/);
+      return true;
+    });
+    const r = await c.query('SELECT 1 AS one');
+    assert.equal(r.rows[0].one, 1);
+    // The table is still there.
+    const n = await c.query('SELECT count(*)::int AS n FROM orders');
+    assert.equal(n.rows[0].n, 50);
+  } finally {
+    await c.end();
+  }
+});
+
+test('default deny: a statement no rule allows is denied with rule "default"', async () => {
+  const c = await client();
+  try {
+    await assert.rejects(c.query("INSERT INTO customers (name, email) VALUES ('x', 'x@example.com')"), (err: Error & { code?: string }) => {
+      assert.equal(err.code, '42501');
+      assert.match(err.message, /default/);
+      return true;
+    });
+  } finally {
+    await c.end();
+  }
+});
+
+test('a multi-statement string with one denied statement runs none of it', async () => {
+  const c = await client();
+  try {
+    // No parameters: node-postgres sends this as one simple Query message with three statements.
+    await assert.rejects(c.query('SELECT 1; DROP TABLE orders; SELECT 2'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, '42501');
+      assert.match(err.message, /no-ddl/);
+      return true;
+    });
+    assert.equal((await c.query('SELECT count(*)::int AS n FROM orders')).rows[0].n, 50);
+  } finally {
+    await c.end();
+  }
+});
+
+test('held then approved: exactly that statement runs, the approver is recorded, other sessions keep flowing', async () => {
+  const held = await client();
+  const other = await client();
+  try {
+    const before = (await other.query('SELECT total FROM orders WHERE id = 7')).rows[0].total as string;
+    const pending = held.query('UPDATE orders SET total = total + 1 WHERE id = 7');
+    const approval = await waitForPending((a) => a.rule === 'orders-writes-need-approval');
+    assert.match(approval.id, /\S/);
+    assert.match(approval.command, /UPDATE orders SET total = total \+ \? WHERE id = \?/);
+    // While one statement is held, another session is unaffected.
+    const t0 = Date.now();
+    assert.equal((await other.query('SELECT 1 AS x')).rows[0].x, 1);
+    assert.ok(Date.now() - t0 < 5000);
+    const res = await h.approvals.decide(approval.id, 'approve', 'dba');
+    assert.equal(res.status, 200, await res.text());
+    const done = await pending;
+    assert.equal(done.rowCount, 1);
+    const after = (await other.query('SELECT total FROM orders WHERE id = 7')).rows[0].total as string;
+    assert.equal(Number(after), Number(before) + 1);
+    // The same statement again needs a new approval: approval released exactly one execution.
+    const again = held.query('UPDATE orders SET total = total - 1 WHERE id = 7');
+    const second = await waitForPending((a) => a.rule === 'orders-writes-need-approval' && a.id !== approval.id);
+    await h.approvals.decide(second.id, 'approve', 'dba');
+    await again;
+    await h.sidecar.audit.flush();
+    const span = await h.receiver.waitForSpans(
+      (spans) => spans.find((s) => s.attributes['sidegate.approval.id'] === approval.id && s.attributes['sidegate.approval.approver'] === 'dba'),
+      10_000,
+    );
+    assert.ok(span);
+  } finally {
+    await held.end();
+    await other.end();
+  }
+});
+
+test('held then denied by the approver: 42501 with the approval id, nothing changed', async () => {
+  const c = await client();
+  try {
+    const pending = c.query('DELETE FROM orders WHERE id = 3');
+    const approval = await waitForPending((a) => a.rule === 'orders-writes-need-approval' && /DELETE/.test(a.command));
+    await h.approvals.decide(approval.id, 'deny', 'dba');
+    await assert.rejects(pending, (err: Error & { code?: string }) => {
+      assert.equal(err.code, '42501');
+      assert.match(err.message, new RegExp(approval.id));
+      assert.match(err.message, /denied/);
+      return true;
+    });
+    assert.equal((await c.query('SELECT count(*)::int AS n FROM orders WHERE id = 3')).rows[0].n, 1);
+  } finally {
+    await c.end();
+  }
+});
+
+test('held then timed out: 42501 saying so; the session is usable afterwards', async () => {
+  const c = await client();
+  try {
+    await assert.rejects(c.query('DELETE FROM audit_only.events'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, '42501');
+      assert.match(err.message, /timed out/);
+      return true;
+    });
+    assert.equal((await c.query('SELECT 2 AS two')).rows[0].two, 2);
+  } finally {
+    await c.end();
+  }
+});
+
+test('a statement hidden in a prepared statement is checked at Parse', async () => {
+  const c = await client();
+  try {
+    await assert.rejects(c.query({ name: 'sneaky', text: 'DROP TABLE orders' }), (err: Error & { code?: string }) => {
+      assert.equal(err.code, '42501');
+      return true;
+    });
+    // Parameterised reads through the extended protocol are fine.
+    const r = await c.query({ name: 'by-id', text: 'SELECT id, total FROM orders WHERE id = $1', values: [5] });
+    assert.equal(r.rows[0].id, 5);
+    const again = await c.query({ name: 'by-id', text: 'SELECT id, total FROM orders WHERE id = $1', values: [6] });
+    assert.equal(again.rows[0].id, 6);
+  } finally {
+    await c.end();
+  }
+});
+
+test('a denied statement inside a transaction aborts it the way a PostgreSQL error would', async () => {
+  const c = await client();
+  try {
+    await c.query('BEGIN');
+    await assert.rejects(c.query('DROP TABLE orders'), { code: '42501' });
+    await assert.rejects(c.query('SELECT 1'), { code: '25P02' });
+    await c.query('ROLLBACK');
+    assert.equal((await c.query('SELECT 3 AS x')).rows[0].x, 3);
+  } finally {
+    await c.end();
+  }
+});
+
+test('the audit trail has a session span with one child span per statement and OTel db attributes', async () => {
+  const r = await psql(h, await h.token(), "SELECT id FROM orders WHERE total > 10 AND id < 4; DROP TABLE customers;\n", ['-tA']);
+  assert.match(r.stderr, /42501/);
+  await h.sidecar.audit.flush();
+  const denied = await h.receiver.waitForSpans(
+    (spans) => spans.find((s) => s.attributes['db.operation.name'] === 'DROP TABLE' && s.attributes['sidegate.decision'] === 'deny'),
+    10_000,
+  );
+  const spans = h.receiver.spans();
+  const session = spans.find((s) => s.spanId === denied.parentSpanId);
+  assert.ok(session, 'the statement span has its session span as parent');
+  assert.equal(session.traceId, denied.traceId);
+  assert.equal(session.attributes['db.system.name'], 'postgresql');
+  const select = spans.find((s) => s.parentSpanId === session.spanId && s.attributes['db.operation.name'] === 'SELECT');
+  assert.ok(select);
+  assert.equal(select.attributes['db.query.text'], 'SELECT id FROM orders WHERE total > ? AND id < ?');
+  assert.equal(select.attributes['db.collection.name'], 'orders');
+  assert.equal(select.attributes['db.namespace'], h.pg.database);
+  assert.equal(select.attributes['server.port'], h.pg.port);
+  assert.equal(select.attributes['sidegate.identity.issuer'], h.issuer.issuer);
+  assert.equal(denied.attributes['sidegate.rule'], 'no-ddl');
+  assert.equal(denied.attributes['db.response.status_code'], '42501');
+  assert.equal(session.attributes['sidegate.ci.project_path'], 'acme/api');
+});

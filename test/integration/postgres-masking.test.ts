@@ -1,0 +1,111 @@
+// Masking of streamed result rows: by column (table.column globs resolved through the catalog)
+// and by detectors over values, in text and binary result formats, and over COPY TO output.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { startHarness, basePolicy, psql, type Harness } from '../support/sidegate-harness.js';
+
+let h: Harness;
+
+before(async () => {
+  h = await startHarness({
+    env: { SIDEGATE_TEST_MASKING_KEY: 'k3y-for-hash-strategy' },
+    policy: (env) =>
+      basePolicy(env, {
+        rules: `  - name: ci-reads
+    identities: [ci]
+    when: { statements: [read, session, transaction, copy-out] }
+    action: allow`,
+        masking: `  - name: emails-partial
+    identities: [ci]
+    columns: ["customers.email"]
+    strategy: partial
+  - name: cards-redacted
+    identities: [ci]
+    columns: ["*.card"]
+    strategy: redact
+  - name: names-hashed
+    identities: [ci]
+    columns: ["public.customers.name"]
+    strategy: hash
+  - name: secrets-anywhere
+    identities: [ci]
+    detectors: [aws-access-key, payment-card, jwt, pem-private-key, email]
+    strategy: redact
+maskingKey: { env: SIDEGATE_TEST_MASKING_KEY }`,
+      }),
+  });
+});
+
+after(async () => {
+  await h?.close();
+});
+
+test('psql: masked columns and detected secrets never reach the client in text format', async () => {
+  const r = await psql(h, await h.token(), 'SELECT id, name, email, card, notes FROM customers ORDER BY id;\n', ['-tA', '-F', '|']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /ada@example\.com/);
+  assert.doesNotMatch(r.stdout, /4111111111111111/);
+  assert.doesNotMatch(r.stdout, /AKIAIOSFODNN7EXAMPLE/);
+  assert.doesNotMatch(r.stdout, /Ada Lovelace/);
+  const lines = r.stdout.trim().split('\n').map((l) => l.split('|'));
+  assert.equal(lines.length, 3);
+  const [id, name, email, card, notes] = lines[0]!;
+  assert.equal(id, '1');
+  assert.match(name!, /^hash:[0-9a-f]{16}$/);
+  assert.match(email!, /@example\.com$/);
+  assert.notEqual(email, 'ada@example.com');
+  assert.match(card!, /REDACTED/);
+  assert.equal(notes, 'prefers email');
+  assert.match(lines[1]![4]!, /REDACTED/, 'the AWS key inside notes is detected');
+  assert.equal(lines[2]![3], '', 'NULL stays NULL');
+});
+
+test('node-postgres binary results: textual columns masked, other binary values intact', async () => {
+  const c = new pg.Client({ host: '127.0.0.1', port: h.port, user: 'ci', database: h.pg.database, password: await h.token(), binary: true });
+  await c.connect();
+  try {
+    const r = await c.query({ text: 'SELECT id, email, card, balance FROM customers WHERE id = $1', values: [1] });
+    const row = r.rows[0];
+    assert.equal(row.id, 1, 'int4 in binary format is untouched');
+    assert.notEqual(row.email, 'ada@example.com');
+    assert.match(String(row.email), /@example\.com$/);
+    assert.match(String(row.card), /REDACTED/);
+    assert.equal(Number(row.balance), 120.5, 'numeric in binary format is untouched');
+  } finally {
+    await c.end();
+  }
+});
+
+test('the hash strategy is stable for the same value', async () => {
+  const a = await psql(h, await h.token(), 'SELECT name FROM customers WHERE id = 1;\n', ['-tA']);
+  const b = await psql(h, await h.token(), 'SELECT name FROM customers WHERE id = 1;\n', ['-tA']);
+  assert.equal(a.stdout.trim(), b.stdout.trim());
+  assert.match(a.stdout.trim(), /^hash:/);
+});
+
+test('aliases do not escape column masking (the table is known from the catalog)', async () => {
+  const r = await psql(h, await h.token(), 'SELECT c.card AS not_a_card FROM customers c WHERE id = 1;\n', ['-tA']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /REDACTED/);
+});
+
+test('COPY TO STDOUT output is run through the detectors', async () => {
+  const r = await psql(h, await h.token(), '\\copy (SELECT email, notes FROM customers ORDER BY id) TO STDOUT\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /ada@example\.com/);
+  assert.doesNotMatch(r.stdout, /AKIAIOSFODNN7EXAMPLE/);
+  assert.match(r.stdout, /prefers email/);
+});
+
+test('the span counts masked values and rows', async () => {
+  await psql(h, await h.token(), 'SELECT email, card FROM customers ORDER BY id;\n', ['-tA']);
+  await h.sidecar.audit.flush();
+  const span = await h.receiver.waitForSpans(
+    (spans) => spans.find((s) => s.attributes['db.query.text'] === 'SELECT email, card FROM customers ORDER BY id' && s.attributes['sidegate.masked_count'] !== undefined),
+    10_000,
+  );
+  assert.equal(span.attributes['sidegate.rows_returned'], 3);
+  // 3 e-mails and 2 cards (one card is NULL).
+  assert.equal(span.attributes['sidegate.masked_count'], 5);
+});

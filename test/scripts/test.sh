@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The README's test command. On a fresh Debian machine it installs and starts everything the
+# tests need (PostgreSQL 15 with TLS and SCRAM, psql, pgbench), installs the npm dependencies,
+# compiles ahead of time and runs every test with node's built-in runner.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! command -v pgbench >/dev/null || ! [ -x /usr/lib/postgresql/15/bin/postgres ] || ! command -v openssl >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql-15 postgresql-client-15 openssl util-linux >/dev/null
+fi
+
+bash test/scripts/postgres.sh start
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run -s build
+
+# Every *.test.js under dist/ (unit tests next to the code, integration tests in test/).
+node --test --test-reporter=spec dist/ "$@"

@@ -1,0 +1,184 @@
+// Starts a real sidegate in front of the test PostgreSQL 15, with a real token issuer (JWKS over
+// HTTP), a real OTLP/HTTP receiver, the embedded approval broker, and a log sink the tests can
+// search. Integration tests drive it with real clients (psql, pgbench, node-postgres).
+import { mkdtemp, writeFile, readFile, chmod, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
+import { createLogger } from '../../sidecar/logging/logger.js';
+import { startTestIssuer } from './token-issuer.js';
+import { startOtlpReceiver } from './otlp-receiver.js';
+
+export interface PgInfo {
+  host: string;
+  port: number;
+  socketDir: string;
+  database: string;
+  caFile: string;
+  users: Record<'scram' | 'md5' | 'plain', { user: string; password: string }>;
+}
+
+export async function pgInfo(): Promise<PgInfo> {
+  const run = process.env['SIDEGATE_TEST_RUN'] ?? '/var/tmp/sidegate-test';
+  return JSON.parse(await readFile(join(run, 'pg.json'), 'utf8')) as PgInfo;
+}
+
+export type Issuer = Awaited<ReturnType<typeof startTestIssuer>>;
+export type Receiver = Awaited<ReturnType<typeof startOtlpReceiver>>;
+
+export interface Harness {
+  pg: PgInfo;
+  issuer: Issuer;
+  receiver: Receiver;
+  sidecar: RunningSidecar;
+  dir: string;
+  port: number;
+  logs: string[];
+  /** A valid CI-like token for this issuer. */
+  token(claims?: Record<string, unknown>, opts?: Parameters<Issuer['sign']>[1]): Promise<string>;
+  /** Admin-side approvals (what an approver's CLI does). */
+  approvals: {
+    list(): Promise<{ id: string; status: string; command: string; rule: string }[]>;
+    decide(id: string, verdict: 'approve' | 'deny', approver: string): Promise<Response>;
+  };
+  close(): Promise<void>;
+}
+
+/**
+ * `policy` is a function of the environment so a test can write its own rules; `targetUser`
+ * chooses the upstream login (scram by default).
+ */
+export async function startHarness(opts: {
+  policy: (env: { pg: PgInfo; issuer: Issuer; listenPort: number }) => string;
+  targetUser?: 'scram' | 'md5' | 'plain';
+  env?: Record<string, string>;
+}): Promise<Harness> {
+  const pg = await pgInfo();
+  const issuer = await startTestIssuer({ issuer: 'https://ci.test.sidegate' });
+  const receiver = await startOtlpReceiver();
+  const dir = await mkdtemp(join(tmpdir(), 'sidegate-it-'));
+  const policyFile = join(dir, 'policy.yaml');
+  await writeFile(policyFile, opts.policy({ pg, issuer, listenPort: 0 }));
+  const login = pg.users[opts.targetUser ?? 'scram'];
+  const credentialsFile = join(dir, 'credentials.yaml');
+  await writeFile(credentialsFile, `targets:\n  pg: { username: ${login.user}, password: "${login.password}" }\n`, { mode: 0o600 });
+  await chmod(credentialsFile, 0o600);
+  const logs: string[] = [];
+  const sidecar = await startSidecar({
+    policyFile,
+    credentialsFile,
+    stateDir: join(dir, 'state'),
+    broker: 'embedded',
+    env: {
+      ...process.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      ...opts.env,
+    },
+    listenOverrides: { pg: { host: '127.0.0.1', port: 0 } },
+    log: createLogger({ level: 'debug', sink: (line) => logs.push(line) }),
+  });
+  const port = sidecar.listeners.find((l) => l.target === 'pg')!.port;
+  const broker = sidecar.broker!;
+  const adminToken = (await readFile(broker.adminTokenFile, 'utf8')).trim();
+  const adminFetch = (path: string, init: RequestInit = {}) =>
+    fetch(broker.url + path, { ...init, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' } });
+  return {
+    pg,
+    issuer,
+    receiver,
+    sidecar,
+    dir,
+    port,
+    logs,
+    token: (claims = {}, signOpts) =>
+      issuer.sign({ sub: 'project_path:acme/api:ref_type:branch:ref:main', project_path: 'acme/api', ref: 'main', pipeline_id: '4242', ...claims }, {
+        audience: 'sidegate',
+        ...signOpts,
+      }),
+    approvals: {
+      async list() {
+        const res = await adminFetch('/v1/approvals?status=pending');
+        const body = (await res.json()) as unknown;
+        return (Array.isArray(body) ? body : ((body as { approvals?: unknown[] }).approvals ?? [])) as {
+          id: string;
+          status: string;
+          command: string;
+          rule: string;
+        }[];
+      },
+      decide: (id, verdict, approver) => adminFetch(`/v1/approvals/${id}/${verdict}`, { method: 'POST', body: JSON.stringify({ approver }) }),
+    },
+    async close() {
+      await sidecar.stop(2000);
+      await receiver.close();
+      await issuer.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The standard integration policy: target `pg` → the test PostgreSQL over verify-full TLS. */
+export function basePolicy(
+  { pg, issuer }: { pg: PgInfo; issuer: Issuer },
+  extra: { rules?: string; masking?: string; defaults?: string } = {},
+): string {
+  return `version: 1
+defaults:
+  action: deny
+${extra.defaults ?? ''}
+identities:
+  - name: ci
+    issuer: ${issuer.issuer}
+    audiences: [sidegate]
+    jwksUrl: ${issuer.jwksUrl}
+    claims:
+      project_path: "acme/*"
+targets:
+  - name: pg
+    protocol: postgres
+    address: ${pg.host}:${pg.port}
+    tls: { mode: verify-full, ca: ${pg.caFile}, serverName: localhost }
+    credentials: { file: pg }
+rules:
+${extra.rules ?? `  - name: ci-reads
+    identities: [ci]
+    when: { statements: [read, session, transaction] }
+    action: allow`}
+${extra.masking ? `masking:\n${extra.masking}` : ''}
+`;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a real client binary (psql, pgbench) with a bounded run time. */
+export function run(cmd: string, args: string[], env: Record<string, string>, input?: string, timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** psql through sidegate with the token as the password. */
+export function psql(h: Harness, token: string, sql: string, extraArgs: string[] = []): Promise<RunResult> {
+  return run(
+    'psql',
+    ['-X', '-v', 'ON_ERROR_STOP=0', '-v', 'VERBOSITY=verbose', '-h', '127.0.0.1', '-p', String(h.port), '-U', 'ci', '-d', h.pg.database, ...extraArgs],
+    { PGPASSWORD: token, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' },
+    sql,
+  );
+}
