@@ -52,6 +52,17 @@ export class CatalogNames {
         conn,
         `SELECT c.oid::int8, n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid IN (${missing.join(',')})`,
       );
+      const attributes = await runSimpleQuery(
+        conn,
+        `SELECT attrelid::int8, attnum, attname FROM pg_catalog.pg_attribute WHERE attrelid IN (${missing.join(',')}) AND attnum > 0 AND NOT attisdropped`,
+      );
+      const columnsOf = new Map<number, Map<number, string>>();
+      for (const [rel, num, col] of attributes) {
+        if (!rel || !num || !col) continue;
+        const m = columnsOf.get(Number(rel)) ?? new Map<number, string>();
+        m.set(Number(num), col);
+        columnsOf.set(Number(rel), m);
+      }
       if (this.cachedCount + rows.length > MAX_CACHED_TABLES) {
         this.cache.clear();
         this.cachedCount = 0;
@@ -60,7 +71,7 @@ export class CatalogNames {
       }
       for (const [oid, schema, name] of rows) {
         if (oid && name) {
-          names.set(Number(oid), { schema: schema ?? undefined, name });
+          names.set(Number(oid), { schema: schema ?? undefined, name, columns: columnsOf.get(Number(oid)) });
           this.cachedCount++;
         }
       }

@@ -275,7 +275,8 @@ export class PostgresProxySession {
     }
     this.principal = principal;
     this.maskingRules = this.deps.masking(principal, this.target.name);
-    this.needsTableNames = this.maskingRules.some((r) => r.columns.some((c) => !c.startsWith('*.')));
+    // Column rules need the catalog even for `*.col` patterns: an alias must not hide a column.
+    this.needsTableNames = this.maskingRules.some((r) => r.columns.length > 0);
     this.auditSession = this.deps.audit.startSession({
       ...this.sessionAttributes(),
       ...principalAttributes(principal),

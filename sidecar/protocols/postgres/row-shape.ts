@@ -9,6 +9,8 @@ export type RowField = wire.RowDescriptionField;
 export interface TableName {
   schema?: string;
   name: string;
+  /** attnum → column name, so an alias in the query cannot hide the real column from a rule. */
+  columns?: ReadonlyMap<number, string>;
 }
 
 export class RowShape {
@@ -50,11 +52,15 @@ export class RowShape {
     const effective = names === null ? rules.map(widenToAnyTable) : rules;
     const masker = planResultMasking(
       effective,
-      fields.map((f) => ({
-        name: f.name,
-        table: f.tableOid !== 0 ? names?.get(f.tableOid) : undefined,
-        textual: f.format === 0 || isTextualPgType(f.typeOid),
-      })),
+      fields.map((f) => {
+        const table = f.tableOid !== 0 ? names?.get(f.tableOid) : undefined;
+        return {
+          name: f.name,
+          sourceColumn: table?.columns?.get(f.columnAttr),
+          table: table ? { schema: table.schema, name: table.name } : undefined,
+          textual: f.format === 0 || isTextualPgType(f.typeOid),
+        };
+      }),
       { hashKey },
     );
     return new RowShape(fields, masker);

@@ -1,0 +1,209 @@
+// The evaluator: an immutable policy answering pure questions.
+//
+// Rule precedence (documented in docs/POLICY.md and pinned by policy.test.ts): every rule whose
+// who (identities, claims), where (targets) and when (statements, tables, schemas, text, flags)
+// match is considered; the most restrictive action wins — deny over approve over allow —
+// regardless of the order rules are written in; among equally restrictive rules the first in the
+// file decides (it names the rule). No matching rule → `defaults.action` (deny unless changed),
+// rule "default". A statement the grammar could not parse is denied by rule "unparsable" unless
+// `defaults.unparsable: evaluate`. For a command of several statements, the most restrictive
+// statement decision is the command's.
+import type { Action, CommandFacts, Decision, IssuerSpec, MaskingRule, Principal, TableRef, TargetSpec } from './model.js';
+import type { LoadedPolicy } from './loader.js';
+import { compileRuleRegex } from './loader.js';
+import type { MaskingDoc, PolicyDocument, RuleDoc } from './schema.js';
+import { anyGlob, globMatch } from './glob.js';
+import { parseDuration } from './duration.js';
+
+const RANK: Record<Action, number> = { allow: 0, approve: 1, deny: 2 };
+const DEFAULT_APPROVAL_MS = 5 * 60_000;
+
+interface CompiledRule {
+  doc: RuleDoc;
+  text?: RegExp;
+}
+
+export class Policy {
+  readonly file: string;
+  private readonly doc: PolicyDocument;
+  private readonly rules: CompiledRule[];
+  private readonly targetList: TargetSpec[];
+
+  constructor(loaded: LoadedPolicy) {
+    this.file = loaded.file;
+    this.doc = loaded.document;
+    this.rules = this.doc.rules.map((doc) => ({ doc, text: doc.when?.text ? compileRuleRegex(doc.when.text) : undefined }));
+    this.targetList = this.doc.targets.map(toTargetSpec);
+  }
+
+  targets(): TargetSpec[] {
+    return this.targetList;
+  }
+
+  target(name: string): TargetSpec | undefined {
+    return this.targetList.find((t) => t.name === name);
+  }
+
+  targetByAddress(host: string, port: number): TargetSpec | undefined {
+    return this.targetList.find((t) => t.host === host && t.port === port);
+  }
+
+  ruleCount(): number {
+    return this.rules.length;
+  }
+
+  maskingRuleCount(): number {
+    return this.doc.masking.length;
+  }
+
+  issuers(): IssuerSpec[] {
+    const byIssuer = new Map<string, IssuerSpec>();
+    for (const idn of this.doc.identities) {
+      const audiences = idn.audiences ?? (idn.audience ? [idn.audience] : []);
+      const existing = byIssuer.get(idn.issuer);
+      if (existing) {
+        // Several identities may share an issuer (different claim matchers): one verifier entry.
+        byIssuer.set(idn.issuer, { ...existing, audiences: [...new Set([...existing.audiences, ...audiences])] });
+        continue;
+      }
+      byIssuer.set(idn.issuer, {
+        issuer: idn.issuer,
+        audiences,
+        jwksUrl: idn.jwksUrl,
+        jwks: idn.jwks,
+        jwksFile: idn.jwksFile,
+        clockSkewSeconds: idn.clockSkew !== undefined ? parseDuration(idn.clockSkew)! / 1000 : 30,
+      });
+    }
+    return [...byIssuer.values()];
+  }
+
+  matchIdentities(claims: Record<string, unknown>): string[] {
+    return this.doc.identities
+      .filter((idn) => claims['iss'] === idn.issuer && claimsMatch(idn.claims, claims))
+      .map((idn) => idn.name);
+  }
+
+  decide(principal: Principal, facts: CommandFacts): Decision {
+    if (facts.flags.includes('unparsable') && this.doc.defaults?.unparsable !== 'evaluate') {
+      return { action: 'deny', rule: 'unparsable', reason: 'the statement could not be parsed by the PostgreSQL grammar' };
+    }
+    let best: CompiledRule | undefined;
+    for (const rule of this.rules) {
+      if (!this.ruleMatches(rule, principal, facts)) continue;
+      if (!best || RANK[rule.doc.action] > RANK[best.doc.action]) best = rule;
+      if (best.doc.action === 'deny') break; // nothing outranks deny; the first deny names the rule
+    }
+    if (!best) {
+      const action = this.doc.defaults?.action ?? 'deny';
+      return this.withApproval({ action, rule: 'default', reason: `no rule allows ${facts.operation} for this identity (default ${action})` }, undefined);
+    }
+    const r = best.doc;
+    const reason = r.message ?? r.description ?? `${facts.operation} ${r.action === 'allow' ? 'allowed' : r.action === 'deny' ? 'is not allowed' : 'needs approval'}`;
+    return this.withApproval({ action: r.action, rule: r.name, reason }, r);
+  }
+
+  decideAll(principal: Principal, facts: readonly CommandFacts[]): { decision: Decision; per: Decision[] } {
+    const per = facts.map((f) => this.decide(principal, f));
+    let decision = per[0] ?? { action: 'allow' as const, rule: 'empty', reason: 'empty command' };
+    for (const d of per) if (RANK[d.action] > RANK[decision.action]) decision = d;
+    return { decision, per };
+  }
+
+  masking(principal: Principal, target: string): MaskingRule[] {
+    return this.doc.masking.filter((m) => whoMatches(m, principal) && targetMatches(m.targets, target)).map(toMaskingRule);
+  }
+
+  maskingKey(): { env: string } | { file: string } | undefined {
+    return this.doc.maskingKey;
+  }
+
+  private withApproval(d: Decision, rule: RuleDoc | undefined): Decision {
+    if (d.action !== 'approve') return d;
+    const timeout = rule?.approval?.timeout ?? this.doc.defaults?.approvalTimeout;
+    return { ...d, approvers: rule?.approval?.approvers ?? [], timeoutMs: timeout !== undefined ? parseDuration(timeout)! : DEFAULT_APPROVAL_MS };
+  }
+
+  private ruleMatches(rule: CompiledRule, principal: Principal, facts: CommandFacts): boolean {
+    const r = rule.doc;
+    if (!whoMatches(r, principal)) return false;
+    if (!targetMatches(r.targets, facts.target)) return false;
+    const when = r.when;
+    if (!when) return true;
+    if (when.statements && !when.statements.some((s) => facts.kinds.includes(s.toLowerCase()))) return false;
+    if (when.flags && !when.flags.some((f) => facts.flags.includes(f))) return false;
+    if (when.tables) {
+      const hit = (t: TableRef) => tableMatches(when.tables!, t);
+      if (facts.tables.length === 0) return false;
+      if (when.allTables ? !facts.tables.every(hit) : !facts.tables.some(hit)) return false;
+    }
+    if (when.schemas && !facts.tables.some((t) => anyGlob(when.schemas!, t.schema ?? 'public'))) return false;
+    if (rule.text && !rule.text.test(facts.text)) return false;
+    return true;
+  }
+}
+
+function whoMatches(r: Pick<RuleDoc, 'identities' | 'claims'> | MaskingDoc, p: Principal): boolean {
+  if (r.identities && !r.identities.some((id) => p.identities.includes(id))) return false;
+  return claimsMatch(r.claims, p.claims);
+}
+
+function targetMatches(patterns: string[] | undefined, target: string): boolean {
+  return !patterns || anyGlob(patterns, target);
+}
+
+/** Every matcher must match; a list matches when any of its globs does; values compare as strings. */
+function claimsMatch(matchers: Record<string, string | string[]> | undefined, claims: Readonly<Record<string, unknown>>): boolean {
+  if (!matchers) return true;
+  for (const [claim, want] of Object.entries(matchers)) {
+    const have = claims[claim];
+    if (have === undefined || have === null) return false;
+    const values = Array.isArray(have) ? have.map(String) : [typeof have === 'object' ? JSON.stringify(have) : String(have)];
+    const patterns = Array.isArray(want) ? want : [want];
+    if (!values.some((v) => patterns.some((p) => globMatch(p, v)))) return false;
+  }
+  return true;
+}
+
+/**
+ * `schema.table` patterns match qualified names (an unqualified table counts as schema `public`,
+ * the default search_path); a bare `table` pattern matches that table in any schema.
+ */
+export function tableMatches(patterns: readonly string[], t: TableRef): boolean {
+  const qualified = `${t.schema ?? 'public'}.${t.name}`;
+  for (const p of patterns) {
+    if (p.includes('.') ? globMatch(p, qualified) : globMatch(p, t.name)) return true;
+  }
+  return false;
+}
+
+function toTargetSpec(t: PolicyDocument['targets'][number]): TargetSpec {
+  const { host, port } = splitAddress(t.address);
+  const tls = t.tls ?? { mode: 'verify-full' as const };
+  return {
+    name: t.name,
+    protocol: t.protocol,
+    host,
+    port,
+    database: t.database,
+    tls: { mode: tls.mode, caFile: tls.ca, serverName: tls.serverName },
+    credentials: 'file' in t.credentials ? { source: 'file', key: t.credentials.file } : { source: 'token-exchange', ...t.credentials.tokenExchange },
+    listen: t.listen ? splitAddress(t.listen) : undefined,
+  };
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address)!;
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+function toMaskingRule(m: MaskingDoc): MaskingRule {
+  return {
+    name: m.name,
+    columns: m.columns,
+    strategy: m.strategy,
+    detectors: m.detectors.map((d) =>
+      typeof d === 'string' ? { kind: 'builtin' as const, name: d } : { kind: 'regex' as const, name: d.name, pattern: d.regex, flags: d.flags },
+    ),
+  };
+}

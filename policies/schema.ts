@@ -1,0 +1,116 @@
+// The policy language v1, as a zod schema: the single source of truth for validation, the
+// TypeScript types and the JSON Schema editors use (policies/policy.schema.json).
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'names use letters, digits, "-", "_" and "."');
+const duration = z
+  .union([z.string(), z.number()])
+  .refine((v) => parseDuration(v) !== undefined, { message: 'expected a duration like 30s, 5m, 1h or a number of seconds' });
+const glob = z.string().min(1);
+const claimMatchers = z.record(z.string(), z.union([glob, z.array(glob).min(1)]));
+const address = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)');
+
+export const IdentitySchema = z
+  .object({
+    name,
+    issuer: z.string().url(),
+    audiences: z.array(z.string().min(1)).min(1).optional(),
+    audience: z.string().min(1).optional(),
+    jwksUrl: z.string().url().optional(),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+    jwksFile: z.string().min(1).optional(),
+    clockSkew: duration.optional(),
+    claims: claimMatchers.optional(),
+  })
+  .strict();
+
+export const TargetSchema = z
+  .object({
+    name,
+    protocol: z.enum(['postgres', 'mysql', 'ssh', 'http']),
+    address,
+    database: z.string().min(1).optional(),
+    tls: z
+      .object({
+        mode: z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']).default('verify-full'),
+        ca: z.string().min(1).optional(),
+        serverName: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    credentials: z.union([
+      z.object({ file: z.string().min(1) }).strict(),
+      z.object({ tokenExchange: z.object({ audience: z.string().min(1), endpoint: z.string().url().optional() }).strict() }).strict(),
+    ]),
+    listen: address.optional(),
+  })
+  .strict();
+
+const who = {
+  identities: z.array(name).min(1).optional(),
+  claims: claimMatchers.optional(),
+  targets: z.array(glob).min(1).optional(),
+};
+
+export const RuleSchema = z
+  .object({
+    name,
+    description: z.string().optional(),
+    ...who,
+    when: z
+      .object({
+        statements: z.array(z.string().min(1)).min(1).optional(),
+        tables: z.array(glob).min(1).optional(),
+        allTables: z.boolean().optional(),
+        schemas: z.array(glob).min(1).optional(),
+        text: z.string().min(1).optional(),
+        flags: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    action: z.enum(['allow', 'deny', 'approve']),
+    approval: z
+      .object({ approvers: z.array(z.string().min(1)).default([]), timeout: duration.optional() })
+      .strict()
+      .optional(),
+    message: z.string().optional(),
+  })
+  .strict();
+
+const builtinDetector = z.enum(['email', 'payment-card', 'jwt', 'aws-access-key', 'pem-private-key']);
+
+export const MaskingSchema = z
+  .object({
+    name,
+    ...who,
+    columns: z.array(glob).default([]),
+    detectors: z.array(z.union([builtinDetector, z.object({ name, regex: z.string().min(1), flags: z.string().optional() }).strict()])).default([]),
+    strategy: z.enum(['redact', 'partial', 'hash']),
+  })
+  .strict();
+
+export const PolicyDocumentSchema = z
+  .object({
+    version: z.literal(1),
+    defaults: z
+      .object({
+        action: z.enum(['deny', 'allow', 'approve']).default('deny'),
+        unparsable: z.enum(['deny', 'evaluate']).default('deny'),
+        approvalTimeout: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    identities: z.array(IdentitySchema).default([]),
+    targets: z.array(TargetSchema).default([]),
+    rules: z.array(RuleSchema).default([]),
+    masking: z.array(MaskingSchema).default([]),
+    maskingKey: z.union([z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]).optional(),
+  })
+  .strict();
+
+export type PolicyDocument = z.infer<typeof PolicyDocumentSchema>;
+export type RuleDoc = z.infer<typeof RuleSchema>;
+export type MaskingDoc = z.infer<typeof MaskingSchema>;
+export type IdentityDoc = z.infer<typeof IdentitySchema>;
+export type TargetDoc = z.infer<typeof TargetSchema>;

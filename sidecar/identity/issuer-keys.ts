@@ -1,0 +1,133 @@
+// Where one trusted issuer's signing keys come from: a JWKS URL (fetched lazily, cached, re-fetched
+// on an unknown `kid` at most once per cooldown — jose's remote JWK set does exactly that), a JWKS
+// inline in the policy, or a JWKS file re-read when it changes.
+//
+// Every failure to *obtain* keys becomes `jwks-unavailable`; "no key matches this token" is left as
+// jose's error so the verifier reports it as a signature problem.
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors } from 'jose';
+import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
+import type { IssuerSpec } from '../../policies/model.js';
+import { IdentityError } from './identity-error.js';
+import { ReloadingFile, FileReadError } from './reloading-file.js';
+import { boundedFetch, ResponseTooLarge } from './bounded-fetch.js';
+
+export type KeyGetter = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
+
+export interface RemoteJwksOptions {
+  /** Minimum time between two fetches triggered by an unknown `kid` (default 30 s). */
+  cooldownMs?: number;
+  /** Keys are re-fetched after this age even without an unknown `kid` (default 10 min). */
+  cacheMaxAgeMs?: number;
+  /** One fetch may take this long (default 5 s). */
+  timeoutMs?: number;
+}
+
+/** A JWKS is a handful of keys; real ones are a few KiB. */
+const MAX_JWKS_BYTES = 512 * 1024;
+
+/** True for the jose errors that mean "these keys do not fit this token" rather than "no keys". */
+function isKeySelectionError(err: unknown): boolean {
+  return err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys || err instanceof errors.JOSENotSupported;
+}
+
+/** The URL as it may appear in a message: no userinfo, query or fragment. */
+function displayUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+function fetchFailureReason(err: unknown): string {
+  if (err instanceof errors.JWKSTimeout) return 'timed out';
+  if (err instanceof errors.JWKSInvalid) return 'the response is not a valid JWK set';
+  if (err instanceof ResponseTooLarge) return `the response is larger than ${MAX_JWKS_BYTES} bytes`;
+  if (err instanceof errors.JOSEError && /200 OK/.test(err.message)) return 'the endpoint did not answer 200 OK';
+  if (err instanceof errors.JOSEError && /parse/i.test(err.message)) return 'the response is not JSON';
+  return 'the endpoint could not be reached';
+}
+
+export function remoteIssuerKeys(issuer: string, jwksUrl: string, opts: RemoteJwksOptions = {}): KeyGetter {
+  const url = new URL(jwksUrl);
+  const remote = createRemoteJWKSet(url, {
+    cooldownDuration: opts.cooldownMs ?? 30_000,
+    cacheMaxAge: opts.cacheMaxAgeMs ?? 600_000,
+    timeoutDuration: opts.timeoutMs ?? 5_000,
+    [customFetch]: boundedFetch(MAX_JWKS_BYTES),
+  });
+  return async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (err) {
+      if (isKeySelectionError(err)) throw err;
+      throw new IdentityError(
+        'jwks-unavailable',
+        `signing keys of issuer ${issuer} could not be fetched from ${displayUrl(url)}: ${fetchFailureReason(err)}`,
+      );
+    }
+  };
+}
+
+function localKeySet(jwks: unknown): ReturnType<typeof createLocalJWKSet> {
+  return createLocalJWKSet(jwks as JSONWebKeySet);
+}
+
+/** Keys inline in the policy: validated now, so a broken policy fails at load, not at first login. */
+export function staticIssuerKeys(issuer: string, jwks: NonNullable<IssuerSpec['jwks']>): KeyGetter {
+  let keys: ReturnType<typeof createLocalJWKSet>;
+  try {
+    keys = localKeySet(jwks);
+  } catch {
+    throw new TypeError(`issuer ${issuer}: jwks is not a valid JWK set`);
+  }
+  return async (header, token) => {
+    try {
+      return await keys(header, token);
+    } catch (err) {
+      if (isKeySelectionError(err)) throw err;
+      throw new IdentityError('jwks-unavailable', `signing keys of issuer ${issuer} are unusable: the configured jwks holds an invalid key`);
+    }
+  };
+}
+
+export function fileIssuerKeys(issuer: string, path: string): KeyGetter {
+  const file = new ReloadingFile(path, {
+    maxBytes: MAX_JWKS_BYTES,
+    parse: (text) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new FileReadError('unreadable', `${path} is not valid JSON`);
+      }
+      try {
+        return localKeySet(json);
+      } catch {
+        throw new FileReadError('unreadable', `${path} is not a valid JWK set`);
+      }
+    },
+  });
+  return async (header, token) => {
+    let keys: ReturnType<typeof createLocalJWKSet>;
+    try {
+      keys = await file.read();
+    } catch (err) {
+      const detail = err instanceof FileReadError ? err.message : `${path} could not be read`;
+      throw new IdentityError('jwks-unavailable', `signing keys of issuer ${issuer} are unavailable: ${detail}`);
+    }
+    try {
+      return await keys(header, token);
+    } catch (err) {
+      if (isKeySelectionError(err)) throw err;
+      throw new IdentityError('jwks-unavailable', `signing keys of issuer ${issuer} are unusable: ${path} holds an invalid key`);
+    }
+  };
+}
+
+/** The key getter for one issuer spec; exactly one key source must be configured. */
+export function issuerKeys(spec: IssuerSpec, remote: RemoteJwksOptions = {}): KeyGetter {
+  const sources = [spec.jwksUrl, spec.jwks, spec.jwksFile].filter((s) => s !== undefined).length;
+  if (sources !== 1) {
+    throw new TypeError(`issuer ${spec.issuer}: configure exactly one of jwksUrl, jwks, jwksFile (found ${sources})`);
+  }
+  if (spec.jwksUrl !== undefined) return remoteIssuerKeys(spec.issuer, spec.jwksUrl, remote);
+  if (spec.jwks !== undefined) return staticIssuerKeys(spec.issuer, spec.jwks);
+  return fileIssuerKeys(spec.issuer, spec.jwksFile as string);
+}
