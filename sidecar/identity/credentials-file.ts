@@ -1,80 +1,72 @@
-// The embedded credential source: a YAML/JSON file only the sidecar can read, mapping target
-// keys to logins. Reloaded when it changes. RFC 8693 token exchange (CredentialRef source
-// 'token-exchange') plugs in beside it as another CredentialSource.
-import { readFile, stat } from 'node:fs/promises';
-import { inspect } from 'node:util';
-import { parse } from 'yaml';
+// The embedded credential source: a YAML/JSON file that only the sidecar can read, mapping
+// credential keys (CredentialRef `{ source: 'file', key }`) to target logins. Re-read when it
+// changes, so rotating a password needs no restart. A file readable by group or others is refused:
+// in a pod that means a mis-set Secret `defaultMode`, on a laptop a file anyone could read.
+import type { BigIntStats } from 'node:fs';
 import type { Principal, TargetSpec } from '../../policies/model.js';
+import { CredentialError, SecretCredential, unsupportedSource, type CredentialSource } from './credential-source.js';
+import { CredentialsDocumentError, parseCredentialsDocument } from './credentials-document.js';
+import { FileReadError, ReloadingFile } from './reloading-file.js';
 
-/** A target login. Secret: its JSON and inspect forms never show the password. */
-export class SecretCredential {
-  constructor(
-    readonly username: string,
-    readonly password: string,
-  ) {}
-  toJSON() {
-    return { username: this.username, password: '[REDACTED]' };
-  }
-  toString() {
-    return `SecretCredential(${this.username})`;
-  }
-  [inspect.custom]() {
-    return `SecretCredential { username: ${JSON.stringify(this.username)}, password: [REDACTED] }`;
-  }
+export interface CredentialsFileOptions {
+  /** Accept a file readable by group/others. For tests only. */
+  allowInsecureMode?: boolean;
 }
 
-export interface CredentialSource {
-  credentialsFor(target: TargetSpec, principal: Principal): Promise<SecretCredential>;
-}
+const MAX_CREDENTIALS_FILE_BYTES = 1024 * 1024;
 
 export class CredentialsFile implements CredentialSource {
-  private cached?: { mtimeMs: number; entries: Map<string, SecretCredential> };
+  private readonly file: ReloadingFile<Map<string, SecretCredential>>;
 
   constructor(
     readonly path: string,
-    private readonly opts: { allowInsecureMode?: boolean } = {},
-  ) {}
+    opts: CredentialsFileOptions = {},
+  ) {
+    this.file = new ReloadingFile(path, {
+      maxBytes: MAX_CREDENTIALS_FILE_BYTES,
+      check: (stats: BigIntStats) => {
+        const mode = Number(stats.mode) & 0o777;
+        if (!opts.allowInsecureMode && (mode & 0o077) !== 0) {
+          throw new CredentialError(
+            'insecure-file',
+            `credentials file ${path} is accessible by group or others (mode ${mode.toString(8).padStart(4, '0')}); make it readable by the sidecar only (chmod 600)`,
+          );
+        }
+      },
+      parse: (text) => {
+        try {
+          return parseCredentialsDocument(text);
+        } catch (err) {
+          const detail = err instanceof CredentialsDocumentError ? err.message : 'unparsable';
+          throw new CredentialError('invalid', `credentials file ${path} is invalid: ${detail}`);
+        }
+      },
+    });
+  }
 
   async credentialsFor(target: TargetSpec, _principal: Principal): Promise<SecretCredential> {
-    if (target.credentials.source !== 'file') {
-      throw new Error(`target "${target.name}" uses credential source "${target.credentials.source}", which is not supported yet`);
-    }
+    if (target.credentials.source !== 'file') throw unsupportedSource(target.credentials.source);
     const key = target.credentials.key;
     const entries = await this.load();
     const found = entries.get(key);
-    if (!found) throw new Error(`no credentials for "${key}" in ${this.path}`);
+    if (!found) {
+      throw new CredentialError('missing-key', `credentials file ${this.path} has no entry "${key}" (needed by target ${target.name})`);
+    }
     return found;
   }
 
+  /** Loads (or re-checks) the file now, so a broken file is reported at startup. */
+  async check(): Promise<void> {
+    await this.load();
+  }
+
   private async load(): Promise<Map<string, SecretCredential>> {
-    let st;
     try {
-      st = await stat(this.path);
-    } catch {
-      throw new Error(`credentials file ${this.path} does not exist`);
+      return await this.file.read();
+    } catch (err) {
+      if (err instanceof CredentialError) throw err;
+      const detail = err instanceof FileReadError ? err.message : `${this.path} could not be read`;
+      throw new CredentialError('unavailable', `credentials file ${detail}`);
     }
-    if (!this.opts.allowInsecureMode && (st.mode & 0o077) !== 0) {
-      throw new Error(`credentials file ${this.path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-    }
-    if (st.size > 1024 * 1024) throw new Error(`credentials file ${this.path} is larger than 1 MiB`);
-    if (this.cached && this.cached.mtimeMs === st.mtimeMs) return this.cached.entries;
-    let doc: unknown;
-    try {
-      doc = parse(await readFile(this.path, 'utf8'));
-    } catch {
-      throw new Error(`credentials file ${this.path} is not valid YAML or JSON`);
-    }
-    const targets = (doc as { targets?: Record<string, unknown> } | null)?.targets;
-    if (!targets || typeof targets !== 'object') throw new Error(`credentials file ${this.path} has no "targets" map`);
-    const entries = new Map<string, SecretCredential>();
-    for (const [key, value] of Object.entries(targets)) {
-      const v = value as { username?: unknown; password?: unknown };
-      if (typeof v?.username !== 'string' || typeof v?.password !== 'string') {
-        throw new Error(`credentials for "${key}" in ${this.path} need a username and a password`);
-      }
-      entries.set(key, new SecretCredential(v.username, v.password));
-    }
-    this.cached = { mtimeMs: st.mtimeMs, entries };
-    return entries;
   }
 }

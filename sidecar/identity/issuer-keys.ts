@@ -65,7 +65,17 @@ export function remoteIssuerKeys(issuer: string, jwksUrl: string, opts: RemoteJw
   };
 }
 
+/**
+ * jose only checks that `keys` is an array of objects; also require a `kty` on every key and no
+ * private parts, so a typo or a pasted private key is refused when the keys are loaded.
+ */
 function localKeySet(jwks: unknown): ReturnType<typeof createLocalJWKSet> {
+  const keys = (jwks as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new TypeError('a JWK set needs a non-empty "keys" array');
+  for (const key of keys) {
+    if (typeof key !== 'object' || key === null || typeof (key as { kty?: unknown }).kty !== 'string') throw new TypeError('every key needs a kty');
+    if ('d' in key || 'k' in key) throw new TypeError('a JWK set for verification holds public keys only');
+  }
   return createLocalJWKSet(jwks as JSONWebKeySet);
 }
 

@@ -98,12 +98,13 @@ export class ReloadingFile<T> {
 
   private describe(err: unknown): Error {
     if (err instanceof FileReadError) return err;
+    // Errors raised by `check` or `parse` (e.g. a permission refusal) pass through unchanged;
+    // only system errors (they carry a numeric errno) are described here.
+    if (typeof (err as NodeJS.ErrnoException).errno !== 'number') return err as Error;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return new FileReadError('missing', `${this.path} does not exist`);
     if (code === 'EISDIR') return new FileReadError('not-a-file', `${this.path} is not a regular file`);
     if (code === 'EACCES' || code === 'EPERM') return new FileReadError('unreadable', `${this.path} is not readable by the sidecar (${code})`);
-    // Errors raised by `check` (e.g. a permission refusal) pass through unchanged.
-    if (!code && err instanceof Error) return err;
     return new FileReadError('unreadable', `${this.path} could not be read (${code ?? 'unknown error'})`);
   }
 }

@@ -213,7 +213,7 @@ test('the audit trail has a session span with one child span per statement and O
   assert.match(r.stderr, /42501/);
   await h.sidecar.audit.flush();
   const denied = await h.receiver.waitForSpans(
-    (spans) => spans.find((s) => s.attributes['db.operation.name'] === 'DROP TABLE' && s.attributes['sidegate.decision'] === 'deny'),
+    (spans) => spans.find((s) => s.attributes['db.query.text'] === 'DROP TABLE customers' && s.attributes['sidegate.decision'] === 'deny'),
     10_000,
   );
   const spans = h.receiver.spans();

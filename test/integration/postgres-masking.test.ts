@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { readFile } from 'node:fs/promises';
 import { startHarness, basePolicy, psql, type Harness } from '../support/sidegate-harness.js';
 
 let h: Harness;
@@ -61,19 +62,33 @@ test('psql: masked columns and detected secrets never reach the client in text f
   assert.equal(lines[2]![3], '', 'NULL stays NULL');
 });
 
-test('node-postgres binary results: textual columns masked, other binary values intact', async () => {
-  const c = new pg.Client({ host: '127.0.0.1', port: h.port, user: 'ci', database: h.pg.database, password: await h.token(), binary: true });
+test('node-postgres binary results: textual columns masked, other binary values byte-identical to direct', async () => {
+  const query = { text: 'SELECT id, email, card, balance, now()::date AS d FROM customers WHERE id = $1', values: [1] };
+  const c = new pg.Client({ host: '127.0.0.1', port: h.port, user: 'ci', database: h.pg.database, password: await h.token(), binary: true } as pg.ClientConfig);
+  const direct = new pg.Client({
+    host: h.pg.host,
+    port: h.pg.port,
+    user: h.pg.users.scram.user,
+    password: h.pg.users.scram.password,
+    database: h.pg.database,
+    ssl: { ca: await readFile(h.pg.caFile, 'utf8'), servername: 'localhost' },
+    binary: true,
+  } as pg.ClientConfig);
   await c.connect();
+  await direct.connect();
   try {
-    const r = await c.query({ text: 'SELECT id, email, card, balance FROM customers WHERE id = $1', values: [1] });
-    const row = r.rows[0];
-    assert.equal(row.id, 1, 'int4 in binary format is untouched');
-    assert.notEqual(row.email, 'ada@example.com');
+    const row = (await c.query(query)).rows[0];
+    const expected = (await direct.query(query)).rows[0];
+    assert.equal(row.id, expected.id, 'int4 in binary format is untouched');
+    assert.deepEqual(row.balance, expected.balance, 'numeric in binary format is untouched');
+    assert.deepEqual(row.d, expected.d, 'date in binary format is untouched');
+    assert.equal(expected.email, 'ada@example.com');
+    assert.notEqual(row.email, expected.email);
     assert.match(String(row.email), /@example\.com$/);
     assert.match(String(row.card), /REDACTED/);
-    assert.equal(Number(row.balance), 120.5, 'numeric in binary format is untouched');
   } finally {
     await c.end();
+    await direct.end();
   }
 });
 

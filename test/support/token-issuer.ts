@@ -1,69 +1,146 @@
-// A real token issuer for tests: a key pair, its JWKS served over HTTP on 127.0.0.1, and
-// tokens signed like a CI platform's. Counts JWKS requests so tests can see caching.
-import http from 'node:http';
+// A real OIDC-style token issuer for tests: fresh signing keys, a JWKS served over real HTTP on
+// 127.0.0.1 (port 0), a request counter so tests can assert JWKS caching/refresh, and key rotation.
+import { createServer, type Server } from 'node:http';
+import { rename, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { writeFile } from 'node:fs/promises';
-import { SignJWT, exportJWK, generateKeyPair, type JWK, type CryptoKey } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+
+export type TestIssuerAlg = 'RS256' | 'ES256';
+
+export interface TestIssuerOptions {
+  /** `iss` of issued tokens; default the server's own URL (`http://127.0.0.1:<port>`). */
+  issuer?: string;
+  alg?: TestIssuerAlg;
+}
+
+export interface SignOptions {
+  /** Lifetime: seconds from now (negative: already expired) or a span like `'5m'`, `'-1h'`. Default 5 min. */
+  expiresIn?: string | number;
+  /** Not-before: seconds from now or a span. Default: no nbf. */
+  notBefore?: string | number;
+  /** Header kid; default the current key's kid (a different one makes an "unknown kid" token). */
+  kid?: string;
+  /** `aud`; default `'sidegate'`. An `aud` in the claims wins. */
+  audience?: string | string[];
+}
+
+export interface JwkSet {
+  keys: JWK[];
+}
 
 export interface TestIssuer {
   issuer: string;
   jwksUrl: string;
-  jwks: { keys: JWK[] };
-  jwksRequests: number;
-  sign(
-    claims: Record<string, unknown>,
-    opts?: { expiresIn?: string | number; notBefore?: string | number; kid?: string; audience?: string | string[]; issuer?: string },
-  ): Promise<string>;
-  rotateKey(): Promise<void>;
+  /** The currently published public keys. */
+  readonly jwks: JwkSet;
+  /** kid of the key new tokens are signed with. */
+  readonly kid: string;
+  /** How many times the JWKS was requested. */
+  readonly jwksRequests: number;
+  sign(claims: Record<string, unknown>, opts?: SignOptions): Promise<string>;
+  /** New signing key with a new kid; the old public key stays published unless `retireOld`. */
+  rotateKey(opts?: { retireOld?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startTestIssuer(opts: { issuer?: string; alg?: 'RS256' | 'ES256' } = {}): Promise<TestIssuer> {
-  const alg = opts.alg ?? 'ES256';
-  let generation = 0;
-  let privateKey: CryptoKey;
-  let kid = '';
-  const jwks: { keys: JWK[] } = { keys: [] };
-  const addKey = async () => {
-    const pair = await generateKeyPair(alg, { extractable: true });
-    privateKey = pair.privateKey;
-    kid = `test-key-${++generation}`;
-    jwks.keys.push({ ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' });
-  };
-  await addKey();
-  let requests = 0;
-  const server = http.createServer((req, res) => {
-    if (req.url === '/jwks') {
-      requests++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
-    } else res.writeHead(404).end();
+interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+async function newSigningKey(alg: TestIssuerAlg): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const kid = randomUUID();
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+  return { kid, privateKey, publicJwk };
+}
+
+const SPAN_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `300` → 300, `'5m'` → 300, `'-1h'` → -3600. */
+function spanSeconds(value: string | number): number {
+  if (typeof value === 'number') return value;
+  const match = /^([+-]?)(\d+)\s*([smhd])$/.exec(value.trim());
+  if (!match) throw new TypeError(`unsupported time span ${JSON.stringify(value)} (use e.g. 30, '30s', '5m', '-1h')`);
+  const seconds = Number(match[2]) * (SPAN_UNITS[match[3] as string] as number);
+  return match[1] === '-' ? -seconds : seconds;
+}
+
+function listen(server: Server): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server.address() as AddressInfo));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  const issuer = opts.issuer ?? `http://127.0.0.1:${port}`;
+}
+
+export async function startTestIssuer(opts: TestIssuerOptions = {}): Promise<TestIssuer> {
+  const alg = opts.alg ?? 'RS256';
+  let current = await newSigningKey(alg);
+  let published: JWK[] = [current.publicJwk];
+  let jwksRequests = 0;
+
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/jwks') {
+      jwksRequests++;
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
+      res.end(JSON.stringify({ keys: published }));
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/.well-known/openid-configuration') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ issuer, jwks_uri: jwksUrl, id_token_signing_alg_values_supported: [alg] }));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  const { port } = await listen(server);
+  const base = `http://127.0.0.1:${port}`;
+  const issuer = opts.issuer ?? base;
+  const jwksUrl = `${base}/jwks`;
+
   return {
     issuer,
-    jwksUrl: `http://127.0.0.1:${port}/jwks`,
-    jwks,
+    jwksUrl,
+    get jwks() {
+      return { keys: published.map((k) => ({ ...k })) };
+    },
+    get kid() {
+      return current.kid;
+    },
     get jwksRequests() {
-      return requests;
+      return jwksRequests;
     },
-    async sign(claims, o = {}) {
-      const jwt = new SignJWT(claims)
-        .setProtectedHeader({ alg, kid: o.kid ?? kid, typ: 'JWT' })
-        .setIssuer(o.issuer ?? issuer)
-        .setAudience(o.audience ?? 'sidegate')
-        .setIssuedAt();
-      const exp = o.expiresIn ?? '10m';
-      jwt.setExpirationTime(typeof exp === 'number' ? Math.floor(Date.now() / 1000) + exp : exp);
-      if (o.notBefore !== undefined) jwt.setNotBefore(typeof o.notBefore === 'number' ? Math.floor(Date.now() / 1000) + o.notBefore : o.notBefore);
-      return jwt.sign(privateKey);
+    async sign(claims, signOpts = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      const payload: Record<string, unknown> = {
+        iss: issuer,
+        aud: signOpts.audience ?? 'sidegate',
+        iat: now,
+        exp: now + spanSeconds(signOpts.expiresIn ?? 300),
+        ...(signOpts.notBefore !== undefined ? { nbf: now + spanSeconds(signOpts.notBefore) } : {}),
+        // Claims win over the defaults above (a test may set iss/iat/exp/aud itself).
+        ...claims,
+      };
+      return new SignJWT(payload).setProtectedHeader({ alg, kid: signOpts.kid ?? current.kid, typ: 'JWT' }).sign(current.privateKey);
     },
-    rotateKey: addKey,
-    close: () => new Promise((r) => server.close(() => r())),
+    async rotateKey(rotateOpts = {}) {
+      const next = await newSigningKey(alg);
+      published = rotateOpts.retireOld ? [next.publicJwk] : [...published, next.publicJwk];
+      current = next;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
   };
 }
 
-export async function writeStaticJwks(path: string, jwks: { keys: JWK[] }): Promise<void> {
-  await writeFile(path, JSON.stringify(jwks));
+/** Write a JWKS file atomically (temp file + rename), as a config-management tool would. */
+export async function writeStaticJwks(path: string, jwks: { keys: readonly unknown[] }): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+  await writeFile(temp, JSON.stringify(jwks), { mode: 0o644 });
+  await rename(temp, path);
 }

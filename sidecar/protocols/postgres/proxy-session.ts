@@ -234,7 +234,7 @@ export class PostgresProxySession {
         const up = this.deps.cancelRegistry.lookup(packet.processId, packet.secretKey);
         if (up) {
           wire
-            .sendCancelRequest({ host: up.target.host, port: up.target.port }, up.processId, up.secretKey)
+            .sendCancelRequest({ host: up.target.host, port: up.target.port, tls: up.target.tls }, up.processId, up.secretKey)
             .catch((err: Error) => this.deps.log.warn('cancel request failed', { error: err.message }));
         }
         // Per protocol the server says nothing back to a CancelRequest.

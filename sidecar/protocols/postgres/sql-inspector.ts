@@ -59,6 +59,8 @@ export function inspectSql(text: string, opts: { target: string; prepared?: bool
 }
 
 function inspectUncached(text: string, opts: { target: string; prepared?: boolean }): InspectedStatement[] {
+  // An empty string is a valid (empty) query to PostgreSQL, which the parser library rejects.
+  if (text.trim() === '') return [];
   let parsed: { stmts?: { stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[] };
   try {
     parsed = parseSync(text) as typeof parsed;
