@@ -23,7 +23,8 @@ export function parsePolicy(text: string, file: string): LoadedPolicy {
       const key = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys[0] : undefined;
       const where = nodeAt(doc, path, key);
       const label = formatPath(key ? [...path, key] : path) || '(document)';
-      return issueAt(file, lines, where.start, `${label}: ${describe(issue)}`);
+      const got = key ? undefined : (doc.getIn(path) as unknown);
+      return issueAt(file, lines, where.start, `${label}: ${describe({ ...issue, input: got })}`);
     });
     throw new PolicyError(issues);
   }
@@ -46,7 +47,7 @@ export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
 function describe(issue: { code: string; message: string; keys?: string[]; values?: unknown[]; input?: unknown }): string {
   if (issue.code === 'unrecognized_keys') return `unknown key "${issue.keys?.[0]}"`;
   if (issue.code === 'invalid_value' && issue.values) {
-    return `expected one of ${issue.values.join('|')}${issue.input !== undefined ? `, got ${JSON.stringify(issue.input)}` : ''}`;
+    return `expected one of ${issue.values.join('|')}${issue.input !== undefined && issue.input !== null ? `, got ${JSON.stringify(issue.input)}` : ''}`;
   }
   return issue.message;
 }

@@ -79,13 +79,18 @@ function localKeySet(jwks: unknown): ReturnType<typeof createLocalJWKSet> {
   return createLocalJWKSet(jwks as JSONWebKeySet);
 }
 
+/** Our own checks and jose's JWKSInvalid have fixed, key-free messages; anything else is summarised. */
+function keySetProblem(err: unknown): string {
+  return err instanceof TypeError || err instanceof errors.JWKSInvalid ? err.message : 'unusable keys';
+}
+
 /** Keys inline in the policy: validated now, so a broken policy fails at load, not at first login. */
 export function staticIssuerKeys(issuer: string, jwks: NonNullable<IssuerSpec['jwks']>): KeyGetter {
   let keys: ReturnType<typeof createLocalJWKSet>;
   try {
     keys = localKeySet(jwks);
-  } catch {
-    throw new TypeError(`issuer ${issuer}: jwks is not a valid JWK set`);
+  } catch (err) {
+    throw new TypeError(`issuer ${issuer}: jwks is not a valid JWK set (${keySetProblem(err)})`);
   }
   return async (header, token) => {
     try {
@@ -109,8 +114,8 @@ export function fileIssuerKeys(issuer: string, path: string): KeyGetter {
       }
       try {
         return localKeySet(json);
-      } catch {
-        throw new FileReadError('unreadable', `${path} is not a valid JWK set`);
+      } catch (err) {
+        throw new FileReadError('unreadable', `${path} is not a valid JWK set (${keySetProblem(err)})`);
       }
     },
   });

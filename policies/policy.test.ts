@@ -1,0 +1,150 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parsePolicy } from './loader.js';
+import { Policy } from './policy.js';
+import type { CommandFacts, Principal } from './model.js';
+
+const base = `version: 1
+identities:
+  - name: ci
+    issuer: https://ci.example
+    audiences: [sidegate]
+    jwksUrl: https://ci.example/jwks
+    claims: { project_path: "acme/*" }
+  - name: main-branch
+    issuer: https://ci.example
+    audiences: [sidegate]
+    jwksUrl: https://ci.example/jwks
+    claims: { project_path: "acme/*", ref: [main, "release-*"] }
+targets:
+  - name: db
+    protocol: postgres
+    address: 127.0.0.1:5432
+    credentials: { file: db }
+`;
+
+const policy = (rules: string, extra = '') => new Policy(parsePolicy(`${base}rules:\n${rules}\n${extra}`, 'p.yaml'));
+
+function principal(p: Policy, claims: Record<string, unknown>): Principal {
+  const all = { iss: 'https://ci.example', sub: 'x', ...claims };
+  return { issuer: 'https://ci.example', subject: 'x', claims: all, identities: p.matchIdentities(all) };
+}
+
+const facts = (over: Partial<CommandFacts>): CommandFacts => ({
+  protocol: 'postgres', target: 'db', text: 'SELECT 1', operation: 'SELECT', kinds: ['select', 'read'], tables: [], flags: [], ...over,
+});
+
+test('identities match issuer and claim globs (lists: any of)', () => {
+  const p = policy('  - { name: r, action: allow }');
+  assert.deepEqual(principal(p, { project_path: 'acme/api' }).identities, ['ci']);
+  assert.deepEqual(principal(p, { project_path: 'acme/api', ref: 'release-2' }).identities, ['ci', 'main-branch']);
+  assert.deepEqual(principal(p, { project_path: 'evil/api', ref: 'main' }).identities, []);
+  assert.deepEqual(p.matchIdentities({ iss: 'https://other', project_path: 'acme/api' }), []);
+});
+
+test('deny wins over allow whatever the order, and names the deny rule', () => {
+  for (const rules of [
+    '  - { name: allow-all, identities: [ci], action: allow }\n  - { name: no-ddl, when: { statements: [ddl] }, action: deny }',
+    '  - { name: no-ddl, when: { statements: [ddl] }, action: deny }\n  - { name: allow-all, identities: [ci], action: allow }',
+  ]) {
+    const p = policy(rules);
+    const who = principal(p, { project_path: 'acme/api' });
+    const d = p.decide(who, facts({ operation: 'DROP TABLE', kinds: ['drop', 'ddl', 'write'] }));
+    assert.equal(d.action, 'deny');
+    assert.equal(d.rule, 'no-ddl');
+    assert.equal(p.decide(who, facts({})).action, 'allow');
+  }
+});
+
+test('approve wins over allow; deny wins over approve; approvals carry approvers and timeout', () => {
+  const p = policy(
+    [
+      '  - { name: allow-all, action: allow }',
+      '  - { name: writes-held, when: { statements: [write] }, action: approve, approval: { approvers: [dba], timeout: 90s } }',
+      '  - { name: no-drop, when: { statements: [drop] }, action: deny }',
+    ].join('\n'),
+  );
+  const who = principal(p, { project_path: 'acme/api' });
+  const held = p.decide(who, facts({ operation: 'UPDATE', kinds: ['update', 'write'] }));
+  assert.equal(held.action, 'approve');
+  assert.deepEqual(held.approvers, ['dba']);
+  assert.equal(held.timeoutMs, 90_000);
+  assert.equal(p.decide(who, facts({ operation: 'DROP TABLE', kinds: ['drop', 'ddl', 'write'] })).rule, 'no-drop');
+});
+
+test('no matching rule: the default (deny unless changed), rule "default"', () => {
+  const p = policy('  - { name: reads, when: { statements: [read] }, action: allow }');
+  const who = principal(p, {});
+  const d = p.decide(who, facts({ kinds: ['insert', 'write'], operation: 'INSERT' }));
+  assert.deepEqual([d.action, d.rule], ['deny', 'default']);
+  const lax = new Policy(parsePolicy(`${base}defaults: { action: approve, approvalTimeout: 1m }\nrules: []\n`, 'p.yaml'));
+  const d2 = lax.decide(who, facts({}));
+  assert.deepEqual([d2.action, d2.rule, d2.timeoutMs], ['approve', 'default', 60_000]);
+});
+
+test('unparsable statements are denied unless the policy opts into evaluating them', () => {
+  const bad = facts({ kinds: ['unparsable'], flags: ['unparsable'], operation: 'UNKNOWN' });
+  const strict = policy('  - { name: anything, action: allow }');
+  assert.deepEqual([strict.decide(principal(strict, {}), bad).action, strict.decide(principal(strict, {}), bad).rule], ['deny', 'unparsable']);
+  const lax = new Policy(parsePolicy(`${base}defaults: { unparsable: evaluate }\nrules:\n  - { name: anything, action: allow }\n`, 'p.yaml'));
+  assert.equal(lax.decide(principal(lax, {}), bad).action, 'allow');
+});
+
+test('table globs: schema-qualified, bare names, unqualified means public, allTables', () => {
+  const p = policy(
+    [
+      '  - { name: public-orders, when: { tables: ["public.orders"] }, action: allow }',
+      '  - { name: any-schema-users, when: { tables: ["users"] }, action: allow }',
+      '  - { name: audit, when: { schemas: ["audit_*"] }, action: deny }',
+      '  - { name: all-reporting, when: { tables: ["reporting.*"], allTables: true }, action: allow }',
+    ].join('\n'),
+  );
+  const who = principal(p, {});
+  const on = (...tables: { schema?: string; name: string }[]) => p.decide(who, facts({ tables })).rule;
+  assert.equal(on({ name: 'orders' }), 'public-orders');
+  assert.equal(on({ schema: 'public', name: 'orders' }), 'public-orders');
+  assert.equal(on({ schema: 'other', name: 'orders' }), 'default');
+  assert.equal(on({ schema: 'x', name: 'users' }), 'any-schema-users');
+  assert.equal(on({ name: 'orders' }, { schema: 'audit_log', name: 'e' }), 'audit');
+  assert.equal(on({ schema: 'reporting', name: 'a' }, { schema: 'reporting', name: 'b' }), 'all-reporting');
+  assert.equal(on({ schema: 'reporting', name: 'a' }, { schema: 'secret', name: 'b' }), 'default');
+});
+
+test('text regex (with (?i)), flags, targets and claims narrow a rule', () => {
+  const p = policy(
+    [
+      '  - { name: no-sleep, when: { text: "(?i)pg_sleep" }, action: deny }',
+      '  - { name: no-do, when: { flags: [do-block] }, action: deny }',
+      '  - { name: other-target, targets: ["prod-*"], action: deny }',
+      '  - { name: main-only, claims: { ref: main }, action: allow }',
+    ].join('\n'),
+  );
+  assert.equal(p.decide(principal(p, { ref: 'main' }), facts({ text: 'select PG_SLEEP(1)' })).rule, 'no-sleep');
+  assert.equal(p.decide(principal(p, { ref: 'main' }), facts({ flags: ['do-block'] })).rule, 'no-do');
+  assert.equal(p.decide(principal(p, { ref: 'main' }), facts({})).rule, 'main-only');
+  assert.equal(p.decide(principal(p, { ref: 'dev' }), facts({})).rule, 'default');
+});
+
+test('a multi-statement command is as strict as its strictest statement', () => {
+  const p = policy('  - { name: reads, when: { statements: [read] }, action: allow }\n  - { name: no-ddl, when: { statements: [ddl] }, action: deny }');
+  const { decision, per } = p.decideAll(principal(p, {}), [facts({}), facts({ kinds: ['drop', 'ddl', 'write'], operation: 'DROP TABLE' }), facts({})]);
+  assert.equal(decision.rule, 'no-ddl');
+  assert.deepEqual(per.map((d) => d.action), ['allow', 'deny', 'allow']);
+});
+
+test('masking rules are chosen by who and where', () => {
+  const p = policy(
+    '  - { name: r, action: allow }',
+    'masking:\n  - { name: m1, identities: [main-branch], columns: ["*.email"], strategy: redact }\n  - { name: m2, targets: [other], detectors: [email], strategy: redact }\n  - { name: m3, detectors: [jwt, { name: t, regex: "T-[0-9]+" }], strategy: partial }\n',
+  );
+  assert.deepEqual(p.masking(principal(p, { project_path: 'acme/x', ref: 'main' }), 'db').map((m) => m.name), ['m1', 'm3']);
+  assert.deepEqual(p.masking(principal(p, { project_path: 'acme/x', ref: 'dev' }), 'db').map((m) => m.name), ['m3']);
+  assert.deepEqual(p.masking(principal(p, {}), 'db')[0]!.detectors, [{ kind: 'builtin', name: 'jwt' }, { kind: 'regex', name: 't', pattern: 'T-[0-9]+', flags: undefined }]);
+});
+
+test('targets resolve to host, port and TLS defaults (verify-full)', () => {
+  const p = policy('  - { name: r, action: allow }');
+  const t = p.target('db')!;
+  assert.deepEqual([t.host, t.port, t.tls.mode, t.credentials], ['127.0.0.1', 5432, 'verify-full', { source: 'file', key: 'db' }]);
+  assert.equal(p.issuers().length, 1, 'two identities of one issuer share one verifier entry');
+});
