@@ -19,4 +19,5 @@ fi
 npm run -s build
 
 # Every *.test.js under dist/ (unit tests next to the code, integration tests in test/).
-node --test --test-reporter=spec dist/ "$@"
+mapfile -t tests < <(find dist -name '*.test.js' | sort)
+node --test --test-reporter=spec "${tests[@]}" "$@"
