@@ -150,6 +150,8 @@ export class DurableExportProcessor implements SpanProcessor {
       this.retryTimer = undefined;
       this.kick();
     }, this.retryDelay);
+    // Retrying must not by itself keep a finished process alive; the spool keeps the data.
+    this.retryTimer.unref();
     this.retryDelay = Math.min(this.retryDelay * 2, 30_000);
   }
 
