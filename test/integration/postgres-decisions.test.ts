@@ -115,6 +115,8 @@ test('held then approved: exactly that statement runs, the approver is recorded,
   const other = await client();
   try {
     const before = (await other.query('SELECT total FROM orders WHERE id = 7')).rows[0].total as string;
+    const notices: string[] = [];
+    held.on('notice', (n) => notices.push(n.message ?? ''));
     const pending = held.query('UPDATE orders SET total = total + 1 WHERE id = 7');
     const approval = await waitForPending((a) => a.rule === 'orders-writes-need-approval');
     assert.match(approval.id, /\S/);
@@ -123,6 +125,9 @@ test('held then approved: exactly that statement runs, the approver is recorded,
     const t0 = Date.now();
     assert.equal((await other.query('SELECT 1 AS x')).rows[0].x, 1);
     assert.ok(Date.now() - t0 < 5000);
+    // The waiting client was told why nothing happens, with the approval id.
+    for (let i = 0; i < 50 && notices.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(notices[0] ?? '', new RegExp(`held for approval ${approval.id}.*orders-writes-need-approval`));
     const res = await h.approvals.decide(approval.id, 'approve', 'dba');
     assert.equal(res.status, 200, await res.text());
     const done = await pending;

@@ -3,7 +3,7 @@
 // search. Integration tests drive it with real clients (psql, pgbench, node-postgres).
 import { mkdtemp, writeFile, readFile, chmod, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
 import { createLogger } from '../../sidecar/logging/logger.js';
@@ -53,6 +53,8 @@ export async function startHarness(opts: {
   policy: (env: { pg: PgInfo; issuer: Issuer; listenPort: number }) => string;
   targetUser?: 'scram' | 'md5' | 'plain';
   env?: Record<string, string>;
+  /** Serve TLS to clients with the test CA's localhost certificate. */
+  clientTls?: boolean;
 }): Promise<Harness> {
   const pg = await pgInfo();
   const issuer = await startTestIssuer({ issuer: 'https://ci.test.sidegate' });
@@ -76,6 +78,7 @@ export async function startHarness(opts: {
       ...opts.env,
     },
     listenOverrides: { pg: { host: '127.0.0.1', port: 0 } },
+    clientTls: opts.clientTls ? { certFile: join(dirname(pg.caFile), 'server.crt'), keyFile: join(dirname(pg.caFile), 'server.key') } : undefined,
     log: createLogger({ level: 'debug', sink: (line) => logs.push(line) }),
   });
   const port = sidecar.listeners.find((l) => l.target === 'pg')!.port;
