@@ -1,17 +1,12 @@
 // Approval requests and their lifecycle (pure state, no I/O): pending → approved | denied |
 // expired | cancelled, each decided once. Waiters are told when a request leaves pending.
 import { randomBytes } from 'node:crypto';
+import type { HoldRequest } from '../pipeline/command-gate.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
 
-export interface ApprovalRequestInput {
-  requester: { subject: string; issuer: string; identities: string[] };
-  target: string;
-  protocol: string;
-  command: string;
-  rule: string;
-  approvers: string[];
-  sessionId: string;
+/** What a sidecar asks the broker to hold: the gate's request plus how long to wait. */
+export interface ApprovalRequestInput extends HoldRequest {
   timeoutMs: number;
 }
 
