@@ -54,7 +54,7 @@ function renderTree(spans: FlatSpan[]): string {
       lines.push(
         `  ${a(c, 'sidegate.decision').padEnd(8)} ${a(c, 'db.query.text')}` +
           `  [rule=${a(c, 'sidegate.rule')}${approval ? ` approval=${approval} by=${a(c, 'sidegate.approval.approver')}` : ''}` +
-          ` rows=${a(c, 'sidegate.rows_returned')} masked=${a(c, 'sidegate.masked_count')}]`,
+          ` rows=${a(c, 'sidegate.rows_affected') || a(c, 'sidegate.rows_returned')} masked=${a(c, 'sidegate.masked_count')}]`,
       );
     }
   }

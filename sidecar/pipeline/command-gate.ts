@@ -119,6 +119,6 @@ export function denialMessage(decision: Decision, approval?: HoldResult): string
 
 /** What a client is told while its command waits. */
 export function holdNotice(decision: Decision, approvalId: string): string {
-  const who = decision.approvers && decision.approvers.length > 0 ? ` by ${decision.approvers.join(', ')}` : '';
-  return `sidegate: held for approval ${approvalId} (rule "${decision.rule}"); waiting${who}`;
+  const who = decision.approvers && decision.approvers.length > 0 ? ` from ${decision.approvers.join(', ')}` : '';
+  return `sidegate: held for approval ${approvalId} (rule "${decision.rule}"); waiting for a decision${who}`;
 }

@@ -127,7 +127,7 @@ test('held then approved: exactly that statement runs, the approver is recorded,
     assert.ok(Date.now() - t0 < 5000);
     // The waiting client was told why nothing happens, with the approval id.
     for (let i = 0; i < 50 && notices.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.match(notices[0] ?? '', new RegExp(`held for approval ${approval.id}.*orders-writes-need-approval`));
+    assert.match(notices[0] ?? '', new RegExp(`held for approval ${approval.id}.*orders-writes-need-approval.*waiting for a decision from dba`));
     const res = await h.approvals.decide(approval.id, 'approve', 'dba');
     assert.equal(res.status, 200, await res.text());
     const done = await pending;

@@ -659,7 +659,13 @@ export class PostgresProxySession {
       'sidegate.masked_count': run.masked,
     };
     if (outcome.sqlState) attrs['db.response.status_code'] = outcome.sqlState;
-    if (outcome.tag) attrs['sidegate.command_tag'] = outcome.tag;
+    if (outcome.tag) {
+      attrs['sidegate.command_tag'] = outcome.tag;
+      // "UPDATE 3", "INSERT 0 3", "DELETE 3", "COPY 3", "MERGE 3": the last number is the row count.
+      const affected = /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/.exec(outcome.tag);
+      if (affected) attrs['sidegate.rows_affected'] = Number(affected[1]);
+      else attrs['db.response.returned_rows'] = run.rows;
+    }
     if (outcome.executed === false) attrs['sidegate.executed'] = false;
     if (outcome.error) attrs['error.type'] = outcome.sqlState ?? 'error';
     run.span.setAttributes(attrs);
