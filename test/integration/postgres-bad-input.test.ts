@@ -115,6 +115,17 @@ test('an unsupported protocol version is refused', async () => {
   assert.equal(errorCode(r.data), '08P01');
 });
 
+test('GSSENCRequest is answered N and the connection can go on to a plain startup', async () => {
+  const gss = Buffer.alloc(8);
+  gss.writeInt32BE(8, 0);
+  gss.writeInt32BE(80877104, 4);
+  const r = await exchange([gss, startup({ user: 'ci', database: h.pg.database })], 800);
+  assert.equal(String.fromCharCode(r.data[0]!), 'N');
+  // Then the proxy asks for the password (AuthenticationCleartextPassword, code 3).
+  assert.equal(String.fromCharCode(r.data[1]!), 'R');
+  assert.equal(r.data.readInt32BE(6), 3);
+});
+
 test('a truncated startup followed by a hang-up does not disturb anyone', async () => {
   const r = await exchange([startup({ user: 'ci', database: h.pg.database }).subarray(0, 10)], 500);
   assert.equal(r.data.length, 0);

@@ -73,6 +73,7 @@ const SQLSTATE = {
   protocolViolation: '08P01',
   connectionFailure: '08006',
   cannotConnect: '08001',
+  rejectedConnection: '08004',
   featureNotSupported: '0A000',
 } as const;
 
@@ -301,7 +302,10 @@ export class PostgresProxySession {
       this.auditSession = undefined;
       session?.setAttributes({ 'error.type': e.sqlState ?? e.code ?? 'upstream' });
       session?.end({ error: message });
-      this.fatal(e.sqlState ?? SQLSTATE.cannotConnect, message);
+      // The client's own login succeeded; the target refused ours. 28xxx would tell the client
+      // its password was wrong, so such refusals become 08004 (server rejected the connection).
+      const code = e.sqlState && !e.sqlState.startsWith('28') ? e.sqlState : e.sqlState ? SQLSTATE.rejectedConnection : SQLSTATE.cannotConnect;
+      this.fatal(code, message);
       return;
     }
     if (this.phase === 'closed') {
