@@ -18,6 +18,7 @@ export async function runSidecarCommand(args: string[]): Promise<number> {
       'admin-port': { type: 'string', default: '16002' },
       'client-tls-cert': { type: 'string' },
       'client-tls-key': { type: 'string' },
+      inspection: { type: 'string', default: 'on' },
     },
   });
   if (!values.policy || !values.credentials) {
@@ -39,6 +40,7 @@ export async function runSidecarCommand(args: string[]): Promise<number> {
       values['client-tls-cert'] && values['client-tls-key']
         ? { certFile: values['client-tls-cert'], keyFile: values['client-tls-key'] }
         : undefined,
+    inspection: values.inspection === 'off' ? 'off' : 'on',
     log,
   });
   log.info('sidecar ready', { listeners: sidecar.listeners.length });

@@ -16,6 +16,7 @@ import { ClientIdentity } from '../pipeline/client-identity.js';
 import { initSqlInspector } from '../protocols/postgres/sql-inspector.js';
 import { PostgresProxySession, CancelRegistry } from '../protocols/postgres/proxy-session.js';
 import { CatalogNames } from '../protocols/postgres/catalog-names.js';
+import { uninspected } from '../protocols/postgres/uninspected-statement.js';
 import { startExplicitListener, type ExplicitListener } from '../capture/explicit-listener.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
@@ -37,6 +38,8 @@ export interface SidecarOptions {
   clientTls?: { certFile: string; keyFile: string };
   /** Override a target's listener (tests, local mode port clashes). */
   listenOverrides?: Record<string, { host: string; port: number }>;
+  /** `off`: statements are not parsed (benchmarks of the bare pipeline); default `on`. */
+  inspection?: 'on' | 'off';
   /** Test-only: accept a credentials file with loose permissions. */
   allowInsecureCredentialsFile?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -130,6 +133,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
         cancelRegistry,
         clientTls,
         log,
+        inspect: opts.inspection === 'off' ? uninspected : undefined,
       },
       { address: socket.remoteAddress, port: socket.remotePort },
     );

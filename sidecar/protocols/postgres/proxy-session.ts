@@ -46,6 +46,8 @@ export interface PostgresProxyDeps {
   clientTls?: tls.SecureContext;
   log: Logger;
   maxMessageBytes?: number;
+  /** Statement inspection; defaults to the PostgreSQL grammar (benchmarks swap in a no-op). */
+  inspect?: typeof inspectSql;
 }
 
 /** Maps the BackendKeyData we gave each client to the upstream's, so CancelRequest reaches it. */
@@ -148,6 +150,7 @@ export class PostgresProxySession {
   private holdAbort = new AbortController();
   private poisonCounter = 0;
   private copyMasker: ResultMasker | null | undefined;
+  private readonly inspect: typeof inspectSql;
 
   constructor(
     socket: Socket,
@@ -156,6 +159,7 @@ export class PostgresProxySession {
     private readonly peer: { address?: string; port?: number },
   ) {
     this.client = socket;
+    this.inspect = deps.inspect ?? inspectSql;
     const max = deps.maxMessageBytes ?? 16 * 1024 * 1024;
     this.clientFramer = new wire.MessageFramer({ maxMessageSize: max });
     // Upstream rows can legitimately be large (a 100 MB bytea); the bound is still finite.
@@ -454,7 +458,7 @@ export class PostgresProxySession {
 
   private onQuery(frame: wire.Frame): Promise<void> | undefined {
     const sql = wire.readQuery(frame.body);
-    const inspected = inspectSql(sql, { target: this.target.name });
+    const inspected = this.inspect(sql, { target: this.target.name });
     const facts = inspected.map((s) => s.facts);
     const decision = this.deps.gate.decide(this.principal!, facts);
     const runs = inspected.map((s) => this.startRun(s, decision));
@@ -493,7 +497,7 @@ export class PostgresProxySession {
 
   private onParse(frame: wire.Frame): Promise<void> | undefined {
     const p = wire.readParse(frame.body);
-    const inspected = inspectSql(p.sql, { target: this.target.name, prepared: true });
+    const inspected = this.inspect(p.sql, { target: this.target.name, prepared: true });
     const decision = this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
     const info: PreparedInfo = { text: p.sql, inspected, decision };
     if (decision.action === 'deny') {

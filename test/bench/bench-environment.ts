@@ -1,0 +1,196 @@
+// The four paths a benchmark compares, started for real on this machine:
+//   direct      psql/pgbench → PostgreSQL 15 (TLS, the one encrypted leg)
+//   pgbouncer   → pgbouncer 1.18 session mode → PostgreSQL (TLS upstream)
+//   sidegate    → sidegate (token verified, every statement parsed, masking rules and detectors,
+//                 spans exported over OTLP/HTTP to a local receiver) → PostgreSQL (TLS verify-full)
+//   passthrough → sidegate with inspection and masking off (the bare pipeline) → PostgreSQL
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile, chmod, rm, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
+import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
+
+export type PathName = 'direct' | 'pgbouncer' | 'sidegate' | 'passthrough';
+
+export interface PathEndpoint {
+  name: PathName;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  sslmode: 'require' | 'disable';
+  /** The sidegate process, for RSS sampling. */
+  pid?: number;
+}
+
+export interface BenchEnvironment {
+  pg: PgInfo;
+  paths: PathEndpoint[];
+  spansReceived(): number;
+  readyMs: Record<string, number>;
+  close(): Promise<void>;
+}
+
+const CLI = fileURLToPath(new URL('../../sidecar/cli/main.js', import.meta.url));
+
+export async function startBenchEnvironment(opts: { log: (s: string) => void }): Promise<BenchEnvironment> {
+  const pg = await pgInfo();
+  const dir = await mkdtemp(join(tmpdir(), 'sidegate-bench-'));
+  execFileSync('chmod', ['755', dir]);
+  const children: ChildProcess[] = [];
+  const user = pg.users.scram;
+
+  // A real OTLP/HTTP receiver that counts and discards, like a collector would accept.
+  let spans = 0;
+  const sink = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      spans += (body.match(/"spanId"/g) ?? []).length;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+  const otlp = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+
+  // pgbouncer, session mode, SCRAM to clients, TLS verify-full to the server.
+  const bouncerPort = 56432;
+  const bouncerDir = join(dir, 'pgbouncer');
+  execFileSync('mkdir', ['-p', bouncerDir]);
+  await writeFile(join(bouncerDir, 'userlist.txt'), `"${user.user}" "${user.password}"\n`);
+  await writeFile(
+    join(bouncerDir, 'pgbouncer.ini'),
+    `[databases]
+${pg.database} = host=${pg.host} port=${pg.port} dbname=${pg.database}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = ${bouncerPort}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = ${join(bouncerDir, 'userlist.txt')}
+pool_mode = session
+max_client_conn = 500
+default_pool_size = 150
+server_tls_sslmode = verify-full
+server_tls_ca_file = ${pg.caFile}
+logfile = ${join(bouncerDir, 'pgbouncer.log')}
+pidfile = ${join(bouncerDir, 'pgbouncer.pid')}
+`,
+  );
+  execFileSync('chown', ['-R', 'postgres:postgres', bouncerDir]);
+  const bouncer = spawn('runuser', ['-u', 'postgres', '--', '/usr/sbin/pgbouncer', join(bouncerDir, 'pgbouncer.ini')], { stdio: 'ignore' });
+  children.push(bouncer);
+
+  // sidegate: a realistic policy, and a passthrough one.
+  const issuer = await startTestIssuer({ issuer: 'https://bench.sidegate' });
+  const token = await issuer.sign({ sub: 'bench', project_path: 'acme/bench' }, { expiresIn: '2h' });
+  const jwksFile = join(dir, 'jwks.json');
+  await writeStaticJwks(jwksFile, issuer.jwks);
+  await issuer.close();
+  const credentials = join(dir, 'credentials.yaml');
+  await writeFile(credentials, `targets:\n  pg: { username: ${user.user}, password: "${user.password}" }\n`, { mode: 0o600 });
+  await chmod(credentials, 0o600);
+  const policy = (port: number, realistic: boolean) => `version: 1
+identities:
+  - name: ci
+    issuer: https://bench.sidegate
+    audiences: [sidegate]
+    jwksFile: ${jwksFile}
+    claims: { project_path: "acme/*" }
+targets:
+  - name: pg
+    protocol: postgres
+    address: ${pg.host}:${pg.port}
+    tls: { mode: verify-full, ca: ${pg.caFile}, serverName: localhost }
+    credentials: { file: pg }
+    listen: 127.0.0.1:${port}
+rules:
+${
+  realistic
+    ? `  - { name: ci-reads, identities: [ci], when: { statements: [read, session, transaction] }, action: allow }
+  - { name: ci-bench-writes, identities: [ci], when: { statements: [insert, update, delete, copy], tables: ["pgbench_*", "bench_*"] }, action: allow }
+  - { name: ci-bench-setup, identities: [ci], when: { statements: [ddl, maintenance], tables: ["pgbench_*", "bench_*"] }, action: allow }
+  - { name: no-dcl, when: { statements: [dcl] }, action: deny }
+  - { name: no-sleep, when: { text: "(?i)pg_sleep" }, action: deny }
+masking:
+  - { name: emails, identities: [ci], columns: ["bench_large.email"], strategy: partial }
+  - { name: cards, columns: ["*.card"], strategy: redact }
+  - { name: secrets, detectors: [payment-card, jwt, aws-access-key, pem-private-key], strategy: redact }`
+    : `  - { name: everything, identities: [ci], action: allow }`
+}
+`;
+  const readyMs: Record<string, number> = {};
+  const startSidegate = async (name: 'sidegate' | 'passthrough', port: number, adminPort: number): Promise<PathEndpoint> => {
+    const file = join(dir, `${name}.yaml`);
+    await writeFile(file, policy(port, name === 'sidegate'));
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      [CLI, 'sidecar', '--policy', file, '--credentials', credentials, '--state-dir', join(dir, `${name}-state`), '--admin-port', String(adminPort), ...(name === 'passthrough' ? ['--inspection', 'off'] : [])],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp, SIDEGATE_LOG_LEVEL: 'warn' } },
+    );
+    child.stderr!.on('data', (d: Buffer) => opts.log(`[${name}] ${d.toString().trim()}`));
+    children.push(child);
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
+        if (res.status === 200) break;
+      } catch {
+        /* not listening yet */
+      }
+      if (performance.now() - t0 > 30_000) throw new Error(`${name} did not become ready`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    readyMs[name] = performance.now() - t0;
+    return { name, host: '127.0.0.1', port, user: 'ci', password: token, sslmode: 'disable', pid: child.pid };
+  };
+  const sidegate = await startSidegate('sidegate', 56433, 56533);
+  const passthrough = await startSidegate('passthrough', 56434, 56534);
+  await waitForPort(bouncerPort);
+
+  return {
+    pg,
+    paths: [
+      { name: 'direct', host: pg.host, port: pg.port, user: user.user, password: user.password, sslmode: 'require' },
+      { name: 'pgbouncer', host: '127.0.0.1', port: bouncerPort, user: user.user, password: user.password, sslmode: 'disable' },
+      sidegate,
+      passthrough,
+    ],
+    spansReceived: () => spans,
+    readyMs,
+    async close() {
+      for (const c of children) c.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      await new Promise<void>((r) => sink.close(() => r()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPort(port: number): Promise<void> {
+  const net = await import('node:net');
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Resident set size of a process in MB, from /proc. */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}

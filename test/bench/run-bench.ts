@@ -1,0 +1,316 @@
+// The benchmark suite: real load generators over four paths (direct, pgbouncer, sidegate,
+// sidegate passthrough), alternated round by round so drift on a shared machine cancels out,
+// every figure reported as a ratio to direct from the same run. Speed is judged from a full run
+// (`npm run bench`), never by a test; `--smoke` only proves the harness works.
+//
+//   node dist/test/bench/run-bench.js [--smoke] [--rounds N] [--seconds S] [--out DIR] [--docs]
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startBenchEnvironment, rssMb, type PathEndpoint, type PathName } from './bench-environment.js';
+
+interface Measurement {
+  workload: string;
+  path: PathName;
+  round: number;
+  /** Transactions (or rows, or MB) per second. */
+  throughput: number;
+  unit: string;
+  latencyAvgMs?: number;
+  latencyP99Ms?: number;
+  peakRssMb?: number;
+}
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    out: { type: 'string', default: 'test/bench/results' },
+    docs: { type: 'boolean', default: false },
+  },
+});
+const smoke = args.smoke!;
+const rounds = Number(args.rounds ?? (smoke ? 1 : 3));
+const seconds = Number(args.seconds ?? (smoke ? 1 : 10));
+const log = (s: string) => process.stderr.write(s + '\n');
+
+function run(cmd: string, argv: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, argv, { env: { PATH: process.env['PATH'] ?? '', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
+  });
+}
+
+const pgEnv = (p: PathEndpoint, database: string) => ({
+  PGHOST: p.host,
+  PGPORT: String(p.port),
+  PGUSER: p.user,
+  PGPASSWORD: p.password,
+  PGDATABASE: database,
+  PGSSLMODE: p.sslmode,
+});
+
+/** Samples a process's RSS while `work` runs; returns the work's result and the peak. */
+async function withPeakRss<T>(pid: number | undefined, work: () => Promise<T>): Promise<[T, number | undefined]> {
+  if (!pid) return [await work(), undefined];
+  let peak = 0;
+  const timer = setInterval(() => {
+    rssMb(pid).then((mb) => (peak = Math.max(peak, mb)), () => {});
+  }, 50);
+  try {
+    return [await work(), peak];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function pgbench(p: PathEndpoint, database: string, workload: string, extra: string[], round: number): Promise<Measurement> {
+  const logDir = join(tmpdir(), `sidegate-pgbench-${process.pid}-${workload}-${p.name}-${round}`);
+  await mkdir(logDir, { recursive: true });
+  const [r, peak] = await withPeakRss(p.pid, () =>
+    run('pgbench', ['-n', '-T', String(seconds), '-l', '--log-prefix', join(logDir, 'tx'), ...extra], pgEnv(p, database)),
+  );
+  if (r.code !== 0) throw new Error(`pgbench ${workload} over ${p.name} failed: ${r.stderr.slice(0, 500)}`);
+  const tps = Number(/tps = ([0-9.]+)/.exec(r.stdout)?.[1]);
+  const avg = Number(/latency average = ([0-9.]+) ms/.exec(r.stdout)?.[1]);
+  // Per-transaction log: client_id tx_no time_us script_no epoch epoch_us
+  const latencies: number[] = [];
+  for (const f of await readdir(logDir)) {
+    for (const line of (await readFile(join(logDir, f), 'utf8')).split('\n')) {
+      const us = Number(line.split(' ')[2]);
+      if (Number.isFinite(us) && line !== '') latencies.push(us / 1000);
+    }
+  }
+  await rm(logDir, { recursive: true, force: true });
+  latencies.sort((a, b) => a - b);
+  const p99 = latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] : undefined;
+  return { workload, path: p.name, round, throughput: tps, unit: 'tps', latencyAvgMs: avg, latencyP99Ms: p99, peakRssMb: peak };
+}
+
+async function timedPsql(p: PathEndpoint, database: string, workload: string, sql: string, units: number, unit: string, round: number, pre?: string): Promise<Measurement> {
+  if (pre) {
+    const prep = await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', pre], pgEnv(p, database));
+    if (prep.code !== 0) throw new Error(`${workload} preparation over ${p.name} failed: ${prep.stderr}`);
+  }
+  const [r, peak] = await withPeakRss(p.pid, () => run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-c', sql], pgEnv(p, database)));
+  if (r.code !== 0) throw new Error(`${workload} over ${p.name} failed: ${r.stderr.slice(0, 500)}`);
+  return { workload, path: p.name, round, throughput: units / (r.ms / 1000), unit, latencyAvgMs: r.ms, peakRssMb: peak };
+}
+
+async function main(): Promise<void> {
+  const env = await startBenchEnvironment({ log });
+  const direct = env.paths.find((p) => p.name === 'direct')!;
+  const sidegate = env.paths.find((p) => p.name === 'sidegate')!;
+  const db = env.pg.database;
+  const results: Measurement[] = [];
+  const memory: Record<string, number> = {};
+  try {
+    const scale = smoke ? 1 : 10;
+    const largeRows = smoke ? 20_000 : 1_000_000;
+    const copyRows = smoke ? 20_000 : 1_500_000;
+    log(`setup: pgbench scale ${scale}, ${largeRows} masked rows, ${copyRows} COPY rows`);
+    const init = await run('pgbench', ['-i', '-q', '-s', String(scale)], pgEnv(direct, db));
+    if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
+    const setup = await run(
+      'psql',
+      [
+        '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c',
+        `DROP TABLE IF EXISTS bench_large, bench_copy, bench_copy_in;
+         CREATE TABLE bench_large AS SELECT g AS id, md5(g::text) || md5((g+1)::text) AS a, repeat('x', 40) AS b,
+           'user' || g || '@example.com' AS email, '4111111111111111' AS card FROM generate_series(1, ${largeRows}) g;
+         CREATE TABLE bench_copy AS SELECT g AS id, md5(g::text) || md5((g+1)::text) || md5((g+2)::text) AS a, repeat('y', 60) AS b FROM generate_series(1, ${copyRows}) g;
+         CREATE TABLE bench_copy_in (LIKE bench_copy);`,
+        '-c',
+        'VACUUM ANALYZE bench_large, bench_copy',
+      ],
+      pgEnv(direct, db),
+    );
+    if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+    const copyFile = join(tmpdir(), `sidegate-bench-copy-${process.pid}.tsv`);
+    const dump = await run('psql', ['-X', '-q', '-c', `\\copy bench_copy TO '${copyFile}'`], pgEnv(direct, db));
+    if (dump.code !== 0) throw new Error(`copy dump failed: ${dump.stderr}`);
+    const copyMb = (await readFile(copyFile)).length / (1024 * 1024);
+
+    // Memory: idle, then with 100 idle client connections.
+    memory['idle'] = await rssMb(sidegate.pid!);
+    const idle: pg.Client[] = [];
+    for (let i = 0; i < 100; i++) {
+      const c = new pg.Client({ host: sidegate.host, port: sidegate.port, user: sidegate.user, password: sidegate.password, database: db });
+      await c.connect();
+      idle.push(c);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    memory['100 connections'] = await rssMb(sidegate.pid!);
+    await Promise.all(idle.map((c) => c.end()));
+
+    const workloads: { name: string; run: (p: PathEndpoint, round: number) => Promise<Measurement> }[] = [
+      { name: 'select-only simple (8 clients)', run: (p, r) => pgbench(p, db, 'select-only simple (8 clients)', ['-S', '-M', 'simple', '-c', '8', '-j', '2'], r) },
+      { name: 'select-only extended (8 clients)', run: (p, r) => pgbench(p, db, 'select-only extended (8 clients)', ['-S', '-M', 'extended', '-c', '8', '-j', '2'], r) },
+      { name: 'select-only prepared (8 clients)', run: (p, r) => pgbench(p, db, 'select-only prepared (8 clients)', ['-S', '-M', 'prepared', '-c', '8', '-j', '2'], r) },
+      { name: 'tpcb-like prepared (8 clients)', run: (p, r) => pgbench(p, db, 'tpcb-like prepared (8 clients)', ['-M', 'prepared', '-c', '8', '-j', '2'], r) },
+      { name: 'select-only prepared (1 client)', run: (p, r) => pgbench(p, db, 'select-only prepared (1 client)', ['-S', '-M', 'prepared', '-c', '1'], r) },
+      { name: `large result, 2 masked columns (${largeRows} rows)`, run: (p, r) => timedPsql(p, db, `large result, 2 masked columns (${largeRows} rows)`, 'SELECT * FROM bench_large', largeRows, 'rows/s', r) },
+      { name: `COPY TO STDOUT (${copyMb.toFixed(0)} MB)`, run: (p, r) => timedPsql(p, db, `COPY TO STDOUT (${copyMb.toFixed(0)} MB)`, `\\copy bench_copy TO '/dev/null'`, copyMb, 'MB/s', r) },
+      {
+        name: `COPY FROM STDIN (${copyMb.toFixed(0)} MB)`,
+        run: (p, r) => timedPsql(p, db, `COPY FROM STDIN (${copyMb.toFixed(0)} MB)`, `\\copy bench_copy_in FROM '${copyFile}'`, copyMb, 'MB/s', r, 'TRUNCATE bench_copy_in'),
+      },
+    ];
+    for (const w of workloads) {
+      for (let round = 1; round <= rounds; round++) {
+        // Alternate the order of paths each round, so no path always runs first or last.
+        const order = round % 2 === 1 ? env.paths : [...env.paths].reverse();
+        for (const p of order) {
+          const m = await w.run(p, round);
+          results.push(m);
+          log(`${w.name} | ${p.name} | round ${round}: ${m.throughput.toFixed(1)} ${m.unit}`);
+        }
+      }
+    }
+    await rm(copyFile, { force: true });
+    const report = summarise(results, memory, env.readyMs, env.spansReceived());
+    await mkdir(args.out!, { recursive: true });
+    await writeFile(join(args.out!, smoke ? 'smoke.json' : 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+    const md = markdown(report);
+    await writeFile(join(args.out!, smoke ? 'smoke.md' : 'latest.md'), md);
+    if (args.docs) await writeDocs(md);
+    process.stdout.write(md);
+  } finally {
+    await env.close();
+  }
+}
+
+interface Report {
+  machine: Record<string, string | number>;
+  rounds: number;
+  secondsPerRun: number;
+  workloads: {
+    workload: string;
+    unit: string;
+    paths: Record<string, { median: number; min: number; max: number; ratio: number; latencyAvgMs?: number; latencyP99Ms?: number; peakRssMb?: number }>;
+  }[];
+  memoryMb: Record<string, number>;
+  readyMs: Record<string, number>;
+  addedLatencyUsPerQuery?: number;
+  spansReceived: number;
+  raw: Measurement[];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function summarise(results: Measurement[], memory: Record<string, number>, readyMs: Record<string, number>, spans: number): Report {
+  const workloads = [...new Set(results.map((r) => r.workload))].map((workload) => {
+    const rows = results.filter((r) => r.workload === workload);
+    const directMedian = median(rows.filter((r) => r.path === 'direct').map((r) => r.throughput));
+    const paths: Report['workloads'][number]['paths'] = {};
+    for (const path of [...new Set(rows.map((r) => r.path))]) {
+      const mine = rows.filter((r) => r.path === path);
+      const t = mine.map((r) => r.throughput);
+      const lat = mine.map((r) => r.latencyAvgMs).filter((x): x is number => x !== undefined);
+      const p99 = mine.map((r) => r.latencyP99Ms).filter((x): x is number => x !== undefined);
+      const rss = mine.map((r) => r.peakRssMb).filter((x): x is number => x !== undefined);
+      paths[path] = {
+        median: median(t),
+        min: Math.min(...t),
+        max: Math.max(...t),
+        ratio: median(t) / directMedian,
+        latencyAvgMs: lat.length ? median(lat) : undefined,
+        latencyP99Ms: p99.length ? median(p99) : undefined,
+        peakRssMb: rss.length ? Math.max(...rss) : undefined,
+      };
+    }
+    return { workload, unit: rows[0]!.unit, paths };
+  });
+  const one = workloads.find((w) => w.workload === 'select-only prepared (1 client)');
+  return {
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      date: new Date().toISOString(),
+    },
+    rounds,
+    secondsPerRun: seconds,
+    workloads,
+    memoryMb: { ...memory, ...Object.fromEntries(workloads.map((w) => [`peak: ${w.workload}`, w.paths['sidegate']?.peakRssMb ?? 0])) },
+    readyMs,
+    addedLatencyUsPerQuery: one ? ((one.paths['sidegate']?.latencyAvgMs ?? 0) - (one.paths['direct']?.latencyAvgMs ?? 0)) * 1000 : undefined,
+    spansReceived: spans,
+    raw: results,
+  };
+}
+
+function markdown(r: Report): string {
+  const lines: string[] = [];
+  lines.push(`Machine: ${r.machine['cpu']}, ${r.machine['cores']} cores, ${r.machine['memoryGb']} GiB, node ${r.machine['node']}, ${r.machine['date']}`);
+  lines.push(`Rounds: ${r.rounds} (paths alternated each round), ${r.secondsPerRun} s per pgbench run. Ratios are medians against direct from the same run; spread is min–max over rounds.`);
+  lines.push('');
+  lines.push('| workload | path | throughput | ratio to direct | spread | latency avg | latency p99 |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const w of r.workloads) {
+    for (const [path, s] of Object.entries(w.paths)) {
+      const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
+      lines.push(
+        `| ${w.workload} | ${path} | ${fmt(s.median)} ${w.unit} | ${s.ratio.toFixed(2)} | ${fmt(s.min)}–${fmt(s.max)} | ${s.latencyAvgMs !== undefined ? s.latencyAvgMs.toFixed(3) + ' ms' : ''} | ${s.latencyP99Ms !== undefined ? s.latencyP99Ms.toFixed(3) + ' ms' : ''} |`,
+      );
+    }
+  }
+  lines.push('');
+  lines.push('| sidegate | value |');
+  lines.push('| --- | ---: |');
+  for (const [k, v] of Object.entries(r.memoryMb)) lines.push(`| RSS ${k} | ${v.toFixed(1)} MB |`);
+  for (const [k, v] of Object.entries(r.readyMs)) lines.push(`| start → /readyz (${k}) | ${v.toFixed(0)} ms |`);
+  if (r.addedLatencyUsPerQuery !== undefined) lines.push(`| added median latency per query, 1 client, prepared | ${r.addedLatencyUsPerQuery.toFixed(0)} µs |`);
+  lines.push(`| audit spans received by the OTLP receiver | ${r.spansReceived} |`);
+  return lines.join('\n') + '\n';
+}
+
+async function writeDocs(table: string): Promise<void> {
+  const docs = fileURLToPath(new URL('../../../docs/BENCHMARKS.md', import.meta.url));
+  const head = `# Benchmarks
+
+What sidegate costs on the PostgreSQL path, measured against a direct connection and against
+pgbouncer 1.18 (session mode) on the same machine in the same run.
+
+Reproduce (installs PostgreSQL 15 and pgbouncer if missing, ~15 minutes):
+
+\`\`\`sh
+npm run bench
+\`\`\`
+
+Paths: **direct** — the client to PostgreSQL 15 over TLS; **pgbouncer** — the client to
+pgbouncer (session mode, SCRAM) to PostgreSQL over TLS verify-full; **sidegate** — the client to
+sidegate with a realistic policy (token verified, every statement parsed by the PostgreSQL
+grammar, masking rules and detectors active, every statement's span exported over OTLP/HTTP to a
+local receiver) to PostgreSQL over TLS verify-full; **passthrough** — sidegate with inspection and
+masking off, to show what the bare pipeline costs. Each path has exactly one TLS leg to the
+database. Workloads: pgbench select-only in the three query modes and tpcb-like, a 1M-row result
+with two masked columns read to the end by psql, COPY TO STDOUT and COPY FROM STDIN of the same
+~200 MB table.
+
+## Latest run
+
+`;
+  await writeFile(docs, head + table);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
