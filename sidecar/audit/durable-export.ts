@@ -76,7 +76,7 @@ export class DurableExportProcessor implements SpanProcessor {
       this.opts.onWarning?.('audit: span ended after shutdown; writing it anyway');
     }
     this.buffer.push(span);
-    if (this.buffer.length >= (this.opts.batchSize ?? 128)) this.cut();
+    if (this.buffer.length >= (this.opts.batchSize ?? 512)) this.cut();
     else this.timer ??= setTimeout(() => this.cut(), this.opts.flushIntervalMs ?? 200);
   }
 

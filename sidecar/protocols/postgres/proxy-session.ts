@@ -95,7 +95,7 @@ interface PreparedInfo {
   inspected: InspectedStatement[];
   decision: Decision;
   /** Row shape from Describe S (formats still to come from Bind). */
-  fields?: RowField[];
+  fields?: readonly RowField[];
 }
 
 interface PortalInfo {
@@ -151,6 +151,7 @@ export class PostgresProxySession {
   private poisonCounter = 0;
   private copyMasker: ResultMasker | null | undefined;
   private readonly inspect: typeof inspectSql;
+  private readonly shapeCache = new Map<string, RowShape>();
 
   constructor(
     socket: Socket,
@@ -778,7 +779,10 @@ export class PostgresProxySession {
   }
 
   private onRowDescription(frame: wire.Frame, item: Pending<Work> | undefined): Promise<void> | undefined {
-    const fields = wire.readRowDescription(frame.body);
+    // The same statement describes the same result every time: plan masking once per shape.
+    const shapeKey = frame.body.toString('latin1');
+    const cached = this.shapeCache.get(shapeKey);
+    const fields = cached?.fields ?? wire.readRowDescription(frame.body);
     const work = item?.data;
     const apply = (shape: RowShape) => {
       if (!item || !work) return;
@@ -803,10 +807,17 @@ export class PostgresProxySession {
       apply(RowShape.unmasked(fields));
       return undefined;
     }
+    if (cached) {
+      apply(cached);
+      return undefined;
+    }
     const tableOids = this.needsTableNames ? RowShape.tableOids(fields) : [];
     const known = this.deps.catalog.lookupCached(this.target.name, this.database, tableOids);
     if (known) {
-      apply(RowShape.plan(fields, known, this.maskingRules, this.deps.maskingKey));
+      const shape = RowShape.plan(fields, known, this.maskingRules, this.deps.maskingKey);
+      if (this.shapeCache.size >= 256) this.shapeCache.clear();
+      this.shapeCache.set(shapeKey, shape);
+      apply(shape);
       return undefined;
     }
     // First sight of these tables: learn their names before any row of this result passes.
