@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! command -v pgbench >/dev/null || ! [ -x /usr/lib/postgresql/15/bin/postgres ] || ! command -v openssl >/dev/null; then
+if ! command -v pgbench >/dev/null || ! [ -x /usr/lib/postgresql/15/bin/postgres ] || ! command -v openssl >/dev/null \
+  || ! [ -x /usr/sbin/pgbouncer ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq postgresql-15 postgresql-client-15 openssl util-linux >/dev/null
+  # PostgreSQL 15 + clients for the tests; pgbouncer for the benchmark harness's smoke run.
+  apt-get install -y -qq postgresql-15 postgresql-client-15 openssl util-linux pgbouncer >/dev/null
 fi
 
 bash test/scripts/postgres.sh start
