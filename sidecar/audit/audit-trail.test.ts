@@ -132,3 +132,30 @@ test('over the spool bound the trail reports unhealthy (the gate then denies)', 
   }
 });
 
+
+test('an audit file that cannot be written makes the trail unhealthy and keeps the spans until it can', async () => {
+  const dir = await tmp();
+  try {
+    const { mkdir, chmod } = await import('node:fs/promises');
+    const locked = join(dir, 'locked');
+    await mkdir(locked);
+    const file = join(locked, 'audit.jsonl');
+    // A directory standing where the file should be: appending fails even for root.
+    await mkdir(file);
+    const warnings: string[] = [];
+    const trail = await createAuditTrail({ env: {}, filePath: file, spoolDir: join(dir, 'spool'), onWarning: (w) => warnings.push(w) });
+    emit(trail, 2, 'kept-');
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(trail.healthy, false);
+    assert.ok(warnings.some((w) => /cannot write/.test(w)));
+    await rm(file, { recursive: true });
+    await chmod(locked, 0o755);
+    await trail.flush();
+    assert.equal(trail.healthy, true);
+    const spans = flattenOtlpJson(await readFile(file, 'utf8'));
+    assert.ok(spans.some((s) => s.attributes['db.query.text'] === 'SELECT ? -- kept-1'), 'nothing was dropped');
+    await trail.shutdown();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

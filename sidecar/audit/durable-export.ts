@@ -44,6 +44,7 @@ export class DurableExportProcessor implements SpanProcessor {
   private readonly spoolFile?: string;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  private writeFailing = false;
 
   constructor(private readonly opts: DurableExportOptions) {
     if (opts.filePath) mkdirSync(dirname(opts.filePath), { recursive: true });
@@ -62,7 +63,7 @@ export class DurableExportProcessor implements SpanProcessor {
   }
 
   get healthy(): boolean {
-    return this.undeliveredBytes <= (this.opts.maxSpoolBytes ?? 256 * 1024 * 1024);
+    return !this.writeFailing && this.undeliveredBytes <= (this.opts.maxSpoolBytes ?? 256 * 1024 * 1024);
   }
 
   get backlog(): number {
@@ -86,13 +87,23 @@ export class DurableExportProcessor implements SpanProcessor {
     this.timer = undefined;
     if (this.buffer.length === 0) return;
     const spans = this.buffer;
-    this.buffer = [];
     const line = Buffer.from(JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array()).toString('utf8') + '\n';
-    if (this.opts.filePath) {
-      appendDurably(this.opts.filePath, line);
+    const durableFile = this.opts.filePath ?? this.spoolFile;
+    if (durableFile) {
+      try {
+        appendDurably(durableFile, line);
+        this.writeFailing = false;
+      } catch (err) {
+        // Disk full, permissions…: keep the spans in memory (bounded by `healthy`, which makes
+        // the gate deny new commands) and try again on the next cut. Never drop them.
+        if (!this.writeFailing) this.opts.onWarning?.(`audit: cannot write ${durableFile}: ${(err as Error).message}; new commands are denied until it can`);
+        this.writeFailing = true;
+        this.timer ??= setTimeout(() => this.cut(), 1000);
+        return;
+      }
     }
+    this.buffer = [];
     if (this.opts.exporter) {
-      if (this.spoolFile) appendDurably(this.spoolFile, line);
       this.undeliveredBytes += line.length;
       this.queue.push({ spans, bytes: line.length });
       if (!this.healthy) this.opts.onWarning?.('audit: undelivered spans exceed the spool bound; new commands are denied until the collector catches up');
