@@ -90,7 +90,7 @@ test('unparsable statements are denied unless the policy opts into evaluating th
   assert.equal(lax.decide(principal(lax, {}), bad).action, 'allow');
 });
 
-test('table globs: schema-qualified, bare names, unqualified means public, allTables', () => {
+test('table globs: schema-qualified, bare names, unqualified tables, allTables', () => {
   const p = policy(
     [
       '  - { name: public-orders, when: { tables: ["public.orders"] }, action: allow }',
@@ -147,4 +147,23 @@ test('targets resolve to host, port and TLS defaults (verify-full)', () => {
   const t = p.target('db')!;
   assert.deepEqual([t.host, t.port, t.tls.mode, t.credentials], ['127.0.0.1', 5432, 'verify-full', { source: 'file', key: 'db' }]);
   assert.equal(p.issuers().length, 1, 'two identities of one issuer share one verifier entry');
+});
+
+test('after the session changed search_path, an unqualified table meets deny/approve rules on any schema; allow rules only in public', () => {
+  const p = policy(
+    [
+      '  - { name: reads, when: { statements: [read] }, action: allow }',
+      '  - { name: audit-off-limits, when: { schemas: [audit_only] }, action: deny }',
+      '  - { name: secret-table, when: { tables: ["vault.secrets"] }, action: deny }',
+      '  - { name: public-orders-only, when: { tables: ["public.orders"] }, action: allow }',
+    ].join('\n'),
+  );
+  const who = principal(p, {});
+  const changed = ['search-path-changed'];
+  assert.equal(p.decide(who, facts({ tables: [{ name: 'events' }] })).rule, 'reads', 'default search_path: public.events');
+  assert.equal(p.decide(who, facts({ tables: [{ name: 'events' }], flags: changed })).rule, 'audit-off-limits');
+  assert.equal(p.decide(who, facts({ tables: [{ schema: 'public', name: 'events' }], flags: changed })).rule, 'reads');
+  const noSchemaRule = policy('  - { name: secret-table, when: { tables: ["vault.secrets"] }, action: deny }\n  - { name: all, action: allow }');
+  assert.equal(noSchemaRule.decide(principal(noSchemaRule, {}), facts({ tables: [{ name: 'secrets' }] })).rule, 'all');
+  assert.equal(noSchemaRule.decide(principal(noSchemaRule, {}), facts({ tables: [{ name: 'secrets' }], flags: changed })).rule, 'secret-table');
 });

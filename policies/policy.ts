@@ -132,12 +132,17 @@ export class Policy {
     if (!when) return true;
     if (when.statements && !when.statements.some((s) => facts.kinds.includes(s.toLowerCase()))) return false;
     if (when.flags && !when.flags.some((f) => facts.flags.includes(f))) return false;
+    // An unqualified table counts as schema `public` (the default search_path). Once the session
+    // changed its search_path (flag `search-path-changed`), that is no longer known: for deny and
+    // approve rules an unqualified table then counts as ANY schema, so
+    // `SET search_path = audit_only; SELECT * FROM events` still meets a rule on audit_only.
+    const restrictive = r.action !== 'allow' && facts.flags.includes('search-path-changed');
     if (when.tables) {
-      const hit = (t: TableRef) => tableMatches(when.tables!, t);
+      const hit = (t: TableRef) => tableMatches(when.tables!, t, restrictive);
       if (facts.tables.length === 0) return false;
       if (when.allTables ? !facts.tables.every(hit) : !facts.tables.some(hit)) return false;
     }
-    if (when.schemas && !facts.tables.some((t) => anyGlob(when.schemas!, t.schema ?? 'public'))) return false;
+    if (when.schemas && !facts.tables.some((t) => (t.schema === undefined && restrictive) || anyGlob(when.schemas!, t.schema ?? 'public'))) return false;
     if (rule.text && !rule.text.test(facts.text)) return false;
     return true;
   }
@@ -169,10 +174,14 @@ function claimsMatch(matchers: Record<string, string | string[]> | undefined, cl
  * `schema.table` patterns match qualified names (an unqualified table counts as schema `public`,
  * the default search_path); a bare `table` pattern matches that table in any schema.
  */
-export function tableMatches(patterns: readonly string[], t: TableRef): boolean {
+export function tableMatches(patterns: readonly string[], t: TableRef, unqualifiedMatchesAnySchema = false): boolean {
   const qualified = `${t.schema ?? 'public'}.${t.name}`;
   for (const p of patterns) {
-    if (p.includes('.') ? globMatch(p, qualified) : globMatch(p, t.name)) return true;
+    if (!p.includes('.')) {
+      if (globMatch(p, t.name)) return true;
+    } else if (t.schema === undefined && unqualifiedMatchesAnySchema) {
+      if (globMatch(p.slice(p.lastIndexOf('.') + 1), t.name)) return true;
+    } else if (globMatch(p, qualified)) return true;
   }
   return false;
 }

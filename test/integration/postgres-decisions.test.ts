@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startHarness, basePolicy, psql, type Harness } from '../support/sidegate-harness.js';
+import { startHarness, basePolicy, psql, run, type Harness } from '../support/sidegate-harness.js';
 
 let h: Harness;
 
@@ -236,4 +236,29 @@ test('the audit trail has a session span with one child span per statement and O
   assert.equal(denied.attributes['sidegate.rule'], 'no-ddl');
   assert.equal(denied.attributes['db.response.status_code'], '42501');
   assert.equal(session.attributes['sidegate.ci.project_path'], 'acme/api');
+});
+
+test('changing search_path does not hide a schema from a deny rule; startup options are not forwarded', async () => {
+  const c = await client();
+  try {
+    // Allowed: unqualified means public while the search_path is untouched.
+    assert.equal((await c.query('SELECT count(*)::int AS n FROM orders')).rows[0].n, 50);
+    await c.query('SET search_path = audit_only, public');
+    await assert.rejects(c.query('SELECT * FROM events'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, '42501');
+      assert.match(err.message, /never-events/);
+      return true;
+    });
+  } finally {
+    await c.end();
+  }
+  // PGOPTIONS would set search_path (or a role) with no statement for policy to see.
+  const r = await psql(h, await h.token(), 'SHOW search_path;\n', ['-tA']);
+  const withOptions = await run(
+    'psql',
+    ['-X', '-tA', '-h', '127.0.0.1', '-p', String(h.port), '-U', 'ci', '-d', h.pg.database, '-c', 'SHOW search_path'],
+    { PGPASSWORD: await h.token(), PGSSLMODE: 'disable', PGOPTIONS: '-c search_path=audit_only' },
+  );
+  assert.equal(withOptions.code, 0, withOptions.stderr);
+  assert.equal(withOptions.stdout.trim(), r.stdout.trim(), 'the startup option was not applied upstream');
 });

@@ -152,6 +152,7 @@ export class PostgresProxySession {
   private copyMasker: ResultMasker | null | undefined;
   private readonly inspect: typeof inspectSql;
   private readonly shapeCache = new Map<string, RowShape>();
+  private searchPathChanged = false;
 
   constructor(
     socket: Socket,
@@ -459,7 +460,7 @@ export class PostgresProxySession {
 
   private onQuery(frame: wire.Frame): Promise<void> | undefined {
     const sql = wire.readQuery(frame.body);
-    const inspected = this.inspect(sql, { target: this.target.name });
+    const inspected = this.sessionFacts(this.inspect(sql, { target: this.target.name }));
     const facts = inspected.map((s) => s.facts);
     const decision = this.deps.gate.decide(this.principal!, facts);
     const runs = inspected.map((s) => this.startRun(s, decision));
@@ -498,7 +499,7 @@ export class PostgresProxySession {
 
   private onParse(frame: wire.Frame): Promise<void> | undefined {
     const p = wire.readParse(frame.body);
-    const inspected = this.inspect(p.sql, { target: this.target.name, prepared: true });
+    const inspected = this.sessionFacts(this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const decision = this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
     const info: PreparedInfo = { text: p.sql, inspected, decision };
     if (decision.action === 'deny') {
@@ -631,6 +632,16 @@ export class PostgresProxySession {
         then(outcome);
         this.flushUpstream();
       });
+  }
+
+  /**
+   * Adds what only this session knows to the (shared, cached) inspection: once a statement that
+   * can change search_path has been seen, unqualified names are no longer known to be `public`.
+   */
+  private sessionFacts(inspected: InspectedStatement[]): InspectedStatement[] {
+    if (!this.searchPathChanged && inspected.some((s) => s.facts.flags.includes('search-path'))) this.searchPathChanged = true;
+    if (!this.searchPathChanged) return inspected;
+    return inspected.map((s) => ({ ...s, facts: { ...s.facts, flags: [...s.facts.flags, 'search-path-changed'] } }));
   }
 
   private startRun(inspected: InspectedStatement, decision: Decision): StatementRun {
@@ -989,12 +1000,16 @@ export class PostgresProxySession {
 }
 
 /** Startup parameters worth passing upstream; `user`/`database` are ours to set. */
+/**
+ * Startup parameters passed upstream. An allowlist: `options` (`-c role=…`, `-c search_path=…`)
+ * would change the session without any statement for policy to see, and `replication` would open
+ * a replication connection, so neither is forwarded; `user`/`database` are ours to set.
+ */
+const FORWARDED_STARTUP_PARAMS = new Set(['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits', 'datestyle', 'timezone', 'intervalstyle']);
+
 function forwardableParams(params: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (k === 'user' || k === 'database' || k === 'replication') continue;
-    out[k] = v;
-  }
+  for (const [k, v] of Object.entries(params)) if (FORWARDED_STARTUP_PARAMS.has(k)) out[k] = v;
   return out;
 }
 

@@ -79,6 +79,11 @@ function inspectUncached(text: string, opts: { target: string; prepared?: boolea
     const tree = collectTreeFacts(s.stmt);
     const flags = [...c.flags];
     if (tree.functions.length > 0 && !flags.includes('function-call')) flags.push('function-call');
+    // Statements that can change how unqualified names resolve (policy then reads them warily).
+    const setsSearchPath =
+      ((type === 'VariableSetStmt') && (node['name'] === 'search_path' || node['kind'] === 'VAR_RESET_ALL')) ||
+      tree.functions.some((f) => f === 'set_config' || f === 'pg_catalog.set_config');
+    if (setsSearchPath) flags.push('search-path');
     if (multi) flags.push('multi-statement');
     if (opts.prepared) flags.push('prepared');
     const facts: CommandFacts = {

@@ -14,8 +14,67 @@ const OBJECT_NAMES: Record<string, string> = {
   OBJECT_TABLE: 'TABLE', OBJECT_INDEX: 'INDEX', OBJECT_VIEW: 'VIEW', OBJECT_MATVIEW: 'MATERIALIZED VIEW', OBJECT_SEQUENCE: 'SEQUENCE',
   OBJECT_SCHEMA: 'SCHEMA', OBJECT_FUNCTION: 'FUNCTION', OBJECT_PROCEDURE: 'PROCEDURE', OBJECT_TYPE: 'TYPE', OBJECT_DATABASE: 'DATABASE',
   OBJECT_ROLE: 'ROLE', OBJECT_EXTENSION: 'EXTENSION', OBJECT_TRIGGER: 'TRIGGER', OBJECT_FOREIGN_TABLE: 'FOREIGN TABLE', OBJECT_DOMAIN: 'DOMAIN',
+  OBJECT_COLUMN: 'COLUMN', OBJECT_AGGREGATE: 'AGGREGATE', OBJECT_OPERATOR: 'OPERATOR', OBJECT_POLICY: 'POLICY', OBJECT_RULE: 'RULE',
+  OBJECT_TABLESPACE: 'TABLESPACE', OBJECT_PUBLICATION: 'PUBLICATION', OBJECT_SUBSCRIPTION: 'SUBSCRIPTION', OBJECT_COLLATION: 'COLLATION',
+  OBJECT_CONVERSION: 'CONVERSION', OBJECT_EVENT_TRIGGER: 'EVENT TRIGGER', OBJECT_FDW: 'FOREIGN DATA WRAPPER', OBJECT_FOREIGN_SERVER: 'SERVER',
+  OBJECT_LANGUAGE: 'LANGUAGE', OBJECT_ROUTINE: 'ROUTINE', OBJECT_STATISTIC_EXT: 'STATISTICS', OBJECT_TSCONFIGURATION: 'TEXT SEARCH CONFIGURATION',
+  OBJECT_TSDICTIONARY: 'TEXT SEARCH DICTIONARY', OBJECT_TSPARSER: 'TEXT SEARCH PARSER', OBJECT_TSTEMPLATE: 'TEXT SEARCH TEMPLATE',
+  OBJECT_ACCESS_METHOD: 'ACCESS METHOD', OBJECT_CAST: 'CAST', OBJECT_TRANSFORM: 'TRANSFORM', OBJECT_TABCONSTRAINT: 'CONSTRAINT',
 };
 
+/** `OBJECT_X` → SQL's name for it; unknown object types keep a readable fallback. */
+function objectName(objtype: unknown): string {
+  return OBJECT_NAMES[String(objtype)] ?? 'OBJECT';
+}
+
+/** `CreatePolicyStmt` → `CREATE POLICY`: the operation name for statements without a case of their own. */
+function operationFromNodeType(type: string): string {
+  return type.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+}
+
+/**
+ * Classifies one parsed statement, `{ <NodeType>: {...} }` as libpg-query returns it. Statements
+ * that wrap another carry its kinds when the wrapped one runs: EXPLAIN ANALYZE executes it, and a
+ * PREPAREd statement will be EXECUTEd later without its text.
+ */
+export function classifyStatement(stmt: Node): Classification {
+  const [type, node] = firstEntry(stmt);
+  const own = classify(type, node);
+  if (type !== 'ExplainStmt' && type !== 'PrepareStmt') return own;
+  const query = node['query'];
+  if (query === null || typeof query !== 'object') return own;
+  const wrapped = classifyStatement(query as Node);
+  if (type === 'PrepareStmt') return { operation: 'PREPARE', kinds: [...wrapped.kinds, 'prepare'], flags: wrapped.flags };
+  if (!explainAnalyzes(node)) return own;
+  return { operation: 'EXPLAIN', kinds: ['explain', ...wrapped.kinds.filter((k) => k !== 'explain')], flags: wrapped.flags };
+}
+
+/** EXPLAIN ANALYZE, EXPLAIN (ANALYZE), EXPLAIN (ANALYZE on|true|1) run the statement. */
+function explainAnalyzes(node: Node): boolean {
+  const options = Array.isArray(node['options']) ? (node['options'] as Node[]) : [];
+  return options.some((o) => {
+    const def = o['DefElem'] as Node | undefined;
+    if (def?.['defname'] !== 'analyze') return false;
+    const arg = def['arg'] as Node | undefined;
+    if (!arg) return true;
+    const sval = (arg['String'] as Node | undefined)?.['sval'];
+    const ival = (arg['Integer'] as Node | undefined)?.['ival'];
+    const bval = (arg['Boolean'] as Node | undefined)?.['boolval'];
+    // Anything but an explicit "off" counts as running: misreading it must not hide a write.
+    if (typeof sval === 'string' && ['false', 'off', 'no', '0'].includes(sval.toLowerCase())) return false;
+    if ('Integer' in arg && (ival === undefined || ival === 0)) return false;
+    if ('Boolean' in arg && !bval) return false;
+    return true;
+  });
+}
+
+function firstEntry(stmt: Node): [string, Node] {
+  const entry = Object.entries(stmt)[0];
+  if (!entry || entry[1] === null || typeof entry[1] !== 'object') return ['Unknown', {}];
+  return [entry[0], entry[1] as Node];
+}
+
+/** Classifies one statement node by its type alone (no unwrapping). */
 export function classify(type: string, node: Node): Classification {
   const flags: string[] = [];
   const c = (operation: string, ...kinds: string[]): Classification => ({ operation, kinds, flags });
@@ -34,6 +93,10 @@ export function classify(type: string, node: Node): Classification {
     case 'MergeStmt':
       return c('MERGE', 'merge', 'write');
     case 'CopyStmt':
+      // FROM/TO PROGRAM runs a shell command on the database server; a file name reads or writes
+      // the server's file system. Both deserve rules of their own.
+      if (node['is_program']) flags.push('copy-program');
+      else if (typeof node['filename'] === 'string') flags.push('server-file');
       return node['is_from'] ? c('COPY', 'copy', 'copy-in', 'write') : c('COPY', 'copy', 'copy-out', 'read');
     case 'TruncateStmt':
       return c('TRUNCATE', 'truncate', 'ddl', 'write');
@@ -58,11 +121,27 @@ export function classify(type: string, node: Node): Classification {
     case 'CreateTrigStmt':
       return c('CREATE TRIGGER', 'create', 'ddl', 'write');
     case 'AlterTableStmt':
-      return c(node['objtype'] === 'OBJECT_INDEX' ? 'ALTER INDEX' : node['objtype'] === 'OBJECT_VIEW' ? 'ALTER VIEW' : 'ALTER TABLE', 'alter', 'ddl', 'write');
-    case 'RenameStmt':
-      return c(`ALTER ${OBJECT_NAMES[String(node['renameType'])] ?? 'OBJECT'}`, 'alter', 'ddl', 'write');
+      return c(`ALTER ${objectName(node['objtype'] ?? 'OBJECT_TABLE')}`, 'alter', 'ddl', 'write');
+    case 'RenameStmt': {
+      // Renaming a column or constraint alters the relation that owns it.
+      const own = node['renameType'] === 'OBJECT_COLUMN' || node['renameType'] === 'OBJECT_TABCONSTRAINT';
+      return c(`ALTER ${objectName(own ? node['relationType'] : node['renameType'])}`, 'alter', 'ddl', 'write');
+    }
+    case 'AlterObjectSchemaStmt':
+    case 'AlterOwnerStmt':
+      return c(`ALTER ${objectName(node['objectType'])}`, 'alter', 'ddl', 'write');
+    case 'AlterSeqStmt':
+      return c('ALTER SEQUENCE', 'alter', 'ddl', 'write');
+    case 'DefineStmt':
+      return c(`CREATE ${objectName(node['kind'])}`, 'create', 'ddl', 'write');
+    case 'CompositeTypeStmt':
+    case 'CreateEnumStmt':
+    case 'CreateRangeStmt':
+      return c('CREATE TYPE', 'create', 'ddl', 'write');
+    case 'RuleStmt':
+      return c('CREATE RULE', 'create', 'ddl', 'write');
     case 'DropStmt':
-      return c(`DROP ${OBJECT_NAMES[String(node['removeType'])] ?? 'OBJECT'}`, 'drop', 'ddl', 'write');
+      return c(`DROP ${objectName(node['removeType'])}`, 'drop', 'ddl', 'write');
     case 'DropdbStmt':
       return c('DROP DATABASE', 'drop', 'ddl', 'write');
     case 'GrantStmt':
@@ -70,14 +149,31 @@ export function classify(type: string, node: Node): Classification {
     case 'GrantRoleStmt':
       return node['is_grant'] ? c('GRANT', 'grant', 'dcl', 'write') : c('REVOKE', 'revoke', 'dcl', 'write');
     case 'CreateRoleStmt':
-      return c('CREATE ROLE', 'role', 'dcl', 'write');
+      return c(node['stmt_type'] === 'ROLESTMT_USER' ? 'CREATE USER' : node['stmt_type'] === 'ROLESTMT_GROUP' ? 'CREATE GROUP' : 'CREATE ROLE', 'role', 'dcl', 'write');
     case 'AlterRoleStmt':
+    case 'AlterRoleSetStmt':
       return c('ALTER ROLE', 'role', 'dcl', 'write');
     case 'DropRoleStmt':
       return c('DROP ROLE', 'role', 'dcl', 'write');
+    case 'AlterDefaultPrivilegesStmt':
+      return (node['action'] as Node | undefined)?.['is_grant']
+        ? c('ALTER DEFAULT PRIVILEGES', 'grant', 'dcl', 'write')
+        : c('ALTER DEFAULT PRIVILEGES', 'revoke', 'dcl', 'write');
+    case 'ReassignOwnedStmt':
+      return c('REASSIGN OWNED', 'role', 'dcl', 'write');
+    case 'DropOwnedStmt':
+      return c('DROP OWNED', 'drop', 'ddl', 'write');
+    case 'AlterSystemStmt':
+      return c('ALTER SYSTEM', 'alter', 'admin', 'write');
+    case 'LoadStmt':
+      return c('LOAD', 'admin', 'write');
+    case 'RefreshMatViewStmt':
+      return c('REFRESH MATERIALIZED VIEW', 'refresh', 'write');
     case 'TransactionStmt':
       return c(transactionOperation(String(node['kind'])), 'transaction');
     case 'VariableSetStmt':
+      // SET ROLE / SET SESSION AUTHORIZATION change whose privileges the session runs with.
+      if (node['name'] === 'role' || node['name'] === 'session_authorization') flags.push('role-switch');
       return c(node['kind'] === 'VAR_RESET' || node['kind'] === 'VAR_RESET_ALL' ? 'RESET' : 'SET', 'set', 'session');
     case 'VariableShowStmt':
       return c('SHOW', 'show', 'session');
@@ -120,7 +216,13 @@ export function classify(type: string, node: Node): Classification {
     case 'ExplainStmt':
       return c('EXPLAIN', 'explain', 'read');
     default:
-      return c(type.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase(), 'other');
+      // Statement families the list above does not name still say what they do by their node
+      // type (CreatePolicyStmt, AlterDatabaseSetStmt, DropSubscriptionStmt…): class them as DDL
+      // rather than `other`, so a rule about `ddl` cannot be sidestepped by an exotic statement.
+      if (type.startsWith('Create')) return c(operationFromNodeType(type), 'create', 'ddl', 'write');
+      if (type.startsWith('Alter')) return c(operationFromNodeType(type), 'alter', 'ddl', 'write');
+      if (type.startsWith('Drop')) return c(operationFromNodeType(type), 'drop', 'ddl', 'write');
+      return c(operationFromNodeType(type), 'other');
   }
 }
 
