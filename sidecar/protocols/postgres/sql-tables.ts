@@ -1,62 +1,114 @@
 // Tables and functions a parse tree touches (pure). A RangeVar is any node carrying `relname`,
 // wherever it sits (FROM, JOIN, subqueries, CTE bodies, DML targets, COPY, TRUNCATE, LOCK, GRANT,
-// CREATE/ALTER …); DROP names its objects as lists of strings instead. Names that refer to a CTE
-// of the same statement are not tables.
+// CREATE/ALTER …); DROP, COMMENT and SECURITY LABEL name their objects as lists of strings
+// instead. A name that refers to a CTE in scope is not a table — but only where that CTE is
+// visible: `WITH t AS (SELECT * FROM t)` reads the real table `t`, and hiding it would let a
+// query slip past a table rule.
 import type { TableRef } from '../../../policies/model.js';
 
 type Json = unknown;
+type Obj = Record<string, Json>;
 
 export interface TreeFacts {
   tables: TableRef[];
+  /** Called functions, schema-qualified as written (`pg_catalog.set_config`). */
   functions: string[];
 }
 
-const DROPPED_RELATIONS = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_INDEX', 'OBJECT_SEQUENCE', 'OBJECT_FOREIGN_TABLE']);
+/** Object types whose String-list names are relations. */
+const RELATION_OBJECTS = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_INDEX', 'OBJECT_SEQUENCE', 'OBJECT_FOREIGN_TABLE']);
+
+/**
+ * Fields whose RangeVar always names a real relation, never a CTE: DML targets
+ * (`INSERT INTO t`), DDL subjects, COPY, TRUNCATE, LOCK, VACUUM, SELECT INTO / CREATE TABLE AS.
+ */
+const RELATION_FIELDS = new Set(['relation', 'relations', 'rel']);
+
+/** Guards the walk against a pathological tree; the parser itself limits nesting depth far lower. */
+const MAX_DEPTH = 10_000;
 
 export function collectTreeFacts(stmt: Json): TreeFacts {
   const tables = new Map<string, TableRef>();
-  const ctes = new Set<string>();
   const functions = new Set<string>();
-  const rangeVars: TableRef[] = [];
 
-  const walk = (node: Json, key?: string): void => {
+  const addTable = (schema: string | undefined, name: string): void => {
+    const id = `${schema ?? ''}\u0000${name}`;
+    if (!tables.has(id)) tables.set(id, schema ? { schema, name } : { name });
+  };
+  const addNameList = (names: string[]): void => {
+    // [catalog.]schema.name: the catalog part is ignored.
+    if (names.length === 1) addTable(undefined, names[0]!);
+    else if (names.length >= 2) addTable(names[names.length - 2], names[names.length - 1]!);
+  };
+
+  /**
+   * `key` is the field or wrapper name this node was reached by; `real` says the node sits in a
+   * field that always names a real relation; `ctes` are the CTE names visible here.
+   */
+  const walk = (node: Json, key: string, real: boolean, ctes: ReadonlySet<string>, depth: number): void => {
+    if (depth > MAX_DEPTH) throw new Error('statement too deeply nested');
     if (Array.isArray(node)) {
-      for (const item of node) walk(item, key);
+      for (const item of node) walk(item, key, real, ctes, depth + 1);
       return;
     }
     if (node === null || typeof node !== 'object') return;
-    const obj = node as Record<string, Json>;
-    if (typeof obj['relname'] === 'string') {
-      rangeVars.push({ schema: typeof obj['schemaname'] === 'string' ? obj['schemaname'] : undefined, name: obj['relname'] });
-    }
-    if (typeof obj['ctename'] === 'string') ctes.add(obj['ctename']);
-    if (key === 'FuncCall' && Array.isArray(obj['funcname'])) {
-      functions.add(stringList(obj['funcname']).join('.'));
-    }
-    if (key === 'DropStmt' && DROPPED_RELATIONS.has(String(obj['removeType'])) && Array.isArray(obj['objects'])) {
-      for (const o of obj['objects'] as Json[]) {
-        const names = stringList(((o as Record<string, Json>)['List'] as Record<string, Json> | undefined)?.['items']);
-        if (names.length === 1) rangeVars.push({ name: names[0]! });
-        else if (names.length >= 2) rangeVars.push({ schema: names[names.length - 2], name: names[names.length - 1]! });
-      }
-    }
-    for (const [k, v] of Object.entries(obj)) walk(v, k);
-  };
-  walk(stmt);
+    const obj = node as Obj;
 
-  for (const t of rangeVars) {
-    if (!t.schema && ctes.has(t.name)) continue;
-    const id = `${t.schema ?? ''}.${t.name}`;
-    if (!tables.has(id)) tables.set(id, t.schema ? { schema: t.schema, name: t.name } : { name: t.name });
-  }
+    if (typeof obj['relname'] === 'string') {
+      const schema = typeof obj['schemaname'] === 'string' ? obj['schemaname'] : undefined;
+      if (real || schema !== undefined || !ctes.has(obj['relname'])) addTable(schema, obj['relname']);
+    }
+    if (key === 'FuncCall' && Array.isArray(obj['funcname'])) functions.add(stringList(obj['funcname']).join('.'));
+    if (key === 'DropStmt' && RELATION_OBJECTS.has(String(obj['removeType'])) && Array.isArray(obj['objects'])) {
+      for (const o of obj['objects'] as Json[]) addNameList(stringList(listItems(o)));
+    }
+    if ((key === 'CommentStmt' || key === 'SecLabelStmt') && RELATION_OBJECTS.has(String(obj['objtype']))) {
+      addNameList(stringList(listItems(obj['object'])));
+    }
+
+    let scope = ctes;
+    const withClause = obj['withClause'] as Obj | undefined;
+    if (withClause && typeof withClause === 'object') {
+      scope = walkWithClause(withClause, ctes, depth);
+    }
+    for (const [k, v] of Object.entries(obj)) {
+      if (k === 'withClause') continue;
+      // A wrapper (`{ RangeVar: {...} }` inside a `relations` list) keeps its field's meaning.
+      const childReal = RELATION_FIELDS.has(k) || (k === 'RangeVar' && real);
+      walk(v, k, childReal, scope, depth + 1);
+    }
+  };
+
+  /**
+   * Walks the CTE bodies with the names each may see and returns the scope of the statement
+   * body. Non-recursive WITH: a CTE sees those before it. WITH RECURSIVE: it sees all of them,
+   * itself included.
+   */
+  const walkWithClause = (withClause: Obj, outer: ReadonlySet<string>, depth: number): ReadonlySet<string> => {
+    const entries = Array.isArray(withClause['ctes']) ? (withClause['ctes'] as Json[]) : [];
+    const ctes = entries.map((e) => ((e as Obj)?.['CommonTableExpr'] ?? {}) as Obj);
+    const names = ctes.map((c) => (typeof c['ctename'] === 'string' ? c['ctename'] : ''));
+    const all = new Set([...outer, ...names]);
+    ctes.forEach((cte, i) => {
+      const visible = withClause['recursive'] ? all : new Set([...outer, ...names.slice(0, i)]);
+      walk(cte, 'CommonTableExpr', false, visible, depth + 1);
+    });
+    return all;
+  };
+
+  walk(stmt, '', false, new Set(), 0);
   return { tables: [...tables.values()], functions: [...functions] };
+}
+
+function listItems(node: Json): Json {
+  return ((node as Obj | null)?.['List'] as Obj | undefined)?.['items'];
 }
 
 function stringList(items: Json): string[] {
   if (!Array.isArray(items)) return [];
   const out: string[] = [];
   for (const item of items) {
-    const s = (item as Record<string, Json>)?.['String'] as Record<string, Json> | undefined;
+    const s = (item as Obj | null)?.['String'] as Obj | undefined;
     if (s && typeof s['sval'] === 'string') out.push(s['sval']);
   }
   return out;
