@@ -1,5 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { initSqlInspector, inspectSql, inspectionCacheStats } from './sql-inspector.js';
 import { replaceLiterals } from './sql-literals.js';
 
@@ -100,4 +101,96 @@ test('results are cached by text and frozen', () => {
   assert.equal(inspectionCacheStats().hits, before + 1);
   assert.ok(Object.isFrozen(a[0]!.facts));
   assert.throws(() => (a[0]!.facts.kinds as string[]).push('x'));
+});
+
+test('each statement keeps its own flags; function-call comes from any FuncCall in the tree', () => {
+  const r = inspectSql("SELECT 1; select set_config('role', 'x', false); DO $$ BEGIN END $$", { target: 'db', prepared: true });
+  assert.equal(r.length, 3);
+  assert.deepEqual([...r[0]!.facts.flags], ['multi-statement', 'prepared']);
+  assert.deepEqual([...r[1]!.facts.flags], ['function-call', 'multi-statement', 'prepared']);
+  assert.deepEqual([...r[1]!.functions!], ['set_config']);
+  assert.deepEqual([...r[2]!.facts.flags], ['do-block', 'multi-statement', 'prepared']);
+  assert.ok(r.every((s) => s.facts.protocol === 'postgres' && s.facts.target === 'db'));
+});
+
+test('statement texts and query texts: semicolons in literals, comments, multi-byte characters', () => {
+  const r = inspectSql("INSERT INTO t VALUES ('a;b', 'ünï😀') ; /* x; */ SELECT $$;$$, 'é' FROM t2;", { target: 't' });
+  // The parser starts a statement after the comments that precede it.
+  assert.deepEqual(r.map((s) => s.text), ["INSERT INTO t VALUES ('a;b', 'ünï😀')", "SELECT $$;$$, 'é' FROM t2"]);
+  assert.deepEqual(r.map((s) => s.queryText), ['INSERT INTO t VALUES (?, ?)', 'SELECT ?, ? FROM t2']);
+  assert.deepEqual(r.map((s) => s.collection), ['t', 't2']);
+  assert.deepEqual(inspectSql(' ; ;', { target: 't' }), []);
+  assert.deepEqual(inspectSql('/* nothing */ -- here\n', { target: 't' }), []);
+});
+
+test('db.query.text never carries a password or a schema-qualified collection loses its schema', () => {
+  const s = one("ALTER ROLE app WITH PASSWORD 'hunter2'");
+  assert.equal(s.queryText, 'ALTER ROLE app WITH PASSWORD ?');
+  assert.equal(s.text, "ALTER ROLE app WITH PASSWORD 'hunter2'");
+  assert.equal(one('SELECT * FROM audit_only.events').collection, 'audit_only.events');
+  assert.equal(one('SELECT 1').collection, undefined);
+});
+
+test('unparsable text: one statement, no tables, a parser message without literal values', () => {
+  const bad = inspectSql("SELECT 1; SELECT 'hunter2' 'x' FROM", { target: 't', prepared: true });
+  assert.equal(bad.length, 1);
+  const s = bad[0]!;
+  assert.equal(s.facts.operation, 'UNKNOWN');
+  assert.deepEqual([...s.facts.tables], []);
+  assert.deepEqual([...s.facts.flags], ['unparsable', 'prepared']);
+  assert.equal(s.queryText, 'SELECT ?; SELECT ? ? FROM');
+  assert.match(s.error!, /syntax error/);
+  const leaky = one("SELECT 1 'hunter2'");
+  assert.match(leaky.error!, /syntax error at or near "\?"/);
+  assert.doesNotMatch(leaky.error!, /hunter2/);
+  const unterminated = one("SELECT 'hunter2");
+  assert.doesNotMatch(unterminated.error!, /hunter2/);
+  assert.equal(unterminated.queryText, '?');
+});
+
+test('a CTE cannot hide the table it reads (policy sees the real table)', () => {
+  assert.deepEqual(tables('WITH customers AS (SELECT * FROM customers) SELECT card FROM customers'), ['customers']);
+});
+
+test('cached results are shared, frozen throughout, and keyed by target and prepared too', () => {
+  const sql = 'SELECT name FROM customers WHERE id = 7';
+  const a = inspectSql(sql, { target: 'a' });
+  assert.equal(inspectSql(sql, { target: 'a' }), a);
+  const b = inspectSql(sql, { target: 'b' });
+  assert.notEqual(b, a);
+  assert.equal(b[0]!.facts.target, 'b');
+  assert.ok(!inspectSql(sql, { target: 'a' })[0]!.facts.flags.includes('prepared'));
+  assert.ok(inspectSql(sql, { target: 'a', prepared: true })[0]!.facts.flags.includes('prepared'));
+  assert.ok(Object.isFrozen(a));
+  assert.ok(Object.isFrozen(a[0]));
+  assert.ok(Object.isFrozen(a[0]!.facts.tables[0]));
+  assert.ok(Object.isFrozen(a[0]!.functions));
+  assert.throws(() => {
+    (a[0]!.facts as { operation: string }).operation = 'DROP TABLE';
+  });
+  assert.equal(inspectSql(sql, { target: 'a' })[0]!.facts.operation, 'SELECT');
+});
+
+test('the cache is bounded in entries and skips very long texts', () => {
+  for (let i = 0; i < 2500; i++) inspectSql(`SELECT ${i} FROM bound_probe`, { target: 't' });
+  const stats = inspectionCacheStats();
+  assert.ok(stats.size <= 2000, `size ${stats.size}`);
+  // The oldest entries were evicted: asking again is a miss.
+  const misses = stats.misses;
+  inspectSql('SELECT 0 FROM bound_probe', { target: 't' });
+  assert.equal(inspectionCacheStats().misses, misses + 1);
+  const long = `SELECT 1 FROM t WHERE a IN (${'1,'.repeat(40_000)}1)`;
+  const first = inspectSql(long, { target: 't' });
+  assert.equal(first[0]!.facts.operation, 'SELECT');
+  assert.notEqual(inspectSql(long, { target: 't' }), first);
+});
+
+test('before initSqlInspector every text is unparsable (fail closed) and nothing is cached', () => {
+  const moduleUrl = new URL('./sql-inspector.js', import.meta.url).href;
+  const script = `
+    const { inspectSql, inspectionCacheStats } = await import(${JSON.stringify(moduleUrl)});
+    const r = inspectSql('SELECT 1', { target: 't' });
+    console.log(JSON.stringify({ kinds: r[0].facts.kinds, error: r[0].error, size: inspectionCacheStats().size }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), { kinds: ['unparsable'], error: 'SQL inspector not initialised', size: 0 });
 });

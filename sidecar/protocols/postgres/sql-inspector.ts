@@ -4,7 +4,7 @@
 // exact text: clients send the same few statements thousands of times.
 import { loadModule, parseSync } from 'libpg-query';
 import type { CommandFacts } from '../../../policies/model.js';
-import { classify } from './sql-kinds.js';
+import { classifyStatement } from './sql-kinds.js';
 import { collectTreeFacts } from './sql-tables.js';
 import { replaceLiterals } from './sql-literals.js';
 
@@ -23,28 +23,53 @@ export interface InspectedStatement {
 }
 
 let loaded: Promise<void> | undefined;
+let ready = false;
 
+/** Loads the parser's WASM module; call once before `inspectSql`. */
 export function initSqlInspector(): Promise<void> {
-  loaded ??= loadModule();
+  loaded ??= loadModule().then(() => {
+    ready = true;
+  });
   return loaded;
 }
 
-const CACHE_ENTRIES = 4096;
+export interface InspectOptions {
+  target: string;
+  /** The text arrived in a Parse message (extended protocol). */
+  prepared?: boolean;
+}
+
+/**
+ * LRU bounds: entry count and total cached text (UTF-16 units). Texts longer than
+ * CACHEABLE_TEXT are inspected every time — they are rare, and caching them would let one client
+ * pin large strings in memory.
+ */
+const CACHE_ENTRIES = 2000;
 const CACHEABLE_TEXT = 64 * 1024;
+const CACHE_TEXT_BUDGET = 16 * 1024 * 1024;
 const cache = new Map<string, readonly InspectedStatement[]>();
+let cachedText = 0;
 let hits = 0;
 let misses = 0;
 
-export function inspectionCacheStats(): { hits: number; misses: number; size: number } {
-  return { hits, misses, size: cache.size };
+export function inspectionCacheStats(): { hits: number; misses: number; size: number; textUnits: number } {
+  return { hits, misses, size: cache.size, textUnits: cachedText };
 }
 
-export function inspectSql(text: string, opts: { target: string; prepared?: boolean }): InspectedStatement[] {
+/**
+ * Every statement of `text`, inspected. Empty or comment-only text gives []; text the grammar
+ * rejects gives one `unparsable` statement. The result and everything in it is frozen: it may be
+ * the cached object another caller also holds.
+ */
+export function inspectSql(text: string, opts: InspectOptions): InspectedStatement[] {
+  // Without the grammar nothing can be allowed; this is a wiring mistake, so it is not cached.
+  if (!ready) return [deepFreeze(unparsable(text, opts, 'SQL inspector not initialised'))];
+  // Target and the prepared flag are part of the facts, so part of the key.
   const key = `${opts.prepared ? 'P' : 'Q'}${opts.target}\u0000${text}`;
   const cached = cache.get(key);
   if (cached) {
     hits++;
-    // Refresh recency (Map keeps insertion order: oldest first).
+    // Refresh recency: a Map iterates in insertion order, so the first key is the least recent.
     cache.delete(key);
     cache.set(key, cached);
     return cached as InspectedStatement[];
@@ -52,41 +77,64 @@ export function inspectSql(text: string, opts: { target: string; prepared?: bool
   misses++;
   const result = deepFreeze(inspectUncached(text, opts));
   if (text.length <= CACHEABLE_TEXT) {
-    if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
     cache.set(key, result);
+    cachedText += key.length;
+    while (cache.size > CACHE_ENTRIES || cachedText > CACHE_TEXT_BUDGET) {
+      const oldest = cache.keys().next().value as string;
+      cache.delete(oldest);
+      cachedText -= oldest.length;
+    }
   }
   return result;
 }
 
-function inspectUncached(text: string, opts: { target: string; prepared?: boolean }): InspectedStatement[] {
-  // An empty string is a valid (empty) query to PostgreSQL, which the parser library rejects.
-  if (text.trim() === '') return [];
-  let parsed: { stmts?: { stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[] };
+interface ParsedStatement {
+  stmt: Record<string, unknown>;
+  stmt_location?: number;
+  stmt_len?: number;
+}
+
+function inspectUncached(text: string, opts: InspectOptions): InspectedStatement[] {
+  let stmts: ParsedStatement[];
   try {
-    parsed = parseSync(text) as typeof parsed;
+    stmts = (parseSync(text) as { stmts?: ParsedStatement[] }).stmts ?? [];
   } catch (err) {
-    return [unparsable(text, opts, (err as Error).message)];
+    // The parser library rejects an empty string, which PostgreSQL accepts as an empty query.
+    if (text.trim() === '') return [];
+    return [unparsable(text, opts, safeParserMessage(err))];
   }
-  const stmts = parsed.stmts ?? [];
   const bytes = Buffer.from(text, 'utf8');
   const multi = stmts.length > 1;
-  return stmts.map((s) => {
-    const start = s.stmt_location ?? 0;
-    const end = s.stmt_len ? start + s.stmt_len : bytes.length;
-    const own = bytes.toString('utf8', start, end).trim();
-    const [type, node] = Object.entries(s.stmt)[0] as [string, Record<string, unknown>];
-    const c = inner(type, node);
-    const tree = collectTreeFacts(s.stmt);
-    const flags = [...c.flags];
-    if (tree.functions.length > 0 && !flags.includes('function-call')) flags.push('function-call');
-    // Statements that can change how unqualified names resolve (policy then reads them warily).
-    const setsSearchPath =
-      ((type === 'VariableSetStmt') && (node['name'] === 'search_path' || node['kind'] === 'VAR_RESET_ALL')) ||
-      tree.functions.some((f) => f === 'set_config' || f === 'pg_catalog.set_config');
-    if (setsSearchPath) flags.push('search-path');
-    if (multi) flags.push('multi-statement');
-    if (opts.prepared) flags.push('prepared');
-    const facts: CommandFacts = {
+  try {
+    return stmts.map((s) => inspectOne(s, ownText(bytes, s), opts, multi));
+  } catch (err) {
+    // Only a tree beyond the walker's depth bound lands here; it is treated like a syntax error.
+    return [unparsable(text, opts, safeParserMessage(err))];
+  }
+}
+
+/**
+ * The statement's own text. stmt_location/stmt_len are byte offsets into the UTF-8 text, and a
+ * length of 0 means "to the end".
+ */
+function ownText(bytes: Buffer, s: ParsedStatement): string {
+  const start = s.stmt_location ?? 0;
+  const end = s.stmt_len ? start + s.stmt_len : bytes.length;
+  return bytes.toString('utf8', start, end).trim();
+}
+
+function inspectOne(s: ParsedStatement, own: string, opts: InspectOptions, multi: boolean): InspectedStatement {
+  const c = classifyStatement(s.stmt);
+  const tree = collectTreeFacts(s.stmt);
+  const flags = [...c.flags];
+  if (tree.functions.length > 0 && !flags.includes('function-call')) flags.push('function-call');
+  // set_config('search_path', …) changes name resolution just like SET search_path.
+  if (!flags.includes('search-path') && tree.functions.some((f) => f === 'set_config' || f === 'pg_catalog.set_config')) flags.push('search-path');
+  if (multi) flags.push('multi-statement');
+  if (opts.prepared) flags.push('prepared');
+  const only = tree.tables.length === 1 ? tree.tables[0]! : undefined;
+  const inspected: InspectedStatement = {
+    facts: {
       protocol: 'postgres',
       target: opts.target,
       text: own,
@@ -94,36 +142,16 @@ function inspectUncached(text: string, opts: { target: string; prepared?: boolea
       kinds: c.kinds,
       tables: tree.tables,
       flags,
-    };
-    const only = tree.tables.length === 1 ? tree.tables[0]! : undefined;
-    return {
-      facts,
-      text: own,
-      queryText: replaceLiterals(own),
-      collection: only ? (only.schema ? `${only.schema}.${only.name}` : only.name) : undefined,
-      functions: tree.functions,
-    };
-  });
+    },
+    text: own,
+    queryText: replaceLiterals(own),
+    functions: tree.functions,
+  };
+  if (only) inspected.collection = only.schema ? `${only.schema}.${only.name}` : only.name;
+  return inspected;
 }
 
-/** EXPLAIN ANALYZE and PREPARE carry the kinds of the statement they wrap: it runs (or will). */
-function inner(type: string, node: Record<string, unknown>) {
-  const c = classify(type, node);
-  if (type === 'ExplainStmt' || type === 'PrepareStmt') {
-    const query = node['query'] as Record<string, unknown> | undefined;
-    const wrapped = query ? (Object.entries(query)[0] as [string, Record<string, unknown>] | undefined) : undefined;
-    if (!wrapped) return c;
-    const w = classify(wrapped[0], wrapped[1]);
-    if (type === 'PrepareStmt') return { operation: 'PREPARE', kinds: [...w.kinds, 'prepare'], flags: [...w.flags] };
-    const analyze = ((node['options'] as unknown[] | undefined) ?? []).some(
-      (o) => ((o as Record<string, Record<string, unknown>>)['DefElem']?.['defname'] as string | undefined) === 'analyze',
-    );
-    if (analyze) return { operation: 'EXPLAIN', kinds: ['explain', ...w.kinds.filter((k) => k !== 'explain')], flags: [...w.flags] };
-  }
-  return c;
-}
-
-function unparsable(text: string, opts: { target: string; prepared?: boolean }, message: string): InspectedStatement {
+function unparsable(text: string, opts: InspectOptions, message: string): InspectedStatement {
   return {
     facts: {
       protocol: 'postgres',
@@ -138,6 +166,16 @@ function unparsable(text: string, opts: { target: string; prepared?: boolean }, 
     queryText: replaceLiterals(text),
     error: message,
   };
+}
+
+/**
+ * The parser quotes the token it stopped at (`syntax error at or near "'hunter2'"`), which can be
+ * a literal: that token goes through literal replacement too, and the message is bounded.
+ */
+function safeParserMessage(err: unknown): string {
+  const raw = err instanceof Error ? err.message : 'syntax error';
+  const message = raw.replace(/ at or near "([\s\S]*)"$/, (_, token: string) => ` at or near "${replaceLiterals(token)}"`);
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -174,6 +174,8 @@ export function classify(type: string, node: Node): Classification {
     case 'VariableSetStmt':
       // SET ROLE / SET SESSION AUTHORIZATION change whose privileges the session runs with.
       if (node['name'] === 'role' || node['name'] === 'session_authorization') flags.push('role-switch');
+      // Changes how unqualified names resolve; the session then reads them warily (see policy).
+      if (node['name'] === 'search_path' || node['kind'] === 'VAR_RESET_ALL') flags.push('search-path');
       return c(node['kind'] === 'VAR_RESET' || node['kind'] === 'VAR_RESET_ALL' ? 'RESET' : 'SET', 'set', 'session');
     case 'VariableShowStmt':
       return c('SHOW', 'show', 'session');
@@ -196,7 +198,8 @@ export function classify(type: string, node: Node): Classification {
     case 'NotifyStmt':
       return c('NOTIFY', 'notify');
     case 'VacuumStmt':
-      return c(node['is_vacuumcmd'] === false ? 'ANALYZE' : 'VACUUM', 'maintenance', 'admin');
+      // libpg-query omits false booleans from its JSON.
+      return c(node['is_vacuumcmd'] ? 'VACUUM' : 'ANALYZE', 'maintenance', 'admin');
     case 'ReindexStmt':
       return c('REINDEX', 'maintenance', 'admin');
     case 'ClusterStmt':

@@ -3,8 +3,26 @@
 // (E'' escapes, dollar quotes, U&'' strings) are the server's, not a regex's guess.
 import { scanSync } from 'libpg-query';
 
-/** Token types of the scanner's literal tokens (gram.h: FCONST SCONST USCONST BCONST XCONST ICONST). */
-const LITERAL_TOKENS = new Set([260, 261, 262, 263, 264, 266]);
+/**
+ * One of each literal kind the scanner knows: SCONST (plain, E'', dollar-quoted), ICONST, FCONST,
+ * BCONST, XCONST, USCONST. Their token numbers come from the grammar's generated header and may
+ * move between libpg-query releases, so they are learnt by scanning this text rather than
+ * hard-coded.
+ */
+const LITERAL_PROBE = "SELECT 'a', 1, 1.5, B'1', X'f', U&'u'";
+
+let literalTokens: ReadonlySet<number> | undefined;
+
+function literalTokenTypes(): ReadonlySet<number> {
+  if (!literalTokens) {
+    const types = scanSync(LITERAL_PROBE).tokens.map((t) => t.tokenType);
+    // Tokens: SELECT, then literal and comma alternately.
+    const literals = new Set(types.filter((_, i) => i % 2 === 1));
+    if (literals.size !== 6) throw new Error('unexpected scanner token layout');
+    literalTokens = literals;
+  }
+  return literalTokens;
+}
 
 /**
  * Returns the text with each literal replaced by `?`. The scanner reports byte offsets into the
@@ -12,8 +30,12 @@ const LITERAL_TOKENS = new Set([260, 261, 262, 263, 264, 266]);
  * never the raw text, which could carry a password or personal data.
  */
 export function replaceLiterals(sql: string): string {
+  // The scanner rejects empty input; there is nothing to hide in it.
+  if (sql === '') return '';
   let tokens: { start: number; end: number; tokenType: number }[];
+  let literals: ReadonlySet<number>;
   try {
+    literals = literalTokenTypes();
     tokens = scanSync(sql).tokens;
   } catch {
     return '?';
@@ -21,14 +43,12 @@ export function replaceLiterals(sql: string): string {
   const bytes = Buffer.from(sql, 'utf8');
   const parts: Buffer[] = [];
   let at = 0;
-  let changed = false;
   for (const t of tokens) {
-    if (!LITERAL_TOKENS.has(t.tokenType)) continue;
+    if (!literals.has(t.tokenType)) continue;
     parts.push(bytes.subarray(at, t.start), QUESTION);
     at = t.end;
-    changed = true;
   }
-  if (!changed) return sql;
+  if (parts.length === 0) return sql;
   parts.push(bytes.subarray(at));
   return Buffer.concat(parts).toString('utf8');
 }

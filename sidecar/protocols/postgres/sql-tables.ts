@@ -58,7 +58,8 @@ export function collectTreeFacts(stmt: Json): TreeFacts {
       const schema = typeof obj['schemaname'] === 'string' ? obj['schemaname'] : undefined;
       if (real || schema !== undefined || !ctes.has(obj['relname'])) addTable(schema, obj['relname']);
     }
-    if (key === 'FuncCall' && Array.isArray(obj['funcname'])) functions.add(stringList(obj['funcname']).join('.'));
+    // A FuncCall is wrapped (`{ FuncCall: {...} }`) in expressions; CALL holds it in `funccall`.
+    if ((key === 'FuncCall' || key === 'funccall') && Array.isArray(obj['funcname'])) functions.add(stringList(obj['funcname']).join('.'));
     if (key === 'DropStmt' && RELATION_OBJECTS.has(String(obj['removeType'])) && Array.isArray(obj['objects'])) {
       for (const o of obj['objects'] as Json[]) addNameList(stringList(listItems(o)));
     }
