@@ -107,7 +107,8 @@ test('each statement keeps its own flags; function-call comes from any FuncCall 
   const r = inspectSql("SELECT 1; select set_config('role', 'x', false); DO $$ BEGIN END $$", { target: 'db', prepared: true });
   assert.equal(r.length, 3);
   assert.deepEqual([...r[0]!.facts.flags], ['multi-statement', 'prepared']);
-  assert.deepEqual([...r[1]!.facts.flags], ['function-call', 'multi-statement', 'prepared']);
+  // set_config can change search_path, so it also carries `search-path`.
+  assert.deepEqual([...r[1]!.facts.flags], ['function-call', 'search-path', 'multi-statement', 'prepared']);
   assert.deepEqual([...r[1]!.functions!], ['set_config']);
   assert.deepEqual([...r[2]!.facts.flags], ['do-block', 'multi-statement', 'prepared']);
   assert.ok(r.every((s) => s.facts.protocol === 'postgres' && s.facts.target === 'db'));

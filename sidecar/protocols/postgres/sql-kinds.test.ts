@@ -124,8 +124,14 @@ test('operation, kinds and flags for each statement family', () => {
 });
 
 test('statements without flags of their own carry none', () => {
-  for (const sql of ['SELECT 1', 'COPY t FROM STDIN', 'SET search_path = x', 'DELETE FROM t']) {
+  for (const sql of ['SELECT 1', 'COPY t FROM STDIN', 'SET work_mem = 1024', 'DELETE FROM t']) {
     assert.deepEqual(classifyText(sql).flags, [], sql);
+  }
+});
+
+test('statements that change search_path carry the search-path flag', () => {
+  for (const sql of ['SET search_path = x', 'SET LOCAL search_path TO a, b', 'RESET ALL']) {
+    assert.deepEqual(classifyText(sql).flags, ['search-path'], sql);
   }
 });
 
