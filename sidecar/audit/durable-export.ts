@@ -7,7 +7,8 @@
 //   3. replays a spool left by a previous run (its batches are already serialised, so they are
 //      POSTed as the same OTLP/JSON body the exporter sends);
 //   4. reports unhealthy when undelivered data exceeds its bound, so the gate fails closed.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -45,6 +46,7 @@ export class DurableExportProcessor implements SpanProcessor {
   private idleWaiters: (() => void)[] = [];
   private closed = false;
   private writeFailing = false;
+  private writing = false;
 
   constructor(private readonly opts: DurableExportOptions) {
     if (opts.filePath) mkdirSync(dirname(opts.filePath), { recursive: true });
@@ -63,7 +65,8 @@ export class DurableExportProcessor implements SpanProcessor {
   }
 
   get healthy(): boolean {
-    return !this.writeFailing && this.undeliveredBytes <= (this.opts.maxSpoolBytes ?? 256 * 1024 * 1024);
+    // Spans waiting for the disk count too: a stalled disk must not grow memory without bound.
+    return !this.writeFailing && this.buffer.length < 200_000 && this.undeliveredBytes <= (this.opts.maxSpoolBytes ?? 256 * 1024 * 1024);
   }
 
   get backlog(): number {
@@ -81,28 +84,45 @@ export class DurableExportProcessor implements SpanProcessor {
     else this.timer ??= setTimeout(() => this.cut(), this.opts.flushIntervalMs ?? 200);
   }
 
-  /** Writes the buffered spans durably and queues them for export. */
+  /**
+   * Writes the buffered spans durably, then queues them for export. The write (append + fsync)
+   * is asynchronous so a slow disk never stalls the proxy's event loop; one write at a time keeps
+   * the file in span order, and spans ended meanwhile go into the next write.
+   */
   private cut(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.buffer.length === 0) return;
+    if (this.writing || this.buffer.length === 0) return;
     const spans = this.buffer;
+    this.buffer = [];
     const line = Buffer.from(JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array()).toString('utf8') + '\n';
     const durableFile = this.opts.filePath ?? this.spoolFile;
-    if (durableFile) {
-      try {
-        appendDurably(durableFile, line);
-        this.writeFailing = false;
-      } catch (err) {
-        // Disk full, permissions…: keep the spans in memory (bounded by `healthy`, which makes
-        // the gate deny new commands) and try again on the next cut. Never drop them.
-        if (!this.writeFailing) this.opts.onWarning?.(`audit: cannot write ${durableFile}: ${(err as Error).message}; new commands are denied until it can`);
-        this.writeFailing = true;
-        this.timer ??= setTimeout(() => this.cut(), 1000);
-        return;
-      }
+    if (!durableFile) {
+      this.written(spans, line);
+      return;
     }
-    this.buffer = [];
+    this.writing = true;
+    appendDurably(durableFile, line).then(
+      () => {
+        this.writing = false;
+        this.writeFailing = false;
+        this.written(spans, line);
+        if (this.buffer.length > 0) this.cut();
+      },
+      (err: Error) => {
+        // Disk full, permissions…: keep the spans in memory (the trail reports unhealthy, so the
+        // gate denies new commands) and try again. Never drop them.
+        this.writing = false;
+        if (!this.writeFailing) this.opts.onWarning?.(`audit: cannot write ${durableFile}: ${err.message}; new commands are denied until it can`);
+        this.writeFailing = true;
+        this.buffer = spans.concat(this.buffer);
+        this.timer ??= setTimeout(() => this.cut(), 1000);
+      },
+    );
+  }
+
+  /** The batch is on disk: export it (OTLP mode) or we are done with it (file mode). */
+  private written(spans: ReadableSpan[], line: string): void {
     if (this.opts.exporter) {
       this.undeliveredBytes += line.length;
       this.queue.push({ spans, bytes: line.length });
@@ -177,7 +197,7 @@ export class DurableExportProcessor implements SpanProcessor {
   }
 
   private notifyIdle(): void {
-    if (this.backlog > 0 || this.exporting) return;
+    if (this.backlog > 0 || this.exporting || this.writing) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -191,7 +211,7 @@ export class DurableExportProcessor implements SpanProcessor {
       this.retryTimer = undefined;
       this.kick();
     }
-    if (this.backlog === 0 && !this.exporting) return Promise.resolve();
+    if (this.backlog === 0 && !this.exporting && !this.writing) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(resolve, timeoutMs); // still spooled durably; the next run replays it
       this.idleWaiters.push(() => {
@@ -209,15 +229,14 @@ export class DurableExportProcessor implements SpanProcessor {
   }
 }
 
-function appendDurably(path: string, line: string): void {
-  // Synchronous append + fsync: when onEnd returns, the record is on disk. Batching above keeps
-  // the number of fsyncs small.
-  const fd = openSync(path, 'a', 0o600);
+async function appendDurably(path: string, line: string): Promise<void> {
+  // Append + fsync: when the promise resolves, the record is on disk. Batching keeps the number
+  // of fsyncs small.
+  const handle = await open(path, 'a', 0o600);
   try {
-    writeSync(fd, line);
-    fsyncSync(fd);
+    await handle.write(line);
+    await handle.sync();
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
 }
-
