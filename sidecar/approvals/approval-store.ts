@@ -1,144 +1,234 @@
-// Approval requests and their lifecycle (pure state, no I/O): pending → approved | denied |
-// expired | cancelled, each decided once. Waiters are told when a request leaves pending.
-import { randomBytes } from 'node:crypto';
+// Approval requests and their lifecycle, as plain in-memory state (no I/O): each request is
+// pending until it is approved, denied, expired or cancelled — exactly once. Whoever waits on a
+// request is told the moment it leaves pending. Errors carry an HTTP-like status so the broker can
+// answer with them directly; their messages are safe to show to a client.
 import type { HoldRequest } from '../pipeline/command-gate.js';
+import { newApprovalId } from './approval-id.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+export type FinalStatus = Exclude<ApprovalStatus, 'pending'>;
+export const APPROVAL_STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'cancelled'];
 
-/** What a sidecar asks the broker to hold: the gate's request plus how long to wait. */
+/** What a sidecar asks the broker to hold: the gate's request plus how long to wait for a human. */
 export interface ApprovalRequestInput extends HoldRequest {
   timeoutMs: number;
 }
 
-export interface ApprovalRecord extends Omit<ApprovalRequestInput, 'timeoutMs'> {
+export interface ApprovalRecord extends HoldRequest {
   id: string;
   status: ApprovalStatus;
   createdAt: string;
   expiresAt: string;
+  /** Who approved or denied (absent for expired/cancelled: nobody decided). */
   decidedBy?: string;
+  /** When the request left pending, for any reason. */
   decidedAt?: string;
   reason?: string;
 }
 
 export class ApprovalError extends Error {
   constructor(
-    readonly status: 400 | 403 | 404 | 409 | 429,
+    readonly status: 400 | 403 | 404 | 409 | 429 | 503,
     message: string,
   ) {
     super(message);
+    this.name = 'ApprovalError';
   }
 }
 
-const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+export interface ApprovalStoreOptions {
+  /** Bound on requests waiting at once; beyond it `create` fails and the caller denies. */
+  maxPending?: number;
+  /** Bound on all records kept (decided ones are evicted oldest first to stay under it). */
+  maxRecords?: number;
+  /** Longest hold accepted; longer requests are shortened to it. */
+  maxTimeoutMs?: number;
+  /** Names that may decide any request, listed approvers or not. */
+  superApprovers?: readonly string[];
+}
+
+const DEFAULT_MAX_PENDING = 1000;
+const DEFAULT_MAX_RECORDS = 10_000;
+const DEFAULT_MAX_TIMEOUT_MS = 24 * 3600_000;
+
+type Waiter = (record: ApprovalRecord) => void;
 
 export class ApprovalStore {
   private readonly records = new Map<string, ApprovalRecord>();
-  private readonly waiters = new Map<string, Set<(r: ApprovalRecord) => void>>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  private pending = 0;
+  private closed = false;
+  private readonly maxPending: number;
+  private readonly maxRecords: number;
+  private readonly maxTimeoutMs: number;
+  private readonly superApprovers: ReadonlySet<string>;
 
-  constructor(private readonly opts: { maxPending?: number; superApprovers?: string[]; now?: () => number } = {}) {}
+  constructor(opts: ApprovalStoreOptions = {}) {
+    this.maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING;
+    this.maxRecords = Math.max(opts.maxRecords ?? DEFAULT_MAX_RECORDS, this.maxPending);
+    this.maxTimeoutMs = opts.maxTimeoutMs ?? DEFAULT_MAX_TIMEOUT_MS;
+    this.superApprovers = new Set(opts.superApprovers ?? []);
+  }
 
-  private now(): number {
-    return this.opts.now?.() ?? Date.now();
+  get pendingCount(): number {
+    return this.pending;
+  }
+
+  /** Long-polls currently waiting, across all requests. */
+  get waiterCount(): number {
+    let n = 0;
+    for (const set of this.waiters.values()) n += set.size;
+    return n;
   }
 
   create(input: ApprovalRequestInput): ApprovalRecord {
-    if (this.list('pending').length >= (this.opts.maxPending ?? 1000)) throw new ApprovalError(429, 'too many pending approvals');
-    const timeout = Math.min(Math.max(input.timeoutMs, 1000), 24 * 3600_000);
-    const id = this.newId();
-    const { timeoutMs: _t, ...rest } = input;
+    if (this.closed) throw new ApprovalError(503, 'the approval broker is shutting down');
+    if (this.pending >= this.maxPending) {
+      throw new ApprovalError(429, `too many pending approvals (limit ${this.maxPending}); the command is not held`);
+    }
+    const timeoutMs = Math.min(Math.max(Math.floor(input.timeoutMs), 1), this.maxTimeoutMs);
+    const now = Date.now();
     const record: ApprovalRecord = {
-      ...rest,
-      id,
+      id: newApprovalId((id) => this.records.has(id)),
       status: 'pending',
-      createdAt: new Date(this.now()).toISOString(),
-      expiresAt: new Date(this.now() + timeout).toISOString(),
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + timeoutMs).toISOString(),
+      requester: { subject: input.requester.subject, issuer: input.requester.issuer, identities: [...input.requester.identities] },
+      target: input.target,
+      protocol: input.protocol,
+      command: input.command,
+      rule: input.rule,
+      approvers: [...input.approvers],
+      sessionId: input.sessionId,
     };
-    this.records.set(id, record);
-    const timer = setTimeout(() => this.finish(id, 'expired', 'sidegate', 'no decision before the timeout'), timeout);
+    this.evictDecided();
+    this.records.set(record.id, record);
+    this.pending++;
+    // unref: a pending hold must not keep a finished process alive; close() clears these anyway.
+    const timer = setTimeout(() => this.finish(record.id, 'expired', undefined, 'no decision before the timeout'), timeoutMs);
     timer.unref();
-    this.timers.set(id, timer);
-    return { ...record };
+    this.expiryTimers.set(record.id, timer);
+    return snapshot(record);
   }
 
   get(id: string): ApprovalRecord {
-    const r = this.records.get(id);
-    if (!r) throw new ApprovalError(404, `no approval ${id}`);
-    return { ...r };
+    return snapshot(this.require(id));
   }
 
-  list(status?: ApprovalStatus): ApprovalRecord[] {
-    return [...this.records.values()].filter((r) => !status || r.status === status).map((r) => ({ ...r }));
+  /** Records in creation order (oldest first), optionally of one status, at most `limit`. */
+  list(filter: { status?: ApprovalStatus; limit?: number } = {}): ApprovalRecord[] {
+    const out: ApprovalRecord[] = [];
+    const limit = filter.limit ?? Infinity;
+    for (const r of this.records.values()) {
+      if (out.length >= limit) break;
+      if (!filter.status || r.status === filter.status) out.push(snapshot(r));
+    }
+    return out;
   }
 
   decide(id: string, verdict: 'approved' | 'denied', approver: string, reason?: string): ApprovalRecord {
-    const r = this.records.get(id);
-    if (!r) throw new ApprovalError(404, `no approval ${id}`);
+    const r = this.require(id);
     if (r.status !== 'pending') throw new ApprovalError(409, `approval ${id} is already ${r.status}`);
     if (!approver) throw new ApprovalError(400, 'an approver name is required');
-    const allowed = r.approvers.length === 0 || r.approvers.includes(approver) || (this.opts.superApprovers ?? []).includes(approver);
-    if (!allowed) throw new ApprovalError(403, `${approver} is not an approver for rule "${r.rule}" (approvers: ${r.approvers.join(', ')})`);
-    return this.finish(id, verdict, approver, reason)!;
+    if (!this.mayDecide(r, approver)) {
+      throw new ApprovalError(403, `"${approver}" is not an approver for rule "${r.rule}" (approvers: ${r.approvers.join(', ')})`);
+    }
+    return this.finish(id, verdict, approver, reason);
   }
 
-  cancel(id: string): ApprovalRecord {
-    const r = this.records.get(id);
-    if (!r) throw new ApprovalError(404, `no approval ${id}`);
-    if (r.status !== 'pending') return { ...r };
-    return this.finish(id, 'cancelled', 'requester', 'the client went away')!;
+  /**
+   * The requester no longer waits (its client went away, or it gave up). Idempotent: a request
+   * already decided is returned as it is, because a cancel can race a decision.
+   */
+  cancel(id: string, reason = 'the requester stopped waiting'): ApprovalRecord {
+    const r = this.require(id);
+    if (r.status !== 'pending') return snapshot(r);
+    return this.finish(id, 'cancelled', undefined, reason);
   }
 
-  /** Resolves when the request is no longer pending, or with the current record at the deadline. */
-  wait(id: string, timeoutMs: number): Promise<ApprovalRecord> {
-    const r = this.get(id);
-    if (r.status !== 'pending') return Promise.resolve(r);
+  /**
+   * Resolves with the record once it leaves pending, or with the still-pending record after
+   * `timeoutMs` or when `signal` aborts (the long-poll's client hung up) — never rejects after the
+   * lookup, so a waiter is always released and forgotten.
+   */
+  wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<ApprovalRecord> {
+    const current = this.get(id);
+    if (current.status !== 'pending' || timeoutMs <= 0 || signal?.aborted) return Promise.resolve(current);
     return new Promise((resolve) => {
-      const set = this.waiters.get(id) ?? new Set();
+      const set = this.waiters.get(id) ?? new Set<Waiter>();
       this.waiters.set(id, set);
-      const done = (rec: ApprovalRecord) => {
+      const release: Waiter = (record) => {
         clearTimeout(timer);
-        set.delete(done);
-        resolve(rec);
+        signal?.removeEventListener('abort', onAbort);
+        set.delete(release);
+        if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
+        resolve(record);
       };
-      const timer = setTimeout(() => done(this.get(id)), timeoutMs);
-      set.add(done);
+      const onAbort = () => release(this.snapshotOf(id, current));
+      // Not unref'd: someone awaits this; it is bounded by timeoutMs and close() releases it.
+      const timer = setTimeout(onAbort, timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      set.add(release);
     });
   }
 
+  /** Stops expiry timers and releases every waiter with the record as it stands. */
   close(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    this.closed = true;
+    for (const t of this.expiryTimers.values()) clearTimeout(t);
+    this.expiryTimers.clear();
+    for (const [id, set] of [...this.waiters]) {
+      const record = this.get(id);
+      for (const release of [...set]) release(record);
+    }
+    this.waiters.clear();
   }
 
-  private finish(id: string, status: Exclude<ApprovalStatus, 'pending'>, by: string, reason?: string): ApprovalRecord | undefined {
+  private mayDecide(r: ApprovalRecord, approver: string): boolean {
+    return r.approvers.length === 0 || r.approvers.includes(approver) || this.superApprovers.has(approver);
+  }
+
+  private require(id: string): ApprovalRecord {
     const r = this.records.get(id);
-    if (!r || r.status !== 'pending') return r ? { ...r } : undefined;
-    r.status = status;
-    r.decidedBy = by;
-    r.decidedAt = new Date(this.now()).toISOString();
-    if (reason) r.reason = reason;
-    clearTimeout(this.timers.get(id));
-    this.timers.delete(id);
-    for (const w of [...(this.waiters.get(id) ?? [])]) w({ ...r });
-    this.waiters.delete(id);
-    // Keep decided records for listing, bounded.
-    if (this.records.size > 10_000) {
-      for (const [k, v] of this.records) {
-        if (v.status !== 'pending') {
-          this.records.delete(k);
-          break;
-        }
-      }
-    }
-    return { ...r };
+    if (!r) throw new ApprovalError(404, `no approval ${id}`);
+    return r;
   }
 
-  private newId(): string {
-    for (;;) {
-      const bytes = randomBytes(6);
-      let id = 'apr-';
-      for (const b of bytes) id += ALPHABET[b % ALPHABET.length];
-      if (!this.records.has(id)) return id;
+  /** The record if it still exists, else the last copy the caller saw (it may have been evicted). */
+  private snapshotOf(id: string, fallback: ApprovalRecord): ApprovalRecord {
+    const r = this.records.get(id);
+    return r ? snapshot(r) : fallback;
+  }
+
+  private finish(id: string, status: FinalStatus, decidedBy: string | undefined, reason: string | undefined): ApprovalRecord {
+    const r = this.require(id);
+    if (r.status !== 'pending') return snapshot(r);
+    r.status = status;
+    r.decidedAt = new Date().toISOString();
+    if (decidedBy) r.decidedBy = decidedBy;
+    if (reason) r.reason = reason;
+    this.pending--;
+    clearTimeout(this.expiryTimers.get(id));
+    this.expiryTimers.delete(id);
+    const done = snapshot(r);
+    const set = this.waiters.get(id);
+    this.waiters.delete(id);
+    for (const release of [...(set ?? [])]) release(snapshot(r));
+    return done;
+  }
+
+  /** Makes room for one more record by dropping the oldest decided ones (pending are never dropped). */
+  private evictDecided(): void {
+    if (this.records.size < this.maxRecords) return;
+    for (const [id, r] of this.records) {
+      if (this.records.size < this.maxRecords) break;
+      if (r.status !== 'pending') this.records.delete(id);
     }
   }
+}
+
+/** A deep copy, so callers can neither see later changes by accident nor change the store. */
+function snapshot(r: ApprovalRecord): ApprovalRecord {
+  return { ...r, requester: { ...r.requester, identities: [...r.requester.identities] }, approvers: [...r.approvers] };
 }

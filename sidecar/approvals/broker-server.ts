@@ -1,26 +1,31 @@
 // The approval broker's HTTP API. Runs in-process in local mode and, unchanged, as a cluster
-// service later. Two bearer tokens: requesters (sidecars) create and wait; admins (approvers'
-// CLI) list and decide.
+// service later: sidecars always reach it over HTTP. Two bearer tokens: requesters (sidecars)
+// create, wait and cancel; admins (the approvers' CLI) list and decide. Either may read a record.
+//
+//   POST /v1/approvals                  requester  → 201 { id, status, expiresAt }
+//   GET  /v1/approvals?status=&limit=   admin      → { approvals: [...] } oldest first
+//   GET  /v1/approvals/:id              any        → record
+//   GET  /v1/approvals/:id/wait?timeoutMs=  any    → record once decided, or still pending at timeout
+//   POST /v1/approvals/:id/approve|deny admin      { approver, reason? } → record (403/404/409)
+//   POST /v1/approvals/:id/cancel       requester  { reason? } → record
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
-import { ApprovalError, ApprovalStore } from './approval-store.js';
+import { ApprovalError, ApprovalStore, type ApprovalStoreOptions } from './approval-store.js';
+import { isApprovalId } from './approval-id.js';
+import { CancelBody, CreateApprovalBody, DecideBody, MAX_BODY_BYTES, parseBoundedInt, parseStatusFilter } from './broker-api-schema.js';
+import { checkBrokerTokens, roleOf, type BrokerRole, type BrokerTokens } from './bearer-auth.js';
+import { HttpError, readJsonBody, sendJson } from './http-json.js';
 
-const MAX_BODY = 64 * 1024;
-const MAX_WAIT_MS = 60_000;
+/** One long-poll lasts at most this long; clients poll again (keeps proxies and timeouts happy). */
+export const MAX_WAIT_MS = 60_000;
+const DEFAULT_WAIT_MS = 30_000;
+const DEFAULT_LIST_LIMIT = 200;
+const MAX_LIST_LIMIT = 1000;
 
-const CreateSchema = z.object({
-  requester: z.object({ subject: z.string(), issuer: z.string(), identities: z.array(z.string()) }),
-  target: z.string(),
-  protocol: z.string(),
-  command: z.string().max(32 * 1024),
-  rule: z.string(),
-  approvers: z.array(z.string()),
-  sessionId: z.string(),
-  timeoutMs: z.number().int().positive(),
-});
-const DecideSchema = z.object({ approver: z.string().min(1), reason: z.string().max(2000).optional() });
+export interface ApprovalBrokerOptions extends BrokerTokens, ApprovalStoreOptions {
+  host?: string;
+  port?: number;
+}
 
 export interface ApprovalBroker {
   url: string;
@@ -28,115 +33,115 @@ export interface ApprovalBroker {
   close(): Promise<void>;
 }
 
-export async function startApprovalBroker(opts: {
-  host?: string;
-  port?: number;
-  adminToken: string;
-  requesterToken: string;
-  superApprovers?: string[];
-}): Promise<ApprovalBroker> {
-  const store = new ApprovalStore({ superApprovers: opts.superApprovers });
+export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<ApprovalBroker> {
+  checkBrokerTokens(opts);
+  const store = new ApprovalStore(opts);
   const server = http.createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      const status = err instanceof ApprovalError ? err.status : err instanceof HttpError ? err.status : 500;
-      const message = err instanceof ApprovalError || err instanceof HttpError ? err.message : 'internal error';
-      if (!res.headersSent) res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: message }));
-    });
+    route(store, opts, req, res).catch((err: unknown) => answerError(res, err));
   });
-
-  const role = (req: http.IncomingMessage): 'admin' | 'requester' | undefined => {
-    const header = req.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-    if (token && safeEqual(token, opts.adminToken)) return 'admin';
-    if (token && safeEqual(token, opts.requesterToken)) return 'requester';
-    return undefined;
-  };
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://broker');
-    const who = role(req);
-    if (!who) throw new HttpError(401, 'missing or invalid bearer token');
-    const parts = url.pathname.split('/').filter(Boolean);
-    if (parts[0] !== 'v1' || parts[1] !== 'approvals') throw new HttpError(404, 'not found');
-    const id = parts[2];
-    const action = parts[3];
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (!id && req.method === 'POST') {
-      if (who !== 'requester') throw new HttpError(403, 'only sidecars create approvals');
-      const body = CreateSchema.safeParse(await readJson(req));
-      if (!body.success) throw new HttpError(400, 'invalid approval request');
-      return send(201, store.create(body.data));
-    }
-    if (!id && req.method === 'GET') {
-      if (who !== 'admin') throw new HttpError(403, 'listing approvals needs the admin token');
-      const status = url.searchParams.get('status') as Parameters<ApprovalStore['list']>[0] | null;
-      return send(200, { approvals: store.list(status ?? undefined) });
-    }
-    if (id && !action && req.method === 'GET') return send(200, store.get(id));
-    if (id && action === 'wait' && req.method === 'GET') {
-      const timeoutMs = Math.min(Math.max(Number(url.searchParams.get('timeoutMs') ?? 30_000), 0), MAX_WAIT_MS);
-      return send(200, await store.wait(id, timeoutMs));
-    }
-    if (id && (action === 'approve' || action === 'deny') && req.method === 'POST') {
-      if (who !== 'admin') throw new HttpError(403, 'deciding approvals needs the admin token');
-      const body = DecideSchema.safeParse(await readJson(req));
-      if (!body.success) throw new HttpError(400, 'an approver name is required');
-      return send(200, store.decide(id, action === 'approve' ? 'approved' : 'denied', body.data.approver, body.data.reason));
-    }
-    if (id && action === 'cancel' && req.method === 'POST') {
-      if (who !== 'requester') throw new HttpError(403, 'only the requester cancels');
-      return send(200, store.cancel(id));
-    }
-    throw new HttpError(404, 'not found');
-  }
+  server.headersTimeout = 10_000;
+  // Long-polls last up to MAX_WAIT_MS; anything much longer is a stuck client.
+  server.requestTimeout = MAX_WAIT_MS + 30_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    url: `http://${addr.address}:${addr.port}`,
+    url: `http://${host}:${addr.port}`,
     store,
     close: () =>
-      new Promise((resolve) => {
+      new Promise<void>((resolve) => {
+        // Releasing waiters first answers every open long-poll with the current record.
         store.close();
-        server.closeAllConnections?.();
         server.close(() => resolve());
+        server.closeAllConnections();
       }),
   };
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
+async function route(store: ApprovalStore, tokens: BrokerTokens, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const role = roleOf(req.headers.authorization, tokens);
+  if (!role) throw new HttpError(401, 'missing or invalid bearer token');
+  const url = new URL(req.url ?? '/', 'http://broker');
+  const parts = url.pathname.split('/').filter(Boolean);
+  if (parts[0] !== 'v1' || parts[1] !== 'approvals' || parts.length > 4) throw new HttpError(404, 'not found');
+  const [, , id, action] = parts;
+  const method = req.method ?? 'GET';
+
+  if (id === undefined) {
+    if (method === 'POST') {
+      need(role, 'requester', 'creating approvals needs the requester token');
+      const body = CreateApprovalBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
+      if (!body.success) throw new HttpError(400, `invalid approval request: ${firstIssue(body.error)}`);
+      const created = store.create(body.data);
+      return sendJson(res, 201, { id: created.id, status: created.status, expiresAt: created.expiresAt });
+    }
+    if (method === 'GET') {
+      need(role, 'admin', 'listing approvals needs the admin token');
+      const status = parseStatusFilter(url.searchParams.get('status'));
+      if (status === 'invalid') throw new HttpError(400, 'status must be one of pending, approved, denied, expired, cancelled');
+      const limit = parseBoundedInt(url.searchParams.get('limit'), DEFAULT_LIST_LIMIT, 1, MAX_LIST_LIMIT);
+      if (limit === undefined) throw new HttpError(400, 'limit must be a number');
+      return sendJson(res, 200, { approvals: store.list({ status, limit }) });
+    }
+    throw new HttpError(405, 'method not allowed');
   }
+
+  // Ids are checked before lookup so nothing a client invents is echoed back in an error.
+  if (!isApprovalId(id)) throw new HttpError(404, 'no such approval');
+
+  if (action === undefined && method === 'GET') return sendJson(res, 200, store.get(id));
+  if (action === 'wait' && method === 'GET') {
+    const timeoutMs = parseBoundedInt(url.searchParams.get('timeoutMs'), DEFAULT_WAIT_MS, 0, MAX_WAIT_MS);
+    if (timeoutMs === undefined) throw new HttpError(400, 'timeoutMs must be a number of milliseconds');
+    // The poller hanging up releases its waiter at once instead of at the timeout.
+    const hangUp = new AbortController();
+    res.on('close', () => hangUp.abort());
+    const record = await store.wait(id, timeoutMs, hangUp.signal);
+    if (res.destroyed) return;
+    return sendJson(res, 200, record);
+  }
+  if ((action === 'approve' || action === 'deny') && method === 'POST') {
+    need(role, 'admin', 'deciding approvals needs the admin token');
+    const body = DecideBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
+    if (!body.success) throw new HttpError(400, firstIssue(body.error));
+    const verdict = action === 'approve' ? 'approved' : 'denied';
+    return sendJson(res, 200, store.decide(id, verdict, body.data.approver, body.data.reason));
+  }
+  if (action === 'cancel' && method === 'POST') {
+    need(role, 'requester', 'cancelling approvals needs the requester token');
+    const body = CancelBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
+    if (!body.success) throw new HttpError(400, firstIssue(body.error));
+    return sendJson(res, 200, store.cancel(id, body.data.reason));
+  }
+  throw new HttpError(404, 'not found');
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+function need(role: BrokerRole, wanted: BrokerRole, message: string): void {
+  if (role !== wanted) throw new HttpError(403, message);
 }
 
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, 'request body too large');
-    chunks.push(chunk as Buffer);
+/** The first validation problem as "path: message" — names a field, never echoes its value. */
+function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid request';
+  const path = issue.path.map(String).join('.');
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+function answerError(res: http.ServerResponse, err: unknown): void {
+  const known = err instanceof ApprovalError || err instanceof HttpError;
+  const status = known ? err.status : 500;
+  const message = known ? err.message : 'internal error';
+  if (res.headersSent) {
+    res.destroy();
+    return;
   }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-  } catch {
-    throw new HttpError(400, 'body is not JSON');
-  }
+  sendJson(res, status, { error: message });
 }

@@ -1,51 +1,130 @@
-// The sidecar's side of a hold: create the request, tell the caller its id, long-poll until a
-// human decides or the timeout passes. Anything that goes wrong talking to the broker resolves
-// 'unavailable' — the caller denies (fail closed); a client that went away cancels the request.
+// The sidecar's side of a hold: create the request, tell the caller its id (the adapter shows it
+// to the waiting user), then long-poll until a human decides or the timeout passes.
+// Fail closed: whenever the broker cannot be reached or refuses, the outcome is 'unavailable' and
+// the caller denies. A held client that goes away (AbortSignal) cancels the request at the broker
+// so nobody approves a command that will never run.
 import type { ApprovalHolder, HoldRequest, HoldResult } from '../pipeline/command-gate.js';
 import type { ApprovalRecord } from './approval-store.js';
+import { BrokerCallError, callBroker } from './broker-http-client.js';
+import { MAX_BODY_BYTES, MAX_COMMAND_CHARS } from './broker-api-schema.js';
+
+/** How a hold ended. The gate's HoldResult under the name this module's callers know. */
+export type HoldOutcome = HoldResult;
+
+export interface HoldOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onCreated?: (id: string) => void;
+}
+
+export interface ApprovalClientOptions {
+  url: string;
+  token: string;
+  /** Deadline for one create/cancel call, and the slack added to each long-poll. Default 5 s. */
+  requestTimeoutMs?: number;
+}
+
+/** Longest single long-poll we ask for; the broker caps it too. */
+const POLL_MS = 30_000;
+/** After our own deadline, how long the broker gets to report the expiry itself. */
+const EXPIRY_GRACE_MS = 2_000;
+/** Consecutive failed polls (network, 5xx) before the broker counts as unavailable. */
+const MAX_POLL_FAILURES = 3;
+const RETRY_PAUSE_MS = 200;
 
 export class ApprovalClient implements ApprovalHolder {
-  constructor(private readonly opts: { url: string; token: string }) {}
+  private readonly requestTimeoutMs: number;
 
-  async hold(req: HoldRequest, opts: { timeoutMs: number; signal?: AbortSignal; onCreated?: (id: string) => void }): Promise<HoldResult> {
-    let created: ApprovalRecord;
-    try {
-      created = await this.call<ApprovalRecord>('POST', '/v1/approvals', { ...req, timeoutMs: opts.timeoutMs }, opts.signal);
-    } catch {
-      return { id: '-', status: opts.signal?.aborted ? 'cancelled' : 'unavailable' };
-    }
-    opts.onCreated?.(created.id);
+  constructor(private readonly opts: ApprovalClientOptions) {
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 5_000;
+  }
+
+  async hold(req: HoldRequest, opts: HoldOptions): Promise<HoldOutcome> {
+    const { signal } = opts;
+    if (signal?.aborted) return { id: '-', status: 'cancelled' };
     const deadline = Date.now() + opts.timeoutMs;
+    const body = { ...req, timeoutMs: opts.timeoutMs };
+    // Refused here with a reason rather than by the broker with a bare 400/413: the statement is
+    // denied either way, but the audit trail should say why.
+    if (req.command.length > MAX_COMMAND_CHARS || Buffer.byteLength(JSON.stringify(body)) > MAX_BODY_BYTES) {
+      return { id: '-', status: 'unavailable', reason: `the statement is too long to be held for approval (limit ${MAX_COMMAND_CHARS} characters)` };
+    }
+    let id: string;
+    try {
+      ({ id } = await this.call<{ id: string }>('POST', '/v1/approvals', body, this.requestTimeoutMs, signal));
+    } catch (err) {
+      // If the create was sent before an abort, the broker expires the orphan on its own.
+      if (signal?.aborted) return { id: '-', status: 'cancelled' };
+      return { id: '-', status: 'unavailable', reason: messageOf(err) };
+    }
+    try {
+      opts.onCreated?.(id);
+    } catch {
+      // A failing notice must not turn into an unanswered hold; the wait goes on.
+    }
+
     let failures = 0;
     for (;;) {
-      if (opts.signal?.aborted) {
-        await this.call('POST', `/v1/approvals/${created.id}/cancel`, {}).catch(() => undefined);
-        return { id: created.id, status: 'cancelled' };
+      if (signal?.aborted) {
+        await this.cancel(id, 'the client went away');
+        return { id, status: 'cancelled' };
       }
       const left = deadline - Date.now();
-      try {
-        const rec = await this.call<ApprovalRecord>('GET', `/v1/approvals/${created.id}/wait?timeoutMs=${Math.max(0, Math.min(left + 1000, 30_000))}`, undefined, opts.signal);
-        failures = 0;
-        if (rec.status !== 'pending') {
-          return { id: rec.id, status: rec.status, approver: rec.status === 'approved' || rec.status === 'denied' ? rec.decidedBy : undefined, reason: rec.reason };
-        }
-      } catch {
-        if (opts.signal?.aborted) continue;
-        if (++failures >= 3) return { id: created.id, status: 'unavailable' };
-        await new Promise((r) => setTimeout(r, 200));
+      if (left <= -EXPIRY_GRACE_MS) {
+        // The broker should have said 'expired' by now; stop waiting and make sure nobody
+        // approves a command that will not run.
+        await this.cancel(id, 'the requester stopped waiting after the timeout');
+        return { id, status: 'expired' };
       }
-      if (Date.now() > deadline + 5000) return { id: created.id, status: 'expired' };
+      const pollMs = Math.min(left + EXPIRY_GRACE_MS, POLL_MS);
+      try {
+        const record = await this.call<ApprovalRecord>('GET', `/v1/approvals/${encodeURIComponent(id)}/wait?timeoutMs=${pollMs}`, undefined, pollMs + this.requestTimeoutMs, signal);
+        failures = 0;
+        if (record.status !== 'pending') return outcomeOf(record);
+      } catch (err) {
+        if (signal?.aborted) continue;
+        // A 4xx will not get better by asking again (the broker forgot the request or refuses us).
+        const status = err instanceof BrokerCallError ? err.status : undefined;
+        if ((status !== undefined && status < 500) || ++failures >= MAX_POLL_FAILURES) {
+          // Best effort: if the broker is half-alive, nobody should approve a command we denied.
+          await this.cancel(id, 'the requester lost contact with the broker');
+          return { id, status: 'unavailable', reason: messageOf(err) };
+        }
+        await pause(RETRY_PAUSE_MS, signal);
+      }
     }
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await fetch(this.opts.url + path, {
-      method,
-      headers: { authorization: `Bearer ${this.opts.token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
-    });
-    if (!res.ok) throw new Error(`broker answered ${res.status}`);
-    return (await res.json()) as T;
+  private async cancel(id: string, reason: string): Promise<void> {
+    await this.call('POST', `/v1/approvals/${encodeURIComponent(id)}/cancel`, { reason }, this.requestTimeoutMs).catch(() => undefined);
   }
+
+  private call<T>(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+    return callBroker<T>({ baseUrl: this.opts.url, token: this.opts.token, method, path, body, timeoutMs, signal });
+  }
+}
+
+function outcomeOf(record: ApprovalRecord): HoldOutcome {
+  const decided = record.status === 'approved' || record.status === 'denied';
+  const outcome: HoldOutcome = { id: record.id, status: record.status as HoldOutcome['status'] };
+  if (decided && record.decidedBy) outcome.approver = record.decidedBy;
+  if (record.reason) outcome.reason = record.reason;
+  return outcome;
+}
+
+/** Broker call errors are written to be shown; anything else gets a generic sentence. */
+function messageOf(err: unknown): string {
+  return err instanceof BrokerCallError ? err.message : 'the approval broker could not be used';
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

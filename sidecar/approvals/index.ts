@@ -1,4 +1,18 @@
-export { ApprovalStore, ApprovalError, type ApprovalRecord, type ApprovalRequestInput, type ApprovalStatus } from './approval-store.js';
-export { startApprovalBroker, type ApprovalBroker } from './broker-server.js';
-export { ApprovalClient } from './hold-client.js';
-export { runApprovalsCommand } from './approvals-cli.js';
+// The approvals part of sidegate: the broker (store + HTTP API), the sidecar's hold client, and
+// the approvers' CLI.
+export {
+  ApprovalStore,
+  ApprovalError,
+  APPROVAL_STATUSES,
+  type ApprovalRecord,
+  type ApprovalRequestInput,
+  type ApprovalStatus,
+  type ApprovalStoreOptions,
+  type FinalStatus,
+} from './approval-store.js';
+export { isApprovalId } from './approval-id.js';
+export { startApprovalBroker, MAX_WAIT_MS, type ApprovalBroker, type ApprovalBrokerOptions } from './broker-server.js';
+export type { BrokerRole, BrokerTokens } from './bearer-auth.js';
+export { ApprovalClient, type ApprovalClientOptions, type HoldOptions, type HoldOutcome } from './hold-client.js';
+export { BrokerCallError } from './broker-http-client.js';
+export { runApprovalsCommand, APPROVALS_USAGE, type ApprovalsCliIo } from './approvals-cli.js';

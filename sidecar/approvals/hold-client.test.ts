@@ -1,0 +1,182 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startApprovalBroker, type ApprovalBroker } from './broker-server.js';
+import { ApprovalClient } from './hold-client.js';
+import type { HoldRequest } from '../pipeline/command-gate.js';
+
+const ADMIN = 'admin-token-0123456789';
+const REQUESTER = 'requester-token-0123456789';
+
+const req = (command = 'UPDATE orders SET total = ? WHERE id = ?'): HoldRequest => ({
+  requester: { subject: 'ci', issuer: 'https://ci', identities: ['ci'] },
+  target: 'db',
+  protocol: 'postgres',
+  command,
+  rule: 'writes-need-approval',
+  approvers: ['dba'],
+  sessionId: 's1',
+});
+
+async function withBroker(fn: (b: ApprovalBroker, client: ApprovalClient, decide: Decide) => Promise<void>, opts: { maxPending?: number } = {}) {
+  const b = await startApprovalBroker({ adminToken: ADMIN, requesterToken: REQUESTER, ...opts });
+  // Another person, at another terminal: the admin API.
+  const decide: Decide = (id, verdict, approver, reason) =>
+    fetch(`${b.url}/v1/approvals/${id}/${verdict}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ approver, reason }),
+    }).then((r) => r.status);
+  try {
+    await fn(b, new ApprovalClient({ url: b.url, token: REQUESTER }), decide);
+  } finally {
+    await b.close();
+  }
+}
+type Decide = (id: string, verdict: 'approve' | 'deny', approver: string, reason?: string) => Promise<number>;
+
+function created(): { onCreated: (id: string) => void; id: Promise<string> } {
+  let resolve!: (id: string) => void;
+  const id = new Promise<string>((r) => (resolve = r));
+  return { onCreated: resolve, id };
+}
+
+test('hold tells the id as soon as it exists and resolves approved when someone approves', () =>
+  withBroker(async (b, client, decide) => {
+    const c = created();
+    const held = client.hold(req(), { timeoutMs: 10_000, onCreated: c.onCreated });
+    const id = await c.id;
+    assert.match(id, /^apr-[a-z2-9]{6}$/);
+    assert.equal(b.store.get(id).status, 'pending');
+    assert.equal(b.store.get(id).command, 'UPDATE orders SET total = ? WHERE id = ?');
+    assert.equal(await decide(id, 'approve', 'dba', 'ticket OPS-7'), 200);
+    assert.deepEqual(await held, { id, status: 'approved', approver: 'dba', reason: 'ticket OPS-7' });
+  }));
+
+test('hold resolves denied with the approver and reason', () =>
+  withBroker(async (_b, client, decide) => {
+    const c = created();
+    const held = client.hold(req(), { timeoutMs: 10_000, onCreated: c.onCreated });
+    const id = await c.id;
+    await decide(id, 'deny', 'dba', 'not during business hours');
+    assert.deepEqual(await held, { id, status: 'denied', approver: 'dba', reason: 'not during business hours' });
+  }));
+
+test('no decision before the timeout → expired, and the broker has expired it too', () =>
+  withBroker(async (b, client) => {
+    const started = Date.now();
+    const out = await client.hold(req(), { timeoutMs: 150 });
+    assert.equal(out.status, 'expired');
+    assert.ok(Date.now() - started >= 140, 'did not give up early');
+    assert.ok(Date.now() - started < 3_000);
+    assert.equal(b.store.get(out.id).status, 'expired');
+  }));
+
+test('two concurrent holds do not block each other', () =>
+  withBroker(async (_b, client, decide) => {
+    const a = created();
+    const c = created();
+    const first = client.hold(req('A'), { timeoutMs: 10_000, onCreated: a.onCreated });
+    const second = client.hold(req('B'), { timeoutMs: 10_000, onCreated: c.onCreated });
+    const [idA, idB] = await Promise.all([a.id, c.id]);
+    assert.notEqual(idA, idB);
+    await decide(idB, 'deny', 'dba');
+    assert.equal((await second).status, 'denied', 'the second resolves while the first still waits');
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(firstDone, false);
+    await decide(idA, 'approve', 'dba');
+    assert.equal((await first).status, 'approved');
+  }));
+
+test('an aborted hold (client disconnected) is cancelled at the broker', () =>
+  withBroker(async (b, client, decide) => {
+    const c = created();
+    const abort = new AbortController();
+    const held = client.hold(req(), { timeoutMs: 10_000, signal: abort.signal, onCreated: c.onCreated });
+    const id = await c.id;
+    abort.abort();
+    assert.deepEqual(await held, { id, status: 'cancelled' });
+    assert.equal(b.store.get(id).status, 'cancelled');
+    assert.equal(await decide(id, 'approve', 'dba'), 409, 'nobody can approve a command that will not run');
+    const early = new AbortController();
+    early.abort();
+    assert.equal((await client.hold(req(), { timeoutMs: 10_000, signal: early.signal })).status, 'cancelled');
+    assert.equal(b.store.list().length, 1, 'an already-aborted hold creates nothing');
+  }));
+
+test('broker unreachable → unavailable (the caller denies)', async () => {
+  const b = await startApprovalBroker({ adminToken: ADMIN, requesterToken: REQUESTER });
+  const url = b.url;
+  await b.close();
+  const out = await new ApprovalClient({ url, token: REQUESTER }).hold(req(), { timeoutMs: 5_000 });
+  assert.deepEqual(out, { id: '-', status: 'unavailable', reason: `cannot reach the approval broker at ${url}` });
+});
+
+test('a statement too long to show an approver is refused before it is sent, with a reason', () =>
+  withBroker(async (b, client) => {
+    const out = await client.hold(req('SELECT ' + '?,'.repeat(20_000) + '?'), { timeoutMs: 5_000 });
+    assert.deepEqual(out, { id: '-', status: 'unavailable', reason: 'the statement is too long to be held for approval (limit 32768 characters)' });
+    assert.equal(b.store.list().length, 0);
+  }));
+
+test('broker refusing (wrong token, pending bound full) → unavailable', () =>
+  withBroker(
+    async (b, client) => {
+      const wrong = await new ApprovalClient({ url: b.url, token: 'not-the-token-at-all' }).hold(req(), { timeoutMs: 5_000 });
+      assert.deepEqual(wrong, { id: '-', status: 'unavailable', reason: 'missing or invalid bearer token' });
+      const c = created();
+      void client.hold(req(), { timeoutMs: 10_000, onCreated: c.onCreated });
+      await c.id;
+      assert.deepEqual(await client.hold(req(), { timeoutMs: 5_000 }), {
+        id: '-',
+        status: 'unavailable',
+        reason: 'too many pending approvals (limit 1); the command is not held',
+      });
+    },
+    { maxPending: 1 },
+  ));
+
+test('a broker that stops answering mid-hold → unavailable, not a hang', () =>
+  withBroker(async (b, client) => {
+    const c = created();
+    const held = client.hold(req(), { timeoutMs: 30_000, onCreated: c.onCreated });
+    await c.id;
+    const started = Date.now();
+    await b.close(); // open long-polls are answered "pending", later polls cannot connect
+    assert.equal((await held).status, 'unavailable');
+    assert.ok(Date.now() - started < 5_000);
+  }));
+
+test('a peer that accepts and never answers → unavailable after the request timeout', async () => {
+  const sockets = new Set<net.Socket>();
+  const silent = net.createServer((s) => sockets.add(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const started = Date.now();
+    const out = await new ApprovalClient({ url, token: REQUESTER, requestTimeoutMs: 200 }).hold(req(), { timeoutMs: 30_000 });
+    assert.equal(out.status, 'unavailable');
+    assert.ok(Date.now() - started < 2_000);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
+test('a peer answering 500s or non-JSON → unavailable', async () => {
+  const broken = http.createServer((_req, res) => {
+    res.writeHead(_req.url === '/v1/approvals' ? 201 : 500, { 'content-type': 'text/html' });
+    res.end('<html>oops</html>');
+  });
+  await new Promise<void>((r) => broken.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(broken.address() as AddressInfo).port}`;
+    assert.equal((await new ApprovalClient({ url, token: REQUESTER }).hold(req(), { timeoutMs: 5_000 })).status, 'unavailable');
+  } finally {
+    await new Promise((r) => broken.close(r));
+  }
+});
