@@ -111,7 +111,7 @@ export function denialMessage(decision: Decision, approval?: HoldResult): string
     case 'cancelled':
       return `sidegate: approval ${approval.id} (rule "${decision.rule}") was cancelled`;
     case 'unavailable':
-      return `sidegate: rule "${decision.rule}" requires approval but the approval broker is unavailable`;
+      return `sidegate: rule "${decision.rule}" requires approval but the approval could not be requested${approval.reason ? `: ${approval.reason}` : ' (broker unavailable)'}`;
     case 'approved':
       return `sidegate: approval ${approval.id} granted`;
   }
