@@ -24,3 +24,26 @@ test('/readyz follows readiness, /healthz is always ok, /metrics renders counter
     await admin.close();
   }
 });
+
+test('POST /drain runs the drain from localhost and answers when it is done', async () => {
+  let drained = 0;
+  const admin = await startAdminServer({
+    host: '127.0.0.1',
+    port: 0,
+    ready: () => true,
+    metrics: new Metrics(),
+    drain: async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      drained++;
+    },
+  });
+  try {
+    const res = await fetch(admin.url + '/drain', { method: 'POST' });
+    assert.equal(res.status, 200);
+    assert.equal(drained, 1);
+    assert.equal((await fetch(admin.url + '/drain')).status, 404, 'GET does not drain');
+    assert.equal(drained, 1);
+  } finally {
+    await admin.close();
+  }
+});

@@ -14,9 +14,25 @@ export async function startAdminServer(opts: {
   port: number;
   ready: () => boolean;
   metrics: Metrics;
+  /** POST /drain (the pod's preStop): stop accepting, let sessions finish, flush audit. */
+  drain?: () => Promise<void>;
 }): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/drain' && req.method === 'POST' && opts.drain) {
+      // Only from inside the pod: the admin port is reachable by the kubelet for probes, but
+      // draining is for the preStop hook, which runs in the pod's network namespace.
+      const from = req.socket.remoteAddress ?? '';
+      if (from !== '127.0.0.1' && from !== '::1' && from !== '::ffff:127.0.0.1') {
+        res.writeHead(403, { 'content-type': 'text/plain' }).end('drain is only accepted from localhost\n');
+        return;
+      }
+      opts.drain().then(
+        () => res.writeHead(200, { 'content-type': 'text/plain' }).end('drained\n'),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`drain failed: ${err.message}\n`),
+      );
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain' }).end('method not allowed\n');
       return;

@@ -8,6 +8,8 @@
 //   policy test FILE CASES     run policy unit-test cases; non-zero exit on mismatch
 //   approvals list|show|approve|deny …   decide held commands
 //   audit show|verify [FILE]   print the audit trail as a tree / verify its hash chain
+//   webhook                    the admission webhook (injection) over HTTPS
+//   drain                      ask the running sidecar to stop accepting and finish (preStop)
 import { parseArgs } from 'node:util';
 import { runLocal } from './local-command.js';
 import { runSidecarCommand } from './sidecar-command.js';
@@ -15,6 +17,8 @@ import { runPolicyCommand } from './policy-command.js';
 import { runAuditCommand } from './audit-command.js';
 import { runApprovalsCommand } from '../approvals/index.js';
 import { mintLocalToken } from '../local/local-issuer.js';
+import { runWebhookCommand } from '../../webhook/cli/webhook-command.js';
+import { runDrainCommand } from './drain-command.js';
 
 const USAGE = `usage: sidegate <command> [options]
 
@@ -26,6 +30,8 @@ commands:
   policy test FILE CASES
   approvals list | show ID | approve ID [--as NAME] [--reason TEXT] | deny ID [--as NAME] [--reason TEXT]
   audit show [FILE] | audit verify [FILE]
+  webhook --tls-cert FILE --tls-key FILE [--config FILE] [--port 8443] [--namespaces-file FILE]
+  drain [--admin-port 16002]      (the sidecar's preStop hook)
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -50,6 +56,10 @@ export async function main(argv: string[]): Promise<number> {
       return runApprovalsCommand(rest, io);
     case 'audit':
       return runAuditCommand(rest, io);
+    case 'webhook':
+      return runWebhookCommand(rest, io);
+    case 'drain':
+      return runDrainCommand(rest, io);
     case undefined:
     case '-h':
     case '--help':

@@ -19,6 +19,7 @@ export async function runSidecarCommand(args: string[]): Promise<number> {
       'client-tls-cert': { type: 'string' },
       'client-tls-key': { type: 'string' },
       inspection: { type: 'string', default: 'on' },
+      'capture-port': { type: 'string' },
     },
   });
   if (!values.policy || !values.credentials) {

@@ -40,6 +40,8 @@ export interface SidecarOptions {
   listenOverrides?: Record<string, { host: string; port: number }>;
   /** `off`: statements are not parsed (benchmarks of the bare pipeline); default `on`. */
   inspection?: 'on' | 'off';
+  /** How long POST /drain waits for open sessions (default 20 s). */
+  drainGraceMs?: number;
   /** Test-only: accept a credentials file with loose permissions. */
   allowInsecureCredentialsFile?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -150,8 +152,19 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     log.info('listening', { target: target.name, host: l.address.host, port: l.address.port, upstream: `${target.host}:${target.port}` });
   }
 
+  /** Stop accepting, wait for open sessions up to the grace period, flush the audit trail. */
+  let draining: Promise<void> | undefined;
+  const drain = (graceMs: number) =>
+    (draining ??= (async () => {
+      ready = false;
+      await Promise.all(listeners.map((l) => l.stopAccepting()));
+      const deadline = Date.now() + graceMs;
+      while (listeners.some((l) => l.open > 0) && Date.now() < deadline) await sleep(50);
+      await audit.flush();
+    })());
+
   const admin = opts.admin
-    ? await startAdminServer({ host: opts.admin.host, port: opts.admin.port, ready: () => ready, metrics })
+    ? await startAdminServer({ host: opts.admin.host, port: opts.admin.port, ready: () => ready, metrics, drain: () => drain(opts.drainGraceMs ?? 20_000) })
     : undefined;
   ready = true;
 
@@ -163,10 +176,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     audit,
     metrics,
     async stop(graceMs = 10_000) {
-      ready = false;
-      await Promise.all(listeners.map((l) => l.stopAccepting()));
-      const deadline = Date.now() + graceMs;
-      while (listeners.some((l) => l.open > 0) && Date.now() < deadline) await sleep(50);
+      await drain(graceMs);
       for (const l of listeners) l.destroyAll();
       await sleep(20);
       await audit.flush();

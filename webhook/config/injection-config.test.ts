@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultInjectionConfig, loadInjectionConfigFile, parseInjectionConfigYaml } from './injection-config.js';
+
+test('defaults follow DESIGN.md: image, uid/gid 7331, ports 16001/16002, native, warn, deny', () => {
+  assert.deepEqual(defaultInjectionConfig, {
+    image: 'sidegate:dev',
+    imagePullPolicy: 'IfNotPresent',
+    uid: 7331,
+    gid: 7331,
+    capturePort: 16001,
+    adminPort: 16002,
+    includeOutboundPorts: [5432, 3306, 22, 80, 443],
+    excludeOutboundPorts: [],
+    excludeOutboundIpRanges: [],
+    resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+    sidecarMode: 'native',
+    escapePolicy: 'warn',
+    failureMode: 'deny',
+    policyConfigMap: 'sidegate-policy',
+    credentialsSecret: 'sidegate-credentials',
+    tokenAudience: 'sidegate',
+    tokenExpirationSeconds: 3600,
+  });
+});
+
+test('a YAML file overrides what it names and keeps the other defaults', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sidegate-config-')), 'webhook.yaml');
+  writeFileSync(file, 'sidecarMode: classic\nincludeOutboundPorts: "*"\nbrokerUrl: https://broker.sidegate-system.svc:8443\n');
+  const config = await loadInjectionConfigFile(file);
+  assert.equal(config.sidecarMode, 'classic');
+  assert.equal(config.includeOutboundPorts, '*');
+  assert.equal(config.brokerUrl, 'https://broker.sidegate-system.svc:8443');
+  assert.equal(config.uid, 7331);
+});
+
+test('mistakes fail with the field named: typos, bad enums, ports, CIDRs, names', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['escapPolicy: refuse', /unrecognized key.*escapPolicy|escapPolicy/i],
+    ['failureMode: ignore', /failureMode/],
+    ['capturePort: 70000', /capturePort/],
+    ['excludeOutboundIpRanges: [10.0.0.0/40]', /excludeOutboundIpRanges\.0: an IPv4 or IPv6 CIDR/],
+    ['policyConfigMap: My_Policy', /policyConfigMap: a Kubernetes object name/],
+    ['resources: { requests: { cpu: lots, memory: 1Gi }, limits: { cpu: "1", memory: 1Gi } }', /resources\.requests\.cpu/],
+    ['brokerUrl: ftp://broker', /brokerUrl/],
+    ['image: [', /not valid YAML/],
+  ];
+  for (const [yaml, expected] of cases) {
+    assert.throws(() => parseInjectionConfigYaml(yaml, 'webhook.yaml'), (err: Error) => {
+      assert.match(err.message, /^webhook\.yaml: /);
+      assert.match(err.message, expected);
+      return true;
+    }, yaml);
+  }
+});

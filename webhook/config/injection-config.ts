@@ -1,0 +1,77 @@
+// The webhook's configuration: what the injected sidecar looks like and how the webhook behaves
+// when it cannot inject. Loaded from YAML and validated strictly so that a typo in an operator's
+// file fails at startup instead of silently producing pods without capture.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { normaliseCidr } from '../injection/cidr.js';
+
+const port = z.number().int().min(1).max(65535);
+const id = z.number().int().min(1).max(2 ** 31 - 1);
+// Resource quantities as Kubernetes writes them (100m, 64Mi, 1.5, 2G).
+const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|Ei|K|M|G|T|P|E)?$/, 'a Kubernetes quantity such as 50m or 64Mi');
+const resourceList = z.strictObject({ cpu: quantity, memory: quantity });
+// A DNS-1123 subdomain: what ConfigMap and Secret names must be.
+const objectName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'a Kubernetes object name (DNS-1123 subdomain)');
+
+export const injectionConfigSchema = z.strictObject({
+  image: z.string().min(1).default('sidegate:dev'),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  uid: id.default(7331),
+  gid: id.default(7331),
+  capturePort: port.default(16001),
+  adminPort: port.default(16002),
+  /** Outbound TCP ports redirected to the sidecar, or '*' for all TCP. */
+  includeOutboundPorts: z.union([z.array(port).min(1), z.literal('*')]).default([5432, 3306, 22, 80, 443]),
+  excludeOutboundPorts: z.array(port).default([]),
+  excludeOutboundIpRanges: z
+    .array(z.string().refine((v) => normaliseCidr(v) !== undefined, 'an IPv4 or IPv6 CIDR such as 10.0.0.0/8 or fd00::/8'))
+    .default([]),
+  resources: z
+    .strictObject({ requests: resourceList, limits: resourceList })
+    .default({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),
+  sidecarMode: z.enum(['native', 'classic']).default('native'),
+  escapePolicy: z.enum(['warn', 'refuse']).default('warn'),
+  failureMode: z.enum(['deny', 'admit-unchanged']).default('deny'),
+  policyConfigMap: objectName.default('sidegate-policy'),
+  credentialsSecret: objectName.default('sidegate-credentials'),
+  brokerUrl: z.url({ protocol: /^https?$/ }).optional(),
+  tokenAudience: z.string().min(1).default('sidegate'),
+  tokenExpirationSeconds: z.number().int().min(600).max(86_400).default(3600),
+  otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+});
+
+export type InjectionConfig = z.infer<typeof injectionConfigSchema>;
+
+export class InjectionConfigError extends Error {
+  override name = 'InjectionConfigError';
+}
+
+/** Validates an already-parsed object (e.g. the `config:` block of a golden case). */
+export function parseInjectionConfig(value: unknown, source = 'config'): InjectionConfig {
+  const result = injectionConfigSchema.safeParse(value ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new InjectionConfigError(`${source}: invalid webhook configuration: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+export function parseInjectionConfigYaml(text: string, source = 'config'): InjectionConfig {
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new InjectionConfigError(`${source}: not valid YAML: ${(err as Error).message}`);
+  }
+  return parseInjectionConfig(value, source);
+}
+
+export async function loadInjectionConfigFile(file: string): Promise<InjectionConfig> {
+  return parseInjectionConfigYaml(await readFile(file, 'utf8'), file);
+}
+
+export const defaultInjectionConfig: InjectionConfig = parseInjectionConfig({});

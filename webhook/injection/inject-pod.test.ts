@@ -1,0 +1,146 @@
+// Golden tests for the injection: every test/golden/injection/<case>.input.yaml (pod, namespace,
+// optional config overrides) must produce exactly <case>.result.json and, for injected pods,
+// <case>.patch.json. UPDATE_GOLDEN=1 rewrites them (review the diff!). Each produced patch is also
+// applied to its pod and the result validated against the Kubernetes schema, re-injected (must be
+// a no-op), and checked for the properties that keep capture sound.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { Pod as PodModel } from 'kubernetes-models/v1';
+import type { Container, Pod } from 'kubernetes-types/core/v1.js';
+import { injectPod, type InjectionResult, type InjectionStatus } from './inject-pod.js';
+import { applyJsonPatch } from './apply-json-patch.js';
+import { parseInjectionConfig } from '../config/injection-config.js';
+import { INIT_CONTAINER_NAME, POD_STATUS_ANNOTATION, SIDECAR_CONTAINER_NAME, VOLUME_NAMES } from './pod-markers.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const goldenDir = join(repoRoot, 'test/golden/injection');
+const update = process.env['UPDATE_GOLDEN'] === '1';
+
+interface GoldenCase {
+  description: string;
+  namespace: { name: string; labels: Record<string, string> };
+  pod: Pod;
+  config?: unknown;
+}
+
+const cases = readdirSync(goldenDir)
+  .filter((f) => f.endsWith('.input.yaml'))
+  .map((f) => f.slice(0, -'.input.yaml'.length))
+  .sort();
+
+test('the golden directory holds every case the issue names', () => {
+  for (const required of [
+    'plain-pod', 'opted-out-pod', 'already-injected-pod', 'host-network-pod', 'gitlab-runner-pod', 'arc-runner-pod',
+    'tekton-pod', 'traffic-annotations', 'traffic-all-ports', 'classic-sidecar-config', 'classic-sidecar-annotation',
+    'explicit-opt-in', 'injector-own-pod', 'escape-uid-pod-level-warn', 'escape-uid-pod-level-refuse',
+    'escape-privileged-warn', 'escape-privileged-refuse', 'escape-net-admin-warn', 'escape-net-admin-refuse',
+    'escape-net-raw-warn', 'escape-net-raw-refuse',
+  ]) {
+    assert.ok(cases.includes(required), `missing golden case ${required}`);
+  }
+});
+
+for (const name of cases) {
+  test(`golden injection: ${name}`, () => {
+    const input = parseYaml(readFileSync(join(goldenDir, `${name}.input.yaml`), 'utf8')) as GoldenCase;
+    const config = parseInjectionConfig(input.config ?? {}, `${name}.input.yaml config`);
+    const podBefore = structuredClone(input.pod);
+    const result = injectPod({ pod: input.pod, namespace: input.namespace, config, operation: 'CREATE' });
+    assert.deepEqual(input.pod, podBefore, 'injectPod must not modify its input');
+
+    const summary = result.kind === 'inject' ? { kind: result.kind, warnings: result.warnings } : result;
+    compareGolden(join(goldenDir, `${name}.result.json`), summary);
+    const patchFile = join(goldenDir, `${name}.patch.json`);
+    if (result.kind !== 'inject') {
+      if (update && existsSync(patchFile)) rmSync(patchFile);
+      assert.ok(!existsSync(patchFile), `${name}: a ${result.kind} result has no patch, but ${name}.patch.json exists`);
+      return;
+    }
+    compareGolden(patchFile, result.patch);
+    checkInjectedPod(name, input, config, result);
+  });
+}
+
+test('dryRun gets the same answer (injection has no side effects)', () => {
+  const input = parseYaml(readFileSync(join(goldenDir, 'plain-pod.input.yaml'), 'utf8')) as GoldenCase;
+  const config = parseInjectionConfig({});
+  const normal = injectPod({ pod: input.pod, namespace: input.namespace, config, operation: 'CREATE' });
+  const dry = injectPod({ pod: input.pod, namespace: input.namespace, config, operation: 'CREATE', dryRun: true });
+  assert.deepEqual(dry, normal);
+});
+
+test('a pod without metadata gets the whole metadata object with the status annotation', () => {
+  const result = injectPod({
+    pod: { spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    namespace: { name: 'ci', labels: { 'sidegate.dev/inject': 'enabled' } },
+    config: parseInjectionConfig({}),
+    operation: 'CREATE',
+  });
+  assert.equal(result.kind, 'inject');
+  const patched = applyJsonPatch({ spec: { containers: [{ name: 'c', image: 'busybox' }] } } as Pod, result.kind === 'inject' ? result.patch : []);
+  assert.ok(patched.metadata?.annotations?.[POD_STATUS_ANNOTATION]);
+});
+
+function checkInjectedPod(name: string, input: GoldenCase, config: ReturnType<typeof parseInjectionConfig>, result: Extract<InjectionResult, { kind: 'inject' }>) {
+  const patched = applyJsonPatch(input.pod, result.patch);
+  // Valid against the Kubernetes OpenAPI schema (throws with the offending path if not).
+  new PodModel(patched as ConstructorParameters<typeof PodModel>[0]).validate();
+
+  const status = JSON.parse(patched.metadata!.annotations![POD_STATUS_ANNOTATION]!) as InjectionStatus;
+  const init = patched.spec!.initContainers!;
+  const containers = patched.spec!.containers;
+  assert.equal(init[0]!.name, INIT_CONTAINER_NAME, `${name}: the rules are installed before anything else runs`);
+  let sidecar: Container;
+  if (status.sidecarMode === 'native') {
+    sidecar = init[1]!;
+    assert.equal(sidecar.name, SIDECAR_CONTAINER_NAME);
+    assert.equal(sidecar.restartPolicy, 'Always');
+    assert.deepEqual(status.initContainers, [INIT_CONTAINER_NAME, SIDECAR_CONTAINER_NAME]);
+    assert.deepEqual(init.slice(2), input.pod.spec!.initContainers ?? [], `${name}: the pod's own init containers follow, unchanged`);
+    assert.deepEqual(containers, input.pod.spec!.containers, `${name}: runner containers are unchanged`);
+  } else {
+    sidecar = containers[0]!;
+    assert.equal(sidecar.name, SIDECAR_CONTAINER_NAME);
+    assert.equal(sidecar.restartPolicy, undefined);
+    assert.deepEqual(status.containers, [SIDECAR_CONTAINER_NAME]);
+    assert.deepEqual(containers.slice(1), input.pod.spec!.containers);
+    assert.deepEqual(init.slice(1), input.pod.spec!.initContainers ?? []);
+  }
+  assert.deepEqual(patched.spec!.volumes!.slice(0, input.pod.spec!.volumes?.length ?? 0), input.pod.spec!.volumes ?? []);
+
+  // The projected token is readable by the sidecar only; no runner container mounts any of our volumes.
+  const ours = new Set<string>(Object.values(VOLUME_NAMES));
+  for (const c of [...init, ...containers]) {
+    const mounted = (c.volumeMounts ?? []).map((m) => m.name).filter((v) => ours.has(v));
+    if (c.name === SIDECAR_CONTAINER_NAME) assert.ok(mounted.includes(VOLUME_NAMES.token));
+    else if (c.name === INIT_CONTAINER_NAME) assert.deepEqual(mounted, [VOLUME_NAMES.initTmp]);
+    else assert.deepEqual(mounted, [], `${name}: runner container ${c.name} must not mount ${mounted.join(', ')}`);
+  }
+  const tokenVolume = patched.spec!.volumes!.find((v) => v.name === VOLUME_NAMES.token)!;
+  assert.equal(tokenVolume.projected!.sources![0]!.serviceAccountToken!.audience, config.tokenAudience);
+
+  // The sidecar runs as the uid the rules exclude, with nothing to spare; the init container has only network capabilities.
+  assert.equal(sidecar.securityContext!.runAsUser, config.uid);
+  assert.equal(sidecar.securityContext!.runAsGroup, config.gid);
+  assert.deepEqual(sidecar.securityContext!.capabilities, { drop: ['ALL'] });
+  assert.equal(sidecar.securityContext!.readOnlyRootFilesystem, true);
+  assert.deepEqual(init[0]!.securityContext!.capabilities, { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] });
+  const initArgs = init[0]!.args!;
+  assert.equal(initArgs[initArgs.indexOf('--uid') + 1], String(config.uid));
+  assert.equal(initArgs[initArgs.indexOf('--capture-port') + 1], String(config.capturePort));
+
+  // Re-invocation is a no-op.
+  const again = injectPod({ pod: patched, namespace: input.namespace, config, operation: 'CREATE' });
+  assert.equal(again.kind, 'skip', `${name}: re-injecting must be a no-op`);
+}
+
+function compareGolden(file: string, actual: unknown) {
+  const text = JSON.stringify(actual, null, 2) + '\n';
+  if (update) writeFileSync(file, text);
+  assert.ok(existsSync(file), `${file} is missing; run with UPDATE_GOLDEN=1 to create it`);
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), actual, `${file} differs; if the change is intended, run with UPDATE_GOLDEN=1 and review the diff`);
+}

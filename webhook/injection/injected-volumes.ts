@@ -1,0 +1,40 @@
+// The volumes the patch adds. Every one is mounted only into sidegate's own containers: the
+// projected token in particular must never be visible to runner containers, or a pipeline could
+// present the sidecar's identity itself.
+import type { Volume } from 'kubernetes-types/core/v1.js';
+import type { InjectionConfig } from '../config/injection-config.js';
+import { VOLUME_NAMES } from './pod-markers.js';
+
+export function buildInjectedVolumes(config: InjectionConfig): Volume[] {
+  return [
+    {
+      name: VOLUME_NAMES.token,
+      // No defaultMode: the kubelet then makes the token file owned by the sidecar's runAsUser, 0600.
+      projected: {
+        sources: [
+          { serviceAccountToken: { audience: config.tokenAudience, expirationSeconds: config.tokenExpirationSeconds, path: 'token' } },
+        ],
+      },
+    },
+    {
+      name: VOLUME_NAMES.podinfo,
+      // Labels and annotations carry the CI job's identity facts (job.runner.gitlab.com/*,
+      // tekton.dev/*, actions.github.com/*); the downward API keeps them current.
+      downwardAPI: {
+        items: [
+          { path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } },
+          { path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } },
+        ],
+      },
+    },
+    { name: VOLUME_NAMES.policy, configMap: { name: config.policyConfigMap } },
+    {
+      name: VOLUME_NAMES.credentials,
+      // Files are root-owned and the sidecar runs as a non-root uid, so they must be world-readable
+      // inside the volume; only the sidecar container mounts it, which is what keeps it private.
+      secret: { secretName: config.credentialsSecret, defaultMode: 0o444 },
+    },
+    { name: VOLUME_NAMES.state, emptyDir: { sizeLimit: '64Mi' } },
+    { name: VOLUME_NAMES.initTmp, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+  ];
+}
