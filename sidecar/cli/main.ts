@@ -10,6 +10,7 @@
 //   audit show|verify [FILE]   print the audit trail as a tree / verify its hash chain
 //   webhook                    the admission webhook (injection) over HTTPS
 //   drain                      ask the running sidecar to stop accepting and finish (preStop)
+//   init                       the pod's init container: install the traffic redirect rules
 import { parseArgs } from 'node:util';
 import { runLocal } from './local-command.js';
 import { runSidecarCommand } from './sidecar-command.js';
@@ -19,6 +20,7 @@ import { runApprovalsCommand } from '../approvals/index.js';
 import { mintLocalToken } from '../local/local-issuer.js';
 import { runWebhookCommand } from '../../webhook/cli/webhook-command.js';
 import { runDrainCommand } from './drain-command.js';
+import { runInitCommand } from '../capture/init-command.js';
 
 const USAGE = `usage: sidegate <command> [options]
 
@@ -32,6 +34,7 @@ commands:
   audit show [FILE] | audit verify [FILE]
   webhook --tls-cert FILE --tls-key FILE [--config FILE] [--port 8443] [--namespaces-file FILE]
   drain [--admin-port 16002]      (the sidecar's preStop hook)
+  init [--capture-port 16001] [--uid 7331] [--gid 7331] [--include-ports 5432,3306,22,80,443|*] [--exclude-ports …] [--exclude-cidrs …]
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -60,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
       return runWebhookCommand(rest, io);
     case 'drain':
       return runDrainCommand(rest, io);
+    case 'init':
+      return runInitCommand(rest, io);
     case undefined:
     case '-h':
     case '--help':

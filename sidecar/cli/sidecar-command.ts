@@ -42,6 +42,7 @@ export async function runSidecarCommand(args: string[]): Promise<number> {
         ? { certFile: values['client-tls-cert'], keyFile: values['client-tls-key'] }
         : undefined,
     inspection: values.inspection === 'off' ? 'off' : 'on',
+    capturePort: values['capture-port'] !== undefined ? Number(values['capture-port']) : undefined,
     log,
   });
   log.info('sidecar ready', { listeners: sidecar.listeners.length });

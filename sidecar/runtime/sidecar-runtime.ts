@@ -18,6 +18,9 @@ import { PostgresProxySession, CancelRegistry } from '../protocols/postgres/prox
 import { CatalogNames } from '../protocols/postgres/catalog-names.js';
 import { uninspected } from '../protocols/postgres/uninspected-statement.js';
 import { startExplicitListener, type ExplicitListener } from '../capture/explicit-listener.js';
+import { startTransparentListener } from '../capture/transparent-listener.js';
+import { TargetDirectory } from '../capture/target-directory.js';
+import { serializeError } from '../protocols/postgres/backend-messages.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
 import type { Logger } from '../logging/logger.js';
@@ -40,6 +43,11 @@ export interface SidecarOptions {
   listenOverrides?: Record<string, { host: string; port: number }>;
   /** `off`: statements are not parsed (benchmarks of the bare pipeline); default `on`. */
   inspection?: 'on' | 'off';
+  /**
+   * Pod mode: the transparent capture port (16001) the init container's rules redirect to. Each
+   * connection's original destination is matched to a policy target by address.
+   */
+  capturePort?: number;
   /** How long POST /drain waits for open sessions (default 20 s). */
   drainGraceMs?: number;
   /** Test-only: accept a credentials file with loose permissions. */
@@ -141,7 +149,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     );
   };
 
-  const listeners: ExplicitListener[] = [];
+  const listeners: Pick<ExplicitListener, 'stopAccepting' | 'open' | 'destroyAll'>[] = [];
   const bound: RunningSidecar['listeners'] = [];
   for (const target of policy.targets()) {
     const listen = opts.listenOverrides?.[target.name] ?? target.listen;
@@ -162,6 +170,44 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
       while (listeners.some((l) => l.open > 0) && Date.now() < deadline) await sleep(50);
       await audit.flush();
     })());
+
+  if (opts.capturePort !== undefined) {
+    const directory = new TargetDirectory(policy.targets());
+    await directory.refresh();
+    directory.startRefreshing();
+    const capture = await startTransparentListener<TargetSpec>({
+      port: opts.capturePort,
+      resolveTarget: (dest, detection) => {
+        const target = directory.lookup(dest.host, dest.port);
+        if (!target) return null;
+        // A PostgreSQL target only takes a connection that speaks PostgreSQL.
+        if (target.protocol === 'postgres' && detection.protocol !== 'postgres') return null;
+        return target;
+      },
+      onConnection: (socket, _dest, _detection, target) => handle(target)(socket),
+      onUnknown: (socket, rejection) => {
+        metrics.inc('sidegate_connections_refused_total', { reason: rejection.reason });
+        // Audited: a connection to a destination no policy names is evidence too.
+        const span = audit.startSession({
+          'sidegate.protocol': rejection.detection?.protocol ?? 'unknown',
+          'sidegate.decision': 'deny',
+          'sidegate.rule': 'unknown-destination',
+          'server.address': rejection.destination?.host ?? '',
+          'server.port': rejection.destination?.port ?? 0,
+          'client.address': rejection.client.host,
+          'client.port': rejection.client.port,
+        }, 'refused connection');
+        span.end({ error: rejection.message });
+        if (rejection.detection?.protocol === 'postgres') {
+          socket.write(serializeError({ severity: 'FATAL', code: '28000', message: `sidegate: no policy target for ${rejection.destination?.host}:${rejection.destination?.port}; connection refused` }));
+        }
+      },
+      onError: (err) => log.warn('capture error', { error: err.message }),
+    });
+    listeners.push(capture);
+    for (const a of capture.addresses) bound.push({ target: '*capture*', host: a.host, port: a.port });
+    log.info('capturing', { port: opts.capturePort });
+  }
 
   const admin = opts.admin
     ? await startAdminServer({ host: opts.admin.host, port: opts.admin.port, ready: () => ready, metrics, drain: () => drain(opts.drainGraceMs ?? 20_000) })

@@ -6,11 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 if ! command -v pgbench >/dev/null || ! [ -x /usr/lib/postgresql/15/bin/postgres ] || ! command -v openssl >/dev/null \
-  || ! [ -x /usr/sbin/pgbouncer ]; then
+  || ! [ -x /usr/sbin/pgbouncer ] || ! command -v iptables-restore >/dev/null || ! command -v ip >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # PostgreSQL 15 + clients for the tests; pgbouncer for the benchmark harness's smoke run.
-  apt-get install -y -qq postgresql-15 postgresql-client-15 openssl util-linux pgbouncer >/dev/null
+  # PostgreSQL 15 + clients for the tests; pgbouncer for the benchmark harness's smoke run;
+  # iptables and iproute2 for the transparent-capture tests in network namespaces.
+  apt-get install -y -qq postgresql-15 postgresql-client-15 openssl util-linux pgbouncer iptables iproute2 >/dev/null
 fi
 
 bash test/scripts/postgres.sh start

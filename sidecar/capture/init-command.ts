@@ -1,0 +1,90 @@
+// `sidegate init`: the pod's init container. Generates the redirect rules from its flags, applies
+// them with iptables-restore, prints what it applied and exits. Any error exits non-zero so the
+// kubelet does not start the runner uncaptured (fail closed).
+//
+//   sidegate init [--capture-port 16001] [--uid 7331] [--gid 7331]
+//                 [--include-ports 5432,3306,22,80,443 | '*'] [--exclude-ports 8080,…]
+//                 [--exclude-cidrs 10.0.0.0/8,fd00::/8,…] [--dry-run]
+import { parseArgs } from 'node:util';
+import type { Writable } from 'node:stream';
+import { redirectRules, RedirectRuleError, type RedirectRules } from './redirect-rules.js';
+import { applyRedirectRules, ApplyRedirectRulesError, type AppliedRedirectRules } from './apply-redirect-rules.js';
+
+export interface InitCommandIo {
+  stdout: Pick<Writable, 'write'>;
+  stderr: Pick<Writable, 'write'>;
+  /** Installs the rules; tests substitute their own. Defaults to applyRedirectRules. */
+  apply?: (rules: RedirectRules) => Promise<AppliedRedirectRules>;
+}
+
+export const INIT_USAGE = `usage: sidegate init [--capture-port 16001] [--uid 7331] [--gid 7331]
+                     [--include-ports 5432,3306,22,80,443|*] [--exclude-ports P,…]
+                     [--exclude-cidrs CIDR,…] [--dry-run]
+`;
+
+const DEFAULT_INCLUDE_PORTS = '5432,3306,22,80,443';
+
+export async function runInitCommand(argv: string[], io: InitCommandIo): Promise<number> {
+  let rules: RedirectRules;
+  let dryRun: boolean;
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'capture-port': { type: 'string', default: '16001' },
+        uid: { type: 'string', default: '7331' },
+        gid: { type: 'string', default: '7331' },
+        'include-ports': { type: 'string', default: DEFAULT_INCLUDE_PORTS },
+        'exclude-ports': { type: 'string', default: '' },
+        'exclude-cidrs': { type: 'string', default: '' },
+        'dry-run': { type: 'boolean', default: false },
+      },
+    });
+    dryRun = values['dry-run']!;
+    const include = values['include-ports']!.trim();
+    rules = redirectRules({
+      capturePort: parseNumber('--capture-port', values['capture-port']!),
+      uid: parseNumber('--uid', values.uid!),
+      gid: parseNumber('--gid', values.gid!),
+      includePorts: include === '*' ? 'all' : parseList(include).map((p) => parseNumber('--include-ports', p)),
+      excludePorts: parseList(values['exclude-ports']!).map((p) => parseNumber('--exclude-ports', p)),
+      excludeCidrs: parseList(values['exclude-cidrs']!),
+    });
+  } catch (err) {
+    // parseArgs throws TypeErrors with a `code` for unknown/malformed flags.
+    if (err instanceof RedirectRuleError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(`sidegate init: ${(err as Error).message}\n${INIT_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  if (dryRun) {
+    io.stdout.write(`# IPv4 (not applied: --dry-run)\n${rules.ipv4}# IPv6 (not applied: --dry-run)\n${rules.ipv6}`);
+    return 0;
+  }
+  try {
+    const applied = await (io.apply ?? applyRedirectRules)(rules);
+    io.stdout.write(`# IPv4 rules applied with iptables-restore --noflush\n${applied.ipv4}`);
+    io.stdout.write(`# IPv6 rules applied with ip6tables-restore --noflush\n${applied.ipv6}`);
+    return 0;
+  } catch (err) {
+    const message = err instanceof ApplyRedirectRulesError ? err.message : `unexpected error: ${(err as Error).message}`;
+    io.stderr.write(`sidegate init: ${message}\nsidegate init: traffic is NOT captured; refusing to let the pod start\n`);
+    return 1;
+  }
+}
+
+function parseList(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function parseNumber(flag: string, text: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new RedirectRuleError(`${flag}: "${text}" is not a number`);
+  return Number(text.trim());
+}

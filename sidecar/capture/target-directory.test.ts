@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TargetDirectory } from './target-directory.js';
+import type { TargetSpec } from '../../policies/model.js';
+
+const target = (name: string, host: string, port = 5432): TargetSpec => ({
+  name, protocol: 'postgres', host, port, tls: { mode: 'disable' }, credentials: { source: 'file', key: name },
+});
+
+test('targets are found by any address their host resolves to, and by literal IPs (v4-mapped too)', async () => {
+  const dir = new TargetDirectory([target('a', 'db.internal'), target('b', '10.1.2.3'), target('c', 'fd00::5', 6543)], async (host) =>
+    host === 'db.internal' ? ['10.9.9.9', 'fd00::9'] : [],
+  );
+  await dir.refresh();
+  assert.equal(dir.lookup('10.9.9.9', 5432)?.name, 'a');
+  assert.equal(dir.lookup('FD00::9', 5432)?.name, 'a');
+  assert.equal(dir.lookup('::ffff:10.1.2.3', 5432)?.name, 'b');
+  assert.equal(dir.lookup('fd00::5', 6543)?.name, 'c');
+  assert.equal(dir.lookup('10.9.9.9', 5433), undefined, 'port matters');
+  assert.equal(dir.lookup('10.0.0.1', 5432), undefined, 'unknown address');
+});
+
+test('a host that does not resolve is simply absent (its connections are refused)', async () => {
+  const dir = new TargetDirectory([target('a', 'nowhere.invalid')], async () => {
+    throw new Error('NXDOMAIN');
+  });
+  await dir.refresh();
+  assert.equal(dir.lookup('10.0.0.1', 5432), undefined);
+});

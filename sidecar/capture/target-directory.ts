@@ -1,0 +1,52 @@
+// Which policy target is at an address? The capture listener only learns the IP and port the
+// client dialled; policies name targets by host name or address. This directory resolves every
+// target's host (all A/AAAA records) and answers by address, refreshing periodically so a
+// target whose address changes is still recognised. An address no target resolves to is unknown:
+// the connection is refused (default deny).
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import type { TargetSpec } from '../../policies/model.js';
+
+export class TargetDirectory {
+  private byAddress = new Map<string, TargetSpec>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly targets: readonly TargetSpec[],
+    private readonly resolve: (host: string) => Promise<string[]> = async (host) => (await lookup(host, { all: true })).map((a) => a.address),
+  ) {}
+
+  async refresh(): Promise<void> {
+    const next = new Map<string, TargetSpec>();
+    for (const t of this.targets) {
+      let addresses: string[];
+      try {
+        addresses = net.isIP(t.host) ? [t.host] : await this.resolve(t.host);
+      } catch {
+        addresses = [];
+      }
+      for (const a of addresses) next.set(key(a, t.port), t);
+    }
+    this.byAddress = next;
+  }
+
+  /** Re-resolve every `intervalMs` (unref'd: never keeps the process alive). */
+  startRefreshing(intervalMs = 30_000): void {
+    this.timer = setInterval(() => void this.refresh(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  lookup(host: string, port: number): TargetSpec | undefined {
+    return this.byAddress.get(key(host, port));
+  }
+}
+
+function key(address: string, port: number): string {
+  // ::ffff:10.0.0.1 and 10.0.0.1 are the same destination.
+  const a = address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address.toLowerCase();
+  return `${a}|${port}`;
+}
