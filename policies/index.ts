@@ -6,3 +6,4 @@ export { PolicyDocumentSchema, type PolicyDocument } from './schema.js';
 export { parsePolicyCases, loadPolicyCasesFile, runPolicyCases, type PolicyCase, type CaseResult } from './policy-cases.js';
 export { policyJsonSchema, policyJsonSchemaText } from './json-schema.js';
 export { parseDuration } from './duration.js';
+export { MAX_SOURCE_BYTES } from './yaml-source.js';

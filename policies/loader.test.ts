@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePolicy } from './loader.js';
+import { loadPolicyFile, parsePolicy } from './loader.js';
 import { PolicyError } from './source-positions.js';
 
 function problems(text: string): string[] {
@@ -53,4 +53,72 @@ identities:
 `);
   assert.ok(p.some((x) => /exactly one of jwksUrl, jwks, jwksFile/.test(x)));
   assert.ok(p.some((x) => /an audience is required/.test(x)));
+});
+
+const oneTarget = `targets:
+  - name: orders-db
+    protocol: postgres
+    address: 127.0.0.1:5432
+    credentials: { file: orders-db }
+`;
+
+test('addresses: host:port or [v6]:port, the port within 1..65535', () => {
+  const at = (address: string) => problems(`version: 1\ntargets:\n  - { name: t, protocol: postgres, address: "${address}", credentials: { file: t } }\n`);
+  assert.deepEqual(at('db.internal:5432'), []);
+  assert.deepEqual(at('[::1]:5432'), []);
+  assert.deepEqual(at('db.internal:70000'), ['3:45: targets[0].address: port must be between 1 and 65535']);
+  assert.deepEqual(at('db.internal:0'), ['3:45: targets[0].address: port must be between 1 and 65535']);
+  assert.match(at('db.internal')[0]!, /^3:45: targets\[0\]\.address: expected host:port/);
+  const listen = (l: string) => problems(`version: 1\ntargets:\n  - { name: t, protocol: postgres, address: "db:5432", credentials: { file: t }, listen: "${l}" }\n`);
+  assert.deepEqual(listen('127.0.0.1:0'), [], 'a listener may ask for an ephemeral port');
+  assert.match(listen('127.0.0.1:65536')[0]!, /targets\[0\]\.listen: port must be between 0 and 65535/);
+});
+
+test('claim matchers accept unquoted booleans and numbers, compared as strings', () => {
+  const { document } = parsePolicy(
+    'version: 1\nidentities:\n  - { name: ci, issuer: "https://ci.example", audience: sidegate, jwksUrl: "https://ci.example/jwks", claims: { ref_protected: true, project_id: [42, "7*"] } }\n',
+    'p.yaml',
+  );
+  assert.deepEqual(document.identities[0]!.claims, { ref_protected: 'true', project_id: ['42', '7*'] });
+});
+
+test('a rule or masking target pattern that matches no declared target is an error (it would switch the rule off)', () => {
+  const p = problems(`version: 1
+${oneTarget}rules:
+  - { name: r, targets: ["orders-*", "order-db"], action: deny }
+masking:
+  - { name: m, targets: [billing], columns: ["*.x"], strategy: redact }
+`);
+  assert.deepEqual(p, [
+    '8:38: rules[0].targets[1]: "order-db" matches no target (targets: orders-db)',
+    '10:26: masking[0].targets[0]: "billing" matches no target (targets: orders-db)',
+  ]);
+});
+
+test('identities sharing an issuer must agree on keys and clock skew (they become one verifier)', () => {
+  const p = problems(`version: 1
+identities:
+  - { name: a, issuer: "https://ci.example", audience: x, jwksUrl: "https://ci.example/jwks" }
+  - { name: b, issuer: "https://ci.example", audience: y, jwksFile: keys.json, clockSkew: 5s }
+  - { name: c, issuer: "https://ci.example", audience: z, jwksUrl: "https://ci.example/jwks" }
+`);
+  assert.equal(p.length, 2, p.join('\n'));
+  assert.match(p[0]!, /^4:5: identities\[1\]: identities of one issuer must use the same jwksUrl\/jwks\/jwksFile \("a" differs\)/);
+  assert.match(p[1]!, /^4:\d+: identities\[1\]\.clockSkew: identities of one issuer must use the same clockSkew/);
+});
+
+test('duplicate keys, alias bombs and oversized files are refused with a position', () => {
+  assert.match(problems('version: 1\nversion: 1\n')[0]!, /^2:1: /);
+  const bomb = ['version: 1', 'a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 0; i < 8; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(', ')}]`);
+  assert.deepEqual(problems(bomb.join('\n') + '\n'), ['1:1: too many YAML alias expansions']);
+  assert.match(problems('version: 1\n' + '#'.repeat(1024 * 1024))[0]!, /^1:1: more than 1048576 bytes; the limit is 1048576/);
+});
+
+test('a missing policy file is a PolicyError naming the file, not a crash', async () => {
+  await assert.rejects(loadPolicyFile('/nonexistent/policy.yaml'), (err: unknown) => {
+    assert.ok(err instanceof PolicyError);
+    assert.equal(err.message, '/nonexistent/policy.yaml:0:0: cannot read policy: ENOENT');
+    return true;
+  });
 });

@@ -1,9 +1,10 @@
 // YAML → validated policy document. Every problem (YAML syntax, schema, cross-references) is
-// reported with the file, line and column it is about, all at once rather than one per run.
-import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+// reported with the file, line and column it is about; all problems of a stage at once rather
+// than one per run (cross-references are checked once the document fits the schema).
 import { PolicyDocumentSchema, type PolicyDocument } from './schema.js';
-import { PolicyError, formatPath, issueAt, nodeAt, type SourceIssue } from './source-positions.js';
+import { PolicyError, formatPath, issueAt, nodeAt, schemaIssues } from './source-positions.js';
+import { parseYamlSource, readYamlSource } from './yaml-source.js';
+import { globMatch } from './glob.js';
 
 export interface LoadedPolicy {
   file: string;
@@ -11,23 +12,9 @@ export interface LoadedPolicy {
 }
 
 export function parsePolicy(text: string, file: string): LoadedPolicy {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new PolicyError(doc.errors.map((e) => issueAt(file, lines, e.pos[0], e.message.split('\n')[0]!)));
-  }
-  const parsed = PolicyDocumentSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issues: SourceIssue[] = parsed.error.issues.map((issue) => {
-      const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-      const key = issue.code === 'unrecognized_keys' ? (issue as { keys: string[] }).keys[0] : undefined;
-      const where = nodeAt(doc, path, key);
-      const label = formatPath(key ? [...path, key] : path) || '(document)';
-      const got = key ? undefined : (doc.getIn(path) as unknown);
-      return issueAt(file, lines, where.start, `${label}: ${describe({ ...issue, input: got })}`);
-    });
-    throw new PolicyError(issues);
-  }
+  const { doc, lines, value } = parseYamlSource(text, file);
+  const parsed = PolicyDocumentSchema.safeParse(value);
+  if (!parsed.success) throw new PolicyError(schemaIssues(file, doc, lines, parsed.error.issues));
   const document = parsed.data;
   const problems = crossReferences(document).map(({ path, message }) => issueAt(file, lines, nodeAt(doc, path).start, `${formatPath(path)}: ${message}`));
   if (problems.length > 0) throw new PolicyError(problems);
@@ -35,21 +22,7 @@ export function parsePolicy(text: string, file: string): LoadedPolicy {
 }
 
 export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new PolicyError([{ file: path, line: 0, column: 0, message: `cannot read policy: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
-  }
-  return parsePolicy(text, path);
-}
-
-function describe(issue: { code: string; message: string; keys?: string[]; values?: unknown[]; input?: unknown }): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key "${issue.keys?.[0]}"`;
-  if (issue.code === 'invalid_value' && issue.values) {
-    return `expected one of ${issue.values.join('|')}${issue.input !== undefined && issue.input !== null ? `, got ${JSON.stringify(issue.input)}` : ''}`;
-  }
-  return issue.message;
+  return parsePolicy(await readYamlSource(path, 'policy'), path);
 }
 
 /** What zod cannot see: names that must exist, be unique, fit together. */
@@ -72,14 +45,33 @@ function crossReferences(doc: PolicyDocument): { path: (string | number)[]; mess
     if (sources !== 1) out.push({ path: ['identities', i], message: 'exactly one of jwksUrl, jwks, jwksFile is required' });
     if (!idn.audiences && !idn.audience) out.push({ path: ['identities', i], message: 'an audience is required (audiences: [...] or audience: x)' });
   });
-  const checkWho = (section: 'rules' | 'masking', i: number, ids: string[] | undefined) => {
+  // Identities of one issuer become one verifier entry (Policy.issuers): differing key sources or
+  // skews would silently lose all but the first, so they must agree.
+  const firstOfIssuer = new Map<string, { index: number; keys: string; skew: string }>();
+  doc.identities.forEach((idn, i) => {
+    const keys = JSON.stringify([idn.jwksUrl, idn.jwks, idn.jwksFile]);
+    const skew = String(idn.clockSkew ?? '');
+    const first = firstOfIssuer.get(idn.issuer);
+    if (!first) return void firstOfIssuer.set(idn.issuer, { index: i, keys, skew });
+    const other = doc.identities[first.index]!.name;
+    if (first.keys !== keys) out.push({ path: ['identities', i], message: `identities of one issuer must use the same jwksUrl/jwks/jwksFile ("${other}" differs)` });
+    if (first.skew !== skew) out.push({ path: ['identities', i, 'clockSkew'], message: `identities of one issuer must use the same clockSkew ("${other}" differs)` });
+  });
+  const targetNames = doc.targets.map((t) => t.name);
+  const checkWho = (section: 'rules' | 'masking', i: number, ids: string[] | undefined, targets: string[] | undefined) => {
     ids?.forEach((id, j) => {
       if (!identityNames.has(id)) out.push({ path: [section, i, 'identities', j], message: `unknown identity "${id}"` });
     });
+    // A target pattern that names nothing is a typo that would silently switch the rule off.
+    targets?.forEach((pattern, j) => {
+      if (!targetNames.some((t) => globMatch(pattern, t))) {
+        out.push({ path: [section, i, 'targets', j], message: `"${pattern}" matches no target (targets: ${targetNames.join(', ') || 'none'})` });
+      }
+    });
   };
   doc.rules.forEach((rule, i) => {
-    checkWho('rules', i, rule.identities);
-    if (rule.approval && rule.action !== 'approve') out.push({ path: [rule.approval ? 'rules' : 'rules', i, 'approval'], message: 'approval is only allowed with action: approve' });
+    checkWho('rules', i, rule.identities, rule.targets);
+    if (rule.approval && rule.action !== 'approve') out.push({ path: ['rules', i, 'approval'], message: 'approval is only allowed with action: approve' });
     if (rule.when?.text) {
       try {
         compileRuleRegex(rule.when.text);
@@ -89,7 +81,7 @@ function crossReferences(doc: PolicyDocument): { path: (string | number)[]; mess
     }
   });
   doc.masking.forEach((m, i) => {
-    checkWho('masking', i, m.identities);
+    checkWho('masking', i, m.identities, m.targets);
     if (m.columns.length === 0 && m.detectors.length === 0) out.push({ path: ['masking', i], message: 'a masking rule needs columns or detectors' });
     m.detectors.forEach((d, j) => {
       if (typeof d === 'object') {

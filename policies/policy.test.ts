@@ -21,6 +21,10 @@ targets:
     protocol: postgres
     address: 127.0.0.1:5432
     credentials: { file: db }
+  - name: prod-db
+    protocol: postgres
+    address: "[::1]:5433"
+    credentials: { tokenExchange: { audience: prod-db } }
 `;
 
 const policy = (rules: string, extra = '') => new Policy(parsePolicy(`${base}rules:\n${rules}\n${extra}`, 'p.yaml'));
@@ -123,6 +127,7 @@ test('text regex (with (?i)), flags, targets and claims narrow a rule', () => {
   assert.equal(p.decide(principal(p, { ref: 'main' }), facts({ flags: ['do-block'] })).rule, 'no-do');
   assert.equal(p.decide(principal(p, { ref: 'main' }), facts({})).rule, 'main-only');
   assert.equal(p.decide(principal(p, { ref: 'dev' }), facts({})).rule, 'default');
+  assert.equal(p.decide(principal(p, { ref: 'main' }), facts({ target: 'prod-db' })).rule, 'other-target');
 });
 
 test('a multi-statement command is as strict as its strictest statement', () => {
@@ -135,10 +140,11 @@ test('a multi-statement command is as strict as its strictest statement', () => 
 test('masking rules are chosen by who and where', () => {
   const p = policy(
     '  - { name: r, action: allow }',
-    'masking:\n  - { name: m1, identities: [main-branch], columns: ["*.email"], strategy: redact }\n  - { name: m2, targets: [other], detectors: [email], strategy: redact }\n  - { name: m3, detectors: [jwt, { name: t, regex: "T-[0-9]+" }], strategy: partial }\n',
+    'masking:\n  - { name: m1, identities: [main-branch], columns: ["*.email"], strategy: redact }\n  - { name: m2, targets: [prod-db], detectors: [email], strategy: redact }\n  - { name: m3, detectors: [jwt, { name: t, regex: "T-[0-9]+" }], strategy: partial }\n',
   );
   assert.deepEqual(p.masking(principal(p, { project_path: 'acme/x', ref: 'main' }), 'db').map((m) => m.name), ['m1', 'm3']);
   assert.deepEqual(p.masking(principal(p, { project_path: 'acme/x', ref: 'dev' }), 'db').map((m) => m.name), ['m3']);
+  assert.deepEqual(p.masking(principal(p, {}), 'prod-db').map((m) => m.name), ['m2', 'm3']);
   assert.deepEqual(p.masking(principal(p, {}), 'db')[0]!.detectors, [{ kind: 'builtin', name: 'jwt' }, { kind: 'regex', name: 't', pattern: 'T-[0-9]+', flags: undefined }]);
 });
 
@@ -147,6 +153,9 @@ test('targets resolve to host, port and TLS defaults (verify-full)', () => {
   const t = p.target('db')!;
   assert.deepEqual([t.host, t.port, t.tls.mode, t.credentials], ['127.0.0.1', 5432, 'verify-full', { source: 'file', key: 'db' }]);
   assert.equal(p.issuers().length, 1, 'two identities of one issuer share one verifier entry');
+  const v6 = p.targetByAddress('::1', 5433)!;
+  assert.deepEqual([v6.name, v6.credentials], ['prod-db', { source: 'token-exchange', audience: 'prod-db' }]);
+  assert.equal(p.targetByAddress('127.0.0.1', 5433), undefined);
 });
 
 test('after the session changed search_path, an unqualified table meets deny/approve rules on any schema; allow rules only in public', () => {
@@ -166,4 +175,25 @@ test('after the session changed search_path, an unqualified table meets deny/app
   const noSchemaRule = policy('  - { name: secret-table, when: { tables: ["vault.secrets"] }, action: deny }\n  - { name: all, action: allow }');
   assert.equal(noSchemaRule.decide(principal(noSchemaRule, {}), facts({ tables: [{ name: 'secrets' }] })).rule, 'all');
   assert.equal(noSchemaRule.decide(principal(noSchemaRule, {}), facts({ tables: [{ name: 'secrets' }], flags: changed })).rule, 'secret-table');
+});
+
+test('ties go to the first matching rule in file order (it names the decision and, for approve, its approvers)', () => {
+  const p = policy(
+    [
+      '  - { name: narrow-approve, when: { tables: [orders] }, action: approve, approval: { approvers: [owner], timeout: 10s } }',
+      '  - { name: broad-allow, action: allow }',
+      '  - { name: other-allow, when: { statements: [read] }, action: allow }',
+      '  - { name: broad-approve, when: { statements: [write] }, action: approve, approval: { approvers: [dba] } }',
+      '  - { name: first-deny, when: { text: "secret" }, action: deny, message: no secrets }',
+      '  - { name: second-deny, when: { text: "secret" }, action: deny }',
+    ].join('\n'),
+  );
+  const who = principal(p, {});
+  assert.equal(p.decide(who, facts({})).rule, 'broad-allow');
+  const write = p.decide(who, facts({ kinds: ['update', 'write'], operation: 'UPDATE', tables: [{ name: 'orders' }] }));
+  assert.deepEqual([write.action, write.rule, write.approvers, write.timeoutMs], ['approve', 'narrow-approve', ['owner'], 10_000]);
+  const other = p.decide(who, facts({ kinds: ['update', 'write'], operation: 'UPDATE', tables: [{ name: 'items' }] }));
+  assert.deepEqual([other.rule, other.approvers, other.timeoutMs], ['broad-approve', ['dba'], 5 * 60_000], 'no timeout anywhere: 5 minutes');
+  const denied = p.decide(who, facts({ text: 'select secret' }));
+  assert.deepEqual([denied.action, denied.rule, denied.reason], ['deny', 'first-deny', 'no secrets']);
 });

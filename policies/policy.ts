@@ -86,7 +86,7 @@ export class Policy {
 
   decide(principal: Principal, facts: CommandFacts): Decision {
     if (facts.flags.includes('unparsable') && this.doc.defaults?.unparsable !== 'evaluate') {
-      return { action: 'deny', rule: 'unparsable', reason: 'the statement could not be parsed by the PostgreSQL grammar' };
+      return { action: 'deny', rule: 'unparsable', reason: `the ${facts.protocol} grammar could not parse the statement, so policy cannot judge it` };
     }
     let best: CompiledRule | undefined;
     for (const rule of this.rules) {

@@ -8,8 +8,19 @@ const duration = z
   .union([z.string(), z.number()])
   .refine((v) => parseDuration(v) !== undefined, { message: 'expected a duration like 30s, 5m, 1h or a number of seconds' });
 const glob = z.string().min(1);
-const claimMatchers = z.record(z.string(), z.union([glob, z.array(glob).min(1)]));
-const address = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)');
+// Claims compare as strings, so `ref_protected: true` (a YAML boolean) means the string "true":
+// accepting the unquoted scalar spares operators an error about quoting.
+const claimValue = z.union([glob, z.number(), z.boolean()]).transform(String);
+const claimMatchers = z.record(z.string(), z.union([claimValue, z.array(claimValue).min(1)]));
+/** `host:port` / `[v6]:port`. A local listener may use port 0 (the OS picks one, as tests do). */
+const hostPort = (minPort: 0 | 1) =>
+  z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port (IPv6 as [addr]:port)')
+    .refine((a) => {
+      const port = Number(a.slice(a.lastIndexOf(':') + 1));
+      return port >= minPort && port <= 65535;
+    }, `port must be between ${minPort} and 65535`);
 
 export const IdentitySchema = z
   .object({
@@ -29,7 +40,7 @@ export const TargetSchema = z
   .object({
     name,
     protocol: z.enum(['postgres', 'mysql', 'ssh', 'http']),
-    address,
+    address: hostPort(1),
     database: z.string().min(1).optional(),
     tls: z
       .object({
@@ -43,7 +54,7 @@ export const TargetSchema = z
       z.object({ file: z.string().min(1) }).strict(),
       z.object({ tokenExchange: z.object({ audience: z.string().min(1), endpoint: z.string().url().optional() }).strict() }).strict(),
     ]),
-    listen: address.optional(),
+    listen: hostPort(0).optional(),
   })
   .strict();
 

@@ -51,3 +51,36 @@ export function formatPath(path: readonly PropertyKey[]): string {
   for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out === '' ? String(seg) : `.${String(seg)}`;
   return out;
 }
+
+/** A zod issue as the subset of fields this module reads (zod's own union type is too wide). */
+interface ZodIssueLike {
+  code: string;
+  message: string;
+  path: readonly PropertyKey[];
+  keys?: string[];
+  values?: unknown[];
+}
+
+/**
+ * Each zod issue at the node its path names: an unknown key points at the key itself, an invalid
+ * enum value says what was allowed and what was written.
+ */
+export function schemaIssues(file: string, doc: Document, lines: LineCounter, issues: readonly ZodIssueLike[]): SourceIssue[] {
+  return issues.map((issue) => {
+    const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+    const key = issue.code === 'unrecognized_keys' ? issue.keys?.[0] : undefined;
+    const where = nodeAt(doc, path, key);
+    const label = formatPath(key ? [...path, key] : path) || '(document)';
+    return issueAt(file, lines, where.start, `${label}: ${describeIssue(issue, key ? undefined : doc.getIn(path))}`);
+  });
+}
+
+function describeIssue(issue: ZodIssueLike, written: unknown): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key "${issue.keys?.[0]}"`;
+  if (issue.code === 'invalid_value' && issue.values) {
+    // Only scalars are echoed back: they are short and were written by the operator.
+    const got = typeof written === 'string' || typeof written === 'number' || typeof written === 'boolean' ? `, got ${JSON.stringify(written)}` : '';
+    return `expected one of ${issue.values.join('|')}${got}`;
+  }
+  return issue.message;
+}
