@@ -1,161 +1,254 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuditTrail } from './audit-trail.js';
-import { verifyChain } from './hash-chain.js';
-import { flattenOtlpJson } from './otlp-json-reader.js';
-import { startOtlpReceiver } from '../../test/support/otlp-receiver.js';
+import { createLogger } from '../logging/logger.js';
+import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './audit-trail.js';
+import { CHAIN_ATTR, verifyChain } from './hash-chain.js';
+import { MAX_ATTRIBUTE_STRING_CHARS } from './attribute-values.js';
+import { readOtlpJsonFile, startOtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
 
-async function tmp() {
-  return mkdtemp(join(tmpdir(), 'sidegate-audit-'));
+const OTLP_KIND_SERVER = 2;
+const OTLP_KIND_CLIENT = 3;
+
+async function withDir(fn: (dir: string) => Promise<void>) {
+  const dir = await mkdtemp(join(tmpdir(), 'sidegate-audit-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
-function emit(trail: Awaited<ReturnType<typeof createAuditTrail>>, n: number, label = 's') {
-  const session = trail.startSession({ 'sidegate.protocol': 'postgres', 'sidegate.target': 'db' });
+function capturingLog() {
+  const lines: { level: string; msg: string }[] = [];
+  return { lines, log: createLogger({ level: 'debug', sink: (l) => lines.push(JSON.parse(l) as { level: string; msg: string }) }) };
+}
+
+/** Fast retries and short export timeouts so failure tests take well under a second. */
+function otlpOptions(endpoint: string, dir: string, extra: Partial<AuditTrailOptions> = {}): AuditTrailOptions {
+  return {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+    spoolDir: join(dir, 'spool'),
+    retryDelayMs: { initial: 20, max: 100 },
+    exportTimeoutMs: 500,
+    log: capturingLog().log,
+    ...extra,
+  };
+}
+
+/** A session with `n` commands, the first failing. Returns the session's trace id. */
+function runSession(trail: AuditTrail, n: number, label: string): string {
+  const session = trail.startSession({ 'sidegate.protocol': 'postgres', 'sidegate.target': 'orders-db', 'db.system.name': 'postgresql' });
   for (let i = 0; i < n; i++) {
-    const c = session.startCommand('SELECT', { 'db.query.text': `SELECT ? -- ${label}${i}`, 'sidegate.rows_returned': i });
-    c.setAttributes({ 'sidegate.decision': 'allow' });
-    c.end(i === 0 ? { error: 'first one failed' } : undefined);
+    const cmd = session.startCommand('SELECT customers', { 'db.query.text': `SELECT ? -- ${label}${i}`, 'db.operation.name': 'SELECT' });
+    cmd.addEvent('sidegate.decided', { 'sidegate.rule': 'read-only' });
+    cmd.setAttributes({ 'sidegate.decision': 'allow', 'sidegate.rows_returned': i });
+    cmd.end(i === 0 ? { error: 'relation "x" does not exist' } : undefined);
   }
+  session.setAttributes({ 'sidegate.commands': n });
   session.end();
   return session.traceId;
 }
 
-test('file mode: OTLP/JSON lines, session span parents command spans, chain verifies', async () => {
-  const dir = await tmp();
-  try {
-    const file = join(dir, 'audit.jsonl');
-    const trail = await createAuditTrail({ env: {}, filePath: file, spoolDir: join(dir, 'spool') });
-    const traceId = emit(trail, 3);
-    await trail.flush();
-    await trail.shutdown();
-    const spans = flattenOtlpJson(await readFile(file, 'utf8'));
-    assert.equal(spans.length, 4);
-    const session = spans.find((s) => !s.parentSpanId)!;
-    assert.equal(session.traceId, traceId);
-    assert.equal(spans.filter((s) => s.parentSpanId === session.spanId).length, 3);
-    assert.equal(spans.find((s) => s.attributes['db.query.text'] === 'SELECT ? -- s0')!.status?.message, 'first one failed');
-    assert.deepEqual(verifyChain(spans).ok, true);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+const byQuery = (spans: ReceivedSpan[], text: string) => spans.find((s) => s.attributes['db.query.text'] === text);
 
-test('tampering is detected: altered attribute, deleted span, reordered sequence', async () => {
-  const dir = await tmp();
-  try {
-    const file = join(dir, 'audit.jsonl');
-    const trail = await createAuditTrail({ env: {}, filePath: file, spoolDir: join(dir, 'spool') });
-    emit(trail, 4);
-    await trail.shutdown();
-    const text = await readFile(file, 'utf8');
-    const spans = flattenOtlpJson(text);
-    assert.equal(verifyChain(spans).ok, true);
-    const altered = flattenOtlpJson(text.replace('SELECT ? -- s2', 'SELECT ? -- s9'));
-    assert.equal(verifyChain(altered).ok, false);
-    const deleted = spans.filter((s) => s.attributes['db.query.text'] !== 'SELECT ? -- s1');
-    assert.match(verifyChain(deleted).reason!, /missing/);
-    const swapped = spans.map((s) => ({ ...s, attributes: { ...s.attributes } }));
-    const [a, b] = [swapped[1]!, swapped[2]!];
-    [a.attributes['sidegate.audit.seq'], b.attributes['sidegate.audit.seq']] = [b.attributes['sidegate.audit.seq']!, a.attributes['sidegate.audit.seq']!];
-    assert.equal(verifyChain(swapped).ok, false);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+/** A URL where nothing listens: a receiver started and closed again. */
+async function deadEndpoint(): Promise<string> {
+  const r = await startOtlpReceiver();
+  await r.close();
+  return r.endpoint;
+}
 
-test('OTLP mode: a collector that fails for a while loses nothing', async () => {
-  const dir = await tmp();
-  const receiver = await startOtlpReceiver();
-  try {
-    receiver.setFailing(3);
-    const warnings: string[] = [];
-    const trail = await createAuditTrail({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint }, filePath: join(dir, 'x'), spoolDir: join(dir, 'spool'), onWarning: (w) => warnings.push(w) });
-    emit(trail, 20);
-    await trail.flush();
-    assert.equal(receiver.spans().length, 21);
-    assert.ok(receiver.requests >= 4, 'the failed requests were retried');
-    assert.equal(verifyChain(receiver.spans()).ok, true);
-    await trail.shutdown();
-  } finally {
-    await receiver.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
-
-test('OTLP mode: spans spooled by a run that could not deliver are replayed by the next run', async () => {
-  const dir = await tmp();
-  const spoolDir = join(dir, 'spool');
-  try {
-    // First run: nothing listens on the endpoint; spans go to the spool only.
-    const dead = await startOtlpReceiver();
-    const deadEndpoint = dead.endpoint;
-    await dead.close();
-    const first = await createAuditTrail({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: deadEndpoint }, filePath: join(dir, 'x'), spoolDir, onWarning: () => {} });
-    emit(first, 2, 'first-run-');
-    await new Promise((r) => setTimeout(r, 500)); // the batch is cut and written within 200 ms
-    const spooled = await readFile(join(spoolDir, 'spool.otlp.jsonl'), 'utf8');
-    assert.ok(spooled.includes('first-run-1'), 'the spans are on disk before delivery');
-    // Second run against a working collector replays them.
+test('OTLP: session and command spans reach a real receiver with structure, attributes and an intact chain', async () => {
+  await withDir(async (dir) => {
     const receiver = await startOtlpReceiver();
     try {
-      const second = await createAuditTrail({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint }, filePath: join(dir, 'x'), spoolDir });
-      await receiver.waitForSpans((s) => s.some((x) => x.attributes['db.query.text'] === 'SELECT ? -- first-run-1'), 10_000);
-      emit(second, 1, 'second-run-');
-      await second.flush();
-      assert.ok(receiver.spans().some((x) => x.attributes['db.query.text'] === 'SELECT ? -- second-run-0'));
-      await second.shutdown();
-      assert.equal((await readFile(join(spoolDir, 'spool.otlp.jsonl'), 'utf8')).length, 0, 'the spool is emptied once delivered');
+      const trail = await createAuditTrail(otlpOptions(receiver.endpoint, dir, { resourceAttributes: { 'k8s.pod.name': 'runner-1' } }));
+      assert.equal(trail.destination, `${receiver.endpoint}/v1/traces`);
+      const traceId = runSession(trail, 3, 'q');
+      await trail.flush();
+      // flush() means delivered: no polling needed.
+      const spans = receiver.spans();
+      assert.equal(spans.length, 4);
+      const session = spans.find((s) => s.name === 'postgres session orders-db')!;
+      assert.ok(session, 'session span named after protocol and target');
+      assert.equal(session.traceId, traceId);
+      assert.equal(session.parentSpanId, undefined);
+      assert.equal(session.kind, OTLP_KIND_SERVER);
+      assert.equal(session.attributes['sidegate.commands'], 3);
+      assert.equal(session.resource['service.name'], 'sidegate');
+      assert.equal(session.resource['k8s.pod.name'], 'runner-1');
+      const commands = spans.filter((s) => s.parentSpanId === session.spanId);
+      assert.equal(commands.length, 3);
+      for (const c of commands) {
+        assert.equal(c.traceId, traceId);
+        assert.equal(c.kind, OTLP_KIND_CLIENT);
+        assert.equal(c.attributes['db.operation.name'], 'SELECT');
+        assert.equal(c.attributes['sidegate.decision'], 'allow');
+        assert.equal(c.events[0]!.name, 'sidegate.decided');
+      }
+      const failed = byQuery(spans, 'SELECT ? -- q0')!;
+      assert.deepEqual(failed.status, { code: 2, message: 'relation "x" does not exist' });
+      assert.deepEqual(verifyChain(spans), { ok: true, chains: 1, spans: 4 });
+      // seq follows end order: commands first, the session last.
+      assert.equal(session.attributes[CHAIN_ATTR.seq], 4);
+      await trail.shutdown();
+      assert.equal(trail.healthy, false, 'a shut-down trail accepts no more commands');
     } finally {
       await receiver.close();
     }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
-test('over the spool bound the trail reports unhealthy (the gate then denies)', async () => {
-  const dir = await tmp();
-  try {
-    const dead = await startOtlpReceiver();
-    const endpoint = dead.endpoint;
-    await dead.close();
-    const trail = await createAuditTrail({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, filePath: join(dir, 'x'), spoolDir: join(dir, 'spool'), maxSpoolBytes: 500, onWarning: () => {} });
-    assert.equal(trail.healthy, true);
-    emit(trail, 10);
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal(trail.healthy, false);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+test('file mode: one valid OTLP/JSON ExportTraceServiceRequest per line, chain intact', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'state', 'audit.otlp.jsonl');
+    const trail = await createAuditTrail({ env: {}, filePath: file, log: capturingLog().log });
+    assert.equal(trail.destination, file);
+    const traceId = runSession(trail, 2, 'f');
+    await trail.flush();
+    runSession(trail, 1, 'g');
+    await trail.shutdown();
+    const lines = (await readFile(file, 'utf8')).split('\n');
+    assert.equal(lines.pop(), '', 'every line ends with a newline');
+    assert.ok(lines.length >= 2, 'two flushes, at least two lines');
+    for (const line of lines) {
+      const req = JSON.parse(line) as { resourceSpans: { resource: unknown; scopeSpans: { scope: { name: string }; spans: { traceId: string; startTimeUnixNano: string }[] }[] }[] };
+      assert.ok(Array.isArray(req.resourceSpans) && req.resourceSpans.length > 0);
+      const span = req.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+      assert.match(span.traceId, /^[0-9a-f]{32}$/);
+      assert.match(span.startTimeUnixNano, /^\d+$/);
+      assert.equal(req.resourceSpans[0]!.scopeSpans[0]!.scope.name, 'sidegate.audit');
+    }
+    const spans = readOtlpJsonFile(file);
+    assert.equal(spans.length, 5);
+    const session = spans.find((s) => s.traceId === traceId && !s.parentSpanId)!;
+    assert.equal(spans.filter((s) => s.parentSpanId === session.spanId).length, 2);
+    assert.equal(verifyChain(spans).ok, true);
+  });
 });
 
+test('OTLP: a collector answering 503 for a while loses nothing; flush means spooled; delivery follows recovery', async () => {
+  await withDir(async (dir) => {
+    const receiver = await startOtlpReceiver();
+    const { lines, log } = capturingLog();
+    try {
+      receiver.setFailing(1_000_000);
+      const trail = await createAuditTrail(otlpOptions(receiver.endpoint, dir, { log }));
+      runSession(trail, 20, 'r');
+      await trail.flush(); // resolves once the spans are durable and the collector refused them
+      assert.equal(receiver.spans().length, 0);
+      assert.ok(receiver.requests >= 1);
+      assert.equal(trail.healthy, true, 'a refusing collector alone does not block commands while the spool has room');
+      assert.ok(lines.some((l) => l.level === 'warn' && /export failed/.test(l.msg)), 'the failure is logged');
+      receiver.setFailing(0);
+      await receiver.waitForSpans((s) => s.length >= 21, 5000);
+      await trail.flush();
+      const spans = receiver.spans();
+      assert.equal(spans.length, 21, 'each span delivered once');
+      assert.ok(byQuery(spans, 'SELECT ? -- r19'));
+      assert.equal(verifyChain(spans).ok, true);
+      assert.ok(lines.some((l) => /reachable again/.test(l.msg)));
+      await trail.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+});
 
-test('an audit file that cannot be written makes the trail unhealthy and keeps the spans until it can', async () => {
-  const dir = await tmp();
-  try {
-    const { mkdir, chmod } = await import('node:fs/promises');
-    const locked = join(dir, 'locked');
-    await mkdir(locked);
-    const file = join(locked, 'audit.jsonl');
-    // A directory standing where the file should be: appending fails even for root.
-    await mkdir(file);
-    const warnings: string[] = [];
-    const trail = await createAuditTrail({ env: {}, filePath: file, spoolDir: join(dir, 'spool'), onWarning: (w) => warnings.push(w) });
-    emit(trail, 2, 'kept-');
-    await new Promise((r) => setTimeout(r, 400));
+test('OTLP: spans spooled by a run that could not deliver are re-exported by the next run on the same spool', async () => {
+  await withDir(async (dir) => {
+    const first = await createAuditTrail(otlpOptions(await deadEndpoint(), dir));
+    runSession(first, 2, 'first-run-');
+    await first.flush();
+    await first.shutdown();
+
+    const receiver = await startOtlpReceiver();
+    try {
+      const { lines, log } = capturingLog();
+      const second = await createAuditTrail(otlpOptions(receiver.endpoint, dir, { log }));
+      assert.ok(lines.some((l) => /previous run/.test(l.msg)));
+      runSession(second, 1, 'second-run-');
+      await second.flush();
+      const spans = receiver.spans();
+      assert.ok(byQuery(spans, 'SELECT ? -- first-run-1'), 'the first run’s spans arrived');
+      assert.ok(byQuery(spans, 'SELECT ? -- second-run-0'));
+      assert.equal(spans.length, 5);
+      assert.deepEqual(verifyChain(spans), { ok: true, chains: 2, spans: 5 });
+      await second.shutdown();
+      // Delivered data is not delivered again by a third run.
+      const third = await createAuditTrail(otlpOptions(receiver.endpoint, dir));
+      await third.flush();
+      await third.shutdown();
+      assert.equal(receiver.spans().length, 5);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+test('OTLP: over the spool bound the trail is unhealthy and says so, keeps everything, and recovers', async () => {
+  await withDir(async (dir) => {
+    const receiver = await startOtlpReceiver();
+    const { lines, log } = capturingLog();
+    try {
+      receiver.setFailing(1_000_000);
+      const trail = await createAuditTrail(otlpOptions(receiver.endpoint, dir, { log, maxSpoolBytes: 4000 }));
+      assert.equal(trail.healthy, true);
+      runSession(trail, 15, 'b');
+      await trail.flush();
+      assert.equal(trail.healthy, false);
+      assert.ok(lines.some((l) => l.level === 'error' && /spool bound/.test(l.msg)), 'a log line says why commands are denied');
+      receiver.setFailing(0);
+      await receiver.waitForSpans((s) => s.length >= 16, 5000);
+      await trail.flush();
+      assert.equal(trail.healthy, true);
+      assert.equal(verifyChain(receiver.spans()).ok, true, 'nothing was dropped');
+      await trail.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+test('file mode: an unwritable audit file makes the trail unhealthy and keeps the spans until it can write', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'audit.otlp.jsonl');
+    await mkdir(file); // a directory where the file should be: appending fails, even as root
+    const { lines, log } = capturingLog();
+    const trail = await createAuditTrail({ env: {}, filePath: file, log });
+    runSession(trail, 2, 'kept-');
+    await assert.rejects(trail.flush(300), /2 span\(s\)|span\(s\) not yet written/, 'flush does not pretend the spans are safe');
     assert.equal(trail.healthy, false);
-    assert.ok(warnings.some((w) => /cannot write/.test(w)));
+    assert.ok(lines.some((l) => l.level === 'error' && /cannot write/.test(l.msg)));
     await rm(file, { recursive: true });
-    await chmod(locked, 0o755);
     await trail.flush();
     assert.equal(trail.healthy, true);
-    const spans = flattenOtlpJson(await readFile(file, 'utf8'));
-    assert.ok(spans.some((s) => s.attributes['db.query.text'] === 'SELECT ? -- kept-1'), 'nothing was dropped');
+    const spans = readOtlpJsonFile(file);
+    assert.ok(byQuery(spans, 'SELECT ? -- kept-1'), 'nothing was dropped');
+    assert.equal(verifyChain(spans).ok, true);
     await trail.shutdown();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
+});
+
+test('oversized attribute values are bounded before hashing, so the exported span still verifies', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'audit.otlp.jsonl');
+    const trail = await createAuditTrail({ env: {}, filePath: file, log: capturingLog().log });
+    const session = trail.startSession({ 'sidegate.target': 'db' }, 'custom session name');
+    const cmd = session.startCommand('INSERT t', { 'db.query.text': 'x'.repeat(100_000), nan: Number.NaN, nothing: undefined });
+    cmd.end();
+    cmd.end(); // a second end is a no-op, not a second chain link
+    session.end();
+    await trail.shutdown();
+    const spans = readOtlpJsonFile(file);
+    assert.equal(spans.length, 2);
+    const text = spans.find((s) => s.name === 'INSERT t')!.attributes['db.query.text'] as string;
+    assert.equal(text.length, MAX_ATTRIBUTE_STRING_CHARS);
+    assert.equal(spans.find((s) => s.name === 'INSERT t')!.attributes['nan'], 'NaN');
+    assert.ok(spans.some((s) => s.name === 'custom session name'));
+    assert.equal(verifyChain(spans).ok, true);
+  });
 });

@@ -1,130 +1,207 @@
-// The audit trail: a span per session and a child span per command, hash-chained, exported over
-// OTLP/HTTP (OTEL_EXPORTER_OTLP_* as usual) or, with no endpoint, written as OTLP/JSON lines to a
-// local file. Protocol-agnostic: callers bring their own semantic-convention attributes.
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+// The audit trail: one span per session and a child span (kind CLIENT, same trace) per command,
+// hash-chained, exported over OTLP/HTTP JSON when an OTEL_EXPORTER_OTLP_* endpoint is set (through
+// a durable spool: nothing is lost while the collector is away), or appended to a local OTLP/JSON
+// lines file otherwise. Protocol-agnostic: callers bring semantic-convention (db.*, http.*,
+// server.*) and sidegate.* attributes; this module neither reads nor filters them (keeping secrets
+// out of them is the caller's job) beyond bounding their size.
+//
+// Uses its own BasicTracerProvider, never registered globally, and no auto-instrumentation (it
+// would trace the proxy's own sockets).
+import { randomBytes } from 'node:crypto';
+import { SpanKind, SpanStatusCode, trace, ROOT_CONTEXT, type HrTime, type Span } from '@opentelemetry/api';
+import { hrTime } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { HashChain, type ChainInput } from './hash-chain.js';
-import { DurableExportProcessor } from './durable-export.js';
-import type { FlatValue } from './otlp-json-reader.js';
+import { BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { createLogger, type Logger } from '../logging/logger.js';
+import { boundedAttributes, type Attributes } from './attribute-values.js';
+import { DurableSpool } from './durable-spool.js';
+import { CHAIN_ATTR, HashChain, type ExportedSpanLike } from './hash-chain.js';
+import { otlpTracesConfig } from './otlp-env.js';
+import { OtlpJsonFileProcessor } from './otlp-json-file-processor.js';
+import { SpoolingSpanProcessor } from './spooling-span-processor.js';
 
-export type AttributeValue = string | number | boolean | string[];
-export type Attributes = Record<string, AttributeValue>;
+export type { Attributes, AttributeValue } from './attribute-values.js';
 
 export interface AuditCommand {
-  setAttributes(a: Attributes): void;
+  setAttributes(attrs: Attributes): void;
   addEvent(name: string, attrs?: Attributes): void;
+  /** Ends the span; `error` (safe to show, no secrets) sets status ERROR. Later calls are no-ops. */
   end(status?: { error?: string }): void;
 }
 
 export interface AuditSession extends AuditCommand {
   readonly traceId: string;
+  readonly spanId: string;
   startCommand(name: string, attrs: Attributes): AuditCommand;
 }
 
 export interface AuditTrail {
+  /** `name` defaults to `<sidegate.protocol|db.system.name> session <sidegate.target>`. */
   startSession(attrs: Attributes, name?: string): AuditSession;
-  flush(): Promise<void>;
+  /**
+   * Everything ended so far is exported (OTLP) / written (file), or safely spooled. Rejects when
+   * the spans could not be made durable within `timeoutMs` (default 30 s).
+   */
+  flush(timeoutMs?: number): Promise<void>;
   shutdown(): Promise<void>;
+  /** False when spans cannot be made durable or the spool is over its bound: callers deny new commands. */
   readonly healthy: boolean;
-  /** Where spans go, for the operator: a URL or a file path. */
+  /** Where spans go, for the operator: the collector URL (no credentials) or the file path. */
   readonly destination: string;
 }
 
 export interface AuditTrailOptions {
   serviceName?: string;
-  env?: NodeJS.ProcessEnv;
-  filePath: string;
-  spoolDir: string;
-  resourceAttributes?: Record<string, string>;
+  /** Source of OTEL_EXPORTER_OTLP_* (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** OTLP/JSON lines file, used when no endpoint is configured. */
+  filePath?: string;
+  /** Durable spool directory, used when an endpoint is configured. */
+  spoolDir?: string;
+  resourceAttributes?: Record<string, string | number | boolean>;
+  /** Undelivered bytes above which the trail is unhealthy (default 256 MiB). */
   maxSpoolBytes?: number;
-  onWarning?: (msg: string) => void;
+  log?: Logger;
+  /** Export retry backoff (defaults 250 ms doubling to 30 s). */
+  retryDelayMs?: { initial?: number; max?: number };
+  /** Per-request export timeout; default from OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT or 10 s. */
+  exportTimeoutMs?: number;
+  /** Spool segment size (default 8 MiB). */
+  spoolSegmentBytes?: number;
 }
 
+export const DEFAULT_MAX_SPOOL_BYTES = 256 * 1024 * 1024;
+
 export async function createAuditTrail(opts: AuditTrailOptions): Promise<AuditTrail> {
-  const env = opts.env ?? process.env;
-  const tracesUrl = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] || (env['OTEL_EXPORTER_OTLP_ENDPOINT'] ? env['OTEL_EXPORTER_OTLP_ENDPOINT'].replace(/\/$/, '') + '/v1/traces' : undefined);
-  const headers = parseHeaders(env['OTEL_EXPORTER_OTLP_TRACES_HEADERS'] ?? env['OTEL_EXPORTER_OTLP_HEADERS']);
-  const processor = new DurableExportProcessor(
-    tracesUrl
-      ? { exporter: new OTLPTraceExporter({ url: tracesUrl, headers }), tracesUrl, headers, spoolDir: opts.spoolDir, maxSpoolBytes: opts.maxSpoolBytes, onWarning: opts.onWarning }
-      : { filePath: opts.filePath, onWarning: opts.onWarning },
-  );
+  const log = opts.log ?? createLogger();
+  const otlp = otlpTracesConfig(opts.env ?? process.env);
+  let processor: SpanProcessor & { readonly healthy: boolean; forceFlush(timeoutMs?: number): Promise<void> };
+  let destination: string;
+  if (otlp) {
+    if (!opts.spoolDir) throw new Error('audit: an OTLP endpoint needs a spool directory');
+    const spool = await DurableSpool.open(opts.spoolDir, { segmentBytes: opts.spoolSegmentBytes });
+    if (spool.repairedBytes > 0) log.warn('audit: dropped a torn, never-acknowledged tail of the spool', { bytes: spool.repairedBytes });
+    destination = otlp.displayUrl;
+    processor = new SpoolingSpanProcessor({
+      exporter: new OTLPTraceExporter({ url: otlp.url, headers: otlp.headers, timeoutMillis: opts.exportTimeoutMs ?? otlp.timeoutMs }),
+      spool,
+      maxSpoolBytes: opts.maxSpoolBytes ?? DEFAULT_MAX_SPOOL_BYTES,
+      log,
+      destination,
+      initialRetryDelayMs: opts.retryDelayMs?.initial,
+      maxRetryDelayMs: opts.retryDelayMs?.max,
+    });
+  } else {
+    if (!opts.filePath) throw new Error('audit: no OTLP endpoint and no audit file configured');
+    destination = opts.filePath;
+    processor = new OtlpJsonFileProcessor({ filePath: opts.filePath, log });
+  }
+
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName ?? 'sidegate', ...opts.resourceAttributes }),
     spanProcessors: [processor],
+    // Explicit limits so OTEL_SPAN_* variables cannot make the SDK drop or cut what was hashed;
+    // attribute-values.ts bounds sizes before they get here.
+    spanLimits: {
+      attributeCountLimit: 256,
+      attributeValueLengthLimit: Infinity,
+      eventCountLimit: 256,
+      attributePerEventCountLimit: 256,
+      linkCountLimit: 0,
+      attributePerLinkCountLimit: 0,
+    },
   });
   const tracer = provider.getTracer('sidegate.audit');
-  const chain = new HashChain();
-
-  /** Wraps a span so its chain link is computed from exactly what will be exported. */
-  const wrap = (span: Span, name: string, parentSpanId: string | undefined, startMs: number, attrs: Attributes): AuditCommand => {
-    const recorded: Record<string, FlatValue> = { ...clean(attrs) };
-    let ended = false;
-    return {
-      setAttributes(a) {
-        if (ended) return;
-        const c = clean(a);
-        Object.assign(recorded, c);
-        span.setAttributes(c);
-      },
-      addEvent(n, a) {
-        if (!ended) span.addEvent(n, a ? clean(a) : undefined);
-      },
-      end(status) {
-        if (ended) return;
-        ended = true;
-        const endMs = Math.max(Date.now(), startMs);
-        const ctx = span.spanContext();
-        const input: ChainInput = { traceId: ctx.traceId, spanId: ctx.spanId, parentSpanId, name, startMs, endMs, attributes: recorded, error: status?.error };
-        if (status?.error) span.setStatus({ code: SpanStatusCode.ERROR, message: status.error });
-        span.setAttributes(chain.link(input));
-        span.end(endMs);
-      },
-    };
-  };
+  const chain = new HashChain(randomBytes(8).toString('hex'));
+  let closed = false;
 
   return {
-    destination: tracesUrl ?? opts.filePath,
+    destination,
     get healthy() {
-      return processor.healthy;
+      return !closed && processor.healthy;
     },
     startSession(attrs, name) {
-      const startMs = Date.now();
-      const spanName = name ?? `${String(attrs['sidegate.protocol'] ?? 'session')} session ${String(attrs['sidegate.target'] ?? '')}`.trim();
-      const span = tracer.startSpan(spanName, { kind: SpanKind.SERVER, attributes: clean(attrs), startTime: startMs });
-      const parentCtx = trace.setSpan(context.active(), span);
-      const sessionSpanId = span.spanContext().spanId;
-      const self = wrap(span, spanName, undefined, startMs, attrs);
+      const spanName = name ?? sessionSpanName(attrs);
+      const span = tracer.startSpan(spanName, { kind: SpanKind.SERVER, attributes: boundedAttributes(attrs) }, ROOT_CONTEXT);
+      const session = chainedSpan(span, chain);
+      const parent = trace.setSpan(ROOT_CONTEXT, span);
       return {
-        ...self,
+        ...session,
         traceId: span.spanContext().traceId,
+        spanId: span.spanContext().spanId,
         startCommand(cmdName, cmdAttrs) {
-          const cStart = Date.now();
-          const child = tracer.startSpan(cmdName, { kind: SpanKind.CLIENT, attributes: clean(cmdAttrs), startTime: cStart }, parentCtx);
-          return wrap(child, cmdName, sessionSpanId, cStart, cmdAttrs);
+          return chainedSpan(tracer.startSpan(cmdName, { kind: SpanKind.CLIENT, attributes: boundedAttributes(cmdAttrs) }, parent), chain);
         },
       };
     },
-    flush: () => processor.forceFlush(),
+    flush: (timeoutMs) => processor.forceFlush(timeoutMs),
     async shutdown() {
+      if (closed) return;
+      closed = true;
       await provider.shutdown();
     },
   };
 }
 
-function clean(a: Attributes): Record<string, AttributeValue> {
-  const out: Record<string, AttributeValue> = {};
-  for (const [k, v] of Object.entries(a)) if (v !== undefined && v !== null) out[k] = v;
-  return out;
+function sessionSpanName(attrs: Attributes): string {
+  const protocol = attrs['sidegate.protocol'] ?? attrs['db.system.name'];
+  const target = attrs['sidegate.target'];
+  return [typeof protocol === 'string' ? protocol : '', 'session', typeof target === 'string' ? target : ''].filter(Boolean).join(' ');
 }
 
-function parseHeaders(raw: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of (raw ?? '').split(',')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out[decodeURIComponent(part.slice(0, eq).trim())] = decodeURIComponent(part.slice(eq + 1).trim());
+/**
+ * Wraps an SDK span so that, just before it ends, it gets its chain link: seq and prev_hash, then
+ * the hash over exactly what the SDK holds (read back from the span itself, with the end time we
+ * pass to `end`), so the exported span and its hash cannot disagree.
+ */
+function chainedSpan(span: Span, chain: HashChain): AuditCommand {
+  const view = span as unknown as ReadableSpan;
+  if (typeof view.attributes !== 'object' || !Array.isArray(view.startTime)) {
+    throw new Error('audit: the tracer did not return an SDK span');
   }
-  return out;
+  let ended = false;
+  return {
+    setAttributes(attrs) {
+      if (!ended) span.setAttributes(boundedAttributes(attrs, view.attributes));
+    },
+    addEvent(name, attrs) {
+      if (!ended) span.addEvent(name, boundedAttributes(attrs));
+    },
+    end(status) {
+      if (ended) return;
+      ended = true;
+      if (status?.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: status.error.slice(0, 1024) });
+      const endTime = notBefore(hrTime(), view.startTime);
+      span.setAttributes({ ...chain.next() });
+      const hash = chain.seal(exportedView(view, endTime));
+      span.setAttribute(CHAIN_ATTR.hash, hash);
+      span.end(endTime);
+    },
+  };
+}
+
+function exportedView(span: ReadableSpan, endTime: HrTime): ExportedSpanLike {
+  const ctx = span.spanContext();
+  return {
+    traceId: ctx.traceId,
+    spanId: ctx.spanId,
+    parentSpanId: span.parentSpanContext?.spanId,
+    name: span.name,
+    startTimeUnixNano: hrTimeToNanos(span.startTime),
+    endTimeUnixNano: hrTimeToNanos(endTime),
+    attributes: span.attributes,
+    status: { code: span.status.code, message: span.status.message },
+    events: span.events.map((e) => ({ name: e.name, timeUnixNano: hrTimeToNanos(e.time), attributes: e.attributes ?? {} })),
+  };
+}
+
+/** As the OTLP transformer encodes times: integer nanoseconds, parts truncated. */
+function hrTimeToNanos(t: HrTime): string {
+  return (BigInt(Math.trunc(t[0])) * 1_000_000_000n + BigInt(Math.trunc(t[1]))).toString();
+}
+
+/** The SDK would silently replace an end before the start with the start; do it before hashing. */
+function notBefore(t: HrTime, start: HrTime): HrTime {
+  return t[0] < start[0] || (t[0] === start[0] && t[1] < start[1]) ? [start[0], start[1]] : t;
 }

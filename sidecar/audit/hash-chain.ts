@@ -1,9 +1,9 @@
-// Tamper evidence for the audit trail. Every span carries a sequence number, the previous span's
-// hash and its own: SHA-256 over the previous hash and a canonical form of the span (ids, name,
-// times, attributes, error). Deleting, reordering or altering any span breaks the chain, which
-// `verifyChain` (and `sidegate audit verify`) detects. Events are not part of the hash.
-import { createHash, randomBytes } from 'node:crypto';
-import type { FlatSpan, FlatValue } from './otlp-json-reader.js';
+// Tamper evidence for the audit trail. Every span carries its chain id, a sequence number, the
+// previous span's hash and its own hash: hex SHA-256 over the previous hash and a canonical JSON
+// of the span as it is exported (ids, name, times in nanoseconds, attributes, status, events).
+// Altering any of those, deleting a span or swapping sequence numbers breaks the chain, which
+// `verifyChain` detects. Pure: no I/O, no clock, no randomness (the chain id is given).
+import { createHash } from 'node:crypto';
 
 export const CHAIN_ATTR = {
   chain: 'sidegate.audit.chain',
@@ -12,85 +12,161 @@ export const CHAIN_ATTR = {
   hash: 'sidegate.audit.hash',
 } as const;
 
-export interface ChainInput {
+/** The previous hash of the first span of a chain. */
+export const GENESIS = '0'.repeat(64);
+
+/** A span as the chain sees it: the fields of an exported OTLP span that the hash covers. */
+export interface ExportedSpanLike {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
   name: string;
-  startMs: number;
-  endMs: number;
-  attributes: Record<string, FlatValue>;
-  error?: string;
+  /** Decimal nanoseconds since the epoch, as OTLP/JSON writes them. */
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes: Readonly<Record<string, unknown>>;
+  status?: { code?: number; message?: string };
+  events?: readonly { name: string; timeUnixNano?: string; attributes?: Readonly<Record<string, unknown>> }[];
 }
 
-export function canonicalSpan(s: ChainInput): string {
-  const attrs: Record<string, FlatValue> = {};
-  for (const k of Object.keys(s.attributes).sort()) if (k !== CHAIN_ATTR.hash) attrs[k] = s.attributes[k]!;
-  return JSON.stringify([s.traceId, s.spanId, s.parentSpanId ?? '', s.name, s.startMs, s.endMs, attrs, s.error ?? '']);
+/** JSON with object keys sorted at every level, so equal content always hashes equally. */
+export function canonicalJson(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
-export function chainHash(prev: string, s: ChainInput): string {
-  return createHash('sha256').update(prev).update('\n').update(canonicalSpan(s)).digest('hex');
+/** The canonical form of one span: everything the hash covers, the hash attribute itself excluded. */
+export function canonicalSpan(s: ExportedSpanLike): string {
+  const { [CHAIN_ATTR.hash]: _ownHash, ...attributes } = s.attributes;
+  return canonicalJson({
+    traceId: s.traceId,
+    spanId: s.spanId,
+    parentSpanId: s.parentSpanId || '',
+    name: s.name,
+    start: normalizeNanos(s.startTimeUnixNano),
+    end: normalizeNanos(s.endTimeUnixNano),
+    attributes,
+    status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+    events: (s.events ?? []).map((e) => ({ name: e.name, time: normalizeNanos(e.timeUnixNano ?? '0'), attributes: e.attributes ?? {} })),
+  });
 }
 
-export const GENESIS = '0'.repeat(64);
+/** hex SHA-256(prev_hash + "\n" + canonical span). */
+export function chainHash(prevHash: string, s: ExportedSpanLike): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalSpan(s)).digest('hex');
+}
 
-/** One chain per process: seq and hash of the last span ended. */
+function normalizeNanos(n: string): string {
+  // "0001" and "1" are the same instant; a collector may re-render the number.
+  try {
+    return BigInt(n).toString();
+  } catch {
+    return String(n);
+  }
+}
+
+/** The chain attributes a span gets before it is hashed. */
+export interface ChainLink {
+  [CHAIN_ATTR.chain]: string;
+  [CHAIN_ATTR.seq]: number;
+  [CHAIN_ATTR.prev]: string;
+}
+
+/**
+ * One chain: hands out sequence numbers and remembers the last hash. Links must be taken and
+ * sealed in the order spans end (single-threaded: `next` then `seal` before the next `next`).
+ */
 export class HashChain {
-  readonly id = randomBytes(8).toString('hex');
   private seq = 0;
   private last = GENESIS;
 
-  /** Adds the chain attributes to `input.attributes` and returns them (set them on the span). */
-  link(input: ChainInput): Record<string, string | number> {
-    const added = { [CHAIN_ATTR.chain]: this.id, [CHAIN_ATTR.seq]: ++this.seq, [CHAIN_ATTR.prev]: this.last };
-    Object.assign(input.attributes, added);
-    const hash = chainHash(this.last, input);
-    this.last = hash;
-    return { ...added, [CHAIN_ATTR.hash]: hash };
+  constructor(readonly id: string) {}
+
+  /** The chain attributes for the next span. */
+  next(): ChainLink {
+    return { [CHAIN_ATTR.chain]: this.id, [CHAIN_ATTR.seq]: ++this.seq, [CHAIN_ATTR.prev]: this.last };
+  }
+
+  /** Hashes a span that carries the attributes from `next()`; returns the hash to set on it. */
+  seal(span: ExportedSpanLike): string {
+    if (span.attributes[CHAIN_ATTR.seq] !== this.seq || span.attributes[CHAIN_ATTR.prev] !== this.last) {
+      throw new Error('audit chain: span sealed out of order');
+    }
+    this.last = chainHash(this.last, span);
+    return this.last;
   }
 }
 
-/** Verifies exported spans (any order) of one or more chains. */
-export function verifyChain(spans: readonly FlatSpan[]): { ok: boolean; brokenAt?: number; reason?: string; chains: number } {
-  const byChain = new Map<string, FlatSpan[]>();
+export interface ChainVerification {
+  ok: boolean;
+  /** Sequence number where the chain first breaks. */
+  brokenAt?: number;
+  /** The chain that breaks. */
+  chain?: string;
+  reason?: string;
+  /** Number of chains (one per sidecar process run) and spans checked. */
+  chains: number;
+  spans: number;
+}
+
+export interface VerifyOptions {
+  /**
+   * Accept a chain whose first span is not seq 1 (a trail that was rotated): its first link's
+   * prev_hash is then taken on trust. Off by default so a deleted head is detected.
+   */
+  allowPartial?: boolean;
+}
+
+/**
+ * Verifies exported spans of one or more chains. Storage order does not matter (collectors and
+ * batches reorder): spans are ordered by their hashed sequence number, so a swapped seq, a gap,
+ * a duplicate or any altered field breaks the chain.
+ */
+export function verifyChain(spans: readonly ExportedSpanLike[], opts: VerifyOptions = {}): ChainVerification {
+  const byChain = new Map<string, ExportedSpanLike[]>();
   for (const s of spans) {
-    const chain = String(s.attributes[CHAIN_ATTR.chain] ?? '');
-    if (!chain) return { ok: false, reason: `span ${s.spanId} carries no chain attributes`, chains: byChain.size };
-    if (!byChain.has(chain)) byChain.set(chain, []);
-    byChain.get(chain)!.push(s);
+    const chain = s.attributes[CHAIN_ATTR.chain];
+    if (typeof chain !== 'string' || chain === '') {
+      return { ok: false, reason: `span ${s.spanId} carries no chain attributes`, chains: byChain.size, spans: spans.length };
+    }
+    let list = byChain.get(chain);
+    if (!list) byChain.set(chain, (list = []));
+    list.push(s);
   }
-  for (const list of byChain.values()) {
-    list.sort((a, b) => Number(a.attributes[CHAIN_ATTR.seq]) - Number(b.attributes[CHAIN_ATTR.seq]));
+  const fail = (chain: string, brokenAt: number, reason: string): ChainVerification => ({
+    ok: false,
+    chain,
+    brokenAt,
+    reason,
+    chains: byChain.size,
+    spans: spans.length,
+  });
+  for (const [chain, list] of byChain) {
+    const seqOf = (s: ExportedSpanLike) => Number(s.attributes[CHAIN_ATTR.seq]);
+    list.sort((a, b) => seqOf(a) - seqOf(b));
+    let expectedSeq = seqOf(list[0]!);
     let prev = GENESIS;
-    let expectedSeq = Number(list[0]!.attributes[CHAIN_ATTR.seq]);
-    if (expectedSeq !== 1 && String(list[0]!.attributes[CHAIN_ATTR.prev]) !== prev) {
-      // A trail that starts mid-chain (rotated file): trust the first link's prev as the anchor.
+    if (expectedSeq !== 1) {
+      if (!opts.allowPartial) return fail(chain, 1, `spans 1..${expectedSeq - 1} of the chain are missing`);
       prev = String(list[0]!.attributes[CHAIN_ATTR.prev]);
     }
     for (const s of list) {
-      const seq = Number(s.attributes[CHAIN_ATTR.seq]);
-      if (seq !== expectedSeq) return { ok: false, brokenAt: expectedSeq, reason: `span with seq ${expectedSeq} is missing`, chains: byChain.size };
-      if (String(s.attributes[CHAIN_ATTR.prev]) !== prev) return { ok: false, brokenAt: seq, reason: 'previous-hash link does not match', chains: byChain.size };
-      const input: ChainInput = {
-        traceId: s.traceId,
-        spanId: s.spanId,
-        parentSpanId: s.parentSpanId,
-        name: s.name,
-        startMs: nanosToMs(s.startTimeUnixNano),
-        endMs: nanosToMs(s.endTimeUnixNano),
-        attributes: s.attributes,
-        error: s.status?.code === 2 ? (s.status.message ?? '') : undefined,
-      };
-      const hash = chainHash(prev, input);
-      if (hash !== String(s.attributes[CHAIN_ATTR.hash])) return { ok: false, brokenAt: seq, reason: 'span content does not match its hash', chains: byChain.size };
+      const seq = seqOf(s);
+      if (!Number.isSafeInteger(seq)) return fail(chain, expectedSeq, `span ${s.spanId} has no valid sequence number`);
+      if (seq < expectedSeq) return fail(chain, seq, `sequence number ${seq} appears twice`);
+      if (seq > expectedSeq) return fail(chain, expectedSeq, `span with sequence number ${expectedSeq} is missing`);
+      if (s.attributes[CHAIN_ATTR.prev] !== prev) return fail(chain, seq, 'previous-hash link does not match');
+      const hash = chainHash(prev, s);
+      if (hash !== s.attributes[CHAIN_ATTR.hash]) return fail(chain, seq, 'span content does not match its hash');
       prev = hash;
       expectedSeq++;
     }
   }
-  return { ok: true, chains: byChain.size };
-}
-
-function nanosToMs(nanos: string): number {
-  return Number(BigInt(nanos) / 1_000_000n);
+  return { ok: true, chains: byChain.size, spans: spans.length };
 }

@@ -1,4 +1,28 @@
-export { createAuditTrail, type AuditTrail, type AuditSession, type AuditCommand, type AuditTrailOptions } from './audit-trail.js';
-export { verifyChain, canonicalSpan, chainHash, HashChain, CHAIN_ATTR } from './hash-chain.js';
-export { DurableExportProcessor } from './durable-export.js';
+// Public API of the audit trail.
+export {
+  createAuditTrail,
+  DEFAULT_MAX_SPOOL_BYTES,
+  type AuditTrail,
+  type AuditSession,
+  type AuditCommand,
+  type AuditTrailOptions,
+  type Attributes,
+  type AttributeValue,
+} from './audit-trail.js';
+export {
+  verifyChain,
+  canonicalSpan,
+  canonicalJson,
+  chainHash,
+  HashChain,
+  CHAIN_ATTR,
+  GENESIS,
+  type ExportedSpanLike,
+  type ChainVerification,
+  type VerifyOptions,
+} from './hash-chain.js';
+export { DurableSpool, type SpoolBatch, type SpoolCursor } from './durable-spool.js';
+export { SpoolingSpanProcessor } from './spooling-span-processor.js';
+export { OtlpJsonFileProcessor } from './otlp-json-file-processor.js';
+export { otlpTracesConfig, parseOtlpHeaders, type OtlpTracesConfig } from './otlp-env.js';
 export { flattenOtlpJson, flattenTraceRequest, type FlatSpan, type FlatValue } from './otlp-json-reader.js';

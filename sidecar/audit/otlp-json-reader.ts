@@ -14,7 +14,7 @@ export interface FlatSpan {
   endTimeUnixNano: string;
   attributes: Record<string, FlatValue>;
   status?: { code?: number; message?: string };
-  events: { name: string; attributes: Record<string, FlatValue> }[];
+  events: { name: string; timeUnixNano: string; attributes: Record<string, FlatValue> }[];
   resource: Record<string, FlatValue>;
 }
 
@@ -33,6 +33,7 @@ interface KeyValue {
 function value(v: AnyValue | undefined): FlatValue {
   if (!v) return null;
   if (v.stringValue !== undefined) return v.stringValue;
+  // int64 may arrive as a JSON string (proto3 JSON mapping); audit values are safe integers.
   if (v.intValue !== undefined) return Number(v.intValue);
   if (v.doubleValue !== undefined) return v.doubleValue;
   if (v.boolValue !== undefined) return v.boolValue;
@@ -64,8 +65,9 @@ export function flattenTraceRequest(req: unknown): FlatSpan[] {
           endTimeUnixNano: String(s['endTimeUnixNano'] ?? '0'),
           attributes: attributes(s['attributes'] as KeyValue[] | undefined),
           status: s['status'] as FlatSpan['status'],
-          events: ((s['events'] as { name: string; attributes?: KeyValue[] }[] | undefined) ?? []).map((e) => ({
-            name: e.name,
+          events: ((s['events'] as { name: string; timeUnixNano?: string | number; attributes?: KeyValue[] }[] | undefined) ?? []).map((e) => ({
+            name: String(e.name ?? ''),
+            timeUnixNano: String(e.timeUnixNano ?? '0'),
             attributes: attributes(e.attributes),
           })),
           resource,

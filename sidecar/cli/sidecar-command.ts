@@ -20,6 +20,7 @@ export async function runSidecarCommand(args: string[]): Promise<number> {
       'client-tls-key': { type: 'string' },
       inspection: { type: 'string', default: 'on' },
       'capture-port': { type: 'string' },
+      'credentials-from-secret': { type: 'boolean', default: false },
     },
   });
   if (!values.policy || !values.credentials) {
@@ -43,6 +44,8 @@ export async function runSidecarCommand(args: string[]): Promise<number> {
         : undefined,
     inspection: values.inspection === 'off' ? 'off' : 'on',
     capturePort: values['capture-port'] !== undefined ? Number(values['capture-port']) : undefined,
+    // A Kubernetes Secret mounted only into this container: its 0444 mode is not a leak.
+    allowInsecureCredentialsFile: values['credentials-from-secret'] === true,
     log,
   });
   log.info('sidecar ready', { listeners: sidecar.listeners.length });

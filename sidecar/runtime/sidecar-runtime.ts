@@ -50,7 +50,7 @@ export interface SidecarOptions {
   capturePort?: number;
   /** How long POST /drain waits for open sessions (default 20 s). */
   drainGraceMs?: number;
-  /** Test-only: accept a credentials file with loose permissions. */
+  /** Skip the credentials file's mode check: tests, and a Kubernetes Secret mounted only into the sidecar. */
   allowInsecureCredentialsFile?: boolean;
   env?: NodeJS.ProcessEnv;
   log: Logger;

@@ -114,8 +114,9 @@ rules:
   - { name: no-ddl, when: { statements: [ddl] }, action: deny }
 `;
   const volumes = {
-    'sidegate-policy': { 'policy.yaml': policy },
-    'sidegate-credentials': { 'credentials.yaml': `targets:\n  shop: { username: app, password: "e2e-Target-Pw-55aa" }\n` },
+    'sidegate-policy': { 'policy.yaml': { content: policy, mode: 0o644, owner: 'root' as const } },
+    // As the kubelet writes a Secret with the injected defaultMode 0444: root-owned, world-readable.
+    'sidegate-credentials': { 'credentials.yaml': { content: `targets:\n  shop: { username: app, password: "e2e-Target-Pw-55aa" }\n`, mode: 0o444, owner: 'root' as const } },
     'sidegate-token': { token: saToken },
   };
   const entrypoint = [process.execPath, CLI];

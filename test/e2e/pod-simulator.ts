@@ -23,8 +23,11 @@ export interface PodSpec {
   spec: { initContainers?: Container[]; containers: Container[]; volumes?: { name: string }[] };
 }
 
-/** What each volume holds in this simulation: file name → content (written with the container's uid). */
-export type VolumeContents = Record<string, Record<string, string>>;
+/**
+ * What each volume holds in this simulation: file name → content, or { content, mode, owner: 'root' }
+ * for files the kubelet writes root-owned (Secret and ConfigMap volumes).
+ */
+export type VolumeContents = Record<string, Record<string, string | { content: string; mode: number; owner: 'root' }>>;
 
 export interface SimulatedContainer {
   container: Container;
@@ -49,10 +52,16 @@ export async function prepareContainer(c: Container, root: string, contents: Vol
     await mkdir(dir, { recursive: true });
     await chown(dir, uid, gid);
     await chmod(dir, 0o700);
-    for (const [file, text] of Object.entries(contents[m.name] ?? {})) {
+    for (const [file, spec] of Object.entries(contents[m.name] ?? {})) {
       const path = join(dir, file);
-      await writeFile(path, text, { mode: 0o600 });
-      await chown(path, uid, gid);
+      if (typeof spec === 'string') {
+        await writeFile(path, spec, { mode: 0o600 });
+        await chown(path, uid, gid);
+      } else {
+        await writeFile(path, spec.content);
+        await chown(path, 0, 0);
+        await chmod(path, spec.mode);
+      }
     }
     mapping.push([m.mountPath, dir]);
   }

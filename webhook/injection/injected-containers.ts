@@ -47,6 +47,9 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
     'sidecar',
     '--policy', SIDECAR_PATHS.policyFile,
     '--credentials', SIDECAR_PATHS.credentialsFile,
+    // A Secret volume's files are root-owned and world-readable (0444) so uid 7331 can read them;
+    // the volume is mounted into the sidecar alone, so the file-mode check is meaningless there.
+    '--credentials-from-secret',
     '--token-file', SIDECAR_PATHS.tokenFile,
     '--state-dir', SIDECAR_PATHS.stateDir,
     '--capture-port', String(config.capturePort),

@@ -1,0 +1,272 @@
+// A durable FIFO of text records (one JSON line each) in a directory: the audit spool.
+//
+// Layout: numbered segment files (`segment-0000000000000001.jsonl`, appended to and fsync'd once
+// per batch) and `committed.json` ({segment, offset}: everything before it has been delivered).
+// Committing writes that file atomically (temp + fsync + rename + directory fsync) and deletes
+// segments wholly before it; a segment is rolled when it grows past `segmentBytes`, so delivered
+// data is reclaimed without copying. Opening the spool after a crash drops a torn last line (a
+// batch that never finished its fsync was never acknowledged to anyone) and resumes from the
+// committed position, so undelivered records are delivered by the next run (at least once).
+//
+// One writer (append) and one reader (readBatch/commit) may run concurrently: they touch
+// disjoint state (the reader never reads past the size the writer has made durable, and only
+// deletes segments older than the one being written).
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface SpoolCursor {
+  segment: number;
+  offset: number;
+}
+
+export interface SpoolBatch {
+  records: string[];
+  /** Position of the first record and just after the last one. */
+  start: SpoolCursor;
+  end: SpoolCursor;
+  /** Bytes the batch occupies on disk (records plus newlines). */
+  bytes: number;
+}
+
+export interface DurableSpoolOptions {
+  /** Roll to a new segment past this size (default 8 MiB). */
+  segmentBytes?: number;
+}
+
+interface Segment {
+  n: number;
+  path: string;
+  /** Durable size: only complete, fsync'd batches. */
+  size: number;
+}
+
+const SEGMENT_RE = /^segment-(\d{16})\.jsonl$/;
+const COMMITTED = 'committed.json';
+/** A single record longer than this is treated as corruption rather than read into memory. */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+export class DurableSpool {
+  private readonly segments: Segment[];
+  private cursor: SpoolCursor;
+  private writer?: FileHandle;
+  private readonly segmentBytes: number;
+  /** Monotonic byte counters for this process: what was appended (incl. what a previous run left) and committed. */
+  private appended: number;
+  private committed = 0;
+
+  private constructor(
+    readonly dir: string,
+    segments: Segment[],
+    cursor: SpoolCursor,
+    opts: DurableSpoolOptions,
+    /** Bytes of torn trailing data removed while opening. */
+    readonly repairedBytes: number,
+  ) {
+    this.segments = segments;
+    this.cursor = cursor;
+    this.segmentBytes = opts.segmentBytes ?? 8 * 1024 * 1024;
+    this.appended = this.pendingBytes;
+  }
+
+  static async open(dir: string, opts: DurableSpoolOptions = {}): Promise<DurableSpool> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const names = await readdir(dir);
+    const segments: Segment[] = [];
+    for (const name of names) {
+      const m = SEGMENT_RE.exec(name);
+      if (m) segments.push({ n: Number(m[1]), path: join(dir, name), size: (await stat(join(dir, name))).size });
+    }
+    segments.sort((a, b) => a.n - b.n);
+    let cursor = await readCommitted(dir);
+    // Segments before the committed one are delivered (a crash between commit and delete leaves them).
+    while (segments.length > 0 && cursor && segments[0]!.n < cursor.segment) await unlink(segments.shift()!.path);
+    if (!cursor || !segments.some((s) => s.n === cursor!.segment)) cursor = { segment: segments[0]?.n ?? 1, offset: 0 };
+    let repaired = 0;
+    for (const seg of segments) repaired += await repairTornTail(seg);
+    const first = segments.find((s) => s.n === cursor!.segment);
+    if (first && cursor.offset > first.size) cursor = { segment: cursor.segment, offset: first.size };
+    return new DurableSpool(dir, segments, cursor, opts, repaired);
+  }
+
+  /** Bytes appended and not yet committed. */
+  get pendingBytes(): number {
+    let n = -this.cursor.offset;
+    for (const s of this.segments) if (s.n >= this.cursor.segment) n += s.size;
+    return Math.max(0, n);
+  }
+
+  /** Logical positions (bytes) for waiting on progress: appended so far, committed so far. */
+  get position(): { appended: number; committed: number } {
+    return { appended: this.appended, committed: this.committed };
+  }
+
+  /** Appends records (no newlines inside) in one write and fsyncs before resolving. */
+  async append(records: readonly string[]): Promise<void> {
+    if (records.length === 0) return;
+    const data = Buffer.from(records.map((r) => r + '\n').join(''), 'utf8');
+    let seg = this.segments[this.segments.length - 1];
+    if (!seg || !this.writer || seg.size >= this.segmentBytes) seg = await this.startSegment(seg);
+    try {
+      let written = 0;
+      while (written < data.length) {
+        const { bytesWritten } = await this.writer!.write(data, written, data.length - written, seg.size + written);
+        written += bytesWritten;
+      }
+      await this.writer!.sync();
+    } catch (err) {
+      // Leave no partial line behind: the next append must start on a record boundary.
+      await this.writer!.truncate(seg.size).catch(() => {});
+      throw err;
+    }
+    seg.size += data.length;
+    this.appended += data.length;
+  }
+
+  private async startSegment(last: Segment | undefined): Promise<Segment> {
+    // Re-use the last segment after a restart unless it is full; otherwise begin the next one.
+    let seg = last;
+    if (!seg || seg.size >= this.segmentBytes) {
+      const n = (last?.n ?? this.cursor.segment - 1) + 1;
+      seg = { n, path: join(this.dir, `segment-${String(n).padStart(16, '0')}.jsonl`), size: 0 };
+      this.segments.push(seg);
+    }
+    await this.writer?.close();
+    this.writer = undefined;
+    this.writer = await open(seg.path, seg.size === 0 ? 'w' : 'r+', 0o600);
+    if (seg.size === 0) await syncDir(this.dir); // the new file's name is durable too
+    return seg;
+  }
+
+  /** Reads up to `maxRecords` records / about `maxBytes` from the committed position on. */
+  async readBatch(maxRecords: number, maxBytes: number): Promise<SpoolBatch> {
+    const start = { ...this.cursor };
+    const records: string[] = [];
+    let pos = { ...this.cursor };
+    let bytes = 0;
+    while (records.length < maxRecords && bytes < maxBytes) {
+      const seg = this.segments.find((s) => s.n >= pos.segment);
+      if (!seg) break;
+      if (seg.n !== pos.segment) pos = { segment: seg.n, offset: 0 };
+      if (pos.offset >= seg.size) {
+        const next = this.segments.find((s) => s.n > seg.n);
+        if (!next) break;
+        pos = { segment: next.n, offset: 0 };
+        continue;
+      }
+      const { lines, consumed } = await readLines(seg, pos.offset, maxRecords - records.length, Math.max(maxBytes - bytes, 1));
+      records.push(...lines);
+      pos = { segment: seg.n, offset: pos.offset + consumed };
+      bytes += consumed;
+    }
+    return { records, start, end: pos, bytes };
+  }
+
+  /** Marks a batch (read from the current position) as delivered. */
+  async commit(batch: SpoolBatch): Promise<void> {
+    if (batch.start.segment !== this.cursor.segment || batch.start.offset !== this.cursor.offset) {
+      throw new Error('audit spool: batches must be committed in order');
+    }
+    const tmp = join(this.dir, COMMITTED + '.tmp');
+    const h = await open(tmp, 'w', 0o600);
+    try {
+      await h.writeFile(JSON.stringify(batch.end));
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await rename(tmp, join(this.dir, COMMITTED));
+    await syncDir(this.dir);
+    this.cursor = { ...batch.end };
+    this.committed += batch.bytes;
+    // Segments wholly delivered and no longer written to.
+    while (this.segments.length > 1 && this.segments[0]!.n < this.cursor.segment) await unlink(this.segments.shift()!.path);
+  }
+
+  async close(): Promise<void> {
+    await this.writer?.close();
+    this.writer = undefined;
+  }
+}
+
+async function readCommitted(dir: string): Promise<SpoolCursor | undefined> {
+  try {
+    const h = await open(join(dir, COMMITTED), 'r');
+    try {
+      const c = JSON.parse(await h.readFile('utf8')) as SpoolCursor;
+      if (Number.isSafeInteger(c.segment) && Number.isSafeInteger(c.offset) && c.offset >= 0) return c;
+    } finally {
+      await h.close();
+    }
+  } catch {
+    /* none yet, or unreadable: start from the oldest segment (at least once) */
+  }
+  return undefined;
+}
+
+/** Truncates a segment after its last newline; returns the bytes removed. */
+async function repairTornTail(seg: Segment): Promise<number> {
+  if (seg.size === 0) return 0;
+  const h = await open(seg.path, 'r+');
+  try {
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = seg.size;
+    while (end > 0) {
+      const from = Math.max(0, end - chunk.length);
+      const { bytesRead } = await h.read(chunk, 0, end - from, from);
+      const nl = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (nl >= 0) {
+        const keep = from + nl + 1;
+        if (keep === seg.size) return 0;
+        await h.truncate(keep);
+        await h.sync();
+        const removed = seg.size - keep;
+        seg.size = keep;
+        return removed;
+      }
+      end = from;
+    }
+    await h.truncate(0);
+    await h.sync();
+    const removed = seg.size;
+    seg.size = 0;
+    return removed;
+  } finally {
+    await h.close();
+  }
+}
+
+/** Reads whole lines from `offset`, at most `maxLines`, stopping after about `maxBytes`. */
+async function readLines(seg: Segment, offset: number, maxLines: number, maxBytes: number): Promise<{ lines: string[]; consumed: number }> {
+  const h = await open(seg.path, 'r');
+  try {
+    let want = Math.min(seg.size - offset, Math.max(maxBytes, 64 * 1024));
+    for (;;) {
+      const buf = Buffer.alloc(want);
+      const { bytesRead } = await h.read(buf, 0, want, offset);
+      const data = buf.subarray(0, bytesRead);
+      const lines: string[] = [];
+      let consumed = 0;
+      while (lines.length < maxLines && (consumed < maxBytes || lines.length === 0)) {
+        const nl = data.indexOf(0x0a, consumed);
+        if (nl < 0) break;
+        lines.push(data.subarray(consumed, nl).toString('utf8'));
+        consumed = nl + 1;
+      }
+      if (lines.length > 0) return { lines, consumed };
+      // One record longer than the window: widen it (the durable size always ends with a newline).
+      if (want >= seg.size - offset || want >= MAX_RECORD_BYTES) throw new Error('audit spool: record without an end');
+      want = Math.min(want * 2, seg.size - offset, MAX_RECORD_BYTES);
+    }
+  } finally {
+    await h.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}

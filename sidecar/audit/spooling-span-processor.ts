@@ -1,0 +1,229 @@
+// The OTLP-mode span processor: no silent loss. The OTel BatchSpanProcessor drops spans when its
+// queue is full or an export fails; audit spans are evidence, so instead every ended span is
+// first appended to the durable spool (fsync'd in small batches), and a single export loop sends
+// what the spool holds, oldest first, with the OTLP exporter. Only a successful export commits
+// (forgets) a batch; a failed one stays and is retried with backoff. A spool left by a previous
+// run is simply the start of the queue. When undelivered data outgrows its bound the processor
+// reports unhealthy (the gate then denies new commands) but still keeps every span.
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Context } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Logger } from '../logging/logger.js';
+import { DurableSpool, type SpoolBatch } from './durable-spool.js';
+import { DurableWriteQueue } from './durable-write-queue.js';
+import { ResourceCache, SpanRecordError, fromSpanRecord, toSpanRecord } from './span-record.js';
+
+export interface SpoolingSpanProcessorOptions {
+  exporter: SpanExporter;
+  spool: DurableSpool;
+  /** Undelivered bytes (spool + not yet written) above which `healthy` is false. */
+  maxSpoolBytes: number;
+  log: Logger;
+  /** Names the collector in log lines (a URL without credentials). */
+  destination: string;
+  maxBatchSpans?: number;
+  maxBatchBytes?: number;
+  initialRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+}
+
+export class SpoolingSpanProcessor implements SpanProcessor {
+  private readonly writes: DurableWriteQueue<string>;
+  private readonly resources = new ResourceCache();
+  private pumping = false;
+  private closed = false;
+  private failedExports = 0;
+  private retryDelayMs: number;
+  private wakeSleep?: () => void;
+  private progressWaiters: (() => void)[] = [];
+  private reportedOverBound = false;
+  /** True from a failed export until the next successful one (one log line per episode). */
+  private exportFailing = false;
+
+  constructor(private readonly opts: SpoolingSpanProcessorOptions) {
+    this.retryDelayMs = opts.initialRetryDelayMs ?? 250;
+    this.writes = new DurableWriteQueue<string>({
+      write: (lines) => opts.spool.append(lines),
+      onWritten: () => {
+        this.checkBound();
+        void this.pump();
+      },
+      destination: opts.spool.dir,
+      log: opts.log,
+    });
+    if (opts.spool.pendingBytes > 0) {
+      opts.log.info('audit: re-exporting spans spooled by a previous run', { bytes: opts.spool.pendingBytes, destination: opts.destination });
+      this.checkBound();
+      void this.pump();
+    }
+  }
+
+  get healthy(): boolean {
+    return !this.writes.failing && this.undeliveredBytes() <= this.opts.maxSpoolBytes;
+  }
+
+  /** Spans ended but not yet delivered, in bytes (on disk or on their way there). */
+  undeliveredBytes(): number {
+    return this.opts.spool.pendingBytes + this.writes.bufferedBytes;
+  }
+
+  onStart(_span: Span, _ctx: Context): void {}
+
+  onEnd(span: ReadableSpan): void {
+    const line = toSpanRecord(span);
+    this.writes.push(line, line.length + 1);
+    this.checkBound();
+  }
+
+  /**
+   * Everything ended so far is delivered, or durable in the spool and the collector has just
+   * refused it (the export loop keeps retrying; the next run replays it if this one ends).
+   */
+  async forceFlush(timeoutMs = 30_000): Promise<void> {
+    await this.writes.drained(timeoutMs);
+    if (this.closed) return; // durable in the spool; the next run delivers it
+    const target = this.opts.spool.position.appended;
+    const failuresBefore = this.failedExports;
+    const deadline = Date.now() + timeoutMs;
+    while (this.opts.spool.position.committed < target && this.failedExports === failuresBefore && Date.now() < deadline) {
+      this.wakeSleep?.();
+      void this.pump();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.progressWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    try {
+      await this.forceFlush(10_000);
+    } finally {
+      this.closed = true;
+      this.wakeSleep?.();
+      this.writes.close();
+      if (this.writes.bufferedBytes > 0) {
+        this.opts.log.error('audit: spans could not be written to the spool before shutdown', { bytes: this.writes.bufferedBytes, destination: this.opts.spool.dir });
+      }
+      while (this.pumping) await new Promise<void>((r) => this.progressWaiters.push(r));
+      await this.opts.spool.close();
+      await this.opts.exporter.shutdown();
+    }
+  }
+
+  /** The export loop: one batch at a time, oldest first; at most one loop runs. */
+  private async pump(): Promise<void> {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    try {
+      while (!this.closed) {
+        const batch = await this.opts.spool.readBatch(this.opts.maxBatchSpans ?? 512, this.opts.maxBatchBytes ?? 4 * 1024 * 1024);
+        if (batch.records.length === 0) break;
+        const spans = await this.decode(batch);
+        const result = spans.length > 0 ? await exportOnce(this.opts.exporter, spans) : { code: ExportResultCode.SUCCESS };
+        if (result.code === ExportResultCode.SUCCESS) {
+          await this.opts.spool.commit(batch);
+          if (this.exportFailing) this.opts.log.info('audit: collector reachable again; delivering spooled spans', { destination: this.opts.destination });
+          this.exportFailing = false;
+          this.retryDelayMs = this.opts.initialRetryDelayMs ?? 250;
+          this.checkBound();
+          this.notifyProgress();
+          continue;
+        }
+        this.failedExports++;
+        if (!this.exportFailing) {
+          this.exportFailing = true;
+          this.opts.log.warn('audit: export failed; spans stay in the spool and are retried', {
+            destination: this.opts.destination,
+            error: safeExportError(result),
+            undeliveredBytes: this.undeliveredBytes(),
+          });
+        }
+        this.notifyProgress();
+        await this.sleep(this.retryDelayMs);
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, this.opts.maxRetryDelayMs ?? 30_000);
+      }
+    } catch (err) {
+      // Spool I/O failed: the data is still on disk; try again later.
+      this.opts.log.error('audit: spool read/commit failed; retrying', { error: (err as { code?: string }).code ?? 'io error' });
+      if (!this.closed) setTimeout(() => void this.pump(), 1000).unref();
+    } finally {
+      this.pumping = false;
+      this.notifyProgress();
+    }
+  }
+
+  /**
+   * Records that cannot be decoded (a damaged spool) would block delivery forever; they are
+   * moved to `quarantine.jsonl` next to the spool, with an error log line, never dropped quietly.
+   */
+  private async decode(batch: SpoolBatch): Promise<ReadableSpan[]> {
+    const spans: ReadableSpan[] = [];
+    for (const line of batch.records) {
+      try {
+        spans.push(fromSpanRecord(line, this.resources));
+      } catch (err) {
+        if (!(err instanceof SpanRecordError)) throw err;
+        await appendFile(join(this.opts.spool.dir, 'quarantine.jsonl'), line + '\n', { mode: 0o600 });
+        this.opts.log.error('audit: damaged spool record moved to quarantine', { file: join(this.opts.spool.dir, 'quarantine.jsonl'), reason: err.message });
+      }
+    }
+    return spans;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      // A process with nothing else to do may exit while waiting: the spool keeps the data.
+      t.unref();
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeSleep = () => {
+        this.wakeSleep = undefined;
+        done();
+      };
+    });
+  }
+
+  private notifyProgress(): void {
+    const waiters = this.progressWaiters;
+    this.progressWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private checkBound(): void {
+    const over = this.undeliveredBytes() > this.opts.maxSpoolBytes;
+    if (over && !this.reportedOverBound) {
+      this.opts.log.error('audit: undelivered spans exceed the spool bound; new commands are denied until the collector catches up', {
+        undeliveredBytes: this.undeliveredBytes(),
+        maxSpoolBytes: this.opts.maxSpoolBytes,
+        destination: this.opts.destination,
+      });
+    } else if (!over && this.reportedOverBound) {
+      this.opts.log.info('audit: spool back under its bound', { undeliveredBytes: this.undeliveredBytes() });
+    }
+    this.reportedOverBound = over;
+  }
+}
+
+function exportOnce(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
+  return new Promise((resolve) => {
+    try {
+      exporter.export(spans, resolve);
+    } catch (err) {
+      resolve({ code: ExportResultCode.FAILED, error: err as Error });
+    }
+  });
+}
+
+/** Exporter errors name the URL and status; they never carry headers (where a token would be). */
+function safeExportError(result: ExportResult): string {
+  return (result.error?.message ?? 'export failed').slice(0, 200);
+}
