@@ -86,6 +86,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     env,
     filePath: opts.auditFile ?? join(opts.stateDir, 'audit.otlp.jsonl'),
     spoolDir: join(opts.stateDir, 'audit-spool'),
+    log,
   });
 
   let brokerInfo: { url: string; adminTokenFile: string } | undefined;
