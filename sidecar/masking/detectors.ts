@@ -1,93 +1,145 @@
-// Detectors: find sensitive values inside arbitrary text. Each is a compiled pattern plus, where
-// a pattern alone is too loose, a check (Luhn for card numbers, a decodable header for JWTs).
-import type { DetectorSpec } from '../../policies/model.js';
+// Detectors: find sensitive values inside arbitrary text. Built-ins cover the common secrets and
+// personal data; policies add their own regexes. Every built-in is linear in the length of the
+// text (no pattern that can backtrack quadratically), because the text comes from the target
+// system and may be large or hostile. Custom regexes are the policy author's responsibility; the
+// masker bounds the text they run over (see result-masker.ts, maxValueBytes).
+import type { DetectorName, DetectorSpec } from '../../policies/model.js';
+import { findCardNumbers, mayHoldCardNumber } from './card-numbers.js';
+import { findEmailAddresses } from './email-addresses.js';
+import { findPemPrivateKeys } from './pem-private-keys.js';
+
+export type Emit = (start: number, end: number) => void;
 
 export interface Detector {
-  name: string;
-  pattern: RegExp;
-  accept?: (match: string) => boolean;
+  /** Name shown in `[REDACTED:name]`: the built-in's name or the custom detector's name. */
+  readonly name: string;
+  /** Identity for de-duplication across rules: the same detector in two rules scans once. */
+  readonly key: string;
+  /** Calls `emit` for every match; matches of different detectors may overlap. */
+  find(text: string, emit: Emit): void;
+  /** Cheap check (substring tests): false means `find` cannot match, so it need not run. */
+  mayMatch?(text: string): boolean;
 }
 
+/** A sensitive range of the text: [start, end) in UTF-16 units, found by `detectors[index]`. */
 export interface Match {
   start: number;
   end: number;
   detector: string;
+  index: number;
 }
 
-const BUILTIN: Record<string, () => Detector> = {
-  email: () => ({ name: 'email', pattern: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g }),
-  'payment-card': () => ({ name: 'payment-card', pattern: /(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])/g, accept: luhnValid }),
-  jwt: () => ({ name: 'jwt', pattern: /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, accept: jwtHeaderValid }),
-  'aws-access-key': () => ({
-    name: 'aws-access-key',
-    pattern: /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])|(?<=aws_secret_access_key\s*[=:]\s*["']?)[A-Za-z0-9/+=]{40}/gi,
-  }),
-  'pem-private-key': () => ({
-    name: 'pem-private-key',
-    pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/g,
-  }),
+const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+const AWS_ACCESS_KEY_ID = /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/g;
+/** A 40-character secret access key is only recognisable by its label (`aws_secret_access_key=…`). */
+const AWS_SECRET_LENGTH = 40;
+const AWS_LABELLED_SECRET = new RegExp(
+  `(?:${caseless('aws')}[_-]?)?${caseless('secret')}[_-]?(?:${caseless('access')}[_-]?)?${caseless('key')}` +
+    `["']?[ \\t]{0,16}(?:=>|[:=])[ \\t]{0,16}["']?[A-Za-z0-9/+]{${AWS_SECRET_LENGTH}}(?![A-Za-z0-9/+=])`,
+  'g',
+);
+
+const BUILTIN: Record<DetectorName, Omit<Detector, 'name' | 'key'>> = {
+  email: {
+    find: findEmailAddresses,
+    mayMatch: (t) => t.includes('@'),
+  },
+  'payment-card': {
+    find: findCardNumbers,
+    mayMatch: mayHoldCardNumber,
+  },
+  jwt: {
+    find: (text, emit) => findRegex(JWT, text, (s, e) => jwtHeaderValid(text.slice(s, e)) && emit(s, e)),
+    mayMatch: (t) => t.includes('eyJ'),
+  },
+  'aws-access-key': {
+    find(text, emit) {
+      findRegex(AWS_ACCESS_KEY_ID, text, emit);
+      // Only the secret itself is sensitive; its label stays readable.
+      findRegex(AWS_LABELLED_SECRET, text, (_s, e) => emit(e - AWS_SECRET_LENGTH, e));
+    },
+    mayMatch: (t) => t.includes('AKIA') || t.includes('ASIA') || t.includes('ecret') || t.includes('ECRET'),
+  },
+  'pem-private-key': {
+    find: findPemPrivateKeys,
+    mayMatch: (t) => t.includes('PRIVATE KEY'),
+  },
 };
 
+export const BUILTIN_DETECTOR_NAMES = Object.keys(BUILTIN) as DetectorName[];
+
+/**
+ * Compiles detector specs once (regexes are validated here, so a bad pattern fails at plan time,
+ * not per value). Throws an Error naming the detector for an unknown built-in or invalid regex.
+ */
 export function compileDetectors(specs: readonly DetectorSpec[]): Detector[] {
-  return specs.map((s) => {
-    if (s.kind === 'builtin') {
-      const make = BUILTIN[s.name];
-      if (!make) throw new Error(`unknown detector "${s.name}"`);
-      return make();
-    }
-    const flags = new Set((s.flags ?? '').split(''));
-    flags.add('g');
-    return { name: s.name, pattern: new RegExp(s.pattern, [...flags].join('')) };
-  });
+  return specs.map((spec) => (spec.kind === 'builtin' ? builtin(spec.name) : customRegex(spec.name, spec.pattern, spec.flags)));
 }
 
-/** Non-overlapping matches of all detectors, in order; the earliest (then longest) match wins. */
+function builtin(name: DetectorName): Detector {
+  const impl = Object.hasOwn(BUILTIN, name) ? BUILTIN[name] : undefined;
+  if (!impl) throw new Error(`unknown masking detector "${name}"`);
+  return { name, key: `builtin:${name}`, ...impl };
+}
+
+function customRegex(name: string, pattern: string, flags = ''): Detector {
+  // Always global (we iterate all matches); never sticky (sticky would stop at the first gap).
+  const effective = [...new Set(flags.replace(/[gy]/g, '') + 'g')].join('');
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern, effective);
+  } catch (err) {
+    throw new Error(`masking detector "${name}": ${(err as Error).message}`);
+  }
+  return { name, key: `regex:${name}:${effective}:${pattern}`, find: (text, emit) => findRegex(re, text, emit) };
+}
+
+function findRegex(re: RegExp, text: string, emit: Emit): void {
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    if (m[0].length === 0) {
+      re.lastIndex++; // a pattern that can match empty must still move forward
+      continue;
+    }
+    emit(m.index, m.index + m[0].length);
+  }
+}
+
+/**
+ * Non-overlapping matches of all detectors, in text order. Overlapping matches are merged into
+ * one range (attributed to the one that starts first, then the longest): dropping the later one
+ * instead would leave its tail unmasked (`x ada@example.com` with a custom `x a` would show
+ * `da@example.com`).
+ */
 export function findSensitive(text: string, detectors: readonly Detector[]): Match[] {
   const found: Match[] = [];
-  for (const d of detectors) {
-    d.pattern.lastIndex = 0;
-    for (let m = d.pattern.exec(text); m !== null; m = d.pattern.exec(text)) {
-      if (m[0].length === 0) {
-        d.pattern.lastIndex++; // a custom regex that can match empty must not loop forever
-        continue;
-      }
-      if (d.accept && !d.accept(m[0])) continue;
-      found.push({ start: m.index, end: m.index + m[0].length, detector: d.name });
-    }
-  }
+  detectors.forEach((d, index) => d.find(text, (start, end) => void found.push({ start, end, detector: d.name, index })));
   if (found.length <= 1) return found;
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Match[] = [];
   let end = -1;
   for (const m of found) {
     if (m.start >= end) {
-      out.push(m);
+      out.push({ ...m });
       end = m.end;
+    } else if (m.end > end) {
+      out[out.length - 1]!.end = end = m.end;
     }
   }
   return out;
 }
 
-export function luhnValid(candidate: string): boolean {
-  const digits = candidate.replace(/[ -]/g, '');
-  if (digits.length < 13 || digits.length > 19) return false;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
 function jwtHeaderValid(candidate: string): boolean {
+  const dot = candidate.indexOf('.');
   try {
-    const header = JSON.parse(Buffer.from(candidate.split('.')[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-    return typeof header['alg'] === 'string';
+    const header: unknown = JSON.parse(Buffer.from(candidate.slice(0, dot), 'base64url').toString('utf8'));
+    return typeof header === 'object' && header !== null && typeof (header as Record<string, unknown>)['alg'] === 'string';
   } catch {
     return false;
   }
+}
+
+/** `abc` → `[aA][bB][cC]`: case-insensitive label inside an otherwise case-sensitive regex. */
+function caseless(word: string): string {
+  return [...word].map((c) => `[${c.toLowerCase()}${c.toUpperCase()}]`).join('');
 }

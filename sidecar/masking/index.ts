@@ -1,5 +1,17 @@
-export { compileDetectors, findSensitive, luhnValid, type Detector, type Match } from './detectors.js';
-export { applyStrategy, keyedHash, partial, redact } from './strategies.js';
-export { planResultMasking, type ResultMasker, type ResultColumn, type MaskResult } from './result-masker.js';
-export { isTextualPgType, maskPgValue } from './postgres-value-format.js';
-export { compileColumnPattern, columnMatches } from './column-patterns.js';
+// Masking: detectors, strategies and the per-result column masker protocol adapters call per
+// value. Everything but postgres-value-format.ts is protocol-agnostic.
+export { compileDetectors, findSensitive, BUILTIN_DETECTOR_NAMES, type Detector, type Match } from './detectors.js';
+export { luhnValid } from './card-numbers.js';
+export { applyStrategy, keyedHash, partial, redact, REDACTED } from './strategies.js';
+export {
+  planResultMasking,
+  DEFAULT_MAX_VALUE_BYTES,
+  OVERSIZED,
+  type ResultMasker,
+  type ResultColumn,
+  type MaskResult,
+  type MaskingOptions,
+} from './result-masker.js';
+export { compileColumnPattern, columnMatches, columnPatternProblem, type ColumnPattern, type ColumnTable } from './column-patterns.js';
+export { maskJsonText } from './json-text-masking.js';
+export { isTextualPgType, maskPgValue, PG_TYPE } from './postgres-value-format.js';

@@ -1,19 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planResultMasking } from './result-masker.js';
-import { maskPgValue } from './postgres-value-format.js';
-import { keyedHash, partial } from './strategies.js';
+import { planResultMasking, OVERSIZED, type ResultColumn } from './result-masker.js';
+import { keyedHash } from './strategies.js';
 import type { MaskingRule } from '../../policies/model.js';
 
-const key = Buffer.from('k');
+const key = Buffer.from('a masking key of reasonable size');
 const customers = { schema: 'public', name: 'customers' };
 const rules: MaskingRule[] = [
   { name: 'emails', columns: ['customers.email'], detectors: [], strategy: 'partial' },
   { name: 'cards', columns: ['*.card'], detectors: [], strategy: 'redact' },
   { name: 'ids', columns: ['public.customers.tax_id'], detectors: [], strategy: 'hash' },
-  { name: 'secrets', columns: [], detectors: [{ kind: 'builtin', name: 'aws-access-key' }], strategy: 'redact' },
+  { name: 'secrets', columns: [], detectors: [{ kind: 'builtin', name: 'aws-access-key' }, { kind: 'builtin', name: 'email' }], strategy: 'redact' },
 ];
-const cols = [
+const cols: ResultColumn[] = [
   { name: 'email', table: customers, textual: true },
   { name: 'card', table: { name: 'payments' }, textual: true },
   { name: 'tax_id', table: customers, textual: true },
@@ -23,66 +22,66 @@ const cols = [
   { name: 'email', textual: true },
 ];
 
-test('no rules → no plan: rows pass untouched', () => {
+test('no rules, or rules that cannot touch this result → no plan: rows pass untouched', () => {
   assert.equal(planResultMasking([], cols), null);
+  assert.equal(planResultMasking([{ name: 'x', columns: ['orders.total'], detectors: [], strategy: 'redact' }], cols), null);
+  assert.equal(planResultMasking([rules[3]!], [{ name: 'id', textual: false }]), null, 'detectors only, nothing textual');
 });
 
-test('column globs (qualified, unqualified, any table, alias via source column) and strategies', () => {
+test('column rules mask whole values with their strategy; detectors mask matches elsewhere', () => {
   const m = planResultMasking(rules, cols, { hashKey: key })!;
-  assert.equal(m.maskText(0, 'ada@example.com').value, 'a***@example.com');
+  assert.deepEqual(m.maskText(0, 'ada@example.com'), { value: 'a***@example.com', masked: 1 });
   assert.equal(m.maskText(1, '4111111111111111').value, '[REDACTED]');
   assert.equal(m.maskText(2, '123-45-6789').value, keyedHash('123-45-6789', key));
-  assert.equal(m.maskText(3, 'key AKIAIOSFODNN7EXAMPLE').value, 'key [REDACTED:aws-access-key]');
-  assert.equal(m.maskText(3, 'nothing here').masked, 0);
+  assert.deepEqual(m.maskText(3, 'key AKIAIOSFODNN7EXAMPLE, mail b@x.io'), { value: 'key [REDACTED:aws-access-key], mail [REDACTED:email]', masked: 2 });
+  assert.deepEqual(m.maskText(3, 'nothing here'), { value: 'nothing here', masked: 0 });
+  assert.equal(m.maskText(4, 'AKIAIOSFODNN7EXAMPLE').masked, 0, 'not textual: detectors do not apply');
   assert.equal(m.maskText(5, 'ada@example.com').value, 'a***@example.com', 'an alias does not hide the column');
-  assert.equal(m.maskText(6, 'ada@example.com').masked, 0, 'customers.email needs a known table');
-  assert.equal(m.totalMasked, 5);
+  assert.equal(m.maskText(6, 'ada@example.com').value, '[REDACTED:email]', 'no table: the column rule needs one, the detector still runs');
+  assert.equal(m.totalMasked, 7);
+  assert.equal(m.columnRule(0), true);
+  assert.equal(m.columnRule(3), false);
 });
 
-test('the same buffer comes back when nothing is masked (no copy on the hot path)', () => {
+test('when rules overlap the strongest strategy wins, whatever the order', () => {
+  const a: MaskingRule = { name: 'a', columns: ['*.email'], detectors: [], strategy: 'partial' };
+  const b: MaskingRule = { name: 'b', columns: ['customers.email'], detectors: [], strategy: 'redact' };
+  for (const order of [[a, b], [b, a]]) assert.equal(planResultMasking(order, cols)!.maskText(0, 'ada@example.com').value, '[REDACTED]');
+});
+
+test('maskUtf8 returns the same Buffer when nothing changed (no copy on the hot path)', () => {
   const m = planResultMasking(rules, cols, { hashKey: key })!;
-  const clean = Buffer.from('plain text');
+  const clean = Buffer.from('plain text without secrets');
   assert.equal(m.maskUtf8(3, clean).value, clean);
+  const maybe = Buffer.from('AKIA is a prefix, not a key');
+  assert.equal(m.maskUtf8(3, maybe).value, maybe, 'passes the pre-check, no match');
+  const dirty = m.maskUtf8(3, Buffer.from('to ada@example.com'));
+  assert.equal(dirty.value.toString(), 'to [REDACTED:email]');
+  assert.equal(m.maskUtf8(2, Buffer.from('123-45-6789')).value.toString(), keyedHash('123-45-6789', key));
 });
 
-test('hash is stable per key and differs across keys; hash without a key is refused', () => {
-  assert.equal(keyedHash('x', key), keyedHash('x', key));
-  assert.notEqual(keyedHash('x', key), keyedHash('x', Buffer.from('other')));
-  assert.throws(() => planResultMasking(rules, cols, {}), /masking key/);
+test('hash without a key is refused when the masker is built, naming the rule only', () => {
+  assert.throws(() => planResultMasking(rules, cols, {}), /masking rule "ids" uses strategy hash but no masking key/);
+  assert.throws(() => planResultMasking(rules, cols, { hashKey: Buffer.alloc(0) }), /no masking key/);
 });
 
-test('partial keeps a little context', () => {
-  assert.equal(partial('ada@example.com'), 'a***@example.com');
-  assert.equal(partial('4111 1111 1111 1111', 'payment-card'), '************1111');
-  assert.equal(partial('secret-value'), 's**********e');
-  assert.equal(partial('abc'), '***');
+test('an over-limit value that detectors would scan is masked whole (fail closed)', () => {
+  const m = planResultMasking(rules, cols, { hashKey: key, maxValueBytes: 16 })!;
+  const big = 'x'.repeat(17);
+  assert.deepEqual(m.maskText(3, big), { value: OVERSIZED, masked: 1 });
+  assert.equal(m.maskUtf8(3, Buffer.from(big)).value.toString(), OVERSIZED);
+  assert.equal(m.maskText(3, 'é'.repeat(9)).value, OVERSIZED, 'the limit is in UTF-8 bytes (18 here)');
+  assert.equal(m.maskText(3, 'x'.repeat(16)).masked, 0, 'at the limit it is scanned');
+  assert.equal(m.maskText(0, `${big}@example.com`).value, 'x***@example.com', 'column rules need no bound');
 });
 
-test('binary format: textual types mask in place, other types become NULL under a column rule', () => {
-  const m = planResultMasking(
-    [{ name: 'c', columns: ['*.card', '*.amount'], detectors: [{ kind: 'builtin', name: 'email' }], strategy: 'redact' }],
-    [
-      { name: 'card', textual: true },
-      { name: 'amount', textual: false },
-      { name: 'doc', textual: true },
-      { name: 'n', textual: false },
-    ],
-  )!;
-  assert.equal(maskPgValue(m, 0, 1, 25, Buffer.from('4111111111111111')).value!.toString(), '[REDACTED]');
-  const int8 = Buffer.alloc(8);
-  int8.writeBigInt64BE(42n);
-  assert.deepEqual(maskPgValue(m, 1, 1, 20, int8), { value: null, masked: 1 });
-  const jsonb = Buffer.concat([Buffer.from([1]), Buffer.from('{"to":"ada@example.com"}')]);
-  const masked = maskPgValue(m, 2, 1, 3802, jsonb).value!;
-  assert.equal(masked[0], 1, 'jsonb version byte kept');
-  assert.equal(masked.subarray(1).toString(), '{"to":"[REDACTED:email]"}');
-  assert.equal(maskPgValue(m, 3, 1, 20, int8).value, int8, 'detectors leave non-text binary alone');
-  assert.deepEqual(maskPgValue(m, 0, 0, 25, null), { value: null, masked: 0 });
-});
-
-test('an oversized value with detectors is masked whole (fail closed)', () => {
-  const m = planResultMasking([{ name: 'd', columns: [], detectors: [{ kind: 'builtin', name: 'email' }], strategy: 'redact' }], [{ name: 'x', textual: true }], {
-    maxValueBytes: 10,
-  })!;
-  assert.equal(m.maskText(0, 'a'.repeat(11)).value, '[REDACTED:oversized]');
+test('JSON values stay valid JSON under column rules and detectors', () => {
+  const m = planResultMasking(rules, cols, { hashKey: key })!;
+  assert.equal(m.maskJsonText(1, '{"number": "4111111111111111"}').value, '"[REDACTED]"');
+  assert.equal(m.maskJsonText(0, '"ada@example.com"').value, '"a***@example.com"');
+  assert.equal(m.maskJsonText(2, '{"n": 1}').value, JSON.stringify(keyedHash('{"n": 1}', key)));
+  assert.deepEqual(JSON.parse(m.maskJsonText(3, '{"to": "ada@example.com"}').value), { to: '[REDACTED:email]' });
+  const clean = Buffer.from('{"a": 1}');
+  assert.equal(m.maskJsonUtf8(3, clean).value, clean);
+  assert.deepEqual(JSON.parse(m.maskJsonUtf8(3, Buffer.from('{"to": "ada\\u0040example.com"}')).value.toString()), { to: '[REDACTED:email]' });
 });

@@ -37,8 +37,11 @@ export interface BenchEnvironment {
 
 const CLI = fileURLToPath(new URL('../../sidecar/cli/main.js', import.meta.url));
 
+/** The benchmark's own database (test/scripts/postgres.sh creates it), apart from the tests' tables. */
+export const BENCH_DATABASE = 'sidegate_bench';
+
 export async function startBenchEnvironment(opts: { log: (s: string) => void }): Promise<BenchEnvironment> {
-  const pg = await pgInfo();
+  const pg = { ...(await pgInfo()), database: BENCH_DATABASE };
   const dir = await mkdtemp(join(tmpdir(), 'sidegate-bench-'));
   execFileSync('chmod', ['755', dir]);
   const children: ChildProcess[] = [];

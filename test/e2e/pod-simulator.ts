@@ -71,7 +71,8 @@ export async function prepareContainer(c: Container, root: string, contents: Vol
     for (const [from, to] of mapping) if (arg === from || arg.startsWith(from + '/')) return to + arg.slice(from.length);
     return arg;
   };
-  const argv = [...(c.command ?? entrypoint), ...(c.args ?? [])].map(rewrite);
+  // Only what the pod spec says is rewritten; the image's entrypoint lives outside every mount.
+  const argv = [...(c.command ? c.command.map(rewrite) : entrypoint), ...(c.args ?? []).map(rewrite)];
   const env: Record<string, string> = {};
   for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = rewrite(e.value);
   return { container: c, argv, uid, gid, env };

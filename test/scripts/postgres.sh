@@ -97,6 +97,10 @@ DO $$ BEGIN
   END IF;
 END $$;
 EOF
+  # The benchmark harness has a database of its own, so a benchmark never races a test's tables.
+  if ! psql_su -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='sidegate_bench'" | grep -q 1; then
+    psql_su -d postgres -c "CREATE DATABASE sidegate_bench OWNER sidegate_scram"
+  fi
   if ! psql_su -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='sidegate_test'" | grep -q 1; then
     psql_su -d postgres -c "CREATE DATABASE sidegate_test OWNER sidegate_scram"
     psql_su -d sidegate_test -c "GRANT ALL ON SCHEMA public TO sidegate_md5, sidegate_plain"

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findCardNumbers, luhnValid, mayHoldCardNumber } from './card-numbers.js';
+
+const cards = (text: string): string[] => {
+  const out: string[] = [];
+  findCardNumbers(text, (s, e) => out.push(text.slice(s, e)));
+  return out;
+};
+
+test('Luhn: real test numbers pass, one wrong digit fails, length is bounded', () => {
+  assert.equal(luhnValid('4111111111111111'), true);
+  assert.equal(luhnValid('4111 1111 1111 1111'), true);
+  assert.equal(luhnValid('5500-0055-5555-5559'), true);
+  assert.equal(luhnValid('378282246310005'), true, 'Amex, 15 digits');
+  assert.equal(luhnValid('4111111111111112'), false);
+  assert.equal(luhnValid('0000000000'), false, 'too short even though the sum is 0');
+  assert.equal(luhnValid('00000000000000000000'), false, '20 digits is too long');
+});
+
+test('cards with spaces or dashes are found; Luhn failures and plain numbers are not', () => {
+  assert.deepEqual(cards('pay 4111 1111 1111 1111 now'), ['4111 1111 1111 1111']);
+  assert.deepEqual(cards('pay 4111-1111-1111-1111.'), ['4111-1111-1111-1111']);
+  assert.deepEqual(cards('card:4111111111111111;'), ['4111111111111111']);
+  assert.deepEqual(cards('4111111111111112'), []);
+  assert.deepEqual(cards('phone 2025550123, id 12345'), []);
+  assert.deepEqual(cards('4111  1111 1111 1111'), [], 'a double space ends a run: neither part has 13 digits');
+});
+
+test('a card inside a longer digit run is still found (group windows)', () => {
+  assert.deepEqual(cards('ref 1 4111 1111 1111 1111'), ['4111 1111 1111 1111']);
+  assert.deepEqual(cards('2025550123 4111111111111111 378282246310005'), ['4111111111111111', '378282246310005']);
+  assert.deepEqual(cards('x41111111111111110'), [], 'not started mid-group: a 17-digit number is not a card');
+});
+
+test('the pre-check agrees with the scanner on what could hold a card', () => {
+  assert.equal(mayHoldCardNumber('id 4111 1111 1111 1111'), true);
+  assert.equal(mayHoldCardNumber('c4ca4238a0b923820dcc509a6f75849b'), false, 'md5 hex has short digit runs');
+  assert.equal(mayHoldCardNumber('1 2  3 4 5 6 7 8 9 0 1 2 3'), false);
+});

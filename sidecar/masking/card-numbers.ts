@@ -1,0 +1,129 @@
+// Payment card numbers inside text: 13–19 digits, optionally grouped by single spaces or dashes,
+// accepted only when the Luhn check passes.
+//
+// A plain regex is not enough: `ref 1 4111 1111 1111 1111` is one run of 17 digits whose Luhn
+// check fails, yet it ends in a real card number. So a run is cut into its digit groups and every
+// window of consecutive groups holding 13–19 digits is tried (longest first), which finds the card
+// without starting inside a group (starting mid-group would turn random long numbers into
+// "cards"). Work per group is bounded by 19 windows of at most 19 digits: linear overall.
+
+const MIN_DIGITS = 13;
+const MAX_DIGITS = 19;
+
+export function luhnValid(candidate: string): boolean {
+  const compact = candidate.replace(/[ -]/g, '');
+  if (compact.length < MIN_DIGITS || compact.length > MAX_DIGITS || !/^[0-9]+$/.test(compact)) return false;
+  return luhnSum([...compact].map((c) => c.charCodeAt(0) - 48), 0, compact.length) % 10 === 0;
+}
+
+interface DigitGroup {
+  /** Character range in the text. */
+  start: number;
+  end: number;
+  /** Range in the run's digit list. */
+  firstDigit: number;
+  endDigit: number;
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isSeparator = (c: number): boolean => c === 32 || c === 45;
+
+/** Calls `emit` for each card number found, in order, non-overlapping. */
+export function findCardNumbers(text: string, emit: (start: number, end: number) => void): void {
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    if (!isDigit(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    // One run: digit groups joined by exactly one separator.
+    const groups: DigitGroup[] = [];
+    const digits: number[] = [];
+    for (;;) {
+      const start = i;
+      const firstDigit = digits.length;
+      while (i < n && isDigit(text.charCodeAt(i))) digits.push(text.charCodeAt(i++) - 48);
+      groups.push({ start, end: i, firstDigit, endDigit: digits.length });
+      if (i + 1 < n && isSeparator(text.charCodeAt(i)) && isDigit(text.charCodeAt(i + 1))) {
+        i++;
+        continue;
+      }
+      break;
+    }
+    scanRun(groups, digits, emit);
+  }
+}
+
+function scanRun(groups: readonly DigitGroup[], digits: readonly number[], emit: (start: number, end: number) => void): void {
+  let g = 0;
+  while (g < groups.length) {
+    let best = -1;
+    const from = groups[g]!.firstDigit;
+    // Luhn sums of digits[from, k) kept incrementally for both parities, so each longer window
+    // costs only its new digits: `evenLast` doubles digits at odd offsets from `from` (right when
+    // the window's last digit sits at an even offset), `oddLast` the others.
+    let evenLast = 0;
+    let oddLast = 0;
+    let k = from;
+    for (let h = g; h < groups.length; h++) {
+      const to = groups[h]!.endDigit;
+      if (to - from > MAX_DIGITS) break;
+      for (; k < to; k++) {
+        const d = digits[k]!;
+        const twice = d * 2 > 9 ? d * 2 - 9 : d * 2;
+        if ((k - from) % 2 === 0) {
+          evenLast += d;
+          oddLast += twice;
+        } else {
+          evenLast += twice;
+          oddLast += d;
+        }
+      }
+      const count = to - from;
+      if (count >= MIN_DIGITS && ((count - 1) % 2 === 0 ? evenLast : oddLast) % 10 === 0) best = h;
+    }
+    if (best >= 0) {
+      emit(groups[g]!.start, groups[best]!.end);
+      g = best + 1;
+    } else {
+      g++;
+    }
+  }
+}
+
+/** Luhn sum of digits[from, to): every second digit from the right doubled. No allocation. */
+function luhnSum(digits: readonly number[], from: number, to: number): number {
+  let sum = 0;
+  for (let k = to - 1, doubled = false; k >= from; k--, doubled = !doubled) {
+    let d = digits[k]!;
+    if (doubled) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum;
+}
+
+/**
+ * Cheap pre-check: is there any run holding 13+ digits (single separators allowed)? Most values
+ * (ids, hex digests, words) fail it without the scanner's allocations.
+ */
+export function mayHoldCardNumber(text: string): boolean {
+  let digits = 0;
+  let previousWasDigit = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isDigit(c)) {
+      if (++digits >= MIN_DIGITS) return true;
+      previousWasDigit = true;
+    } else if (isSeparator(c) && previousWasDigit) {
+      previousWasDigit = false;
+    } else {
+      digits = 0;
+      previousWasDigit = false;
+    }
+  }
+  return false;
+}

@@ -1,0 +1,121 @@
+// Binary values come from the real test PostgreSQL 15 (its *_send functions produce exactly what a
+// binary-format DataRow carries), and masked results are compared with what the server itself
+// sends for the masked value, so "not corrupted" means "byte-identical to a real value".
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { planResultMasking, type ResultColumn } from './result-masker.js';
+import { isTextualPgType, maskPgValue, PG_TYPE } from './postgres-value-format.js';
+import type { MaskingRule } from '../../policies/model.js';
+
+const info = JSON.parse(readFileSync('/var/tmp/sidegate-test/pg.json', 'utf8')) as {
+  host: string;
+  port: number;
+  database: string;
+  caFile: string;
+  users: { scram: { user: string; password: string } };
+};
+let client: pg.Client;
+
+before(async () => {
+  client = new pg.Client({
+    host: info.host,
+    port: info.port,
+    database: info.database,
+    user: info.users.scram.user,
+    password: info.users.scram.password,
+    ssl: { ca: readFileSync(info.caFile, 'utf8'), servername: 'localhost' },
+  });
+  await client.connect();
+});
+
+after(async () => {
+  await client?.end();
+});
+
+/** The binary wire form of a SQL expression, e.g. `jsonb_send('{}'::jsonb)`. */
+async function wire(sendExpression: string): Promise<Buffer> {
+  const r = await client.query<{ v: Buffer }>(`SELECT ${sendExpression} AS v`);
+  return r.rows[0]!.v;
+}
+
+const rules: MaskingRule[] = [
+  { name: 'columns', columns: ['*.card', '*.amount', '*.doc_masked'], detectors: [], strategy: 'redact' },
+  { name: 'detect', columns: [], detectors: [{ kind: 'builtin', name: 'email' }], strategy: 'redact' },
+];
+const column = (name: string, oid: number): ResultColumn => ({ name, textual: isTextualPgType(oid) });
+const columns = [
+  column('card', PG_TYPE.text),
+  column('amount', 23),
+  column('doc', PG_TYPE.jsonb),
+  column('n', 23),
+  column('tags', 1009),
+  column('doc_masked', PG_TYPE.jsonb),
+  column('note', PG_TYPE.varchar),
+];
+const plan = () => planResultMasking(rules, columns)!;
+
+test('binary text is masked in place, like its text format', async () => {
+  const m = plan();
+  const masked = maskPgValue(m, 0, 1, PG_TYPE.text, await wire(`textsend('4111111111111111')`));
+  assert.deepEqual(masked.value, await wire(`textsend('[REDACTED]')`));
+  const note = maskPgValue(m, 6, 1, PG_TYPE.varchar, await wire(`varcharsend('mail ada@example.com'::varchar)`));
+  assert.deepEqual(note.value, await wire(`varcharsend('mail [REDACTED:email]'::varchar)`));
+  assert.equal(m.totalMasked, 2);
+});
+
+test('a binary int4 under a column rule becomes NULL; with only detectors it is untouched', async () => {
+  const m = plan();
+  const int4 = await wire('int4send(42)');
+  assert.equal(int4.length, 4);
+  assert.deepEqual(maskPgValue(m, 1, 1, 23, int4), { value: null, masked: 1 });
+  assert.equal(maskPgValue(m, 3, 1, 23, int4).value, int4, 'the same buffer');
+  assert.equal(m.totalMasked, 1, 'the NULL counts');
+});
+
+test('binary jsonb keeps its version byte and stays a valid jsonb value', async () => {
+  const m = plan();
+  const doc = await wire(`jsonb_send('{"to": "ada@example.com", "n": 1}'::jsonb)`);
+  assert.equal(doc[0], 1, 'version byte from the server');
+  const masked = maskPgValue(m, 2, 1, PG_TYPE.jsonb, doc);
+  assert.deepEqual(masked.value, await wire(`jsonb_send('{"to": "[REDACTED:email]", "n": 1}'::jsonb)`));
+  const whole = maskPgValue(m, 5, 1, PG_TYPE.jsonb, doc);
+  assert.deepEqual(whole.value, await wire(`jsonb_send('"[REDACTED]"'::jsonb)`), 'a column rule gives a jsonb string');
+  const clean = await wire(`jsonb_send('{"a": [1, 2]}'::jsonb)`);
+  assert.equal(maskPgValue(m, 2, 1, PG_TYPE.jsonb, clean).value, clean);
+  const unknownVersion = Buffer.concat([Buffer.from([2]), clean.subarray(1)]);
+  assert.deepEqual(maskPgValue(m, 2, 1, PG_TYPE.jsonb, unknownVersion), { value: null, masked: 1 }, 'undecodable: fail closed');
+});
+
+test('text-format json and jsonb are masked as JSON', () => {
+  const m = plan();
+  const r = maskPgValue(m, 2, 0, PG_TYPE.jsonb, Buffer.from('{"to": "ada@example.com"}'));
+  assert.deepEqual(JSON.parse(r.value!.toString()), { to: '[REDACTED:email]' });
+  assert.equal(maskPgValue(m, 5, 0, PG_TYPE.json, Buffer.from('{"a": 1}')).value!.toString(), '"[REDACTED]"');
+});
+
+test('binary text[] elements are masked and the array re-encoded with their new lengths', async () => {
+  const m = plan();
+  const arr = await wire(`array_send(ARRAY['ada@example.com', NULL, 'plain']::text[])`);
+  const masked = maskPgValue(m, 4, 1, 1009, arr);
+  assert.deepEqual(masked.value, await wire(`array_send(ARRAY['[REDACTED:email]', NULL, 'plain']::text[])`));
+  assert.equal(masked.masked, 1);
+  const twoDims = await wire(`array_send(ARRAY[['a@x.io', 'b'], ['c', 'd@y.io']]::text[])`);
+  assert.deepEqual(maskPgValue(m, 4, 1, 1009, twoDims).value, await wire(`array_send(ARRAY[['[REDACTED:email]', 'b'], ['c', '[REDACTED:email]']]::text[])`));
+  const clean = await wire(`array_send(ARRAY['x', 'y']::text[])`);
+  assert.equal(maskPgValue(m, 4, 1, 1009, clean).value, clean);
+  assert.deepEqual(maskPgValue(m, 4, 1, 1009, clean.subarray(0, clean.length - 1)), { value: null, masked: 1 }, 'truncated: fail closed');
+});
+
+test('NULL in, NULL out; text format of any type goes through the text masker', () => {
+  const m = plan();
+  assert.deepEqual(maskPgValue(m, 0, 0, PG_TYPE.text, null), { value: null, masked: 0 });
+  assert.deepEqual(maskPgValue(m, 1, 1, 23, null), { value: null, masked: 0 });
+  assert.equal(maskPgValue(m, 1, 0, 23, Buffer.from('42')).value!.toString(), '[REDACTED]');
+});
+
+test('textual types: the listed ones, json/jsonb and their arrays; not int4 or bytea', () => {
+  for (const oid of [25, 1043, 1042, 19, 705, 114, 142, 3802, 1009]) assert.equal(isTextualPgType(oid), true, String(oid));
+  for (const oid of [23, 20, 17, 1700, 16]) assert.equal(isTextualPgType(oid), false, String(oid));
+});
