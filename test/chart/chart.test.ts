@@ -1,0 +1,370 @@
+// The Helm chart, rendered by the real helm binary: it lints, every rendered object validates
+// against the Kubernetes (and cert-manager) schemas, the webhook configuration fails closed and
+// never targets the injector itself, RBAC is least privilege, the generated TLS material is a
+// real CA-signed chain for the Service's names, and the configuration files it renders are
+// accepted by the webhook's and the policy loader's own strict parsers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chartDirectory } from './repository-root.js';
+import { runHelm } from './helm-binary.js';
+import { renderChart, setArguments, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
+import { validateAgainstKubernetesSchema } from './kubernetes-schema-validation.js';
+import { labelSelectorMatches, type LabelSelector } from './label-selector.js';
+import { injectionConfigSchema, parseInjectionConfigYaml } from '../../webhook/config/injection-config.js';
+import {
+  INJECTOR_COMPONENT_LABEL,
+  INJECTOR_NAME_LABEL,
+  NAMESPACE_INJECT_ENABLED,
+  NAMESPACE_INJECT_LABEL,
+} from '../../webhook/injection/pod-markers.js';
+import { parsePolicy } from '../../policies/loader.js';
+
+// The chart variants the issue names; each is rendered once and shared by the tests below.
+const variants = {
+  default: [],
+  certManager: ['tls.certManager.enabled=true'],
+  certManagerWithIssuer: ['tls.certManager.enabled=true', 'tls.certManager.issuerRef.name=corp-ca', 'tls.certManager.issuerRef.kind=ClusterIssuer'],
+  failOpen: ['webhook.failurePolicy=Ignore'],
+  classic: ['injection.sidecarMode=classic'],
+  hardAntiAffinityAndRunnerNamespaces: ['webhook.podAntiAffinity=hard', 'policy.runnerNamespaces={ci-a,ci-b}'],
+} satisfies Record<string, string[]>;
+type Variant = keyof typeof variants;
+
+const renderCache = new Map<Variant, RenderedChart>();
+function rendered(variant: Variant): RenderedChart {
+  let chart = renderCache.get(variant);
+  if (!chart) {
+    chart = renderChart(variants[variant]);
+    renderCache.set(variant, chart);
+  }
+  return chart;
+}
+
+function webhookOf(chart: RenderedChart) {
+  const configuration = chart.one('MutatingWebhookConfiguration') as KubernetesObject & { webhooks: Array<Record<string, any>> };
+  assert.equal(configuration.webhooks.length, 1);
+  return { configuration, webhook: configuration.webhooks[0]! };
+}
+
+function deploymentOf(chart: RenderedChart) {
+  return chart.one('Deployment') as KubernetesObject & { spec: Record<string, any> };
+}
+
+function configMapData(chart: RenderedChart, name: string, key: string): string {
+  const configMap = chart.ofKind('ConfigMap').find((c) => c.metadata.name === name && c.metadata.namespace === RELEASE_NAMESPACE);
+  assert.ok(configMap, `ConfigMap ${name} rendered`);
+  const value = (configMap as { data?: Record<string, string> }).data?.[key];
+  assert.equal(typeof value, 'string', `ConfigMap ${name} has key ${key}`);
+  return value!;
+}
+
+function injectionConfigOf(chart: RenderedChart) {
+  return parseInjectionConfigYaml(configMapData(chart, `${RELEASE_NAME}-sidegate-injection`, 'injection.yaml'), 'injection.yaml');
+}
+
+test('helm lint passes, also with --strict, for every variant', () => {
+  for (const [name, settings] of Object.entries(variants)) {
+    for (const strict of [[], ['--strict']]) {
+      const result = runHelm(['lint', chartDirectory, ...strict, ...setArguments(settings)]);
+      assert.equal(result.status, 0, `helm lint ${strict.join(' ')} (${name}):\n${result.stdout}${result.stderr}`);
+      assert.match(result.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+      assert.doesNotMatch(result.stdout, /\[(WARNING|ERROR)\]/, `${name}: ${result.stdout}`);
+    }
+  }
+});
+
+test('every rendered object of every variant validates against the Kubernetes and cert-manager schemas', () => {
+  for (const variant of Object.keys(variants) as Variant[]) {
+    const chart = rendered(variant);
+    assert.ok(chart.objects.length >= 10, `${variant}: rendered ${chart.objects.length} objects`);
+    for (const object of chart.objects) validateAgainstKubernetesSchema(object);
+  }
+});
+
+test('the schema check is not a formality: a broken object is rejected', () => {
+  const deployment = structuredClone(deploymentOf(rendered('default')));
+  deployment.spec.replicas = 'two';
+  assert.throws(() => validateAgainstKubernetesSchema(deployment), /Deployment .*replicas/);
+  const configuration = structuredClone(webhookOf(rendered('default')).configuration);
+  configuration.webhooks[0]!.failurePolicy = 'Sometimes';
+  assert.throws(() => validateAgainstKubernetesSchema(configuration), /failurePolicy/);
+});
+
+test('default render: exactly the expected objects, all labelled app.kubernetes.io/*, namespaced ones in the release namespace', () => {
+  const chart = rendered('default');
+  assert.deepEqual(chart.kinds(), [
+    'ClusterRole',
+    'ClusterRoleBinding',
+    'ConfigMap',
+    'ConfigMap',
+    'Deployment',
+    'MutatingWebhookConfiguration',
+    'PodDisruptionBudget',
+    'Secret',
+    'Service',
+    'ServiceAccount',
+  ]);
+  const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration']);
+  for (const object of chart.objects) {
+    const labels = object.metadata.labels ?? {};
+    assert.equal(labels['app.kubernetes.io/name'], 'sidegate', `${object.kind} ${object.metadata.name}`);
+    assert.equal(labels['app.kubernetes.io/instance'], RELEASE_NAME);
+    assert.equal(labels['app.kubernetes.io/version'], '0.1.0');
+    assert.equal(labels['app.kubernetes.io/managed-by'], 'Helm');
+    assert.ok(labels['app.kubernetes.io/component'], `${object.kind} ${object.metadata.name} has a component`);
+    assert.equal(object.metadata.namespace, clusterScoped.has(object.kind) ? undefined : RELEASE_NAMESPACE, `${object.kind} ${object.metadata.name}`);
+  }
+});
+
+test('MutatingWebhookConfiguration: pods CREATE, v1 reviews, fail closed, no side effects, re-invoked if needed', () => {
+  const { webhook } = webhookOf(rendered('default'));
+  assert.deepEqual(webhook.admissionReviewVersions, ['v1']);
+  assert.deepEqual(webhook.rules, [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }]);
+  assert.equal(webhook.failurePolicy, 'Fail');
+  assert.equal(webhook.sideEffects, 'None');
+  assert.equal(webhook.reinvocationPolicy, 'IfNeeded');
+  assert.equal(webhook.matchPolicy, 'Equivalent');
+  assert.equal(webhook.timeoutSeconds, 5);
+  const service = rendered('default').one('Service') as KubernetesObject & { spec: Record<string, any> };
+  assert.deepEqual(webhook.clientConfig.service, { name: service.metadata.name, namespace: RELEASE_NAMESPACE, path: '/mutate', port: 443 });
+});
+
+test('webhook.failurePolicy=Ignore is the only thing that opens it, and the notes warn about it', () => {
+  assert.equal(webhookOf(rendered('failOpen')).webhook.failurePolicy, 'Ignore');
+  const notes = (failurePolicy: string) =>
+    runHelm(['install', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--dry-run=client', '--set', `webhook.failurePolicy=${failurePolicy}`]);
+  const open = notes('Ignore');
+  assert.equal(open.status, 0, open.stderr);
+  assert.match(open.stdout, /WARNING: failurePolicy is Ignore.*\n.*start WITHOUT sidegate/);
+  const closed = notes('Fail');
+  assert.equal(closed.status, 0, closed.stderr);
+  assert.doesNotMatch(closed.stdout, /WARNING/);
+  assert.match(closed.stdout, /kubectl label namespace RUNNER_NAMESPACE sidegate\.dev\/inject=enabled/);
+  assert.match(closed.stdout, /jsonpath='\{\.metadata\.annotations\.sidegate\\\.dev\/status\}/);
+});
+
+test('selectors: labelled namespaces only (never the release or control-plane namespaces), never the injector pods', () => {
+  const chart = rendered('default');
+  const { webhook } = webhookOf(chart);
+  const namespaceSelector = webhook.namespaceSelector as LabelSelector;
+  const objectSelector = webhook.objectSelector as LabelSelector;
+  assert.deepEqual(namespaceSelector.matchLabels, { [NAMESPACE_INJECT_LABEL]: NAMESPACE_INJECT_ENABLED });
+  const namespace = (name: string, labels: Record<string, string> = {}) => ({ 'kubernetes.io/metadata.name': name, ...labels });
+  const enabled = { [NAMESPACE_INJECT_LABEL]: NAMESPACE_INJECT_ENABLED };
+  assert.equal(labelSelectorMatches(namespaceSelector, namespace('ci-runners', enabled)), true);
+  assert.equal(labelSelectorMatches(namespaceSelector, namespace('ci-runners')), false);
+  assert.equal(labelSelectorMatches(namespaceSelector, namespace('ci-runners', { [NAMESPACE_INJECT_LABEL]: 'disabled' })), false);
+  for (const protectedNamespace of [RELEASE_NAMESPACE, 'kube-system', 'kube-public', 'kube-node-lease']) {
+    assert.equal(labelSelectorMatches(namespaceSelector, namespace(protectedNamespace, enabled)), false, protectedNamespace);
+  }
+
+  const injectorPodLabels = deploymentOf(chart).spec.template.metadata.labels as Record<string, string>;
+  // The webhook's own skip rule (pod-markers) recognises these pods too: two independent guards.
+  assert.equal(injectorPodLabels[INJECTOR_NAME_LABEL[0]], INJECTOR_NAME_LABEL[1]);
+  assert.equal(injectorPodLabels[INJECTOR_COMPONENT_LABEL[0]], INJECTOR_COMPONENT_LABEL[1]);
+  assert.equal(labelSelectorMatches(objectSelector, injectorPodLabels), false, 'the injector pods are excluded');
+  assert.equal(labelSelectorMatches(objectSelector, {}), true, 'an unlabelled runner pod is sent to the webhook');
+  assert.equal(labelSelectorMatches(objectSelector, { app: 'gitlab-runner', 'app.kubernetes.io/name': 'runner' }), true);
+});
+
+test('self-signed TLS: the caBundle is a CA that signed the Secret\'s certificate for the Service\'s DNS names', () => {
+  const chart = rendered('default');
+  const { configuration, webhook } = webhookOf(chart);
+  assert.equal(configuration.metadata.annotations?.['cert-manager.io/inject-ca-from'], undefined);
+  assert.equal(typeof webhook.clientConfig.caBundle, 'string');
+  const ca = new X509Certificate(Buffer.from(webhook.clientConfig.caBundle, 'base64'));
+  assert.equal(ca.ca, true);
+
+  const secret = chart.one('Secret') as KubernetesObject & { type: string; data: Record<string, string> };
+  assert.equal(secret.type, 'kubernetes.io/tls');
+  assert.equal(secret.data['ca.crt'], webhook.clientConfig.caBundle);
+  const certificate = new X509Certificate(Buffer.from(secret.data['tls.crt']!, 'base64'));
+  assert.equal(certificate.verify(ca.publicKey), true, 'the serving certificate is signed by the caBundle');
+  assert.equal(certificate.checkPrivateKey(createPrivateKey(Buffer.from(secret.data['tls.key']!, 'base64'))), true);
+  const service = `${RELEASE_NAME}-sidegate-webhook`;
+  for (const name of [`${service}.${RELEASE_NAMESPACE}.svc`, `${service}.${RELEASE_NAMESPACE}.svc.cluster.local`]) {
+    assert.equal(certificate.checkHost(name), name, `certificate covers ${name}`);
+  }
+  assert.equal(certificate.checkHost('evil.example'), undefined);
+  assert.ok(new Date(certificate.validTo).getTime() > Date.now() + 365 * 24 * 3600 * 1000, 'valid for more than a year');
+
+  const tlsVolume = deploymentOf(chart).spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tls');
+  assert.equal(tlsVolume.secret.secretName, secret.metadata.name);
+});
+
+test('cert-manager TLS: CA chain of Issuers and Certificates, inject-ca-from annotation, no chart-made secret or caBundle', () => {
+  const chart = rendered('certManager');
+  assert.equal(chart.ofKind('Secret').length, 0);
+  const { configuration, webhook } = webhookOf(chart);
+  assert.equal(webhook.clientConfig.caBundle, undefined);
+
+  const certificates = chart.ofKind('Certificate') as Array<KubernetesObject & { spec: Record<string, any> }>;
+  const issuers = chart.ofKind('Issuer') as Array<KubernetesObject & { spec: Record<string, any> }>;
+  assert.equal(certificates.length, 2);
+  assert.equal(issuers.length, 2);
+  const serving = certificates.find((c) => !c.spec.isCA)!;
+  const caCertificate = certificates.find((c) => c.spec.isCA)!;
+  assert.equal(configuration.metadata.annotations?.['cert-manager.io/inject-ca-from'], `${RELEASE_NAMESPACE}/${serving.metadata.name}`);
+
+  const selfSigned = issuers.find((i) => i.spec.selfSigned)!;
+  const caIssuer = issuers.find((i) => i.spec.ca)!;
+  assert.equal(caCertificate.spec.issuerRef.name, selfSigned.metadata.name);
+  assert.equal(caIssuer.spec.ca.secretName, caCertificate.spec.secretName);
+  assert.equal(serving.spec.issuerRef.name, caIssuer.metadata.name);
+  const service = `${RELEASE_NAME}-sidegate-webhook`;
+  assert.ok(serving.spec.dnsNames.includes(`${service}.${RELEASE_NAMESPACE}.svc`));
+  assert.ok(serving.spec.dnsNames.includes(`${service}.${RELEASE_NAMESPACE}.svc.cluster.local`));
+  assert.ok(serving.spec.usages.includes('server auth'));
+  const tlsVolume = deploymentOf(chart).spec.template.spec.volumes.find((v: { name: string }) => v.name === 'tls');
+  assert.equal(tlsVolume.secret.secretName, serving.spec.secretName);
+
+  const withIssuer = rendered('certManagerWithIssuer');
+  assert.equal(withIssuer.ofKind('Issuer').length, 0, 'an existing issuer replaces the chart-made CA');
+  const servingOnly = withIssuer.one('Certificate') as KubernetesObject & { spec: Record<string, any> };
+  assert.deepEqual(servingOnly.spec.issuerRef, { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'corp-ca' });
+});
+
+test('RBAC: one ClusterRole whose only permission is get on namespaces, bound to the webhook\'s ServiceAccount', () => {
+  const chart = rendered('default');
+  assert.equal(chart.ofKind('Role').length + chart.ofKind('RoleBinding').length, 0);
+  const role = chart.one('ClusterRole') as KubernetesObject & { rules: unknown[] };
+  assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get'] }]);
+  const binding = chart.one('ClusterRoleBinding') as KubernetesObject & { roleRef: Record<string, string>; subjects: Array<Record<string, string>> };
+  assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
+  const serviceAccount = chart.one('ServiceAccount');
+  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: RELEASE_NAMESPACE }]);
+  assert.equal(deploymentOf(chart).spec.template.spec.serviceAccountName, serviceAccount.metadata.name);
+});
+
+test('Deployment: 2 replicas spread by hostname, HTTPS probes, non-root 7331, read-only, no capabilities, seccomp', () => {
+  const chart = rendered('default');
+  const deployment = deploymentOf(chart);
+  assert.equal(deployment.spec.replicas, 2);
+  const pod = deployment.spec.template.spec;
+  const podLabels = deployment.spec.template.metadata.labels;
+  assert.equal(labelSelectorMatches(deployment.spec.selector, podLabels), true);
+
+  const soft = pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution;
+  assert.equal(soft.length, 1);
+  assert.equal(soft[0].podAffinityTerm.topologyKey, 'kubernetes.io/hostname');
+  assert.equal(labelSelectorMatches(soft[0].podAffinityTerm.labelSelector, podLabels), true);
+  const hard = deploymentOf(rendered('hardAntiAffinityAndRunnerNamespaces')).spec.template.spec.affinity.podAntiAffinity;
+  assert.equal(hard.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey, 'kubernetes.io/hostname');
+  assert.equal(hard.preferredDuringSchedulingIgnoredDuringExecution, undefined);
+
+  assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 7331, runAsGroup: 7331, fsGroup: 7331, seccompProfile: { type: 'RuntimeDefault' } });
+  assert.equal(pod.containers.length, 1);
+  const container = pod.containers[0];
+  assert.equal(container.image, 'sidegate:0.1.0');
+  assert.deepEqual(container.args, ['webhook', '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key', '--config', '/config/injection.yaml', '--port', '8443']);
+  assert.equal(container.command, undefined, 'the image entrypoint (sidegate) runs the subcommand');
+  assert.deepEqual(container.ports, [{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
+  assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'https', scheme: 'HTTPS' });
+  assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'https', scheme: 'HTTPS' });
+  const sc = container.securityContext;
+  assert.equal(sc.runAsNonRoot, true);
+  assert.equal(sc.runAsUser, 7331);
+  assert.equal(sc.readOnlyRootFilesystem, true);
+  assert.equal(sc.allowPrivilegeEscalation, false);
+  assert.deepEqual(sc.capabilities, { drop: ['ALL'] });
+  assert.deepEqual(sc.seccompProfile, { type: 'RuntimeDefault' });
+
+  const mounts = Object.fromEntries(container.volumeMounts.map((m: { name: string; mountPath: string }) => [m.mountPath, m.name]));
+  assert.equal(mounts['/tls'], 'tls');
+  assert.equal(mounts['/config'], 'config');
+  const configVolume = pod.volumes.find((v: { name: string }) => v.name === 'config');
+  assert.equal(configVolume.configMap.name, `${RELEASE_NAME}-sidegate-injection`);
+
+  const service = chart.one('Service') as KubernetesObject & { spec: Record<string, any> };
+  assert.equal(labelSelectorMatches({ matchLabels: service.spec.selector }, podLabels), true);
+  assert.deepEqual(service.spec.ports, [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
+
+  const budget = chart.one('PodDisruptionBudget') as KubernetesObject & { spec: Record<string, any> };
+  assert.equal(budget.spec.minAvailable, 1);
+  assert.equal(budget.spec.maxUnavailable, undefined);
+  assert.equal(labelSelectorMatches(budget.spec.selector, podLabels), true);
+});
+
+test('injection.yaml is accepted by the webhook\'s own strict parser, in native and classic mode', () => {
+  const native = injectionConfigOf(rendered('default'));
+  assert.equal(native.image, 'sidegate:0.1.0');
+  assert.equal(native.uid, 7331);
+  assert.equal(native.gid, 7331);
+  assert.equal(native.capturePort, 16001);
+  assert.equal(native.adminPort, 16002);
+  assert.equal(native.sidecarMode, 'native');
+  assert.equal(native.escapePolicy, 'warn');
+  assert.equal(native.failureMode, 'deny');
+  assert.equal(native.policyConfigMap, 'sidegate-policy');
+  assert.deepEqual(native.resources, { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+  assert.equal(native.brokerUrl, undefined);
+
+  assert.equal(injectionConfigOf(rendered('classic')).sidecarMode, 'classic');
+
+  const custom = injectionConfigOf(
+    renderChart([
+      'image.tag=1.2.3',
+      'injection.escapePolicy=refuse',
+      'injection.failureMode=admit-unchanged',
+      'injection.brokerUrl=https://broker.sidegate-system.svc:8443',
+      'injection.includeOutboundPorts=*',
+    ]),
+  );
+  assert.equal(custom.image, 'sidegate:1.2.3', 'the sidecar follows the chart image tag');
+  assert.equal(custom.escapePolicy, 'refuse');
+  assert.equal(custom.failureMode, 'admit-unchanged');
+  assert.equal(custom.brokerUrl, 'https://broker.sidegate-system.svc:8443');
+  assert.equal(custom.includeOutboundPorts, '*');
+
+  // A configuration change rolls the webhook (it reads the file once at start).
+  const checksum = (chart: RenderedChart) => deploymentOf(chart).spec.template.metadata.annotations['checksum/injection-config'];
+  assert.notEqual(checksum(rendered('default')), checksum(rendered('classic')));
+});
+
+test('policy ConfigMap: a deny-all policy the policy loader accepts, rendered into every runner namespace', () => {
+  const text = configMapData(rendered('default'), 'sidegate-policy', 'policy.yaml');
+  const policy = parsePolicy(text, 'policy.yaml').document;
+  assert.equal(policy.defaults?.action, 'deny');
+  assert.equal(policy.defaults?.unparsable, 'deny');
+  assert.deepEqual(policy.rules, []);
+
+  const spread = rendered('hardAntiAffinityAndRunnerNamespaces')
+    .ofKind('ConfigMap')
+    .filter((c) => c.metadata.name === 'sidegate-policy');
+  assert.deepEqual(spread.map((c) => c.metadata.namespace).sort(), ['ci-a', 'ci-b', RELEASE_NAMESPACE]);
+  for (const configMap of spread) assert.equal((configMap as KubernetesObject & { data: Record<string, string> }).data['policy.yaml'], text);
+});
+
+test('values.schema.json rejects bad values before anything renders', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--set', 'webhook.failurePolicy=Sometimes'], /failurePolicy/],
+    [['--set', 'injection.sidecarMode=sidecar'], /sidecarMode/],
+    [['--set', 'injection.escapePolicy=ignore'], /escapePolicy/],
+    [['--set', 'injection.failureMode=ignore'], /failureMode/],
+    [['--set', 'injection.capturePort=70000'], /capturePort/],
+    [['--set', 'injection.uid=0'], /uid/],
+    [['--set', 'injection.excludeOutboundIpRanges={10.0.0.0/40}'], /excludeOutboundIpRanges/],
+    [['--set', 'injection.brokerUrl=ftp://broker'], /brokerUrl/],
+    [['--set', 'webhook.replicas=0'], /replicas/],
+    [['--set', 'policy.configMapName=My_Policy'], /configMapName/],
+    [['--set', 'webhok.replicas=3'], /webhok/],
+  ];
+  for (const [args, expected] of cases) {
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, ...args]);
+    assert.notEqual(result.status, 0, `${args.join(' ')} should fail`);
+    assert.match(result.stderr, /schema/, args.join(' '));
+    assert.match(result.stderr, expected, args.join(' '));
+    assert.equal(result.stdout.includes('kind: Deployment'), false);
+  }
+});
+
+test('every webhook configuration key can be set from values, and values.injection has no key the webhook lacks', () => {
+  const schema = JSON.parse(readFileSync(join(chartDirectory, 'values.schema.json'), 'utf8'));
+  const chartKeys = new Set(Object.keys(schema.properties.injection.properties));
+  // policyConfigMap comes from policy.configMapName: the chart names the ConfigMap it renders.
+  chartKeys.add('policyConfigMap');
+  assert.deepEqual([...chartKeys].sort(), Object.keys(injectionConfigSchema.shape).sort());
+});
