@@ -6,7 +6,6 @@ export { ACCEPTED_ALGORITHMS } from './signing-algorithms.js';
 export { MAX_TOKEN_BYTES } from './token-size.js';
 export { TokenFile } from './token-file.js';
 export { FileReadError, type FileProblem } from './reloading-file.js';
-export { looksLikeJwt } from './looks-like-jwt.js';
 export {
   SecretCredential,
   CredentialError,

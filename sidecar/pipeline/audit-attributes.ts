@@ -2,8 +2,9 @@
 // own semantic-convention attributes (db.*, http.*) next to these.
 import type { Decision, Principal, TargetSpec } from '../../policies/model.js';
 import type { GateOutcome } from './command-gate.js';
+import type { AttributeValue } from '../audit/index.js';
 
-export type AttributeValue = string | number | boolean | string[];
+/** Attribute maps these builders fill in; the value types are the audit trail's own. */
 export type Attributes = Record<string, AttributeValue>;
 
 /**

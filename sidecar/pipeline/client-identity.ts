@@ -4,7 +4,7 @@
 // token) is verified and preferred; otherwise the sidecar's own token file (the projected
 // ServiceAccount token in a pod) identifies the caller. A presented token that fails verification
 // is an error — it never silently falls back to the pod identity, or a bad token would be masked.
-import type { IssuerSpec, Principal } from '../../policies/model.js';
+import type { Principal } from '../../policies/model.js';
 
 export interface VerifiedTokenLike {
   issuer: string;
@@ -22,7 +22,6 @@ export interface TokenFileLike {
 
 export interface IdentityMatcher {
   matchIdentities(claims: Record<string, unknown>): string[];
-  issuers(): IssuerSpec[];
 }
 
 /** Raised for every identity failure; `message` is safe to show the client. */
@@ -44,15 +43,6 @@ export class ClientIdentity {
     private readonly matcher: IdentityMatcher,
     private readonly tokenFile?: TokenFileLike,
   ) {}
-
-  /**
-   * Whether the adapter should ask the client for a secret (password/bearer). Without a token file
-   * the client's token is the only identity there can be; with one we still ask, so a CI OIDC token
-   * can be preferred, unless the operator turned that off (`askClient: false`).
-   */
-  get hasTokenFile(): boolean {
-    return this.tokenFile !== undefined;
-  }
 
   async resolve(presented: string | undefined): Promise<Principal> {
     const trimmed = presented?.trim() ?? '';

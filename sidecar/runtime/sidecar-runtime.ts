@@ -14,7 +14,7 @@ import { startApprovalBroker, ApprovalClient } from '../approvals/index.js';
 import { CommandGate, type ApprovalHolder } from '../pipeline/command-gate.js';
 import { ClientIdentity } from '../pipeline/client-identity.js';
 import { initSqlInspector } from '../protocols/postgres/sql-inspector.js';
-import { PostgresProxySession, CancelRegistry } from '../protocols/postgres/proxy-session.js';
+import { PostgresProxySession, CancelRegistry, type PostgresProxyDeps } from '../protocols/postgres/proxy-session.js';
 import { CatalogNames } from '../protocols/postgres/catalog-names.js';
 import { uninspected } from '../protocols/postgres/uninspected-statement.js';
 import { startExplicitListener, type ExplicitListener } from '../capture/explicit-listener.js';
@@ -121,6 +121,20 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
   metrics.gauge('sidegate_sessions_open', () => sessionsOpen);
   metrics.gauge('sidegate_audit_healthy', () => (audit.healthy ? 1 : 0));
 
+  // One set of dependencies for every PostgreSQL session (built once, not per connection).
+  const postgresDeps: PostgresProxyDeps = {
+    gate,
+    identity,
+    credentials,
+    audit,
+    masking: (principal, targetName) => policy.masking(principal, targetName),
+    maskingKey,
+    catalog,
+    cancelRegistry,
+    clientTls,
+    log,
+    inspect: opts.inspection === 'off' ? uninspected : undefined,
+  };
   const handle = (target: TargetSpec) => (socket: Socket) => {
     if (target.protocol !== 'postgres') {
       log.warn('protocol not supported yet; closing', { target: target.name, protocol: target.protocol });
@@ -130,24 +144,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     sessionsOpen++;
     metrics.inc('sidegate_sessions_total', { target: target.name });
     socket.once('close', () => sessionsOpen--);
-    new PostgresProxySession(
-      socket,
-      target,
-      {
-        gate,
-        identity,
-        credentials,
-        audit,
-        masking: (principal, targetName) => policy.masking(principal, targetName),
-        maskingKey,
-        catalog,
-        cancelRegistry,
-        clientTls,
-        log,
-        inspect: opts.inspection === 'off' ? uninspected : undefined,
-      },
-      { address: socket.remoteAddress, port: socket.remotePort },
-    );
+    new PostgresProxySession(socket, target, postgresDeps, { address: socket.remoteAddress, port: socket.remotePort });
   };
 
   const listeners: Pick<ExplicitListener, 'stopAccepting' | 'open' | 'destroyAll'>[] = [];

@@ -5,7 +5,7 @@
 // per target and database (OIDs are per database). The client's own session is never used for
 // this: injecting a catalog query into it would change what the client sees.
 import type { Principal, TargetSpec } from '../../../policies/model.js';
-import type { CredentialSourceLike } from '../../pipeline/credential-port.js';
+import type { CredentialSource } from '../../identity/credential-source.js';
 import * as wire from './wire.js';
 import { runSimpleQuery } from './simple-query.js';
 import type { TableName } from './row-shape.js';
@@ -16,7 +16,7 @@ export class CatalogNames {
   private readonly cache = new Map<string, Map<number, TableName>>();
   private cachedCount = 0;
 
-  constructor(private readonly credentials: CredentialSourceLike) {}
+  constructor(private readonly credentials: CredentialSource) {}
 
   /** All names known already (or nothing to know) → the map; otherwise null. */
   lookupCached(target: string, database: string, oids: readonly number[]): ReadonlyMap<number, TableName> | null {

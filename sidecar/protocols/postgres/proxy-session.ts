@@ -23,10 +23,10 @@ import { IdentityRejected, type ClientIdentity } from '../../pipeline/client-ide
 import type { Logger } from '../../logging/logger.js';
 import { OutputBatch } from '../../capture/output-batch.js';
 import { ResponseTracker, type Pending } from './response-tracker.js';
-import type { AuditCommandLike, AuditSessionLike, AuditTrailLike } from '../../pipeline/audit-port.js';
-import type { CredentialSourceLike } from '../../pipeline/credential-port.js';
+import type { AuditCommand, AuditSession, AuditTrail } from '../../audit/index.js';
+import type { CredentialSource } from '../../identity/credential-source.js';
 import type { CatalogNames } from './catalog-names.js';
-import { RowShape, type RowField } from './row-shape.js';
+import { RowShape } from './row-shape.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
 import { inspectSql, type InspectedStatement } from './sql-inspector.js';
@@ -34,8 +34,9 @@ import { inspectSql, type InspectedStatement } from './sql-inspector.js';
 export interface PostgresProxyDeps {
   gate: CommandGate;
   identity: ClientIdentity;
-  credentials: CredentialSourceLike;
-  audit: AuditTrailLike;
+  credentials: CredentialSource;
+  /** Sessions and statements become spans; the adapter needs nothing else of the trail. */
+  audit: Pick<AuditTrail, 'startSession' | 'healthy'>;
   /** Masking rules for (principal, target). */
   masking(principal: Principal, target: string): MaskingRule[];
   maskingKey?: Buffer;
@@ -84,23 +85,19 @@ const POISON_SQL = 'SIDEGATE_DENIED_STATEMENT';
 
 interface StatementRun {
   inspected: InspectedStatement;
-  span: AuditCommandLike;
+  span: AuditCommand;
   rows: number;
   masked: number;
   ended: boolean;
 }
 
 interface PreparedInfo {
-  text: string;
   inspected: InspectedStatement[];
   decision: Decision;
-  /** Row shape from Describe S (formats still to come from Bind). */
-  fields?: readonly RowField[];
 }
 
 interface PortalInfo {
   statement?: PreparedInfo;
-  resultFormats: number[];
   /** Known once a Describe P (the client's or ours) was answered. Read lazily by row handling. */
   shape?: RowShape;
   /** The client already asked to describe it: no need to inject our own Describe. */
@@ -126,7 +123,7 @@ export class PostgresProxySession {
   private startupBuf: Buffer = Buffer.alloc(0);
   private startupParams: Record<string, string> = {};
   private principal?: Principal;
-  private auditSession?: AuditSessionLike;
+  private auditSession?: AuditSession;
   private database = '';
   private maskingRules: MaskingRule[] = [];
   private needsTableNames = false;
@@ -501,7 +498,7 @@ export class PostgresProxySession {
     const p = wire.readParse(frame.body);
     const inspected = this.sessionFacts(this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const decision = this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
-    const info: PreparedInfo = { text: p.sql, inspected, decision };
+    const info: PreparedInfo = { inspected, decision };
     if (decision.action === 'deny') {
       // The statement never reaches the target: a poison Parse under a name nobody uses provokes
       // the upstream error in exactly this position of the pipeline.
@@ -521,7 +518,7 @@ export class PostgresProxySession {
 
   private onBind(frame: wire.Frame): void {
     const b = wire.readBind(frame.body);
-    this.portals.set(b.portal, { statement: this.prepared.get(b.statement), resultFormats: b.resultFormats });
+    this.portals.set(b.portal, { statement: this.prepared.get(b.statement) });
     this.tracker.push({ kind: 'bind', data: { t: 'plain' } });
     this.toUpstream.add(frame.raw);
   }
@@ -790,34 +787,27 @@ export class PostgresProxySession {
   }
 
   private onRowDescription(frame: wire.Frame, item: Pending<Work> | undefined): Promise<void> | undefined {
-    // The same statement describes the same result every time: plan masking once per shape.
-    const shapeKey = frame.body.toString('latin1');
-    const cached = this.shapeCache.get(shapeKey);
-    const fields = cached?.fields ?? wire.readRowDescription(frame.body);
+    if (!item?.injected) this.toClient.add(frame.raw);
     const work = item?.data;
+    if (!work) return undefined;
+    if (work.t === 'describe') this.tracker.shift();
+    // A session without masking rules needs no row shape, and a Describe S answer comes before Bind
+    // chose the result formats: neither is parsed (this runs for every result on the hot path).
+    if (this.maskingRules.length === 0 || (work.t === 'describe' && work.target === 'S')) return undefined;
     const apply = (shape: RowShape) => {
-      if (!item || !work) return;
       if (work.t === 'describe') {
-        this.tracker.shift();
-        if (work.target === 'S') {
-          const prepared = this.prepared.get(work.name);
-          if (prepared) prepared.fields = fields;
-        } else {
-          const portal = this.portals.get(work.name);
-          if (portal) portal.shape = shape;
-        }
+        const portal = this.portals.get(work.name);
+        if (portal) portal.shape = shape;
       } else if (work.t === 'query') {
         work.shape = shape;
       } else if (work.t === 'execute' && work.portal) {
         work.portal.shape = shape;
       }
     };
-    const injected = item?.injected === true;
-    if (!injected) this.toClient.add(frame.raw);
-    if (this.maskingRules.length === 0 || (work?.t === 'describe' && work.target === 'S')) {
-      apply(RowShape.unmasked(fields));
-      return undefined;
-    }
+    // The same statement describes the same result every time: plan masking once per shape.
+    const shapeKey = frame.body.toString('latin1');
+    const cached = this.shapeCache.get(shapeKey);
+    const fields = cached?.fields ?? wire.readRowDescription(frame.body);
     if (cached) {
       apply(cached);
       return undefined;

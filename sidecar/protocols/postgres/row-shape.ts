@@ -28,11 +28,6 @@ export class RowShape {
     return new RowShape([], null);
   }
 
-  /** Masking does not apply to this session: rows pass untouched. */
-  static unmasked(fields: readonly RowField[]): RowShape {
-    return new RowShape(fields, null);
-  }
-
   static tableOids(fields: readonly RowField[]): number[] {
     const oids = new Set<number>();
     for (const f of fields) if (f.tableOid !== 0) oids.add(f.tableOid);
