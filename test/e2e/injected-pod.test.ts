@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { createNamespacePair, mustRun, run, type NamespacePair } from '../netns/network-namespaces.js';
+import { createNamespacePair, letOtherUsersReach, mustRun, run, type NamespacePair } from '../netns/network-namespaces.js';
 import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
 import { startWebhookServer, type WebhookServer } from '../../webhook/admission/webhook-server.js';
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
@@ -34,6 +34,7 @@ let sidecar: ChildProcess | undefined;
 let sidecarLog = '';
 let pgData: string;
 let stateDir: string;
+let restoreModes: (() => Promise<void>) | undefined;
 
 async function startPostgresIn(namespace: string, addresses: string[]): Promise<void> {
   pgData = join(dir, 'pg');
@@ -55,6 +56,8 @@ async function startPostgresIn(namespace: string, addresses: string[]): Promise<
 }
 
 before(async () => {
+  // The sidecar (uid 7331) and the runner (65534) run the compiled code from this checkout.
+  restoreModes = await letOtherUsersReach(fileURLToPath(new URL('../../', import.meta.url)));
   await mustRun(['sh', '-c', 'id -u 7331 >/dev/null 2>&1 || useradd -u 7331 -M -s /usr/sbin/nologin -U sidegate-e2e']);
   dir = await mkdtemp(join(tmpdir(), 'sidegate-e2e-'));
   await chmod(dir, 0o755);
@@ -142,6 +145,7 @@ after(async () => {
   await webhook?.close();
   await ns?.destroy();
   if (dir) await rm(dir, { recursive: true, force: true });
+  await restoreModes?.();
 });
 
 /** The runner, unchanged: psql as a non-sidegate uid inside the pod, with its old static password. */

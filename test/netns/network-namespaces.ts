@@ -112,3 +112,27 @@ export async function mustRun(argv: string[], opts: { input?: string; timeoutMs?
   if (r.code !== 0) throw new Error(`${argv.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return r.stdout;
 }
+
+/**
+ * Processes these tests start as other uids (the sidecar's 7331, a runner's 65534) must reach the
+ * compiled code and node_modules under the repository. A checkout can sit below a directory only
+ * its owner may enter (`mktemp -d` makes 0700), so every ancestor of `path` lacking search
+ * permission for others gets it (search only, never read) until the returned function restores
+ * the original modes.
+ */
+export async function letOtherUsersReach(path: string): Promise<() => Promise<void>> {
+  const { stat, chmod } = await import('node:fs/promises');
+  const { dirname, resolve } = await import('node:path');
+  const changed: { dir: string; mode: number }[] = [];
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const mode = (await stat(dir)).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      await chmod(dir, mode | 0o001);
+      changed.push({ dir, mode });
+    }
+    if (dirname(dir) === dir) break;
+  }
+  return async () => {
+    for (const { dir, mode } of changed.reverse()) await chmod(dir, mode).catch(() => {});
+  };
+}

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { createNamespacePair, inNamespace, mustRun, run, spawnInNamespace, type NamespacePair, type RunAs } from './network-namespaces.js';
+import { createNamespacePair, inNamespace, letOtherUsersReach, mustRun, run, spawnInNamespace, type NamespacePair, type RunAs } from './network-namespaces.js';
 import { watchJsonLines, type JsonLinesProcess } from './json-lines-process.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
@@ -86,7 +86,10 @@ describe('transparent capture in network namespaces', () => {
     return event;
   }
 
+  let restoreModes: (() => Promise<void>) | undefined;
+
   before(async () => {
+    restoreModes = await letOtherUsersReach(fileURLToPath(new URL('../../', import.meta.url)));
     pair = await createNamespacePair();
     const dbListens = [5432, 22, 80, 3306, 9].flatMap((p) => [`0.0.0.0:${p}`, `[::]:${p}`]);
     await startJsonProcess(pair.db, ['node', fixture('tcp-echo-server'), 'db', ...dbListens], undefined, 'db server');
@@ -108,6 +111,7 @@ describe('transparent capture in network namespaces', () => {
   after(async () => {
     for (const p of processes) await p.stop();
     await pair?.destroy();
+    await restoreModes?.();
   });
 
   it('init installs both families, and a second run leaves the tables identical', async () => {
