@@ -44,17 +44,25 @@ export function boundedValue(v: AttributeValue | undefined | null): BoundedValue
  * A bounded copy: nullish values dropped, and no more than MAX_ATTRIBUTES_PER_SPAN distinct keys
  * together with `existing` (the span's current attributes; overwriting a key is always allowed).
  */
-export function boundedAttributes(attrs: Attributes | undefined, existing: Readonly<Record<string, unknown>> = {}): Record<string, BoundedValue> {
+export function boundedAttributes(attrs: Attributes | undefined, existing: Readonly<Record<string, unknown>> = NONE): Record<string, BoundedValue> {
   const out: Record<string, BoundedValue> = {};
-  let count = Object.keys(existing).length;
-  for (const [k, v] of Object.entries(attrs ?? {})) {
+  if (attrs === undefined) return out;
+  // Runs several times for every command: no entry tuples, the count taken only when needed.
+  let count = -1;
+  for (const k of Object.keys(attrs)) {
     if (k === '') continue;
-    const b = boundedValue(v);
+    const v = attrs[k];
+    const b = typeof v === 'string' && v.length <= MAX_ATTRIBUTE_STRING_CHARS ? v : boundedValue(v);
     if (b === undefined) continue;
-    const isNew = !Object.prototype.hasOwnProperty.call(existing, k) && !Object.prototype.hasOwnProperty.call(out, k);
-    if (isNew && count >= MAX_ATTRIBUTES_PER_SPAN) continue;
+    if (!hasOwn(existing, k) && !hasOwn(out, k)) {
+      if (count < 0) count = Object.keys(existing).length + Object.keys(out).length;
+      if (count >= MAX_ATTRIBUTES_PER_SPAN) continue;
+      count++;
+    }
     out[k] = b;
-    if (isNew) count++;
   }
   return out;
 }
+
+const NONE: Readonly<Record<string, unknown>> = Object.freeze({});
+const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);

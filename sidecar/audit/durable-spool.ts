@@ -8,6 +8,10 @@
 // batch that never finished its fsync was never acknowledged to anyone) and resumes from the
 // committed position, so undelivered records are delivered by the next run (at least once).
 //
+// What this process appends is also kept in memory (bounded) until it is committed, so while the
+// exporter keeps up a batch is served without reading back what was just written; the disk copy
+// is what survives a crash, the memory copy only saves the read.
+//
 // One writer (append) and one reader (readBatch/commit) may run concurrently: they touch
 // disjoint state (the reader never reads past the size the writer has made durable, and only
 // deletes segments older than the one being written).
@@ -20,17 +24,37 @@ export interface SpoolCursor {
 }
 
 export interface SpoolBatch {
-  records: string[];
+  /** Each record's bytes (no newline); views of what was read or written, not copies. */
+  records: Buffer[];
   /** Position of the first record and just after the last one. */
   start: SpoolCursor;
   end: SpoolCursor;
   /** Bytes the batch occupies on disk (records plus newlines). */
   bytes: number;
+  /** Served from this process's memory copy of its own appends (not read back from disk). */
+  fromMemory: boolean;
 }
 
 export interface DurableSpoolOptions {
   /** Roll to a new segment past this size (default 8 MiB). */
   segmentBytes?: number;
+  /** Most bytes of appended, uncommitted records kept in memory (default 16 MiB). */
+  memoryBytes?: number;
+}
+
+/**
+ * A record appended by this process, with its place on disk. Its bytes stay in the buffer that
+ * was written (off the JS heap: holding many span records as strings until export made the
+ * garbage collector copy them, which cost more than writing them).
+ */
+interface RecentRecord {
+  segment: number;
+  offset: number;
+  data: Buffer;
+  /** Where the record starts in `data`. */
+  at: number;
+  /** On disk, newline included. */
+  bytes: number;
 }
 
 interface Segment {
@@ -53,6 +77,12 @@ export class DurableSpool {
   /** Monotonic byte counters for this process: what was appended (incl. what a previous run left) and committed. */
   private appended: number;
   private committed = 0;
+  private recent: RecentRecord[] = [];
+  private recentHead = 0;
+  private recentBytes = 0;
+  /** Something was left out after the memory copy: nothing more joins it until it is drained. */
+  private recentClosed = false;
+  private readonly memoryBytes: number;
 
   private constructor(
     readonly dir: string,
@@ -65,6 +95,7 @@ export class DurableSpool {
     this.segments = segments;
     this.cursor = cursor;
     this.segmentBytes = opts.segmentBytes ?? 8 * 1024 * 1024;
+    this.memoryBytes = opts.memoryBytes ?? 16 * 1024 * 1024;
     this.appended = this.pendingBytes;
   }
 
@@ -103,7 +134,21 @@ export class DurableSpool {
   /** Appends records (no newlines inside) in one write and fsyncs before resolving. */
   async append(records: readonly string[]): Promise<void> {
     if (records.length === 0) return;
-    const data = Buffer.from(records.map((r) => r + '\n').join(''), 'utf8');
+    // One pass: each record encoded straight into the write buffer, its byte length noted for
+    // the memory copy (no join, no second UTF-8 measurement).
+    let chars = 0;
+    for (const r of records) chars += r.length;
+    const buf = Buffer.allocUnsafe(chars * 3 + records.length);
+    const sizes: number[] = new Array<number>(records.length);
+    let len = 0;
+    for (let i = 0; i < records.length; i++) {
+      const n = buf.write(records[i]!, len, 'utf8');
+      buf[len + n] = 0x0a;
+      sizes[i] = n + 1;
+      len += n + 1;
+    }
+    // Kept in memory until delivered: not three times its size.
+    const data = len * 2 < buf.length ? Buffer.from(buf.subarray(0, len)) : buf.subarray(0, len);
     let seg = this.segments[this.segments.length - 1];
     if (!seg || !this.writer || seg.size >= this.segmentBytes) seg = await this.startSegment(seg);
     try {
@@ -118,8 +163,44 @@ export class DurableSpool {
       await this.writer!.truncate(seg.size).catch(() => {});
       throw err;
     }
+    this.remember(data, sizes, seg);
     seg.size += data.length;
     this.appended += data.length;
+  }
+
+  private remember(data: Buffer, sizes: readonly number[], seg: Segment): void {
+    const total = data.length;
+    // The memory copy must be contiguous: once a record is left out (over the bound), later ones
+    // are left out too until the reader has caught up with what memory holds.
+    if (this.recentClosed) return;
+    if (this.recentBytes + total > this.memoryBytes) {
+      this.recentClosed = this.recentHead < this.recent.length;
+      return;
+    }
+    let at = 0;
+    for (const bytes of sizes) {
+      this.recent.push({ segment: seg.n, offset: seg.size + at, data, at, bytes });
+      at += bytes;
+    }
+    this.recentBytes += total;
+  }
+
+  private forgetRecent(): void {
+    this.recent = [];
+    this.recentHead = 0;
+    this.recentBytes = 0;
+    this.recentClosed = false;
+  }
+
+  /** Index of the memory copy's record at the read position, if the copy reaches back that far. */
+  private recentAtCursor(): number {
+    if (this.recentHead >= this.recent.length) return -1;
+    const first = this.recent[this.recentHead]!;
+    if (first.segment === this.cursor.segment && first.offset === this.cursor.offset) return this.recentHead;
+    // The cursor at the very end of a full segment is the start of the next one.
+    const seg = this.segments.find((s) => s.n === this.cursor.segment);
+    if (first.offset === 0 && seg && this.cursor.offset >= seg.size && this.segments.find((s) => s.n > seg.n)?.n === first.segment) return this.recentHead;
+    return -1;
   }
 
   private async startSegment(last: Segment | undefined): Promise<Segment> {
@@ -140,7 +221,20 @@ export class DurableSpool {
   /** Reads up to `maxRecords` records / about `maxBytes` from the committed position on. */
   async readBatch(maxRecords: number, maxBytes: number): Promise<SpoolBatch> {
     const start = { ...this.cursor };
-    const records: string[] = [];
+    const at = this.recentAtCursor();
+    if (at >= 0) {
+      const records: Buffer[] = [];
+      let bytes = 0;
+      let i = at;
+      for (; i < this.recent.length && records.length < maxRecords && (records.length === 0 || bytes + this.recent[i]!.bytes <= maxBytes); i++) {
+        const r = this.recent[i]!;
+        records.push(r.data.subarray(r.at, r.at + r.bytes - 1));
+        bytes += r.bytes;
+      }
+      const last = this.recent[i - 1]!;
+      return { records, start, end: { segment: last.segment, offset: last.offset + last.bytes }, bytes, fromMemory: true };
+    }
+    const records: Buffer[] = [];
     let pos = { ...this.cursor };
     let bytes = 0;
     while (records.length < maxRecords && bytes < maxBytes) {
@@ -158,7 +252,7 @@ export class DurableSpool {
       pos = { segment: seg.n, offset: pos.offset + consumed };
       bytes += consumed;
     }
-    return { records, start, end: pos, bytes };
+    return { records, start, end: pos, bytes, fromMemory: false };
   }
 
   /** Marks a batch (read from the current position) as delivered. */
@@ -178,8 +272,23 @@ export class DurableSpool {
     await syncDir(this.dir);
     this.cursor = { ...batch.end };
     this.committed += batch.bytes;
+    this.dropRecentBefore(this.cursor);
     // Segments wholly delivered and no longer written to.
     while (this.segments.length > 1 && this.segments[0]!.n < this.cursor.segment) await unlink(this.segments.shift()!.path);
+  }
+
+  private dropRecentBefore(c: SpoolCursor): void {
+    while (this.recentHead < this.recent.length) {
+      const r = this.recent[this.recentHead]!;
+      if (r.segment > c.segment || (r.segment === c.segment && r.offset >= c.offset)) break;
+      this.recentBytes -= r.bytes;
+      this.recentHead++;
+    }
+    if (this.recentHead === this.recent.length) this.forgetRecent();
+    else if (this.recentHead > 4096) {
+      this.recent = this.recent.slice(this.recentHead);
+      this.recentHead = 0;
+    }
   }
 
   async close(): Promise<void> {
@@ -236,7 +345,7 @@ async function repairTornTail(seg: Segment): Promise<number> {
 }
 
 /** Reads whole lines from `offset`, at most `maxLines`, stopping after about `maxBytes`. */
-async function readLines(seg: Segment, offset: number, maxLines: number, maxBytes: number): Promise<{ lines: string[]; consumed: number }> {
+async function readLines(seg: Segment, offset: number, maxLines: number, maxBytes: number): Promise<{ lines: Buffer[]; consumed: number }> {
   const h = await open(seg.path, 'r');
   try {
     let want = Math.min(seg.size - offset, Math.max(maxBytes, 64 * 1024));
@@ -244,12 +353,12 @@ async function readLines(seg: Segment, offset: number, maxLines: number, maxByte
       const buf = Buffer.alloc(want);
       const { bytesRead } = await h.read(buf, 0, want, offset);
       const data = buf.subarray(0, bytesRead);
-      const lines: string[] = [];
+      const lines: Buffer[] = [];
       let consumed = 0;
       while (lines.length < maxLines && (consumed < maxBytes || lines.length === 0)) {
         const nl = data.indexOf(0x0a, consumed);
         if (nl < 0) break;
-        lines.push(data.subarray(consumed, nl).toString('utf8'));
+        lines.push(data.subarray(consumed, nl));
         consumed = nl + 1;
       }
       if (lines.length > 0) return { lines, consumed };

@@ -36,6 +36,36 @@ test('canonical JSON sorts keys at every level and ignores storage order', () =>
   assert.equal(canonicalSpan(reordered), canonicalSpan(s!));
 });
 
+test('the direct canonical form of a span is exactly canonicalJson of its hashed fields', () => {
+  // The definition the verifier relies on, written out the slow, generic way.
+  const reference = (s: ExportedSpanLike) => {
+    const { [CHAIN_ATTR.hash]: _h, ...attributes } = s.attributes;
+    const nanos = (n: string) => BigInt(n).toString();
+    return canonicalJson({
+      traceId: s.traceId,
+      spanId: s.spanId,
+      parentSpanId: s.parentSpanId || '',
+      name: s.name,
+      start: nanos(s.startTimeUnixNano),
+      end: nanos(s.endTimeUnixNano),
+      attributes,
+      status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
+      events: (s.events ?? []).map((e) => ({ name: e.name, time: nanos(e.timeUnixNano ?? '0'), attributes: e.attributes ?? {} })),
+    });
+  };
+  const odd: ExportedSpanLike = {
+    traceId: 'b'.repeat(32),
+    spanId: 'c'.repeat(16),
+    name: 'with "quotes" and \u2028 and ü',
+    startTimeUnixNano: '0001700000000000000000',
+    endTimeUnixNano: '1700000000000000001',
+    attributes: { z: [1, 2.5], a: true, 'm\n': 'x"y', n: undefined, arr: ['a', 'b'], nested: [{ q: 1, p: 2 }], [CHAIN_ATTR.hash]: 'f'.repeat(64) },
+    status: { code: 2, message: 'boom' },
+    events: [{ name: 'e', timeUnixNano: '5', attributes: { b: 1, a: 'x' } }, { name: 'f' }],
+  };
+  for (const s of [...chainOf(4), odd]) assert.equal(canonicalSpan(s), reference(s));
+});
+
 test('a freshly built chain verifies, in any storage order', () => {
   const spans = chainOf(5);
   assert.equal(spans[0]!.attributes[CHAIN_ATTR.prev], GENESIS);

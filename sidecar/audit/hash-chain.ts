@@ -3,7 +3,7 @@
 // of the span as it is exported (ids, name, times in nanoseconds, attributes, status, events).
 // Altering any of those, deleting a span or swapping sequence numbers breaks the chain, which
 // `verifyChain` detects. Pure: no I/O, no clock, no randomness (the chain id is given).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const CHAIN_ATTR = {
   chain: 'sidegate.audit.chain',
@@ -41,29 +41,54 @@ export function canonicalJson(value: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
-/** The canonical form of one span: everything the hash covers, the hash attribute itself excluded. */
-export function canonicalSpan(s: ExportedSpanLike): string {
-  const { [CHAIN_ATTR.hash]: _ownHash, ...attributes } = s.attributes;
-  return canonicalJson({
-    traceId: s.traceId,
-    spanId: s.spanId,
-    parentSpanId: s.parentSpanId || '',
-    name: s.name,
-    start: normalizeNanos(s.startTimeUnixNano),
-    end: normalizeNanos(s.endTimeUnixNano),
-    attributes,
-    status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
-    events: (s.events ?? []).map((e) => ({ name: e.name, time: normalizeNanos(e.timeUnixNano ?? '0'), attributes: e.attributes ?? {} })),
-  });
+/**
+ * The canonical form of one span: everything the hash covers, the hash attribute itself excluded.
+ * Exactly `canonicalJson` of {traceId, spanId, parentSpanId, name, start, end, attributes, status,
+ * events}, written out directly because it runs for every command (a test pins the equality).
+ */
+export function canonicalSpan(s: ExportedSpanLike, canonicalAttributesWithoutHash?: string): string {
+  const status = `{"code":${canonicalJson(s.status?.code ?? 0)},"message":${JSON.stringify(s.status?.message ?? '')}}`;
+  let events = '[';
+  const list = s.events ?? [];
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!;
+    events += `${i ? ',' : ''}{"attributes":${canonicalAttributes(e.attributes ?? {}, false)},"name":${JSON.stringify(e.name)},"time":${JSON.stringify(normalizeNanos(e.timeUnixNano ?? '0'))}}`;
+  }
+  events += ']';
+  return (
+    `{"attributes":${canonicalAttributesWithoutHash ?? canonicalAttributes(s.attributes, true)},"end":${JSON.stringify(normalizeNanos(s.endTimeUnixNano))},"events":${events}` +
+    `,"name":${JSON.stringify(s.name)},"parentSpanId":${JSON.stringify(s.parentSpanId || '')},"spanId":${JSON.stringify(s.spanId)}` +
+    `,"start":${JSON.stringify(normalizeNanos(s.startTimeUnixNano))},"status":${status},"traceId":${JSON.stringify(s.traceId)}}`
+  );
 }
 
-/** hex SHA-256(prev_hash + "\n" + canonical span). */
-export function chainHash(prevHash: string, s: ExportedSpanLike): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalSpan(s)).digest('hex');
+/** canonicalJson of an attribute map (optionally without the span's own hash). */
+function canonicalAttributes(attrs: Readonly<Record<string, unknown>>, withoutHash: boolean): string {
+  const keys = Object.keys(attrs).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = attrs[k];
+    if (v === undefined || (withoutHash && k === CHAIN_ATTR.hash)) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${typeof v === 'object' ? canonicalJson(v) : (JSON.stringify(v) ?? 'null')}`;
+    first = false;
+  }
+  return out + '}';
 }
+
+/**
+ * hex SHA-256(prev_hash + "\n" + canonical span). A caller that already has the canonical form of
+ * the attributes (the hash attribute left out) passes it rather than have it built again.
+ */
+export function chainHash(prevHash: string, s: ExportedSpanLike, canonicalAttributesWithoutHash?: string): string {
+  return hash('sha256', `${prevHash}\n${canonicalSpan(s, canonicalAttributesWithoutHash)}`, 'hex');
+}
+
+const CANONICAL_NANOS = /^(0|[1-9][0-9]*)$/;
 
 function normalizeNanos(n: string): string {
   // "0001" and "1" are the same instant; a collector may re-render the number.
+  if (typeof n === 'string' && CANONICAL_NANOS.test(n)) return n;
   try {
     return BigInt(n).toString();
   } catch {
@@ -94,11 +119,11 @@ export class HashChain {
   }
 
   /** Hashes a span that carries the attributes from `next()`; returns the hash to set on it. */
-  seal(span: ExportedSpanLike): string {
+  seal(span: ExportedSpanLike, canonicalAttributesWithoutHash?: string): string {
     if (span.attributes[CHAIN_ATTR.seq] !== this.seq || span.attributes[CHAIN_ATTR.prev] !== this.last) {
       throw new Error('audit chain: span sealed out of order');
     }
-    this.last = chainHash(this.last, span);
+    this.last = chainHash(this.last, span, canonicalAttributesWithoutHash);
     return this.last;
   }
 }

@@ -22,7 +22,7 @@ export {
   type VerifyOptions,
 } from './hash-chain.js';
 export { DurableSpool, type SpoolBatch, type SpoolCursor } from './durable-spool.js';
-export { SpoolingSpanProcessor } from './spooling-span-processor.js';
-export { OtlpJsonFileProcessor } from './otlp-json-file-processor.js';
+export { SpoolingSink } from './spooling-sink.js';
+export { OtlpJsonFileSink } from './otlp-json-file-sink.js';
 export { otlpTracesConfig, parseOtlpHeaders, type OtlpTracesConfig } from './otlp-env.js';
 export { flattenOtlpJson, flattenTraceRequest, type FlatSpan, type FlatValue } from './otlp-json-reader.js';

@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { SpanKind, SpanStatusCode, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { ResourceCache, SpanRecordError, fromSpanRecord, toSpanRecord } from './span-record.js';
-import { otlpJsonLine } from './otlp-json-file-processor.js';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { ResourceCache, SpanRecordError, decodeSpanRecord, fromSpanRecord, spanRecordPrefix, toSpanRecord } from './span-record.js';
+import { otlpTraceRequestJson } from './otlp-span-json.js';
+
+const otlpJsonLine = (spans: ReadableSpan[]) => Buffer.from(JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array()).toString('utf8');
 
 function endedSpans(): ReadableSpan[] {
   const ended: ReadableSpan[] = [];
@@ -36,4 +39,26 @@ test('a damaged record is a SpanRecordError, not a crash or a silently empty spa
   assert.throws(() => fromSpanRecord('{"v":1,"traceId":"x"', cache), SpanRecordError);
   assert.throws(() => fromSpanRecord('{"v":2}', cache), SpanRecordError);
   assert.throws(() => fromSpanRecord(JSON.stringify({ v: 1, traceId: 'a'.repeat(32), spanId: 'zz', name: 'n', start: [1, 0], end: [1, 0] }), cache), SpanRecordError);
+});
+
+test('version 2 records decode to their resource and span; version 1 (earlier releases) to the same OTLP/JSON', () => {
+  const spans = endedSpans();
+  const request = JSON.parse(otlpJsonLine(spans)) as { resourceSpans: { resource: unknown; scopeSpans: { spans: unknown[] }[] }[] };
+  const resource = JSON.stringify(request.resourceSpans[0]!.resource);
+  const span = JSON.stringify(request.resourceSpans[0]!.scopeSpans[0]!.spans[0]);
+  assert.deepEqual(decodeSpanRecord(spanRecordPrefix(resource) + span + '}'), { resource, span });
+  const v1 = decodeSpanRecord(toSpanRecord(spans[0]!));
+  assert.deepEqual(JSON.parse(v1.span), JSON.parse(span));
+  assert.deepEqual(JSON.parse(v1.resource), JSON.parse(resource));
+  // Re-joined, they make the same spans under the same resource (the scope is always sidegate.audit).
+  const rejoined = JSON.parse(otlpTraceRequestJson([v1, decodeSpanRecord(toSpanRecord(spans[1]!))])) as typeof request;
+  assert.deepEqual(rejoined.resourceSpans[0]!.scopeSpans[0]!.spans, request.resourceSpans[0]!.scopeSpans[0]!.spans);
+  assert.deepEqual(rejoined.resourceSpans[0]!.resource, request.resourceSpans[0]!.resource);
+});
+
+test('a damaged version 2 record is a SpanRecordError', () => {
+  assert.throws(() => decodeSpanRecord('{"v":2,"resource":{},"span":{"traceId":"x"}}'), SpanRecordError);
+  assert.throws(() => decodeSpanRecord('{"v":2,"resource":{}}'), SpanRecordError);
+  assert.throws(() => decodeSpanRecord('{"v":3}'), SpanRecordError);
+  assert.throws(() => decodeSpanRecord('{"v":2,"resource":{},"span":{"traceId":"' + 'a'.repeat(32) + '","spanId":"' + 'b'.repeat(16) + '","name":"n","startTimeUnixNano":"1","endTimeUnixNano":"x"}}'), SpanRecordError);
 });

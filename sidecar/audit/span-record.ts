@@ -1,9 +1,55 @@
 // One ended span as one line of the spool, and back. The spool must survive a restart, so a line
-// carries everything the OTLP exporter needs to send the span exactly as it would have been sent
-// live (ids, times, attributes, events, status, resource, scope). Pure: no I/O.
+// carries everything needed to send the span exactly as it would have been sent live.
+//
+// Version 2 (written now): `{"v":2,"resource":<OTLP Resource>,"span":<OTLP span>}`, the OTLP/JSON
+// encoding made once when the span ended (otlp-span-json.ts), so replaying is re-joining text.
+// Version 1 (written by earlier releases, still read so an upgrade loses nothing): the SDK span's
+// fields, re-encoded through the OTel transformer. Pure: no I/O.
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+
+/** A spool record as the exporter needs it: the encoded Resource and the encoded span. */
+export interface DecodedSpanRecord {
+  resource: string;
+  span: string;
+}
+
+/** Everything of a version 2 line before the span (a record is this, the span, and `}`). */
+export function spanRecordPrefix(resourceJson: string): string {
+  return `{"v":2,"resource":${resourceJson},"span":`;
+}
+
+/** Decodes a line of either version; throws SpanRecordError when it is not a span record. */
+export function decodeSpanRecord(line: string): DecodedSpanRecord {
+  let r: { v?: unknown; resource?: unknown; span?: Record<string, unknown> };
+  try {
+    r = JSON.parse(line) as typeof r;
+  } catch {
+    throw new SpanRecordError('spool record is not valid JSON');
+  }
+  if (r?.v === 1) return fromVersion1(line);
+  const span = r?.span;
+  if (r?.v !== 2 || typeof r.resource !== 'object' || r.resource === null || typeof span !== 'object' || span === null) {
+    throw new SpanRecordError('spool record is not a span record');
+  }
+  if (!isHex(span['traceId'], 32) || !isHex(span['spanId'], 16) || typeof span['name'] !== 'string' || !isNanos(span['startTimeUnixNano']) || !isNanos(span['endTimeUnixNano'])) {
+    throw new SpanRecordError('spool record is not a span record');
+  }
+  return { resource: JSON.stringify(r.resource), span: JSON.stringify(span) };
+}
+
+function fromVersion1(line: string): DecodedSpanRecord {
+  const body = JsonTraceSerializer.serializeRequest([fromSpanRecord(line, new ResourceCache())]);
+  const req = JSON.parse(Buffer.from(body ?? new Uint8Array()).toString('utf8')) as { resourceSpans: { resource: unknown; scopeSpans: { spans: unknown[] }[] }[] };
+  const rs = req.resourceSpans[0]!;
+  return { resource: JSON.stringify(rs.resource), span: JSON.stringify(rs.scopeSpans[0]!.spans[0]) };
+}
+
+function isNanos(s: unknown): boolean {
+  return typeof s === 'string' && /^[0-9]{1,20}$/.test(s);
+}
 
 interface SpanRecordV1 {
   v: 1;
@@ -23,7 +69,7 @@ interface SpanRecordV1 {
   dropped: [attributes: number, events: number, links: number];
 }
 
-/** Serializes an ended span as one JSON line (no trailing newline; JSON never contains one). */
+/** A version 1 line for an ended SDK span (how earlier releases spooled; kept to test reading them). */
 export function toSpanRecord(span: ReadableSpan): string {
   const ctx = span.spanContext();
   const record: SpanRecordV1 = {

@@ -7,6 +7,7 @@ import type { DetectorName, DetectorSpec } from '../../policies/model.js';
 import { findCardNumbers, mayHoldCardNumber } from './card-numbers.js';
 import { findEmailAddresses } from './email-addresses.js';
 import { findPemPrivateKeys } from './pem-private-keys.js';
+import { caselessScreen, confirmedScreen, digitRunScreen, needleScreen, type ByteScreen } from './byte-screen.js';
 
 export type Emit = (start: number, end: number) => void;
 
@@ -19,6 +20,8 @@ export interface Detector {
   find(text: string, emit: Emit): void;
   /** Cheap check (substring tests): false means `find` cannot match, so it need not run. */
   mayMatch?(text: string): boolean;
+  /** The same for raw UTF-8 bytes (byte-screen.ts): every match lies in a range one of them reports. */
+  screens?: readonly ByteScreen[];
 }
 
 /** A sensitive range of the text: [start, end) in UTF-16 units, found by `detectors[index]`. */
@@ -39,18 +42,30 @@ const AWS_LABELLED_SECRET = new RegExp(
   'g',
 );
 
+const SECRET_WORD = /secret/i;
+
+function holdsCardNumber(text: string): boolean {
+  let found = false;
+  findCardNumbers(text, () => (found = true));
+  return found;
+}
+
 const BUILTIN: Record<DetectorName, Omit<Detector, 'name' | 'key'>> = {
   email: {
     find: findEmailAddresses,
     mayMatch: (t) => t.includes('@'),
+    screens: [needleScreen('@')],
   },
   'payment-card': {
     find: findCardNumbers,
     mayMatch: mayHoldCardNumber,
+    // Only runs that hold a Luhn-valid number: most long digit runs (ids, hex digests) do not.
+    screens: [confirmedScreen(digitRunScreen(13, ' -'), holdsCardNumber)],
   },
   jwt: {
     find: (text, emit) => findRegex(JWT, text, (s, e) => jwtHeaderValid(text.slice(s, e)) && emit(s, e)),
     mayMatch: (t) => t.includes('eyJ'),
+    screens: [needleScreen('eyJ')],
   },
   'aws-access-key': {
     find(text, emit) {
@@ -58,11 +73,14 @@ const BUILTIN: Record<DetectorName, Omit<Detector, 'name' | 'key'>> = {
       // Only the secret itself is sensitive; its label stays readable.
       findRegex(AWS_LABELLED_SECRET, text, (_s, e) => emit(e - AWS_SECRET_LENGTH, e));
     },
-    mayMatch: (t) => t.includes('AKIA') || t.includes('ASIA') || t.includes('ecret') || t.includes('ECRET'),
+    // The label is matched in any case (`Secret_Key=` too), so the check is caseless as well.
+    mayMatch: (t) => t.includes('AKIA') || t.includes('ASIA') || SECRET_WORD.test(t),
+    screens: [needleScreen('AKIA'), needleScreen('ASIA'), caselessScreen('secret')],
   },
   'pem-private-key': {
     find: findPemPrivateKeys,
     mayMatch: (t) => t.includes('PRIVATE KEY'),
+    screens: [needleScreen('PRIVATE KEY')],
   },
 };
 

@@ -85,3 +85,19 @@ test('JSON values stay valid JSON under column rules and detectors', () => {
   assert.equal(m.maskJsonUtf8(3, clean).value, clean);
   assert.deepEqual(JSON.parse(m.maskJsonUtf8(3, Buffer.from('{"to": "ada\\u0040example.com"}')).value.toString()), { to: '[REDACTED:email]' });
 });
+
+test('a secret-key label in any letter case is still found (the cheap pre-check is caseless too)', () => {
+  const m = planResultMasking([rules[3]!], [{ name: 'notes', textual: true }])!;
+  const r = m.maskText(0, 'SeCrEt_KeY: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+  assert.equal(r.masked, 1);
+  assert.doesNotMatch(r.value, /wJalrXUtnFEMI/);
+});
+
+test('a chunk screen is offered only where detectors alone decide', () => {
+  const m = planResultMasking(rules, cols, { hashKey: key })!;
+  assert.ok(m.chunkScreen(3), 'notes: detectors only');
+  assert.equal(m.chunkScreen(0), null, 'email: a column rule replaces every value');
+  assert.equal(m.chunkScreen(4), null, 'id: not textual, nothing scanned');
+  const custom = planResultMasking([{ name: 'c', columns: [], detectors: [{ kind: 'regex', name: 'ticket', pattern: 'T-[0-9]+' }], strategy: 'redact' }], [{ name: 'x', textual: true }])!;
+  assert.equal(custom.chunkScreen(0), null, 'a custom regex has no byte screen: every value is scanned');
+});

@@ -7,6 +7,7 @@
 // value that detectors would have to scan is replaced whole by `[REDACTED:oversized]` rather than
 // scanned in part: a secret past the scanned prefix would otherwise pass, and the policy asked for
 // this value to be checked. Column rules need no bound (every strategy is one linear pass).
+import { ChunkScreen } from './byte-screen.js';
 import type { MaskingRule, MaskStrategy } from '../../policies/model.js';
 import { compileDetectors, findSensitive, type Detector, type Match } from './detectors.js';
 import { applyStrategy, keyedHash, redact, REDACTED, strategyStrength } from './strategies.js';
@@ -41,6 +42,12 @@ export interface ResultMasker {
   columnRule(index: number): boolean;
   /** Whether detectors run over this column's values. */
   scans(index: number): boolean;
+  /**
+   * For a column only detectors apply to: a screen of received chunks that tells which values
+   * could hold a match at all (the others need no masking). Null when every value must be
+   * looked at (a column rule, or a detector without a byte screen).
+   */
+  chunkScreen(index: number): ChunkScreen | null;
   maskText(index: number, value: string): MaskResult<string>;
   /** UTF-8 bytes in, UTF-8 bytes out; the same Buffer object when nothing changed. */
   maskUtf8(index: number, value: Buffer): MaskResult<Buffer>;
@@ -148,6 +155,11 @@ class PlannedMasker implements ResultMasker {
 
   scans(index: number): boolean {
     return this.detectors.length > 0 && this.columns[index]?.textual === true;
+  }
+
+  chunkScreen(index: number): ChunkScreen | null {
+    if (this.perColumn[index] || !this.scans(index) || this.detectors.some((d) => d.screens === undefined)) return null;
+    return new ChunkScreen(this.detectors.flatMap((d) => d.screens!), this.maxValueBytes);
   }
 
   maskText(index: number, value: string): MaskResult<string> {

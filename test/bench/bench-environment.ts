@@ -4,6 +4,9 @@
 //   sidegate    → sidegate (token verified, every statement parsed, masking rules and detectors,
 //                 spans exported over OTLP/HTTP to a local receiver) → PostgreSQL (TLS verify-full)
 //   passthrough → sidegate with inspection and masking off (the bare pipeline) → PostgreSQL
+//   node-pipe   → a bare Node.js TLS pipe (node-pipe-proxy.ts) → PostgreSQL: the floor of any
+//                 proxy written for Node.js (its client logs in as the md5 user: a pipe cannot
+//                 pass SCRAM channel binding through)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile, chmod, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
 
-export type PathName = 'direct' | 'pgbouncer' | 'sidegate' | 'passthrough';
+export type PathName = 'direct' | 'pgbouncer' | 'sidegate' | 'passthrough' | 'node-pipe';
 
 export interface PathEndpoint {
   name: PathName;
@@ -23,7 +26,7 @@ export interface PathEndpoint {
   user: string;
   password: string;
   sslmode: 'require' | 'disable';
-  /** The sidegate process, for RSS sampling. */
+  /** The proxy process (sidegate, node-pipe), for RSS sampling. */
   pid?: number;
 }
 
@@ -36,6 +39,7 @@ export interface BenchEnvironment {
 }
 
 const CLI = fileURLToPath(new URL('../../sidecar/cli/main.js', import.meta.url));
+const NODE_PIPE = fileURLToPath(new URL('./node-pipe-proxy.js', import.meta.url));
 
 /** The benchmark's own database (test/scripts/postgres.sh creates it), apart from the tests' tables. */
 export const BENCH_DATABASE = 'sidegate_bench';
@@ -47,14 +51,17 @@ export async function startBenchEnvironment(opts: { log: (s: string) => void }):
   const children: ChildProcess[] = [];
   const user = pg.users.scram;
 
-  // A real OTLP/HTTP receiver that counts and discards, like a collector would accept.
+  // A real OTLP/HTTP receiver that counts and discards, like a collector would accept. It shares
+  // the machine with what is measured, so it counts without decoding (a real collector would run
+  // elsewhere): occurrences of "spanId" in the raw body.
   let spans = 0;
+  const marker = Buffer.from('"spanId"');
   const sink = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      spans += (body.match(/"spanId"/g) ?? []).length;
+      const body = Buffer.concat(chunks);
+      for (let at = body.indexOf(marker); at >= 0; at = body.indexOf(marker, at + marker.length)) spans++;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -62,7 +69,9 @@ export async function startBenchEnvironment(opts: { log: (s: string) => void }):
   const otlp = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 
   // pgbouncer, session mode, SCRAM to clients, TLS verify-full to the server.
-  const bouncerPort = 56432;
+  // Fixed ports below the ephemeral range (32768+): probing a port nobody listens on yet from an
+  // ephemeral source port can connect the socket to itself, and the server then cannot listen.
+  const bouncerPort = 26432;
   const bouncerDir = join(dir, 'pgbouncer');
   execFileSync('mkdir', ['-p', bouncerDir]);
   await writeFile(join(bouncerDir, 'userlist.txt'), `"${user.user}" "${user.password}"\n`);
@@ -134,7 +143,7 @@ masking:
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [CLI, 'sidecar', '--policy', file, '--credentials', credentials, '--state-dir', join(dir, `${name}-state`), '--admin-port', String(adminPort), ...(name === 'passthrough' ? ['--inspection', 'off'] : [])],
+      [...(process.env['SIDEGATE_BENCH_NODE_OPTIONS']?.split(' ').filter(Boolean) ?? []), CLI, 'sidecar', '--policy', file, '--credentials', credentials, '--state-dir', join(dir, `${name}-state`), '--admin-port', String(adminPort), ...(name === 'passthrough' ? ['--inspection', 'off'] : [])],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp, SIDEGATE_LOG_LEVEL: 'warn' } },
     );
     child.stderr!.on('data', (d: Buffer) => opts.log(`[${name}] ${d.toString().trim()}`));
@@ -152,9 +161,16 @@ masking:
     readyMs[name] = performance.now() - t0;
     return { name, host: '127.0.0.1', port, user: 'ci', password: token, sslmode: 'disable', pid: child.pid };
   };
-  const sidegate = await startSidegate('sidegate', 56433, 56533);
-  const passthrough = await startSidegate('passthrough', 56434, 56534);
+  const sidegate = await startSidegate('sidegate', 26433, 26533);
+  const passthrough = await startSidegate('passthrough', 26434, 26534);
   await waitForPort(bouncerPort);
+
+  const pipePort = 26435;
+  const pipe = spawn(process.execPath, [NODE_PIPE, String(pipePort), pg.host, String(pg.port), pg.caFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  pipe.stderr!.on('data', (d: Buffer) => opts.log(`[node-pipe] ${d.toString().trim()}`));
+  children.push(pipe);
+  await waitForPort(pipePort);
+  const md5 = pg.users.md5;
 
   return {
     pg,
@@ -163,6 +179,7 @@ masking:
       { name: 'pgbouncer', host: '127.0.0.1', port: bouncerPort, user: user.user, password: user.password, sslmode: 'disable' },
       sidegate,
       passthrough,
+      { name: 'node-pipe', host: '127.0.0.1', port: pipePort, user: md5.user, password: md5.password, sslmode: 'disable', pid: pipe.pid },
     ],
     spansReceived: () => spans,
     readyMs,

@@ -27,12 +27,15 @@ test('the benchmark harness runs every workload over every path (smoke size)', {
     const report = JSON.parse(await readFile(join(out, 'smoke.json'), 'utf8'));
     assert.equal(report.workloads.length, 8);
     for (const w of report.workloads) {
-      assert.deepEqual(Object.keys(w.paths).sort(), ['direct', 'passthrough', 'pgbouncer', 'sidegate'], w.workload);
+      assert.deepEqual(Object.keys(w.paths).sort(), ['direct', 'node-pipe', 'passthrough', 'pgbouncer', 'sidegate'], w.workload);
       for (const s of Object.values(w.paths) as { median: number; ratio: number }[]) {
         assert.ok(s.median > 0 && Number.isFinite(s.ratio), w.workload);
       }
     }
     assert.ok(report.memoryMb['idle'] > 0 && report.memoryMb['100 connections'] > 0);
+    assert.ok(Number.isFinite(report.addedLatencyUsPerQuery), 'added latency from per-transaction medians');
+    const prepared = report.workloads.find((w: { workload: string }) => w.workload === 'select-only prepared (1 client)');
+    assert.ok(prepared.paths.sidegate.latencyP50Ms > 0 && prepared.paths.sidegate.rssGrowthMb >= 0);
     assert.ok(report.readyMs['sidegate'] > 0);
     assert.ok(report.spansReceived > 0, 'the sidegate path exported audit spans');
     const md = await readFile(join(out, 'smoke.md'), 'utf8');

@@ -4,6 +4,8 @@
 // (`npm run bench`), never by a test; `--smoke` only proves the harness works.
 //
 //   node dist/test/bench/run-bench.js [--smoke] [--rounds N] [--seconds S] [--out DIR] [--docs]
+//                                     [--only TEXT] [--paths direct,sidegate,...]
+// SIDEGATE_BENCH_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the sidegate processes.
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -21,7 +23,10 @@ interface Measurement {
   throughput: number;
   unit: string;
   latencyAvgMs?: number;
+  latencyP50Ms?: number;
   latencyP99Ms?: number;
+  /** The proxy's RSS just before the run, and its peak during it. */
+  rssBeforeMb?: number;
   peakRssMb?: number;
 }
 
@@ -32,6 +37,9 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     out: { type: 'string', default: 'test/bench/results' },
     docs: { type: 'boolean', default: false },
+    // For iterating on one figure: run only workloads whose name contains this text, only these paths.
+    only: { type: 'string' },
+    paths: { type: 'string' },
   },
 });
 const smoke = args.smoke!;
@@ -61,15 +69,16 @@ const pgEnv = (p: PathEndpoint, database: string) => ({
   PGSSLMODE: p.sslmode,
 });
 
-/** Samples a process's RSS while `work` runs; returns the work's result and the peak. */
-async function withPeakRss<T>(pid: number | undefined, work: () => Promise<T>): Promise<[T, number | undefined]> {
-  if (!pid) return [await work(), undefined];
-  let peak = 0;
+/** Samples a process's RSS while `work` runs; returns the work's result, the RSS before and the peak. */
+async function withPeakRss<T>(pid: number | undefined, work: () => Promise<T>): Promise<[T, number | undefined, number | undefined]> {
+  if (!pid) return [await work(), undefined, undefined];
+  const before = await rssMb(pid);
+  let peak = before;
   const timer = setInterval(() => {
     rssMb(pid).then((mb) => (peak = Math.max(peak, mb)), () => {});
   }, 50);
   try {
-    return [await work(), peak];
+    return [await work(), before, peak];
   } finally {
     clearInterval(timer);
   }
@@ -78,7 +87,7 @@ async function withPeakRss<T>(pid: number | undefined, work: () => Promise<T>): 
 async function pgbench(p: PathEndpoint, database: string, workload: string, extra: string[], round: number): Promise<Measurement> {
   const logDir = join(tmpdir(), `sidegate-pgbench-${process.pid}-${workload}-${p.name}-${round}`);
   await mkdir(logDir, { recursive: true });
-  const [r, peak] = await withPeakRss(p.pid, () =>
+  const [r, before, peak] = await withPeakRss(p.pid, () =>
     run('pgbench', ['-n', '-T', String(seconds), '-l', '--log-prefix', join(logDir, 'tx'), ...extra], pgEnv(p, database)),
   );
   if (r.code !== 0) throw new Error(`pgbench ${workload} over ${p.name} failed: ${r.stderr.slice(0, 500)}`);
@@ -94,8 +103,8 @@ async function pgbench(p: PathEndpoint, database: string, workload: string, extr
   }
   await rm(logDir, { recursive: true, force: true });
   latencies.sort((a, b) => a - b);
-  const p99 = latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] : undefined;
-  return { workload, path: p.name, round, throughput: tps, unit: 'tps', latencyAvgMs: avg, latencyP99Ms: p99, peakRssMb: peak };
+  const at = (q: number) => (latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] : undefined);
+  return { workload, path: p.name, round, throughput: tps, unit: 'tps', latencyAvgMs: avg, latencyP50Ms: at(0.5), latencyP99Ms: at(0.99), rssBeforeMb: before, peakRssMb: peak };
 }
 
 async function timedPsql(p: PathEndpoint, database: string, workload: string, sql: string, units: number, unit: string, round: number, pre?: string): Promise<Measurement> {
@@ -103,9 +112,9 @@ async function timedPsql(p: PathEndpoint, database: string, workload: string, sq
     const prep = await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', pre], pgEnv(p, database));
     if (prep.code !== 0) throw new Error(`${workload} preparation over ${p.name} failed: ${prep.stderr}`);
   }
-  const [r, peak] = await withPeakRss(p.pid, () => run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-c', sql], pgEnv(p, database)));
+  const [r, before, peak] = await withPeakRss(p.pid, () => run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-c', sql], pgEnv(p, database)));
   if (r.code !== 0) throw new Error(`${workload} over ${p.name} failed: ${r.stderr.slice(0, 500)}`);
-  return { workload, path: p.name, round, throughput: units / (r.ms / 1000), unit, latencyAvgMs: r.ms, peakRssMb: peak };
+  return { workload, path: p.name, round, throughput: units / (r.ms / 1000), unit, latencyAvgMs: r.ms, rssBeforeMb: before, peakRssMb: peak };
 }
 
 async function main(): Promise<void> {
@@ -130,7 +139,8 @@ async function main(): Promise<void> {
          CREATE TABLE bench_large AS SELECT g AS id, md5(g::text) || md5((g+1)::text) AS a, repeat('x', 40) AS b,
            'user' || g || '@example.com' AS email, '4111111111111111' AS card FROM generate_series(1, ${largeRows}) g;
          CREATE TABLE bench_copy AS SELECT g AS id, md5(g::text) || md5((g+1)::text) || md5((g+2)::text) AS a, repeat('y', 60) AS b FROM generate_series(1, ${copyRows}) g;
-         CREATE TABLE bench_copy_in (LIKE bench_copy);`,
+         CREATE TABLE bench_copy_in (LIKE bench_copy);
+         GRANT ALL ON ALL TABLES IN SCHEMA public TO ${env.paths.find((p) => p.name === 'node-pipe')!.user};`,
         '-c',
         'VACUUM ANALYZE bench_large, bench_copy',
       ],
@@ -167,10 +177,11 @@ async function main(): Promise<void> {
         run: (p, r) => timedPsql(p, db, `COPY FROM STDIN (${copyMb.toFixed(0)} MB)`, `\\copy bench_copy_in FROM '${copyFile}'`, copyMb, 'MB/s', r, 'TRUNCATE bench_copy_in'),
       },
     ];
-    for (const w of workloads) {
+    const chosenPaths = args.paths ? env.paths.filter((p) => args.paths!.split(',').includes(p.name)) : env.paths;
+    for (const w of workloads.filter((w) => !args.only || w.name.includes(args.only))) {
       for (let round = 1; round <= rounds; round++) {
         // Alternate the order of paths each round, so no path always runs first or last.
-        const order = round % 2 === 1 ? env.paths : [...env.paths].reverse();
+        const order = round % 2 === 1 ? chosenPaths : [...chosenPaths].reverse();
         for (const p of order) {
           const m = await w.run(p, round);
           results.push(m);
@@ -198,7 +209,10 @@ interface Report {
   workloads: {
     workload: string;
     unit: string;
-    paths: Record<string, { median: number; min: number; max: number; ratio: number; latencyAvgMs?: number; latencyP99Ms?: number; peakRssMb?: number }>;
+    paths: Record<
+      string,
+      { median: number; min: number; max: number; ratio: number; latencyAvgMs?: number; latencyP50Ms?: number; latencyP99Ms?: number; peakRssMb?: number; rssGrowthMb?: number }
+    >;
   }[];
   memoryMb: Record<string, number>;
   readyMs: Record<string, number>;
@@ -222,16 +236,20 @@ function summarise(results: Measurement[], memory: Record<string, number>, ready
       const mine = rows.filter((r) => r.path === path);
       const t = mine.map((r) => r.throughput);
       const lat = mine.map((r) => r.latencyAvgMs).filter((x): x is number => x !== undefined);
+      const p50 = mine.map((r) => r.latencyP50Ms).filter((x): x is number => x !== undefined);
       const p99 = mine.map((r) => r.latencyP99Ms).filter((x): x is number => x !== undefined);
       const rss = mine.map((r) => r.peakRssMb).filter((x): x is number => x !== undefined);
+      const growth = mine.filter((r) => r.peakRssMb !== undefined && r.rssBeforeMb !== undefined).map((r) => r.peakRssMb! - r.rssBeforeMb!);
       paths[path] = {
         median: median(t),
         min: Math.min(...t),
         max: Math.max(...t),
         ratio: median(t) / directMedian,
         latencyAvgMs: lat.length ? median(lat) : undefined,
+        latencyP50Ms: p50.length ? median(p50) : undefined,
         latencyP99Ms: p99.length ? median(p99) : undefined,
         peakRssMb: rss.length ? Math.max(...rss) : undefined,
+        rssGrowthMb: growth.length ? Math.max(...growth) : undefined,
       };
     }
     return { workload, unit: rows[0]!.unit, paths };
@@ -248,9 +266,14 @@ function summarise(results: Measurement[], memory: Record<string, number>, ready
     rounds,
     secondsPerRun: seconds,
     workloads,
-    memoryMb: { ...memory, ...Object.fromEntries(workloads.map((w) => [`peak: ${w.workload}`, w.paths['sidegate']?.peakRssMb ?? 0])) },
+    memoryMb: {
+      ...memory,
+      ...Object.fromEntries(workloads.map((w) => [`peak: ${w.workload}`, w.paths['sidegate']?.peakRssMb ?? 0])),
+      ...Object.fromEntries(workloads.map((w) => [`growth during: ${w.workload}`, w.paths['sidegate']?.rssGrowthMb ?? 0])),
+    },
     readyMs,
-    addedLatencyUsPerQuery: one ? ((one.paths['sidegate']?.latencyAvgMs ?? 0) - (one.paths['direct']?.latencyAvgMs ?? 0)) * 1000 : undefined,
+    // Medians of the per-transaction latencies pgbench logged, sidegate's minus direct's.
+    addedLatencyUsPerQuery: one ? ((one.paths['sidegate']?.latencyP50Ms ?? 0) - (one.paths['direct']?.latencyP50Ms ?? 0)) * 1000 : undefined,
     spansReceived: spans,
     raw: results,
   };
@@ -261,13 +284,14 @@ function markdown(r: Report): string {
   lines.push(`Machine: ${r.machine['cpu']}, ${r.machine['cores']} cores, ${r.machine['memoryGb']} GiB, node ${r.machine['node']}, ${r.machine['date']}`);
   lines.push(`Rounds: ${r.rounds} (paths alternated each round), ${r.secondsPerRun} s per pgbench run. Ratios are medians against direct from the same run; spread is min–max over rounds.`);
   lines.push('');
-  lines.push('| workload | path | throughput | ratio to direct | spread | latency avg | latency p99 |');
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| workload | path | throughput | ratio to direct | spread | latency avg | latency p50 | latency p99 |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const ms = (x: number | undefined) => (x !== undefined ? x.toFixed(3) + ' ms' : '');
   for (const w of r.workloads) {
     for (const [path, s] of Object.entries(w.paths)) {
       const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
       lines.push(
-        `| ${w.workload} | ${path} | ${fmt(s.median)} ${w.unit} | ${s.ratio.toFixed(2)} | ${fmt(s.min)}–${fmt(s.max)} | ${s.latencyAvgMs !== undefined ? s.latencyAvgMs.toFixed(3) + ' ms' : ''} | ${s.latencyP99Ms !== undefined ? s.latencyP99Ms.toFixed(3) + ' ms' : ''} |`,
+        `| ${w.workload} | ${path} | ${fmt(s.median)} ${w.unit} | ${s.ratio.toFixed(2)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.latencyAvgMs)} | ${ms(s.latencyP50Ms)} | ${ms(s.latencyP99Ms)} |`,
       );
     }
   }
@@ -276,7 +300,7 @@ function markdown(r: Report): string {
   lines.push('| --- | ---: |');
   for (const [k, v] of Object.entries(r.memoryMb)) lines.push(`| RSS ${k} | ${v.toFixed(1)} MB |`);
   for (const [k, v] of Object.entries(r.readyMs)) lines.push(`| start → /readyz (${k}) | ${v.toFixed(0)} ms |`);
-  if (r.addedLatencyUsPerQuery !== undefined) lines.push(`| added median latency per query, 1 client, prepared | ${r.addedLatencyUsPerQuery.toFixed(0)} µs |`);
+  if (r.addedLatencyUsPerQuery !== undefined) lines.push(`| added median latency per query, 1 client, prepared (p50 sidegate − p50 direct) | ${r.addedLatencyUsPerQuery.toFixed(0)} µs |`);
   lines.push(`| audit spans received by the OTLP receiver | ${r.spansReceived} |`);
   return lines.join('\n') + '\n';
 }
@@ -299,8 +323,9 @@ pgbouncer (session mode, SCRAM) to PostgreSQL over TLS verify-full; **sidegate**
 sidegate with a realistic policy (token verified, every statement parsed by the PostgreSQL
 grammar, masking rules and detectors active, every statement's span exported over OTLP/HTTP to a
 local receiver) to PostgreSQL over TLS verify-full; **passthrough** — sidegate with inspection and
-masking off, to show what the bare pipeline costs. Each path has exactly one TLS leg to the
-database. Workloads: pgbench select-only in the three query modes and tpcb-like, a 1M-row result
+masking off, to show what the bare pipeline costs; **node-pipe** — a bare Node.js TLS pipe that
+understands nothing (test/bench/node-pipe-proxy.ts): the floor of any proxy written for Node.js on
+this machine. Each path has exactly one TLS leg to the database. Workloads: pgbench select-only in the three query modes and tpcb-like, a 1M-row result
 with two masked columns read to the end by psql, COPY TO STDOUT and COPY FROM STDIN of the same
 ~200 MB table.
 

@@ -145,6 +145,11 @@ start() {
   mkdir -p "$RUN"
   make_tls
   init_cluster
+  # A server still running from before a package upgrade has its libraries replaced under it
+  # (plpgsql then fails to load): restart it on the new binaries.
+  if [ -f "$DATA/postmaster.pid" ] && readlink "/proc/$(head -1 "$DATA/postmaster.pid")/exe" 2>/dev/null | grep -q '(deleted)'; then
+    as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w restart -l "$RUN/pg/server.log" >/dev/null
+  fi
   if ! as_pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
     as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$RUN/pg/server.log" -w -t 60 start >/dev/null
   fi

@@ -37,6 +37,32 @@ test('framer: several messages in one chunk are views into that chunk', () => {
   assert.equal(f.buffered, 0);
 });
 
+test('framer: takeRun hands over consecutive messages of one type as one view, stopping where it must', () => {
+  const rows = ['1\ta\n', '2\tsecret\n', '3\tc\n'].map((r) => msg('d', r));
+  const chunk = Buffer.concat([...rows, msg('c', ''), msg('C', 'COPY 3\0')]);
+  const f = new MessageFramer();
+  f.push(chunk.subarray(0, chunk.length - 3)); // CommandComplete incomplete
+  assert.equal(f.takeRun(0x44), null, 'not the type at the read position');
+  const first = f.takeRun(0x64, (c, from, to) => !c.subarray(from, to).includes('secret'))!;
+  assert.equal(first.count, 1);
+  assert.equal(first.raw.buffer, chunk.buffer, 'a view, no copy');
+  assert.deepEqual(first.raw, rows[0]);
+  assert.equal(f.takeRun(0x64, (c, from, to) => !c.subarray(from, to).includes('secret')), null, 'refused by accept: left for next()');
+  assert.equal(String.fromCharCode(f.next()!.code), 'd');
+  const rest = f.takeRun(0x64)!;
+  assert.equal(rest.count, 1);
+  assert.deepEqual(rest.raw, rows[2]);
+  assert.equal(String.fromCharCode(f.next()!.code), 'c');
+  assert.equal(f.takeRun(0x43), null, 'an incomplete message is not taken');
+  f.push(chunk.subarray(chunk.length - 3));
+  assert.equal(String.fromCharCode(f.next()!.code), 'C', 'next() still reassembles it');
+  assert.equal(f.buffered, 0);
+  const big = new MessageFramer({ maxMessageSize: 8 });
+  big.push(msg('d', 'too long for the limit'));
+  assert.equal(big.takeRun(0x64), null, 'an oversize message is left for next() to refuse');
+  assert.throws(() => big.next(), isProtocolError('message-too-large'));
+});
+
 test('framer: a message split at every possible byte boundary', () => {
   const whole = Buffer.concat([msg('Q', 'select 42\0'), msg('D', Buffer.alloc(300, 7))]);
   for (let cut = 1; cut < whole.length; cut++) {

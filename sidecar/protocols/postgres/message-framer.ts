@@ -94,6 +94,35 @@ export class MessageFramer implements Iterable<Frame> {
     for (let f = this.next(); f !== null; f = this.next()) yield f;
   }
 
+  /**
+   * Consecutive complete messages of type `code` at the read position, as one view of the chunk
+   * they arrived in, for as long as `accept` (given the chunk and each body's range in it) agrees:
+   * bulk data such as COPY
+   * rows is then forwarded without a Frame per message. Stops before anything else (another
+   * type, an incomplete or straddling message, one over the size limit: `next()` deals with
+   * those). Null when not even the first message qualifies.
+   */
+  takeRun(code: number, accept?: (chunk: Buffer, bodyStart: number, bodyEnd: number) => boolean): { raw: Buffer; count: number } | null {
+    const head = this.chunks[0];
+    if (head === undefined) return null;
+    const start = this.offset;
+    let pos = start;
+    let count = 0;
+    while (head.length - pos >= HEADER_SIZE && head[pos] === code) {
+      const length = head.readInt32BE(pos + 1);
+      const total = length + 1;
+      if (length < 4 || total > this.maxMessageSize || head.length - pos < total) break;
+      if (accept && !accept(head, pos + HEADER_SIZE, pos + total)) break;
+      pos += total;
+      count++;
+    }
+    if (count === 0) return null;
+    this.offset = pos;
+    this.bufferedBytes -= pos - start;
+    if (this.offset === head.length) this.dropHead();
+    return { raw: head.subarray(start, pos), count };
+  }
+
   /** Hands back every unconsumed byte (e.g. after startup, to a new owner of the stream). */
   takeRemaining(): Buffer {
     const rest = this.chunks.length === 0 ? Buffer.alloc(0) : this.copyOut(this.bufferedBytes);

@@ -27,6 +27,7 @@ import type { AuditCommand, AuditSession, AuditTrail } from '../../audit/index.j
 import type { CredentialSource } from '../../identity/credential-source.js';
 import type { CatalogNames } from './catalog-names.js';
 import { RowShape } from './row-shape.js';
+import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
 import { inspectSql, type InspectedStatement } from './sql-inspector.js';
@@ -147,6 +148,9 @@ export class PostgresProxySession {
   private holdAbort = new AbortController();
   private poisonCounter = 0;
   private copyMasker: ResultMasker | null | undefined;
+  /** Which COPY TO rows of the chunk being handled could hold a detector match at all. */
+  private copyScreen: ChunkScreen | null = null;
+  private upstreamChunk?: Buffer;
   private readonly inspect: typeof inspectSql;
   private readonly shapeCache = new Map<string, RowShape>();
   private searchPathChanged = false;
@@ -693,9 +697,19 @@ export class PostgresProxySession {
 
   private onUpstreamData(chunk: Buffer): void {
     try {
+      this.upstreamChunk = chunk;
+      this.copyScreen?.reset(chunk);
       this.upstreamFramer.push(chunk);
-      for (let f = this.upstreamFramer.next(); f !== null; f = this.upstreamFramer.next()) this.upstreamQueue.push(f);
-      this.pumpUpstream();
+      // Frames are handled as they are cut (queued only while the session waits on a lookup),
+      // so that COPY TO rows can take the bulk path as soon as the COPY has begun.
+      for (;;) {
+        if (this.inCopyOut && !this.upstreamBusy && this.upstreamQueue.length === 0) this.forwardCopyRun();
+        const f = this.upstreamFramer.next();
+        if (f === null) break;
+        this.upstreamQueue.push(f);
+        this.handleQueuedUpstream();
+      }
+      if (!this.upstreamBusy) this.flushClient();
     } catch (err) {
       this.deps.log.warn('upstream protocol error', { session: this.id, error: (err as Error).message });
       this.fatal(SQLSTATE.protocolViolation, 'sidegate: the target sent a malformed message');
@@ -703,6 +717,12 @@ export class PostgresProxySession {
   }
 
   private pumpUpstream(): void {
+    this.handleQueuedUpstream();
+    if (!this.upstreamBusy) this.flushClient();
+  }
+
+  /** Handles queued frames in order until the queue is empty or one needs a lookup first. */
+  private handleQueuedUpstream(): void {
     if (this.upstreamBusy) return;
     while (this.upstreamQueue.length > 0) {
       const frame = this.upstreamQueue.shift()!;
@@ -721,10 +741,40 @@ export class PostgresProxySession {
         return;
       }
     }
-    this.flushClient();
   }
 
-  /** Returns a promise only when the message needs an asynchronous lookup before it can pass. */
+  /**
+   * The bulk path of COPY TO: a run of CopyData rows in the received chunk goes to the client as
+   * one slice, without a Frame per row. Without masking every row qualifies; with detectors only
+   * rows the chunk screen clears do (the others take onCopyOutData's scanning path).
+   */
+  private forwardCopyRun(): void {
+    const masker = this.copyLineMasker();
+    const screen = this.copyScreen;
+    if (masker && !screen) return;
+    const run = this.upstreamFramer.takeRun(0x64, screen ? (chunk, start, end) => !screen.mayMatchRange(chunk, start, end) : undefined);
+    if (run === null) return;
+    const stmt = this.copyRun(this.tracker.current());
+    if (stmt) stmt.rows += run.count;
+    this.toClient.add(run.raw);
+  }
+
+  private copyLineMasker(): ResultMasker | null {
+    if (this.maskingRules.length === 0) return null;
+    if (this.copyMasker === undefined) {
+      this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
+      this.copyScreen = this.copyMasker?.chunkScreen(0) ?? null;
+      if (this.upstreamChunk) this.copyScreen?.reset(this.upstreamChunk);
+    }
+    return this.copyMasker;
+  }
+
+  /** The statement a COPY TO row belongs to. */
+  private copyRun(item: Pending<Work> | undefined): StatementRun | undefined {
+    const work = item?.data;
+    return work?.t === 'query' ? work.runs[work.index] : work?.t === 'execute' ? work.runs[0] : undefined;
+  }
+
   private onUpstreamMessage(frame: wire.Frame): Promise<void> | undefined {
     const item = this.tracker.current();
     switch (frame.code) {
@@ -862,20 +912,27 @@ export class PostgresProxySession {
   }
 
   private onCopyOutData(frame: wire.Frame, item: Pending<Work> | undefined): void {
-    if (this.inCopyOut && this.maskingRules.length > 0) {
-      if (this.copyMasker === undefined) this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
-    }
-    if (this.inCopyOut && this.copyMasker) {
+    const masker = this.inCopyOut ? this.copyLineMasker() : null;
+    if (masker) {
       // COPY TO rows carry no column metadata: detectors run over the whole line.
-      const work = item?.data;
-      const run = work?.t === 'query' ? work.runs[work.index] : work?.t === 'execute' ? work.runs[0] : undefined;
-      const rewritten = RowShape.maskCopyLine(frame.body, this.copyMasker);
+      const run = this.copyRun(item);
+      const screen = this.copyScreen;
+      if (screen && screen.holds(frame.body) && !screen.mayMatch(frame.body)) {
+        if (run) run.rows++;
+        this.toClient.add(frame.raw);
+        return;
+      }
+      const rewritten = RowShape.maskCopyLine(frame.body, masker);
       if (run) {
         run.rows++;
         run.masked += rewritten.masked;
       }
       this.toClient.add(rewritten.masked > 0 ? wire.serializeCopyData(rewritten.line) : frame.raw);
       return;
+    }
+    if (this.inCopyOut) {
+      const run = this.copyRun(item);
+      if (run) run.rows++;
     }
     this.toClient.add(frame.raw);
   }

@@ -1,23 +1,27 @@
-// The OTLP-mode span processor: no silent loss. The OTel BatchSpanProcessor drops spans when its
+// The OTLP-mode span sink: no silent loss. The OTel BatchSpanProcessor drops spans when its
 // queue is full or an export fails; audit spans are evidence, so instead every ended span is
 // first appended to the durable spool (fsync'd in small batches), and a single export loop sends
-// what the spool holds, oldest first, with the OTLP exporter. Only a successful export commits
+// what the spool holds, oldest first, with the OTLP exporter. While the exporter keeps up, what
+// it sends comes from the spool's memory copy of what it just made durable (no read-back). Only a successful export commits
 // (forgets) a batch; a failed one stays and is retried with backoff. A spool left by a previous
 // run is simply the start of the queue. When undelivered data outgrows its bound the processor
 // reports unhealthy (the gate then denies new commands) but still keeps every span.
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Context } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '../logging/logger.js';
+import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableSpool, type SpoolBatch } from './durable-spool.js';
 import { DurableWriteQueue } from './durable-write-queue.js';
-import { ResourceCache, SpanRecordError, fromSpanRecord, toSpanRecord } from './span-record.js';
+import type { EncodedTraceRequest, TraceRequestExporter } from './otlp-json-exporter.js';
+import { otlpTraceRequestBody } from './otlp-span-json.js';
+import { SpanRecordError, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
 
-export interface SpoolingSpanProcessorOptions {
-  exporter: SpanExporter;
+export interface SpoolingSinkOptions {
+  exporter: TraceRequestExporter;
   spool: DurableSpool;
+  /** The encoded Resource of spans pushed by this process. */
+  resourceJson: string;
   /** Undelivered bytes (spool + not yet written) above which `healthy` is false. */
   maxSpoolBytes: number;
   log: Logger;
@@ -25,13 +29,22 @@ export interface SpoolingSpanProcessorOptions {
   destination: string;
   maxBatchSpans?: number;
   maxBatchBytes?: number;
+  /**
+   * How long spooled spans may wait for company before they are exported (default 200 ms; a full
+   * batch or a flush goes at once). Durability comes from the spool, so waiting costs nothing but
+   * latency at the collector, and fewer, larger requests (and commits) cost far less.
+   */
+  exportDelayMs?: number;
+  /** How long an append waits for more spans before its write and fsync (default 20 ms). */
+  spoolLingerMs?: number;
   initialRetryDelayMs?: number;
   maxRetryDelayMs?: number;
 }
 
-export class SpoolingSpanProcessor implements SpanProcessor {
+export class SpoolingSink implements EncodedSpanSink {
   private readonly writes: DurableWriteQueue<string>;
-  private readonly resources = new ResourceCache();
+  private readonly recordPrefix: string;
+  private readonly recordPrefixBytes: Buffer;
   private pumping = false;
   private closed = false;
   private failedExports = 0;
@@ -41,17 +54,24 @@ export class SpoolingSpanProcessor implements SpanProcessor {
   private reportedOverBound = false;
   /** True from a failed export until the next successful one (one log line per episode). */
   private exportFailing = false;
+  private pumpTimer?: NodeJS.Timeout;
+  /** forceFlush calls in progress: while any waits, batches go out without delay. */
+  private flushing = 0;
 
-  constructor(private readonly opts: SpoolingSpanProcessorOptions) {
+  constructor(private readonly opts: SpoolingSinkOptions) {
+    this.recordPrefix = spanRecordPrefix(opts.resourceJson);
+    this.recordPrefixBytes = Buffer.from(this.recordPrefix, 'utf8');
     this.retryDelayMs = opts.initialRetryDelayMs ?? 250;
     this.writes = new DurableWriteQueue<string>({
       write: (lines) => opts.spool.append(lines),
       onWritten: () => {
         this.checkBound();
-        void this.pump();
+        this.schedulePump();
       },
       destination: opts.spool.dir,
       log: opts.log,
+      maxBatchItems: opts.maxBatchSpans ?? 512,
+      lingerMs: opts.spoolLingerMs ?? 20,
     });
     if (opts.spool.pendingBytes > 0) {
       opts.log.info('audit: re-exporting spans spooled by a previous run', { bytes: opts.spool.pendingBytes, destination: opts.destination });
@@ -69,10 +89,8 @@ export class SpoolingSpanProcessor implements SpanProcessor {
     return this.opts.spool.pendingBytes + this.writes.bufferedBytes;
   }
 
-  onStart(_span: Span, _ctx: Context): void {}
-
-  onEnd(span: ReadableSpan): void {
-    const line = toSpanRecord(span);
+  push(spanJson: string): void {
+    const line = this.recordPrefix + spanJson + '}';
     this.writes.push(line, line.length + 1);
     this.checkBound();
   }
@@ -82,6 +100,15 @@ export class SpoolingSpanProcessor implements SpanProcessor {
    * refused it (the export loop keeps retrying; the next run replays it if this one ends).
    */
   async forceFlush(timeoutMs = 30_000): Promise<void> {
+    this.flushing++;
+    try {
+      await this.flushWithin(timeoutMs);
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  private async flushWithin(timeoutMs: number): Promise<void> {
     await this.writes.drained(timeoutMs);
     if (this.closed) return; // durable in the spool; the next run delivers it
     const target = this.opts.spool.position.appended;
@@ -105,6 +132,7 @@ export class SpoolingSpanProcessor implements SpanProcessor {
       await this.forceFlush(10_000);
     } finally {
       this.closed = true;
+      if (this.pumpTimer) clearTimeout(this.pumpTimer);
       this.wakeSleep?.();
       this.writes.close();
       if (this.writes.bufferedBytes > 0) {
@@ -116,16 +144,39 @@ export class SpoolingSpanProcessor implements SpanProcessor {
     }
   }
 
+  /** A full batch (or a flush) goes now; less waits up to `exportDelayMs` for company. */
+  private schedulePump(): void {
+    if (this.pumping || this.closed) return;
+    if (this.batchReady()) {
+      void this.pump();
+      return;
+    }
+    // Unreferenced: a process with nothing else to do may exit; the spool keeps the spans.
+    this.pumpTimer ??= setTimeout(() => {
+      this.pumpTimer = undefined;
+      void this.pump();
+    }, this.opts.exportDelayMs ?? 200).unref();
+  }
+
+  private batchReady(): boolean {
+    return this.flushing > 0 || this.opts.spool.pendingBytes >= Math.min(this.opts.maxBatchBytes ?? 4 * 1024 * 1024, 1024 * 1024);
+  }
+
   /** The export loop: one batch at a time, oldest first; at most one loop runs. */
   private async pump(): Promise<void> {
     if (this.pumping || this.closed) return;
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
     this.pumping = true;
+    let exported = false;
     try {
       while (!this.closed) {
+        // After a batch, a small remainder waits for company (schedulePump below).
+        if (exported && !this.batchReady()) break;
         const batch = await this.opts.spool.readBatch(this.opts.maxBatchSpans ?? 512, this.opts.maxBatchBytes ?? 4 * 1024 * 1024);
         if (batch.records.length === 0) break;
         const spans = await this.decode(batch);
-        const result = spans.length > 0 ? await exportOnce(this.opts.exporter, spans) : { code: ExportResultCode.SUCCESS };
+        const result = spans.length > 0 ? await exportOnce(this.opts.exporter, { body: otlpTraceRequestBody(spans), spans: spans.length }) : { code: ExportResultCode.SUCCESS };
         if (result.code === ExportResultCode.SUCCESS) {
           await this.opts.spool.commit(batch);
           if (this.exportFailing) this.opts.log.info('audit: collector reachable again; delivering spooled spans', { destination: this.opts.destination });
@@ -133,6 +184,7 @@ export class SpoolingSpanProcessor implements SpanProcessor {
           this.retryDelayMs = this.opts.initialRetryDelayMs ?? 250;
           this.checkBound();
           this.notifyProgress();
+          exported = true;
           continue;
         }
         this.failedExports++;
@@ -155,6 +207,7 @@ export class SpoolingSpanProcessor implements SpanProcessor {
     } finally {
       this.pumping = false;
       this.notifyProgress();
+      if (exported && this.opts.spool.pendingBytes > 0) this.schedulePump();
     }
   }
 
@@ -162,11 +215,19 @@ export class SpoolingSpanProcessor implements SpanProcessor {
    * Records that cannot be decoded (a damaged spool) would block delivery forever; they are
    * moved to `quarantine.jsonl` next to the spool, with an error log line, never dropped quietly.
    */
-  private async decode(batch: SpoolBatch): Promise<ReadableSpan[]> {
-    const spans: ReadableSpan[] = [];
-    for (const line of batch.records) {
+  private async decode(batch: SpoolBatch): Promise<{ resource: string; span: Buffer }[]> {
+    const spans: { resource: string; span: Buffer }[] = [];
+    const prefix = this.recordPrefixBytes;
+    for (const record of batch.records) {
+      // This process's own records, straight from memory: their layout is known.
+      if (batch.fromMemory && record.length > prefix.length && prefix.equals(record.subarray(0, prefix.length))) {
+        spans.push({ resource: this.opts.resourceJson, span: record.subarray(prefix.length, record.length - 1) });
+        continue;
+      }
+      const line = record.toString('utf8');
       try {
-        spans.push(fromSpanRecord(line, this.resources));
+        const decoded = decodeSpanRecord(line);
+        spans.push({ resource: decoded.resource, span: Buffer.from(decoded.span, 'utf8') });
       } catch (err) {
         if (!(err instanceof SpanRecordError)) throw err;
         await appendFile(join(this.opts.spool.dir, 'quarantine.jsonl'), line + '\n', { mode: 0o600 });
@@ -213,10 +274,10 @@ export class SpoolingSpanProcessor implements SpanProcessor {
   }
 }
 
-function exportOnce(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
+function exportOnce(exporter: TraceRequestExporter, request: EncodedTraceRequest): Promise<ExportResult> {
   return new Promise((resolve) => {
     try {
-      exporter.export(spans, resolve);
+      exporter.export(request, resolve);
     } catch (err) {
       resolve({ code: ExportResultCode.FAILED, error: err as Error });
     }

@@ -1,31 +1,32 @@
-// The file-mode span processor (no OTLP endpoint configured): ended spans are appended to a local
+// The file-mode span sink (no OTLP endpoint configured): ended spans are appended to a local
 // file as OTLP/JSON lines, one ExportTraceServiceRequest per line, encoded exactly as OTLP/HTTP
 // JSON would send them, and fsync'd per batch. That append is itself the durable record. A failed
 // write (disk full, permissions) keeps the spans in memory and retries; meanwhile, and whenever
 // more than `maxBufferedBytes` wait, the processor reports unhealthy so the gate fails closed.
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Context } from '@opentelemetry/api';
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { Logger } from '../logging/logger.js';
+import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableWriteQueue } from './durable-write-queue.js';
+import { otlpTraceRequestJson } from './otlp-span-json.js';
 
-export interface OtlpJsonFileProcessorOptions {
+export interface OtlpJsonFileSinkOptions {
   filePath: string;
+  /** The encoded Resource of every span. */
+  resourceJson: string;
   log: Logger;
   /** Spans waiting for the disk above which `healthy` is false (default 64 MiB). */
   maxBufferedBytes?: number;
 }
 
-export class OtlpJsonFileProcessor implements SpanProcessor {
-  private readonly writes: DurableWriteQueue<ReadableSpan>;
+export class OtlpJsonFileSink implements EncodedSpanSink {
+  private readonly writes: DurableWriteQueue<string>;
   private readonly maxBufferedBytes: number;
 
-  constructor(private readonly opts: OtlpJsonFileProcessorOptions) {
+  constructor(private readonly opts: OtlpJsonFileSinkOptions) {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
-    this.writes = new DurableWriteQueue<ReadableSpan>({
-      write: (spans) => appendDurably(opts.filePath, otlpJsonLine(spans)),
+    this.writes = new DurableWriteQueue<string>({
+      write: (spans) => appendDurably(opts.filePath, otlpTraceRequestJson(spans.map((span) => ({ resource: opts.resourceJson, span }))) + '\n'),
       destination: opts.filePath,
       log: opts.log,
     });
@@ -35,10 +36,8 @@ export class OtlpJsonFileProcessor implements SpanProcessor {
     return !this.writes.failing && this.writes.bufferedBytes <= this.maxBufferedBytes;
   }
 
-  onStart(_span: Span, _ctx: Context): void {}
-
-  onEnd(span: ReadableSpan): void {
-    this.writes.push(span, approximateBytes(span));
+  push(spanJson: string): void {
+    this.writes.push(spanJson, spanJson.length);
   }
 
   /** Everything ended so far is in the file (fsync'd); rejects if the file stays unwritable. */
@@ -53,12 +52,6 @@ export class OtlpJsonFileProcessor implements SpanProcessor {
       this.writes.close();
     }
   }
-}
-
-/** One ExportTraceServiceRequest as a JSON line, byte-identical to an OTLP/HTTP JSON body. */
-export function otlpJsonLine(spans: ReadableSpan[]): string {
-  const body = JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array();
-  return Buffer.from(body).toString('utf8') + '\n';
 }
 
 async function appendDurably(path: string, data: string): Promise<void> {
@@ -77,12 +70,4 @@ async function appendDurably(path: string, data: string): Promise<void> {
   } finally {
     await h.close();
   }
-}
-
-/** A cheap size estimate for the memory bound (serializing twice would cost more than it tells). */
-function approximateBytes(span: ReadableSpan): number {
-  let n = 256 + span.name.length;
-  for (const [k, v] of Object.entries(span.attributes)) n += k.length + 32 + (typeof v === 'string' ? v.length : Array.isArray(v) ? v.length * 16 : 8);
-  for (const e of span.events) n += 64 + e.name.length + JSON.stringify(e.attributes ?? {}).length;
-  return n;
 }

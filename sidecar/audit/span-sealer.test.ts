@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CHAIN_ATTR, HashChain, verifyChain } from './hash-chain.js';
+import { flattenTraceRequest } from './otlp-json-reader.js';
+import { otlpAttributesJson, otlpResourceJson, otlpSpanJson, otlpTraceRequestJson, type EndedSpan } from './otlp-span-json.js';
+import { SpanSealer } from './span-sealer.js';
+
+function span(i: number, attributes: EndedSpan['attributes']): EndedSpan {
+  return {
+    traceId: 'a'.repeat(32),
+    spanId: (i + 1).toString(16).padStart(16, '0'),
+    parentSpanId: i ? '0000000000000001' : undefined,
+    name: `span ${i}`,
+    kind: i ? 3 : 2,
+    startTimeUnixNano: String(1_800_000_000_000_000_000n + BigInt(i)),
+    endTimeUnixNano: String(1_800_000_000_000_000_500n + BigInt(i)),
+    attributes,
+    events: i === 1 ? [{ name: 'sidegate.hold.start', timeUnixNano: '1800000000000000100', attributes: { 'sidegate.rule': 'r', n: 2 } }] : [],
+    status: i === 2 ? { code: 2, message: 'denied "x"' } : { code: 0 },
+  };
+}
+
+test('sealed spans carry their chain link and hash, encode as the general encoder does, and verify', () => {
+  const pushed: string[] = [];
+  const sealer = new SpanSealer(new HashChain('feed'), { push: (j) => pushed.push(j) });
+  const spans = [
+    span(0, { 'sidegate.target': 'db', 'server.port': 5432 }),
+    span(1, { z: 'last', a: 'first', 'db.query.text': 'SELECT "q" \u2028 ü', f: 1.5, neg: -3, yes: true, list: ['a', 'b'], nums: [1, 2.5], flags: [false] }),
+    span(2, {}),
+  ];
+  for (const s of spans) sealer.add(s);
+  assert.equal(pushed.length, 0, 'sealing waits for the end of the turn');
+  sealer.sealPending();
+  assert.equal(pushed.length, 3);
+  spans.forEach((s, i) => {
+    assert.equal(s.attributes[CHAIN_ATTR.seq], i + 1);
+    // Same span, same attributes as the general encoder writes them (order aside).
+    const ours = JSON.parse(pushed[i]!) as { attributes: { key: string }[] };
+    const general = JSON.parse(otlpSpanJson(s)) as typeof ours;
+    const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
+    assert.deepEqual({ ...ours, attributes: ours.attributes.sort(byKey) }, { ...general, attributes: general.attributes.sort(byKey) });
+    assert.equal(JSON.parse(otlpAttributesJson(s.attributes)).length, ours.attributes.length);
+  });
+  // What a collector would receive verifies: the hash covers exactly what was exported.
+  const body = otlpTraceRequestJson(pushed.map((p) => ({ resource: otlpResourceJson({ 'service.name': 'sidegate' }), span: p })));
+  assert.deepEqual(verifyChain(flattenTraceRequest(JSON.parse(body))), { ok: true, chains: 1, spans: 3 });
+  // And any change to what was exported breaks it.
+  const tampered = flattenTraceRequest(JSON.parse(body.replace('SELECT \\"q\\"', 'SELECT \\"r\\"')));
+  assert.equal(verifyChain(tampered).ok, false);
+});
