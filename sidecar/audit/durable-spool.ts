@@ -131,24 +131,23 @@ export class DurableSpool {
     return { appended: this.appended, committed: this.committed };
   }
 
-  /** Appends records (no newlines inside) in one write and fsyncs before resolving. */
-  async append(records: readonly string[]): Promise<void> {
+  /**
+   * Appends records (no newlines inside) in one write and fsyncs before resolving. Records may
+   * come as bytes already (the audit sink encodes spans as they end, so no span text waits on the
+   * JS heap for the disk).
+   */
+  async append(records: readonly (string | Buffer)[]): Promise<void> {
     if (records.length === 0) return;
-    // One pass: each record encoded straight into the write buffer, its byte length noted for
-    // the memory copy (no join, no second UTF-8 measurement).
-    let chars = 0;
-    for (const r of records) chars += r.length;
-    const buf = Buffer.allocUnsafe(chars * 3 + records.length);
-    const sizes: number[] = new Array<number>(records.length);
+    const bytes = records.map((r) => (typeof r === 'string' ? Buffer.from(r, 'utf8') : r));
+    const sizes: number[] = new Array<number>(bytes.length);
+    let total = 0;
+    for (let i = 0; i < bytes.length; i++) total += sizes[i] = bytes[i]!.length + 1;
+    const data = Buffer.allocUnsafe(total);
     let len = 0;
-    for (let i = 0; i < records.length; i++) {
-      const n = buf.write(records[i]!, len, 'utf8');
-      buf[len + n] = 0x0a;
-      sizes[i] = n + 1;
-      len += n + 1;
+    for (const b of bytes) {
+      len += b.copy(data, len);
+      data[len++] = 0x0a;
     }
-    // Kept in memory until delivered: not three times its size.
-    const data = len * 2 < buf.length ? Buffer.from(buf.subarray(0, len)) : buf.subarray(0, len);
     let seg = this.segments[this.segments.length - 1];
     if (!seg || !this.writer || seg.size >= this.segmentBytes) seg = await this.startSegment(seg);
     try {

@@ -42,8 +42,8 @@ export interface SpoolingSinkOptions {
 }
 
 export class SpoolingSink implements EncodedSpanSink {
-  private readonly writes: DurableWriteQueue<string>;
-  private readonly recordPrefix: string;
+  private readonly writes: DurableWriteQueue<Buffer>;
+  /** What every record of this process starts with (span-record.ts, version 2). */
   private readonly recordPrefixBytes: Buffer;
   private pumping = false;
   private closed = false;
@@ -59,10 +59,9 @@ export class SpoolingSink implements EncodedSpanSink {
   private flushing = 0;
 
   constructor(private readonly opts: SpoolingSinkOptions) {
-    this.recordPrefix = spanRecordPrefix(opts.resourceJson);
-    this.recordPrefixBytes = Buffer.from(this.recordPrefix, 'utf8');
+    this.recordPrefixBytes = Buffer.from(spanRecordPrefix(opts.resourceJson), 'utf8');
     this.retryDelayMs = opts.initialRetryDelayMs ?? 250;
-    this.writes = new DurableWriteQueue<string>({
+    this.writes = new DurableWriteQueue<Buffer>({
       write: (lines) => opts.spool.append(lines),
       onWritten: () => {
         this.checkBound();
@@ -90,8 +89,15 @@ export class SpoolingSink implements EncodedSpanSink {
   }
 
   push(spanJson: string): void {
-    const line = this.recordPrefix + spanJson + '}';
-    this.writes.push(line, line.length + 1);
+    // Encoded now, into one buffer per record: the span's text dies young instead of waiting on
+    // the JS heap (and being promoted to its old generation) until the spool write.
+    const prefix = this.recordPrefixBytes;
+    const n = Buffer.byteLength(spanJson, 'utf8');
+    const record = Buffer.allocUnsafe(prefix.length + n + 1);
+    prefix.copy(record, 0);
+    record.write(spanJson, prefix.length, 'utf8');
+    record[prefix.length + n] = 0x7d; // }
+    this.writes.push(record, record.length + 1);
     this.checkBound();
   }
 

@@ -62,9 +62,11 @@ export function caselessScreen(word: string): ByteScreen {
 
 /**
  * Runs of at least `minDigits` ASCII digits in which single `separators` may stand between
- * digits: the whole run is the candidate. Such a run spans at least `minDigits` bytes that are
- * all digits or separators, so the search probes every `minDigits`-th byte and skips the stretch
- * before any probe that is neither (most text), looking closer only around probes that are.
+ * digits: the whole run is the candidate. Such a run lies inside a stretch of at least
+ * `minDigits` consecutive bytes that are all digits or separators, so the search looks for those
+ * stretches the way Boyer–Moore looks for words: it tests the last byte of the next window and
+ * reads backwards, and the first byte that is neither moves the window past it. Most bytes of
+ * most text are never read; only whole stretches are checked digit by digit.
  */
 export function digitRunScreen(minDigits: number, separators: string): ByteScreen {
   // 0: neither, 1: digit, 2: separator
@@ -73,31 +75,37 @@ export function digitRunScreen(minDigits: number, separators: string): ByteScree
   for (const c of Buffer.from(separators, 'latin1')) kind[c] = 2;
   const next: CandidateSearch = (buf, from) => {
     const n = buf.length;
-    let i = from;
-    while (i + minDigits - 1 < n) {
-      const probe = i + minDigits - 1;
-      if (kind[buf[probe]!] === 0) {
-        i = probe + 1;
+    let i = from; // no stretch of interest starts before i
+    while (i + minDigits <= n) {
+      // Is buf[i, i + minDigits) all digits or separators? Read it from the end.
+      let q = i + minDigits - 1;
+      while (q >= i && kind[buf[q]!] !== 0) q--;
+      if (q >= i) {
+        i = q + 1;
         continue;
       }
-      // Back to where this stretch of digits and separators begins (not before i: nothing
-      // before i can be part of a run that reaches this far).
-      let start = probe;
-      while (start > i && kind[buf[start - 1]!] !== 0) start--;
-      let j = start;
+      // A stretch starts at i: find its end, then the runs of single-separated digits in it.
+      let end = i + minDigits;
+      while (end < n && kind[buf[end]!] !== 0) end++;
+      let runStart = -1;
       let digits = 0;
-      let end = start;
-      while (j < n) {
-        const k = kind[buf[j]!];
-        if (k === 1) {
+      for (let j = i; j < end; j++) {
+        if (kind[buf[j]!] === 1) {
+          if (runStart < 0) runStart = j;
           digits++;
-          end = ++j;
-        } else if (k === 2 && digits > 0 && j + 1 < n && kind[buf[j + 1]!] === 1) {
-          j++;
-        } else break;
+          if (digits >= minDigits) {
+            // The candidate is the whole run: extend it to its last digit.
+            let k = j + 1;
+            while (k < end && (kind[buf[k]!] === 1 || (k + 1 < end && kind[buf[k + 1]!] === 1 && kind[buf[k - 1]!] === 1))) k++;
+            return { start: runStart, end: k };
+          }
+        } else if (!(digits > 0 && j + 1 < end && kind[buf[j + 1]!] === 1 && kind[buf[j - 1]!] === 1)) {
+          // Not a single separator between digits: the run (if any) ends here.
+          runStart = -1;
+          digits = 0;
+        }
       }
-      if (digits >= minDigits) return { start, end };
-      i = j + 1;
+      i = end + 1;
     }
     return null;
   };
@@ -176,9 +184,14 @@ export class ChunkScreen {
         this.searchedFrom[i] = start;
       }
       // Every candidate overlapping the range, unless a closer look clears it within the range.
-      for (let k = c; k !== null && k.start < end; k = screen.next(chunk, k.end)) {
+      while (c !== null && c.start < end) {
         if (!screen.confirm) return true;
-        if (screen.confirm(chunk.toString('latin1', Math.max(k.start, start), Math.min(k.end, end)))) return true;
+        if (screen.confirm(chunk.toString('latin1', Math.max(c.start, start), Math.min(c.end, end)))) return true;
+        // Cleared here. One that reaches past the range stays for the ranges it reaches into;
+        // otherwise the search goes on from its end (and is remembered, not repeated).
+        if (c.end > end) break;
+        this.searchedFrom[i] = c.end;
+        this.next[i] = c = screen.next(chunk, c.end);
       }
     }
     // Every cache is now valid from `start` on: until the nearest cached candidate, nothing waits.

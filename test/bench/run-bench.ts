@@ -152,16 +152,24 @@ async function main(): Promise<void> {
     if (dump.code !== 0) throw new Error(`copy dump failed: ${dump.stderr}`);
     const copyMb = (await readFile(copyFile)).length / (1024 * 1024);
 
-    // Memory: idle, then with 100 idle client connections.
-    memory['idle'] = await rssMb(sidegate.pid!);
+    // Memory: idle, then with 100 idle client connections; each the median of samples over a
+    // few quiet seconds (a single sample catches the collector at a random point).
+    const settledRss = async (ms: number) => {
+      const samples: number[] = [];
+      for (let t = 0; t < ms; t += 200) {
+        samples.push(await rssMb(sidegate.pid!));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return median(samples);
+    };
+    memory['idle'] = await settledRss(smoke ? 400 : 3000);
     const idle: pg.Client[] = [];
     for (let i = 0; i < 100; i++) {
       const c = new pg.Client({ host: sidegate.host, port: sidegate.port, user: sidegate.user, password: sidegate.password, database: db });
       await c.connect();
       idle.push(c);
     }
-    await new Promise((r) => setTimeout(r, 500));
-    memory['100 connections'] = await rssMb(sidegate.pid!);
+    memory['100 connections'] = await settledRss(smoke ? 400 : 2000);
     await Promise.all(idle.map((c) => c.end()));
 
     const workloads: { name: string; run: (p: PathEndpoint, round: number) => Promise<Measurement> }[] = [

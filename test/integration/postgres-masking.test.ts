@@ -4,6 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { planResultMasking } from '../../sidecar/masking/result-masker.js';
 import { startHarness, basePolicy, psql, type Harness } from '../support/sidegate-harness.js';
 
 let h: Harness;
@@ -111,6 +113,29 @@ test('COPY TO STDOUT output is run through the detectors', async () => {
   assert.doesNotMatch(r.stdout, /ada@example\.com/);
   assert.doesNotMatch(r.stdout, /AKIAIOSFODNN7EXAMPLE/);
   assert.match(r.stdout, /prefers email/);
+});
+
+test('bulk COPY TO: rows screened in whole chunks come out exactly as masking each row alone would make them', async () => {
+  // 20000 rows of digests (long hex digit runs, a few of them Luhn-valid), every 997th with a
+  // card number and every 1009th with an access key, spread over many received chunks.
+  const value = (g: number) => (g % 997 === 0 ? 'card 4111 1111 1111 1111 end' : g % 1009 === 0 ? 'key AKIAIOSFODNN7EXAMPLE end' : 'y'.repeat(40));
+  const sql =
+    "\\copy (SELECT g, md5(g::text) || md5((g + 1)::text), CASE WHEN g % 997 = 0 THEN 'card 4111 1111 1111 1111 end' WHEN g % 1009 = 0 THEN 'key AKIAIOSFODNN7EXAMPLE end' ELSE repeat('y', 40) END FROM generate_series(1, 20000) g) TO STDOUT\n";
+  const r = await psql(h, await h.token(), sql);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 20000, 'every row arrives');
+  assert.doesNotMatch(r.stdout, /4111 1111 1111 1111|AKIAIOSFODNN7EXAMPLE/);
+  // The reference: the same rows, each masked alone by the policy's detector rule.
+  const md5 = (x: number) => createHash('md5').update(String(x)).digest('hex');
+  const masker = planResultMasking(
+    [{ name: 'secrets-anywhere', columns: [], detectors: ['aws-access-key', 'payment-card', 'jwt', 'pem-private-key', 'email'].map((name) => ({ kind: 'builtin' as const, name: name as 'email' })), strategy: 'redact' }],
+    [{ name: '', textual: true }],
+  )!;
+  const expected = Array.from({ length: 20000 }, (_, i) => masker.maskText(0, `${i + 1}\t${md5(i + 1)}${md5(i + 2)}\t${value(i + 1)}`).value);
+  const differing = lines.findIndex((l, i) => l !== expected[i]);
+  assert.equal(differing, -1, `row ${differing + 1}: ${lines[differing]} instead of ${expected[differing]}`);
+  assert.ok(lines.filter((l) => l.includes('REDACTED')).length >= Math.floor(20000 / 997) + Math.floor(20000 / 1009));
 });
 
 test('the span counts masked values and rows', async () => {
