@@ -1,5 +1,6 @@
 export * from './model.js';
-export { parsePolicy, loadPolicyFile, compileRuleRegex, type LoadedPolicy } from './loader.js';
+export { parsePolicy, loadPolicyFile, type LoadedPolicy } from './loader.js';
+export { compileRuleRegex } from './rule-regex.js';
 export { PolicyError, type SourceIssue } from './source-positions.js';
 export { Policy, tableMatches, splitAddress } from './policy.js';
 export { PolicyDocumentSchema, type PolicyDocument } from './schema.js';

@@ -5,6 +5,7 @@ import { PolicyDocumentSchema, type PolicyDocument } from './schema.js';
 import { PolicyError, formatPath, issueAt, nodeAt, schemaIssues } from './source-positions.js';
 import { parseYamlSource, readYamlSource } from './yaml-source.js';
 import { globMatch } from './glob.js';
+import { compileRuleRegex } from './rule-regex.js';
 
 export interface LoadedPolicy {
   file: string;
@@ -97,7 +98,3 @@ function crossReferences(doc: PolicyDocument): { path: (string | number)[]; mess
   return out;
 }
 
-/** Rule regexes may start with (?i) for case-insensitivity, as in most policy languages. */
-export function compileRuleRegex(text: string): RegExp {
-  return text.startsWith('(?i)') ? new RegExp(text.slice(4), 'i') : new RegExp(text);
-}

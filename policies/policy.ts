@@ -10,7 +10,7 @@
 // statement decision is the command's.
 import type { Action, CommandFacts, Decision, IssuerSpec, MaskingRule, Principal, TableRef, TargetSpec } from './model.js';
 import type { LoadedPolicy } from './loader.js';
-import { compileRuleRegex } from './loader.js';
+import { compileRuleRegex } from './rule-regex.js';
 import type { MaskingDoc, PolicyDocument, RuleDoc } from './schema.js';
 import { anyGlob, globMatch } from './glob.js';
 import { parseDuration } from './duration.js';

@@ -5,7 +5,7 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { JsonTraceSerializer, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
+import type { IExportTraceServiceResponse, ISerializer } from '@opentelemetry/otlp-transformer';
 
 /** One ExportTraceServiceRequest, encoded. */
 export interface EncodedTraceRequest {
@@ -20,7 +20,15 @@ export interface TraceRequestExporter {
 
 const preEncoded: ISerializer<EncodedTraceRequest, IExportTraceServiceResponse> = {
   serializeRequest: (request) => request.body,
-  deserializeResponse: (data) => JsonTraceSerializer.deserializeResponse(data),
+  // The collector's JSON answer (partial success), read as the transformer reads it (an empty or
+  // unreadable body is an empty answer) without loading the transformer for it.
+  deserializeResponse: (data) => {
+    try {
+      return data.length === 0 ? {} : (JSON.parse(Buffer.from(data).toString('utf8')) as IExportTraceServiceResponse);
+    } catch {
+      return {};
+    }
+  },
 };
 
 export function createOtlpJsonExporter(config: { url: string; headers?: Record<string, string>; timeoutMillis?: number }): TraceRequestExporter {

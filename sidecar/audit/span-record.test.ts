@@ -4,7 +4,8 @@ import { SpanKind, SpanStatusCode, ROOT_CONTEXT, trace } from '@opentelemetry/ap
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { ResourceCache, SpanRecordError, decodeSpanRecord, fromSpanRecord, spanRecordPrefix, toSpanRecord } from './span-record.js';
+import { SpanRecordError, VERSION_1, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
+import { ResourceCache, decodeVersion1, fromSpanRecord, toSpanRecord } from './span-record-v1.js';
 import { otlpTraceRequestJson } from './otlp-span-json.js';
 
 const otlpJsonLine = (spans: ReadableSpan[]) => Buffer.from(JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array()).toString('utf8');
@@ -47,11 +48,12 @@ test('version 2 records decode to their resource and span; version 1 (earlier re
   const resource = JSON.stringify(request.resourceSpans[0]!.resource);
   const span = JSON.stringify(request.resourceSpans[0]!.scopeSpans[0]!.spans[0]);
   assert.deepEqual(decodeSpanRecord(spanRecordPrefix(resource) + span + '}'), { resource, span });
-  const v1 = decodeSpanRecord(toSpanRecord(spans[0]!));
+  assert.equal(decodeSpanRecord(toSpanRecord(spans[0]!)), VERSION_1, 'an earlier release\'s line is recognised');
+  const v1 = decodeVersion1(toSpanRecord(spans[0]!));
   assert.deepEqual(JSON.parse(v1.span), JSON.parse(span));
   assert.deepEqual(JSON.parse(v1.resource), JSON.parse(resource));
   // Re-joined, they make the same spans under the same resource (the scope is always sidegate.audit).
-  const rejoined = JSON.parse(otlpTraceRequestJson([v1, decodeSpanRecord(toSpanRecord(spans[1]!))])) as typeof request;
+  const rejoined = JSON.parse(otlpTraceRequestJson([v1, decodeVersion1(toSpanRecord(spans[1]!))])) as typeof request;
   assert.deepEqual(rejoined.resourceSpans[0]!.scopeSpans[0]!.spans, request.resourceSpans[0]!.scopeSpans[0]!.spans);
   assert.deepEqual(rejoined.resourceSpans[0]!.resource, request.resourceSpans[0]!.resource);
 });

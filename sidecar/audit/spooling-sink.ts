@@ -15,7 +15,7 @@ import { DurableSpool, type SpoolBatch } from './durable-spool.js';
 import { DurableWriteQueue } from './durable-write-queue.js';
 import type { EncodedTraceRequest, TraceRequestExporter } from './otlp-json-exporter.js';
 import { otlpTraceRequestBody } from './otlp-span-json.js';
-import { SpanRecordError, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
+import { SpanRecordError, VERSION_1, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
 
 export interface SpoolingSinkOptions {
   exporter: TraceRequestExporter;
@@ -232,7 +232,8 @@ export class SpoolingSink implements EncodedSpanSink {
       }
       const line = record.toString('utf8');
       try {
-        const decoded = decodeSpanRecord(line);
+        let decoded = decodeSpanRecord(line);
+        if (decoded === VERSION_1) decoded = (await import('./span-record-v1.js')).decodeVersion1(line);
         spans.push({ resource: decoded.resource, span: Buffer.from(decoded.span, 'utf8') });
       } catch (err) {
         if (!(err instanceof SpanRecordError)) throw err;

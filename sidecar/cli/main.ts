@@ -12,15 +12,9 @@
 //   drain                      ask the running sidecar to stop accepting and finish (preStop)
 //   init                       the pod's init container: install the traffic redirect rules
 import { parseArgs } from 'node:util';
-import { runLocal } from './local-command.js';
-import { runSidecarCommand } from './sidecar-command.js';
-import { runPolicyCommand } from './policy-command.js';
-import { runAuditCommand } from './audit-command.js';
-import { runApprovalsCommand } from '../approvals/index.js';
-import { mintLocalToken } from '../local/local-issuer.js';
-import { runWebhookCommand } from '../../webhook/cli/webhook-command.js';
-import { runDrainCommand } from './drain-command.js';
-import { runInitCommand } from '../capture/init-command.js';
+
+// Each command's modules are loaded only when it runs: the sidecar in every CI pod should not
+// carry the embedded demo database, the webhook or the operator tools in its memory.
 
 const USAGE = `usage: sidegate <command> [options]
 
@@ -42,10 +36,11 @@ export async function main(argv: string[]): Promise<number> {
   const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
   switch (command) {
     case 'local':
-      return runLocal(rest);
+      return (await import('./local-command.js')).runLocal(rest);
     case 'sidecar':
-      return runSidecarCommand(rest);
+      return (await import('./sidecar-command.js')).runSidecarCommand(rest);
     case 'token': {
+      const { mintLocalToken } = await import('../local/local-issuer.js');
       const { values } = parseArgs({
         args: rest,
         options: { 'state-dir': { type: 'string', default: '.sidegate' }, subject: { type: 'string' } },
@@ -54,17 +49,17 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'policy':
-      return runPolicyCommand(rest, io);
+      return (await import('./policy-command.js')).runPolicyCommand(rest, io);
     case 'approvals':
-      return runApprovalsCommand(rest, io);
+      return (await import('../approvals/index.js')).runApprovalsCommand(rest, io);
     case 'audit':
-      return runAuditCommand(rest, io);
+      return (await import('./audit-command.js')).runAuditCommand(rest, io);
     case 'webhook':
-      return runWebhookCommand(rest, io);
+      return (await import('../../webhook/cli/webhook-command.js')).runWebhookCommand(rest, io);
     case 'drain':
-      return runDrainCommand(rest, io);
+      return (await import('./drain-command.js')).runDrainCommand(rest, io);
     case 'init':
-      return runInitCommand(rest, io);
+      return (await import('../capture/init-command.js')).runInitCommand(rest, io);
     case undefined:
     case '-h':
     case '--help':

@@ -4,31 +4,17 @@
 // (`npm run bench`), never by a test; `--smoke` only proves the harness works.
 //
 //   node dist/test/bench/run-bench.js [--smoke] [--rounds N] [--seconds S] [--out DIR] [--docs]
-//                                     [--only TEXT] [--paths direct,sidegate,...]
+//                                     [--only TEXT] [--paths direct,sidegate,...] [--from REPORT.json]
 // SIDEGATE_BENCH_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the sidegate processes.
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startBenchEnvironment, rssMb, type PathEndpoint, type PathName } from './bench-environment.js';
+import { startBenchEnvironment, rssMb, type PathEndpoint } from './bench-environment.js';
+import { markdown, median, summarise, writeDocs, type Measurement, type Report } from './bench-report.js';
 
-interface Measurement {
-  workload: string;
-  path: PathName;
-  round: number;
-  /** Transactions (or rows, or MB) per second. */
-  throughput: number;
-  unit: string;
-  latencyAvgMs?: number;
-  latencyP50Ms?: number;
-  latencyP99Ms?: number;
-  /** The proxy's RSS just before the run, and its peak during it. */
-  rssBeforeMb?: number;
-  peakRssMb?: number;
-}
 
 const { values: args } = parseArgs({
   options: {
@@ -40,6 +26,8 @@ const { values: args } = parseArgs({
     // For iterating on one figure: run only workloads whose name contains this text, only these paths.
     only: { type: 'string' },
     paths: { type: 'string' },
+    // Re-render the table (and with --docs, docs/BENCHMARKS.md) from a saved report, measuring nothing.
+    from: { type: 'string' },
   },
 });
 const smoke = args.smoke!;
@@ -118,6 +106,12 @@ async function timedPsql(p: PathEndpoint, database: string, workload: string, sq
 }
 
 async function main(): Promise<void> {
+  if (args.from) {
+    const md = markdown(JSON.parse(await readFile(args.from, 'utf8')) as Report);
+    if (args.docs) await writeDocs(md);
+    process.stdout.write(md);
+    return;
+  }
   const env = await startBenchEnvironment({ log });
   const direct = env.paths.find((p) => p.name === 'direct')!;
   const sidegate = env.paths.find((p) => p.name === 'sidegate')!;
@@ -198,7 +192,7 @@ async function main(): Promise<void> {
       }
     }
     await rm(copyFile, { force: true });
-    const report = summarise(results, memory, env.readyMs, env.spansReceived());
+    const report = summarise(results, memory, env.readyMs, env.spansReceived(), { rounds, seconds });
     await mkdir(args.out!, { recursive: true });
     await writeFile(join(args.out!, smoke ? 'smoke.json' : 'latest.json'), JSON.stringify(report, null, 2) + '\n');
     const md = markdown(report);
@@ -208,139 +202,6 @@ async function main(): Promise<void> {
   } finally {
     await env.close();
   }
-}
-
-interface Report {
-  machine: Record<string, string | number>;
-  rounds: number;
-  secondsPerRun: number;
-  workloads: {
-    workload: string;
-    unit: string;
-    paths: Record<
-      string,
-      { median: number; min: number; max: number; ratio: number; latencyAvgMs?: number; latencyP50Ms?: number; latencyP99Ms?: number; peakRssMb?: number; rssGrowthMb?: number }
-    >;
-  }[];
-  memoryMb: Record<string, number>;
-  readyMs: Record<string, number>;
-  addedLatencyUsPerQuery?: number;
-  spansReceived: number;
-  raw: Measurement[];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function summarise(results: Measurement[], memory: Record<string, number>, readyMs: Record<string, number>, spans: number): Report {
-  const workloads = [...new Set(results.map((r) => r.workload))].map((workload) => {
-    const rows = results.filter((r) => r.workload === workload);
-    const directMedian = median(rows.filter((r) => r.path === 'direct').map((r) => r.throughput));
-    const paths: Report['workloads'][number]['paths'] = {};
-    for (const path of [...new Set(rows.map((r) => r.path))]) {
-      const mine = rows.filter((r) => r.path === path);
-      const t = mine.map((r) => r.throughput);
-      const lat = mine.map((r) => r.latencyAvgMs).filter((x): x is number => x !== undefined);
-      const p50 = mine.map((r) => r.latencyP50Ms).filter((x): x is number => x !== undefined);
-      const p99 = mine.map((r) => r.latencyP99Ms).filter((x): x is number => x !== undefined);
-      const rss = mine.map((r) => r.peakRssMb).filter((x): x is number => x !== undefined);
-      const growth = mine.filter((r) => r.peakRssMb !== undefined && r.rssBeforeMb !== undefined).map((r) => r.peakRssMb! - r.rssBeforeMb!);
-      paths[path] = {
-        median: median(t),
-        min: Math.min(...t),
-        max: Math.max(...t),
-        ratio: median(t) / directMedian,
-        latencyAvgMs: lat.length ? median(lat) : undefined,
-        latencyP50Ms: p50.length ? median(p50) : undefined,
-        latencyP99Ms: p99.length ? median(p99) : undefined,
-        peakRssMb: rss.length ? Math.max(...rss) : undefined,
-        rssGrowthMb: growth.length ? Math.max(...growth) : undefined,
-      };
-    }
-    return { workload, unit: rows[0]!.unit, paths };
-  });
-  const one = workloads.find((w) => w.workload === 'select-only prepared (1 client)');
-  return {
-    machine: {
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      memoryGb: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      date: new Date().toISOString(),
-    },
-    rounds,
-    secondsPerRun: seconds,
-    workloads,
-    memoryMb: {
-      ...memory,
-      ...Object.fromEntries(workloads.map((w) => [`peak: ${w.workload}`, w.paths['sidegate']?.peakRssMb ?? 0])),
-      ...Object.fromEntries(workloads.map((w) => [`growth during: ${w.workload}`, w.paths['sidegate']?.rssGrowthMb ?? 0])),
-    },
-    readyMs,
-    // Medians of the per-transaction latencies pgbench logged, sidegate's minus direct's.
-    addedLatencyUsPerQuery: one ? ((one.paths['sidegate']?.latencyP50Ms ?? 0) - (one.paths['direct']?.latencyP50Ms ?? 0)) * 1000 : undefined,
-    spansReceived: spans,
-    raw: results,
-  };
-}
-
-function markdown(r: Report): string {
-  const lines: string[] = [];
-  lines.push(`Machine: ${r.machine['cpu']}, ${r.machine['cores']} cores, ${r.machine['memoryGb']} GiB, node ${r.machine['node']}, ${r.machine['date']}`);
-  lines.push(`Rounds: ${r.rounds} (paths alternated each round), ${r.secondsPerRun} s per pgbench run. Ratios are medians against direct from the same run; spread is min–max over rounds.`);
-  lines.push('');
-  lines.push('| workload | path | throughput | ratio to direct | spread | latency avg | latency p50 | latency p99 |');
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-  const ms = (x: number | undefined) => (x !== undefined ? x.toFixed(3) + ' ms' : '');
-  for (const w of r.workloads) {
-    for (const [path, s] of Object.entries(w.paths)) {
-      const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
-      lines.push(
-        `| ${w.workload} | ${path} | ${fmt(s.median)} ${w.unit} | ${s.ratio.toFixed(2)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.latencyAvgMs)} | ${ms(s.latencyP50Ms)} | ${ms(s.latencyP99Ms)} |`,
-      );
-    }
-  }
-  lines.push('');
-  lines.push('| sidegate | value |');
-  lines.push('| --- | ---: |');
-  for (const [k, v] of Object.entries(r.memoryMb)) lines.push(`| RSS ${k} | ${v.toFixed(1)} MB |`);
-  for (const [k, v] of Object.entries(r.readyMs)) lines.push(`| start → /readyz (${k}) | ${v.toFixed(0)} ms |`);
-  if (r.addedLatencyUsPerQuery !== undefined) lines.push(`| added median latency per query, 1 client, prepared (p50 sidegate − p50 direct) | ${r.addedLatencyUsPerQuery.toFixed(0)} µs |`);
-  lines.push(`| audit spans received by the OTLP receiver | ${r.spansReceived} |`);
-  return lines.join('\n') + '\n';
-}
-
-async function writeDocs(table: string): Promise<void> {
-  const docs = fileURLToPath(new URL('../../../docs/BENCHMARKS.md', import.meta.url));
-  const head = `# Benchmarks
-
-What sidegate costs on the PostgreSQL path, measured against a direct connection and against
-pgbouncer 1.18 (session mode) on the same machine in the same run.
-
-Reproduce (installs PostgreSQL 15 and pgbouncer if missing, ~15 minutes):
-
-\`\`\`sh
-npm run bench
-\`\`\`
-
-Paths: **direct** — the client to PostgreSQL 15 over TLS; **pgbouncer** — the client to
-pgbouncer (session mode, SCRAM) to PostgreSQL over TLS verify-full; **sidegate** — the client to
-sidegate with a realistic policy (token verified, every statement parsed by the PostgreSQL
-grammar, masking rules and detectors active, every statement's span exported over OTLP/HTTP to a
-local receiver) to PostgreSQL over TLS verify-full; **passthrough** — sidegate with inspection and
-masking off, to show what the bare pipeline costs; **node-pipe** — a bare Node.js TLS pipe that
-understands nothing (test/bench/node-pipe-proxy.ts): the floor of any proxy written for Node.js on
-this machine. Each path has exactly one TLS leg to the database. Workloads: pgbench select-only in the three query modes and tpcb-like, a 1M-row result
-with two masked columns read to the end by psql, COPY TO STDOUT and COPY FROM STDIN of the same
-~200 MB table.
-
-## Latest run
-
-`;
-  await writeFile(docs, head + table);
 }
 
 main().catch((err: Error) => {

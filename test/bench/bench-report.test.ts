@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { judgeTargets, markdown, summarise, type Measurement } from './bench-report.js';
+
+function m(workload: string, path: string, round: number, throughput: number, extra: Partial<Measurement> = {}): Measurement {
+  return { workload, path, round, throughput, unit: 'tps', ...extra };
+}
+
+test('ratios are medians against direct from the same run, and each target is judged from them', () => {
+  const results: Measurement[] = [];
+  for (const round of [1, 2, 3]) {
+    results.push(m('select-only prepared (8 clients)', 'direct', round, 100 + round));
+    results.push(m('select-only prepared (8 clients)', 'pgbouncer', round, 50));
+    results.push(m('select-only prepared (8 clients)', 'sidegate', round, 85));
+    results.push(m('select-only simple (8 clients)', 'direct', round, 100));
+    results.push(m('select-only simple (8 clients)', 'pgbouncer', round, 60));
+    results.push(m('select-only simple (8 clients)', 'sidegate', round, 50));
+    results.push(m('select-only prepared (1 client)', 'direct', round, 10, { latencyP50Ms: 0.07 }));
+    results.push(m('select-only prepared (1 client)', 'sidegate', round, 8, { latencyP50Ms: 0.1 + round / 1000 }));
+    results.push(m('large result, 2 masked columns (1000 rows)', 'direct', round, 10));
+    results.push(m('large result, 2 masked columns (1000 rows)', 'sidegate', round, 6, { rssBeforeMb: 100, peakRssMb: 100 + 20 * round }));
+  }
+  const report = summarise(results, { idle: 58, '100 connections': 130 }, { sidegate: 300 }, 42, { rounds: 3, seconds: 10 });
+  const prepared = report.workloads.find((w) => w.workload.startsWith('select-only prepared (8'))!;
+  assert.equal(prepared.paths['sidegate']!.ratio, 85 / 102);
+  assert.deepEqual([prepared.paths['direct']!.min, prepared.paths['direct']!.max], [101, 103]);
+  assert.equal(Math.round(report.addedLatencyUsPerQuery!), 32, 'p50 sidegate minus p50 direct, in µs');
+  const judged = Object.fromEntries(judgeTargets(report).map((t) => [t.target, t]));
+  assert.equal(judged['select-only prepared (8 clients): sidegate ≥ 0.8 of direct']!.met, true);
+  assert.equal(judged["select-only prepared (8 clients): sidegate's ratio ≥ pgbouncer's"]!.met, true);
+  assert.equal(judged['select-only simple (8 clients): sidegate ≥ 0.65 of direct']!.met, false);
+  assert.equal(judged["select-only simple (8 clients): sidegate's ratio ≥ pgbouncer's"]!.met, false);
+  assert.equal(judged['added median latency, 1 client, prepared ≤ 60 µs']!.met, true);
+  assert.equal(judged['large masked result: RSS growth < 50 MB']!.measured, '60.0 MB');
+  assert.equal(judged['large masked result: RSS growth < 50 MB']!.met, false, 'the worst round counts');
+  assert.equal(judged['COPY TO STDOUT ≥ 0.7 of direct']!.measured, 'not measured');
+  assert.equal(judged['COPY TO STDOUT ≥ 0.7 of direct']!.met, false, 'what was not measured is not met');
+  assert.equal(judged['RSS idle ≤ 60 MB']!.met, true);
+  assert.equal(judged['RSS with 100 connections ≤ 120 MB']!.met, false);
+  assert.equal(judged['ready ≤ 400 ms after start']!.met, true);
+  assert.match(markdown(report), /\| RSS with 100 connections ≤ 120 MB \| 130\.0 MB \| \*\*no\*\* \|/);
+});
