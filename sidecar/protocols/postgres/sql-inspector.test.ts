@@ -94,13 +94,38 @@ test('literals are replaced by ? using the real scanner (no data in db.query.tex
 });
 
 test('results are cached by text and frozen', () => {
-  const a = inspectSql('SELECT 42 FROM cache_probe', { target: 't' });
+  const a = inspectSql('SELECT x FROM cache_probe', { target: 't' });
   const before = inspectionCacheStats().hits;
-  const b = inspectSql('SELECT 42 FROM cache_probe', { target: 't' });
+  const b = inspectSql('SELECT x FROM cache_probe', { target: 't' });
   assert.equal(a, b);
   assert.equal(inspectionCacheStats().hits, before + 1);
   assert.ok(Object.isFrozen(a[0]!.facts));
   assert.throws(() => (a[0]!.facts.kinds as string[]).push('x'));
+});
+
+test('statements that differ only in literals share one inspection, each with its own text', () => {
+  const a = one('SELECT abalance FROM shape_probe WHERE aid = 4711;');
+  const before = inspectionCacheStats().hits;
+  const b = one('SELECT abalance FROM shape_probe WHERE aid = 815;');
+  assert.equal(inspectionCacheStats().hits, before + 1, 'the second one is not parsed');
+  assert.equal(inspectSql('SELECT abalance FROM shape_probe WHERE aid = 9;', { target: 'other' })[0]!.facts.target, 'other', 'keyed by target too');
+  assert.ok(inspectSql('SELECT abalance FROM shape_probe WHERE aid = 9;', { target: 't', prepared: true })[0]!.facts.flags.includes('prepared'));
+  assert.equal(b.text, 'SELECT abalance FROM shape_probe WHERE aid = 815');
+  assert.equal(b.facts.text, b.text, 'text rules see this statement, not the cached one');
+  assert.equal(b.queryText, a.queryText);
+  assert.deepEqual(b.facts.tables, a.facts.tables);
+  assert.ok(Object.isFrozen(b) && Object.isFrozen(b.facts));
+  const c = one("UPDATE shape_probe SET note = 'x' WHERE aid = 1");
+  assert.equal(one("UPDATE shape_probe SET note = 'it''s' WHERE aid = 2").facts.text, "UPDATE shape_probe SET note = 'it''s' WHERE aid = 2");
+  assert.deepEqual(c.facts.kinds, one("UPDATE shape_probe SET note = 'y' WHERE aid = 3").facts.kinds);
+});
+
+test('where a literal changes what a statement does, it is never answered from the shape cache', () => {
+  // EXPLAIN (ANALYZE 0) only explains; EXPLAIN (ANALYZE 1) runs the DELETE.
+  const explains = one('EXPLAIN (ANALYZE 0) DELETE FROM shape_probe');
+  const runs = one('EXPLAIN (ANALYZE 1) DELETE FROM shape_probe');
+  assert.ok(!explains.facts.kinds.includes('delete'));
+  assert.ok(runs.facts.kinds.includes('delete'));
 });
 
 test('each statement keeps its own flags; function-call comes from any FuncCall in the tree', () => {
@@ -154,7 +179,7 @@ test('a CTE cannot hide the table it reads (policy sees the real table)', () => 
 });
 
 test('cached results are shared, frozen throughout, and keyed by target and prepared too', () => {
-  const sql = 'SELECT name FROM customers WHERE id = 7';
+  const sql = 'SELECT name FROM customers WHERE id = other_id';
   const a = inspectSql(sql, { target: 'a' });
   assert.equal(inspectSql(sql, { target: 'a' }), a);
   const b = inspectSql(sql, { target: 'b' });
@@ -173,12 +198,12 @@ test('cached results are shared, frozen throughout, and keyed by target and prep
 });
 
 test('the cache is bounded in entries and skips very long texts', () => {
-  for (let i = 0; i < 2500; i++) inspectSql(`SELECT ${i} FROM bound_probe`, { target: 't' });
+  for (let i = 0; i < 2500; i++) inspectSql(`SELECT c${i} FROM bound_probe`, { target: 't' });
   const stats = inspectionCacheStats();
   assert.ok(stats.size <= 2000, `size ${stats.size}`);
   // The oldest entries were evicted: asking again is a miss.
   const misses = stats.misses;
-  inspectSql('SELECT 0 FROM bound_probe', { target: 't' });
+  inspectSql('SELECT c0 FROM bound_probe', { target: 't' });
   assert.equal(inspectionCacheStats().misses, misses + 1);
   const long = `SELECT 1 FROM t WHERE a IN (${'1,'.repeat(40_000)}1)`;
   const first = inspectSql(long, { target: 't' });

@@ -1,12 +1,16 @@
 // inspect: SQL text → one InspectedStatement per statement, using the real PostgreSQL grammar
 // (libpg-query, the server's own parser compiled to WASM). A string the grammar rejects becomes a
 // single `unparsable` statement that policy denies unless it opts out. Results are cached by
-// exact text: clients send the same few statements thousands of times.
+// exact text: clients send the same few statements thousands of times; and by shape, the text
+// with its literals replaced, for simple-protocol clients that send one statement with ever new
+// literals (what policy sees of a statement does not depend on its literal values; only its own
+// text, kept for text rules, does, and that is put back).
 import { loadModule, parseSync } from 'libpg-query';
 import type { CommandFacts } from '../../../policies/model.js';
 import { classifyStatement } from './sql-kinds.js';
 import { collectTreeFacts } from './sql-tables.js';
 import { replaceLiterals } from './sql-literals.js';
+import { replacePlainLiterals } from './plain-sql-literals.js';
 
 export interface InspectedStatement {
   facts: CommandFacts;
@@ -52,8 +56,17 @@ let cachedText = 0;
 let hits = 0;
 let misses = 0;
 
-export function inspectionCacheStats(): { hits: number; misses: number; size: number; textUnits: number } {
-  return { hits, misses, size: cache.size, textUnits: cachedText };
+/** A single-statement inspection by shape, and how its own text relates to the whole text. */
+interface ShapeEntry {
+  template: InspectedStatement;
+  own: 'trimmed' | 'trimmed-without-semicolon';
+}
+const shapes = new Map<string, ShapeEntry>();
+let shapeText = 0;
+
+/** Each cache (by text, by shape) is bounded on its own: CACHE_ENTRIES entries, CACHE_TEXT_BUDGET text. */
+export function inspectionCacheStats(): { hits: number; misses: number; size: number; shapes: number; textUnits: number } {
+  return { hits, misses, size: cache.size, shapes: shapes.size, textUnits: cachedText + shapeText };
 }
 
 /**
@@ -74,9 +87,31 @@ export function inspectSql(text: string, opts: InspectOptions): InspectedStateme
     cache.set(key, cached);
     return cached as InspectedStatement[];
   }
+  const shape = text.length <= CACHEABLE_TEXT ? replacePlainLiterals(text) : undefined;
+  const shapeKey = shape === undefined || shape === text ? undefined : `${opts.prepared ? 'P' : 'Q'}${opts.target}\u0000${shape}`;
+  const byShape = shapeKey === undefined ? undefined : shapes.get(shapeKey);
+  if (byShape) {
+    hits++;
+    shapes.delete(shapeKey!);
+    shapes.set(shapeKey!, byShape);
+    return [withOwnText(byShape, text)];
+  }
   misses++;
   const result = deepFreeze(inspectUncached(text, opts));
-  if (text.length <= CACHEABLE_TEXT) {
+  if (shapeKey !== undefined) {
+    // Texts with literals are cached by shape only: each one is seldom seen twice.
+    const only = result.length === 1 && shapeCacheable(result[0]!) ? result[0]! : undefined;
+    const own = only ? ownTextRelation(only.text, text) : undefined;
+    if (only && own) {
+      shapes.set(shapeKey, { template: only, own });
+      shapeText += shapeKey.length;
+      while (shapes.size > CACHE_ENTRIES || shapeText > CACHE_TEXT_BUDGET) {
+        const oldest = shapes.keys().next().value as string;
+        shapes.delete(oldest);
+        shapeText -= oldest.length;
+      }
+    }
+  } else if (text.length <= CACHEABLE_TEXT) {
     cache.set(key, result);
     cachedText += key.length;
     while (cache.size > CACHE_ENTRIES || cachedText > CACHE_TEXT_BUDGET) {
@@ -86,6 +121,32 @@ export function inspectSql(text: string, opts: InspectOptions): InspectedStateme
     }
   }
   return result;
+}
+
+/**
+ * Plain DML only: what the inspector learns of those does not depend on literal values. Some
+ * statements' facts do (EXPLAIN (ANALYZE 0) only explains, EXPLAIN (ANALYZE 1) runs), so
+ * everything else is cached by exact text alone.
+ */
+const SHAPE_CACHEABLE_OPERATIONS: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
+
+function shapeCacheable(s: InspectedStatement): boolean {
+  return s.error === undefined && SHAPE_CACHEABLE_OPERATIONS.has(s.facts.operation) && !s.facts.kinds.some((k) => k === 'explain' || k === 'prepare');
+}
+
+/** How a single statement's own text was cut from the whole text, if in one of the usual ways. */
+function ownTextRelation(own: string, text: string): ShapeEntry['own'] | undefined {
+  const trimmed = text.trim();
+  if (own === trimmed) return 'trimmed';
+  if (trimmed.endsWith(';') && own === trimmed.slice(0, -1).trim()) return 'trimmed-without-semicolon';
+  return undefined;
+}
+
+/** The cached inspection with this text's own text (what text rules match and what is audited raw). */
+function withOwnText(entry: ShapeEntry, text: string): InspectedStatement {
+  const trimmed = text.trim();
+  const own = entry.own === 'trimmed' ? trimmed : trimmed.slice(0, -1).trim();
+  return deepFreeze({ ...entry.template, text: own, facts: { ...entry.template.facts, text: own } });
 }
 
 interface ParsedStatement {

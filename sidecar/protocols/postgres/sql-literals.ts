@@ -2,6 +2,7 @@
 // hex-string literal becomes `?`, found with the real PostgreSQL scanner so that quoting rules
 // (E'' escapes, dollar quotes, U&'' strings) are the server's, not a regex's guess.
 import { scanSync } from 'libpg-query';
+import { replacePlainLiterals } from './plain-sql-literals.js';
 
 /**
  * One of each literal kind the scanner knows: SCONST (plain, E'', dollar-quoted), ICONST, FCONST,
@@ -32,6 +33,10 @@ function literalTokenTypes(): ReadonlySet<number> {
 export function replaceLiterals(sql: string): string {
   // The scanner rejects empty input; there is nothing to hide in it.
   if (sql === '') return '';
+  // Plain text (most statements) needs no WASM round trip; the plain lexer gives up on anything
+  // it is not sure of.
+  const plain = replacePlainLiterals(sql);
+  if (plain !== undefined) return plain;
   let tokens: { start: number; end: number; tokenType: number }[];
   let literals: ReadonlySet<number>;
   try {
