@@ -173,17 +173,26 @@ proxy's single thread). So the targets "select-only ≥ 0.80 (prepared) / ≥ 0.
 direct, and at least pgbouncer's ratio" cannot be met by sidegate on this machine; they would
 need a data plane in a language without a per-write runtime cost (or cores of its own).
 
-Above that floor sidegate pays for what it is for, per statement: the policy decision (parse
-cache hit for prepared statements), one audit span built, hash-chained, written durably to the
-spool and exported, and for simple queries the grammar parse and the literal scan (db.query.text
-must never carry a literal). Profiles of the select-only prepared run (v8 --cpu-prof) put the
-socket writes at about 45% of sidegate's busy time and the audit pipeline at about 25%;
-the rest of the machine goes to PostgreSQL, pgbench and the OTLP receiver.
+Above that floor sidegate pays for what it is for, per statement: the policy decision (cached
+per prepared statement, and per statement shape for simple-protocol statements that differ only
+in their literals), one audit span built, hash-chained, written durably to the spool and
+exported, and the literal-free db.query.text. Profiles of the select-only prepared run (v8
+--cpu-prof) put the socket writes at about 45% of sidegate's busy time and the audit pipeline at
+about 25%; the rest of the machine goes to PostgreSQL, pgbench and the OTLP receiver. The
+passthrough row shows that inspection and masking are a small part; the per-statement audit is
+the large one (a build with the span export stubbed out, tried while profiling, ran select-only
+prepared at about 23k tps, most of the way to the node-pipe row), and it is the product: one
+hash-chained, durably spooled span per command.
 
-Bulk paths are where the design matters most, and there sidegate is close to direct: COPY rows
-are forwarded as whole runs of the received chunk, and detectors screen each chunk once for the
-few bytes that could start a match (needles, Luhn-checked digit runs) instead of decoding every
-row; result rows are masked in place.
+Bulk paths: COPY rows are forwarded as whole runs of the received chunk (passthrough keeps pace
+with direct), and detectors screen each chunk once for the few places a match could start
+(needles, Luhn-checked digit runs) instead of decoding every row. What remains of the COPY TO gap
+is that screening itself: every byte of the output passes through it in JavaScript, about 1 ns a
+byte on this hex-heavy table.
+
+Memory: a bare Node.js process is about 41 MB resident here; the grammar (libpg-query, WASM), the
+schema library (zod, also used by the approvals API), the OTLP exporter and jose add about
+10–15 MB each, which is why idle stays above 60 MB.
 
 ## Latest run
 
