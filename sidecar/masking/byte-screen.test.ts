@@ -65,6 +65,11 @@ test('screens: needles, caseless words and digit runs with single separators', (
   const b = Buffer.from('xx eyJ yy');
   assert.deepEqual(needleScreen('eyJ').next(b, 0), { start: 3, end: 6 });
   assert.equal(needleScreen('eyJ').next(b, 4), null);
+  const anchored = needleScreen('eyJ', 'J');
+  assert.deepEqual(anchored.next(Buffer.from('J yJ eJ eyJ'), 0), { start: 8, end: 11 }, 'J alone, yJ, eJ are no match');
+  assert.equal(anchored.next(Buffer.from('xxeyJ'), 3), null, 'a match must start at or after from');
+  assert.deepEqual(anchored.next(Buffer.from('xxeyJ'), 2), { start: 2, end: 5 });
+  assert.throws(() => needleScreen('eyJ', 'q'));
   assert.deepEqual(caselessScreen('secret').next(Buffer.from('a_SeCrEt=1'), 0), { start: 2, end: 8 });
   assert.equal(caselessScreen('secret').next(Buffer.from('secre'), 0), null);
   const run = digitRunScreen(13, ' -').next;

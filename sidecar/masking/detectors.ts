@@ -65,7 +65,8 @@ const BUILTIN: Record<DetectorName, Omit<Detector, 'name' | 'key'>> = {
   jwt: {
     find: (text, emit) => findRegex(JWT, text, (s, e) => jwtHeaderValid(text.slice(s, e)) && emit(s, e)),
     mayMatch: (t) => t.includes('eyJ'),
-    screens: [needleScreen('eyJ')],
+    // Anchored on J: every e of a hex digest would otherwise start a comparison.
+    screens: [needleScreen('eyJ', 'J')],
   },
   'aws-access-key': {
     find(text, emit) {
