@@ -43,9 +43,13 @@ export interface ResultMasker {
   /** Whether detectors run over this column's values. */
   scans(index: number): boolean;
   /**
-   * For a column only detectors apply to: a screen of received chunks that tells which values
-   * could hold a match at all (the others need no masking). Null when every value must be
-   * looked at (a column rule, or a detector without a byte screen).
+   * Whether this column's values are touched only by detectors that all have byte screens: a
+   * value a ChunkScreen of those detectors clears needs no masking.
+   */
+  screenable(index: number): boolean;
+  /**
+   * For a screenable column: a screen of received chunks that tells which values could hold a
+   * match at all (the others need no masking). Null for any other column.
    */
   chunkScreen(index: number): ChunkScreen | null;
   maskText(index: number, value: string): MaskResult<string>;
@@ -157,9 +161,12 @@ class PlannedMasker implements ResultMasker {
     return this.detectors.length > 0 && this.columns[index]?.textual === true;
   }
 
+  screenable(index: number): boolean {
+    return !this.perColumn[index] && this.scans(index) && this.detectors.every((d) => d.screens !== undefined);
+  }
+
   chunkScreen(index: number): ChunkScreen | null {
-    if (this.perColumn[index] || !this.scans(index) || this.detectors.some((d) => d.screens === undefined)) return null;
-    return new ChunkScreen(this.detectors.flatMap((d) => d.screens!), this.maxValueBytes);
+    return this.screenable(index) ? new ChunkScreen(this.detectors.flatMap((d) => d.screens!), this.maxValueBytes) : null;
   }
 
   maskText(index: number, value: string): MaskResult<string> {

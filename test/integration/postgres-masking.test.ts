@@ -138,6 +138,25 @@ test('bulk COPY TO: rows screened in whole chunks come out exactly as masking ea
   assert.ok(lines.filter((l) => l.includes('REDACTED')).length >= Math.floor(20000 / 997) + Math.floor(20000 / 1009));
 });
 
+test('a large result: values screened in whole chunks come out exactly as masking each value alone would make them', async () => {
+  const sql =
+    "SELECT g, md5(g::text) || md5((g + 1)::text) AS digest, CASE WHEN g % 997 = 0 THEN 'card 4111 1111 1111 1111 end' WHEN g % 1009 = 0 THEN 'key AKIAIOSFODNN7EXAMPLE end' ELSE repeat('y', 40) END AS note FROM generate_series(1, 20000) g;\n";
+  const r = await psql(h, await h.token(), sql, ['-tA', '-F', '|']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 20000, 'every row arrives');
+  assert.doesNotMatch(r.stdout, /4111 1111 1111 1111|AKIAIOSFODNN7EXAMPLE/);
+  const md5 = (x: number) => createHash('md5').update(String(x)).digest('hex');
+  const masker = planResultMasking(
+    [{ name: 'secrets-anywhere', columns: [], detectors: ['aws-access-key', 'payment-card', 'jwt', 'pem-private-key', 'email'].map((name) => ({ kind: 'builtin' as const, name: name as 'email' })), strategy: 'redact' }],
+    [{ name: 'v', textual: true }],
+  )!;
+  const note = (g: number) => (g % 997 === 0 ? 'card 4111 1111 1111 1111 end' : g % 1009 === 0 ? 'key AKIAIOSFODNN7EXAMPLE end' : 'y'.repeat(40));
+  const expected = Array.from({ length: 20000 }, (_, i) => [String(i + 1), md5(i + 1) + md5(i + 2), note(i + 1)].map((v) => masker.maskText(0, v).value).join('|'));
+  const differing = lines.findIndex((l, i) => l !== expected[i]);
+  assert.equal(differing, -1, `row ${differing + 1}: ${lines[differing]} instead of ${expected[differing]}`);
+});
+
 test('the span counts masked values and rows', async () => {
   await psql(h, await h.token(), 'SELECT email, card FROM customers ORDER BY id;\n', ['-tA']);
   await h.sidecar.audit.flush();

@@ -148,8 +148,11 @@ export class PostgresProxySession {
   private holdAbort = new AbortController();
   private poisonCounter = 0;
   private copyMasker: ResultMasker | null | undefined;
-  /** Which COPY TO rows of the chunk being handled could hold a detector match at all. */
-  private copyScreen: ChunkScreen | null = null;
+  /**
+   * Which COPY TO rows and result values of the chunk being handled could hold a match of this
+   * session's detectors at all (the detectors are the same for every result of the session).
+   */
+  private detectorScreen: ChunkScreen | null = null;
   private upstreamChunk?: Buffer;
   private readonly inspect: typeof inspectSql;
   private readonly shapeCache = new Map<string, RowShape>();
@@ -698,7 +701,7 @@ export class PostgresProxySession {
   private onUpstreamData(chunk: Buffer): void {
     try {
       this.upstreamChunk = chunk;
-      this.copyScreen?.reset(chunk);
+      this.detectorScreen?.reset(chunk);
       this.upstreamFramer.push(chunk);
       // Frames are handled as they are cut (queued only while the session waits on a lookup),
       // so that COPY TO rows can take the bulk path as soon as the COPY has begun.
@@ -750,7 +753,7 @@ export class PostgresProxySession {
    */
   private forwardCopyRun(): void {
     const masker = this.copyLineMasker();
-    const screen = this.copyScreen;
+    const screen = this.detectorScreen;
     if (masker && !screen) return;
     const run = this.upstreamFramer.takeRun(0x64, screen ? (chunk, start, end) => !screen.mayMatchRange(chunk, start, end) : undefined);
     if (run === null) return;
@@ -763,8 +766,8 @@ export class PostgresProxySession {
     if (this.maskingRules.length === 0) return null;
     if (this.copyMasker === undefined) {
       this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
-      this.copyScreen = this.copyMasker?.chunkScreen(0) ?? null;
-      if (this.upstreamChunk) this.copyScreen?.reset(this.upstreamChunk);
+      this.detectorScreen = this.copyMasker?.chunkScreen(0) ?? null;
+      if (this.upstreamChunk) this.detectorScreen?.reset(this.upstreamChunk);
     }
     return this.copyMasker;
   }
@@ -895,7 +898,8 @@ export class PostgresProxySession {
     }
     if (run) run.rows++;
     if (shape?.masking) {
-      const rewritten = shape.maskDataRow(frame.body);
+      if (this.detectorScreen === null && this.copyMasker === undefined) this.copyLineMasker();
+      const rewritten = shape.maskDataRow(frame.body, this.detectorScreen);
       if (rewritten) {
         if (run) run.masked += rewritten.masked;
         this.toClient.add(rewritten.message);
@@ -916,7 +920,7 @@ export class PostgresProxySession {
     if (masker) {
       // COPY TO rows carry no column metadata: detectors run over the whole line.
       const run = this.copyRun(item);
-      const screen = this.copyScreen;
+      const screen = this.detectorScreen;
       if (screen && screen.holds(frame.body) && !screen.mayMatch(frame.body)) {
         if (run) run.rows++;
         this.toClient.add(frame.raw);

@@ -2,6 +2,7 @@
 // DataRows. Rows stream: each DataRow is masked on its own and forwarded, nothing is buffered.
 import type { MaskingRule } from '../../../policies/model.js';
 import { planResultMasking, maskPgValue, isTextualPgType, type ResultMasker } from '../../masking/index.js';
+import type { ChunkScreen } from '../../masking/byte-screen.js';
 import * as wire from './wire.js';
 
 export type RowField = wire.RowDescriptionField;
@@ -65,8 +66,13 @@ export class RowShape {
     return this.masker !== null;
   }
 
-  /** Masks one DataRow body; null when nothing changed (forward the original bytes). */
-  maskDataRow(body: Buffer): { message: Buffer; masked: number } | null {
+  /**
+   * Masks one DataRow body; null when nothing changed (forward the original bytes). `screen`,
+   * reset for the chunk the row arrived in, was made from this session's detectors: values it
+   * clears in columns only detectors touch are not decoded at all (byte-screen.ts). Values with a
+   * backslash are always looked at: in array, JSON or bytea text an escape can spell anything.
+   */
+  maskDataRow(body: Buffer, screen?: ChunkScreen | null): { message: Buffer; masked: number } | null {
     const masker = this.masker;
     if (!masker) return null;
     const values = this.values;
@@ -75,6 +81,7 @@ export class RowShape {
     for (let i = 0; i < count && i < this.fields.length; i++) {
       const field = this.fields[i]!;
       const before = values[i] ?? null;
+      if (screen && before !== null && masker.screenable(i) && before.indexOf(0x5c) < 0 && screen.holds(before) && !screen.mayMatch(before)) continue;
       const result = maskPgValue(masker, i, field.format === 1 ? 1 : 0, field.typeOid, before);
       if (result.masked > 0) {
         masked += result.masked;
