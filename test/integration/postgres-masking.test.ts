@@ -115,46 +115,49 @@ test('COPY TO STDOUT output is run through the detectors', async () => {
   assert.match(r.stdout, /prefers email/);
 });
 
-test('bulk COPY TO: rows screened in whole chunks come out exactly as masking each row alone would make them', async () => {
-  // 20000 rows of digests (long hex digit runs, a few of them Luhn-valid), every 997th with a
-  // card number and every 1009th with an access key, spread over many received chunks.
-  const value = (g: number) => (g % 997 === 0 ? 'card 4111 1111 1111 1111 end' : g % 1009 === 0 ? 'key AKIAIOSFODNN7EXAMPLE end' : 'y'.repeat(40));
-  const sql =
-    "\\copy (SELECT g, md5(g::text) || md5((g + 1)::text), CASE WHEN g % 997 = 0 THEN 'card 4111 1111 1111 1111 end' WHEN g % 1009 = 0 THEN 'key AKIAIOSFODNN7EXAMPLE end' ELSE repeat('y', 40) END FROM generate_series(1, 20000) g) TO STDOUT\n";
-  const r = await psql(h, await h.token(), sql);
+/**
+ * 20000 rows of digests (long hex digit runs, a few of them Luhn-valid), every 997th with a card
+ * number and every 1009th with an access key: enough to span many received chunks. `select` is
+ * the query, `row(g)` the unmasked values of row g, `masker` the policy's detector rule alone.
+ */
+const planted = {
+  rows: 20000,
+  select:
+    "SELECT g, md5(g::text) || md5((g + 1)::text), CASE WHEN g % 997 = 0 THEN 'card 4111 1111 1111 1111 end' WHEN g % 1009 = 0 THEN 'key AKIAIOSFODNN7EXAMPLE end' ELSE repeat('y', 40) END FROM generate_series(1, 20000) g",
+  row(g: number): string[] {
+    const md5 = (x: number) => createHash('md5').update(String(x)).digest('hex');
+    const note = g % 997 === 0 ? 'card 4111 1111 1111 1111 end' : g % 1009 === 0 ? 'key AKIAIOSFODNN7EXAMPLE end' : 'y'.repeat(40);
+    return [String(g), md5(g) + md5(g + 1), note];
+  },
+  masker: () =>
+    planResultMasking(
+      [{ name: 'secrets-anywhere', columns: [], detectors: ['aws-access-key', 'payment-card', 'jwt', 'pem-private-key', 'email'].map((name) => ({ kind: 'builtin' as const, name: name as 'email' })), strategy: 'redact' }],
+      [{ name: '', textual: true }],
+    )!,
+};
+
+/** The output, line by line, against the reference; returns the lines. */
+function assertSameAsReference(r: { code: number | null; stdout: string; stderr: string }, expected: (g: number) => string): string[] {
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split('\n');
-  assert.equal(lines.length, 20000, 'every row arrives');
+  assert.equal(lines.length, planted.rows, 'every row arrives');
   assert.doesNotMatch(r.stdout, /4111 1111 1111 1111|AKIAIOSFODNN7EXAMPLE/);
-  // The reference: the same rows, each masked alone by the policy's detector rule.
-  const md5 = (x: number) => createHash('md5').update(String(x)).digest('hex');
-  const masker = planResultMasking(
-    [{ name: 'secrets-anywhere', columns: [], detectors: ['aws-access-key', 'payment-card', 'jwt', 'pem-private-key', 'email'].map((name) => ({ kind: 'builtin' as const, name: name as 'email' })), strategy: 'redact' }],
-    [{ name: '', textual: true }],
-  )!;
-  const expected = Array.from({ length: 20000 }, (_, i) => masker.maskText(0, `${i + 1}\t${md5(i + 1)}${md5(i + 2)}\t${value(i + 1)}`).value);
-  const differing = lines.findIndex((l, i) => l !== expected[i]);
-  assert.equal(differing, -1, `row ${differing + 1}: ${lines[differing]} instead of ${expected[differing]}`);
-  assert.ok(lines.filter((l) => l.includes('REDACTED')).length >= Math.floor(20000 / 997) + Math.floor(20000 / 1009));
+  const differing = lines.findIndex((l, i) => l !== expected(i + 1));
+  assert.equal(differing, -1, `row ${differing + 1}: ${lines[differing]} instead of ${expected(differing + 1)}`);
+  return lines;
+}
+
+test('bulk COPY TO: rows screened in whole chunks come out exactly as masking each row alone would make them', async () => {
+  const r = await psql(h, await h.token(), `\\copy (${planted.select}) TO STDOUT\n`);
+  const masker = planted.masker();
+  const lines = assertSameAsReference(r, (g) => masker.maskText(0, planted.row(g).join('\t')).value);
+  assert.ok(lines.filter((l) => l.includes('REDACTED')).length >= Math.floor(planted.rows / 997) + Math.floor(planted.rows / 1009));
 });
 
 test('a large result: values screened in whole chunks come out exactly as masking each value alone would make them', async () => {
-  const sql =
-    "SELECT g, md5(g::text) || md5((g + 1)::text) AS digest, CASE WHEN g % 997 = 0 THEN 'card 4111 1111 1111 1111 end' WHEN g % 1009 = 0 THEN 'key AKIAIOSFODNN7EXAMPLE end' ELSE repeat('y', 40) END AS note FROM generate_series(1, 20000) g;\n";
-  const r = await psql(h, await h.token(), sql, ['-tA', '-F', '|']);
-  assert.equal(r.code, 0, r.stderr);
-  const lines = r.stdout.trimEnd().split('\n');
-  assert.equal(lines.length, 20000, 'every row arrives');
-  assert.doesNotMatch(r.stdout, /4111 1111 1111 1111|AKIAIOSFODNN7EXAMPLE/);
-  const md5 = (x: number) => createHash('md5').update(String(x)).digest('hex');
-  const masker = planResultMasking(
-    [{ name: 'secrets-anywhere', columns: [], detectors: ['aws-access-key', 'payment-card', 'jwt', 'pem-private-key', 'email'].map((name) => ({ kind: 'builtin' as const, name: name as 'email' })), strategy: 'redact' }],
-    [{ name: 'v', textual: true }],
-  )!;
-  const note = (g: number) => (g % 997 === 0 ? 'card 4111 1111 1111 1111 end' : g % 1009 === 0 ? 'key AKIAIOSFODNN7EXAMPLE end' : 'y'.repeat(40));
-  const expected = Array.from({ length: 20000 }, (_, i) => [String(i + 1), md5(i + 1) + md5(i + 2), note(i + 1)].map((v) => masker.maskText(0, v).value).join('|'));
-  const differing = lines.findIndex((l, i) => l !== expected[i]);
-  assert.equal(differing, -1, `row ${differing + 1}: ${lines[differing]} instead of ${expected[differing]}`);
+  const r = await psql(h, await h.token(), `${planted.select};\n`, ['-tA', '-F', '|']);
+  const masker = planted.masker();
+  assertSameAsReference(r, (g) => planted.row(g).map((v) => masker.maskText(0, v).value).join('|'));
 });
 
 test('the span counts masked values and rows', async () => {
