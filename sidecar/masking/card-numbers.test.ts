@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findCardNumbers, luhnValid, mayHoldCardNumber } from './card-numbers.js';
+import { findCardNumbers, holdsCardNumber, luhnValid, mayHoldCardNumber } from './card-numbers.js';
 
 const cards = (text: string): string[] => {
   const out: string[] = [];
@@ -37,4 +37,24 @@ test('the pre-check agrees with the scanner on what could hold a card', () => {
   assert.equal(mayHoldCardNumber('id 4111 1111 1111 1111'), true);
   assert.equal(mayHoldCardNumber('c4ca4238a0b923820dcc509a6f75849b'), false, 'md5 hex has short digit runs');
   assert.equal(mayHoldCardNumber('1 2  3 4 5 6 7 8 9 0 1 2 3'), false);
+});
+
+test('holdsCardNumber answers exactly as the scanner does, with or without separators', () => {
+  let seed = 5;
+  const next = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  let cards = 0;
+  for (let round = 0; round < 20000; round++) {
+    const length = 1 + Math.floor(next() * 30);
+    const text = Array.from({ length }, () => (next() < 0.9 ? String(Math.floor(next() * 10)) : next() < 0.5 ? ' ' : '-')).join('');
+    let found = false;
+    findCardNumbers(text, () => (found = true));
+    if (found) cards++;
+    assert.equal(holdsCardNumber(text), found, JSON.stringify(text));
+  }
+  for (const t of ['4111111111111111', '4111 1111 1111 1111', '378282246310005', '41111111111111111111', '4111111111111112']) {
+    let found = false;
+    findCardNumbers(t, () => (found = true));
+    assert.equal(holdsCardNumber(t), found, t);
+  }
+  assert.ok(cards > 500, `cards among the samples (${cards})`);
 });

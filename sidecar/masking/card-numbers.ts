@@ -107,6 +107,33 @@ function luhnSum(digits: readonly number[], from: number, to: number): number {
 }
 
 /**
+ * Whether `findCardNumbers` finds anything. A text that is one run of digits without separators
+ * (what the COPY/result screen hands over most often: ids, digests) is one group, so it holds a
+ * card exactly when it is 13–19 digits long and passes Luhn, checked without the scanner's
+ * allocations.
+ */
+export function holdsCardNumber(text: string): boolean {
+  if (text.length >= MIN_DIGITS && text.length <= MAX_DIGITS && /^[0-9]+$/.test(text)) return luhnDigitsValid(text);
+  if (/^[0-9]+$/.test(text)) return false;
+  let found = false;
+  findCardNumbers(text, () => (found = true));
+  return found;
+}
+
+function luhnDigitsValid(digits: string): boolean {
+  let sum = 0;
+  for (let k = digits.length - 1, doubled = false; k >= 0; k--, doubled = !doubled) {
+    let d = digits.charCodeAt(k) - 48;
+    if (doubled) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/**
  * Cheap pre-check: is there any run holding 13+ digits (single separators allowed)? Most values
  * (ids, hex digests, words) fail it without the scanner's allocations.
  */

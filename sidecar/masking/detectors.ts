@@ -4,7 +4,7 @@
 // system and may be large or hostile. Custom regexes are the policy author's responsibility; the
 // masker bounds the text they run over (see result-masker.ts, maxValueBytes).
 import type { DetectorName, DetectorSpec } from '../../policies/model.js';
-import { findCardNumbers, mayHoldCardNumber } from './card-numbers.js';
+import { findCardNumbers, holdsCardNumber, mayHoldCardNumber } from './card-numbers.js';
 import { findEmailAddresses } from './email-addresses.js';
 import { findPemPrivateKeys } from './pem-private-keys.js';
 import { caselessScreen, confirmedScreen, digitRunScreen, needleScreen, type ByteScreen } from './byte-screen.js';
@@ -44,11 +44,7 @@ const AWS_LABELLED_SECRET = new RegExp(
 
 const SECRET_WORD = /secret/i;
 
-function holdsCardNumber(text: string): boolean {
-  let found = false;
-  findCardNumbers(text, () => (found = true));
-  return found;
-}
+
 
 const BUILTIN: Record<DetectorName, Omit<Detector, 'name' | 'key'>> = {
   email: {
