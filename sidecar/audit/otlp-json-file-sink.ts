@@ -23,7 +23,7 @@ export class OtlpJsonFileSink implements EncodedSpanSink {
   private readonly writes: DurableWriteQueue<string>;
   private readonly maxBufferedBytes: number;
 
-  constructor(private readonly opts: OtlpJsonFileSinkOptions) {
+  constructor(opts: OtlpJsonFileSinkOptions) {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.writes = new DurableWriteQueue<string>({
       write: (spans) => appendDurably(opts.filePath, otlpTraceRequestJson(spans.map((span) => ({ resource: opts.resourceJson, span }))) + '\n'),

@@ -32,18 +32,22 @@ export interface EndedSpan {
 /** W3C sampled flag plus OTLP's "has is_remote" bit, as the transformer sets them for local spans. */
 const SPAN_FLAGS = 0x101;
 
-/** An AnyValue. */
-export function anyValue(v: BoundedValue): string {
+/** An AnyValue of a scalar whose JSON text is already known (the sealer has it for the hash too). */
+export function scalarAnyValue(v: string | number | boolean, json: string): string {
   switch (typeof v) {
     case 'string':
-      return `{"stringValue":${JSON.stringify(v)}}`;
+      return `{"stringValue":${json}}`;
     case 'number':
-      return Number.isInteger(v) ? `{"intValue":${v}}` : `{"doubleValue":${JSON.stringify(v)}}`;
-    case 'boolean':
-      return `{"boolValue":${v}}`;
+      return Number.isInteger(v) ? `{"intValue":${json}}` : `{"doubleValue":${json}}`;
     default:
-      return `{"arrayValue":{"values":[${(v as BoundedValue[]).map((x) => anyValue(x)).join(',')}]}}`;
+      return `{"boolValue":${json}}`;
   }
+}
+
+/** An AnyValue. */
+export function anyValue(v: BoundedValue): string {
+  if (typeof v !== 'object') return scalarAnyValue(v, JSON.stringify(v));
+  return `{"arrayValue":{"values":[${(v as BoundedValue[]).map((x) => anyValue(x)).join(',')}]}}`;
 }
 
 /** A KeyValue list: `[{"key":…,"value":…},…]`. */

@@ -10,7 +10,7 @@
 import type { BoundedValue } from './attribute-values.js';
 import type { EndedSpanSink } from './audit-span.js';
 import { CHAIN_ATTR, canonicalJson, type HashChain } from './hash-chain.js';
-import { anyValue, otlpSpanJson, type EndedSpan } from './otlp-span-json.js';
+import { anyValue, otlpSpanJson, scalarAnyValue, type EndedSpan } from './otlp-span-json.js';
 
 /** Where sealed spans go: the spool (OTLP) or the local file. */
 export interface EncodedSpanSink {
@@ -79,22 +79,12 @@ function encodeAttributes(attrs: Readonly<Record<string, BoundedValue>>): { cano
     const key = quotedKey(k);
     let json: string;
     let value: string;
-    switch (typeof v) {
-      case 'string':
-        json = JSON.stringify(v);
-        value = `{"stringValue":${json}}`;
-        break;
-      case 'number':
-        json = JSON.stringify(v);
-        value = Number.isInteger(v) ? `{"intValue":${json}}` : `{"doubleValue":${json}}`;
-        break;
-      case 'boolean':
-        json = v ? 'true' : 'false';
-        value = `{"boolValue":${json}}`;
-        break;
-      default:
-        json = canonicalJson(v);
-        value = anyValue(v);
+    if (typeof v === 'object') {
+      json = canonicalJson(v);
+      value = anyValue(v);
+    } else {
+      json = JSON.stringify(v);
+      value = scalarAnyValue(v, json);
     }
     canonical += `${first ? '' : ','}${key}:${json}`;
     otlp += `${first ? '' : ','}{"key":${key},"value":${value}}`;

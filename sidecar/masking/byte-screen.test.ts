@@ -86,6 +86,7 @@ test('a chunk screen answers only for views of its chunk, and long views always 
   assert.equal(screen.mayMatch(views[0]!), false);
   assert.equal(screen.mayMatch(views[1]!), true, 'longer than the masker scans: masked whole there');
   assert.equal(screen.holds(Buffer.from('nothing here')), false);
+  assert.equal(screen.mayMatch(Buffer.from('nothing here')), true, 'a view of another buffer: no promise');
   assert.equal(screen.mayMatchRange(chunk, 5, 17), false, 'by position in the screened chunk');
   assert.equal(screen.mayMatchRange(Buffer.from(chunk), 5, 17), true, 'any other buffer: no promise');
   assert.equal(new ChunkScreen([undefined]).holds(views[0]!), false, 'nothing held before a reset');

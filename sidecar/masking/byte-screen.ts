@@ -185,8 +185,12 @@ export class ChunkScreen {
     return c !== undefined && view.buffer === c.buffer && view.byteOffset >= c.byteOffset && view.byteOffset + view.length <= c.byteOffset + c.length;
   }
 
-  /** False when no screen has a candidate overlapping `view` (which the chunk must hold). */
+  /**
+   * False when no screen has a candidate overlapping `view`; true for a view the chunk does not
+   * hold (a message reassembled from several chunks): nothing is promised about it.
+   */
   mayMatch(view: Buffer): boolean {
+    if (!this.holds(view)) return true;
     const start = view.byteOffset - this.chunk!.byteOffset;
     return this.mayMatchRange(this.chunk!, start, start + view.length);
   }

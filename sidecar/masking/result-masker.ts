@@ -136,6 +136,8 @@ const OVERSIZED_BYTES = Buffer.from(OVERSIZED);
 
 class PlannedMasker implements ResultMasker {
   private total = 0;
+  /** Whether every detector has byte screens; asked for each value of a result, so known once. */
+  private readonly allScreened: boolean;
 
   constructor(
     private readonly perColumn: readonly (MaskStrategy | null)[],
@@ -143,7 +145,9 @@ class PlannedMasker implements ResultMasker {
     private readonly detectors: readonly ScanningDetector[],
     private readonly key: Buffer | undefined,
     private readonly maxValueBytes: number,
-  ) {}
+  ) {
+    this.allScreened = detectors.every((d) => d.screens !== undefined);
+  }
 
   get totalMasked(): number {
     return this.total;
@@ -162,7 +166,7 @@ class PlannedMasker implements ResultMasker {
   }
 
   screenable(index: number): boolean {
-    return !this.perColumn[index] && this.scans(index) && this.detectors.every((d) => d.screens !== undefined);
+    return this.allScreened && !this.perColumn[index] && this.scans(index);
   }
 
   chunkScreen(index: number): ChunkScreen | null {

@@ -225,7 +225,7 @@ export function judgeTargets(r: Report): TargetResult[] {
     const sg = ratio(name, 'sidegate');
     add(`${name}: sidegate ≥ ${min} of direct`, sg, (v) => v >= min, two);
     const pb = ratio(name, 'pgbouncer');
-    add(`${name}: sidegate's ratio ≥ pgbouncer's`, sg !== undefined && pb !== undefined ? sg - pb : undefined, (v) => v >= 0, (v) => `${two(sg!)} vs ${two(pb!)}`);
+    add(`${name}: sidegate's ratio ≥ pgbouncer's`, sg !== undefined && pb !== undefined ? sg - pb : undefined, (v) => v >= 0, () => `${two(sg!)} vs ${two(pb!)}`);
   }
   add('added median latency, 1 client, prepared ≤ 60 µs', r.addedLatencyUsPerQuery, (v) => v <= 60, (v) => `${v.toFixed(0)} µs`);
   const large = r.workloads.find((x) => x.workload.startsWith('large result'));

@@ -147,13 +147,13 @@ export class PostgresProxySession {
   private ourKey = { processId: 0, secretKey: 0 };
   private holdAbort = new AbortController();
   private poisonCounter = 0;
-  private copyMasker: ResultMasker | null | undefined;
+  /** Detectors over whole COPY TO lines; null without masking rules. */
+  private copyMasker: ResultMasker | null = null;
   /**
    * Which COPY TO rows and result values of the chunk being handled could hold a match of this
    * session's detectors at all (the detectors are the same for every result of the session).
    */
   private detectorScreen: ChunkScreen | null = null;
-  private upstreamChunk?: Buffer;
   private readonly inspect: typeof inspectSql;
   private readonly shapeCache = new Map<string, RowShape>();
   private searchPathChanged = false;
@@ -286,6 +286,7 @@ export class PostgresProxySession {
     }
     this.principal = principal;
     this.maskingRules = this.deps.masking(principal, this.target.name);
+    this.planSessionDetectors();
     // Column rules need the catalog even for `*.col` patterns: an alias must not hide a column.
     this.needsTableNames = this.maskingRules.some((r) => r.columns.length > 0);
     this.auditSession = this.deps.audit.startSession({
@@ -700,7 +701,6 @@ export class PostgresProxySession {
 
   private onUpstreamData(chunk: Buffer): void {
     try {
-      this.upstreamChunk = chunk;
       this.detectorScreen?.reset(chunk);
       this.upstreamFramer.push(chunk);
       // Frames are handled as they are cut (queued only while the session waits on a lookup),
@@ -752,9 +752,8 @@ export class PostgresProxySession {
    * rows the chunk screen clears do (the others take onCopyOutData's scanning path).
    */
   private forwardCopyRun(): void {
-    const masker = this.copyLineMasker();
     const screen = this.detectorScreen;
-    if (masker && !screen) return;
+    if (this.copyMasker && !screen) return;
     const run = this.upstreamFramer.takeRun(0x64, screen ? (chunk, start, end) => !screen.mayMatchRange(chunk, start, end) : undefined);
     if (run === null) return;
     const stmt = this.copyRun(this.tracker.current());
@@ -762,14 +761,15 @@ export class PostgresProxySession {
     this.toClient.add(run.raw);
   }
 
-  private copyLineMasker(): ResultMasker | null {
-    if (this.maskingRules.length === 0) return null;
-    if (this.copyMasker === undefined) {
-      this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
-      this.detectorScreen = this.copyMasker?.chunkScreen(0) ?? null;
-      if (this.upstreamChunk) this.detectorScreen?.reset(this.upstreamChunk);
-    }
-    return this.copyMasker;
+  /**
+   * The session's COPY line masker and, from the same detectors, its chunk screen (used for
+   * result values too: every result of the session has these detectors). Planned once, as
+   * soon as the session's masking rules are known, so the screen sees every chunk whole.
+   */
+  private planSessionDetectors(): void {
+    if (this.maskingRules.length === 0) return;
+    this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
+    this.detectorScreen = this.copyMasker?.chunkScreen(0) ?? null;
   }
 
   /** The statement a COPY TO row belongs to. */
@@ -898,7 +898,6 @@ export class PostgresProxySession {
     }
     if (run) run.rows++;
     if (shape?.masking) {
-      if (this.detectorScreen === null && this.copyMasker === undefined) this.copyLineMasker();
       const rewritten = shape.maskDataRow(frame.body, this.detectorScreen);
       if (rewritten) {
         if (run) run.masked += rewritten.masked;
@@ -916,12 +915,12 @@ export class PostgresProxySession {
   }
 
   private onCopyOutData(frame: wire.Frame, item: Pending<Work> | undefined): void {
-    const masker = this.inCopyOut ? this.copyLineMasker() : null;
+    const masker = this.inCopyOut ? this.copyMasker : null;
     if (masker) {
       // COPY TO rows carry no column metadata: detectors run over the whole line.
       const run = this.copyRun(item);
       const screen = this.detectorScreen;
-      if (screen && screen.holds(frame.body) && !screen.mayMatch(frame.body)) {
+      if (screen && !screen.mayMatch(frame.body)) {
         if (run) run.rows++;
         this.toClient.add(frame.raw);
         return;

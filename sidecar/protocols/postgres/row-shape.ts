@@ -81,7 +81,7 @@ export class RowShape {
     for (let i = 0; i < count && i < this.fields.length; i++) {
       const field = this.fields[i]!;
       const before = values[i] ?? null;
-      if (screen && before !== null && masker.screenable(i) && before.indexOf(0x5c) < 0 && screen.holds(before) && !screen.mayMatch(before)) continue;
+      if (screen && before !== null && masker.screenable(i) && before.indexOf(0x5c) < 0 && !screen.mayMatch(before)) continue;
       const result = maskPgValue(masker, i, field.format === 1 ? 1 : 0, field.typeOid, before);
       if (result.masked > 0) {
         masked += result.masked;
