@@ -48,3 +48,36 @@ test('sealed spans carry their chain link and hash, encode as the general encode
   const tampered = flattenTraceRequest(JSON.parse(body.replace('SELECT \\"q\\"', 'SELECT \\"r\\"')));
   assert.equal(verifyChain(tampered).ok, false);
 });
+
+test('an attribute encoded for one span is not reused for another span whose value differs', () => {
+  const pushed: string[] = [];
+  const sealer = new SpanSealer(new HashChain('memo'), { push: (j) => pushed.push(j) });
+  const tables = ['a', 'b'];
+  const values: EndedSpan['attributes'][] = [
+    { 'sidegate.rule': 'r1', 'sidegate.statement.tables': tables, n: 1 },
+    { 'sidegate.rule': 'r1', 'sidegate.statement.tables': tables, n: 1 }, // same values: may reuse
+    { 'sidegate.rule': 'r2', 'sidegate.statement.tables': ['a', 'c'], n: 1.5 },
+    { 'sidegate.rule': 'r2', 'sidegate.statement.tables': ['a'], n: '1.5' },
+  ];
+  const spans = values.map((v, i) => span(i + 3, v));
+  sealer.add(spans[0]!);
+  sealer.add(spans[1]!);
+  sealer.sealPending();
+  tables[1] = 'c'; // the caller's array changes after sealing, to what the next span carries
+  sealer.add(span(9, { 'sidegate.statement.tables': ['a', 'c'] }));
+  sealer.add(spans[2]!);
+  sealer.add(spans[3]!);
+  sealer.sealPending();
+  const attrs = pushed.map((p) => (JSON.parse(p) as { attributes: { key: string; value: unknown }[] }).attributes);
+  const valueOf = (i: number, key: string) => attrs[i]!.find((a) => a.key === key)?.value;
+  assert.deepEqual(valueOf(1, 'sidegate.statement.tables'), { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } });
+  assert.deepEqual(valueOf(2, 'sidegate.statement.tables'), { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'c' }] } });
+  assert.deepEqual(valueOf(3, 'sidegate.rule'), { stringValue: 'r2' });
+  assert.deepEqual(valueOf(3, 'sidegate.statement.tables'), { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'c' }] } });
+  assert.deepEqual(valueOf(3, 'n'), { doubleValue: 1.5 });
+  assert.deepEqual(valueOf(4, 'n'), { stringValue: '1.5' });
+  assert.deepEqual(valueOf(4, 'sidegate.statement.tables'), { arrayValue: { values: [{ stringValue: 'a' }] } });
+  // Every span still verifies against its hash.
+  const body = otlpTraceRequestJson(pushed.map((p) => ({ resource: otlpResourceJson({}), span: p })));
+  assert.deepEqual(verifyChain(flattenTraceRequest(JSON.parse(body))), { ok: true, chains: 1, spans: 5 });
+});

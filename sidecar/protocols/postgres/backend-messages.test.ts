@@ -5,6 +5,7 @@ import { MessageFramer, ProtocolError, type Frame } from './message-framer.js';
 import {
   AuthCode,
   BackendCode,
+  endsWithReadyForQuery,
   readAuthentication,
   readBackendKeyData,
   readCommandComplete,
@@ -102,6 +103,17 @@ test('ParameterStatus, BackendKeyData, ReadyForQuery', () => {
     assert.equal(pgParse(serializeReadyForQuery(s))[0]!['status'], s);
   }
   assert.throws(() => readReadyForQuery(Buffer.from('X')), isProtocolError('malformed'));
+});
+
+test('a chunk that ends a reply is told from one that stops mid-reply', () => {
+  const rows = Buffer.concat([serializeDataRow([Buffer.from('1')]), serializeDataRow([Buffer.from('2')])]);
+  const reply = Buffer.concat([rows, serializeCommandComplete('SELECT 2'), serializeReadyForQuery('I')]);
+  assert.equal(endsWithReadyForQuery(reply), true);
+  assert.equal(endsWithReadyForQuery(serializeReadyForQuery('T')), true);
+  assert.equal(endsWithReadyForQuery(rows), false);
+  assert.equal(endsWithReadyForQuery(reply.subarray(0, reply.length - 1)), false, 'cut inside the ReadyForQuery');
+  assert.equal(endsWithReadyForQuery(reply.subarray(reply.length - 5)), false, 'too short to hold one');
+  assert.equal(endsWithReadyForQuery(Buffer.alloc(0)), false);
 });
 
 test('RowDescription: all attributes round trip; pg-protocol agrees', () => {

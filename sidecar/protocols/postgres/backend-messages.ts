@@ -134,6 +134,16 @@ export function readReadyForQuery(body: Buffer): TransactionStatus {
 }
 
 /** CommandComplete: the command tag (`SELECT 3`, `INSERT 0 1`, …). */
+/**
+ * Whether a chunk read from the server ends with a ReadyForQuery (the end of a reply). A guess
+ * from the last six bytes, for deciding when to write: a row that happens to end the same way
+ * only makes the proxy write a little earlier.
+ */
+export function endsWithReadyForQuery(chunk: Buffer): boolean {
+  const n = chunk.length;
+  return n >= 6 && chunk[n - 6] === BackendCode.ReadyForQuery && chunk.readInt32BE(n - 5) === 5;
+}
+
 export function readCommandComplete(body: Buffer): string {
   const r = new BodyReader(body);
   const tag = r.cstring();

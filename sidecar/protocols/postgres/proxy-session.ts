@@ -140,6 +140,8 @@ export class PostgresProxySession {
   private clientBusy = false;
   private upstreamQueue: wire.Frame[] = [];
   private upstreamBusy = false;
+  /** A write to the client is due at the end of this turn of the event loop (flushClientSoon). */
+  private clientFlushScheduled = false;
 
   private readonly prepared = new Map<string, PreparedInfo>();
   private readonly portals = new Map<string, PortalInfo>();
@@ -411,6 +413,15 @@ export class PostgresProxySession {
     if (!this.toClient.flushTo(this.client)) this.upstream?.pause();
   }
 
+  private flushClientSoon(): void {
+    if (this.clientFlushScheduled) return;
+    this.clientFlushScheduled = true;
+    setImmediate(() => {
+      this.clientFlushScheduled = false;
+      this.flushClient();
+    });
+  }
+
   /** Returns a promise only when the message must wait (a hold). */
   private onClientMessage(frame: wire.Frame): Promise<void> | undefined {
     switch (frame.code) {
@@ -627,7 +638,8 @@ export class PostgresProxySession {
           onCreated: (approvalId) => {
             for (const run of runs) run.span.setAttributes({ 'sidegate.approval.id': approvalId });
             // Tell the waiting client why nothing happens (psql prints notices as they arrive).
-            this.client.write(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message: holdNotice(decision, approvalId) }));
+            this.toClient.add(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message: holdNotice(decision, approvalId) }));
+            this.flushClient();
           },
         },
       )
@@ -712,7 +724,13 @@ export class PostgresProxySession {
         this.upstreamQueue.push(f);
         this.handleQueuedUpstream();
       }
-      if (!this.upstreamBusy) this.flushClient();
+      if (this.upstreamBusy) return;
+      // A reply that ends here (ReadyForQuery) is written at once. Mid-reply (rows of a large
+      // result, COPY TO data) the target's TLS records of at most 16 kB arrive one read each:
+      // what one turn of the event loop received goes out as one write (of the original slices,
+      // no copy) instead of one write per record.
+      if (wire.endsWithReadyForQuery(chunk)) this.flushClient();
+      else this.flushClientSoon();
     } catch (err) {
       this.deps.log.warn('upstream protocol error', { session: this.id, error: (err as Error).message });
       this.fatal(SQLSTATE.protocolViolation, 'sidegate: the target sent a malformed message');
@@ -1009,7 +1027,9 @@ export class PostgresProxySession {
   private fatal(code: string, message: string): void {
     if (this.phase === 'closed') return;
     try {
-      this.client.write(wire.serializeError({ severity: 'FATAL', code, message }));
+      // After anything of the reply still waiting to be written (flushClientSoon).
+      this.toClient.add(wire.serializeError({ severity: 'FATAL', code, message }));
+      this.flushClient();
     } catch {
       /* the socket may already be gone */
     }
@@ -1039,7 +1059,10 @@ export class PostgresProxySession {
       up.end();
       up.destroySoon?.();
     }
-    if (!this.client.destroyed) this.client.end();
+    if (!this.client.destroyed) {
+      this.flushClient(); // what the target sent before it went away still reaches the client
+      this.client.end();
+    }
     if (this.auditSession) {
       const s = this.auditSession;
       this.auditSession = undefined;
