@@ -35,3 +35,35 @@ test('non-adjacent parts keep their order', () => {
   assert.equal(Buffer.concat(got).toString(), '12xx56yy');
   assert.equal(batch.size, 0);
 });
+
+test('a large batch: small parts are copied together, large slices written as they are, all in order', () => {
+  const big = Buffer.alloc(64 * 1024, 0x61);
+  const batch = new OutputBatch();
+  const expected: Buffer[] = [];
+  const add = (b: Buffer) => {
+    batch.add(b);
+    expected.push(b);
+  };
+  // ~26 kB of small rewritten rows (Buffer.alloc: not from the shared pool, so never adjacent)
+  const row = (text: string) => {
+    const b = Buffer.alloc(text.length);
+    b.write(text);
+    return b;
+  };
+  for (let i = 0; i < 3000; i++) add(row(`row ${i};`));
+  add(big.subarray(0, 20_000));
+  add(row('tail'));
+  add(big.subarray(30_000, 60_000));
+  const dest = new PassThrough({ highWaterMark: 1 << 20 });
+  const writes: Buffer[] = [];
+  const original = dest.write.bind(dest);
+  dest.write = ((chunk: Buffer, ...rest: never[]) => {
+    writes.push(chunk);
+    return original(chunk, ...rest);
+  }) as typeof dest.write;
+  batch.flushTo(dest);
+  assert.deepEqual(Buffer.concat(writes), Buffer.concat(expected));
+  assert.ok(writes.length <= 5, `${writes.length} writes for 3003 parts`);
+  const slices = writes.filter((w) => w.buffer === big.buffer);
+  assert.equal(slices.length, 2, 'the two large slices are written without a copy');
+});

@@ -34,12 +34,37 @@ export class OutputBatch {
     this.bytes = 0;
     if (dest.destroyed) return true;
     if (parts.length === 1) return dest.write(parts[0]);
-    // A few small parts are cheaper copied into one; large ones go out as they are (writev).
-    if (parts.length <= 8 && bytes <= 16384) return dest.write(Buffer.concat(parts, bytes));
+    if (bytes <= COALESCE_BYTES) return dest.write(Buffer.concat(parts, bytes));
+    // A turn's worth of a large reply: rewritten rows are many small buffers, forwarded runs a
+    // few large slices. Small neighbours are copied together, large slices go as they are, and
+    // the whole goes out as one writev.
     dest.cork();
     let ok = true;
-    for (const p of parts) ok = dest.write(p) && ok;
+    let group: Buffer[] = [];
+    let groupBytes = 0;
+    const writeGroup = () => {
+      if (group.length === 0) return;
+      ok = dest.write(group.length === 1 ? group[0] : Buffer.concat(group, groupBytes)) && ok;
+      group = [];
+      groupBytes = 0;
+    };
+    for (const p of parts) {
+      if (p.length >= LARGE_PART_BYTES) {
+        writeGroup();
+        ok = dest.write(p) && ok;
+        continue;
+      }
+      group.push(p);
+      groupBytes += p.length;
+      if (groupBytes >= COALESCE_BYTES) writeGroup();
+    }
+    writeGroup();
     dest.uncork();
     return ok;
   }
 }
+
+/** Up to this much in small parts is copied into one buffer rather than written part by part. */
+const COALESCE_BYTES = 16 * 1024;
+/** A part this large is written as it is (no copy). */
+const LARGE_PART_BYTES = 4 * 1024;

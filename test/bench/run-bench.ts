@@ -4,7 +4,7 @@
 // (`npm run bench`), never by a test; `--smoke` only proves the harness works.
 //
 //   node dist/test/bench/run-bench.js [--smoke] [--rounds N] [--seconds S] [--out DIR] [--docs]
-//                                     [--only TEXT] [--paths direct,sidegate,...] [--from REPORT.json]
+//                                     [--only TEXT[,TEXT…]] [--paths direct,sidegate,...] [--from REPORT.json]
 // SIDEGATE_BENCH_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the sidegate processes.
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,7 +23,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     out: { type: 'string', default: 'test/bench/results' },
     docs: { type: 'boolean', default: false },
-    // For iterating on one figure: run only workloads whose name contains this text, only these paths.
+    // For iterating on one figure: run only workloads whose name contains one of these (comma-separated) texts, only these paths.
     only: { type: 'string' },
     paths: { type: 'string' },
     // Re-render the table (and with --docs, docs/BENCHMARKS.md) from a saved report, measuring nothing.
@@ -180,7 +180,8 @@ async function main(): Promise<void> {
       },
     ];
     const chosenPaths = args.paths ? env.paths.filter((p) => args.paths!.split(',').includes(p.name)) : env.paths;
-    for (const w of workloads.filter((w) => !args.only || w.name.includes(args.only))) {
+    const only = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const w of workloads.filter((w) => !only || only.some((o) => w.name.includes(o)))) {
       for (let round = 1; round <= rounds; round++) {
         // Alternate the order of paths each round, so no path always runs first or last.
         const order = round % 2 === 1 ? chosenPaths : [...chosenPaths].reverse();

@@ -83,6 +83,8 @@ const SQLSTATE = {
 
 /** A statement text the grammar rejects: the upstream answers it with an error we then rewrite. */
 const POISON_SQL = 'SIDEGATE_DENIED_STATEMENT';
+/** Most of a reply held back to be written with the rest of its turn (flushClientSoon). */
+const MAX_DEFERRED_CLIENT_BYTES = 256 * 1024;
 
 interface StatementRun {
   inspected: InspectedStatement;
@@ -728,8 +730,8 @@ export class PostgresProxySession {
       // A reply that ends here (ReadyForQuery) is written at once. Mid-reply (rows of a large
       // result, COPY TO data) the target's TLS records of at most 16 kB arrive one read each:
       // what one turn of the event loop received goes out as one write (of the original slices,
-      // no copy) instead of one write per record.
-      if (wire.endsWithReadyForQuery(chunk)) this.flushClient();
+      // no copy) instead of one write per record, up to a bound that keeps what waits small.
+      if (wire.endsWithReadyForQuery(chunk) || this.toClient.size >= MAX_DEFERRED_CLIENT_BYTES) this.flushClient();
       else this.flushClientSoon();
     } catch (err) {
       this.deps.log.warn('upstream protocol error', { session: this.id, error: (err as Error).message });
