@@ -262,3 +262,33 @@ test('changing search_path does not hide a schema from a deny rule; startup opti
   assert.equal(withOptions.code, 0, withOptions.stderr);
   assert.equal(withOptions.stdout.trim(), r.stdout.trim(), 'the startup option was not applied upstream');
 });
+
+test('standard_conforming_strings = off cannot smuggle a statement past inspection inside a string literal', async () => {
+  const c = await client();
+  const exists = async () => (await c.query("SELECT count(*)::int AS n FROM pg_class WHERE relname = 'smuggled_x'")).rows[0].n;
+  try {
+    // Meaning is kept with the default setting: the backslash is an ordinary character.
+    assert.equal((await c.query("SELECT 'C:\\temp' AS p")).rows[0].p, 'C:\\temp');
+    await c.query('SET standard_conforming_strings = off');
+    // One harmless string to sidegate's (and PostgreSQL's default) reading; with the setting off
+    // the server would read \' as an escaped quote and run the CREATE the policy denies.
+    const smuggle = "SELECT 'x\\''; CREATE TABLE smuggled_x (); --' AS v";
+    const r = await c.query(smuggle);
+    assert.equal((r as unknown as pg.QueryResult).rows[0].v, "x\\'; CREATE TABLE smuggled_x (); --");
+    assert.equal(await exists(), 0, 'the smuggled statement did not run');
+    // The same through a prepared statement (Parse).
+    const p = await c.query({ text: "SELECT $1::text || 'y\\' AS v", values: ['a'] });
+    assert.equal(p.rows[0].v, 'ay\\');
+    // Literals without a backslash, and E'' literals, are untouched and mean what they say.
+    assert.equal((await c.query("SELECT 'plain' || E'\\t' AS v")).rows[0].v, 'plain\t');
+    // N'' cannot be written setting-independently: refused.
+    await assert.rejects(c.query("SELECT N'a\\b'"), (err: Error & { code?: string }) => {
+      assert.equal(err.code, '42501');
+      assert.match(err.message, /ambiguous-string-literal/);
+      return true;
+    });
+    assert.equal(await exists(), 0);
+  } finally {
+    await c.end();
+  }
+});

@@ -31,6 +31,7 @@ import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
 import { inspectSql, type InspectedStatement } from './sql-inspector.js';
+import { settingIndependentSql } from './sql-string-mode.js';
 
 export interface PostgresProxyDeps {
   gate: CommandGate;
@@ -83,6 +84,11 @@ const SQLSTATE = {
 
 /** A statement text the grammar rejects: the upstream answers it with an error we then rewrite. */
 const POISON_SQL = 'SIDEGATE_DENIED_STATEMENT';
+/** A statement whose string literals the server could read differently from sidegate (sql-string-mode.ts). */
+function ambiguousLiteralDenial(reason: string): Decision {
+  return { action: 'deny', rule: 'ambiguous-string-literal', reason };
+}
+
 /** Most of a reply held back to be written with the rest of its turn (flushClientSoon). */
 const MAX_DEFERRED_CLIENT_BYTES = 256 * 1024;
 
@@ -480,18 +486,20 @@ export class PostgresProxySession {
     const sql = wire.readQuery(frame.body);
     const inspected = this.sessionFacts(this.inspect(sql, { target: this.target.name }));
     const facts = inspected.map((s) => s.facts);
-    const decision = this.deps.gate.decide(this.principal!, facts);
+    const mode = settingIndependentSql(sql);
+    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
+    const raw = mode.kind === 'rewritten' ? wire.serializeQuery(mode.sql) : frame.raw;
     const runs = inspected.map((s) => this.startRun(s, decision));
     if (inspected.length === 0) {
       // Empty query: PostgreSQL answers EmptyQueryResponse; nothing to decide.
       this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
-      this.toUpstream.add(frame.raw);
+      this.toUpstream.add(raw);
       return undefined;
     }
     if (decision.action === 'allow') {
       this.markRuns(runs, decisionAttributes(decision));
       this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
-      this.toUpstream.add(frame.raw);
+      this.toUpstream.add(raw);
       return undefined;
     }
     if (decision.action === 'deny') {
@@ -502,7 +510,7 @@ export class PostgresProxySession {
       this.markRuns(runs, decisionAttributes(decision, outcome));
       if (outcome.verdict === 'allow') {
         this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
-        this.toUpstream.add(frame.raw);
+        this.toUpstream.add(raw);
       } else {
         this.sendPoisonQuery(runs, outcome.message, decision, outcome);
       }
@@ -518,7 +526,8 @@ export class PostgresProxySession {
   private onParse(frame: wire.Frame): Promise<void> | undefined {
     const p = wire.readParse(frame.body);
     const inspected = this.sessionFacts(this.inspect(p.sql, { target: this.target.name, prepared: true }));
-    const decision = this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
+    const mode = settingIndependentSql(p.sql);
+    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
     const info: PreparedInfo = { inspected, decision };
     if (decision.action === 'deny') {
       // The statement never reaches the target: a poison Parse under a name nobody uses provokes
@@ -533,7 +542,7 @@ export class PostgresProxySession {
     // allow or approve: preparing is harmless; an `approve` statement is held at each Execute.
     this.prepared.set(p.name, info);
     this.tracker.push({ kind: 'parse', data: { t: 'parse', name: p.name, info } });
-    this.toUpstream.add(frame.raw);
+    this.toUpstream.add(mode.kind === 'rewritten' ? wire.serializeParse(p.name, mode.sql, p.paramTypes) : frame.raw);
     return undefined;
   }
 
