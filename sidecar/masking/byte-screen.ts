@@ -139,8 +139,9 @@ export function digitRunScreen(minDigits: number, separators: string): ByteScree
 /**
  * The same candidates, each looked at more closely by `confirm` (given the candidate's text within
  * the value, read as latin1: exact for ASCII candidates). Sound when every match of the detector
- * lies inside one candidate and `confirm` finds it from that text alone, as for card numbers: a
- * card lies inside one digit run, and the finder looks at nothing else.
+ * lies inside one candidate and `confirm` says yes whenever the finder could find it there, as for
+ * card numbers: a card lies inside one digit run, and the finder looks only at that run (and, to
+ * reject it, at the bytes touching it, which `confirm` does not need to see).
  */
 export function confirmedScreen(inner: ByteScreen, confirm: (text: string) => boolean): ByteScreen {
   return { next: inner.next, confirm };

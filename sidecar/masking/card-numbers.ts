@@ -1,5 +1,8 @@
 // Payment card numbers inside text: 13–19 digits, optionally grouped by single spaces or dashes,
-// accepted only when the Luhn check passes.
+// accepted only when the Luhn check passes and the number stands apart from the text around it
+// (not glued to a letter or underscore). Without that, one in ten long digit runs inside hex
+// digests and tokens (`…a3f4539876543210123b…`) passed Luhn and was masked as a "card": about
+// 0.6% of the rows of a table of md5 digests.
 //
 // A plain regex is not enough: `ref 1 4111 1111 1111 1111` is one run of 17 digits whose Luhn
 // check fails, yet it ends in a real card number. So a run is cut into its digit groups and every
@@ -38,6 +41,7 @@ export function findCardNumbers(text: string, emit: (start: number, end: number)
       continue;
     }
     // One run: digit groups joined by exactly one separator.
+    const gluedStart = i > 0 && isWordByte(text.charCodeAt(i - 1));
     const groups: DigitGroup[] = [];
     const digits: number[] = [];
     for (;;) {
@@ -51,12 +55,21 @@ export function findCardNumbers(text: string, emit: (start: number, end: number)
       }
       break;
     }
-    scanRun(groups, digits, emit);
+    const gluedEnd = i < n && isWordByte(text.charCodeAt(i));
+    scanRun(groups, digits, gluedStart, gluedEnd, emit);
   }
 }
 
-function scanRun(groups: readonly DigitGroup[], digits: readonly number[], emit: (start: number, end: number) => void): void {
-  let g = 0;
+/** A letter or underscore: a digit run touching one is part of a word, not a number on its own. */
+const isWordByte = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/**
+ * A window may not start at the run's first group when the run is glued to a word before it, nor
+ * end at its last group when glued to a word after it (inner groups are bounded by separators).
+ */
+function scanRun(groups: readonly DigitGroup[], digits: readonly number[], gluedStart: boolean, gluedEnd: boolean, emit: (start: number, end: number) => void): void {
+  const last = groups.length - 1;
+  let g = gluedStart ? 1 : 0;
   while (g < groups.length) {
     let best = -1;
     const from = groups[g]!.firstDigit;
@@ -81,7 +94,7 @@ function scanRun(groups: readonly DigitGroup[], digits: readonly number[], emit:
         }
       }
       const count = to - from;
-      if (count >= MIN_DIGITS && ((count - 1) % 2 === 0 ? evenLast : oddLast) % 10 === 0) best = h;
+      if (count >= MIN_DIGITS && !(gluedEnd && h === last) && ((count - 1) % 2 === 0 ? evenLast : oddLast) % 10 === 0) best = h;
     }
     if (best >= 0) {
       emit(groups[g]!.start, groups[best]!.end);
@@ -107,10 +120,11 @@ function luhnSum(digits: readonly number[], from: number, to: number): number {
 }
 
 /**
- * Whether `findCardNumbers` finds anything. A text that is one run of digits without separators
- * (what the COPY/result screen hands over most often: ids, digests) is one group, so it holds a
- * card exactly when it is 13–19 digits long and passes Luhn, checked without the scanner's
- * allocations.
+ * Whether `findCardNumbers` finds anything in `text` taken on its own. A text that is one run of
+ * digits without separators (what the COPY/result screen hands over most often: ids, digests) is
+ * one group, so it holds a card exactly when it is 13–19 digits long and passes Luhn, checked
+ * without the scanner's allocations. (Within a longer value the finder may still reject the run
+ * for the word it touches: this answers "maybe" for it, which is what a screen needs.)
  */
 export function holdsCardNumber(text: string): boolean {
   if (text.length >= MIN_DIGITS && text.length <= MAX_DIGITS && /^[0-9]+$/.test(text)) return luhnDigitsValid(text);
