@@ -18,7 +18,7 @@ import { DurableSpool } from './durable-spool.js';
 import { HashChain } from './hash-chain.js';
 import { otlpTracesConfig } from './otlp-env.js';
 import { OtlpJsonFileSink } from './otlp-json-file-sink.js';
-import { createOtlpJsonExporter } from './otlp-json-exporter.js';
+import { deferredOtlpJsonExporter } from './deferred-exporter.js';
 import { OTLP_SPAN_KIND, otlpResourceJson } from './otlp-span-json.js';
 import { newTraceId } from './span-ids.js';
 import { SpanSealer } from './span-sealer.js';
@@ -88,7 +88,7 @@ export async function createAuditTrail(opts: AuditTrailOptions): Promise<AuditTr
     if (spool.repairedBytes > 0) log.warn('audit: dropped a torn, never-acknowledged tail of the spool', { bytes: spool.repairedBytes });
     destination = otlp.displayUrl;
     sink = new SpoolingSink({
-      exporter: createOtlpJsonExporter({ url: otlp.url, headers: otlp.headers, timeoutMillis: opts.exportTimeoutMs ?? otlp.timeoutMs }),
+      exporter: deferredOtlpJsonExporter({ url: otlp.url, headers: otlp.headers, timeoutMillis: opts.exportTimeoutMs ?? otlp.timeoutMs }),
       spool,
       resourceJson,
       maxSpoolBytes: opts.maxSpoolBytes ?? DEFAULT_MAX_SPOOL_BYTES,

@@ -8,7 +8,7 @@
 // reports unhealthy (the gate then denies new commands) but still keeps every span.
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { Logger } from '../logging/logger.js';
 import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableSpool, type SpoolBatch } from './durable-spool.js';
@@ -40,6 +40,11 @@ export interface SpoolingSinkOptions {
   initialRetryDelayMs?: number;
   maxRetryDelayMs?: number;
 }
+
+// @opentelemetry/core's two result codes, typed against its enum, without loading the module for
+// them (the exporter that needs it is loaded on first use: deferred-exporter.ts).
+const EXPORT_SUCCESS: ExportResultCode.SUCCESS = 0;
+const EXPORT_FAILED: ExportResultCode.FAILED = 1;
 
 export class SpoolingSink implements EncodedSpanSink {
   private readonly writes: DurableWriteQueue<Buffer>;
@@ -182,8 +187,8 @@ export class SpoolingSink implements EncodedSpanSink {
         const batch = await this.opts.spool.readBatch(this.opts.maxBatchSpans ?? 512, this.opts.maxBatchBytes ?? 4 * 1024 * 1024);
         if (batch.records.length === 0) break;
         const spans = await this.decode(batch);
-        const result = spans.length > 0 ? await exportOnce(this.opts.exporter, { body: otlpTraceRequestBody(spans), spans: spans.length }) : { code: ExportResultCode.SUCCESS };
-        if (result.code === ExportResultCode.SUCCESS) {
+        const result = spans.length > 0 ? await exportOnce(this.opts.exporter, { body: otlpTraceRequestBody(spans), spans: spans.length }) : { code: EXPORT_SUCCESS };
+        if (result.code === EXPORT_SUCCESS) {
           await this.opts.spool.commit(batch);
           if (this.exportFailing) this.opts.log.info('audit: collector reachable again; delivering spooled spans', { destination: this.opts.destination });
           this.exportFailing = false;
@@ -286,7 +291,7 @@ function exportOnce(exporter: TraceRequestExporter, request: EncodedTraceRequest
     try {
       exporter.export(request, resolve);
     } catch (err) {
-      resolve({ code: ExportResultCode.FAILED, error: err as Error });
+      resolve({ code: EXPORT_FAILED, error: err as Error });
     }
   });
 }

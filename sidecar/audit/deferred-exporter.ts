@@ -1,0 +1,32 @@
+// The OTLP exporter, loaded when the first batch is exported rather than at start.
+//
+// The OpenTelemetry modules behind it (@opentelemetry/core and the exporter base) take about 50 ms
+// and 10 MB to load. Nothing waits on them: a span is durable in the spool before any export, and
+// an export that cannot start yet is simply a failed attempt the spool retries. A sidecar whose
+// job never talks to a target never loads them. That they can be loaded is still checked at start
+// (module resolution only), so a broken installation fails before readiness, not at the first span.
+import type { EncodedTraceRequest, TraceRequestExporter } from './otlp-json-exporter.js';
+
+export interface ExporterConfig {
+  url: string;
+  headers?: Record<string, string>;
+  timeoutMillis?: number;
+}
+
+export function deferredOtlpJsonExporter(config: ExporterConfig): TraceRequestExporter {
+  import.meta.resolve('@opentelemetry/otlp-exporter-base/node-http');
+  import.meta.resolve('@opentelemetry/core');
+  let loading: Promise<TraceRequestExporter> | undefined;
+  const load = () => (loading ??= import('./otlp-json-exporter.js').then((m) => m.createOtlpJsonExporter(config)));
+  return {
+    export(request: EncodedTraceRequest, done) {
+      load().then(
+        (exporter) => exporter.export(request, done),
+        (err: Error) => done({ code: 1 /* ExportResultCode.FAILED */, error: err }),
+      );
+    },
+    async shutdown() {
+      if (loading) await (await loading).shutdown();
+    },
+  };
+}
