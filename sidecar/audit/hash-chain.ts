@@ -120,10 +120,18 @@ export class HashChain {
 
   /** Hashes a span that carries the attributes from `next()`; returns the hash to set on it. */
   seal(span: ExportedSpanLike, canonicalAttributesWithoutHash?: string): string {
-    if (span.attributes[CHAIN_ATTR.seq] !== this.seq || span.attributes[CHAIN_ATTR.prev] !== this.last) {
+    return this.sealLink({ [CHAIN_ATTR.chain]: this.id, [CHAIN_ATTR.seq]: span.attributes[CHAIN_ATTR.seq] as number, [CHAIN_ATTR.prev]: span.attributes[CHAIN_ATTR.prev] as string }, span, canonicalAttributesWithoutHash);
+  }
+
+  /**
+   * The same for a span whose attributes do not hold the link themselves: `canonicalAttributes`
+   * (the canonical attributes with the link, without the hash) is what gets hashed.
+   */
+  sealLink(link: ChainLink, span: ExportedSpanLike, canonicalAttributes?: string): string {
+    if (link[CHAIN_ATTR.seq] !== this.seq || link[CHAIN_ATTR.prev] !== this.last) {
       throw new Error('audit chain: span sealed out of order');
     }
-    this.last = chainHash(this.last, span, canonicalAttributesWithoutHash);
+    this.last = chainHash(this.last, span, canonicalAttributes);
     return this.last;
   }
 }

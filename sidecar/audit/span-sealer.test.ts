@@ -33,13 +33,23 @@ test('sealed spans carry their chain link and hash, encode as the general encode
   sealer.sealPending();
   assert.equal(pushed.length, 3);
   spans.forEach((s, i) => {
-    assert.equal(s.attributes[CHAIN_ATTR.seq], i + 1);
-    // Same span, same attributes as the general encoder writes them (order aside).
-    const ours = JSON.parse(pushed[i]!) as { attributes: { key: string }[] };
-    const general = JSON.parse(otlpSpanJson(s)) as typeof ours;
+    // Same span, same attributes as the general encoder writes them (order aside), chain link and
+    // hash included.
+    const ours = JSON.parse(pushed[i]!) as { attributes: { key: string; value: { stringValue?: string; intValue?: number } }[] };
+    const valueOf = (key: string) => ours.attributes.find((a) => a.key === key)?.value;
+    assert.equal(valueOf(CHAIN_ATTR.seq)?.intValue, i + 1);
+    assert.equal(valueOf(CHAIN_ATTR.chain)?.stringValue, 'feed');
+    const linked = {
+      ...s.attributes,
+      [CHAIN_ATTR.chain]: 'feed',
+      [CHAIN_ATTR.seq]: i + 1,
+      [CHAIN_ATTR.prev]: valueOf(CHAIN_ATTR.prev)!.stringValue!,
+      [CHAIN_ATTR.hash]: valueOf(CHAIN_ATTR.hash)!.stringValue!,
+    };
+    const general = JSON.parse(otlpSpanJson({ ...s, attributes: linked })) as typeof ours;
     const byKey = (a: { key: string }, b: { key: string }) => a.key.localeCompare(b.key);
     assert.deepEqual({ ...ours, attributes: ours.attributes.sort(byKey) }, { ...general, attributes: general.attributes.sort(byKey) });
-    assert.equal(JSON.parse(otlpAttributesJson(s.attributes)).length, ours.attributes.length);
+    assert.equal(JSON.parse(otlpAttributesJson(linked)).length, ours.attributes.length);
   });
   // What a collector would receive verifies: the hash covers exactly what was exported.
   const body = otlpTraceRequestJson(pushed.map((p) => ({ resource: otlpResourceJson({ 'service.name': 'sidegate' }), span: p })));
@@ -80,4 +90,18 @@ test('an attribute encoded for one span is not reused for another span whose val
   // Every span still verifies against its hash.
   const body = otlpTraceRequestJson(pushed.map((p) => ({ resource: otlpResourceJson({}), span: p })));
   assert.deepEqual(verifyChain(flattenTraceRequest(JSON.parse(body))), { ok: true, chains: 1, spans: 5 });
+});
+
+test("a caller's own values for the chain's keys are ignored: one link, and the span verifies", () => {
+  const pushed: string[] = [];
+  const sealer = new SpanSealer(new HashChain('own'), { push: (j) => pushed.push(j) });
+  sealer.add(span(0, { [CHAIN_ATTR.seq]: 99, [CHAIN_ATTR.prev]: 'forged', [CHAIN_ATTR.chain]: 'other', [CHAIN_ATTR.hash]: 'forged', x: 1 }));
+  sealer.sealPending();
+  const attrs = (JSON.parse(pushed[0]!) as { attributes: { key: string; value: Record<string, unknown> }[] }).attributes;
+  const chainKeys = attrs.filter((a) => a.key.startsWith('sidegate.audit.'));
+  assert.deepEqual(chainKeys.map((a) => a.key).sort(), [CHAIN_ATTR.chain, CHAIN_ATTR.hash, CHAIN_ATTR.prev, CHAIN_ATTR.seq].sort());
+  assert.deepEqual(chainKeys.find((a) => a.key === CHAIN_ATTR.seq)!.value, { intValue: 1 });
+  assert.deepEqual(chainKeys.find((a) => a.key === CHAIN_ATTR.chain)!.value, { stringValue: 'own' });
+  const body = otlpTraceRequestJson(pushed.map((p) => ({ resource: otlpResourceJson({}), span: p })));
+  assert.deepEqual(verifyChain(flattenTraceRequest(JSON.parse(body))), { ok: true, chains: 1, spans: 1 });
 });

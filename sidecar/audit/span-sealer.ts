@@ -9,7 +9,7 @@
 // proxy instead, and memory stays flat.
 import type { BoundedValue } from './attribute-values.js';
 import type { EndedSpanSink } from './audit-span.js';
-import { CHAIN_ATTR, canonicalJson, type HashChain } from './hash-chain.js';
+import { CHAIN_ATTR, canonicalJson, type ChainLink, type HashChain } from './hash-chain.js';
 import { anyValue, otlpSpanJson, scalarAnyValue, type EndedSpan } from './otlp-span-json.js';
 
 /** Where sealed spans go: the spool (OTLP) or the local file. */
@@ -35,18 +35,17 @@ export class SpanSealer implements EndedSpanSink {
   }
 
   /** Seals everything ended so far (also called directly before a flush). */
-  sealPending(): void { if (process.env.NOSEAL) { this.pending = []; this.scheduled = false; return; }
+  sealPending(): void {
     this.scheduled = false;
     const spans = this.pending;
     this.pending = [];
     for (const span of spans) {
-      const attributes: Record<string, BoundedValue> = span.attributes;
-      Object.assign(attributes, this.chain.next());
-      const encoded = encodeAttributes(attributes);
-      const hash = this.chain.seal(span, encoded.canonical);
-      attributes[CHAIN_ATTR.hash] = hash;
-      const sep = encoded.otlp === '[' ? '' : ',';
-      this.sink.push(otlpSpanJson(span, `${encoded.otlp}${sep}{"key":"${CHAIN_ATTR.hash}","value":{"stringValue":"${hash}"}}]`));
+      // The link is encoded with the attributes, not added to the span's own attribute object
+      // (growing that object for four more keys cost more than encoding them).
+      const link = this.chain.next();
+      const encoded = encodeAttributes(span.attributes, link);
+      const hash = this.chain.sealLink(link, span, encoded.canonical);
+      this.sink.push(otlpSpanJson(span, `${encoded.otlp},{"key":"${CHAIN_ATTR.hash}","value":{"stringValue":"${hash}"}}]`));
     }
   }
 }
@@ -94,22 +93,37 @@ function encodedAttribute(k: string, v: BoundedValue): EncodedAttribute {
 }
 
 /**
- * The attributes (without the hash) in both forms the seal needs, from one pass over the sorted
- * keys: the canonical JSON the hash covers (hash-chain.ts; a test pins the equality) and the OTLP
- * KeyValue list, left open for the hash attribute. This runs for every command.
+ * The attributes and the chain link (without the hash) in both forms the seal needs, from one
+ * pass over the sorted keys: the canonical JSON the hash covers (hash-chain.ts; a test pins the
+ * equality) and the OTLP KeyValue list, left open for the hash attribute. A caller's own values
+ * for the chain's keys are ignored. This runs for every command.
  */
-function encodeAttributes(attrs: Readonly<Record<string, BoundedValue>>): { canonical: string; otlp: string } {
-  const keys = Object.keys(attrs).sort();
+function encodeAttributes(attrs: Readonly<Record<string, BoundedValue>>, link: ChainLink): { canonical: string; otlp: string } {
+  const keys = Object.keys(attrs);
+  keys.push(CHAIN_ATTR.chain, CHAIN_ATTR.prev, CHAIN_ATTR.seq);
+  keys.sort();
   let canonical = '{';
   let otlp = '[';
-  let first = true;
+  let previous = '';
   for (const k of keys) {
-    const v = attrs[k];
-    if (v === undefined || k === CHAIN_ATTR.hash) continue;
-    const e = encodedAttribute(k, v);
-    canonical += first ? e.canonical : `,${e.canonical}`;
-    otlp += first ? e.otlp : `,${e.otlp}`;
-    first = false;
+    if (k === previous || k === CHAIN_ATTR.hash) continue; // a chain key the caller set too
+    previous = k;
+    let pieceCanonical: string;
+    let pieceOtlp: string;
+    if (k === CHAIN_ATTR.seq || k === CHAIN_ATTR.prev) {
+      // New with every span: encoded directly, not remembered.
+      const json = JSON.stringify(link[k]);
+      pieceCanonical = `"${k}":${json}`;
+      pieceOtlp = k === CHAIN_ATTR.seq ? `{"key":"${k}","value":{"intValue":${json}}}` : `{"key":"${k}","value":{"stringValue":${json}}}`;
+    } else {
+      const v = k === CHAIN_ATTR.chain ? link[k] : attrs[k];
+      if (v === undefined) continue;
+      const e = encodedAttribute(k, v);
+      pieceCanonical = e.canonical;
+      pieceOtlp = e.otlp;
+    }
+    canonical += canonical.length === 1 ? pieceCanonical : `,${pieceCanonical}`;
+    otlp += otlp.length === 1 ? pieceOtlp : `,${pieceOtlp}`;
   }
   return { canonical: canonical + '}', otlp };
 }
