@@ -50,7 +50,7 @@ export function summarise(
   memory: Record<string, number>,
   readyMs: Record<string, number>,
   spans: number,
-  run: { rounds: number; seconds: number },
+  run: { rounds: number; seconds: number; cpuReferenceMs?: number[] },
 ): Report {
   const workloads = [...new Set(results.map((r) => r.workload))].map((workload) => {
     const rows = results.filter((r) => r.workload === workload);
@@ -86,6 +86,7 @@ export function summarise(
       memoryGb: Math.round(totalmem() / 2 ** 30),
       node: process.version,
       date: new Date().toISOString(),
+      ...(run.cpuReferenceMs?.length ? { cpuReferenceMs: Math.round(median(run.cpuReferenceMs)) } : {}),
     },
     rounds: run.rounds,
     secondsPerRun: run.seconds,
@@ -110,6 +111,10 @@ export function markdown(r: Report): string {
   for (const t of judgeTargets(r)) lines.push(`| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`);
   lines.push('');
   lines.push(`Machine: ${r.machine['cpu']}, ${r.machine['cores']} cores, ${r.machine['memoryGb']} GiB, node ${r.machine['node']}, ${r.machine['date']}`);
+  if (r.machine['cpuReferenceMs'] !== undefined) {
+    // Absolute figures (latency in µs, ready in ms) move with the machine; this tells how fast it was.
+    lines.push(`CPU reference: ${r.machine['cpuReferenceMs']} ms for a fixed single-threaded workload (lower is faster; compare runs by it before comparing their absolute figures).`);
+  }
   lines.push(`Rounds: ${r.rounds} (paths alternated each round), ${r.secondsPerRun} s per pgbench run. Ratios are medians against direct from the same run; spread is min–max over rounds.`);
   lines.push('');
   lines.push('| workload | path | throughput | ratio to direct | spread | latency avg | latency p50 | latency p99 |');

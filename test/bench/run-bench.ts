@@ -7,6 +7,7 @@
 //                                     [--only TEXT[,TEXT…]] [--paths direct,sidegate,...] [--from REPORT.json]
 // SIDEGATE_BENCH_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the sidegate processes.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,6 +106,20 @@ async function timedPsql(p: PathEndpoint, database: string, workload: string, sq
   return { workload, path: p.name, round, throughput: units / (r.ms / 1000), unit, latencyAvgMs: r.ms, rssBeforeMb: before, peakRssMb: peak };
 }
 
+/**
+ * How fast the machine is right now: a fixed single-threaded workload (hashing and JSON, like the
+ * proxy's own per-command work), timed. Shared machines change speed by tens of percent within
+ * an hour; ratios from one run cancel that out, absolute figures do not.
+ */
+function cpuReferenceMs(): number {
+  const block = Buffer.alloc(1024, 7);
+  const doc = { a: 'x'.repeat(200), b: Array.from({ length: 40 }, (_, i) => ({ k: `key${i}`, v: i })) };
+  const t0 = performance.now();
+  for (let i = 0; i < 100_000; i++) createHash('sha256').update(block).digest();
+  for (let i = 0; i < 20_000; i++) JSON.parse(JSON.stringify(doc));
+  return performance.now() - t0;
+}
+
 async function main(): Promise<void> {
   if (args.from) {
     const md = markdown(JSON.parse(await readFile(args.from, 'utf8')) as Report);
@@ -112,6 +127,7 @@ async function main(): Promise<void> {
     process.stdout.write(md);
     return;
   }
+  const cpuReference = [cpuReferenceMs()];
   const env = await startBenchEnvironment({ log });
   const direct = env.paths.find((p) => p.name === 'direct')!;
   const sidegate = env.paths.find((p) => p.name === 'sidegate')!;
@@ -193,7 +209,9 @@ async function main(): Promise<void> {
       }
     }
     await rm(copyFile, { force: true });
-    const report = summarise(results, memory, env.readyMs, env.spansReceived(), { rounds, seconds });
+    cpuReference.push(cpuReferenceMs());
+    log(`CPU reference: ${cpuReference.map((ms) => ms.toFixed(0)).join(' ms, ')} ms (start, end)`);
+    const report = summarise(results, memory, env.readyMs, env.spansReceived(), { rounds, seconds, cpuReferenceMs: cpuReference });
     await mkdir(args.out!, { recursive: true });
     await writeFile(join(args.out!, smoke ? 'smoke.json' : 'latest.json'), JSON.stringify(report, null, 2) + '\n');
     const md = markdown(report);
