@@ -170,40 +170,53 @@ the same ~200 MB table.
 ## Reading the numbers
 
 Everything shares two cores: the load generator, PostgreSQL and the proxy. A proxy's CPU is taken
-from the other two, so no proxy keeps a select-only pgbench at direct speed here; pgbouncer, in
-C, keeps about half. The node-pipe row is the bound for any design that runs in Node.js: it
-does nothing but move bytes and already keeps only about 0.4–0.5 of direct for small
-transactions (each one costs two socket writes and two reads, one side through TLS, in the
-proxy's single thread). So the targets "select-only ≥ 0.80 (prepared) / ≥ 0.65 (simple) of
-direct, and at least pgbouncer's ratio" cannot be met by sidegate on this machine; they would
-need a data plane in a language without a per-write runtime cost (or cores of its own).
+from the other two, so no proxy keeps a select-only pgbench at direct speed here. Each
+transaction costs a proxy two socket writes and two reads, and each small write wakes the process
+waiting at the other end; on this virtual machine that wake-up (an interrupt to the other virtual
+CPU) is paid by the writer: v8 --cpu-prof puts \`writeBuffer\` at about 45% of sidegate's busy
+time in the select-only runs (one write each way per transaction, nothing left to batch).
+pgbouncer, in C, pays the same and keeps about half of direct (0.49–0.58 in the 2026-12-01 runs),
+so "select-only ≥ 0.80 (prepared) / ≥ 0.65 (simple) of direct" is beyond a user-space proxy on this
+machine. The node-pipe row is the bound for any design that runs in Node.js: it does nothing but
+move bytes and keeps 0.39–0.46, below pgbouncer, so "at least pgbouncer's ratio" is beyond a
+Node.js data plane here; it would take the data plane in C or Rust (Node.js kept as the control
+plane), or cores of its own.
 
 Above that floor sidegate pays for what it is for, per statement: the policy decision (cached
 per prepared statement, and per statement shape for simple-protocol statements that differ only
 in their literals), one audit span built, hash-chained, written durably to the spool and
-exported, and the literal-free db.query.text. Profiles of the select-only prepared run (v8
---cpu-prof) put the socket writes at about 45% of sidegate's busy time and the audit pipeline at
-about 25%; the rest of the machine goes to PostgreSQL, pgbench and the OTLP receiver. The
-passthrough row shows that inspection and masking are a small part; the per-statement audit is
-the large one (a build with the span export stubbed out, tried while profiling, ran select-only
-prepared at about 23k tps, most of the way to the node-pipe row), and it is the product: one
-hash-chained, durably spooled span per command.
+exported, and the literal-free db.query.text. In the profiles the audit pipeline (building and
+sealing the span, the spool, the export) is about 15% of sidegate's busy time and garbage
+collection about 7%; the rest of the machine goes to PostgreSQL, pgbench and the OTLP receiver.
+The passthrough row shows that inspection and masking are a small part of the cost.
 
-Bulk paths: COPY rows are forwarded as whole runs of the received chunk (passthrough keeps pace
-with direct), and detectors screen each received chunk once for the few places a match could
-start (needles, Luhn-checked digit runs read four bytes at a time) instead of decoding every row
-or value; result values in columns only detectors touch are screened the same way. What remains
-of the gap is that screening itself (every byte passes through it in JavaScript, about 0.5–1 ns a
-byte on this hex-heavy table) and, for the large result, the two column rules that rewrite every
-row.
+Bulk paths: the target's TLS records arrive 16 kB at a time; what one turn of the event loop
+received is written to the client as one writev of the original slices (a reply that ends —
+ReadyForQuery — is written at once, so small replies wait for nothing). Writing each record on
+its own had made the writes, not the masking, the bottleneck: with this, COPY TO went from about
+0.65 to about 1.0 of direct and the masked 1M-row result from about 0.59 to about 0.66. Detectors
+screen each received chunk once for the few places a match could start (needles, Luhn-checked
+digit runs read four bytes at a time) instead of decoding every row or value; what remains of the
+large result's gap is the two column rules that rewrite every row.
 
-Run to run: in the four full runs made on 2026-12-01 the added latency at one client measured
-58–63 µs and COPY TO 0.60–0.71 of direct, so both sit on their targets, within this shared
-machine's spread; the table below is one run, not the best one.
+Run to run: this shared machine's speed changes by tens of percent within hours. On 2026-12-01
+pgbench's own one-client p50 straight to PostgreSQL was 64–75 µs in the earlier runs and 100–140
+µs in the later ones, and sidegate's added latency moved with it (58–74 µs, then 120–135 µs; a
+bare Node.js pipe adds 20–40 µs). Ratios from one run cancel that out, absolute figures (the
+added latency, the time to ready) do not, so the report records a CPU reference: compare runs by
+it before comparing their absolute figures.
 
-Memory: a bare Node.js process is about 41 MB resident here; the grammar (libpg-query, WASM), the
-schema library (zod, also used by the approvals API), the OTLP exporter and jose add about
-10–15 MB each, which is why idle stays above 60 MB.
+Memory: a bare Node.js process is about 41 MB resident here (31.5 MB of it the node binary's own
+pages). sidegate's start path adds the grammar (libpg-query: about 10 MB on import and 9 MB more
+once it has parsed), zod (about 13 MB, of which about 9 MB are the 40-odd locale modules its entry
+point loads whether or not they are used), yaml, jose and koffi (2–4 MB each), and the young
+generation V8 keeps committed after start (up to 16 MB). The OTLP exporter and
+@opentelemetry/core (about 10 MB and 50 ms) load at the first export, not at start. A tree-shaken
+bundle of the sidecar (esbuild) was tried: resident memory the same (77.5 MB against 78–84 MB in
+the same conditions), start faster (185–217 ms against 282–289 ms); not adopted, as the start
+target is met. So idle stays above 60 MB; reaching it means a lighter start path (a schema
+library that does not load its locales, the grammar loaded at a target's first connection),
+which are design choices rather than tuning.
 
 ## Latest run
 
