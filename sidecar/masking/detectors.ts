@@ -22,6 +22,14 @@ export interface Detector {
   mayMatch?(text: string): boolean;
   /** The same for raw UTF-8 bytes (byte-screen.ts): every match lies in a range one of them reports. */
   screens?: readonly ByteScreen[];
+  /**
+   * True when no match can lie in a "short numeric" text: at most 16 characters of digits in
+   * groups of at most 10, signs, '.', ':', '/', '-', ' ', 'e', and the words PostgreSQL prints
+   * for small numbers, dates, times and booleans (t, f, NaN, Infinity, infinity, BC). All built-ins (a card needs 13 digits in a row or
+   * grouped by spaces or dashes, the others need '@', 'eyJ', 'AKIA'/'ASIA'/'secret' or '-----BEGIN');
+   * never a custom regex, which could match anything.
+   */
+  skipsShortNumericText?: boolean;
 }
 
 /** A sensitive range of the text: [start, end) in UTF-16 units, found by `detectors[index]`. */
@@ -94,7 +102,7 @@ export function compileDetectors(specs: readonly DetectorSpec[]): Detector[] {
 function builtin(name: DetectorName): Detector {
   const impl = Object.hasOwn(BUILTIN, name) ? BUILTIN[name] : undefined;
   if (!impl) throw new Error(`unknown masking detector "${name}"`);
-  return { name, key: `builtin:${name}`, ...impl };
+  return { name, key: `builtin:${name}`, skipsShortNumericText: true, ...impl };
 }
 
 function customRegex(name: string, pattern: string, flags = ''): Detector {

@@ -42,6 +42,19 @@ export function isTextualPgType(oid: number): boolean {
   return PLAIN_TEXT_OIDS.has(oid) || JSON_OIDS.has(oid) || TEXTUAL_ARRAY_OIDS.has(oid);
 }
 
+/**
+ * Types whose text output is a short numeric text (Detector.skipsShortNumericText): bool (t/f),
+ * int2, int4, oid, xid, cid (at most 11 characters, 10 digits), float4 (at most 9 significant
+ * digits, e.g. -3.4028235e+38), date (YYYY-MM-DD with an optional BC, or ±infinity) and time
+ * (HH:MM:SS.ffffff). Not int8, float8 or numeric: those can print 13 digits in a row.
+ */
+const SHORT_NUMERIC_TEXT_OIDS = new Set<number>([16, 21, 23, 26, 28, 29, 700, 1082, 1083]);
+
+/** Whether values of this type, in text format, are short numeric text. */
+export function isShortNumericTextPgType(oid: number): boolean {
+  return SHORT_NUMERIC_TEXT_OIDS.has(oid);
+}
+
 const unchanged = (value: Buffer | null): MaskResult<Buffer | null> => ({ value, masked: 0 });
 const nulled: MaskResult<Buffer | null> = { value: null, masked: 1 };
 

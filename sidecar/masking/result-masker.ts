@@ -22,6 +22,11 @@ export interface ResultColumn {
   table?: ColumnTable;
   /** Whether the value's bytes are text detectors can scan (text format, or a textual type). */
   textual: boolean;
+  /**
+   * Whether every value is a short numeric text (see Detector.skipsShortNumericText): an int4 or a
+   * date in text format, say. Detectors that skip such text do not look at the column.
+   */
+  shortNumericText?: boolean;
 }
 
 export interface MaskResult<T> {
@@ -104,8 +109,11 @@ export function planResultMasking(rules: readonly MaskingRule[], columns: readon
   const perColumn = columns.map((col) => columnStrategy(rules, compiled, col));
   const detectors = scanningDetectors(rules, compiled);
   const anyColumnRule = perColumn.some((s) => s !== null);
-  if (!anyColumnRule && (detectors.length === 0 || !columns.some((c) => c.textual))) return null;
-  return new PlannedMasker(perColumn, columns, detectors, key, opts.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES);
+  // Detectors look at textual columns, except short numeric ones when none of them could match there.
+  const skipShortNumeric = detectors.every((d) => d.skipsShortNumericText === true);
+  const scanned = columns.map((c) => detectors.length > 0 && c.textual && !(c.shortNumericText === true && skipShortNumeric));
+  if (!anyColumnRule && !scanned.includes(true)) return null;
+  return new PlannedMasker(perColumn, scanned, detectors, key, opts.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES);
 }
 
 /** The strongest strategy of the rules whose patterns cover the column, or null. */
@@ -141,7 +149,8 @@ class PlannedMasker implements ResultMasker {
 
   constructor(
     private readonly perColumn: readonly (MaskStrategy | null)[],
-    private readonly columns: readonly ResultColumn[],
+    /** Per column: whether detectors look at its values. */
+    private readonly scanned: readonly boolean[],
     private readonly detectors: readonly ScanningDetector[],
     private readonly key: Buffer | undefined,
     private readonly maxValueBytes: number,
@@ -162,7 +171,7 @@ class PlannedMasker implements ResultMasker {
   }
 
   scans(index: number): boolean {
-    return this.detectors.length > 0 && this.columns[index]?.textual === true;
+    return this.scanned[index] === true;
   }
 
   screenable(index: number): boolean {

@@ -1,7 +1,7 @@
 // The shape of one result (RowDescription) and, when masking applies, the plan that rewrites its
 // DataRows. Rows stream: each DataRow is masked on its own and forwarded, nothing is buffered.
 import type { MaskingRule } from '../../../policies/model.js';
-import { planResultMasking, maskPgValue, isTextualPgType, type ResultMasker } from '../../masking/index.js';
+import { planResultMasking, maskPgValue, isTextualPgType, isShortNumericTextPgType, type ResultMasker } from '../../masking/index.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import * as wire from './wire.js';
 
@@ -55,6 +55,7 @@ export class RowShape {
           sourceColumn: table?.columns?.get(f.columnAttr),
           table: table ? { schema: table.schema, name: table.name } : undefined,
           textual: f.format === 0 || isTextualPgType(f.typeOid),
+          shortNumericText: f.format === 0 && isShortNumericTextPgType(f.typeOid),
         };
       }),
       { hashKey },
