@@ -5,7 +5,13 @@
 // an export that cannot start yet is simply a failed attempt the spool retries. A sidecar whose
 // job never talks to a target never loads them. That they can be loaded is still checked at start
 // (module resolution only), so a broken installation fails before readiness, not at the first span.
+import type { ExportResultCode } from '@opentelemetry/core';
 import type { EncodedTraceRequest, TraceRequestExporter } from './otlp-json-exporter.js';
+
+// @opentelemetry/core's two result codes, typed against its enum, without loading the module for
+// them (it loads with the exporter, on first use).
+export const EXPORT_SUCCESS: ExportResultCode.SUCCESS = 0;
+export const EXPORT_FAILED: ExportResultCode.FAILED = 1;
 
 export interface ExporterConfig {
   url: string;
@@ -22,7 +28,7 @@ export function deferredOtlpJsonExporter(config: ExporterConfig): TraceRequestEx
     export(request: EncodedTraceRequest, done) {
       load().then(
         (exporter) => exporter.export(request, done),
-        (err: Error) => done({ code: 1 /* ExportResultCode.FAILED */, error: err }),
+        (err: Error) => done({ code: EXPORT_FAILED, error: err }),
       );
     },
     async shutdown() {

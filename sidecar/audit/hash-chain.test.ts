@@ -7,7 +7,8 @@ function chainOf(n: number, chainId = 'c0ffee'): ExportedSpanLike[] {
   const chain = new HashChain(chainId);
   const spans: ExportedSpanLike[] = [];
   for (let i = 0; i < n; i++) {
-    const attributes: Record<string, unknown> = { 'db.query.text': `SELECT ? -- ${i}`, 'sidegate.decision': 'allow', ...chain.next() };
+    const link = chain.next();
+    const attributes: Record<string, unknown> = { 'db.query.text': `SELECT ? -- ${i}`, 'sidegate.decision': 'allow', ...link };
     const span: ExportedSpanLike = {
       traceId: 'a'.repeat(32),
       spanId: (i + 1).toString(16).padStart(16, '0'),
@@ -19,7 +20,7 @@ function chainOf(n: number, chainId = 'c0ffee'): ExportedSpanLike[] {
       status: { code: 0 },
       events: i === 2 ? [{ name: 'sidegate.hold.start', timeUnixNano: '1700000000000002100', attributes: { 'sidegate.rule': 'r' } }] : [],
     };
-    attributes[CHAIN_ATTR.hash] = chain.seal(span);
+    attributes[CHAIN_ATTR.hash] = chain.seal(link, span);
     spans.push(span);
   }
   return spans;
@@ -148,5 +149,5 @@ test('sealing out of order is refused', () => {
   const link = chain.next();
   chain.next();
   const span: ExportedSpanLike = { traceId: 't', spanId: 's', name: 'n', startTimeUnixNano: '1', endTimeUnixNano: '2', attributes: { ...link } };
-  assert.throws(() => chain.seal(span), /out of order/);
+  assert.throws(() => chain.seal(link, span), /out of order/);
 });

@@ -118,16 +118,13 @@ export class HashChain {
     return { [CHAIN_ATTR.chain]: this.id, [CHAIN_ATTR.seq]: ++this.seq, [CHAIN_ATTR.prev]: this.last };
   }
 
-  /** Hashes a span that carries the attributes from `next()`; returns the hash to set on it. */
-  seal(span: ExportedSpanLike, canonicalAttributesWithoutHash?: string): string {
-    return this.sealLink({ [CHAIN_ATTR.chain]: this.id, [CHAIN_ATTR.seq]: span.attributes[CHAIN_ATTR.seq] as number, [CHAIN_ATTR.prev]: span.attributes[CHAIN_ATTR.prev] as string }, span, canonicalAttributesWithoutHash);
-  }
-
   /**
-   * The same for a span whose attributes do not hold the link themselves: `canonicalAttributes`
-   * (the canonical attributes with the link, without the hash) is what gets hashed.
+   * Hashes a span sealed with `link` (the next one from `next()`); returns its hash. The hash
+   * covers the span's canonical form with `canonicalAttributes` as its attributes when given (the
+   * sealer encodes the link with the attributes and passes that), else the span's own attributes,
+   * which then hold the link.
    */
-  sealLink(link: ChainLink, span: ExportedSpanLike, canonicalAttributes?: string): string {
+  seal(link: ChainLink, span: ExportedSpanLike, canonicalAttributes?: string): string {
     if (link[CHAIN_ATTR.seq] !== this.seq || link[CHAIN_ATTR.prev] !== this.last) {
       throw new Error('audit chain: span sealed out of order');
     }

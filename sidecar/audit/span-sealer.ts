@@ -44,7 +44,7 @@ export class SpanSealer implements EndedSpanSink {
       // (growing that object for four more keys cost more than encoding them).
       const link = this.chain.next();
       const encoded = encodeAttributes(span.attributes, link);
-      const hash = this.chain.sealLink(link, span, encoded.canonical);
+      const hash = this.chain.seal(link, span, encoded.canonical);
       this.sink.push(otlpSpanJson(span, `${encoded.otlp},{"key":"${CHAIN_ATTR.hash}","value":{"stringValue":"${hash}"}}]`));
     }
   }

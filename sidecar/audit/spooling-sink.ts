@@ -8,7 +8,8 @@
 // reports unhealthy (the gate then denies new commands) but still keeps every span.
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExportResult, ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
+import { EXPORT_FAILED, EXPORT_SUCCESS } from './deferred-exporter.js';
 import type { Logger } from '../logging/logger.js';
 import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableSpool, type SpoolBatch } from './durable-spool.js';
@@ -40,11 +41,6 @@ export interface SpoolingSinkOptions {
   initialRetryDelayMs?: number;
   maxRetryDelayMs?: number;
 }
-
-// @opentelemetry/core's two result codes, typed against its enum, without loading the module for
-// them (the exporter that needs it is loaded on first use: deferred-exporter.ts).
-const EXPORT_SUCCESS: ExportResultCode.SUCCESS = 0;
-const EXPORT_FAILED: ExportResultCode.FAILED = 1;
 
 export class SpoolingSink implements EncodedSpanSink {
   private readonly writes: DurableWriteQueue<Buffer>;

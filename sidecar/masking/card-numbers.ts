@@ -16,7 +16,7 @@ const MAX_DIGITS = 19;
 export function luhnValid(candidate: string): boolean {
   const compact = candidate.replace(/[ -]/g, '');
   if (compact.length < MIN_DIGITS || compact.length > MAX_DIGITS || !/^[0-9]+$/.test(compact)) return false;
-  return luhnSum([...compact].map((c) => c.charCodeAt(0) - 48), 0, compact.length) % 10 === 0;
+  return luhnDigitsValid(compact);
 }
 
 interface DigitGroup {
@@ -105,20 +105,6 @@ function scanRun(groups: readonly DigitGroup[], digits: readonly number[], glued
   }
 }
 
-/** Luhn sum of digits[from, to): every second digit from the right doubled. No allocation. */
-function luhnSum(digits: readonly number[], from: number, to: number): number {
-  let sum = 0;
-  for (let k = to - 1, doubled = false; k >= from; k--, doubled = !doubled) {
-    let d = digits[k]!;
-    if (doubled) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum;
-}
-
 /**
  * Whether `findCardNumbers` finds anything in `text` taken on its own. A text that is one run of
  * digits without separators (what the COPY/result screen hands over most often: ids, digests) is
@@ -127,13 +113,13 @@ function luhnSum(digits: readonly number[], from: number, to: number): number {
  * for the word it touches: this answers "maybe" for it, which is what a screen needs.)
  */
 export function holdsCardNumber(text: string): boolean {
-  if (text.length >= MIN_DIGITS && text.length <= MAX_DIGITS && /^[0-9]+$/.test(text)) return luhnDigitsValid(text);
-  if (/^[0-9]+$/.test(text)) return false;
+  if (/^[0-9]+$/.test(text)) return text.length >= MIN_DIGITS && text.length <= MAX_DIGITS && luhnDigitsValid(text);
   let found = false;
   findCardNumbers(text, () => (found = true));
   return found;
 }
 
+/** Luhn check of a string of ASCII digits: every second digit from the right doubled. */
 function luhnDigitsValid(digits: string): boolean {
   let sum = 0;
   for (let k = digits.length - 1, doubled = false; k >= 0; k--, doubled = !doubled) {

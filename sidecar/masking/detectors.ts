@@ -25,9 +25,10 @@ export interface Detector {
   /**
    * True when no match can lie in a "short numeric" text: at most 16 characters of digits in
    * groups of at most 10, signs, '.', ':', '/', '-', ' ', 'e', and the words PostgreSQL prints
-   * for small numbers, dates, times and booleans (t, f, NaN, Infinity, infinity, BC). All built-ins (a card needs 13 digits in a row or
-   * grouped by spaces or dashes, the others need '@', 'eyJ', 'AKIA'/'ASIA'/'secret' or '-----BEGIN');
-   * never a custom regex, which could match anything.
+   * for small numbers, dates, times and booleans (t, f, NaN, Infinity, infinity, BC). All
+   * built-ins (a card needs 13 digits in a row or grouped by spaces or dashes, the others need
+   * '@', 'eyJ', 'AKIA'/'ASIA'/'secret' or 'PRIVATE KEY'); never a custom regex, which could
+   * match anything.
    */
   skipsShortNumericText?: boolean;
 }
@@ -51,8 +52,6 @@ const AWS_LABELLED_SECRET = new RegExp(
 );
 
 const SECRET_WORD = /secret/i;
-
-
 
 const BUILTIN: Record<DetectorName, Omit<Detector, 'name' | 'key'>> = {
   email: {
