@@ -11,6 +11,7 @@ import { classifyStatement } from './sql-kinds.js';
 import { collectTreeFacts } from './sql-tables.js';
 import { replaceLiterals } from './sql-literals.js';
 import { replacePlainLiterals } from './plain-sql-literals.js';
+import { TextKeyedLru } from './text-keyed-lru.js';
 
 export interface InspectedStatement {
   facts: CommandFacts;
@@ -51,8 +52,7 @@ export interface InspectOptions {
 const CACHE_ENTRIES = 2000;
 const CACHEABLE_TEXT = 64 * 1024;
 const CACHE_TEXT_BUDGET = 16 * 1024 * 1024;
-const cache = new Map<string, readonly InspectedStatement[]>();
-let cachedText = 0;
+const cache = new TextKeyedLru<readonly InspectedStatement[]>(CACHE_ENTRIES, CACHE_TEXT_BUDGET);
 let hits = 0;
 let misses = 0;
 
@@ -61,12 +61,11 @@ interface ShapeEntry {
   template: InspectedStatement;
   own: 'trimmed' | 'trimmed-without-semicolon';
 }
-const shapes = new Map<string, ShapeEntry>();
-let shapeText = 0;
+const shapes = new TextKeyedLru<ShapeEntry>(CACHE_ENTRIES, CACHE_TEXT_BUDGET);
 
 /** Each cache (by text, by shape) is bounded on its own: CACHE_ENTRIES entries, CACHE_TEXT_BUDGET text. */
 export function inspectionCacheStats(): { hits: number; misses: number; size: number; shapes: number; textUnits: number } {
-  return { hits, misses, size: cache.size, shapes: shapes.size, textUnits: cachedText + shapeText };
+  return { hits, misses, size: cache.size, shapes: shapes.size, textUnits: cache.textUnits + shapes.textUnits };
 }
 
 /**
@@ -82,9 +81,6 @@ export function inspectSql(text: string, opts: InspectOptions): InspectedStateme
   const cached = cache.get(key);
   if (cached) {
     hits++;
-    // Refresh recency: a Map iterates in insertion order, so the first key is the least recent.
-    cache.delete(key);
-    cache.set(key, cached);
     return cached as InspectedStatement[];
   }
   const shape = text.length <= CACHEABLE_TEXT ? replacePlainLiterals(text) : undefined;
@@ -92,8 +88,6 @@ export function inspectSql(text: string, opts: InspectOptions): InspectedStateme
   const byShape = shapeKey === undefined ? undefined : shapes.get(shapeKey);
   if (byShape) {
     hits++;
-    shapes.delete(shapeKey!);
-    shapes.set(shapeKey!, byShape);
     return [withOwnText(byShape, text)];
   }
   misses++;
@@ -102,23 +96,9 @@ export function inspectSql(text: string, opts: InspectOptions): InspectedStateme
     // Texts with literals are cached by shape only: each one is seldom seen twice.
     const only = result.length === 1 && shapeCacheable(result[0]!) ? result[0]! : undefined;
     const own = only ? ownTextRelation(only.text, text) : undefined;
-    if (only && own) {
-      shapes.set(shapeKey, { template: only, own });
-      shapeText += shapeKey.length;
-      while (shapes.size > CACHE_ENTRIES || shapeText > CACHE_TEXT_BUDGET) {
-        const oldest = shapes.keys().next().value as string;
-        shapes.delete(oldest);
-        shapeText -= oldest.length;
-      }
-    }
+    if (only && own) shapes.set(shapeKey, { template: only, own });
   } else if (text.length <= CACHEABLE_TEXT) {
     cache.set(key, result);
-    cachedText += key.length;
-    while (cache.size > CACHE_ENTRIES || cachedText > CACHE_TEXT_BUDGET) {
-      const oldest = cache.keys().next().value as string;
-      cache.delete(oldest);
-      cachedText -= oldest.length;
-    }
   }
   return result;
 }
