@@ -28,8 +28,8 @@ export class AuditSpan {
     attrs: Attributes,
     parentSpanId: string | undefined,
     private readonly sealer: EndedSpanSink,
+    start: string = nowUnixNano(),
   ) {
-    const start = nowUnixNano();
     this.span = {
       traceId,
       spanId: this.spanId,

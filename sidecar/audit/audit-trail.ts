@@ -36,7 +36,11 @@ export interface AuditCommand {
 export interface AuditSession extends AuditCommand {
   readonly traceId: string;
   readonly spanId: string;
-  startCommand(name: string, attrs: Attributes): AuditCommand;
+  /**
+   * `startTimeUnixNano` (from `nowUnixNano`) when the command began before its span is opened: a
+   * proxy opens a statement's span after forwarding it, off the command's round trip.
+   */
+  startCommand(name: string, attrs: Attributes, startTimeUnixNano?: string): AuditCommand;
 }
 
 export interface AuditTrail {
@@ -119,7 +123,7 @@ export async function createAuditTrail(opts: AuditTrailOptions): Promise<AuditTr
         setAttributes: (a) => session.setAttributes(a),
         addEvent: (n, a) => session.addEvent(n, a),
         end: (status) => session.end(status),
-        startCommand: (cmdName, cmdAttrs) => new AuditSpan(session.traceId, cmdName, OTLP_SPAN_KIND.client, cmdAttrs, session.spanId, sealer),
+        startCommand: (cmdName, cmdAttrs, start) => new AuditSpan(session.traceId, cmdName, OTLP_SPAN_KIND.client, cmdAttrs, session.spanId, sealer, start),
       };
     },
     flush(timeoutMs) {

@@ -21,6 +21,7 @@ export {
   type ChainVerification,
   type VerifyOptions,
 } from './hash-chain.js';
+export { nowUnixNano } from './span-ids.js';
 export { DurableSpool, type SpoolBatch, type SpoolCursor } from './durable-spool.js';
 export { SpoolingSink } from './spooling-sink.js';
 export { OtlpJsonFileSink } from './otlp-json-file-sink.js';

@@ -238,6 +238,38 @@ test('the audit trail has a session span with one child span per statement and O
   assert.equal(session.attributes['sidegate.ci.project_path'], 'acme/api');
 });
 
+test('a statement span starts when the command arrives and ends when its reply is written; a session that drops mid-statement still ends it', async () => {
+  const c = await client();
+  const before = BigInt(Date.now()) * 1_000_000n;
+  await c.query("SELECT pg_sleep(0.2), 'span-timing' AS marker");
+  const after = BigInt(Date.now()) * 1_000_000n;
+  await c.end();
+  await h.sidecar.audit.flush();
+  const timed = await h.receiver.waitForSpans((spans) => spans.find((s) => String(s.attributes['db.query.text']).includes("'span-timing'") || String(s.attributes['db.query.text']).includes('pg_sleep(?), ? AS marker')));
+  const start = BigInt(timed.startTimeUnixNano);
+  const end = BigInt(timed.endTimeUnixNano);
+  // Clocks: the span's is wall time at start-up plus a monotonic clock; allow a few ms either way.
+  const slack = 5_000_000n;
+  assert.ok(start >= before - slack && start <= before + 100_000_000n, `span starts when the command was sent (${start - before} ns after)`);
+  assert.ok(end - start >= 200_000_000n, `span covers the statement's own 200 ms (${end - start} ns)`);
+  assert.ok(end <= after + slack, 'span ends by the time the client has the reply');
+  assert.equal(timed.attributes['sidegate.rows_returned'], 1);
+
+  // The client sends a long statement and vanishes: the statement's span still ends, saying why.
+  const token = await h.token();
+  const dropped = new pg.Client({ host: '127.0.0.1', port: h.port, user: 'ci', database: h.pg.database, password: token });
+  dropped.on('error', () => {});
+  await dropped.connect();
+  dropped.query("SELECT pg_sleep(2), 'dropped-mid-statement' AS marker").catch(() => {});
+  await new Promise((r) => setTimeout(r, 300));
+  (dropped as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+  await new Promise((r) => setTimeout(r, 300));
+  await h.sidecar.audit.flush();
+  const cut = await h.receiver.waitForSpans((spans) => spans.find((s) => s.attributes['db.operation.name'] === 'SELECT' && s.status?.code === 2 && /connection closed/.test(s.status.message ?? '')));
+  assert.equal(cut.attributes['sidegate.executed'], false);
+  assert.ok(BigInt(cut.endTimeUnixNano) >= BigInt(cut.startTimeUnixNano));
+});
+
 test('changing search_path does not hide a schema from a deny rule; startup options are not forwarded', async () => {
   const c = await client();
   try {

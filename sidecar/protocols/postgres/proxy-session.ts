@@ -23,7 +23,7 @@ import { IdentityRejected, type ClientIdentity } from '../../pipeline/client-ide
 import type { Logger } from '../../logging/logger.js';
 import { OutputBatch } from '../../capture/output-batch.js';
 import { ResponseTracker, type Pending } from './response-tracker.js';
-import type { AuditCommand, AuditSession, AuditTrail } from '../../audit/index.js';
+import { nowUnixNano, type AuditCommand, type AuditSession, type AuditTrail } from '../../audit/index.js';
 import type { CredentialSource } from '../../identity/credential-source.js';
 import type { CatalogNames } from './catalog-names.js';
 import { RowShape } from './row-shape.js';
@@ -92,12 +92,34 @@ function ambiguousLiteralDenial(reason: string): Decision {
 /** Most of a reply held back to be written with the rest of its turn (flushClientSoon). */
 const MAX_DEFERRED_CLIENT_BYTES = 256 * 1024;
 
+/**
+ * One statement as it runs. Its audit span is opened once the bytes that carry the command have
+ * been written to the target, and ended once the reply that completes it has been written to the
+ * client (`openSpans`, `endSpans`): the span work, about a fifth of what the proxy does per
+ * command, then happens while the target or the client is busy, not between them. The span
+ * keeps the real start (the command's arrival); nothing is lost if the session closes first
+ * (`close` opens and ends whatever is left).
+ */
 interface StatementRun {
-  inspected: InspectedStatement;
-  span: AuditCommand;
+  readonly inspected: InspectedStatement;
+  readonly decision: Decision;
+  /** When the command arrived (nowUnixNano): the span's start. */
+  readonly startedAt: string;
+  /** Attributes set before the span was opened (decision, approval id). */
+  marks?: Attributes;
+  span?: AuditCommand;
   rows: number;
   masked: number;
+  /** Ended as far as the protocol goes; the span itself ends at the next write to the client. */
   ended: boolean;
+  outcome?: RunOutcome;
+}
+
+interface RunOutcome {
+  error?: string;
+  sqlState?: string;
+  executed?: boolean;
+  tag?: string;
 }
 
 interface PreparedInfo {
@@ -167,6 +189,9 @@ export class PostgresProxySession {
   private readonly inspect: typeof inspectSql;
   private readonly shapeCache = new Map<string, RowShape>();
   private searchPathChanged = false;
+  /** Runs whose span is not open yet, and runs ended whose span is not (StatementRun). */
+  private unopened: StatementRun[] = [];
+  private unended: StatementRun[] = [];
 
   constructor(
     socket: Socket,
@@ -415,10 +440,12 @@ export class PostgresProxySession {
   private flushUpstream(): void {
     if (!this.upstream) return;
     if (!this.toUpstream.flushTo(this.upstream)) this.client.pause();
+    this.openSpans();
   }
 
   private flushClient(): void {
     if (!this.toClient.flushTo(this.client)) this.upstream?.pause();
+    this.endSpans();
   }
 
   private flushClientSoon(): void {
@@ -638,7 +665,7 @@ export class PostgresProxySession {
     then: (outcome: GateOutcome) => void,
   ): Promise<void> {
     const text = inspected.map((s) => s.queryText).join('; ');
-    for (const run of runs) run.span.addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule });
+    for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule });
     return this.deps.gate
       .hold(
         { id: this.id, principal: this.principal!, target: this.target.name, protocol: 'postgres' },
@@ -647,7 +674,7 @@ export class PostgresProxySession {
         {
           signal: this.holdAbort.signal,
           onCreated: (approvalId) => {
-            for (const run of runs) run.span.setAttributes({ 'sidegate.approval.id': approvalId });
+            for (const run of runs) this.spanOf(run).setAttributes({ 'sidegate.approval.id': approvalId });
             // Tell the waiting client why nothing happens (psql prints notices as they arrive).
             this.toClient.add(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message: holdNotice(decision, approvalId) }));
             this.flushClient();
@@ -655,7 +682,7 @@ export class PostgresProxySession {
         },
       )
       .then((outcome) => {
-        for (const run of runs) run.span.addEvent('sidegate.hold.end', { 'sidegate.approval.status': outcome.approval?.status ?? 'none' });
+        for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.end', { 'sidegate.approval.status': outcome.approval?.status ?? 'none' });
         if (this.phase === 'closed') return;
         then(outcome);
         this.flushUpstream();
@@ -673,8 +700,17 @@ export class PostgresProxySession {
   }
 
   private startRun(inspected: InspectedStatement, decision: Decision): StatementRun {
+    const run: StatementRun = { inspected, decision, startedAt: nowUnixNano(), rows: 0, masked: 0, ended: false };
+    this.unopened.push(run);
+    return run;
+  }
+
+  /** The run's span, opened now if it is not yet. */
+  private spanOf(run: StatementRun): AuditCommand {
+    if (run.span) return run.span;
+    const { inspected, decision } = run;
     const facts = inspected.facts;
-    const attrs: Attributes = {
+    const attrs: Record<string, Attributes[string]> = {
       'db.system.name': 'postgresql',
       'db.namespace': this.database,
       'db.operation.name': facts.operation,
@@ -691,33 +727,59 @@ export class PostgresProxySession {
       'sidegate.rule': decision.rule,
     };
     if (inspected.collection) attrs['db.collection.name'] = inspected.collection;
-    const span = this.auditSession!.startCommand(`${facts.operation}${inspected.collection ? ' ' + inspected.collection : ''}`, attrs);
-    return { inspected, span, rows: 0, masked: 0, ended: false };
+    if (run.marks) Object.assign(attrs, run.marks);
+    run.marks = undefined;
+    run.span = this.auditSession!.startCommand(`${facts.operation}${inspected.collection ? ' ' + inspected.collection : ''}`, attrs, run.startedAt);
+    return run.span;
   }
 
   private markRuns(runs: StatementRun[], attrs: Attributes): void {
-    for (const run of runs) run.span.setAttributes(attrs);
+    for (const run of runs) {
+      if (run.span) run.span.setAttributes(attrs);
+      else run.marks = run.marks ? { ...run.marks, ...attrs } : attrs;
+    }
   }
 
-  private endRun(run: StatementRun, outcome: { error?: string; sqlState?: string; executed?: boolean; tag?: string }): void {
+  /** Opens the spans of the commands just written to the target (or about to close). */
+  private openSpans(): void {
+    if (this.unopened.length === 0) return;
+    const runs = this.unopened;
+    this.unopened = [];
+    for (const run of runs) this.spanOf(run);
+  }
+
+  private endRun(run: StatementRun, outcome: RunOutcome): void {
     if (run.ended) return;
     run.ended = true;
-    const attrs: Attributes = {
-      'sidegate.rows_returned': run.rows,
-      'sidegate.masked_count': run.masked,
-    };
-    if (outcome.sqlState) attrs['db.response.status_code'] = outcome.sqlState;
-    if (outcome.tag) {
-      attrs['sidegate.command_tag'] = outcome.tag;
-      // "UPDATE 3", "INSERT 0 3", "DELETE 3", "COPY 3", "MERGE 3": the last number is the row count.
-      const affected = /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/.exec(outcome.tag);
-      if (affected) attrs['sidegate.rows_affected'] = Number(affected[1]);
-      else attrs['db.response.returned_rows'] = run.rows;
+    run.outcome = outcome;
+    this.unended.push(run);
+  }
+
+  /** Ends the spans of the statements whose replies were just written to the client (in order). */
+  private endSpans(): void {
+    if (this.unended.length === 0) return;
+    const runs = this.unended;
+    this.unended = [];
+    for (const run of runs) {
+      const outcome = run.outcome!;
+      const attrs: Record<string, Attributes[string]> = {
+        'sidegate.rows_returned': run.rows,
+        'sidegate.masked_count': run.masked,
+      };
+      if (outcome.sqlState) attrs['db.response.status_code'] = outcome.sqlState;
+      if (outcome.tag) {
+        attrs['sidegate.command_tag'] = outcome.tag;
+        // "UPDATE 3", "INSERT 0 3", "DELETE 3", "COPY 3", "MERGE 3": the last number is the row count.
+        const affected = /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/.exec(outcome.tag);
+        if (affected) attrs['sidegate.rows_affected'] = Number(affected[1]);
+        else attrs['db.response.returned_rows'] = run.rows;
+      }
+      if (outcome.executed === false) attrs['sidegate.executed'] = false;
+      if (outcome.error) attrs['error.type'] = outcome.sqlState ?? 'error';
+      const span = this.spanOf(run);
+      span.setAttributes(attrs);
+      span.end(outcome.error ? { error: outcome.error } : undefined);
     }
-    if (outcome.executed === false) attrs['sidegate.executed'] = false;
-    if (outcome.error) attrs['error.type'] = outcome.sqlState ?? 'error';
-    run.span.setAttributes(attrs);
-    run.span.end(outcome.error ? { error: outcome.error } : undefined);
   }
 
   // ───────────────────────────── upstream → client ─────────────────────────────
@@ -1074,6 +1136,9 @@ export class PostgresProxySession {
       this.flushClient(); // what the target sent before it went away still reaches the client
       this.client.end();
     }
+    // Whatever was not yet written has its spans opened and ended before the session's.
+    this.openSpans();
+    this.endSpans();
     if (this.auditSession) {
       const s = this.auditSession;
       this.auditSession = undefined;
