@@ -42,9 +42,14 @@ export function boundedValue(v: AttributeValue | undefined | null): BoundedValue
 
 /**
  * A bounded copy: nullish values dropped, and no more than MAX_ATTRIBUTES_PER_SPAN distinct keys
- * together with `existing` (the span's current attributes; overwriting a key is always allowed).
+ * together with `existing` and `shared` (the span's current own and shared attributes;
+ * overwriting a key is always allowed).
  */
-export function boundedAttributes(attrs: Attributes | undefined, existing: Readonly<Record<string, unknown>> = NONE): Record<string, BoundedValue> {
+export function boundedAttributes(
+  attrs: Attributes | undefined,
+  existing: Readonly<Record<string, unknown>> = NONE,
+  shared: Readonly<Record<string, unknown>> = NONE,
+): Record<string, BoundedValue> {
   const out: Record<string, BoundedValue> = {};
   if (attrs === undefined) return out;
   // Runs several times for every command: no entry tuples, the count taken only when needed.
@@ -54,8 +59,9 @@ export function boundedAttributes(attrs: Attributes | undefined, existing: Reado
     const v = attrs[k];
     const b = typeof v === 'string' && v.length <= MAX_ATTRIBUTE_STRING_CHARS ? v : boundedValue(v);
     if (b === undefined) continue;
-    if (!hasOwn(existing, k) && !hasOwn(out, k)) {
-      if (count < 0) count = Object.keys(existing).length + Object.keys(out).length;
+    if (!hasOwn(existing, k) && !hasOwn(shared, k) && !hasOwn(out, k)) {
+      // Keys in both `existing` and `shared` are counted twice: the bound errs on the safe side.
+      if (count < 0) count = Object.keys(existing).length + Object.keys(shared).length + Object.keys(out).length;
       if (count >= MAX_ATTRIBUTES_PER_SPAN) continue;
       count++;
     }
@@ -66,3 +72,18 @@ export function boundedAttributes(attrs: Attributes | undefined, existing: Reado
 
 const NONE: Readonly<Record<string, unknown>> = Object.freeze({});
 const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
+
+/**
+ * Attributes bounded once and shared by many spans: a proxy starts every run of one statement
+ * with the same dozen attributes (identity, target, statement shape, decision), and bounding and
+ * copying them key by key for each command is work the audit path need not repeat. Each span
+ * keeps the set's values as they are (never mutated) beside its own attributes, which override
+ * them; the sealer merges the two.
+ */
+export class AttributeSet {
+  readonly values: Readonly<Record<string, BoundedValue>>;
+  constructor(attrs: Attributes) {
+    this.values = boundedAttributes(attrs);
+  }
+}
+

@@ -1,7 +1,7 @@
 // One audit span while it is open: attributes, events and status collected from the pipeline;
 // at its end, its end time and status are fixed and it goes on to be sealed (chain, hash,
 // encoding) and written. Protocol-agnostic; no I/O of its own.
-import { boundedAttributes, type Attributes } from './attribute-values.js';
+import { AttributeSet, boundedAttributes, type Attributes } from './attribute-values.js';
 import type { EndedSpan } from './otlp-span-json.js';
 import { newSpanId, nowUnixNano } from './span-ids.js';
 
@@ -25,7 +25,7 @@ export class AuditSpan {
     readonly traceId: string,
     name: string,
     kind: number,
-    attrs: Attributes,
+    attrs: Attributes | AttributeSet,
     parentSpanId: string | undefined,
     private readonly sealer: EndedSpanSink,
     start: string = nowUnixNano(),
@@ -38,14 +38,16 @@ export class AuditSpan {
       kind,
       startTimeUnixNano: start,
       endTimeUnixNano: start,
-      attributes: boundedAttributes(attrs),
+      // A set's values are shared, not copied: this span's own attributes start empty.
+      attributes: attrs instanceof AttributeSet ? {} : boundedAttributes(attrs),
+      ...(attrs instanceof AttributeSet ? { baseAttributes: attrs.values } : {}),
       events: [],
       status: { code: 0 },
     };
   }
 
   setAttributes(attrs: Attributes): void {
-    if (!this.ended) Object.assign(this.span.attributes, boundedAttributes(attrs, this.span.attributes));
+    if (!this.ended) Object.assign(this.span.attributes, boundedAttributes(attrs, this.span.attributes, this.span.baseAttributes));
   }
 
   addEvent(name: string, attrs?: Attributes): void {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createLogger } from '../logging/logger.js';
 import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './audit-trail.js';
 import { CHAIN_ATTR, verifyChain } from './hash-chain.js';
-import { MAX_ATTRIBUTE_STRING_CHARS } from './attribute-values.js';
+import { AttributeSet, MAX_ATTRIBUTE_STRING_CHARS } from './attribute-values.js';
 import { readOtlpJsonFile, startOtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
 
 const OTLP_KIND_SERVER = 2;
@@ -249,6 +249,39 @@ test('oversized attribute values are bounded before hashing, so the exported spa
     assert.equal(text.length, MAX_ATTRIBUTE_STRING_CHARS);
     assert.equal(spans.find((s) => s.name === 'INSERT t')!.attributes['nan'], 'NaN');
     assert.ok(spans.some((s) => s.name === 'custom session name'));
+    assert.equal(verifyChain(spans).ok, true);
+  });
+});
+
+test('commands started from one AttributeSet carry its bounded values, each span its own copy, with its own start time', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'audit.otlp.jsonl');
+    const trail = await createAuditTrail({ env: {}, filePath: file, log: capturingLog().log });
+    const session = trail.startSession({ 'sidegate.target': 'db' });
+    const kinds = ['select', 'read'];
+    const set = new AttributeSet({ 'db.query.text': 'y'.repeat(20_000), 'sidegate.statement.kinds': kinds, nan: Number.NaN, gone: null, constructor: 'from the set' });
+    kinds.push('write'); // the set kept its own bounded copy
+    const first = session.startCommand('SELECT a', set, '1700000000000000001');
+    const second = session.startCommand('SELECT b', set);
+    first.setAttributes({ 'sidegate.rows_returned': 1, 'db.query.text': 'first only' });
+    second.setAttributes({ 'sidegate.rows_returned': 2 });
+    first.end();
+    second.end();
+    session.end();
+    await trail.shutdown();
+    const spans = readOtlpJsonFile(file);
+    const a = spans.find((s) => s.name === 'SELECT a')!;
+    const b = spans.find((s) => s.name === 'SELECT b')!;
+    assert.equal(a.attributes['db.query.text'], 'first only');
+    assert.equal((b.attributes['db.query.text'] as string).length, MAX_ATTRIBUTE_STRING_CHARS);
+    assert.deepEqual(b.attributes['sidegate.statement.kinds'], ['select', 'read']);
+    assert.equal(b.attributes['nan'], 'NaN');
+    assert.equal('gone' in b.attributes, false);
+    assert.equal(b.attributes['constructor'], 'from the set'); // a key an object inherits is still the set's value
+    assert.equal(a.attributes['sidegate.rows_returned'], 1);
+    assert.equal(b.attributes['sidegate.rows_returned'], 2);
+    assert.equal(a.startTimeUnixNano, '1700000000000000001');
+    assert.ok(BigInt(b.startTimeUnixNano) > 1700000000000000001n);
     assert.equal(verifyChain(spans).ok, true);
   });
 });

@@ -12,7 +12,7 @@
 // auto-instrumentation (it would trace the proxy's own sockets).
 import { randomBytes } from 'node:crypto';
 import { createLogger, type Logger } from '../logging/logger.js';
-import { boundedAttributes, type Attributes } from './attribute-values.js';
+import { boundedAttributes, type AttributeSet, type Attributes } from './attribute-values.js';
 import { AuditSpan } from './audit-span.js';
 import { DurableSpool } from './durable-spool.js';
 import { HashChain } from './hash-chain.js';
@@ -25,6 +25,7 @@ import { SpanSealer } from './span-sealer.js';
 import { SpoolingSink } from './spooling-sink.js';
 
 export type { Attributes, AttributeValue } from './attribute-values.js';
+export { AttributeSet } from './attribute-values.js';
 
 export interface AuditCommand {
   setAttributes(attrs: Attributes): void;
@@ -40,7 +41,7 @@ export interface AuditSession extends AuditCommand {
    * `startTimeUnixNano` (from `nowUnixNano`) when the command began before its span is opened: a
    * proxy opens a statement's span after forwarding it, off the command's round trip.
    */
-  startCommand(name: string, attrs: Attributes, startTimeUnixNano?: string): AuditCommand;
+  startCommand(name: string, attrs: Attributes | AttributeSet, startTimeUnixNano?: string): AuditCommand;
 }
 
 export interface AuditTrail {

@@ -8,6 +8,7 @@ export {
   type AuditTrailOptions,
   type Attributes,
   type AttributeValue,
+  AttributeSet,
 } from './audit-trail.js';
 export {
   verifyChain,

@@ -24,6 +24,11 @@ export interface EndedSpan {
   startTimeUnixNano: string;
   endTimeUnixNano: string;
   attributes: Record<string, BoundedValue>;
+  /**
+   * Attributes shared with other spans (an AttributeSet's values), under `attributes`: a key in
+   * both takes its value from `attributes`. Never mutated; the sealer merges the two.
+   */
+  baseAttributes?: Readonly<Record<string, BoundedValue>>;
   events: { name: string; timeUnixNano: string; attributes: Record<string, BoundedValue> }[];
   /** 0 unset, 2 error (the API and proto enums agree). */
   status: { code: number; message?: string };
@@ -65,6 +70,7 @@ export function otlpAttributesJson(attrs: Readonly<Record<string, BoundedValue>>
 
 /** One span object of an ExportTraceServiceRequest (with the attributes already encoded, if given). */
 export function otlpSpanJson(s: EndedSpan, attributesJson?: string): string {
+  if (attributesJson === undefined && s.baseAttributes) attributesJson = otlpAttributesJson({ ...s.baseAttributes, ...s.attributes });
   let events = '[';
   for (let i = 0; i < s.events.length; i++) {
     const e = s.events[i]!;

@@ -43,7 +43,7 @@ export class SpanSealer implements EndedSpanSink {
       // The link is encoded with the attributes, not added to the span's own attribute object
       // (growing that object for four more keys cost more than encoding them).
       const link = this.chain.next();
-      const encoded = encodeAttributes(span.attributes, link);
+      const encoded = encodeAttributes(span.attributes, span.baseAttributes, link);
       const hash = this.chain.seal(link, span, encoded.canonical);
       this.sink.push(otlpSpanJson(span, `${encoded.otlp},{"key":"${CHAIN_ATTR.hash}","value":{"stringValue":"${hash}"}}]`));
     }
@@ -100,13 +100,19 @@ function encodedAttribute(k: string, v: BoundedValue): EncodedAttribute {
 }
 
 /**
- * The attributes and the chain link (without the hash) in both forms the seal needs, from one
- * pass over the sorted keys: the canonical JSON the hash covers (hash-chain.ts; a test pins the
- * equality) and the OTLP KeyValue list, left open for the hash attribute. A caller's own values
- * for the chain's keys are ignored. This runs for every command.
+ * The attributes (the span's own over its shared base) and the chain link (without the hash) in
+ * both forms the seal needs, from one pass over the sorted keys: the canonical JSON the hash
+ * covers (hash-chain.ts; a test pins the equality) and the OTLP KeyValue list, left open for the
+ * hash attribute. A caller's own values for the chain's keys are ignored. This runs for every
+ * command.
  */
-function encodeAttributes(attrs: Readonly<Record<string, BoundedValue>>, link: ChainLink): { canonical: string; otlp: string } {
+function encodeAttributes(
+  attrs: Readonly<Record<string, BoundedValue>>,
+  base: Readonly<Record<string, BoundedValue>> | undefined,
+  link: ChainLink,
+): { canonical: string; otlp: string } {
   const keys = Object.keys(attrs);
+  if (base) for (const k in base) keys.push(k); // a key in both appears twice; skipped below
   keys.push(CHAIN_ATTR.chain, CHAIN_ATTR.prev, CHAIN_ATTR.seq);
   keys.sort();
   let canonical = '{';
@@ -122,7 +128,7 @@ function encodeAttributes(attrs: Readonly<Record<string, BoundedValue>>, link: C
       canonical += `${first ? '' : ','}"${k}":${json}`;
       otlp += k === CHAIN_ATTR.seq ? `${first ? '' : ','}{"key":"${k}","value":{"intValue":${json}}}` : `${first ? '' : ','}{"key":"${k}","value":{"stringValue":${json}}}`;
     } else {
-      const v = k === CHAIN_ATTR.chain ? link[k] : attrs[k];
+      const v = k === CHAIN_ATTR.chain ? link[k] : base === undefined || Object.prototype.hasOwnProperty.call(attrs, k) ? attrs[k] : base[k];
       if (v === undefined) continue;
       const e = encodedAttribute(k, v);
       canonical += first ? e.canonical : e.canonicalJoined;

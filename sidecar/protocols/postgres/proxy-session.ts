@@ -23,7 +23,7 @@ import { IdentityRejected, type ClientIdentity } from '../../pipeline/client-ide
 import type { Logger } from '../../logging/logger.js';
 import { OutputBatch } from '../../capture/output-batch.js';
 import { ResponseTracker, type Pending } from './response-tracker.js';
-import { nowUnixNano, type AuditCommand, type AuditSession, type AuditTrail } from '../../audit/index.js';
+import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession, type AuditTrail } from '../../audit/index.js';
 import type { CredentialSource } from '../../identity/credential-source.js';
 import type { CatalogNames } from './catalog-names.js';
 import { RowShape } from './row-shape.js';
@@ -192,6 +192,13 @@ export class PostgresProxySession {
   /** Runs whose span is not open yet, and runs ended whose span is not (StatementRun). */
   private unopened: StatementRun[] = [];
   private unended: StatementRun[] = [];
+  /**
+   * What every run of a statement starts its span with, per statement (the inspector's shared
+   * objects, and PreparedInfo's) and decision; and each decision's plain attributes, so that a
+   * run marked with exactly those needs nothing added.
+   */
+  private readonly runAttributes = new WeakMap<InspectedStatement, { decision: Decision; set: AttributeSet }>();
+  private readonly decisionMarks = new WeakMap<Decision, Attributes>();
 
   constructor(
     socket: Socket,
@@ -524,7 +531,7 @@ export class PostgresProxySession {
       return undefined;
     }
     if (decision.action === 'allow') {
-      this.markRuns(runs, decisionAttributes(decision));
+      this.markRuns(runs, this.plainDecisionAttributes(decision));
       this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(raw);
       return undefined;
@@ -560,7 +567,7 @@ export class PostgresProxySession {
       // The statement never reaches the target: a poison Parse under a name nobody uses provokes
       // the upstream error in exactly this position of the pipeline.
       const runs = inspected.map((s) => this.startRun(s, decision));
-      this.markRuns(runs, decisionAttributes(decision));
+      this.markRuns(runs, this.plainDecisionAttributes(decision));
       this.prepared.delete(p.name);
       this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, denied: { run: runs, message: denialMessage(decision) } } });
       this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
@@ -599,13 +606,13 @@ export class PostgresProxySession {
       this.toUpstream.add(frame.raw);
     };
     if (decision.action === 'allow') {
-      this.markRuns(runs, decisionAttributes(decision));
+      this.markRuns(runs, this.plainDecisionAttributes(decision));
       forward();
       return undefined;
     }
     if (decision.action === 'deny') {
       // Parse would have been poisoned already; kept for policy reloads.
-      this.markRuns(runs, decisionAttributes(decision));
+      this.markRuns(runs, this.plainDecisionAttributes(decision));
       this.sendPoisonExecute(portal, runs, denialMessage(decision));
       return undefined;
     }
@@ -646,7 +653,7 @@ export class PostgresProxySession {
     const decision = this.deps.gate.decide(this.principal!, [facts]);
     const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
     const runs = [this.startRun(inspected, decision)];
-    this.markRuns(runs, decisionAttributes(decision));
+    this.markRuns(runs, this.plainDecisionAttributes(decision));
     if (decision.action === 'allow') {
       this.tracker.push({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(frame.raw);
@@ -709,8 +716,21 @@ export class PostgresProxySession {
   private spanOf(run: StatementRun): AuditCommand {
     if (run.span) return run.span;
     const { inspected, decision } = run;
+    let base = this.runAttributes.get(inspected);
+    if (base?.decision !== decision) {
+      base = { decision, set: new AttributeSet({ ...this.statementAttributes(inspected, decision), ...this.plainDecisionAttributes(decision) }) };
+      this.runAttributes.set(inspected, base);
+    }
     const facts = inspected.facts;
-    const attrs: Record<string, Attributes[string]> = {
+    run.span = this.auditSession!.startCommand(`${facts.operation}${inspected.collection ? ' ' + inspected.collection : ''}`, base.set, run.startedAt);
+    if (run.marks && run.marks !== this.plainDecisionAttributes(decision)) run.span.setAttributes(run.marks);
+    run.marks = undefined;
+    return run.span;
+  }
+
+  private statementAttributes(inspected: InspectedStatement, decision: Decision): Attributes {
+    const facts = inspected.facts;
+    return {
       'db.system.name': 'postgresql',
       'db.namespace': this.database,
       'db.operation.name': facts.operation,
@@ -721,16 +741,22 @@ export class PostgresProxySession {
       'sidegate.session.id': this.id,
       'sidegate.identity.subject': this.principal!.subject,
       'sidegate.identity.issuer': this.principal!.issuer,
-      'sidegate.statement.kinds': [...facts.kinds],
+      'sidegate.statement.kinds': facts.kinds,
       'sidegate.statement.tables': facts.tables.map((t) => (t.schema ? `${t.schema}.${t.name}` : t.name)),
-      'sidegate.statement.flags': [...facts.flags],
+      'sidegate.statement.flags': facts.flags,
       'sidegate.rule': decision.rule,
+      ...(inspected.collection ? { 'db.collection.name': inspected.collection } : {}),
     };
-    if (inspected.collection) attrs['db.collection.name'] = inspected.collection;
-    if (run.marks) Object.assign(attrs, run.marks);
-    run.marks = undefined;
-    run.span = this.auditSession!.startCommand(`${facts.operation}${inspected.collection ? ' ' + inspected.collection : ''}`, attrs, run.startedAt);
-    return run.span;
+  }
+
+  /** decisionAttributes(decision), one object per decision (compared by identity in spanOf). */
+  private plainDecisionAttributes(decision: Decision): Attributes {
+    let attrs = this.decisionMarks.get(decision);
+    if (!attrs) {
+      attrs = decisionAttributes(decision);
+      this.decisionMarks.set(decision, attrs);
+    }
+    return attrs;
   }
 
   private markRuns(runs: StatementRun[], attrs: Attributes): void {
