@@ -175,10 +175,10 @@ transaction costs a proxy two socket writes and two reads, and each small write 
 waiting at the other end; on this virtual machine that wake-up (an interrupt to the other virtual
 CPU) is paid by the writer: v8 --cpu-prof puts \`writeBuffer\` at about 45% of sidegate's busy
 time in the select-only runs (one write each way per transaction, nothing left to batch).
-pgbouncer, in C, pays the same and keeps about half of direct (0.49–0.58 in the 2026-12-01 runs),
+pgbouncer, in C, pays the same and keeps about half of direct (0.48–0.58 in the 2026-12-01 runs),
 so "select-only ≥ 0.80 (prepared) / ≥ 0.65 (simple) of direct" is beyond a user-space proxy on this
 machine. The node-pipe row is the bound for any design that runs in Node.js: it does nothing but
-move bytes and keeps 0.39–0.46, below pgbouncer, so "at least pgbouncer's ratio" is beyond a
+move bytes and keeps 0.39–0.53, below pgbouncer, so "at least pgbouncer's ratio" is beyond a
 Node.js data plane here; it would take the data plane in C or Rust (Node.js kept as the control
 plane), or cores of its own.
 
@@ -189,6 +189,23 @@ exported, and the literal-free db.query.text. In the profiles the audit pipeline
 sealing the span, the spool, the export) is about 15% of sidegate's busy time and garbage
 collection about 7%; the rest of the machine goes to PostgreSQL, pgbench and the OTLP receiver.
 The passthrough row shows that inspection and masking are a small part of the cost.
+
+Latency with one client is the time on the round trip: what sidegate does between a message
+arriving and its bytes being written on. A statement's span is opened after the command has been
+written to the target and ended after the reply has been written to the client, so the span work
+runs while PostgreSQL or the client is busy (the sealing that follows finishes about 25 µs, at the
+median, before the client's next command arrives). Measured in the process (pgbench -M prepared,
+one client), the time before the write fell from 14.0 to 6.0 µs towards the target and from 15.7
+to 7.2 µs towards the client, and opening and ending a span from about 5–6 µs to 2 µs each (a
+statement's shared attributes are bounded once per session, not copied into every span). The two
+socket writes themselves take 20–26 µs each on this machine, for a bare pipe too. What is left
+above the bare pipe (about 43 µs in the 2026-12-01 23:15 run: sidegate +75 µs, node-pipe +32 µs,
+pgbouncer +20 µs) is, by experiment, about half the sealing of each span (hashing and encoding,
+13–18 µs of CPU per statement: a build that skips it measured 21–25 µs lower at the median in
+three of four alternating runs, although in-process timing shows sealing ends about 25 µs before
+the next command arrives; on two virtual CPUs, work done beside the round trip still slows it)
+and half the protocol machinery (framing, decisions, spans). Moving the sealing to the moment
+a command waits on the target was tried and measured no better.
 
 Bulk paths: the target's TLS records arrive 16 kB at a time; what one turn of the event loop
 received is written to the client as one writev of the original slices (a reply that ends —
@@ -202,21 +219,29 @@ large result's gap is the two column rules that rewrite every row.
 Run to run: this shared machine's speed changes by tens of percent within hours. On 2026-12-01
 pgbench's own one-client p50 straight to PostgreSQL was 64–75 µs in the earlier runs and 100–140
 µs in the later ones, and sidegate's added latency moved with it (58–74 µs, then 120–135 µs; a
-bare Node.js pipe adds 20–40 µs). Ratios from one run cancel that out, absolute figures (the
+bare Node.js pipe adds 20–45 µs). The CPU reference moved from 587 to 390 ms within the run
+shown below. Ratios from one run cancel that out, absolute figures (the
 added latency, the time to ready) do not, so the report records a CPU reference: compare runs by
 it before comparing their absolute figures.
 
-Memory: a bare Node.js process is about 41 MB resident here (31.5 MB of it the node binary's own
-pages). sidegate's start path adds the grammar (libpg-query: about 10 MB on import and 9 MB more
-once it has parsed), zod (about 13 MB, of which about 9 MB are the 40-odd locale modules its entry
-point loads whether or not they are used), yaml, jose and koffi (2–4 MB each), and the young
-generation V8 keeps committed after start (up to 16 MB). The OTLP exporter and
-@opentelemetry/core (about 10 MB and 50 ms) load at the first export, not at start. A tree-shaken
-bundle of the sidecar (esbuild) was tried: resident memory the same (77.5 MB against 78–84 MB in
-the same conditions), start faster (185–217 ms against 282–289 ms); not adopted, as the start
-target is met. So idle stays above 60 MB; reaching it means a lighter start path (a schema
-library that does not load its locales, the grammar loaded at a target's first connection),
-which are design choices rather than tuning.
+Memory: a bare Node.js process with an HTTP server and one TLS connection settles at about 45 MB
+resident here (30 MB of it the node binary's own pages). sidegate settles at 65–70 MB about ten
+seconds after start, once V8's memory reducer has shrunk the young generation (the idle figure
+below is taken a few seconds after start, before that). Measured the same way, zod adds about
+8.5 MB, 6 MB of it the 64 locale modules that every zod entry point loads (\`export * as
+locales\` in zod/v4/core); jose and yaml about 4 MB; the grammar module about 3 MB (its compiled
+WASM adds little: starting without it measured the same); the node binary's pages for TLS, HTTP,
+crypto and WASM code about 10 MB more than the bare process; the JS heap holds about 11 MB (our
+~100 modules, policy, caches). The OTLP exporter and @opentelemetry/core (about 10 MB and 50 ms)
+load at the first export, koffi at the first transparent connection. So 60 MB idle is out of
+reach of tuning: it needs a start path without zod (a chosen dependency) and more. A tree-shaken
+bundle (esbuild) was tried: resident memory the same, start faster.
+
+Start: on this machine about half of the time to ready is Node's ESM loader (resolving, reading,
+compiling and linking about 250 modules: roughly 200 ms of 400 ms in a profile of a slow
+moment), then evaluating zod, yaml and the policy; starting the grammar's WASM compile in the
+background instead of waiting for it measured no better (two cores: the compile competes with
+the start). A bundle would cut the loader's share (185–217 ms against 282–289 ms when tried).
 
 ## Latest run
 
