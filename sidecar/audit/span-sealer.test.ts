@@ -105,3 +105,44 @@ test("a caller's own values for the chain's keys are ignored: one link, and the 
   const body = otlpTraceRequestJson(pushed.map((p) => ({ resource: otlpResourceJson({}), span: p })));
   assert.deepEqual(verifyChain(flattenTraceRequest(JSON.parse(body))), { ok: true, chains: 1, spans: 1 });
 });
+
+test('a span over a shared base seals to exactly the bytes of the same span with the attributes merged', () => {
+  const viaBase: string[] = [];
+  const merged: string[] = [];
+  const withBase = new SpanSealer(new HashChain('same'), { push: (j) => viaBase.push(j) });
+  const flat = new SpanSealer(new HashChain('same'), { push: (j) => merged.push(j) });
+  const base = {
+    'db.query.text': 'SELECT ?',
+    'sidegate.statement.kinds': ['select', 'read'],
+    'server.port': 5432,
+    constructor: 'base value',
+    [CHAIN_ATTR.seq]: 77, // a base cannot forge the link either
+    m: 'middle',
+  };
+  const owns: EndedSpan['attributes'][] = [
+    {},
+    { 'sidegate.rows_returned': 1, 'sidegate.command_tag': 'SELECT 1' },
+    { 'sidegate.rows_returned': 2, 'sidegate.command_tag': 'SELECT 2' }, // same keys: the layout is reused
+    { a: 'sorts first', 'db.query.text': 'own text wins', zz: [1, 2] },
+    { [CHAIN_ATTR.hash]: 'forged', [CHAIN_ATTR.prev]: 'forged', toString: 'own' },
+    { 'with\u0000nul': true, m: 'own middle' }, // not a layout key list: the general path
+  ];
+  const emptyBase = {};
+  let i = 0;
+  for (const b of [base, emptyBase]) {
+    for (const own of owns) {
+      const s = span(10 + i++, own);
+      withBase.add({ ...s, attributes: { ...own }, baseAttributes: b });
+      flat.add({ ...s, attributes: { ...b, ...own } });
+    }
+  }
+  withBase.sealPending();
+  flat.sealPending();
+  assert.equal(viaBase.length, owns.length * 2);
+  assert.deepEqual(viaBase, merged);
+  const attrs = (JSON.parse(viaBase[3]!) as { attributes: { key: string; value: Record<string, unknown> }[] }).attributes;
+  assert.deepEqual(attrs.find((a) => a.key === 'db.query.text')!.value, { stringValue: 'own text wins' });
+  assert.deepEqual(attrs.find((a) => a.key === 'constructor')!.value, { stringValue: 'base value' });
+  const body = otlpTraceRequestJson(viaBase.map((p) => ({ resource: otlpResourceJson({}), span: p })));
+  assert.deepEqual(verifyChain(flattenTraceRequest(JSON.parse(body))), { ok: true, chains: 1, spans: owns.length * 2 });
+});

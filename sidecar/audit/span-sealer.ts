@@ -111,6 +111,10 @@ function encodeAttributes(
   base: Readonly<Record<string, BoundedValue>> | undefined,
   link: ChainLink,
 ): { canonical: string; otlp: string } {
+  if (base) {
+    const layout = layoutOver(base, attrs);
+    if (layout) return encodeWithLayout(layout, attrs, link);
+  }
   const keys = Object.keys(attrs);
   if (base) for (const k in base) keys.push(k); // a key in both appears twice; skipped below
   keys.push(CHAIN_ATTR.chain, CHAIN_ATTR.prev, CHAIN_ATTR.seq);
@@ -123,10 +127,9 @@ function encodeAttributes(
     previous = k;
     const first = canonical.length === 1;
     if (k === CHAIN_ATTR.seq || k === CHAIN_ATTR.prev) {
-      // New with every span: encoded directly, not remembered.
-      const json = JSON.stringify(link[k]);
-      canonical += `${first ? '' : ','}"${k}":${json}`;
-      otlp += k === CHAIN_ATTR.seq ? `${first ? '' : ','}{"key":"${k}","value":{"intValue":${json}}}` : `${first ? '' : ','}{"key":"${k}","value":{"stringValue":${json}}}`;
+      const e = linkEncoding(k, link, !first);
+      canonical += e.canonical;
+      otlp += e.otlp;
     } else {
       const v = k === CHAIN_ATTR.chain ? link[k] : base === undefined || Object.prototype.hasOwnProperty.call(attrs, k) ? attrs[k] : base[k];
       if (v === undefined) continue;
@@ -134,6 +137,96 @@ function encodeAttributes(
       canonical += first ? e.canonical : e.canonicalJoined;
       otlp += first ? e.otlp : e.otlpJoined;
     }
+  }
+  return { canonical: canonical + '}', otlp };
+}
+
+/** The link's sequence number or previous hash: new with every span, so encoded directly. */
+function linkEncoding(k: typeof CHAIN_ATTR.seq | typeof CHAIN_ATTR.prev, link: ChainLink, joined: boolean): { canonical: string; otlp: string } {
+  const json = JSON.stringify(link[k]);
+  const comma = joined ? ',' : '';
+  return {
+    canonical: `${comma}"${k}":${json}`,
+    otlp: k === CHAIN_ATTR.seq ? `${comma}{"key":"${k}","value":{"intValue":${json}}}` : `${comma}{"key":"${k}","value":{"stringValue":${json}}}`,
+  };
+}
+
+/**
+ * A shared base's attributes encoded once, in key order, around the places where a span's own
+ * keys and the chain link go: `fixed[i]` comes before `vars[i]`, the last after the last. Spans of
+ * one statement share a base and, mostly, the same own keys, so sealing one is a dozen string
+ * joins instead of sorting and looking up every key.
+ */
+interface Layout {
+  canonical: string[];
+  otlp: string[];
+  vars: string[];
+}
+
+const CHAIN_KEYS: ReadonlySet<string> = new Set(Object.values(CHAIN_ATTR));
+/** Layouts per base, by the span's own keys; a few per base (own keys vary with the outcome). */
+const layouts = new WeakMap<object, Map<string, Layout>>();
+const MAX_LAYOUTS_PER_BASE = 16;
+
+/** The layout for this base and these own keys; undefined when they cannot be told apart by a NUL-joined key list. */
+function layoutOver(base: Readonly<Record<string, BoundedValue>>, attrs: Readonly<Record<string, BoundedValue>>): Layout | undefined {
+  const ownKeys = Object.keys(attrs);
+  const signature = ownKeys.join('\u0000');
+  let byOwn = layouts.get(base);
+  const known = byOwn?.get(signature);
+  if (known) return known;
+  if (ownKeys.some((k) => k.includes('\u0000'))) return undefined;
+  if (!byOwn || byOwn.size >= MAX_LAYOUTS_PER_BASE) {
+    byOwn = new Map();
+    layouts.set(base, byOwn);
+  }
+  const own = new Set(ownKeys);
+  const keys = Object.keys(base).filter((k) => !own.has(k) && !CHAIN_KEYS.has(k));
+  for (const k of ownKeys) if (!CHAIN_KEYS.has(k)) keys.push(k);
+  keys.push(CHAIN_ATTR.chain, CHAIN_ATTR.prev, CHAIN_ATTR.seq);
+  keys.sort();
+  const layout: Layout = { canonical: [], otlp: [], vars: [] };
+  let canonical = '';
+  let otlp = '';
+  let first = true;
+  for (const k of keys) {
+    if (own.has(k) || CHAIN_KEYS.has(k)) {
+      layout.canonical.push(canonical);
+      layout.otlp.push(otlp);
+      layout.vars.push(k);
+      canonical = otlp = '';
+    } else {
+      const e = encodedAttribute(k, base[k]!);
+      canonical += first ? e.canonical : e.canonicalJoined;
+      otlp += first ? e.otlp : e.otlpJoined;
+    }
+    first = false;
+  }
+  layout.canonical.push(canonical);
+  layout.otlp.push(otlp);
+  byOwn.set(signature, layout);
+  return layout;
+}
+
+function encodeWithLayout(layout: Layout, attrs: Readonly<Record<string, BoundedValue>>, link: ChainLink): { canonical: string; otlp: string } {
+  let canonical = '{' + layout.canonical[0];
+  let otlp = '[' + layout.otlp[0];
+  const vars = layout.vars;
+  for (let i = 0; i < vars.length; i++) {
+    const k = vars[i]!;
+    // Only the very first attribute goes without a comma.
+    const joined = i > 0 || layout.canonical[0]!.length > 0;
+    if (k === CHAIN_ATTR.seq || k === CHAIN_ATTR.prev) {
+      const e = linkEncoding(k, link, joined);
+      canonical += e.canonical;
+      otlp += e.otlp;
+    } else {
+      const e = encodedAttribute(k, k === CHAIN_ATTR.chain ? link[k] : attrs[k]!);
+      canonical += joined ? e.canonicalJoined : e.canonical;
+      otlp += joined ? e.otlpJoined : e.otlp;
+    }
+    canonical += layout.canonical[i + 1];
+    otlp += layout.otlp[i + 1];
   }
   return { canonical: canonical + '}', otlp };
 }
