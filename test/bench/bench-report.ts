@@ -219,8 +219,9 @@ large result's gap is the two column rules that rewrite every row.
 Run to run: this shared machine's speed changes by tens of percent within hours. On 2026-12-01
 pgbench's own one-client p50 straight to PostgreSQL was 64–75 µs in the earlier runs and 100–140
 µs in the later ones, and sidegate's added latency moved with it (58–74 µs, then 120–135 µs; a
-bare Node.js pipe adds 20–45 µs). The CPU reference moved from 587 to 390 ms within the run
-shown below. Ratios from one run cancel that out, absolute figures (the
+bare Node.js pipe adds 20–45 µs). Within one run the CPU reference can move by a third (587 →
+363 ms in the run below; the run before it went 445 → 664 ms and its one-client direct rounds
+ranged from 2 769 to 11 196 tps). Ratios from one run cancel that out, absolute figures (the
 added latency, the time to ready) do not, so the report records a CPU reference: compare runs by
 it before comparing their absolute figures.
 
