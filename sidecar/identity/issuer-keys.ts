@@ -4,7 +4,10 @@
 //
 // Every failure to *obtain* keys becomes `jwks-unavailable`; "no key matches this token" is left as
 // jose's error so the verifier reports it as a signature problem.
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors } from 'jose';
+// jose by subpath: its index loads every JWE/JWS/JWK module (46 files) on the start path.
+import { createLocalJWKSet } from 'jose/jwks/local';
+import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote';
+import * as errors from 'jose/errors';
 import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
 import type { IssuerSpec } from '../../policies/model.js';
 import { IdentityError } from './identity-error.js';

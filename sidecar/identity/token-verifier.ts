@@ -3,7 +3,10 @@
 // The issuer is chosen from the token's *unverified* `iss` — only to pick which keys to try; the
 // signature is then verified with that issuer's keys and jose checks `iss` again, so a forged `iss`
 // can only ever select keys that will not verify it. Only asymmetric algorithms are accepted.
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { decodeJwt } from 'jose/jwt/decode';
+import { decodeProtectedHeader } from 'jose/decode/protected_header';
+import { jwtVerify } from 'jose/jwt/verify';
+import * as errors from 'jose/errors';
 import type { JWTPayload, JWTVerifyOptions, JWTVerifyResult } from 'jose';
 import type { IssuerSpec } from '../../policies/model.js';
 import { IdentityError, formatNumericDate, quoteUntrusted } from './identity-error.js';

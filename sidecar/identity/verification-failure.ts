@@ -1,6 +1,6 @@
 // Turns whatever jose threw into an IdentityError with a message a client may read. Pure: the
 // context (issuer, audiences, header) comes from configuration and the already-decoded token.
-import { errors } from 'jose';
+import * as errors from 'jose/errors';
 import { IdentityError, formatNumericDate, quoteUntrusted } from './identity-error.js';
 
 export interface FailureContext {

@@ -4,7 +4,11 @@
 import { mkdir, readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import { SignJWT } from 'jose/jwt/sign';
+import { exportJWK } from 'jose/key/export';
+import { generateKeyPair } from 'jose/key/generate/keypair';
+import { importJWK } from 'jose/key/import';
+import type { JWK } from 'jose';
 
 export const LOCAL_ISSUER = 'https://sidegate.local';
 export const LOCAL_AUDIENCE = 'sidegate';
