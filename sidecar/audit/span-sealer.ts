@@ -114,9 +114,9 @@ function encodeAttributes(
   if (base) {
     const layout = layoutOver(base, attrs);
     if (layout) return encodeWithLayout(layout, attrs, link);
+    attrs = { ...base, ...attrs }; // no layout (a NUL in a key): merged, then the general path
   }
   const keys = Object.keys(attrs);
-  if (base) for (const k in base) keys.push(k); // a key in both appears twice; skipped below
   keys.push(CHAIN_ATTR.chain, CHAIN_ATTR.prev, CHAIN_ATTR.seq);
   keys.sort();
   let canonical = '{';
@@ -131,7 +131,7 @@ function encodeAttributes(
       canonical += e.canonical;
       otlp += e.otlp;
     } else {
-      const v = k === CHAIN_ATTR.chain ? link[k] : base === undefined || Object.prototype.hasOwnProperty.call(attrs, k) ? attrs[k] : base[k];
+      const v = k === CHAIN_ATTR.chain ? link[k] : attrs[k];
       if (v === undefined) continue;
       const e = encodedAttribute(k, v);
       canonical += first ? e.canonical : e.canonicalJoined;
@@ -153,7 +153,8 @@ function linkEncoding(k: typeof CHAIN_ATTR.seq | typeof CHAIN_ATTR.prev, link: C
 
 /**
  * A shared base's attributes encoded once, in key order, around the places where a span's own
- * keys and the chain link go: `fixed[i]` comes before `vars[i]`, the last after the last. Spans of
+ * keys and the chain link go: `canonical[i]` and `otlp[i]` come before `vars[i]`, the last ones
+ * after the last variable. Spans of
  * one statement share a base and, mostly, the same own keys, so sealing one is a dozen string
  * joins instead of sorting and looking up every key.
  */

@@ -254,6 +254,10 @@ test('a statement span starts when the command arrives and ends when its reply i
   assert.ok(end - start >= 200_000_000n, `span covers the statement's own 200 ms (${end - start} ns)`);
   assert.ok(end <= after + slack, 'span ends by the time the client has the reply');
   assert.equal(timed.attributes['sidegate.rows_returned'], 1);
+  // The decision travels in the statement's shared attributes, not in per-run marks.
+  assert.equal(timed.attributes['sidegate.decision'], 'allow');
+  assert.equal(timed.attributes['sidegate.policy.action'], 'allow');
+  assert.equal(timed.attributes['sidegate.rule'], 'ci-reads');
 
   // The client sends a long statement and vanishes: the statement's span still ends, saying why.
   const token = await h.token();

@@ -105,7 +105,7 @@ interface StatementRun {
   readonly decision: Decision;
   /** When the command arrived (nowUnixNano): the span's start. */
   readonly startedAt: string;
-  /** Attributes set before the span was opened (decision, approval id). */
+  /** Attributes set before the span was opened (a hold's outcome, an approval id); the decision itself is in the span's shared attributes. */
   marks?: Attributes;
   span?: AuditCommand;
   rows: number;
@@ -193,12 +193,10 @@ export class PostgresProxySession {
   private unopened: StatementRun[] = [];
   private unended: StatementRun[] = [];
   /**
-   * What every run of a statement starts its span with, per statement (the inspector's shared
-   * objects, and PreparedInfo's) and decision; and each decision's plain attributes, so that a
-   * run marked with exactly those needs nothing added.
+   * What every run of a statement starts its span with (its shape and its decision), per
+   * statement (the inspector's shared objects, and PreparedInfo's) and decision.
    */
   private readonly runAttributes = new WeakMap<InspectedStatement, { decision: Decision; set: AttributeSet }>();
-  private readonly decisionMarks = new WeakMap<Decision, Attributes>();
 
   constructor(
     socket: Socket,
@@ -531,7 +529,6 @@ export class PostgresProxySession {
       return undefined;
     }
     if (decision.action === 'allow') {
-      this.markRuns(runs, this.plainDecisionAttributes(decision));
       this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(raw);
       return undefined;
@@ -567,7 +564,6 @@ export class PostgresProxySession {
       // The statement never reaches the target: a poison Parse under a name nobody uses provokes
       // the upstream error in exactly this position of the pipeline.
       const runs = inspected.map((s) => this.startRun(s, decision));
-      this.markRuns(runs, this.plainDecisionAttributes(decision));
       this.prepared.delete(p.name);
       this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, denied: { run: runs, message: denialMessage(decision) } } });
       this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
@@ -606,13 +602,11 @@ export class PostgresProxySession {
       this.toUpstream.add(frame.raw);
     };
     if (decision.action === 'allow') {
-      this.markRuns(runs, this.plainDecisionAttributes(decision));
       forward();
       return undefined;
     }
     if (decision.action === 'deny') {
       // Parse would have been poisoned already; kept for policy reloads.
-      this.markRuns(runs, this.plainDecisionAttributes(decision));
       this.sendPoisonExecute(portal, runs, denialMessage(decision));
       return undefined;
     }
@@ -653,7 +647,6 @@ export class PostgresProxySession {
     const decision = this.deps.gate.decide(this.principal!, [facts]);
     const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
     const runs = [this.startRun(inspected, decision)];
-    this.markRuns(runs, this.plainDecisionAttributes(decision));
     if (decision.action === 'allow') {
       this.tracker.push({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(frame.raw);
@@ -718,12 +711,12 @@ export class PostgresProxySession {
     const { inspected, decision } = run;
     let base = this.runAttributes.get(inspected);
     if (base?.decision !== decision) {
-      base = { decision, set: new AttributeSet({ ...this.statementAttributes(inspected, decision), ...this.plainDecisionAttributes(decision) }) };
+      base = { decision, set: new AttributeSet({ ...this.statementAttributes(inspected, decision), ...decisionAttributes(decision) }) };
       this.runAttributes.set(inspected, base);
     }
     const facts = inspected.facts;
     run.span = this.auditSession!.startCommand(`${facts.operation}${inspected.collection ? ' ' + inspected.collection : ''}`, base.set, run.startedAt);
-    if (run.marks && run.marks !== this.plainDecisionAttributes(decision)) run.span.setAttributes(run.marks);
+    if (run.marks) run.span.setAttributes(run.marks);
     run.marks = undefined;
     return run.span;
   }
@@ -747,16 +740,6 @@ export class PostgresProxySession {
       'sidegate.rule': decision.rule,
       ...(inspected.collection ? { 'db.collection.name': inspected.collection } : {}),
     };
-  }
-
-  /** decisionAttributes(decision), one object per decision (compared by identity in spanOf). */
-  private plainDecisionAttributes(decision: Decision): Attributes {
-    let attrs = this.decisionMarks.get(decision);
-    if (!attrs) {
-      attrs = decisionAttributes(decision);
-      this.decisionMarks.set(decision, attrs);
-    }
-    return attrs;
   }
 
   private markRuns(runs: StatementRun[], attrs: Attributes): void {
