@@ -159,3 +159,27 @@ test('over its memory bound the spool reads back from disk, in order, and resume
     await spool.close();
   });
 });
+
+test('batch buffers are reused once delivered, never while their records may still be read', async () => {
+  await withDir(async (dir) => {
+    const spool = await DurableSpool.open(dir);
+    const big = (i: number) => JSON.stringify({ i, pad: String(i % 10).repeat(100_000) });
+    let next = 0;
+    for (let round = 0; round < 30; round++) {
+      // Two batches in; deliver only the first: the second's records must survive the appends
+      // that follow (which may be carved from recycled buffers).
+      await spool.append([big(next), big(next + 1)]);
+      await spool.append([big(next + 2)]);
+      const first = await spool.readBatch(2, 1 << 30);
+      assert.ok(first.fromMemory);
+      assert.deepEqual(texts(first), [big(next), big(next + 1)]);
+      await spool.commit(first);
+      await spool.append([big(next + 3)]);
+      const rest = await spool.readBatch(10, 1 << 30);
+      assert.deepEqual(texts(rest), [big(next + 2), big(next + 3)], `round ${round}`);
+      await spool.commit(rest);
+      next += 4;
+    }
+    await spool.close();
+  });
+});

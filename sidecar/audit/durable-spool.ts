@@ -17,6 +17,7 @@
 // deletes segments older than the one being written).
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SpoolBufferPool, type PooledBuffer } from './spool-buffer-pool.js';
 
 export interface SpoolCursor {
   segment: number;
@@ -55,6 +56,8 @@ interface RecentRecord {
   at: number;
   /** On disk, newline included. */
   bytes: number;
+  /** Set on a batch's last record: its buffer goes back to the pool when this record is dropped. */
+  batch?: PooledBuffer;
 }
 
 interface Segment {
@@ -83,6 +86,7 @@ export class DurableSpool {
   /** Something was left out after the memory copy: nothing more joins it until it is drained. */
   private recentClosed = false;
   private readonly memoryBytes: number;
+  private readonly buffers = new SpoolBufferPool();
 
   private constructor(
     readonly dir: string,
@@ -142,7 +146,8 @@ export class DurableSpool {
     const sizes: number[] = new Array<number>(bytes.length);
     let total = 0;
     for (let i = 0; i < bytes.length; i++) total += sizes[i] = bytes[i]!.length + 1;
-    const data = Buffer.allocUnsafe(total);
+    const batch = this.buffers.take(total);
+    const data = batch.bytes;
     let len = 0;
     for (const b of bytes) {
       len += b.copy(data, len);
@@ -158,33 +163,37 @@ export class DurableSpool {
       }
       await this.writer!.sync();
     } catch (err) {
+      batch.release();
       // Leave no partial line behind: the next append must start on a record boundary.
       await this.writer!.truncate(seg.size).catch(() => {});
       throw err;
     }
-    this.remember(data, sizes, seg);
+    this.remember(batch, sizes, seg);
     seg.size += data.length;
     this.appended += data.length;
   }
 
-  private remember(data: Buffer, sizes: readonly number[], seg: Segment): void {
+  private remember(batch: PooledBuffer, sizes: readonly number[], seg: Segment): void {
+    const data = batch.bytes;
     const total = data.length;
     // The memory copy must be contiguous: once a record is left out (over the bound), later ones
     // are left out too until the reader has caught up with what memory holds.
-    if (this.recentClosed) return;
-    if (this.recentBytes + total > this.memoryBytes) {
-      this.recentClosed = this.recentHead < this.recent.length;
+    if (this.recentClosed || this.recentBytes + total > this.memoryBytes) {
+      if (!this.recentClosed) this.recentClosed = this.recentHead < this.recent.length;
+      batch.release();
       return;
     }
     let at = 0;
-    for (const bytes of sizes) {
-      this.recent.push({ segment: seg.n, offset: seg.size + at, data, at, bytes });
+    for (let i = 0; i < sizes.length; i++) {
+      const bytes = sizes[i]!;
+      this.recent.push({ segment: seg.n, offset: seg.size + at, data, at, bytes, batch: i === sizes.length - 1 ? batch : undefined });
       at += bytes;
     }
     this.recentBytes += total;
   }
 
   private forgetRecent(): void {
+    for (let i = this.recentHead; i < this.recent.length; i++) this.recent[i]!.batch?.release();
     this.recent = [];
     this.recentHead = 0;
     this.recentBytes = 0;
@@ -281,6 +290,7 @@ export class DurableSpool {
       const r = this.recent[this.recentHead]!;
       if (r.segment > c.segment || (r.segment === c.segment && r.offset >= c.offset)) break;
       this.recentBytes -= r.bytes;
+      r.batch?.release();
       this.recentHead++;
     }
     if (this.recentHead === this.recent.length) this.forgetRecent();
