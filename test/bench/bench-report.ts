@@ -198,14 +198,27 @@ median, before the client's next command arrives). Measured in the process (pgbe
 one client), the time before the write fell from 14.0 to 6.0 µs towards the target and from 15.7
 to 7.2 µs towards the client, and opening and ending a span from about 5–6 µs to 2 µs each (a
 statement's shared attributes are bounded once per session, not copied into every span). The two
-socket writes themselves take 20–26 µs each on this machine, for a bare pipe too. What is left
-above the bare pipe (about 43 µs in the 2026-12-01 23:15 run: sidegate +75 µs, node-pipe +32 µs,
-pgbouncer +20 µs) is, by experiment, about half the sealing of each span (hashing and encoding,
-13–18 µs of CPU per statement: a build that skips it measured 21–25 µs lower at the median in
-three of four alternating runs, although in-process timing shows sealing ends about 25 µs before
-the next command arrives; on two virtual CPUs, work done beside the round trip still slows it)
-and half the protocol machinery (framing, decisions, spans). Moving the sealing to the moment
-a command waits on the target was tried and measured no better.
+socket writes themselves take 20–26 µs each on this machine, for a bare pipe too.
+
+Where the rest goes, by CPU time per transaction (one pgbench client, -M prepared, user and
+system time of each thread from /proc, alternating processes; 2026-12-02): a bare Node.js pipe
+spends about 10 µs in user space and 32 µs in the kernel (mostly waking the process at the other
+end: in perf, \`sock_def_readable\` → \`_raw_spin_unlock_irqrestore\`, the interrupt to the other
+virtual CPU); sidegate's event-loop thread 40–50 µs in user space and 42–45 µs in the kernel.
+Builds that skip parts, measured the same way at one moment: skipping the span's sealing and
+everything after it took the event loop's user time from about 65 to 39 µs, skipping only the
+spool and export (sealing kept) to 54 µs. Sealing a span costs 7–9 µs in a microbenchmark and
+more in the process (its strings and garbage compete with the protocol's for the caches); doing
+it in batches every 20 ms instead of after each statement measured no better at the median, so
+it is its CPU, not its timing, that the round trip feels. Two fixes of 2026-12-02: the pieces a
+span is assembled from are kept as flat strings (each hash and write had walked their ropes
+again: 8.9 → 7.4 µs per span in the microbenchmark), and the spool's write batches come from
+recycled 1 MiB chunks: a fresh buffer of a few hundred KiB every few milliseconds, held until its
+export was committed, had V8 running full mark-compact collections back to back (17–28 in 10 s of
+one client; now 1), about 8 µs of CPU per transaction across the process's threads; select-only
+prepared with 8 clients +6% in alternating runs. The median one-client latency did not move with
+that (the collections ran mostly on V8's helper threads). In the run below sidegate adds 73 µs at
+the median, a bare Node.js pipe 28 µs and pgbouncer 38 µs.
 
 Bulk paths: the target's TLS records arrive 16 kB at a time; what one turn of the event loop
 received is written to the client as one writev of the original slices (a reply that ends —
@@ -226,7 +239,9 @@ added latency, the time to ready) do not, so the report records a CPU reference:
 it before comparing their absolute figures.
 
 Memory: a bare Node.js process with an HTTP server and one TLS connection settles at about 45 MB
-resident here (30 MB of it the node binary's own pages). sidegate settles at 65–70 MB about ten
+resident here (30–33 MB of it the node binary's own pages; sidegate maps about 40 MB of them, the
+code for TLS, crypto and WASM included, and the kernel maps them 64 kB around each page touched,
+so no setting of ours lowers that part). sidegate settles at 65–72 MB about ten
 seconds after start, once V8's memory reducer has shrunk the young generation (the idle figure
 below is taken a few seconds after start, before that). Measured the same way, zod adds about
 8.5 MB, 6 MB of it the 64 locale modules that every zod entry point loads (\`export * as
@@ -236,7 +251,10 @@ crypto and WASM code about 10 MB more than the bare process; the JS heap holds a
 ~100 modules, policy, caches). The OTLP exporter and @opentelemetry/core (about 10 MB and 50 ms)
 load at the first export, koffi at the first transparent connection. So 60 MB idle is out of
 reach of tuning: it needs a start path without zod (a chosen dependency) and more. A tree-shaken
-bundle (esbuild) was tried: resident memory the same, start faster.
+bundle (esbuild) was tried: resident memory the same, start faster. V8 and allocator settings were
+measured too (2026-12-02, against 69 MB settled): \`--max-semi-space-size=1\` −6 MB a few seconds
+after start, \`--v8-pool-size=1\` −3 MB, \`--single-threaded\` or \`MALLOC_ARENA_MAX=2\` −4 MB; none
+reaches 60 MB, and each trades away throughput or parallel GC under load.
 
 Start: on this machine about half of the time to ready is Node's ESM loader (resolving, reading,
 compiling and linking about 250 modules, 220 since jose is imported by subpath: roughly 200 ms
