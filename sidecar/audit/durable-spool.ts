@@ -146,6 +146,10 @@ export class DurableSpool {
     const sizes: number[] = new Array<number>(bytes.length);
     let total = 0;
     for (let i = 0; i < bytes.length; i++) total += sizes[i] = bytes[i]!.length + 1;
+    let seg = this.segments[this.segments.length - 1];
+    if (!seg || !this.writer || seg.size >= this.segmentBytes) seg = await this.startSegment(seg);
+    // Taken only once nothing can fail before the try below: a batch never released would pin
+    // its chunk for good (appends are retried while the disk fails).
     const batch = this.buffers.take(total);
     const data = batch.bytes;
     let len = 0;
@@ -153,8 +157,6 @@ export class DurableSpool {
       len += b.copy(data, len);
       data[len++] = 0x0a;
     }
-    let seg = this.segments[this.segments.length - 1];
-    if (!seg || !this.writer || seg.size >= this.segmentBytes) seg = await this.startSegment(seg);
     try {
       let written = 0;
       while (written < data.length) {
