@@ -202,9 +202,10 @@ socket writes themselves take 20–26 µs each on this machine, for a bare pipe 
 
 Where the rest goes, by CPU time per transaction (one pgbench client, -M prepared, user and
 system time of each thread from /proc, alternating processes; 2026-12-02): a bare Node.js pipe
-spends about 10 µs in user space and 32 µs in the kernel (mostly waking the process at the other
+spent about 10 µs in user space and 32 µs in the kernel (mostly waking the process at the other
 end: in perf, \`sock_def_readable\` → \`_raw_spin_unlock_irqrestore\`, the interrupt to the other
-virtual CPU); sidegate's event-loop thread 40–50 µs in user space and 42–45 µs in the kernel.
+virtual CPU); sidegate's event-loop thread 40–55 µs in user space and 40–50 µs in the kernel
+(ranges over the machine's calmer moments).
 Builds that skip parts, measured the same way at one moment: skipping the span's sealing and
 everything after it took the event loop's user time from about 65 to 39 µs, skipping only the
 spool and export (sealing kept) to 54 µs. Sealing a span costs 7–9 µs in a microbenchmark and
@@ -217,7 +218,7 @@ recycled 1 MiB chunks: a fresh buffer of a few hundred KiB every few millisecond
 export was committed, had V8 running full mark-compact collections back to back (17–28 in 10 s of
 one client; now 1), about 8 µs of CPU per transaction across the process's threads; select-only
 prepared with 8 clients +6% in alternating runs. The median one-client latency did not move with
-that (the collections ran mostly on V8's helper threads). In the run below sidegate adds 73 µs at
+that (most of a collection's work ran on V8's helper threads). In the run below sidegate adds 73 µs at
 the median, a bare Node.js pipe 28 µs and pgbouncer 38 µs.
 
 Bulk paths: the target's TLS records arrive 16 kB at a time; what one turn of the event loop
