@@ -164,6 +164,8 @@ masking:
   const sidegate = await startSidegate('sidegate', 26433, 26533);
   const passthrough = await startSidegate('passthrough', 26434, 26534);
   await waitForPort(bouncerPort);
+  // pgbouncer's own pid (runuser's child), for its CPU time per transaction.
+  const bouncerPid = Number((await readFile(join(bouncerDir, 'pgbouncer.pid'), 'utf8').catch(() => '')).trim()) || undefined;
 
   const pipePort = 26435;
   const pipe = spawn(process.execPath, [NODE_PIPE, String(pipePort), pg.host, String(pg.port), pg.caFile], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -176,7 +178,7 @@ masking:
     pg,
     paths: [
       { name: 'direct', host: pg.host, port: pg.port, user: user.user, password: user.password, sslmode: 'require' },
-      { name: 'pgbouncer', host: '127.0.0.1', port: bouncerPort, user: user.user, password: user.password, sslmode: 'disable' },
+      { name: 'pgbouncer', host: '127.0.0.1', port: bouncerPort, user: user.user, password: user.password, sslmode: 'disable', pid: bouncerPid },
       sidegate,
       passthrough,
       { name: 'node-pipe', host: '127.0.0.1', port: pipePort, user: md5.user, password: md5.password, sslmode: 'disable', pid: pipe.pid },
@@ -206,6 +208,27 @@ async function waitForPort(port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nothing listens on ${port}`);
+}
+
+/**
+ * CPU time a process has used so far (user + system, all its threads), in clock ticks of 1/100 s
+ * (Linux's USER_HZ), from the text of /proc/<pid>/stat. The command name (field 2) may hold
+ * spaces and parentheses, so fields are counted after its last ')'.
+ */
+export function cpuTicksOf(procStat: string): number {
+  const rest = procStat.slice(procStat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
+  const utime = Number(rest[11]);
+  const stime = Number(rest[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('unreadable /proc/<pid>/stat');
+  return utime + stime;
+}
+
+/** Microseconds per clock tick of /proc/<pid>/stat. */
+export const US_PER_TICK = 10_000;
+
+export async function cpuTicks(pid: number): Promise<number> {
+  return cpuTicksOf(await readFile(`/proc/${pid}/stat`, 'utf8'));
 }
 
 /** Resident set size of a process in MB, from /proc. */

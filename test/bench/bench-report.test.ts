@@ -16,7 +16,7 @@ test('ratios are medians against direct from the same run, and each target is ju
     results.push(m('select-only simple (8 clients)', 'pgbouncer', round, 60));
     results.push(m('select-only simple (8 clients)', 'sidegate', round, 50));
     results.push(m('select-only prepared (1 client)', 'direct', round, 10, { latencyP50Ms: 0.07 }));
-    results.push(m('select-only prepared (1 client)', 'sidegate', round, 8, { latencyP50Ms: 0.1 + round / 1000 }));
+    results.push(m('select-only prepared (1 client)', 'sidegate', round, 8, { latencyP50Ms: 0.1 + round / 1000, cpuUsPerTx: [90, 70, 80][round - 1] }));
     results.push(m('large result, 2 masked columns (1000 rows)', 'direct', round, 10));
     results.push(m('large result, 2 masked columns (1000 rows)', 'sidegate', round, 6, { rssBeforeMb: 100, peakRssMb: 100 + 20 * round }));
   }
@@ -39,4 +39,9 @@ test('ratios are medians against direct from the same run, and each target is ju
   assert.equal(judged['RSS with 100 connections ≤ 120 MB']!.met, false);
   assert.equal(judged['ready ≤ 400 ms after start']!.met, true);
   assert.match(markdown(report), /\| RSS with 100 connections ≤ 120 MB \| 130\.0 MB \| \*\*no\*\* \|/);
+  const one = report.workloads.find((w) => w.workload === 'select-only prepared (1 client)')!;
+  assert.equal(one.paths['sidegate']!.cpuUsPerTx, 80, 'median of the rounds');
+  assert.equal(one.paths['direct']!.cpuUsPerTx, undefined, 'no proxy, no figure');
+  assert.match(markdown(report), /\| select-only prepared \(1 client\) \| sidegate \|[^\n]*\| 80 µs \|\n/);
+  assert.match(markdown(report), /\| select-only prepared \(1 client\) \| direct \|[^\n]*\|  \|\n/);
 });

@@ -18,6 +18,8 @@ export interface Measurement {
   /** The proxy's RSS just before the run, and its peak during it. */
   rssBeforeMb?: number;
   peakRssMb?: number;
+  /** The proxy's CPU time (user + system, all threads) per transaction, in µs (pgbench runs). */
+  cpuUsPerTx?: number;
 }
 
 export interface Report {
@@ -29,7 +31,7 @@ export interface Report {
     unit: string;
     paths: Record<
       string,
-      { median: number; min: number; max: number; ratio: number; latencyAvgMs?: number; latencyP50Ms?: number; latencyP99Ms?: number; peakRssMb?: number; rssGrowthMb?: number }
+      { median: number; min: number; max: number; ratio: number; latencyAvgMs?: number; latencyP50Ms?: number; latencyP99Ms?: number; peakRssMb?: number; rssGrowthMb?: number; cpuUsPerTx?: number }
     >;
   }[];
   memoryMb: Record<string, number>;
@@ -63,6 +65,7 @@ export function summarise(
       const p50 = mine.map((r) => r.latencyP50Ms).filter((x): x is number => x !== undefined);
       const p99 = mine.map((r) => r.latencyP99Ms).filter((x): x is number => x !== undefined);
       const rss = mine.map((r) => r.peakRssMb).filter((x): x is number => x !== undefined);
+      const cpu = mine.map((r) => r.cpuUsPerTx).filter((x): x is number => x !== undefined);
       const growth = mine.filter((r) => r.peakRssMb !== undefined && r.rssBeforeMb !== undefined).map((r) => r.peakRssMb! - r.rssBeforeMb!);
       paths[path] = {
         median: median(t),
@@ -74,6 +77,7 @@ export function summarise(
         latencyP99Ms: p99.length ? median(p99) : undefined,
         peakRssMb: rss.length ? Math.max(...rss) : undefined,
         rssGrowthMb: growth.length ? Math.max(...growth) : undefined,
+        cpuUsPerTx: cpu.length ? median(cpu) : undefined,
       };
     }
     return { workload, unit: rows[0]!.unit, paths };
@@ -117,14 +121,14 @@ export function markdown(r: Report): string {
   }
   lines.push(`Rounds: ${r.rounds} (paths alternated each round), ${r.secondsPerRun} s per pgbench run. Ratios are medians against direct from the same run; spread is min–max over rounds.`);
   lines.push('');
-  lines.push('| workload | path | throughput | ratio to direct | spread | latency avg | latency p50 | latency p99 |');
-  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| workload | path | throughput | ratio to direct | spread | latency avg | latency p50 | latency p99 | proxy CPU per tx |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const ms = (x: number | undefined) => (x !== undefined ? x.toFixed(3) + ' ms' : '');
   for (const w of r.workloads) {
     for (const [path, s] of Object.entries(w.paths)) {
       const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
       lines.push(
-        `| ${w.workload} | ${path} | ${fmt(s.median)} ${w.unit} | ${s.ratio.toFixed(2)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.latencyAvgMs)} | ${ms(s.latencyP50Ms)} | ${ms(s.latencyP99Ms)} |`,
+        `| ${w.workload} | ${path} | ${fmt(s.median)} ${w.unit} | ${s.ratio.toFixed(2)} | ${fmt(s.min)}–${fmt(s.max)} | ${ms(s.latencyAvgMs)} | ${ms(s.latencyP50Ms)} | ${ms(s.latencyP99Ms)} | ${s.cpuUsPerTx !== undefined ? s.cpuUsPerTx.toFixed(0) + ' µs' : ''} |`,
       );
     }
   }
@@ -166,6 +170,12 @@ the floor of any proxy written for Node.js on this machine. Each path has exactl
 the database. Workloads: pgbench select-only in the three query modes and tpcb-like, a 1M-row
 result with two masked columns read to the end by psql, COPY TO STDOUT and COPY FROM STDIN of
 the same ~200 MB table.
+
+The last column, **proxy CPU per tx**, is the proxy's own CPU time per transaction (user and
+system, all of its threads, read from /proc before and after each pgbench run; the median of
+the rounds). Unlike the latency it hardly depends on how quickly this virtual machine wakes the
+other processes, so it is the figure to compare changes to the proxy by; for sidegate it
+includes the audit pipeline's background work (sealing, spool, export, garbage collection).
 
 ## Reading the numbers
 

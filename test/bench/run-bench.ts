@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startBenchEnvironment, rssMb, type PathEndpoint } from './bench-environment.js';
+import { startBenchEnvironment, rssMb, cpuTicks, US_PER_TICK, type PathEndpoint } from './bench-environment.js';
 import { markdown, median, summarise, writeDocs, type Measurement, type Report } from './bench-report.js';
 
 
@@ -76,11 +76,18 @@ async function withPeakRss<T>(pid: number | undefined, work: () => Promise<T>): 
 async function pgbench(p: PathEndpoint, database: string, workload: string, extra: string[], round: number): Promise<Measurement> {
   const logDir = join(tmpdir(), `sidegate-pgbench-${process.pid}-${workload}-${p.name}-${round}`);
   await mkdir(logDir, { recursive: true });
+  const ticksBefore = p.pid ? await cpuTicks(p.pid).catch(() => undefined) : undefined;
   const [r, before, peak] = await withPeakRss(p.pid, () =>
     run('pgbench', ['-n', '-T', String(seconds), '-l', '--log-prefix', join(logDir, 'tx'), ...extra], pgEnv(p, database)),
   );
+  const ticksAfter = p.pid ? await cpuTicks(p.pid).catch(() => undefined) : undefined;
   if (r.code !== 0) throw new Error(`pgbench ${workload} over ${p.name} failed: ${r.stderr.slice(0, 500)}`);
   const tps = Number(/tps = ([0-9.]+)/.exec(r.stdout)?.[1]);
+  const transactions = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1]);
+  // The proxy's CPU per transaction, all its threads: a figure the machine's wake-up latencies
+  // blur far less than the latency does (ticks of 10 ms over a run of thousands of transactions).
+  const cpuUsPerTx =
+    ticksBefore !== undefined && ticksAfter !== undefined && transactions > 0 ? ((ticksAfter - ticksBefore) * US_PER_TICK) / transactions : undefined;
   const avg = Number(/latency average = ([0-9.]+) ms/.exec(r.stdout)?.[1]);
   // Per-transaction log: client_id tx_no time_us script_no epoch epoch_us
   const latencies: number[] = [];
@@ -93,7 +100,7 @@ async function pgbench(p: PathEndpoint, database: string, workload: string, extr
   await rm(logDir, { recursive: true, force: true });
   latencies.sort((a, b) => a - b);
   const at = (q: number) => (latencies.length > 0 ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] : undefined);
-  return { workload, path: p.name, round, throughput: tps, unit: 'tps', latencyAvgMs: avg, latencyP50Ms: at(0.5), latencyP99Ms: at(0.99), rssBeforeMb: before, peakRssMb: peak };
+  return { workload, path: p.name, round, throughput: tps, unit: 'tps', latencyAvgMs: avg, latencyP50Ms: at(0.5), latencyP99Ms: at(0.99), rssBeforeMb: before, peakRssMb: peak, cpuUsPerTx };
 }
 
 async function timedPsql(p: PathEndpoint, database: string, workload: string, sql: string, units: number, unit: string, round: number, pre?: string): Promise<Measurement> {
