@@ -228,8 +228,12 @@ recycled 1 MiB chunks: a fresh buffer of a few hundred KiB every few millisecond
 export was committed, had V8 running full mark-compact collections back to back (17–28 in 10 s of
 one client; now 1), about 8 µs of CPU per transaction across the process's threads; select-only
 prepared with 8 clients +6% in alternating runs. The median one-client latency did not move with
-that (most of a collection's work ran on V8's helper threads). In the run below sidegate adds 73 µs at
-the median, a bare Node.js pipe 28 µs and pgbouncer 38 µs.
+that (most of a collection's work ran on V8's helper threads). In the run below (CPU reference 368 ms) sidegate
+adds 59 µs at the median, a bare Node.js pipe 28 µs and pgbouncer 13 µs; in the run of the same
+code before it (CPU reference 458 ms) 73, 28 and 38 µs. The proxies' CPU per transaction in the
+run below: 55 µs for sidegate with 8 clients (-M prepared), 53 µs with inspection and masking off,
+26 µs for the bare pipe and 20 µs for pgbouncer; with one client 95, 99, 53 and 40 µs (a lone
+client also pays for being woken up for every message).
 
 Bulk paths: the target's TLS records arrive 16 kB at a time; what one turn of the event loop
 received is written to the client as one writev of the original slices (a reply that ends —
