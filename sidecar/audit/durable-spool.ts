@@ -181,7 +181,7 @@ export class DurableSpool {
     // The memory copy must be contiguous: once a record is left out (over the bound), later ones
     // are left out too until the reader has caught up with what memory holds.
     if (this.recentClosed || this.recentBytes + total > this.memoryBytes) {
-      if (!this.recentClosed) this.recentClosed = this.recentHead < this.recent.length;
+      this.recentClosed ||= this.recentHead < this.recent.length;
       batch.release();
       return;
     }

@@ -40,8 +40,9 @@ export class SpoolBufferPool {
   take(n: number): PooledBuffer {
     if (n > this.chunkBytes) return { bytes: Buffer.allocUnsafeSlow(n), release: () => {} };
     let chunk = this.current;
+    // A current chunk with nothing live in it was started over (release), so it always fits n:
+    // one left here still has batches in use and joins the free list when the last is released.
     if (!chunk || chunk.used + n > this.chunkBytes) {
-      if (chunk && chunk.live === 0) this.keep(chunk);
       chunk = this.free.pop() ?? this.newChunk();
       chunk.used = 0;
       this.current = chunk;

@@ -211,24 +211,21 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 /**
- * CPU time a process has used so far (user + system, all its threads), in clock ticks of 1/100 s
- * (Linux's USER_HZ), from the text of /proc/<pid>/stat. The command name (field 2) may hold
- * spaces and parentheses, so fields are counted after its last ')'.
+ * CPU time a process has used so far (user + system, all its threads), in µs, from the text of
+ * /proc/<pid>/stat, which counts it in ticks of 1/100 s (Linux's USER_HZ). The command name
+ * (field 2) may hold spaces and parentheses, so fields are counted after its last ')'.
  */
-export function cpuTicksOf(procStat: string): number {
+export function cpuTimeUsOf(procStat: string): number {
   const rest = procStat.slice(procStat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state); utime and stime are fields 14 and 15.
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('unreadable /proc/<pid>/stat');
-  return utime + stime;
+  return (utime + stime) * 10_000;
 }
 
-/** Microseconds per clock tick of /proc/<pid>/stat. */
-export const US_PER_TICK = 10_000;
-
-export async function cpuTicks(pid: number): Promise<number> {
-  return cpuTicksOf(await readFile(`/proc/${pid}/stat`, 'utf8'));
+export async function cpuTimeUs(pid: number): Promise<number> {
+  return cpuTimeUsOf(await readFile(`/proc/${pid}/stat`, 'utf8'));
 }
 
 /** Resident set size of a process in MB, from /proc. */

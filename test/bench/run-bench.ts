@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startBenchEnvironment, rssMb, cpuTicks, US_PER_TICK, type PathEndpoint } from './bench-environment.js';
+import { startBenchEnvironment, rssMb, cpuTimeUs, type PathEndpoint } from './bench-environment.js';
 import { markdown, median, summarise, writeDocs, type Measurement, type Report } from './bench-report.js';
 
 
@@ -76,18 +76,18 @@ async function withPeakRss<T>(pid: number | undefined, work: () => Promise<T>): 
 async function pgbench(p: PathEndpoint, database: string, workload: string, extra: string[], round: number): Promise<Measurement> {
   const logDir = join(tmpdir(), `sidegate-pgbench-${process.pid}-${workload}-${p.name}-${round}`);
   await mkdir(logDir, { recursive: true });
-  const ticksBefore = p.pid ? await cpuTicks(p.pid).catch(() => undefined) : undefined;
+  const cpuBefore = p.pid ? await cpuTimeUs(p.pid).catch(() => undefined) : undefined;
   const [r, before, peak] = await withPeakRss(p.pid, () =>
     run('pgbench', ['-n', '-T', String(seconds), '-l', '--log-prefix', join(logDir, 'tx'), ...extra], pgEnv(p, database)),
   );
-  const ticksAfter = p.pid ? await cpuTicks(p.pid).catch(() => undefined) : undefined;
+  const cpuAfter = p.pid ? await cpuTimeUs(p.pid).catch(() => undefined) : undefined;
   if (r.code !== 0) throw new Error(`pgbench ${workload} over ${p.name} failed: ${r.stderr.slice(0, 500)}`);
   const tps = Number(/tps = ([0-9.]+)/.exec(r.stdout)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1]);
   // The proxy's CPU per transaction, all its threads: a figure the machine's wake-up latencies
   // blur far less than the latency does (ticks of 10 ms over a run of thousands of transactions).
   const cpuUsPerTx =
-    ticksBefore !== undefined && ticksAfter !== undefined && transactions > 0 ? ((ticksAfter - ticksBefore) * US_PER_TICK) / transactions : undefined;
+    cpuBefore !== undefined && cpuAfter !== undefined && transactions > 0 ? (cpuAfter - cpuBefore) / transactions : undefined;
   const avg = Number(/latency average = ([0-9.]+) ms/.exec(r.stdout)?.[1]);
   // Per-transaction log: client_id tx_no time_us script_no epoch epoch_us
   const latencies: number[] = [];
