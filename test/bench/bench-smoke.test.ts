@@ -32,7 +32,7 @@ test('the benchmark harness runs every workload over every path (smoke size)', {
         assert.ok(s.median > 0 && Number.isFinite(s.ratio), w.workload);
       }
     }
-    assert.ok(report.memoryMb['idle'] > 0 && report.memoryMb['100 connections'] > 0);
+    assert.ok(report.memoryMb['idle'] > 0 && report.memoryMb['100 connections'] > 0 && report.memoryMb['after the first queries'] > 0);
     assert.ok(Number.isFinite(report.addedLatencyUsPerQuery), 'added latency from per-transaction medians');
     const prepared = report.workloads.find((w: { workload: string }) => w.workload === 'select-only prepared (1 client)');
     assert.ok(prepared.paths.sidegate.latencyP50Ms > 0 && prepared.paths.sidegate.rssGrowthMb >= 0);

@@ -5,7 +5,7 @@
 // with its literals replaced, for simple-protocol clients that send one statement with ever new
 // literals (what policy sees of a statement does not depend on its literal values; only its own
 // text, kept for text rules, does, and that is put back).
-import { loadModule, parseSync } from 'libpg-query';
+import { loadModule, parseSync } from './sql-grammar.js';
 import type { CommandFacts } from '../../../policies/model.js';
 import { classifyStatement } from './sql-kinds.js';
 import { collectTreeFacts } from './sql-tables.js';

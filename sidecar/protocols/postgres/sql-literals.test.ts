@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModule } from 'libpg-query';
+import { loadModule } from './sql-grammar.js';
 import { replaceLiterals } from './sql-literals.js';
 
 before(() => loadModule());

@@ -1,7 +1,7 @@
 // Literal values out of SQL text, for `db.query.text`: every string, number, bit-string and
 // hex-string literal becomes `?`, found with the real PostgreSQL scanner so that quoting rules
 // (E'' escapes, dollar quotes, U&'' strings) are the server's, not a regex's guess.
-import { scanSync } from 'libpg-query';
+import { scanSync } from './sql-grammar.js';
 import { replacePlainLiterals } from './plain-sql-literals.js';
 
 /**

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModule, parseSync } from 'libpg-query';
+import { loadModule, parseSync } from './sql-grammar.js';
 import { settingIndependentSql } from './sql-string-mode.js';
 
 await loadModule();

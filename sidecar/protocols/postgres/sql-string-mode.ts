@@ -11,7 +11,7 @@
 // forwarded in the E'' form with its backslashes doubled: the same string under both settings, and
 // exactly the one sidegate inspected. A statement without a backslash is never touched (no scan).
 // N'' literals cannot take the E prefix; one holding a backslash is refused instead.
-import { scanSync } from 'libpg-query';
+import { scanSync } from './sql-grammar.js';
 
 export type StringModeResult =
   /** Nothing depends on the setting: forward the text as it is. */

@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadModule, parseSync } from 'libpg-query';
+import { loadModule, parseSync } from './sql-grammar.js';
 import { collectTreeFacts } from './sql-tables.js';
 
 before(() => loadModule());
