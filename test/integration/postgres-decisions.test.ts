@@ -33,6 +33,10 @@ before(async () => {
   - name: never-events
     identities: [ci]
     when: { schemas: [audit_only], statements: [read] }
+    action: deny
+  - name: no-forbidden-literal
+    identities: [ci]
+    when: { text: "forbidden-literal" }
     action: deny`,
       }),
   });
@@ -236,6 +240,35 @@ test('the audit trail has a session span with one child span per statement and O
   assert.equal(denied.attributes['sidegate.rule'], 'no-ddl');
   assert.equal(denied.attributes['db.response.status_code'], '42501');
   assert.equal(session.attributes['sidegate.ci.project_path'], 'acme/api');
+});
+
+test('statements of one shape that differ only in their literals each keep their own decision and rule in the audit trail', async () => {
+  const c = await client();
+  const texts = ["SELECT id FROM orders WHERE id = 1 OR 'x' = 'forbidden-literal'", "SELECT id FROM orders WHERE id = 2 OR 'x' = 'y'", "SELECT id FROM orders WHERE id = 3 OR 'x' = 'z'"];
+  try {
+    // Simple protocol (no parameters): one shape, the first denied by a text rule.
+    await assert.rejects(c.query(texts[0]!), (err: Error & { code?: string }) => err.code === '42501' && /no-forbidden-literal/.test(err.message));
+    assert.deepEqual((await c.query(texts[1]!)).rows, [{ id: 2 }]);
+    assert.deepEqual((await c.query(texts[2]!)).rows, [{ id: 3 }]);
+  } finally {
+    await c.end();
+  }
+  await h.sidecar.audit.flush();
+  const shape = 'SELECT id FROM orders WHERE id = ? OR ? = ?';
+  const spans = await h.receiver.waitForSpans((all) => {
+    const mine = all.filter((s) => s.attributes['db.query.text'] === shape);
+    return mine.length === 3 && mine;
+  });
+  spans.sort((a, b) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1));
+  assert.deepEqual(
+    spans.map((s) => [s.attributes['sidegate.decision'], s.attributes['sidegate.rule'], s.attributes['sidegate.policy.action']]),
+    [
+      ['deny', 'no-forbidden-literal', 'deny'],
+      ['allow', 'ci-reads', 'allow'],
+      ['allow', 'ci-reads', 'allow'],
+    ],
+  );
+  assert.equal(new Set(spans.map((s) => s.parentSpanId)).size, 1, 'one session');
 });
 
 test('a statement span starts when the command arrives and ends when its reply is written; a session that drops mid-statement still ends it', async () => {

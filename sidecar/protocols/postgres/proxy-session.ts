@@ -194,9 +194,10 @@ export class PostgresProxySession {
   private unended: StatementRun[] = [];
   /**
    * What every run of a statement starts its span with (its shape and its decision), per
-   * statement (the inspector's shared objects, and PreparedInfo's) and decision.
+   * statement (the inspector's shared objects, and PreparedInfo's) or statement shape, and the
+   * decision's action and rule.
    */
-  private readonly runAttributes = new WeakMap<InspectedStatement, { decision: Decision; set: AttributeSet }>();
+  private readonly runAttributes = new WeakMap<InspectedStatement, { action: Decision['action']; rule: string; set: AttributeSet }>();
 
   constructor(
     socket: Socket,
@@ -696,7 +697,8 @@ export class PostgresProxySession {
   private sessionFacts(inspected: InspectedStatement[]): InspectedStatement[] {
     if (!this.searchPathChanged && inspected.some((s) => s.facts.flags.includes('search-path'))) this.searchPathChanged = true;
     if (!this.searchPathChanged) return inspected;
-    return inspected.map((s) => ({ ...s, facts: { ...s.facts, flags: [...s.facts.flags, 'search-path-changed'] } }));
+    // Not the template's any more: its flags differ.
+    return inspected.map((s) => ({ ...s, template: undefined, facts: { ...s.facts, flags: [...s.facts.flags, 'search-path-changed'] } }));
   }
 
   private startRun(inspected: InspectedStatement, decision: Decision): StatementRun {
@@ -709,10 +711,15 @@ export class PostgresProxySession {
   private spanOf(run: StatementRun): AuditCommand {
     if (run.span) return run.span;
     const { inspected, decision } = run;
-    let base = this.runAttributes.get(inspected);
-    if (base?.decision !== decision) {
-      base = { decision, set: new AttributeSet({ ...this.statementAttributes(inspected, decision), ...decisionAttributes(decision) }) };
-      this.runAttributes.set(inspected, base);
+    // Kept per statement, or per shape for simple-protocol texts that differ only in their
+    // literals (each such text is a new inspection and gets a new decision): the shared attributes
+    // take only the decision's action and rule, and one set per shape means the audit encodes
+    // them once, not for every span.
+    const key = inspected.template ?? inspected;
+    let base = this.runAttributes.get(key);
+    if (base === undefined || base.action !== decision.action || base.rule !== decision.rule) {
+      base = { action: decision.action, rule: decision.rule, set: new AttributeSet({ ...this.statementAttributes(inspected, decision), ...decisionAttributes(decision) }) };
+      this.runAttributes.set(key, base);
     }
     const facts = inspected.facts;
     run.span = this.auditSession!.startCommand(`${facts.operation}${inspected.collection ? ' ' + inspected.collection : ''}`, base.set, run.startedAt);

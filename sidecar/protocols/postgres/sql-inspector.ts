@@ -25,6 +25,12 @@ export interface InspectedStatement {
   functions?: readonly string[];
   /** Parser message for an unparsable statement. */
   error?: string;
+  /**
+   * The cached inspection this one was copied from when only literal values differ (same shape):
+   * equal to this one in everything but `text` and `facts.text`. What is derived from a
+   * statement but its own text (its audit attributes) can be kept per shape, keyed by this.
+   */
+  template?: InspectedStatement;
 }
 
 let loaded: Promise<void> | undefined;
@@ -126,7 +132,7 @@ function ownTextRelation(own: string, text: string): ShapeEntry['own'] | undefin
 function withOwnText(entry: ShapeEntry, text: string): InspectedStatement {
   const trimmed = text.trim();
   const own = entry.own === 'trimmed' ? trimmed : trimmed.slice(0, -1).trim();
-  return deepFreeze({ ...entry.template, text: own, facts: { ...entry.template.facts, text: own } });
+  return deepFreeze({ ...entry.template, template: entry.template, text: own, facts: { ...entry.template.facts, text: own } });
 }
 
 interface ParsedStatement {
