@@ -177,6 +177,34 @@ the rounds). Unlike the latency it hardly depends on how quickly this virtual ma
 other processes, so it is the figure to compare changes to the proxy by; for sidegate it
 includes the audit pipeline's background work (sealing, spool, export, garbage collection).
 
+## Where the targets stand
+
+The table under "Latest run" judges each target from that run. Over the full runs of 2026-12-01
+and 2026-12-02:
+
+- COPY both ways, the large masked result and its memory growth, RSS with 100 connections: met
+  in every run.
+- Ready ≤ 400 ms: met at the machine's usual speed (231–349 ms), missed at its slowest (466 ms at
+  a CPU reference of 639 ms). About half of it is Node's ESM loader; a bundle measured 185–217 ms.
+- Select-only ≥ 0.80 (prepared) / ≥ 0.65 (simple) of direct, and at least pgbouncer's ratio: out
+  of reach of a Node.js data plane on this machine. The node-pipe row, a proxy that only moves
+  bytes, keeps 0.37–0.50: below both targets and below pgbouncer. In the profiles the socket
+  writes (\`writeBuffer\`; each write wakes the process at the other end through an interrupt to
+  the other virtual CPU) are 45–62% of sidegate's busy time, at two writes and two reads per
+  transaction, the least a proxy can do. What would reach it: the data plane (framing,
+  forwarding, masking) in C or Rust with Node.js as the control plane (policy, approvals, audit
+  export), or cores of its own.
+- Added median latency ≤ 60 µs (one client, prepared): met at a fast moment (59 µs at a CPU
+  reference of 368 ms), not at slower ones (73–125 µs), when a bare Node.js pipe alone added 28–65
+  µs. sidegate's own share is its CPU per transaction, most of it the audit span: a build that
+  skipped sealing added 31–47 µs where the full one added 62–65. What would reach it reliably:
+  sealing on a core of its own (a worker thread fell behind on two virtual CPUs), or the native
+  data plane above.
+- RSS idle ≤ 60 MB: out of reach on Node.js 20 with this code: the node binary's pages (40 MB)
+  and the V8 heap of the loaded code (12 MB) come before anything else (Memory, below). What
+  would reach it: a sidecar not built on Node.js, or one shared proxy per node (as Istio's ambient
+  mode does) so the runtime is paid for once per node rather than once per pod.
+
 ## Reading the numbers
 
 Everything shares two cores: the load generator, PostgreSQL and the proxy. A proxy's CPU is taken
@@ -192,13 +220,23 @@ move bytes and keeps 0.39–0.53, below pgbouncer, so "at least pgbouncer's rati
 Node.js data plane here; it would take the data plane in C or Rust (Node.js kept as the control
 plane), or cores of its own.
 
-Above that floor sidegate pays for what it is for, per statement: the policy decision (cached
-per prepared statement, and per statement shape for simple-protocol statements that differ only
-in their literals), one audit span built, hash-chained, written durably to the spool and
-exported, and the literal-free db.query.text. In the profiles the audit pipeline (building and
-sealing the span, the spool, the export) is about 15% of sidegate's busy time and garbage
-collection about 7%; the rest of the machine goes to PostgreSQL, pgbench and the OTLP receiver.
-The passthrough row shows that inspection and masking are a small part of the cost.
+Above that floor sidegate pays for what it is for, per statement: the inspection (cached by
+text, and by statement shape for simple-protocol statements that differ only in their literals),
+the policy decision (once per prepared statement), one audit span built, hash-chained, written
+durably to the spool and exported, and the literal-free db.query.text. In the profiles the audit
+pipeline (building and sealing the span, the spool, the export) is about 15% of sidegate's busy
+time and garbage collection about 7%; the rest of the machine goes to PostgreSQL, pgbench and the
+OTLP receiver. The passthrough row shows that inspection and masking are a small part of the cost.
+
+Simple and extended protocol (2026-12-02): a text sent with the simple protocol, or parsed again
+as an unnamed statement, is a new inspection (its own text is its own) with a new decision, and
+the attributes its span shares with others of its statement were kept per inspection and
+decision object: for those protocols every span's shared attributes were bounded again and the
+sealer rebuilt its layout for them. They are now kept per statement shape and per the decision's
+action and rule. Alternating A/B, select-only simple at 8 clients: sidegate's CPU per transaction
+105–120 → 73–92 µs, throughput +20–33%. What remains in a profile of select-only extended at 8
+clients is mostly the socket writes: \`writeBuffer\` is 62% of sidegate's busy time, at two
+writes and two reads per transaction (counted with strace), the least a proxy can do.
 
 Latency with one client is the time on the round trip: what sidegate does between a message
 arriving and its bytes being written on. A statement's span is opened after the command has been
@@ -228,12 +266,15 @@ recycled 1 MiB chunks: a fresh buffer of a few hundred KiB every few millisecond
 export was committed, had V8 running full mark-compact collections back to back (17–28 in 10 s of
 one client; now 1), about 8 µs of CPU per transaction across the process's threads; select-only
 prepared with 8 clients +6% in alternating runs. The median one-client latency did not move with
-that (most of a collection's work ran on V8's helper threads). In the run below (CPU reference 368 ms) sidegate
-adds 59 µs at the median, a bare Node.js pipe 28 µs and pgbouncer 13 µs; in the run of the same
-code before it (CPU reference 458 ms) 73, 28 and 38 µs. The proxies' CPU per transaction in the
-run below: 55 µs for sidegate with 8 clients (-M prepared), 53 µs with inspection and masking off,
-26 µs for the bare pipe and 20 µs for pgbouncer; with one client 95, 99, 53 and 40 µs (a lone
-client also pays for being woken up for every message).
+that (most of a collection's work ran on V8's helper threads). Added latency at the median in
+the full runs of 2026-12-02, with the CPU reference of each: 59 µs (368 ms; a bare Node.js pipe
+28 µs, pgbouncer 13 µs), 73 µs (458 ms; 28, 38), 102 µs (568 ms; 31, 31; the first run with the
+grammar compiled by Liftoff only), 125 µs (508 ms; 65, 35) and, in the run below, 115 µs (523 ms;
+42, 29): the pipe's share shows how much of it is the machine of the moment. The proxies' CPU per
+transaction is steadier: with 8 clients (-M prepared) 55–70 µs for sidegate, 53–71 µs with
+inspection and masking off, 26–34 µs for the bare pipe and 20–25 µs for pgbouncer; with one
+client 95–182, 99–174, 53–91 and 40–78 µs (a lone client also pays for being woken up for every
+message).
 
 Bulk paths: the target's TLS records arrive 16 kB at a time; what one turn of the event loop
 received is written to the client as one writev of the original slices (a reply that ends —
@@ -247,29 +288,43 @@ large result's gap is the two column rules that rewrite every row.
 Run to run: this shared machine's speed changes by tens of percent within hours. On 2026-12-01
 pgbench's own one-client p50 straight to PostgreSQL was 64–75 µs in the earlier runs and 100–140
 µs in the later ones, and sidegate's added latency moved with it (58–74 µs, then 120–135 µs; a
-bare Node.js pipe adds 20–45 µs). Within one run the CPU reference can move by a third (587 →
-363 ms in the run below; the run before it went 445 → 664 ms and its one-client direct rounds
+bare Node.js pipe adds 20–45 µs). Within one run the CPU reference can move by a third (433 →
+613 ms in the run below; one of 2026-12-01 went 445 → 664 ms and its one-client direct rounds
 ranged from 2 769 to 11 196 tps). Ratios from one run cancel that out, absolute figures (the
 added latency, the time to ready) do not, so the report records a CPU reference: compare runs by
 it before comparing their absolute figures.
 
-Memory: a bare Node.js process with an HTTP server and one TLS connection settles at about 45 MB
-resident here (30–33 MB of it the node binary's own pages; sidegate maps about 40 MB of them, the
-code for TLS, crypto and WASM included, and the kernel maps them 64 kB around each page touched,
-so no setting of ours lowers that part). sidegate settles at 65–72 MB about ten
-seconds after start, once V8's memory reducer has shrunk the young generation (the idle figure
-below is taken a few seconds after start, before that). Measured the same way, zod adds about
-8.5 MB, 6 MB of it the 64 locale modules that every zod entry point loads (\`export * as
-locales\` in zod/v4/core); jose and yaml about 4 MB; the grammar module about 3 MB (its compiled
-WASM adds little: starting without it measured the same); the node binary's pages for TLS, HTTP,
-crypto and WASM code about 10 MB more than the bare process; the JS heap holds about 11 MB (our
-~100 modules, policy, caches). The OTLP exporter and @opentelemetry/core (about 10 MB and 50 ms)
-load at the first export, koffi at the first transparent connection. So 60 MB idle is out of
-reach of tuning: it needs a start path without zod (a chosen dependency) and more. A tree-shaken
-bundle (esbuild) was tried: resident memory the same, start faster. V8 and allocator settings were
-measured too (2026-12-02, against 69 MB settled): \`--max-semi-space-size=1\` −6 MB a few seconds
-after start, \`--v8-pool-size=1\` −3 MB, \`--single-threaded\` or \`MALLOC_ARENA_MAX=2\` −4 MB; none
-reaches 60 MB, and each trades away throughput or parallel GC under load.
+Memory: a bare Node.js process with an HTTP server settles at about 41 MB resident here, 33 MB of
+it the node binary's own pages. Where sidegate's idle memory is (2026-12-02, bench policy, about
+ten seconds after start, once V8's memory reducer has shrunk the young generation: 64–68 MB; the
+idle figure below is taken after the bench's setup, well after that): the node binary's pages
+40 MB (by /proc/<pid>/pagemap against its sections: .text 21.7 MB, .rodata 10.4, the dynamic
+symbol tables 5.1, ICU data 1.1; the bare process touches 16.4 MB of .text and 9.4 of .rodata:
+the extra is the code for TLS, crypto, WASM and the module loader, and the kernel maps it 64 kB
+around each page touched, so no setting of ours lowers that part); the V8 heap 12 MB (10 MB in
+use in old space: the source text of about 250 modules 3.6 MB, zod's the largest at about 1 MB,
+bytecode and function metadata 3.3 MB, the rest objects: policy, caches, module namespaces);
+malloc 11 MB mapped of which 5 MB in use (glibc's malloc_stats; a malloc_trim through gdb gave
+back 2.8 MB: freed zone memory of V8's compilers kept in the arenas of its helper threads); the
+grammar's WASM memory and code about 2 MB; shared libraries 3 MB. Removing zod's 64 locale
+modules (\`export * as locales\` in zod/v4/core, loaded by every zod entry point) measured 1–2 MB
+less once settled (an earlier figure of 6 MB was taken before the memory reducer had run). The
+OTLP exporter and @opentelemetry/core (about 10 MB and 50 ms) load at the first export, koffi at
+the first transparent connection. So 60 MB idle is out of reach of tuning on Node.js 20: the
+binary's pages and the heap of the loaded code alone are over 50 MB. A tree-shaken bundle
+(esbuild) was tried: resident memory the same, start faster. V8 and allocator settings were
+measured too (against 69 MB settled): \`--max-semi-space-size=1\` −6 MB a few seconds after
+start (nothing once settled), \`--v8-pool-size=1\` −3 MB, \`--single-threaded\` or
+\`MALLOC_ARENA_MAX=2\` −4 MB; none reaches 60 MB, and each trades away throughput or parallel GC
+under load.
+
+After the first statements: V8 tiered the grammar's hot WASM code (bison's parser function) up
+to TurboFan, whose compile of that one function kept 20–30 MB (glibc keeps its freed zone
+memory): resident memory rose 29–34 MB with the first query. Since 2026-12-02 the grammar is
+compiled by Liftoff only (sidecar/protocols/postgres/grammar-compile-tier.ts): +6–8 MB with the
+first query; in a one-round bench of select-only simple at 8 clients, "after the first queries"
+112.5 → 93.0 MB and the peak 196.7 → 174.7 MB (the injected sidecar's limit is 256Mi), for about
+5% of throughput in workloads where every statement is parsed (cache hits parse nothing).
 
 Start: on this machine about half of the time to ready is Node's ESM loader (resolving, reading,
 compiling and linking about 250 modules, 220 since jose is imported by subpath: roughly 200 ms
