@@ -299,7 +299,7 @@ test('injection.yaml is accepted by the webhook\'s own strict parser, in native 
   assert.equal(native.escapePolicy, 'warn');
   assert.equal(native.failureMode, 'deny');
   assert.equal(native.policyConfigMap, 'sidegate-policy');
-  assert.deepEqual(native.resources, { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
+  assert.deepEqual(native.resources, { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
   assert.equal(native.brokerUrl, undefined);
 
   assert.equal(injectionConfigOf(rendered('classic')).sidecarMode, 'classic');
