@@ -56,6 +56,27 @@ test('a Luhn-valid run glued to a letter or underscore is part of a word (hex di
   assert.equal(found, 0);
 });
 
+test('a UUID is not a card, even when its leading groups are digits that pass Luhn', () => {
+  assert.deepEqual(cards('41111111-1111-1111-8abc-0123456789ab'), [], '41111111-1111-1111 alone would be a card');
+  assert.deepEqual(cards('id=41111111-1111-1111-1111-111111111111;'), [], 'all digits');
+  assert.deepEqual(cards('x41111111-1111-1111-8abc-0123456789aby'), [], 'glued to words');
+  // Only the exact layout: the same digits in other dash-joined text are still a card.
+  assert.deepEqual(cards('41111111-1111-1111'), ['41111111-1111-1111']);
+  assert.deepEqual(cards('41111111-1111-1111-8abc'), ['41111111-1111-1111']);
+  assert.deepEqual(cards('41111111-1111-1111-8abc-0123456789ab-0'), ['41111111-1111-1111'], 'longer than a UUID');
+  assert.deepEqual(cards('ab-41111111-1111-1111-8abc-0123456789ab'), ['41111111-1111-1111'], 'longer than a UUID');
+  // A card next to a UUID is found, and only the card.
+  assert.deepEqual(cards('card 4111-1111-1111-1111 for 5373a1e1-bf31-4769-946d-a01fa7863bc0'), ['4111-1111-1111-1111']);
+  assert.deepEqual(cards('5373a1e1-bf31-4769-946d-a01fa7863bc0 4111 1111 1111 1111'), ['4111 1111 1111 1111']);
+  // Many UUIDs (md5-derived, so the same every run): none holds a "card" (11 of them did).
+  let found = 0;
+  for (let g = 1; g <= 100_000; g++) {
+    const h = createHash('md5').update(String(g)).digest('hex');
+    findCardNumbers(`${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`, () => found++);
+  }
+  assert.equal(found, 0);
+});
+
 test('the pre-check agrees with the scanner on what could hold a card', () => {
   assert.equal(mayHoldCardNumber('id 4111 1111 1111 1111'), true);
   assert.equal(mayHoldCardNumber('c4ca4238a0b923820dcc509a6f75849b'), false, 'md5 hex has short digit runs');

