@@ -188,18 +188,18 @@ and 2026-12-02:
   a CPU reference of 639 ms). About half of it is Node's ESM loader; a bundle measured 185–217 ms.
 - Select-only ≥ 0.80 (prepared) / ≥ 0.65 (simple) of direct, and at least pgbouncer's ratio: out
   of reach of a Node.js data plane on this machine. The node-pipe row, a proxy that only moves
-  bytes, keeps 0.37–0.50: below both targets and below pgbouncer. In the profiles the socket
+  bytes, keeps 0.36–0.53: below both targets and below pgbouncer. In the profiles the socket
   writes (\`writeBuffer\`; each write wakes the process at the other end through an interrupt to
   the other virtual CPU) are 45–62% of sidegate's busy time, at two writes and two reads per
   transaction, the least a proxy can do. What would reach it: the data plane (framing,
   forwarding, masking) in C or Rust with Node.js as the control plane (policy, approvals, audit
   export), or cores of its own.
 - Added median latency ≤ 60 µs (one client, prepared): met at a fast moment (59 µs at a CPU
-  reference of 368 ms), not at slower ones (73–125 µs), when a bare Node.js pipe alone added 28–65
-  µs. sidegate's own share is its CPU per transaction, most of it the audit span: a build that
-  skipped sealing added 31–47 µs where the full one added 62–65. What would reach it reliably:
-  sealing on a core of its own (a worker thread fell behind on two virtual CPUs), or the native
-  data plane above.
+  reference of 368 ms); 73–125 µs at slower ones, when a bare Node.js pipe alone added 18–65 µs
+  (in the run below 73 µs, the pipe 18). sidegate's own share is its CPU per transaction, most
+  of it the audit span: a build that skipped sealing added 31–47 µs where the full one added
+  62–65. What would reach it reliably: sealing on a core of its own (a worker thread fell behind
+  on two virtual CPUs), or the native data plane above.
 - RSS idle ≤ 60 MB: out of reach on Node.js 20 with this code: the node binary's pages (40 MB)
   and the V8 heap of the loaded code (12 MB) come before anything else (Memory, below). What
   would reach it: a sidecar not built on Node.js, or one shared proxy per node (as Istio's ambient
@@ -269,9 +269,10 @@ prepared with 8 clients +6% in alternating runs. The median one-client latency d
 that (most of a collection's work ran on V8's helper threads). Added latency at the median in
 the full runs of 2026-12-02, with the CPU reference of each: 59 µs (368 ms; a bare Node.js pipe
 28 µs, pgbouncer 13 µs), 73 µs (458 ms; 28, 38), 102 µs (568 ms; 31, 31; the first run with the
-grammar compiled by Liftoff only), 125 µs (508 ms; 65, 35) and, in the run below, 115 µs (523 ms;
-42, 29): the pipe's share shows how much of it is the machine of the moment. The proxies' CPU per
-transaction is steadier: with 8 clients (-M prepared) 55–70 µs for sidegate, 53–71 µs with
+grammar compiled by Liftoff only), 125 µs (508 ms; 65, 35), 115 µs (523 ms; 42, 29) and, in the
+run below, 73 µs (405 ms; 18, 20): the pipe's share shows how much of it is the machine of the
+moment. The proxies' CPU per
+transaction is steadier: with 8 clients (-M prepared) 55–71 µs for sidegate, 53–73 µs with
 inspection and masking off, 26–34 µs for the bare pipe and 20–25 µs for pgbouncer; with one
 client 95–182, 99–174, 53–91 and 40–78 µs (a lone client also pays for being woken up for every
 message).
@@ -289,7 +290,7 @@ Run to run: this shared machine's speed changes by tens of percent within hours.
 pgbench's own one-client p50 straight to PostgreSQL was 64–75 µs in the earlier runs and 100–140
 µs in the later ones, and sidegate's added latency moved with it (58–74 µs, then 120–135 µs; a
 bare Node.js pipe adds 20–45 µs). Within one run the CPU reference can move by a third (433 →
-613 ms in the run below; one of 2026-12-01 went 445 → 664 ms and its one-client direct rounds
+613 ms in one of 2026-12-02; one of 2026-12-01 went 445 → 664 ms and its one-client direct rounds
 ranged from 2 769 to 11 196 tps). Ratios from one run cancel that out, absolute figures (the
 added latency, the time to ready) do not, so the report records a CPU reference: compare runs by
 it before comparing their absolute figures.
