@@ -12,6 +12,7 @@ import { collectTreeFacts } from './sql-tables.js';
 import { replaceLiterals } from './sql-literals.js';
 import { replacePlainLiterals } from './plain-sql-literals.js';
 import { TextKeyedLru } from './text-keyed-lru.js';
+import { statementOfShape } from './statement-of-shape.js';
 
 export interface InspectedStatement {
   facts: CommandFacts;
@@ -26,9 +27,9 @@ export interface InspectedStatement {
   /** Parser message for an unparsable statement. */
   error?: string;
   /**
-   * The cached inspection this one was copied from when only literal values differ (same shape):
-   * equal to this one in everything but `text` and `facts.text`. What is derived from a
-   * statement but its own text (its audit attributes) can be kept per shape, keyed by this.
+   * The inspection of this statement's shape it was made from (statementOfShape), when only its
+   * literal values differ: equal to this one in everything but `text` and `facts.text`. What is
+   * derived from a statement but its own text (its audit attributes) can be kept per shape.
    */
   template?: InspectedStatement;
 }
@@ -132,7 +133,7 @@ function ownTextRelation(own: string, text: string): ShapeEntry['own'] | undefin
 function withOwnText(entry: ShapeEntry, text: string): InspectedStatement {
   const trimmed = text.trim();
   const own = entry.own === 'trimmed' ? trimmed : trimmed.slice(0, -1).trim();
-  return deepFreeze({ ...entry.template, template: entry.template, text: own, facts: { ...entry.template.facts, text: own } });
+  return deepFreeze(statementOfShape(entry.template, own));
 }
 
 interface ParsedStatement {

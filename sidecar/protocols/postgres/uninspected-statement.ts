@@ -2,6 +2,7 @@
 // so benchmarks can show what the pipeline costs without the grammar; a policy must then allow
 // the kind `uninspected` explicitly, and no statement text reaches the audit trail.
 import type { InspectedStatement } from './sql-inspector.js';
+import { statementOfShape } from './statement-of-shape.js';
 
 /**
  * One template per target and protocol: every uninspected command is the same statement shape,
@@ -28,6 +29,5 @@ function templateFor(target: string, prepared: boolean): InspectedStatement {
 
 export function uninspected(text: string, opts: { target: string; prepared?: boolean }): InspectedStatement[] {
   if (text.trim() === '') return [];
-  const template = templateFor(opts.target, opts.prepared === true);
-  return [{ ...template, template, text, facts: { ...template.facts, text } }];
+  return [statementOfShape(templateFor(opts.target, opts.prepared === true), text)];
 }
