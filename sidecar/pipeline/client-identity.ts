@@ -44,10 +44,20 @@ export class ClientIdentity {
     private readonly tokenFile?: TokenFileLike,
   ) {}
 
+  /**
+   * Only an absent or empty password falls back to the pod's token. Anything presented is the
+   * client's claim to an identity and is verified as such: a `Bearer …` string, a malformed or
+   * expired token is rejected, never replaced by the pod's identity (which would hide the error
+   * and run the job as someone else).
+   */
   async resolve(presented: string | undefined): Promise<Principal> {
-    const trimmed = presented?.trim() ?? '';
     let token: string;
-    if (trimmed !== '' && JWT_SHAPE.test(trimmed)) {
+    if (presented !== undefined && presented !== '') {
+      // A trailing newline from a token file read into an environment variable is not a claim.
+      const trimmed = presented.trim();
+      if (!JWT_SHAPE.test(trimmed)) {
+        throw new IdentityRejected('sidegate: identity rejected: the password is not a token (expected a CI OIDC token, a JWT, as the password)', 'malformed');
+      }
       token = trimmed;
     } else if (this.tokenFile) {
       try {

@@ -146,3 +146,33 @@ test('SSLRequest and CancelRequest are the startup-phase packets the server expe
   assert.deepEqual(readStartupPacket(serializeSSLRequest()), { kind: 'ssl-request' });
   assert.deepEqual(readStartupPacket(serializeCancelRequest(77, -123456)), { kind: 'cancel', processId: 77, secretKey: -123456 });
 });
+
+test('strings that are not valid UTF-8 are a protocol error, never a replacement character', () => {
+  const invalid: Record<string, number[]> = {
+    'lone continuation byte': [0x80],
+    'SJIS 0x95 0x5C': [0x95, 0x5c],
+    'overlong slash': [0xc0, 0xaf],
+    'overlong NUL-free 3-byte': [0xe0, 0x80, 0xa7],
+    'UTF-16 surrogate': [0xed, 0xa0, 0x80],
+    'truncated 3-byte sequence': [0xe2, 0x82],
+    'beyond U+10FFFF': [0xf4, 0x90, 0x80, 0x80],
+    'invalid byte 0xff': [0xff],
+  };
+  for (const [what, bytes] of Object.entries(invalid)) {
+    const sql = Buffer.concat([Buffer.from("SELECT '"), Buffer.from(bytes), Buffer.from("'"), Buffer.of(0)]);
+    assert.throws(() => readQuery(sql), (e: unknown) => e instanceof ProtocolError && e.code === 'invalid-encoding', what);
+    const parse = Buffer.concat([Buffer.of(0), sql, Buffer.of(0, 0)]);
+    assert.throws(() => readParse(parse), (e: unknown) => e instanceof ProtocolError && e.code === 'invalid-encoding', what);
+  }
+  // Valid multibyte text, including an encoded U+FFFD, is read as is.
+  assert.equal(readQuery(Buffer.from("SELECT 'é€😀\uFFFD'\0")), "SELECT 'é€😀\uFFFD'");
+});
+
+test('startup parameters that are not valid UTF-8 are a protocol error', () => {
+  const body = Buffer.concat([Buffer.from('application_name\0'), Buffer.of(0x95, 0x5c, 0), Buffer.of(0)]);
+  const packet = Buffer.alloc(8 + body.length);
+  packet.writeInt32BE(packet.length, 0);
+  packet.writeInt32BE(196608, 4);
+  body.copy(packet, 8);
+  assert.throws(() => readStartupPacket(packet), (e: unknown) => e instanceof ProtocolError && e.code === 'invalid-encoding');
+});

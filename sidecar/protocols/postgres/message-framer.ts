@@ -4,6 +4,7 @@
 // The proxy forwards most messages byte for byte, so a frame is only views (`subarray`) into the
 // chunks it was fed: nothing is copied or decoded unless a message straddles two chunks. No I/O
 // here: callers push the bytes they read and write the buffers they get.
+import { isUtf8 } from 'node:buffer';
 
 /** Why a byte stream could not be understood. Messages are safe to show a client. */
 export type ProtocolErrorCode =
@@ -12,7 +13,9 @@ export type ProtocolErrorCode =
   | 'bad-length'
   | 'unsupported-protocol'
   | 'malformed'
-  | 'unexpected-message';
+  | 'unexpected-message'
+  /** A string that is not valid UTF-8 (what sidegate inspects must be what the server parses). */
+  | 'invalid-encoding';
 
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
@@ -279,10 +282,16 @@ export class BodyReader {
     return v;
   }
 
-  /** A NUL-terminated string. */
+  /**
+   * A NUL-terminated string, strictly UTF-8: a replacement character would let sidegate read
+   * other text than the server (pinned to UTF8) parses, so invalid bytes are a protocol error.
+   */
   cstring(): string {
     const end = this.body.indexOf(0, this.pos);
     if (end === -1) throw new ProtocolError('truncated', 'string is missing its terminator');
+    if (!isUtf8(this.body.subarray(this.pos, end))) {
+      throw new ProtocolError('invalid-encoding', 'invalid byte sequence for encoding "UTF8"');
+    }
     const s = this.body.toString('utf8', this.pos, end);
     this.pos = end + 1;
     return s;

@@ -32,6 +32,12 @@ import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
 import { inspectSql, type InspectedStatement } from './sql-inspector.js';
 import { settingIndependentSql } from './sql-string-mode.js';
+import { decideStartup } from './startup-settings.js';
+import { serializeNegotiateProtocolVersion } from './startup-negotiation.js';
+import { UnauthenticatedSlots } from './unauthenticated-slots.js';
+import { MAX_TOKEN_BYTES } from '../../identity/token-size.js';
+import { PINNED_CLIENT_ENCODING } from './upstream-connection.js';
+import { OFF_THREAD_BYTES, StatementRefused, checkStatementSize, statementInspectionPool, type OffThreadInspection } from './statement-inspection-pool.js';
 
 export interface PostgresProxyDeps {
   gate: CommandGate;
@@ -51,7 +57,16 @@ export interface PostgresProxyDeps {
   maxMessageBytes?: number;
   /** Statement inspection; defaults to the PostgreSQL grammar (benchmarks swap in a no-op). */
   inspect?: typeof inspectSql;
+  /** Bound on connections not yet authenticated (shared by every listener of the process). */
+  unauthenticated?: UnauthenticatedSlots;
+  /** From connect to an identified client (startup, password, token verification). Default 10 s. */
+  authTimeoutMs?: number;
 }
+
+/** Default deadline from connect to an identified client. */
+export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+/** What a client may send ahead while its login to the target is under way, before it is paused. */
+const MAX_PIPELINED_DURING_LOGIN = 1024 * 1024;
 
 /** Maps the BackendKeyData we gave each client to the upstream's, so CancelRequest reaches it. */
 export class CancelRegistry {
@@ -77,6 +92,8 @@ const SQLSTATE = {
   invalidPassword: '28P01',
   protocolViolation: '08P01',
   connectionFailure: '08006',
+  tooManyConnections: '53300',
+  characterNotInRepertoire: '22021',
   cannotConnect: '08001',
   rejectedConnection: '08004',
   featureNotSupported: '0A000',
@@ -153,6 +170,8 @@ export class PostgresProxySession {
   private upstream?: Socket | tls.TLSSocket;
   private startupBuf: Buffer = Buffer.alloc(0);
   private startupParams: Record<string, string> = {};
+  /** The client's startup settings that go upstream (decideStartup). */
+  private forwardedParams: Record<string, string> = {};
   private principal?: Principal;
   private auditSession?: AuditSession;
   private database = '';
@@ -213,6 +232,31 @@ export class PostgresProxySession {
     this.upstreamFramer = new wire.MessageFramer({ maxMessageSize: Math.max(max, 256 * 1024 * 1024) });
     socket.setNoDelay(true);
     this.attachClient(socket);
+    this.startPreAuthBounds();
+  }
+
+  // ───────────────────────────── pre-authentication bounds ─────────────────────────────
+
+  private authTimer: NodeJS.Timeout | undefined;
+  /** This connection's place among the unauthenticated ones (unauthenticated-slots.ts). */
+  private readonly preAuthSlot = {
+    waitingForClient: () => this.phase === 'startup' || this.phase === 'auth',
+    evict: () => this.fatal(SQLSTATE.tooManyConnections, 'sidegate: too many connections are waiting to authenticate; this one waited longest'),
+  };
+
+  /** A deadline from connect to an identified client, and a slot among the unauthenticated. */
+  private startPreAuthBounds(): void {
+    const ms = this.deps.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS;
+    this.authTimer = setTimeout(() => this.fatal(SQLSTATE.connectionFailure, `sidegate: authentication timed out (${ms} ms from connect)`), ms);
+    if (this.deps.unauthenticated && !this.deps.unauthenticated.acquire(this.preAuthSlot)) {
+      this.fatal(SQLSTATE.tooManyConnections, 'sidegate: too many connections are waiting to authenticate');
+    }
+  }
+
+  /** The client is identified (or gone): its pre-authentication bounds no longer apply. */
+  private endPreAuthBounds(): void {
+    clearTimeout(this.authTimer);
+    this.deps.unauthenticated?.release(this.preAuthSlot);
   }
 
   private attachClient(socket: Socket | tls.TLSSocket): void {
@@ -237,8 +281,9 @@ export class PostgresProxySession {
         this.drainStartup();
         return;
       }
-      // 'connecting': the client should be waiting for us; anything it sends now is kept.
+      // 'connecting': the client should be waiting for us; anything it sends now is kept, up to a bound.
       this.clientFramer.push(chunk);
+      if (this.clientFramer.buffered > MAX_PIPELINED_DURING_LOGIN) this.client.pause();
     } catch (err) {
       this.protocolFailure(err);
     }
@@ -247,22 +292,43 @@ export class PostgresProxySession {
   private drainStartup(): void {
     while (this.startupBuf.length > 0 && (this.phase === 'startup' || this.phase === 'auth')) {
       if (this.phase === 'startup') {
+        // Like PostgreSQL: a packet whose length is not a startup packet's (a Terminate 'X', a
+        // stray byte stream) closes the connection without a reply.
+        if (this.startupBuf.length >= 4 && !validStartupLength(this.startupBuf.readInt32BE(0))) {
+          this.closeSilently('invalid startup packet length');
+          return;
+        }
         const packet = wire.readStartupPacket(this.startupBuf);
         if (packet === null) return;
         const len = this.startupBuf.readInt32BE(0);
         this.startupBuf = this.startupBuf.subarray(len);
         this.onStartupPacket(packet);
       } else {
-        // auth: the only thing we expect is the PasswordMessage answering our request.
-        this.clientFramer.push(this.startupBuf);
-        this.startupBuf = Buffer.alloc(0);
-        const frame = this.clientFramer.next();
-        if (frame === null) return;
-        if (frame.code !== 0x70 /* 'p' */) {
-          throw new wire.ProtocolError('unexpected-message', `expected a password message, got '${String.fromCharCode(frame.code)}'`);
+        // auth: the only thing we expect is the PasswordMessage answering our request, checked
+        // from its header before its body is buffered (a token is at most MAX_TOKEN_BYTES).
+        const code = this.startupBuf[0]!;
+        if (code === 0x58 /* X Terminate */) {
+          this.closeSilently('client terminated before authenticating');
+          return;
         }
+        if (code !== 0x70 /* 'p' */) {
+          throw new wire.ProtocolError('unexpected-message', `expected a password message, got '${printable(code)}'`);
+        }
+        if (this.startupBuf.length < 5) return;
+        const length = this.startupBuf.readInt32BE(1);
+        if (length < 5 || length > MAX_TOKEN_BYTES + 5) {
+          const message = `sidegate: password message of ${length} bytes exceeds the token size limit of ${MAX_TOKEN_BYTES} bytes`;
+          this.auditRejectedLogin(message);
+          this.fatal(SQLSTATE.invalidAuthorization, message);
+          return;
+        }
+        if (this.startupBuf.length < length + 1) return;
+        const body = this.startupBuf.subarray(5, length + 1);
+        // Anything the client pipelined behind its password waits for the session.
+        this.clientFramer.push(this.startupBuf.subarray(length + 1));
+        this.startupBuf = Buffer.alloc(0);
         this.phase = 'connecting';
-        const password = wire.readPasswordMessage(frame.body);
+        const password = wire.readPasswordMessage(body);
         this.authenticate(password).catch((err: unknown) => this.protocolFailure(err));
       }
     }
@@ -297,6 +363,19 @@ export class PostgresProxySession {
       case 'startup': {
         this.startupParams = packet.params;
         this.database = this.target.database ?? packet.params['database'] ?? packet.params['user'] ?? '';
+        // Every setting the client asks for is forwarded or refused by name (startup-settings.ts).
+        const settings = decideStartup(packet.params);
+        if (!settings.ok) {
+          this.auditRejectedLogin(settings.message, 'startup-setting');
+          this.fatal(settings.sqlState, settings.message);
+          return;
+        }
+        this.forwardedParams = settings.forward;
+        // As PostgreSQL does: a newer minor version or `_pq_.` options are answered with the
+        // version and options we speak (3.0, none), and the client carries on or hangs up.
+        if ((packet.protocolVersion & 0xffff) !== 0 || settings.unsupportedProtocolOptions.length > 0) {
+          this.client.write(serializeNegotiateProtocolVersion(wire.PROTOCOL_VERSION_3_0, settings.unsupportedProtocolOptions));
+        }
         this.phase = 'auth';
         // Ask for the client's token in the password field (cleartext over loopback or client TLS).
         this.client.write(wire.serializeAuthenticationCleartextPassword());
@@ -326,6 +405,7 @@ export class PostgresProxySession {
       return;
     }
     this.principal = principal;
+    this.endPreAuthBounds();
     this.maskingRules = this.deps.masking(principal, this.target.name);
     this.planSessionDetectors();
     // Column rules need the catalog even for `*.col` patterns: an alias must not hide a column.
@@ -345,7 +425,7 @@ export class PostgresProxySession {
         user: credential.username,
         password: credential.password,
         database: this.database,
-        params: forwardableParams(this.startupParams),
+        params: this.forwardedParams,
       });
     } catch (err) {
       const e = err as { code?: string; sqlState?: string; message?: string };
@@ -386,6 +466,7 @@ export class PostgresProxySession {
     this.upstream.on('close', () => this.close('upstream closed'));
     this.upstream.on('drain', () => this.client.resume());
     this.phase = 'ready';
+    this.client.resume();
     if (upstream.leftover.length > 0) this.onUpstreamData(upstream.leftover);
     // Anything the client pipelined behind its password.
     for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) this.clientQueue.push(f);
@@ -406,8 +487,8 @@ export class PostgresProxySession {
     };
   }
 
-  private auditRejectedLogin(message: string): void {
-    const session = this.deps.audit.startSession({ ...this.sessionAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': 'identity' });
+  private auditRejectedLogin(message: string, rule = 'identity'): void {
+    const session = this.deps.audit.startSession({ ...this.sessionAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': rule });
     session.end({ error: message });
   }
 
@@ -515,11 +596,12 @@ export class PostgresProxySession {
     }
   }
 
-  private onQuery(frame: wire.Frame): Promise<void> | undefined {
-    const sql = wire.readQuery(frame.body);
-    const inspected = this.sessionFacts(this.inspect(sql, { target: this.target.name }));
+  private onQuery(frame: wire.Frame, pre?: OffThreadInspection): Promise<void> | undefined {
+    const sql = pre?.sql ?? wire.readQuery(frame.body);
+    if (!pre && this.offThread(frame)) return this.inspectOffThread(sql, false).then((r) => this.onQuery(frame, r));
+    const inspected = this.sessionFacts(pre?.inspected ?? this.inspect(sql, { target: this.target.name }));
     const facts = inspected.map((s) => s.facts);
-    const mode = settingIndependentSql(sql);
+    const mode = pre?.mode ?? settingIndependentSql(sql);
     const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
     const raw = mode.kind === 'rewritten' ? wire.serializeQuery(mode.sql) : frame.raw;
     const runs = inspected.map((s) => this.startRun(s, decision));
@@ -549,16 +631,31 @@ export class PostgresProxySession {
     });
   }
 
+  /**
+   * Whether a statement message is inspected off the event loop (statement-inspection-pool.ts);
+   * one too large to inspect at all ends the session with 54000 and is never forwarded.
+   */
+  private offThread(frame: wire.Frame): boolean {
+    if (frame.body.length <= OFF_THREAD_BYTES) return false;
+    checkStatementSize(frame.body.length);
+    return this.deps.inspect === undefined;
+  }
+
+  private inspectOffThread(sql: string, prepared: boolean): Promise<OffThreadInspection> {
+    return statementInspectionPool.inspect(sql, { target: this.target.name, ...(prepared ? { prepared } : {}) });
+  }
+
   private sendPoisonQuery(runs: StatementRun[], message: string, decision: Decision, outcome?: GateOutcome): void {
     this.markRuns(runs, decisionAttributes(decision, outcome));
     this.tracker.push({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message } });
     this.toUpstream.add(wire.serializeQuery(POISON_SQL));
   }
 
-  private onParse(frame: wire.Frame): Promise<void> | undefined {
+  private onParse(frame: wire.Frame, pre?: OffThreadInspection): Promise<void> | undefined {
     const p = wire.readParse(frame.body);
-    const inspected = this.sessionFacts(this.inspect(p.sql, { target: this.target.name, prepared: true }));
-    const mode = settingIndependentSql(p.sql);
+    if (!pre && this.offThread(frame)) return this.inspectOffThread(p.sql, true).then((r) => this.onParse(frame, r));
+    const inspected = this.sessionFacts(pre?.inspected ?? this.inspect(p.sql, { target: this.target.name, prepared: true }));
+    const mode = pre?.mode ?? settingIndependentSql(p.sql);
     const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
     const info: PreparedInfo = { inspected, decision };
     if (decision.action === 'deny') {
@@ -886,6 +983,7 @@ export class PostgresProxySession {
   }
 
   private onUpstreamMessage(frame: wire.Frame): Promise<void> | undefined {
+    if (frame.code === 0x53 /* S ParameterStatus */ && !this.encodingStillPinned(frame)) return undefined;
     const item = this.tracker.current();
     switch (frame.code) {
       case 0x44 /* D DataRow */:
@@ -944,6 +1042,21 @@ export class PostgresProxySession {
         this.toClient.add(frame.raw);
         return undefined;
     }
+  }
+
+  /**
+   * Defence in depth: statements that change client_encoding are refused by policy, but if the
+   * server ever reports another one (a function changed it), sidegate no longer reads what the
+   * server parses, so the session ends at once.
+   */
+  private encodingStillPinned(frame: wire.Frame): boolean {
+    const p = wire.readParameterStatus(frame.body);
+    if (p.name !== 'client_encoding' || p.value === PINNED_CLIENT_ENCODING) return true;
+    const message = `sidegate: the session's client_encoding changed to ${JSON.stringify(p.value.slice(0, 64))}; sidegate inspects statements in UTF8 only, so the session is closed`;
+    this.deps.log.warn('upstream client_encoding changed; closing', { session: this.id, encoding: p.value.slice(0, 64) });
+    this.auditSession?.setAttributes({ 'sidegate.session.client_encoding_changed': p.value.slice(0, 64), 'error.type': 'client-encoding-changed' });
+    this.fatal(SQLSTATE.protocolViolation, message);
+    return false;
   }
 
   private onRowDescription(frame: wire.Frame, item: Pending<Work> | undefined): Promise<void> | undefined {
@@ -1127,14 +1240,31 @@ export class PostgresProxySession {
   }
 
   private protocolFailure(err: unknown): void {
-    const message = err instanceof wire.ProtocolError ? err.message : 'internal error';
     this.deps.log.warn('closing session on protocol error', { session: this.id, error: (err as Error)?.message });
+    if (err instanceof StatementRefused) {
+      this.fatal(err.sqlState, err.message);
+      return;
+    }
+    if (err instanceof wire.ProtocolError && err.code === 'invalid-encoding') {
+      this.fatal(SQLSTATE.characterNotInRepertoire, `sidegate: ${err.message}: sidegate reads every statement and name as UTF-8, exactly as the server parses it`);
+      return;
+    }
+    const message = err instanceof wire.ProtocolError ? err.message : 'internal error';
     this.fatal(SQLSTATE.protocolViolation, `sidegate: protocol violation: ${message}`);
+  }
+
+  /** Ends the connection without a reply, as PostgreSQL does for a client that is not speaking its protocol. */
+  private closeSilently(reason: string): void {
+    this.deps.log.debug('closing connection silently', { session: this.id, reason });
+    this.startupBuf = Buffer.alloc(0);
+    this.client.end();
+    this.close(reason);
   }
 
   close(reason: string): void {
     if (this.phase === 'closed' && !this.upstream && !this.auditSession) return;
     this.phase = 'closed';
+    this.endPreAuthBounds();
     this.holdAbort.abort();
     for (const item of this.tracker.drain()) {
       const work = item.data;
@@ -1164,18 +1294,9 @@ export class PostgresProxySession {
   }
 }
 
-/** Startup parameters worth passing upstream; `user`/`database` are ours to set. */
-/**
- * Startup parameters passed upstream. An allowlist: `options` (`-c role=…`, `-c search_path=…`)
- * would change the session without any statement for policy to see, and `replication` would open
- * a replication connection, so neither is forwarded; `user`/`database` are ours to set.
- */
-const FORWARDED_STARTUP_PARAMS = new Set(['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits', 'datestyle', 'timezone', 'intervalstyle']);
-
-function forwardableParams(params: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(params)) if (FORWARDED_STARTUP_PARAMS.has(k)) out[k] = v;
-  return out;
+/** PostgreSQL's bounds on a startup-phase packet's length field. */
+function validStartupLength(length: number): boolean {
+  return length >= 8 && length <= wire.MAX_STARTUP_PACKET_SIZE;
 }
 
 function printable(code: number): string {

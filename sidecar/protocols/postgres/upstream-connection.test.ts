@@ -130,11 +130,11 @@ test('cleartext (password method) user with TLS disabled', async () => {
   }
 });
 
-test('require and prefer use TLS without verifying; client_encoding passes through', async () => {
-  const conn = await connectAs('scram', { mode: 'require' }, { params: { client_encoding: 'LATIN1', user: 'ignored', replication: 'true' } });
+test('require and prefer use TLS without verifying; client_encoding is pinned to UTF8 whatever is passed', async () => {
+  const conn = await connectAs('scram', { mode: 'require' }, { params: { client_encoding: 'SJIS', CLIENT_ENCODING: 'BIG5', user: 'ignored', replication: 'true' } });
   try {
     assert.equal(conn.encrypted, true);
-    assert.equal(conn.parameters.get('client_encoding'), 'LATIN1');
+    assert.equal(conn.parameters.get('client_encoding'), 'UTF8');
   } finally {
     close(conn);
   }

@@ -88,6 +88,8 @@ export class UpstreamError extends Error {
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** Startup messages are small; a bigger one means something is wrong. */
 const MAX_STARTUP_MESSAGE = 64 * 1024;
+/** Every upstream session's client_encoding, whatever the caller passes. */
+export const PINNED_CLIENT_ENCODING = 'UTF8';
 /** Parameters the proxy decides itself, never taken from the client. */
 const RESERVED_PARAMS = new Set(['user', 'database', 'replication']);
 
@@ -252,8 +254,10 @@ function startupParams(opts: UpstreamConnectOptions): Record<string, string> {
   const params: Record<string, string> = { user: opts.user, database: opts.database };
   for (const [name, value] of Object.entries(opts.params ?? {})) {
     // `_pq_.` names are protocol extensions this layer does not negotiate.
-    if (!RESERVED_PARAMS.has(name) && !name.startsWith('_pq_.')) params[name] = value;
+    if (!RESERVED_PARAMS.has(name) && !name.startsWith('_pq_.') && name.toLowerCase() !== 'client_encoding') params[name] = value;
   }
+  // Pinned: the server must parse exactly the UTF-8 bytes sidegate inspected (client-encoding.ts).
+  params['client_encoding'] = PINNED_CLIENT_ENCODING;
   return params;
 }
 
