@@ -16,6 +16,8 @@ import { ClientIdentity } from '../pipeline/client-identity.js';
 import { initSqlInspector } from '../protocols/postgres/sql-inspector.js';
 import { PostgresProxySession, CancelRegistry, type PostgresProxyDeps } from '../protocols/postgres/proxy-session.js';
 import { CatalogNames } from '../protocols/postgres/catalog-names.js';
+import { UnauthenticatedSlots, DEFAULT_MAX_UNAUTHENTICATED } from '../protocols/postgres/unauthenticated-slots.js';
+import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocols/postgres/proxy-session.js';
 import { uninspected } from '../protocols/postgres/uninspected-statement.js';
 import { startExplicitListener, type ExplicitListener } from '../capture/explicit-listener.js';
 import { startTransparentListener } from '../capture/transparent-listener.js';
@@ -50,6 +52,10 @@ export interface SidecarOptions {
   capturePort?: number;
   /** How long POST /drain waits for open sessions (default 20 s). */
   drainGraceMs?: number;
+  /** Deadline from connect to an identified client (default 10 s; env SIDEGATE_AUTH_TIMEOUT_MS). */
+  authTimeoutMs?: number;
+  /** Connections not yet authenticated, per process (default 64; env SIDEGATE_MAX_UNAUTHENTICATED). */
+  maxUnauthenticated?: number;
   /** Skip the credentials file's mode check: tests, and a Kubernetes Secret mounted only into the sidecar. */
   allowInsecureCredentialsFile?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -134,6 +140,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     clientTls,
     log,
     inspect: opts.inspection === 'off' ? uninspected : undefined,
+    authTimeoutMs: opts.authTimeoutMs ?? positiveIntegerEnv(env, 'SIDEGATE_AUTH_TIMEOUT_MS') ?? DEFAULT_AUTH_TIMEOUT_MS,
+    unauthenticated: new UnauthenticatedSlots(opts.maxUnauthenticated ?? positiveIntegerEnv(env, 'SIDEGATE_MAX_UNAUTHENTICATED') ?? DEFAULT_MAX_UNAUTHENTICATED),
   };
   const handle = (target: TargetSpec) => (socket: Socket) => {
     if (target.protocol !== 'postgres') {
@@ -240,6 +248,15 @@ async function loadMaskingKey(policy: Policy, env: NodeJS.ProcessEnv): Promise<B
     return Buffer.from(v, 'utf8');
   }
   return Buffer.from((await readFile(ref.file, 'utf8')).trim(), 'utf8');
+}
+
+/** A bound from the environment: absent → undefined; anything but a positive integer is a startup error. */
+function positiveIntegerEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function sleep(ms: number): Promise<void> {

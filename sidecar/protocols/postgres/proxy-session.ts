@@ -292,11 +292,13 @@ export class PostgresProxySession {
   private drainStartup(): void {
     while (this.startupBuf.length > 0 && (this.phase === 'startup' || this.phase === 'auth')) {
       if (this.phase === 'startup') {
-        // Like PostgreSQL: a packet whose length is not a startup packet's (a Terminate 'X', a
-        // stray byte stream) closes the connection without a reply.
-        if (this.startupBuf.length >= 4 && !validStartupLength(this.startupBuf.readInt32BE(0))) {
-          this.closeSilently('invalid startup packet length');
-          return;
+        // Like PostgreSQL: a client that says Terminate instead of starting up is closed without a reply.
+        if (this.startupBuf[0] === 0x58 /* X */) {
+          if (this.startupBuf.length < TERMINATE.length) return;
+          if (this.startupBuf.subarray(0, TERMINATE.length).equals(TERMINATE)) {
+            this.closeSilently('client terminated before starting up');
+            return;
+          }
         }
         const packet = wire.readStartupPacket(this.startupBuf);
         if (packet === null) return;
@@ -401,7 +403,8 @@ export class PostgresProxySession {
     } catch (err) {
       const rejected = err instanceof IdentityRejected ? err : new IdentityRejected('sidegate: identity rejected', 'invalid');
       this.auditRejectedLogin(rejected.message);
-      this.fatal(rejected.code === 'missing' ? SQLSTATE.invalidPassword : SQLSTATE.invalidAuthorization, rejected.message);
+      // No token, or a password that is not one: the client's password is wrong (28P01).
+      this.fatal(rejected.code === 'missing' || rejected.code === 'not-a-token' ? SQLSTATE.invalidPassword : SQLSTATE.invalidAuthorization, rejected.message);
       return;
     }
     this.principal = principal;
@@ -1294,10 +1297,8 @@ export class PostgresProxySession {
   }
 }
 
-/** PostgreSQL's bounds on a startup-phase packet's length field. */
-function validStartupLength(length: number): boolean {
-  return length >= 8 && length <= wire.MAX_STARTUP_PACKET_SIZE;
-}
+/** A Terminate message ('X', length 4). */
+const TERMINATE = wire.serializeTerminate();
 
 function printable(code: number): string {
   return code >= 0x20 && code < 0x7f ? String.fromCharCode(code) : `0x${code.toString(16)}`;
