@@ -55,6 +55,8 @@ export async function startHarness(opts: {
   env?: Record<string, string>;
   /** Serve TLS to clients with the test CA's localhost certificate. */
   clientTls?: boolean;
+  /** Sidecar mode: a pod token with these claims (signed by the harness's issuer) identifies clients that present no password. */
+  podToken?: Record<string, unknown>;
 }): Promise<Harness> {
   const pg = await pgInfo();
   const issuer = await startTestIssuer({ issuer: 'https://ci.test.sidegate' });
@@ -67,9 +69,15 @@ export async function startHarness(opts: {
   await writeFile(credentialsFile, `targets:\n  pg: { username: ${login.user}, password: "${login.password}" }\n`, { mode: 0o600 });
   await chmod(credentialsFile, 0o600);
   const logs: string[] = [];
+  let tokenFile: string | undefined;
+  if (opts.podToken) {
+    tokenFile = join(dir, 'pod.token');
+    await writeFile(tokenFile, await issuer.sign(opts.podToken, { audience: 'sidegate' }), { mode: 0o600 });
+  }
   const sidecar = await startSidecar({
     policyFile,
     credentialsFile,
+    tokenFile,
     stateDir: join(dir, 'state'),
     broker: 'embedded',
     env: {
