@@ -289,10 +289,12 @@ export class BodyReader {
   cstring(): string {
     const end = this.body.indexOf(0, this.pos);
     if (end === -1) throw new ProtocolError('truncated', 'string is missing its terminator');
-    if (!isUtf8(this.body.subarray(this.pos, end))) {
+    const s = this.body.toString('utf8', this.pos, end);
+    // Invalid bytes always decode to U+FFFD, so only text holding one is validated (fast path
+    // for the rest; a one-byte V8 string cannot hold it).
+    if (s.includes('\uFFFD') && !isUtf8(this.body.subarray(this.pos, end))) {
       throw new ProtocolError('invalid-encoding', 'invalid byte sequence for encoding "UTF8"');
     }
-    const s = this.body.toString('utf8', this.pos, end);
     this.pos = end + 1;
     return s;
   }

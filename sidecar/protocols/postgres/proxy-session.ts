@@ -601,7 +601,7 @@ export class PostgresProxySession {
 
   private onQuery(frame: wire.Frame, pre?: OffThreadInspection): Promise<void> | undefined {
     const sql = pre?.sql ?? wire.readQuery(frame.body);
-    if (!pre && this.offThread(frame)) return this.inspectOffThread(sql, false).then((r) => this.onQuery(frame, r));
+    if (!pre && this.offThread(frame)) return this.inspectOffThread(sql, false).then((r) => (this.phase === 'closed' ? undefined : this.onQuery(frame, r)));
     const inspected = this.sessionFacts(pre?.inspected ?? this.inspect(sql, { target: this.target.name }));
     const facts = inspected.map((s) => s.facts);
     const mode = pre?.mode ?? settingIndependentSql(sql);
@@ -656,7 +656,7 @@ export class PostgresProxySession {
 
   private onParse(frame: wire.Frame, pre?: OffThreadInspection): Promise<void> | undefined {
     const p = wire.readParse(frame.body);
-    if (!pre && this.offThread(frame)) return this.inspectOffThread(p.sql, true).then((r) => this.onParse(frame, r));
+    if (!pre && this.offThread(frame)) return this.inspectOffThread(p.sql, true).then((r) => (this.phase === 'closed' ? undefined : this.onParse(frame, r)));
     const inspected = this.sessionFacts(pre?.inspected ?? this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const mode = pre?.mode ?? settingIndependentSql(p.sql);
     const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
