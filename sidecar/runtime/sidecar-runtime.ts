@@ -54,6 +54,8 @@ export interface SidecarOptions {
   drainGraceMs?: number;
   /** Deadline from connect to an identified client (default 10 s; env SIDEGATE_AUTH_TIMEOUT_MS). */
   authTimeoutMs?: number;
+  /** Largest statement message inspected (default 1 MiB; env SIDEGATE_MAX_STATEMENT_BYTES); larger → 54000. */
+  maxStatementBytes?: number;
   /** Connections not yet authenticated, per process (default 64; env SIDEGATE_MAX_UNAUTHENTICATED). */
   maxUnauthenticated?: number;
   /** Skip the credentials file's mode check: tests, and a Kubernetes Secret mounted only into the sidecar. */
@@ -141,6 +143,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     log,
     inspect: opts.inspection === 'off' ? uninspected : undefined,
     authTimeoutMs: opts.authTimeoutMs ?? positiveIntegerEnv(env, 'SIDEGATE_AUTH_TIMEOUT_MS') ?? DEFAULT_AUTH_TIMEOUT_MS,
+    maxStatementBytes: opts.maxStatementBytes ?? positiveIntegerEnv(env, 'SIDEGATE_MAX_STATEMENT_BYTES'),
     unauthenticated: new UnauthenticatedSlots(opts.maxUnauthenticated ?? positiveIntegerEnv(env, 'SIDEGATE_MAX_UNAUTHENTICATED') ?? DEFAULT_MAX_UNAUTHENTICATED),
   };
   const handle = (target: TargetSpec) => (socket: Socket) => {

@@ -37,7 +37,7 @@ import { serializeNegotiateProtocolVersion } from './startup-negotiation.js';
 import { UnauthenticatedSlots } from './unauthenticated-slots.js';
 import { MAX_TOKEN_BYTES } from '../../identity/token-size.js';
 import { PINNED_CLIENT_ENCODING } from './upstream-connection.js';
-import { OFF_THREAD_BYTES, StatementRefused, checkStatementSize, statementInspectionPool, type OffThreadInspection } from './statement-inspection-pool.js';
+import { MAX_STATEMENT_BYTES, OFF_THREAD_BYTES, StatementRefused, checkStatementSize, statementInspectionPool, type OffThreadInspection } from './statement-inspection-pool.js';
 
 export interface PostgresProxyDeps {
   gate: CommandGate;
@@ -61,6 +61,8 @@ export interface PostgresProxyDeps {
   unauthenticated?: UnauthenticatedSlots;
   /** From connect to an identified client (startup, password, token verification). Default 10 s. */
   authTimeoutMs?: number;
+  /** Largest Query/Parse message inspected; larger ones end the session with 54000. Default 1 MiB. */
+  maxStatementBytes?: number;
 }
 
 /** Default deadline from connect to an identified client. */
@@ -639,8 +641,9 @@ export class PostgresProxySession {
    * one too large to inspect at all ends the session with 54000 and is never forwarded.
    */
   private offThread(frame: wire.Frame): boolean {
-    if (frame.body.length <= OFF_THREAD_BYTES) return false;
-    checkStatementSize(frame.body.length);
+    const max = this.deps.maxStatementBytes ?? MAX_STATEMENT_BYTES;
+    if (frame.body.length <= OFF_THREAD_BYTES && frame.body.length <= max) return false;
+    checkStatementSize(frame.body.length, max);
     return this.deps.inspect === undefined;
   }
 

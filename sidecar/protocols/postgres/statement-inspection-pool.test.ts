@@ -30,6 +30,19 @@ test('beyond the queue bound new statements are refused with 53000, not queued',
 test('statement messages above the hard limit are refused with 54000', () => {
   checkStatementSize(MAX_STATEMENT_BYTES);
   assert.throws(() => checkStatementSize(MAX_STATEMENT_BYTES + 1), (e: unknown) => e instanceof StatementRefused && e.sqlState === '54000');
+  assert.throws(() => checkStatementSize(70_000, 65_536), (e: unknown) => e instanceof StatementRefused && /65536/.test(e.message));
+});
+
+test('a statement too complex for the worker heap is refused with 54000; the next one gets a new worker', async () => {
+  const small = new StatementInspectionPool({ heapMb: 16 });
+  try {
+    const dense = `SELECT 1 WHERE 1 NOT IN (${Array.from({ length: 200_000 }, () => '1').join(',')})`;
+    await assert.rejects(small.inspect(dense, { target: 'pg' }), (e: unknown) => e instanceof StatementRefused && e.sqlState === '54000');
+    const r = await small.inspect(`SELECT 2 /* ${'q'.repeat(70_000)} */`, { target: 'pg' });
+    assert.equal(r.inspected.length, 1);
+  } finally {
+    await small.close();
+  }
 });
 
 test('the worker stops when idle and starts again on demand', async () => {

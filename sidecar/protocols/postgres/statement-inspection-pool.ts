@@ -1,20 +1,31 @@
-// Large statements are inspected off the event loop. Parsing costs about 0.35 s per MiB of SQL on
-// the grammar's WASM (measured: 8 MiB → 2.8 s, +130 MB), all of it time in which no other session
-// of the process would be served. Texts above OFF_THREAD_BYTES go to a worker thread (one, started
-// on first use and stopped when idle, so an idle sidecar pays nothing); texts above
-// MAX_STATEMENT_BYTES are refused outright, and so is a statement arriving while too many wait.
+// Large statements are inspected off the event loop. Parsing costs 0.35–0.9 s per MiB of SQL on the
+// grammar's WASM (an 8 MiB `NOT IN (…)` list: 7.4 s), all of it time in which no other session of
+// the process would be served. Texts above OFF_THREAD_BYTES go to a worker thread (one, started on
+// first use and stopped when idle, so an idle sidecar pays nothing). Memory bounds the size: a
+// parse tree costs +70–90 MB of RSS per MiB of typical SQL and up to +180 MB per MiB of tiny
+// tokens (`1,1,1,…`); an 8 MiB statement took the process +470–650 MB, past the injected sidecar's
+// 256 MiB limit. So statement messages above the configured maximum (default 1 MiB) are refused
+// outright, and so is a statement arriving while too many wait.
 import { Worker } from 'node:worker_threads';
 import type { InspectedStatement, InspectOptions } from './sql-inspector.js';
 import type { StringModeResult } from './sql-string-mode.js';
 
 /** Statement messages larger than this (bytes of the message body) are inspected in the worker. */
 export const OFF_THREAD_BYTES = 64 * 1024;
-/** Statement messages larger than this are refused (54000) and never forwarded. */
-export const MAX_STATEMENT_BYTES = 8 * 1024 * 1024;
+/** Default bound on a statement message (SIDEGATE_MAX_STATEMENT_BYTES); larger ones are refused (54000), never forwarded. */
+export const MAX_STATEMENT_BYTES = 1024 * 1024;
+/** After a statement this large the worker is stopped once idle, giving back the WASM memory its parse grew. */
+const RELEASE_AFTER_BYTES = 256 * 1024;
 /** Statements waiting for the worker beyond which new ones are refused (53000). */
 const MAX_QUEUED = 8;
 /** The worker (and its copy of the grammar) is stopped after this long without work. */
 const IDLE_MS = 30_000;
+/**
+ * The worker's JavaScript heap. A parse tree costs up to ~80 MB per MiB of SQL made of tiny
+ * tokens (an 8 MiB `IN (…)` list: +580 MB RSS unbounded); a statement whose inspection needs more
+ * than this is refused (54000) instead of taking the sidecar past its memory limit.
+ */
+const WORKER_HEAP_MB = 96;
 
 /** A statement sidegate will not inspect: the session ends with this SQLSTATE (never forwarded). */
 export class StatementRefused extends Error {
@@ -40,12 +51,9 @@ interface Waiting {
 }
 
 /** Throws StatementRefused when a statement message is too large to inspect at all. */
-export function checkStatementSize(bodyBytes: number): void {
-  if (bodyBytes > MAX_STATEMENT_BYTES) {
-    throw new StatementRefused(
-      '54000',
-      `sidegate: statement of ${bodyBytes} bytes exceeds the limit of ${MAX_STATEMENT_BYTES} bytes sidegate inspects; it was not run`,
-    );
+export function checkStatementSize(bodyBytes: number, max = MAX_STATEMENT_BYTES): void {
+  if (bodyBytes > max) {
+    throw new StatementRefused('54000', `sidegate: statement of ${bodyBytes} bytes exceeds the limit of ${max} bytes sidegate inspects; it was not run`);
   }
 }
 
@@ -55,7 +63,7 @@ export class StatementInspectionPool {
   private nextId = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly limits: { maxQueued?: number; idleMs?: number } = {}) {}
+  constructor(private readonly limits: { maxQueued?: number; idleMs?: number; heapMb?: number } = {}) {}
 
   get queued(): number {
     return this.waiting.size;
@@ -67,6 +75,8 @@ export class StatementInspectionPool {
     }
     const worker = this.ensureWorker();
     const id = ++this.nextId;
+    // Kept alive only while a statement waits on it.
+    worker.ref();
     return new Promise<OffThreadInspection>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, sql });
       worker.postMessage({ id, sql, opts });
@@ -85,21 +95,27 @@ export class StatementInspectionPool {
   private ensureWorker(): Worker {
     clearTimeout(this.idleTimer);
     if (this.worker) return this.worker;
-    const w = new Worker(new URL('./inspect-worker.js', import.meta.url));
-    // Never what keeps the process alive: the sessions waiting on it do that.
-    w.unref();
+    const heap = this.limits.heapMb ?? WORKER_HEAP_MB;
+    const w = new Worker(new URL('./inspect-worker.js', import.meta.url), {
+      resourceLimits: { maxOldGenerationSizeMb: heap, maxYoungGenerationSizeMb: Math.max(8, Math.floor(heap / 8)) },
+    });
     w.on('message', (m: { id: number; inspected?: InspectedStatement[]; mode?: StringModeResult; error?: string }) => {
       const waiting = this.waiting.get(m.id);
       if (!waiting) return;
       this.waiting.delete(m.id);
       if (m.error !== undefined || !m.inspected || !m.mode) waiting.reject(new Error(`statement inspection failed: ${m.error ?? 'no result'}`));
       else waiting.resolve({ sql: waiting.sql, inspected: m.inspected, mode: m.mode });
-      this.scheduleIdleStop();
+      this.scheduleIdleStop(waiting.sql.length >= RELEASE_AFTER_BYTES ? 0 : undefined);
     });
-    const gone = (err: Error) => {
+    const gone = (err: Error & { code?: string }) => {
       if (this.worker !== w) return;
       this.worker = undefined;
-      this.failAll(err);
+      // Out of its heap: the statement is too complex to inspect within the bound.
+      this.failAll(
+        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new StatementRefused('54000', 'sidegate: statement is too complex to inspect within the memory bound; it was not run')
+          : err,
+      );
     };
     w.on('error', gone);
     w.on('exit', (code) => gone(new Error(`statement inspection worker exited (${code})`)));
@@ -107,15 +123,16 @@ export class StatementInspectionPool {
     return w;
   }
 
-  private scheduleIdleStop(): void {
+  private scheduleIdleStop(afterMs = this.limits.idleMs ?? IDLE_MS): void {
     if (this.waiting.size > 0) return;
+    this.worker?.unref();
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       const w = this.worker;
       if (!w || this.waiting.size > 0) return;
       this.worker = undefined;
       void w.terminate();
-    }, this.limits.idleMs ?? IDLE_MS);
+    }, afterMs);
     this.idleTimer.unref();
   }
 
