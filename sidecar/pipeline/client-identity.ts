@@ -56,7 +56,8 @@ export class ClientIdentity {
       // A trailing newline from a token file read into an environment variable is not a claim.
       const trimmed = presented.trim();
       if (!JWT_SHAPE.test(trimmed)) {
-        throw new IdentityRejected('sidegate: identity rejected: the password is not a token (expected a CI OIDC token, a JWT, as the password)', 'not-a-token');
+        const pod = this.tokenFile ? "; leave it empty to use the pod's identity" : '';
+        throw new IdentityRejected(`sidegate: identity rejected: the password is not a token (expected a CI OIDC token, a JWT, as the password${pod})`, 'not-a-token');
       }
       token = trimmed;
     } else if (this.tokenFile) {

@@ -35,6 +35,8 @@ let sidecarLog = '';
 let pgData: string;
 let stateDir: string;
 let restoreModes: (() => Promise<void>) | undefined;
+/** The pod's projected ServiceAccount token (what the sidecar's token file holds). */
+let podToken = '';
 
 async function startPostgresIn(namespace: string, addresses: string[]): Promise<void> {
   pgData = join(dir, 'pg');
@@ -101,6 +103,7 @@ before(async () => {
     { sub: 'system:serviceaccount:ci:runner', 'kubernetes.io': { namespace: 'ci', pod: { name: 'migrate' }, serviceaccount: { name: 'runner' } } },
     { expiresIn: '1h' },
   );
+  podToken = saToken;
   await issuer.close();
   const policy = `version: 1
 identities:
@@ -148,11 +151,15 @@ after(async () => {
   await restoreModes?.();
 });
 
-/** The runner, unchanged: psql as a non-sidegate uid inside the pod, with its old static password. */
+/**
+ * The runner: psql as a non-sidegate uid inside the pod. libpq never sends an empty password, so
+ * it presents the pod's ServiceAccount token; a leftover static password is refused (only an
+ * empty password falls back to the sidecar's token file, and libpq cannot send one).
+ */
 function runner(host: string, sql: string, extraEnv: Record<string, string> = {}) {
   return run([
     'ip', 'netns', 'exec', ns.pod, 'setpriv', `--reuid=${RUNNER_UID}`, `--regid=${RUNNER_UID}`, '--clear-groups',
-    'env', 'PGPASSWORD=the-old-static-password', 'PGSSLMODE=disable', 'PGCONNECT_TIMEOUT=10', ...Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`),
+    'env', `PGPASSWORD=${podToken}`, 'PGSSLMODE=disable', 'PGCONNECT_TIMEOUT=10', ...Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`),
     'psql', '-X', '-tA', '-v', 'VERBOSITY=verbose', '-h', host, '-U', 'app', '-d', 'shop', '-c', sql,
   ]);
 }
@@ -163,7 +170,13 @@ async function spans() {
   return flattenOtlpJson(await readFile(join(stateDir, 'audit.otlp.jsonl'), 'utf8'));
 }
 
-test('the runner command, unchanged, is captured, identified by the pod token and allowed', async () => {
+test('a leftover static password is refused (28P01), never replaced by the pod identity', async () => {
+  const r = await runner(ns.v4.db, 'SELECT count(*) FROM items', { PGPASSWORD: 'the-old-static-password' });
+  assert.notEqual(r.code, 0, r.stdout);
+  assert.match(r.stderr, /the password is not a token/);
+});
+
+test('the runner command is captured, identified by the pod token and allowed', async () => {
   const r = await runner(ns.v4.db, 'SELECT count(*) FROM items');
   assert.equal(r.code, 0, r.stderr + sidecarLog);
   assert.equal(r.stdout.trim(), '3');
