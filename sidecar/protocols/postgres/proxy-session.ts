@@ -409,6 +409,8 @@ export class PostgresProxySession {
       this.fatal(rejected.code === 'missing' || rejected.code === 'not-a-token' ? SQLSTATE.invalidPassword : SQLSTATE.invalidAuthorization, rejected.message);
       return;
     }
+    // The deadline (or an eviction) may have closed the session while the token was verified.
+    if (this.phase === 'closed') return;
     this.principal = principal;
     this.endPreAuthBounds();
     this.maskingRules = this.deps.masking(principal, this.target.name);
