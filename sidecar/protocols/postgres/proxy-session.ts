@@ -410,7 +410,7 @@ export class PostgresProxySession {
       return;
     }
     // The deadline (or an eviction) may have closed the session while the token was verified.
-    if (this.phase === 'closed') return;
+    if ((this.phase as Phase) === 'closed') return;
     this.principal = principal;
     this.endPreAuthBounds();
     this.maskingRules = this.deps.masking(principal, this.target.name);
