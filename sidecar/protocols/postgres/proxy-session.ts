@@ -30,7 +30,7 @@ import { RowShape } from './row-shape.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
-import { inspectSql, type InspectedStatement } from './sql-inspector.js';
+import { decisionFacts, inspectSql, type InspectedStatement } from './sql-inspector.js';
 import { settingIndependentSql } from './sql-string-mode.js';
 
 export interface PostgresProxyDeps {
@@ -518,7 +518,7 @@ export class PostgresProxySession {
   private onQuery(frame: wire.Frame): Promise<void> | undefined {
     const sql = wire.readQuery(frame.body);
     const inspected = this.sessionFacts(this.inspect(sql, { target: this.target.name }));
-    const facts = inspected.map((s) => s.facts);
+    const facts = decisionFacts(inspected);
     const mode = settingIndependentSql(sql);
     const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
     const raw = mode.kind === 'rewritten' ? wire.serializeQuery(mode.sql) : frame.raw;
@@ -559,7 +559,7 @@ export class PostgresProxySession {
     const p = wire.readParse(frame.body);
     const inspected = this.sessionFacts(this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const mode = settingIndependentSql(p.sql);
-    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
+    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, decisionFacts(inspected));
     const info: PreparedInfo = { inspected, decision };
     if (decision.action === 'deny') {
       // The statement never reaches the target: a poison Parse under a name nobody uses provokes

@@ -17,7 +17,7 @@ test('operation and kinds for the common statements', () => {
   const cases: [string, string, string[]][] = [
     ['SELECT * FROM t', 'SELECT', ['select', 'read']],
     ['SELECT * FROM t FOR UPDATE', 'SELECT', ['select', 'read', 'lock']],
-    ['SELECT 1 INTO new_t', 'SELECT INTO', ['create', 'ddl', 'write']],
+    ['SELECT 1 INTO new_t', 'SELECT INTO', ['create', 'ddl', 'write', 'select', 'read']],
     ['INSERT INTO t VALUES (1)', 'INSERT', ['insert', 'write']],
     ['INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING', 'INSERT', ['insert', 'upsert', 'write']],
     ['UPDATE t SET a = 1', 'UPDATE', ['update', 'write']],
@@ -77,7 +77,7 @@ test('flags: DO blocks, function calls (with names), prepared, unparsable', () =
   assert.ok(one('DO $$ BEGIN END $$').facts.flags.includes('do-block'));
   const f = one('SELECT pg_terminate_backend(pid) FROM pg_stat_activity');
   assert.ok(f.facts.flags.includes('function-call'));
-  assert.deepEqual([...f.functions!], ['pg_terminate_backend']);
+  assert.deepEqual([...f.functions!], ['pg_catalog.pg_terminate_backend']);
   assert.ok(inspectSql('SELECT 1', { target: 't', prepared: true })[0]!.facts.flags.includes('prepared'));
   const bad = one('SELEC * FORM t');
   assert.deepEqual([...bad.facts.kinds], ['unparsable']);
@@ -132,9 +132,9 @@ test('each statement keeps its own flags; function-call comes from any FuncCall 
   const r = inspectSql("SELECT 1; select set_config('role', 'x', false); DO $$ BEGIN END $$", { target: 'db', prepared: true });
   assert.equal(r.length, 3);
   assert.deepEqual([...r[0]!.facts.flags], ['multi-statement', 'prepared']);
-  // set_config can change search_path, so it also carries `search-path`.
-  assert.deepEqual([...r[1]!.facts.flags], ['function-call', 'search-path', 'multi-statement', 'prepared']);
-  assert.deepEqual([...r[1]!.functions!], ['set_config']);
+  // set_config('role', …) switches role like SET ROLE; only a search_path (or unknown) name carries `search-path`.
+  assert.deepEqual([...r[1]!.facts.flags], ['function-call', 'role-switch', 'multi-statement', 'prepared']);
+  assert.deepEqual([...r[1]!.functions!], ['pg_catalog.set_config']);
   assert.deepEqual([...r[2]!.facts.flags], ['do-block', 'multi-statement', 'prepared']);
   assert.ok(r.every((s) => s.facts.protocol === 'postgres' && s.facts.target === 'db'));
 });
