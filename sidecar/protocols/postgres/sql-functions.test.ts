@@ -38,7 +38,8 @@ test('every effect class of the catalogue is there with its kinds', () => {
   assert.equal(BUILTIN_FUNCTIONS.get('table_to_xml')?.tableArgument, 0);
   // Effects that are commands of their own vs. attributes of the calling statement.
   assert.equal(BUILTIN_FUNCTIONS.get('pg_read_file')?.separate, true);
-  assert.equal(BUILTIN_FUNCTIONS.get('nextval')?.separate, false);
+  assert.equal(BUILTIN_FUNCTIONS.get('nextval')?.separate, true);
+  assert.equal(BUILTIN_FUNCTIONS.get('pg_advisory_lock')?.separate, false);
 });
 
 test('set_config names: role and session_authorization switch role, search_path and client_encoding flag, unknown is all', () => {

@@ -34,7 +34,8 @@ const REPLICATION: FunctionEffect = { kinds: ['replication', 'admin'], separate:
 const NOTIFY: FunctionEffect = { kinds: ['notify'], separate: true };
 const SETTING: FunctionEffect = { kinds: ['set-config', 'set', 'session'], separate: true };
 const ADVISORY_LOCK: FunctionEffect = { kinds: ['advisory-lock', 'lock'], separate: false };
-const SEQUENCE_WRITE: FunctionEffect = { kinds: ['sequence-write'], separate: false };
+// A sequence's value is data: advancing it is a write, even inside a SELECT.
+const SEQUENCE_WRITE: FunctionEffect = { kinds: ['sequence-write'], separate: true };
 const SLEEP: FunctionEffect = { kinds: ['sleep'], separate: false };
 
 function each(names: string, effect: FunctionEffect): [string, FunctionEffect][] {
