@@ -635,13 +635,14 @@ export class PostgresProxySession {
 
   private onFunctionCall(frame: wire.Frame): Promise<void> | undefined {
     // The fast-path function call names a function by OID only; policy sees it as a procedural
-    // call it cannot inspect further.
+    // call it cannot inspect further. The OID may name query_to_xml or any other SQL-running
+    // built-in, so it also meets the built-in `dynamic-sql` decision (an explicit allow only).
     const facts: CommandFacts = {
       protocol: 'postgres',
       target: this.target.name,
       text: 'FUNCTION CALL',
       operation: 'FUNCTION CALL',
-      kinds: ['call', 'procedural', 'write'],
+      kinds: ['call', 'procedural', 'write', 'dynamic-sql'],
       tables: [],
       flags: ['function-call'],
     };

@@ -372,6 +372,14 @@ c.case('node-postgres: pg_read_file is denied', async (t) => {
   await pgDenied(t, 'SELECT pg_read_file($1)', ['/etc/hostname'], 'default');
 });
 
+c.case('a fast-path FunctionCall of query_to_xml by OID meets the dynamic-sql decision', async (t) => {
+  const oid = Number((await t.admin("SELECT 'pg_catalog.query_to_xml(text, boolean, boolean, text)'::regprocedure::oid AS oid")).rows[0].oid);
+  const r = await t.raw();
+  r.send(fe.functionCall(oid, ['select value from secrets', 't', 'f', '']));
+  const msgs = await r.untilReady();
+  t.expectDenied(msgs);
+});
+
 // ---- Class 1 (the part in the inspector): client_encoding changes mid-session --------------------
 
 for (const sql of [
