@@ -260,6 +260,17 @@ c.case('query_to_xml that sets search_path inside its SQL text is denied', async
   t.expectDenied(await simple(t, "SELECT query_to_xml('select set_config(''search_path'', ''pg_temp'', false)', true, false, '')"), 'dynamic-sql');
 });
 
+c.case('query_to_xml inside an INSERT … VALUES expression meets the secrets rule', async (t) => {
+  t.expectDenied(
+    await simple(t, "INSERT INTO orders (id, customer_id, total, status) VALUES (60, 1, 1, query_to_xml('select value from secrets', true, false, '')::text)"),
+    'no-secrets',
+  );
+});
+
+c.case('a large-object read inside an UPDATE of orders is denied, not only held', async (t) => {
+  t.expectDenied(await simple(t, 'UPDATE orders SET status = (SELECT lo_get(1)::text) WHERE id = 1'), 'default');
+});
+
 c.case('table_to_xml(secrets) meets the secrets table rule', async (t) => {
   t.expectDenied(await simple(t, "SELECT table_to_xml('secrets', true, false, '')"), 'no-secrets');
 });
