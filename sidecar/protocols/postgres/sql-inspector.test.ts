@@ -22,7 +22,7 @@ test('operation and kinds for the common statements', () => {
     ['INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING', 'INSERT', ['insert', 'upsert', 'write']],
     ['UPDATE t SET a = 1', 'UPDATE', ['update', 'write']],
     ['DELETE FROM t', 'DELETE', ['delete', 'write']],
-    ['MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE', 'MERGE', ['merge', 'write']],
+    ['MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE', 'MERGE', ['merge', 'write', 'delete']],
     ['TRUNCATE t', 'TRUNCATE', ['truncate', 'ddl', 'write']],
     ['CREATE TABLE x (a int)', 'CREATE TABLE', ['create', 'ddl', 'write']],
     ['ALTER TABLE x ADD COLUMN b int', 'ALTER TABLE', ['alter', 'ddl', 'write']],

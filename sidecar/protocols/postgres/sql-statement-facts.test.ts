@@ -57,6 +57,25 @@ test('wrapped statements that run are nested: EXPLAIN ANALYZE, PREPARE, DECLARE,
   assert.deepEqual(summary('CREATE VIEW v AS SELECT * FROM secrets'), ['CREATE VIEW create [secrets,v]', 'SELECT select [secrets]']);
 });
 
+test('a MERGE is each write it does on its target', () => {
+  const f = of('MERGE INTO orders o USING customers c ON o.id = c.id WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (1) WHEN MATCHED AND false THEN DO NOTHING');
+  assert.deepEqual(f.kinds, ['merge', 'write', 'delete', 'insert']);
+  assert.deepEqual(summary('MERGE INTO s.orders USING c ON true WHEN MATCHED THEN UPDATE SET a = 1'), ['MERGE merge [c,s.orders]', 'UPDATE update [s.orders]']);
+});
+
+test('attribute notation calls a function: (x).pg_read_file is pg_read_file(x)', () => {
+  assert.ok(of("SELECT ('/etc/passwd'::text).pg_read_file").kinds.includes('server-file-read'));
+  assert.ok(of('SELECT (1::oid).lo_get').kinds.includes('large-object-read'));
+  // SQL text given through attribute notation is inspected too.
+  const ts = of("SELECT ('select to_tsvector(value) from secrets'::text).ts_stat");
+  assert.ok(ts.kinds.includes('dynamic-sql'));
+  assert.deepEqual(names(ts), ['secrets']);
+  // A field selection of an unknown name is not a call.
+  const field = of('SELECT (c).name FROM customers c');
+  assert.ok(!field.flags.includes('function-call'));
+  assert.deepEqual(field.functions, []);
+});
+
 test('COPY to or from a program or a server file is a nested command with only that kind; never read', () => {
   const f = of("COPY (SELECT 1) TO PROGRAM 'id'");
   assert.ok(f.nested.some((n) => n.kinds.length === 1 && n.kinds[0] === 'server-program'));

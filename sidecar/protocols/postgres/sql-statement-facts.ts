@@ -38,13 +38,14 @@ const runsWrapped = (type: string, node: Node): boolean => type !== 'ExplainStmt
 export function statementFacts(stmt: Node, depth = 0): StatementFacts {
   const c = classifyStatement(stmt);
   const tree = collectTreeFacts(stmt, runsWrapped);
+  const calls = realCalls(tree.calls);
   const kinds = [...c.kinds];
   const tables = [...tree.tables];
   const flags = [...c.flags];
   const nested: CommandShape[] = [];
 
-  if (tree.calls.length > 0) flags.push('function-call');
-  const functions = unique(tree.calls.map((call) => resolveFunction(call.parts).name));
+  if (calls.length > 0) flags.push('function-call');
+  const functions = unique(calls.map((call) => resolveFunction(call.parts).name));
 
   // Running a program or touching a file on the database server is a command of its own, so a
   // rule that allows the statement (COPY (SELECT …) reads) does not allow that.
@@ -55,19 +56,21 @@ export function statementFacts(stmt: Node, depth = 0): StatementFacts {
   if (rootType === 'SelectStmt' && rootNode['intoClause']) {
     nested.push({ operation: 'SELECT', kinds: ['select', 'read'], tables: [...tree.tables], flags: [], functions });
   }
+  if (rootType === 'MergeStmt') nested.push(...mergeActions(rootNode));
   for (const n of tree.nested) {
+    if (n.type === 'MergeStmt') nested.push(...mergeActions(n.node));
     const own = classify(n.type, n.node);
-    const calls = n.calls;
+    const inner = realCalls(n.calls);
     nested.push({
       operation: own.operation,
-      kinds: [...own.kinds, ...attributeKinds(calls)],
+      kinds: [...own.kinds, ...attributeKinds(inner)],
       tables: n.tables,
-      flags: calls.length > 0 ? [...own.flags, 'function-call'] : [...own.flags],
-      functions: unique(calls.map((call) => resolveFunction(call.parts).name)),
+      flags: inner.length > 0 ? [...own.flags, 'function-call'] : [...own.flags],
+      functions: unique(inner.map((call) => resolveFunction(call.parts).name)),
     });
   }
   const seen = new Set<string>();
-  for (const call of tree.calls) {
+  for (const call of calls) {
     for (const shape of callCommands(call, depth)) {
       const key = JSON.stringify(shape);
       if (seen.has(key)) continue;
@@ -75,12 +78,12 @@ export function statementFacts(stmt: Node, depth = 0): StatementFacts {
       nested.push(shape);
     }
   }
-  for (const k of attributeKinds(tree.calls)) kinds.push(k);
+  for (const k of attributeKinds(calls)) kinds.push(k);
   if (changesEncoding(tree.settings)) flags.push('text-encoding-change');
 
   // The statement's own part is decided too: else the union (CREATE TABLE AS also `read`s) would
   // let a rule for what it nests allow what it is.
-  if (nested.length > 0) nested.unshift({ operation: c.operation, kinds: [...c.kinds, ...attributeKinds(tree.calls)], tables: [...tree.tables], flags: [...flags], functions });
+  if (nested.length > 0) nested.unshift({ operation: c.operation, kinds: [...c.kinds, ...attributeKinds(calls)], tables: [...tree.tables], flags: [...flags], functions });
   for (const n of nested) {
     kinds.push(...n.kinds);
     flags.push(...n.flags);
@@ -92,6 +95,40 @@ export function statementFacts(stmt: Node, depth = 0): StatementFacts {
     flags.push('role-switch', 'search-path', 'text-encoding-change');
   }
   return { operation: c.operation, kinds: unique(kinds), tables, flags: unique(flags), functions, nested };
+}
+
+const MERGE_ACTIONS: Readonly<Record<string, [string, ...string[]]>> = {
+  CMD_UPDATE: ['UPDATE', 'update', 'write'],
+  CMD_DELETE: ['DELETE', 'delete', 'write'],
+  CMD_INSERT: ['INSERT', 'insert', 'write'],
+};
+
+/** A MERGE's actions, each the write it is on the target table: a MERGE that deletes is a DELETE. */
+function mergeActions(node: Node): CommandShape[] {
+  const relation = node['relation'] as Node | undefined;
+  const name = relation?.['relname'];
+  const schema = relation?.['schemaname'];
+  const target: TableRef[] = typeof name !== 'string' ? [] : typeof schema === 'string' ? [{ schema, name }] : [{ name }];
+  const out: CommandShape[] = [];
+  const seen = new Set<string>();
+  for (const w of Array.isArray(node['mergeWhenClauses']) ? (node['mergeWhenClauses'] as Node[]) : []) {
+    const command = String((w['MergeWhenClause'] as Node | undefined)?.['commandType']);
+    const action = MERGE_ACTIONS[command];
+    if (!action || seen.has(command)) continue;
+    seen.add(command);
+    const [operation, ...kinds] = action;
+    out.push({ operation, kinds, tables: [...target], flags: [], functions: [] });
+  }
+  return out;
+}
+
+/**
+ * Function calls, and attribute-notation names that are catalogued functions: `(x).name` is a
+ * field selection for anything else (an unknown name there is a field far more often than a
+ * user function).
+ */
+function realCalls(calls: readonly FunctionCallNode[]): FunctionCallNode[] {
+  return calls.filter((c) => !c.attribute || resolveFunction(c.parts).effect !== undefined);
 }
 
 /** Kinds that calls add to the statement that makes them, without being commands of their own. */

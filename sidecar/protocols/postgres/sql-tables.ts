@@ -28,6 +28,12 @@ export interface TreeFacts {
 export interface FunctionCallNode {
   parts: string[];
   args: readonly Json[];
+  /**
+   * Attribute notation, `(expr).name`: PostgreSQL calls the function `name(expr)` when no field of
+   * that name exists (`('/etc/passwd'::text).pg_read_file` reads the file). Only a call if a
+   * function of that name exists: the caller decides.
+   */
+  attribute?: boolean;
 }
 
 export interface NestedCommandNode {
@@ -140,6 +146,20 @@ export function collectTreeFacts(stmt: Json, runsWrapped: (type: string, node: O
       functions.add(parts.join('.'));
       const call = { parts, args: Array.isArray(obj['args']) ? (obj['args'] as Json[]) : [] };
       for (const c of open) c.calls.push(call);
+    }
+    if (key === 'A_Indirection' && Array.isArray(obj['indirection'])) {
+      let arg: Json = obj['arg'];
+      for (const item of obj['indirection'] as Json[]) {
+        const name = ((item as Obj | null)?.['String'] as Obj | undefined)?.['sval'];
+        if (typeof name !== 'string') {
+          arg = undefined;
+          continue;
+        }
+        const call: FunctionCallNode = { parts: [name], args: arg === undefined ? [] : [arg], attribute: true };
+        for (const c of open) c.calls.push(call);
+        // `(x).a.b` is b(a(x)): what follows the first name has no constant argument.
+        arg = undefined;
+      }
     }
     if (key === 'DropStmt' && RELATION_OBJECTS.has(String(obj['removeType'])) && Array.isArray(obj['objects'])) {
       for (const o of obj['objects'] as Json[]) addNameList(stringList(listItems(o)));

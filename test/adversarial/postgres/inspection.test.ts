@@ -375,6 +375,22 @@ c.case('nextval inside a SELECT advances the sequence: denied', async (t) => {
   t.expectDenied(await simple(t, "SELECT nextval('order_numbers')"), 'default');
 });
 
+c.case('attribute notation: (text).pg_read_file reads a server file and is denied', async (t) => {
+  t.expectDenied(await simple(t, "SELECT ('/etc/hostname'::text).pg_read_file"), 'default');
+});
+
+c.case('attribute notation: (SQL text).ts_stat runs it and meets the secrets rule', async (t) => {
+  t.expectDenied(await simple(t, "SELECT * FROM (SELECT ('select to_tsvector(value) from secrets'::text).ts_stat) s"), 'no-secrets');
+});
+
+c.case('attribute notation: (oid).lo_get is a large-object read and is denied', async (t) => {
+  t.expectDenied(await simple(t, 'SELECT (1::oid).lo_get'), 'default');
+});
+
+c.case('attribute notation: (regclass).nextval advances a sequence and is denied', async (t) => {
+  t.expectDenied(await simple(t, "SELECT ('order_numbers'::regclass).nextval"), 'default');
+});
+
 c.case('extended protocol: lo_from_bytea is denied at Parse', async (t) => {
   t.expectDenied(await extended(t, 'SELECT lo_from_bytea(0, $1::bytea)', ['x']), 'default');
 });
