@@ -222,7 +222,12 @@ export class PostgresProxySession {
     try {
       if (this.phase === 'ready') {
         this.clientFramer.push(chunk);
-        for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) this.clientQueue.push(f);
+        for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) {
+          // A client that says goodbye while its statement is held will not take the result: the
+          // hold ends now (cancelled at the broker), not when someone approves it.
+          if (f.code === 0x58 /* X Terminate */ && this.holding) this.holding.abort.abort();
+          this.clientQueue.push(f);
+        }
         this.pumpClient();
         return;
       }
