@@ -105,6 +105,15 @@ test('an approval for another statement (another hash) does not run this one, an
     },
   ));
 
+test('a replayed answer (another request\'s approval, same hash) is a mismatch, never used', () =>
+  withLyingBroker(
+    () => ({ id: 'apr-bbbbbb', status: 'approved', decidedBy: 'dba', hash: req().hash }),
+    async (client, calls) => {
+      assert.deepEqual(await client.hold(req(), { timeoutMs: 5_000 }), { id: 'apr-aaaaaa', status: 'mismatched' });
+      assert.ok(!calls.some((c) => c.includes('/consume')));
+    },
+  ));
+
 test('a consume answer naming another hash is a mismatch too', () =>
   withLyingBroker(
     (_body, path) => ({ id: 'apr-aaaaaa', status: 'approved', decidedBy: 'dba', hash: path.includes('/consume') ? req('other').hash : req().hash, consumedAt: new Date().toISOString() }),

@@ -82,7 +82,7 @@ export class ApprovalClient implements ApprovalHolder {
       try {
         const record = await this.call<ApprovalRecord>('GET', `/v1/approvals/${encodeURIComponent(id)}/wait?timeoutMs=${pollMs}`, undefined, pollMs + this.requestTimeoutMs, signal);
         failures = 0;
-        if (record.status !== 'pending') return await this.settle(record, req, signal);
+        if (record.status !== 'pending') return await this.settle(record, id, req, signal);
       } catch (err) {
         if (signal?.aborted) continue;
         // A 4xx will not get better by asking again (the broker forgot the request or refuses us).
@@ -98,12 +98,13 @@ export class ApprovalClient implements ApprovalHolder {
   }
 
   /** A decided record: denial as it is; an approval only if it is this command's, used once. */
-  private async settle(record: ApprovalRecord, req: HoldRequest, signal?: AbortSignal): Promise<HoldOutcome> {
+  private async settle(record: ApprovalRecord, expectedId: string, req: HoldRequest, signal?: AbortSignal): Promise<HoldOutcome> {
     if (record.status !== 'approved') return outcomeOf(record);
     const { id } = record;
-    if (record.hash !== req.hash) {
-      await this.cancel(id, 'the approval is not bound to the held command');
-      return { id, status: 'mismatched' };
+    // Another request's approval (a replayed answer), or one bound to other bytes: never used.
+    if (id !== expectedId || record.hash !== req.hash) {
+      await this.cancel(expectedId, 'the approval is not bound to the held command');
+      return { id: expectedId, status: 'mismatched' };
     }
     if (signal?.aborted) {
       await this.cancel(id, 'the client went away');

@@ -163,6 +163,8 @@ c.case('approved: the simple DELETE runs once, exactly as shown, and the span na
   assert.ok(msgs.some((m) => m.type === 'C' && m.body.toString('latin1').startsWith('DELETE 1')));
   assert.equal((await t.admin('SELECT count(*)::int AS n FROM orders WHERE id = 19')).rows[0].n, 0);
   const [a] = await approvalsSeen(t, 1);
+  assert.equal(a!.command, "DELETE FROM orders WHERE id = 19 AND status = 'shipped'");
+  assert.match(String(a!['hash']), /^sha256:[0-9a-f]{64}$/);
   const spans = await t.spans();
   assert.ok(spans.some((s) => s.attributes['sidegate.approval.id'] === a!.id && s.attributes['sidegate.approval.hash'] === a!['hash'] && s.attributes['sidegate.approval.status'] === 'approved'));
 });
@@ -187,7 +189,9 @@ c.case('an approval releases one execution: executing the same statement again i
   const seen = await approvalsSeen(t, 2);
   assert.notEqual(seen[0]!.id, seen[1]!.id, 'two executions, two approvals');
   // Same session, same bytes: the same binding, but each approval was used once.
+  assert.match(String(seen[0]!['hash']), /^sha256:[0-9a-f]{64}$/);
   assert.equal(seen[0]!['hash'], seen[1]!['hash']);
+  assert.deepEqual((seen[1]!['parameters'] as { value: string }[]).map((p) => p.value), ['6']);
   assert.equal(Number((await t.admin('SELECT total FROM orders WHERE id = 6')).rows[0].total), before + 2);
 });
 
