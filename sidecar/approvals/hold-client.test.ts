@@ -175,6 +175,20 @@ test('an aborted hold (client disconnected) is cancelled at the broker', () =>
     assert.equal(b.store.list().length, 1, 'an already-aborted hold creates nothing');
   }));
 
+test('an abort while the request is being created still cancels it at the broker (no orphan to approve)', () =>
+  withBroker(async (b, client, decide) => {
+    const abort = new AbortController();
+    const held = client.hold(req(), { timeoutMs: 10_000, signal: abort.signal });
+    abort.abort(); // the create is on its way
+    const out = await held;
+    assert.equal(out.status, 'cancelled');
+    const records = b.store.list();
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.status, 'cancelled');
+    assert.equal(out.id, records[0]!.id);
+    assert.equal(await decide(out.id, 'approve', 'dba'), 409);
+  }));
+
 test('broker unreachable → unavailable (the caller denies)', async () => {
   const b = await startApprovalBroker({ adminToken: ADMIN, requesterToken: REQUESTER });
   const url = b.url;

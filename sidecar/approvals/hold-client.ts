@@ -53,11 +53,16 @@ export class ApprovalClient implements ApprovalHolder {
     }
     let id: string;
     try {
-      ({ id } = await this.call<{ id: string }>('POST', '/v1/approvals', body, this.requestTimeoutMs, signal));
+      // Not abortable: a create cut short may still exist at the broker, pending for nobody; once
+      // its id is known, an abort in the meantime cancels it there (below).
+      ({ id } = await this.call<{ id: string }>('POST', '/v1/approvals', body, this.requestTimeoutMs));
     } catch (err) {
-      // If the create was sent before an abort, the broker expires the orphan on its own.
       if (signal?.aborted) return { id: '-', status: 'cancelled' };
       return { id: '-', status: 'unavailable', reason: messageOf(err) };
+    }
+    if (signal?.aborted) {
+      await this.cancel(id, 'the client went away');
+      return { id, status: 'cancelled' };
     }
     try {
       opts.onCreated?.(id);
