@@ -153,6 +153,18 @@ c.case('a long parameter is shown cut with its full size; the span records the h
   assert.doesNotMatch(JSON.stringify(spans.map((s) => [s.attributes, s.events])), /pppppppp|tail-9d1e/);
 });
 
+c.case('node-postgres parameterized DELETE: the approver sees its parameter, and a parameter full of control characters as it is', async (t) => {
+  const client = await t.pg();
+  const evil = 'x\u001b[2J\u0007\u202e';
+  await assert.rejects(client.query('DELETE FROM orders WHERE id = $1 OR status = $2', [7, evil]), /approval .* was denied/);
+  const [a] = await approvalsSeen(t, 1);
+  assert.equal(a!.command, 'DELETE FROM orders WHERE id = $1 OR status = $2');
+  assert.deepEqual((a!['parameters'] as { value: string; format: string }[]).map((p) => [p.format, p.value]), [
+    ['text', '7'],
+    ['text', evil],
+  ]);
+});
+
 // ───────────── approved: exactly once, exactly these bytes ─────────────
 
 c.case('approved: the simple DELETE runs once, exactly as shown, and the span names its approval and hash', { mutates: true, approve: true }, async (t) => {
@@ -208,6 +220,15 @@ c.case('two Binds of one statement with different parameters: each approval name
   assert.notEqual(a!['hash'], b!['hash']);
   const rows = (await t.admin("SELECT id, status FROM orders WHERE status IN ('first', 'second') ORDER BY id")).rows;
   assert.deepEqual(rows, [{ id: 8, status: 'first' }, { id: 10, status: 'second' }]);
+});
+
+c.case('approved through node-postgres: the parameterized UPDATE runs once with the approved value', { mutates: true, approve: true }, async (t) => {
+  const client = await t.pg();
+  const res = await client.query('UPDATE orders SET status = $1 WHERE id = $2', ['via-pg', 12]);
+  assert.equal(res.rowCount, 1);
+  const [a] = await approvalsSeen(t, 1);
+  assert.deepEqual((a!['parameters'] as { value: string }[]).map((p) => p.value), ['via-pg', '12']);
+  assert.deepEqual((await t.admin("SELECT id FROM orders WHERE status = 'via-pg'")).rows, [{ id: 12 }]);
 });
 
 // ───────────── cancel and disconnect while held ─────────────
