@@ -95,6 +95,17 @@ c.case('a \\x01 in a comment: the approver sees it, the span keeps the text (not
   assert.ok((await queryTexts(t)).includes('DELETE FROM orders /* \u0001 */ WHERE status <> ?'), JSON.stringify(await queryTexts(t)));
 });
 
+c.case('a \\x01 in a comment no longer skips the backslash-literal rewrite: no DELETE hidden from a standard_conforming_strings=off server', async (t) => {
+  const r = await t.raw();
+  r.send(fe.query('SET standard_conforming_strings = off'));
+  await r.untilReady(); // allowed or refused: either way the statement below must not delete anything
+  // sidegate (setting on) reads one SELECT of one string; a server with the setting off reads a
+  // SELECT, a comment and a DELETE — unless the literal is forwarded in its E'' form.
+  r.send(fe.query("SELECT 'x\\'' /* \u0001 */; DELETE FROM orders; --'"));
+  const msgs = await r.untilReady();
+  assert.ok(!msgs.some((m) => m.type === 'C' && m.body.toString('latin1').startsWith('DELETE')), 'a DELETE ran');
+});
+
 c.case('an allowed read with an escape sequence in a line comment keeps its span text, literals out', async (t) => {
   const r = await t.raw();
   r.send(fe.query("SELECT id FROM orders -- \u001b[2J\u0007\nWHERE status = 'open' AND id < 3"));
