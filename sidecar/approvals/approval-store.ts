@@ -106,6 +106,7 @@ export class ApprovalStore {
       ...(input.parameters ? { parameters: input.parameters.map((p) => ({ ...p })) } : {}),
       ...(input.parametersOmitted ? { parametersOmitted: input.parametersOmitted } : {}),
       ...(input.resultFormats ? { resultFormats: [...input.resultFormats] } : {}),
+      ...(input.context !== undefined ? { context: input.context } : {}),
       hash: input.hash,
       rule: input.rule,
       approvers: [...input.approvers],

@@ -136,6 +136,7 @@ test('show prints the exact statement, every parameter (control characters escap
         ],
         parametersOmitted: 2,
         resultFormats: [1],
+        context: 'DECLARE c CURSOR FOR\nSELECT 1',
       }),
     );
     const show = await run(['show', r.id, '--broker', broker.url, '--token-file', tokenFile]);
@@ -149,6 +150,7 @@ test('show prints the exact statement, every parameter (control characters escap
     assert.match(show.stdout, /^\s{12}\$4 text type 25: 'abc' … \(first 3 of 900 bytes shown\)$/m);
     assert.match(show.stdout, /^\s{12}… 2 more not shown \(the approval covers them too\)$/m);
     assert.match(show.stdout, /^results:\s+binary$/m);
+    assert.match(show.stdout, /^also runs:\s+DECLARE c CURSOR FOR\n\s{12}SELECT 1$/m);
     assert.match(show.stdout, /^hash:\s+sha256:a{64}$/m);
     const list = await run(['list', '--broker', broker.url, '--token-file', tokenFile]);
     assert.match(list.stdout, /writes-need-approval\s+6\s+DELETE FROM orders WHERE status <> \$1 \/\* \\x01 \*\//);

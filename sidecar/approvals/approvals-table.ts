@@ -87,10 +87,14 @@ export function formatApprovalDetails(r: ApprovalRecord, now: number): string {
   const label = (k: string) => `${k}:`.padEnd(12);
   const indent = ' '.repeat(12);
   const lines = fields.filter((f): f is [string, string] => f[1] !== undefined).map(([k, v]) => label(k) + terminalSafe(v));
-  if (HAS_UNSAFE.test(r.command)) lines.push(label('note') + 'the command holds control or bidi characters, shown as \\xNN / \\uNNNN');
+  if (HAS_UNSAFE.test(r.command) || HAS_UNSAFE.test(r.context ?? '')) lines.push(label('note') + 'the command holds control or bidi characters, shown as \\xNN / \\uNNNN');
   if (r.commandEscaped) lines.push(label('note') + 'the command is not valid UTF-8: bytes from 0x80 are shown as \\xNN');
   const [first = '', ...rest] = terminalSafeLines(r.command);
   lines.push(label('command') + first, ...rest.map((line) => indent + line));
+  if (r.context !== undefined) {
+    const [c0 = '', ...cn] = terminalSafeLines(r.context);
+    lines.push(label('also runs') + c0, ...cn.map((line) => indent + line));
+  }
   if (r.parameters) {
     const params = r.parameters.map(formatParameter);
     if (r.parametersOmitted) params.push(`… ${r.parametersOmitted} more not shown (the approval covers them too)`);

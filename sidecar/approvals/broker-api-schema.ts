@@ -37,6 +37,7 @@ export const CreateApprovalBody = z.object({
   parameters: z.array(heldParameter).max(MAX_SHOWN_PARAMS).optional(),
   parametersOmitted: z.number().int().min(1).max(65535).optional(),
   resultFormats: z.array(z.number().int().min(0).max(1)).max(65535).optional(),
+  context: z.string().max(MAX_COMMAND_CHARS).optional(),
   hash: BindingHash,
   rule: name,
   approvers: names,

@@ -24,6 +24,8 @@ export interface HoldRequest {
   parameters?: HeldParameter[];
   parametersOmitted?: number;
   resultFormats?: number[];
+  /** What else the command runs that its text does not show (a FETCH's cursor query); bound too. */
+  context?: string;
   /** What the approval is bound to: SHA-256 over session, target, statement and parameter bytes. */
   hash: string;
   rule: string;

@@ -67,9 +67,17 @@ test('the hash changes with every input it binds', () => {
     { ...p, parameters: { ...p.parameters!, types: [25] } },
     { ...p, parameters: { ...p.parameters!, resultFormats: [0] } },
     { ...p, parameters: undefined },
+    { ...p, context: 'DECLARE c CURSOR FOR DELETE FROM orders RETURNING *' },
   ];
   const seen = new Set([h]);
   for (const v of variants) seen.add(bindingHash(v));
   assert.equal(seen.size, variants.length + 1);
   assert.equal(bindingHash(bound([Buffer.from('1'), Buffer.from('2')], [0], [23], [1])), h, 'deterministic');
+});
+
+test('context (what else the command runs) is shown in full and bound', () => {
+  const fetch = { ...base, sql: Buffer.from('FETCH ALL FROM c') };
+  const a = heldCommand({ ...fetch, context: "DECLARE c CURSOR FOR SELECT * FROM orders WHERE status <> 'x'" });
+  assert.equal(a.context, "DECLARE c CURSOR FOR SELECT * FROM orders WHERE status <> 'x'");
+  assert.notEqual(a.hash, heldCommand({ ...fetch, context: "DECLARE c CURSOR FOR SELECT * FROM orders WHERE status <> 'y'" }).hash);
 });

@@ -39,6 +39,11 @@ export interface HeldCommandInput {
   /** The statement text exactly as forwarded to the server. */
   sql: Buffer;
   parameters?: BoundParameters;
+  /**
+   * What else the command runs that its own text does not show (a FETCH runs the query of the
+   * cursor it names): shown to the approver and bound by the hash like the statement itself.
+   */
+  context?: string;
 }
 
 /** What goes into the hold request besides who asks and which rule. */
@@ -52,6 +57,8 @@ export interface HeldCommand {
   parametersOmitted?: number;
   /** Result column formats as sent in Bind (0 text, 1 binary). */
   resultFormats?: number[];
+  /** What else it runs (HeldCommandInput.context), in full. */
+  context?: string;
   /** `sha256:` + hex of the binding (see bindingHash). */
   hash: string;
 }
@@ -65,6 +72,7 @@ export function heldCommand(input: HeldCommandInput): HeldCommand {
   const utf8 = isUtf8(input.sql);
   const held: HeldCommand = { command: utf8 ? input.sql.toString('utf8') : escapedLatin1(input.sql), hash: bindingHash(input) };
   if (!utf8) held.commandEscaped = true;
+  if (input.context !== undefined) held.context = input.context;
   const p = input.parameters;
   if (p) {
     const shown = Math.min(p.values.length, MAX_SHOWN_PARAMS);
@@ -78,7 +86,7 @@ export function heldCommand(input: HeldCommandInput): HeldCommand {
 
 /**
  * SHA-256 over a length-prefixed encoding of (session, target, statement bytes, parameter
- * types, formats and values, result formats): every field framed, so no two inputs collide by
+ * types, formats and values, result formats, context): every field framed, so no two inputs collide by
  * moving bytes from one field to the next.
  */
 export function bindingHash(input: HeldCommandInput): string {
@@ -103,6 +111,7 @@ export function bindingHash(input: HeldCommandInput): string {
     h.update(int32(p.resultFormats.length));
     for (const f of p.resultFormats) h.update(int32(f));
   }
+  if (input.context !== undefined) field(h, Buffer.from(input.context, 'utf8'));
   return `sha256:${h.digest('hex')}`;
 }
 
