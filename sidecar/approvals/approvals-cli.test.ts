@@ -154,6 +154,10 @@ test('show prints the exact statement, every parameter (control characters escap
     assert.match(show.stdout, /^hash:\s+sha256:a{64}$/m);
     const list = await run(['list', '--broker', broker.url, '--token-file', tokenFile]);
     assert.match(list.stdout, /writes-need-approval\s+6\s+DELETE FROM orders WHERE status <> \$1 \/\* \\x01 \*\//);
+    assert.doesNotMatch(list.stdout, /cut here/, 'nothing was cut');
+    broker.store.create(input({ command: `DELETE FROM orders WHERE id IN (${'1, '.repeat(40)}2)` }));
+    const cut = await run(['list', '--broker', broker.url, '--token-file', tokenFile]);
+    assert.match(cut.stdout, /\.\.\.\n\(commands ending in \.\.\. are cut here: `sidegate approvals show ID` shows all of one, with its parameters\)\n$/);
   }));
 
 test('finds the broker through env variables, or local mode’s .sidegate/broker.json', () =>

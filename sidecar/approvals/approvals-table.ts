@@ -62,7 +62,10 @@ export function formatApprovalTable(records: readonly ApprovalRecord[], now: num
   const rows = records.map((r) => COLUMNS.map((c) => truncate(terminalSafe(c.cell(r, now)), c.max)));
   const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(COLUMNS.map((c) => c.title)), ...rows.map(line)].join('\n') + '\n';
+  const cut = records.some((r) => terminalSafe(r.command).length > COLUMNS[COLUMNS.length - 1]!.max);
+  // A shortened command must not pass for the whole of it.
+  const footer = cut ? ['(commands ending in ... are cut here: `sidegate approvals show ID` shows all of one, with its parameters)'] : [];
+  return [line(COLUMNS.map((c) => c.title)), ...rows.map(line), ...footer].join('\n') + '\n';
 }
 
 /** Everything about one request, one field a line, the command in full (but terminal-safe). */
