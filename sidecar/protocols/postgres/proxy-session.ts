@@ -33,6 +33,7 @@ import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
 import { decisionFacts, inspectSql, type InspectedStatement } from './sql-inspector.js';
+import { fastPathCallFacts } from './fastpath-function.js';
 import { settingIndependentSql } from './sql-string-mode.js';
 
 export interface PostgresProxyDeps {
@@ -655,18 +656,10 @@ export class PostgresProxySession {
   }
 
   private onFunctionCall(frame: wire.Frame): Promise<void> | undefined {
-    // The fast-path function call names a function by OID only; policy sees it as a procedural
-    // call it cannot inspect further. The OID may name query_to_xml or any other SQL-running
-    // built-in, so it also meets the built-in `dynamic-sql` decision (an explicit allow only).
-    const facts: CommandFacts = {
-      protocol: 'postgres',
-      target: this.target.name,
-      text: 'FUNCTION CALL',
-      operation: 'FUNCTION CALL',
-      kinds: ['call', 'procedural', 'write', 'dynamic-sql'],
-      tables: [],
-      flags: ['function-call'],
-    };
+    // The fast-path function call names a function by OID only: a catalogued built-in is
+    // classified by its effect, any other OID is a call policy cannot inspect (fastpath-function.ts).
+    if (frame.body.length < 4) throw new wire.ProtocolError('malformed', 'FunctionCall without a function OID');
+    const facts = fastPathCallFacts(frame.body.readUInt32BE(0), this.target.name);
     const decision = this.deps.gate.decide(this.principal!, [facts]);
     const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
     const runs = [this.startRun(inspected, decision)];

@@ -407,6 +407,12 @@ c.case('a fast-path FunctionCall of query_to_xml by OID meets the dynamic-sql de
   t.expectDenied(msgs);
 });
 
+c.case('a fast-path FunctionCall of lo_creat by OID is a large-object write: denied', async (t) => {
+  const r = await t.raw();
+  r.send(fe.functionCall(957, ['-1']));
+  t.expectDenied(await r.untilReady(), 'default');
+});
+
 // ---- Class 1 (the part in the inspector): client_encoding changes mid-session --------------------
 
 for (const sql of [
@@ -429,6 +435,12 @@ c.case('SET LOCAL client_encoding inside a transaction is denied', async (t) => 
   r.send(fe.query('BEGIN'));
   await r.untilReady();
   r.send(fe.query("SET LOCAL client_encoding = 'SHIFT_JIS_2004'"));
+  t.expectDenied(await r.untilReady(), 'text-encoding');
+});
+
+c.case('a fast-path FunctionCall of set_config by OID is denied by rule text-encoding', async (t) => {
+  const r = await t.raw();
+  r.send(fe.functionCall(2078, ['client_encoding', 'SJIS', 'false']));
   t.expectDenied(await r.untilReady(), 'text-encoding');
 });
 
