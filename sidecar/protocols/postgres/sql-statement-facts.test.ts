@@ -76,6 +76,12 @@ test('attribute notation calls a function: (x).pg_read_file is pg_read_file(x)',
   assert.deepEqual(field.functions, []);
 });
 
+test('catalog views read from server files are server-file reads', () => {
+  assert.ok(of('SELECT * FROM pg_hba_file_rules').nested.some((n) => n.kinds[0] === 'server-file-read'));
+  assert.ok(of('SELECT * FROM pg_catalog.pg_file_settings').kinds.includes('server-file-read'));
+  assert.deepEqual(of('SELECT * FROM myschema.pg_file_settings').nested, []);
+});
+
 test('COPY to or from a program or a server file is a nested command with only that kind; never read', () => {
   const f = of("COPY (SELECT 1) TO PROGRAM 'id'");
   assert.ok(f.nested.some((n) => n.kinds.length === 1 && n.kinds[0] === 'server-program'));

@@ -33,6 +33,9 @@ const MAX_SQL_TEXT_DEPTH = 3;
 /** Kinds of statements that reach the server's programs or files (COPY … PROGRAM / 'file'). */
 const SERVER_EFFECT_KINDS: ReadonlySet<string> = new Set(['server-program', 'server-file-read', 'server-file-write', 'server-file']);
 
+/** pg_catalog views whose rows are read from server files (pg_hba.conf, postgresql.conf, pg_ident.conf). */
+const SERVER_FILE_VIEWS: ReadonlySet<string> = new Set(['pg_hba_file_rules', 'pg_file_settings', 'pg_ident_file_mappings']);
+
 const runsWrapped = (type: string, node: Node): boolean => type !== 'ExplainStmt' || explainAnalyzes(node);
 
 export function statementFacts(stmt: Node, depth = 0): StatementFacts {
@@ -51,6 +54,9 @@ export function statementFacts(stmt: Node, depth = 0): StatementFacts {
   // rule that allows the statement (COPY (SELECT …) reads) does not allow that.
   const serverEffects = c.kinds.filter((k) => SERVER_EFFECT_KINDS.has(k));
   if (serverEffects.length > 0) nested.push({ operation: c.operation, kinds: serverEffects, tables: [...tree.tables], flags: [...c.flags], functions: [] });
+  // Catalog views that read the server's configuration files.
+  const fileViews = tree.tables.filter((t) => SERVER_FILE_VIEWS.has(t.name) && (t.schema === undefined || t.schema === 'pg_catalog'));
+  if (fileViews.length > 0) nested.push({ operation: c.operation, kinds: ['server-file-read', 'server-file'], tables: fileViews, flags: [], functions: [] });
   // SELECT … INTO reads its sources as a query would.
   const [rootType, rootNode] = firstEntry(stmt);
   if (rootType === 'SelectStmt' && rootNode['intoClause']) {
