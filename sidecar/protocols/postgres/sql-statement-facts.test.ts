@@ -124,6 +124,15 @@ test('function effects: a command of their own; SQL text run by a function is in
   assert.ok(user.flags.includes('function-call'));
 });
 
+test('functions in default expressions, CHECK constraints and a SQL-standard function body are found too', () => {
+  assert.ok(of("CREATE TABLE t (x text DEFAULT pg_read_file('/etc/passwd'))").nested.some((n) => n.kinds[0] === 'server-file-read'));
+  const alter = of("ALTER TABLE orders ALTER status SET DEFAULT query_to_xml('select value from secrets', true, false, '')::text");
+  assert.ok(alter.kinds.includes('dynamic-sql'));
+  assert.deepEqual(names(alter), ['orders', 'secrets']);
+  assert.ok(of('CREATE TABLE t (x int CHECK (lo_unlink(x) > 0))').kinds.includes('large-object-write'));
+  assert.ok(of('CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT lo_creat(-1); END').kinds.includes('large-object-write'));
+});
+
 test('set_config: role switch, search path, client_encoding', () => {
   assert.ok(of("SELECT set_config('role', 'postgres', false)").kinds.includes('role-switch'));
   assert.ok(of("SELECT set_config('search_path', 'evil', false)").flags.includes('search-path'));
