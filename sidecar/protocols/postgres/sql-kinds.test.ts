@@ -81,9 +81,10 @@ const CASES: [string, string, string[], string[]?][] = [
   ['ROLLBACK TO SAVEPOINT s', 'ROLLBACK', ['transaction']],
   ['SET search_path = x', 'SET', ['set', 'session']],
   ['RESET ALL', 'RESET', ['set', 'session']],
-  ['SET ROLE admin', 'SET', ['set', 'role-switch', 'session'], ['role-switch']],
-  ['SET "ROLE" = admin', 'SET', ['set', 'role-switch', 'session'], ['role-switch']],
-  ['SET SESSION AUTHORIZATION admin', 'SET', ['set', 'role-switch', 'session'], ['role-switch']],
+  ['SET ROLE admin', 'SET', ['set', 'role-switch'], ['role-switch']],
+  ['SET "ROLE" = admin', 'SET', ['set', 'role-switch'], ['role-switch']],
+  ['SET SESSION AUTHORIZATION admin', 'SET', ['set', 'role-switch'], ['role-switch']],
+  ['RESET ROLE', 'RESET', ['set', 'role-switch', 'session'], ['role-switch']],
   ['SHOW work_mem', 'SHOW', ['show', 'session']],
   ['DISCARD ALL', 'DISCARD', ['session']],
   // wrappers

@@ -189,7 +189,9 @@ export function classify(type: string, node: Node): Classification {
       if (setting === 'search_path' || node['kind'] === 'VAR_RESET_ALL') flags.push('search-path');
       if (setting === 'role' || setting === 'session_authorization') {
         flags.push('role-switch');
-        return c(operation, 'set', 'role-switch', 'session');
+        // RESET returns to the login role; SET assumes another one: who the session is changes,
+        // so it is not a `session` setting that a policy allowing `session` lets through.
+        return operation === 'RESET' ? c(operation, 'set', 'role-switch', 'session') : c(operation, 'set', 'role-switch');
       }
       return c(operation, 'set', 'session');
     case 'VariableShowStmt':

@@ -135,6 +135,9 @@ test('functions in default expressions, CHECK constraints and a SQL-standard fun
 
 test('set_config: role switch, search path, client_encoding', () => {
   assert.ok(of("SELECT set_config('role', 'postgres', false)").kinds.includes('role-switch'));
+  // Not a `session` setting: a policy allowing `session` does not let a role switch through.
+  const roleCall = of("SELECT set_config('role', 'postgres', false)").nested!.find((n) => n.kinds.includes('role-switch'))!;
+  assert.ok(!roleCall.kinds.includes('session') && !roleCall.kinds.includes('set'), roleCall.kinds.join());
   assert.ok(of("SELECT set_config('search_path', 'evil', false)").flags.includes('search-path'));
   assert.ok(of("SELECT set_config('client_encoding', 'SJIS', false)").flags.includes('text-encoding-change'));
   assert.ok(!of("SELECT set_config('client_encoding', 'UTF-8', false)").flags.includes('text-encoding-change'));

@@ -156,6 +156,8 @@ function callCommands(call: FunctionCallNode, depth: number): CommandShape[] {
   const out: CommandShape[] = [own];
   if (fn.name === 'pg_catalog.set_config') {
     const setting = settingEffects(constantString(call.args[0]));
+    // A role switch changes who the session is: not a `session` setting a read policy allows.
+    if (setting.kinds.includes('role-switch')) own.kinds = own.kinds.filter((k) => k !== 'session' && k !== 'set');
     own.kinds.push(...setting.kinds);
     own.flags.push(...setting.flags);
     // set_config('client_encoding', 'UTF8', …) keeps the one encoding sidegate reads.
