@@ -7,7 +7,7 @@
 // value that detectors would have to scan is replaced whole by `[REDACTED:oversized]` rather than
 // scanned in part: a secret past the scanned prefix would otherwise pass, and the policy asked for
 // this value to be checked. Column rules need no bound (every strategy is one linear pass).
-import { ChunkScreen } from './byte-screen.js';
+import { ChunkScreen, type ByteScreen } from './byte-screen.js';
 import type { MaskingRule, MaskStrategy } from '../../policies/model.js';
 import { compileDetectors, findSensitive, type Detector, type Match } from './detectors.js';
 import { applyStrategy, keyedHash, redact, REDACTED, strategyStrength } from './strategies.js';
@@ -56,7 +56,7 @@ export interface ResultMasker {
    * For a screenable column: a screen of received chunks that tells which values could hold a
    * match at all (the others need no masking). Null for any other column.
    */
-  chunkScreen(index: number): ChunkScreen | null;
+  chunkScreen(index: number, extra?: readonly ByteScreen[]): ChunkScreen | null;
   maskText(index: number, value: string): MaskResult<string>;
   /** UTF-8 bytes in, UTF-8 bytes out; the same Buffer object when nothing changed. */
   maskUtf8(index: number, value: Buffer): MaskResult<Buffer>;
@@ -64,6 +64,11 @@ export interface ResultMasker {
   maskJsonText(index: number, value: string): MaskResult<string>;
   /** Like maskUtf8 for a JSON document; the same Buffer object when nothing changed. */
   maskJsonUtf8(index: number, value: Buffer): MaskResult<Buffer>;
+  /**
+   * How many detector matches `text` holds (an oversized text counts as one), without masking or
+   * counting anything: for values that cannot hold a replacement and are withheld whole instead.
+   */
+  probeText(index: number, text: string): number;
   /** Values and matches replaced so far by this masker. */
   readonly totalMasked: number;
   /** Counts replacements a format-specific caller made itself (e.g. a binary value sent as NULL). */
@@ -178,8 +183,8 @@ class PlannedMasker implements ResultMasker {
     return this.allScreened && !this.perColumn[index] && this.scans(index);
   }
 
-  chunkScreen(index: number): ChunkScreen | null {
-    return this.screenable(index) ? new ChunkScreen(this.detectors.flatMap((d) => d.screens!), this.maxValueBytes) : null;
+  chunkScreen(index: number, extra: readonly ByteScreen[] = []): ChunkScreen | null {
+    return this.screenable(index) ? new ChunkScreen([...this.detectors.flatMap((d) => d.screens!), ...extra], this.maxValueBytes) : null;
   }
 
   maskText(index: number, value: string): MaskResult<string> {
@@ -188,6 +193,13 @@ class PlannedMasker implements ResultMasker {
     if (!this.scans(index)) return { value, masked: 0 };
     if (this.oversizedText(value)) return this.count({ value: OVERSIZED, masked: 1 });
     return this.count(this.maskDetected(value, this.candidates(value, false)));
+  }
+
+  probeText(index: number, text: string): number {
+    if (!this.scans(index)) return 0;
+    if (this.oversizedText(text)) return 1;
+    const candidates = this.candidates(text, false);
+    return candidates.length === 0 ? 0 : findSensitive(text, candidates).length;
   }
 
   maskUtf8(index: number, value: Buffer): MaskResult<Buffer> {

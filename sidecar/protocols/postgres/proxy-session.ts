@@ -27,6 +27,8 @@ import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession, type A
 import type { CredentialSource } from '../../identity/credential-source.js';
 import type { CatalogNames } from './catalog-names.js';
 import { RowShape } from './row-shape.js';
+import { HEX_SCREEN, maskCopyBinaryData, maskCopyTextLine, type BinaryCopyState } from './copy-out-masking.js';
+import { maskNoticeFields, maskNotification, maskParameterStatus, type EchoContext } from './server-text-masking.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
@@ -175,7 +177,7 @@ export class PostgresProxySession {
 
   private readonly prepared = new Map<string, PreparedInfo>();
   private readonly portals = new Map<string, PortalInfo>();
-  private inCopyOut: { work: Work | undefined } | null = null;
+  private inCopyOut: { work: Work | undefined; binary?: BinaryCopyState } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
   private holdAbort = new AbortController();
   private poisonCounter = 0;
@@ -189,6 +191,8 @@ export class PostgresProxySession {
   private readonly inspect: typeof inspectSql;
   private readonly shapeCache = new Map<string, RowShape>();
   private searchPathChanged = false;
+  /** The text of the statement answered last: what asynchronous echoes are compared with. */
+  private lastRunText?: string;
   /** Runs whose span is not open yet, and runs ended whose span is not (StatementRun). */
   private unopened: StatementRun[] = [];
   private unended: StatementRun[] = [];
@@ -767,6 +771,7 @@ export class PostgresProxySession {
   private endRun(run: StatementRun, outcome: RunOutcome): void {
     if (run.ended) return;
     run.ended = true;
+    this.lastRunText = run.inspected.text;
     run.outcome = outcome;
     this.unended.push(run);
   }
@@ -860,7 +865,8 @@ export class PostgresProxySession {
    */
   private forwardCopyRun(): void {
     const screen = this.detectorScreen;
-    if (this.copyMasker && !screen) return;
+    // Binary COPY fields are parsed one by one (copy-out-masking.ts): no bulk path under masking.
+    if (this.copyMasker && (!screen || this.inCopyOut?.binary)) return;
     const run = this.upstreamFramer.takeRun(0x64, screen ? (chunk, start, end) => !screen.mayMatchRange(chunk, start, end) : undefined);
     if (run === null) return;
     const stmt = this.copyRun(this.tracker.current());
@@ -876,7 +882,7 @@ export class PostgresProxySession {
   private planSessionDetectors(): void {
     if (this.maskingRules.length === 0) return;
     this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
-    this.detectorScreen = this.copyMasker?.chunkScreen(0) ?? null;
+    this.detectorScreen = this.copyMasker?.chunkScreen(0, [HEX_SCREEN]) ?? null;
   }
 
   /** The statement a COPY TO row belongs to. */
@@ -928,7 +934,8 @@ export class PostgresProxySession {
         this.toClient.add(frame.raw);
         return undefined;
       case 0x48 /* H CopyOutResponse */:
-        this.inCopyOut = { work: item?.data };
+        // Overall format byte: 1 is binary COPY, whose tuples are masked field by field.
+        this.inCopyOut = { work: item?.data, binary: frame.body[0] === 1 ? { headerSeen: false } : undefined };
         this.toClient.add(frame.raw);
         return undefined;
       case 0x63 /* c CopyDone */:
@@ -938,9 +945,13 @@ export class PostgresProxySession {
       case 0x56 /* V FunctionCallResponse */:
         this.toClient.add(frame.raw);
         return undefined;
+      case 0x4e /* N NoticeResponse */:
+      case 0x53 /* S ParameterStatus */:
+      case 0x41 /* A NotificationResponse */:
+        this.toClient.add(this.maskingRules.length === 0 ? frame.raw : this.maskServerText(frame, item));
+        return undefined;
       default:
-        // NoticeResponse, ParameterStatus, NotificationResponse, CopyInResponse, CopyBothResponse…
-        // pass through untouched: they are asynchronous or need no attribution.
+        // CopyInResponse, CopyBothResponse… pass through untouched: they carry no values.
         this.toClient.add(frame.raw);
         return undefined;
     }
@@ -1026,13 +1037,23 @@ export class PostgresProxySession {
     if (masker) {
       // COPY TO rows carry no column metadata: detectors run over the whole line.
       const run = this.copyRun(item);
+      const binary = this.inCopyOut?.binary;
+      if (binary) {
+        const rewritten = maskCopyBinaryData(frame.body, masker, binary);
+        if (run) {
+          run.rows++;
+          run.masked += rewritten?.masked ?? 0;
+        }
+        this.toClient.add(rewritten ? wire.serializeCopyData(rewritten.data) : frame.raw);
+        return;
+      }
       const screen = this.detectorScreen;
       if (screen && !screen.mayMatch(frame.body)) {
         if (run) run.rows++;
         this.toClient.add(frame.raw);
         return;
       }
-      const rewritten = RowShape.maskCopyLine(frame.body, masker);
+      const rewritten = maskCopyTextLine(frame.body, masker);
       if (run) {
         run.rows++;
         run.masked += rewritten.masked;
@@ -1081,7 +1102,16 @@ export class PostgresProxySession {
       );
       return;
     }
-    const fields = wire.readErrorFields(frame.body);
+    let raw = frame.raw;
+    let fields: Record<string, string>;
+    if (this.maskingRules.length > 0) {
+      // The server may echo a value in any field: the client and the span get the masked text.
+      const m = maskNoticeFields(frame.code, frame.body, this.echoContext(item));
+      fields = Object.fromEntries(m.fields);
+      if (m.rewritten) raw = m.rewritten.message;
+    } else {
+      fields = wire.readErrorFields(frame.body);
+    }
     const sqlState = fields['C'];
     const message = fields['M'] ?? 'error';
     if (work?.t === 'query') {
@@ -1095,7 +1125,23 @@ export class PostgresProxySession {
       this.tracker.shift();
     }
     this.inCopyOut = null;
-    this.toClient.add(frame.raw);
+    this.toClient.add(raw);
+  }
+
+  /** What the server's text channels are compared with and masked by (server-text-masking.ts). */
+  private echoContext(item: Pending<Work> | undefined): EchoContext {
+    const work = item?.data;
+    const runs = work?.t === 'query' || work?.t === 'execute' ? work.runs : undefined;
+    const statement = runs && runs.length > 0 ? runs.map((r) => r.inspected.text).join('\n') : this.lastRunText;
+    return { detectors: this.copyMasker, columnRules: this.needsTableNames, statement };
+  }
+
+  /** A notice, setting or notification while masking applies: its echoes masked. */
+  private maskServerText(frame: wire.Frame, item: Pending<Work> | undefined): Buffer {
+    const ctx = this.echoContext(item);
+    if (frame.code === 0x4e) return maskNoticeFields(frame.code, frame.body, ctx).rewritten?.message ?? frame.raw;
+    const m = frame.code === 0x53 ? maskParameterStatus(frame.body, ctx) : maskNotification(frame.body, ctx);
+    return m?.message ?? frame.raw;
   }
 
   private onReadyForQuery(frame: wire.Frame): void {

@@ -1,7 +1,7 @@
 // The shape of one result (RowDescription) and, when masking applies, the plan that rewrites its
 // DataRows. Rows stream: each DataRow is masked on its own and forwarded, nothing is buffered.
 import type { MaskingRule } from '../../../policies/model.js';
-import { planResultMasking, maskPgValue, isTextualPgType, isShortNumericTextPgType, type ResultMasker } from '../../masking/index.js';
+import { planResultMasking, maskPgValue, isScannedBinaryPgType, isScreenablePgValue, isShortNumericTextPgType, type ResultMasker } from '../../masking/index.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import * as wire from './wire.js';
 
@@ -22,7 +22,11 @@ export class RowShape {
     private readonly masker: ResultMasker | null,
   ) {
     this.values = new Array(fields.length);
+    this.screenable = fields.map((f) => isScreenablePgValue(f.format === 1 ? 1 : 0, f.typeOid));
   }
+
+  /** Per column: whether a value's wire bytes are the text detectors read (a byte screen can clear it). */
+  private readonly screenable: readonly boolean[];
 
   /** A result without rows (NoData). */
   static empty(): RowShape {
@@ -54,7 +58,7 @@ export class RowShape {
           name: f.name,
           sourceColumn: table?.columns?.get(f.columnAttr),
           table: table ? { schema: table.schema, name: table.name } : undefined,
-          textual: f.format === 0 || isTextualPgType(f.typeOid),
+          textual: f.format === 0 || isScannedBinaryPgType(f.typeOid),
           shortNumericText: f.format === 0 && isShortNumericTextPgType(f.typeOid),
         };
       }),
@@ -82,7 +86,7 @@ export class RowShape {
     for (let i = 0; i < count && i < this.fields.length; i++) {
       const field = this.fields[i]!;
       const before = values[i] ?? null;
-      if (screen && before !== null && masker.screenable(i) && before.indexOf(0x5c) < 0 && !screen.mayMatch(before)) continue;
+      if (screen && before !== null && this.screenable[i] && masker.screenable(i) && before.indexOf(0x5c) < 0 && !screen.mayMatch(before)) continue;
       const result = maskPgValue(masker, i, field.format === 1 ? 1 : 0, field.typeOid, before);
       if (result.masked > 0) {
         masked += result.masked;
