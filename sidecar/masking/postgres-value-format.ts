@@ -89,6 +89,26 @@ export function isScannedBinaryPgType(oid: number): boolean {
   return !OPAQUE_SAFE_OIDS.has(oid);
 }
 
+/** Numbers wide enough to spell a card number (int8, float8, numeric, money). */
+export function isWideNumberPgType(oid: number): boolean {
+  return oid === NUMBER_OIDS.int8 || oid === NUMBER_OIDS.float8 || oid === NUMBER_OIDS.numeric || oid === NUMBER_OIDS.money;
+}
+
+/** How many decimal digits a number value spells (either format); Infinity when malformed. */
+export function pgNumberDigitCount(format: 0 | 1, oid: number, value: Buffer): number {
+  let text: string | null | undefined;
+  if (format === 0) text = value.toString('latin1');
+  else text = numberDigits(oid, value);
+  if (text === null || text === undefined) return Infinity;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+    else if (c === 101 || c === 69) break; // exponent: the mantissa's digits are what it spells
+  }
+  return n;
+}
+
 /**
  * Whether a value's wire bytes are the text detectors read, so a byte screen that clears them
  * proves there is no match (byte-screen.ts): text format (but not bytea's hex) and binary

@@ -20,6 +20,15 @@ export interface ResultColumn {
   /** The underlying table column's own name when known (catalog), so an alias cannot hide it. */
   sourceColumn?: string;
   table?: ColumnTable;
+  /**
+   * Other tables the column may come from, matched like `table` (the relations its statement
+   * names: a cached table name is never the only evidence, catalog-names.ts).
+   */
+  alsoTables?: readonly ColumnTable[];
+  /** Other names the column may go by (an alias's possible sources). */
+  alsoNames?: readonly string[];
+  /** A strategy decided by the caller (a column derived from masked columns, derived-columns.ts). */
+  forced?: MaskStrategy;
   /** Whether the value's bytes are text detectors can scan (text format, or a textual type). */
   textual: boolean;
   /**
@@ -124,10 +133,12 @@ export function planResultMasking(rules: readonly MaskingRule[], columns: readon
 /** The strongest strategy of the rules whose patterns cover the column, or null. */
 function columnStrategy(rules: readonly MaskingRule[], compiled: readonly CompiledRule[], col: ResultColumn): MaskStrategy | null {
   const names = col.sourceColumn && col.sourceColumn !== col.name ? [col.name, col.sourceColumn] : [col.name];
-  let best: MaskStrategy | null = null;
+  if (col.alsoNames) names.push(...col.alsoNames);
+  let best: MaskStrategy | null = col.forced ?? null;
   rules.forEach((rule, i) => {
     if (best !== null && strategyStrength(rule.strategy) <= strategyStrength(best)) return;
-    if (compiled[i]!.patterns.some((p) => columnMatches(p, names, col.table))) best = rule.strategy;
+    const covers = (p: ColumnPattern) => columnMatches(p, names, col.table) || (col.alsoTables?.some((t) => columnMatches(p, names, t)) ?? false);
+    if (compiled[i]!.patterns.some(covers)) best = rule.strategy;
   });
   return best;
 }

@@ -10,6 +10,9 @@
 //   written into it. The tuple is re-encoded with the new lengths, so the framing stays valid. The
 //   first row carries the file header (signature, flags, extension) before its tuple; the last
 //   message is the trailer (-1).
+// - While column rules cover a relation the COPY reads (result-shape-planner.ts), no column of its
+//   rows can be told apart: every text/CSV line is withheld whole (`[REDACTED]`, its line end kept)
+//   and every binary field becomes NULL (`withheldCopyData`).
 import { needleScreen, type ByteScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import { ProtocolError } from './message-framer.js';
@@ -116,4 +119,23 @@ function numericDigits(value: Buffer): string | null {
   let out = '';
   for (let i = 0; i < ndigits; i++) out += String(value.readUInt16BE(8 + 2 * i)).padStart(4, '0');
   return out.replace(/^0+(?=\d)/, '');
+}
+
+const WITHHELD_LINE = Buffer.from('[REDACTED]\n');
+
+/** A COPY row whose columns cannot be told apart, withheld (the framing kept valid). */
+export function withheldCopyData(data: Buffer, binary: BinaryCopyState | undefined): { data: Buffer; masked: number } {
+  if (!binary) return { data: WITHHELD_LINE, masked: 1 };
+  let at = 0;
+  if (!binary.headerSeen) {
+    if (data.length < SIGNATURE.length + 8 || !data.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new ProtocolError('malformed', 'binary COPY data without its header');
+    at = SIGNATURE.length + 8 + data.readUInt32BE(SIGNATURE.length + 4);
+    binary.headerSeen = true;
+    if (at >= data.length) return { data, masked: 0 };
+  }
+  const count = data.readInt16BE(at);
+  if (count < 0) return { data, masked: 0 }; // the trailer
+  const out = Buffer.alloc(at + 2 + 4 * count, 0xff);
+  data.copy(out, 0, 0, at + 2);
+  return { data: out, masked: count };
 }

@@ -27,7 +27,8 @@ import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession, type A
 import type { CredentialSource } from '../../identity/credential-source.js';
 import type { CatalogNames } from './catalog-names.js';
 import { RowShape } from './row-shape.js';
-import { HEX_SCREEN, maskCopyBinaryData, maskCopyTextLine, type BinaryCopyState } from './copy-out-masking.js';
+import { ResultShapePlanner } from './result-shape-planner.js';
+import { HEX_SCREEN, maskCopyBinaryData, maskCopyTextLine, withheldCopyData, type BinaryCopyState } from './copy-out-masking.js';
 import { maskNoticeFields, maskNotification, maskParameterStatus, type EchoContext } from './server-text-masking.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
@@ -177,7 +178,7 @@ export class PostgresProxySession {
 
   private readonly prepared = new Map<string, PreparedInfo>();
   private readonly portals = new Map<string, PortalInfo>();
-  private inCopyOut: { work: Work | undefined; binary?: BinaryCopyState } | null = null;
+  private inCopyOut: { work: Work | undefined; binary?: BinaryCopyState; withheld?: boolean } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
   private holdAbort = new AbortController();
   private poisonCounter = 0;
@@ -189,7 +190,8 @@ export class PostgresProxySession {
    */
   private detectorScreen: ChunkScreen | null = null;
   private readonly inspect: typeof inspectSql;
-  private readonly shapeCache = new Map<string, RowShape>();
+  /** Masking plans of this session's results; set once its masking rules are known. */
+  private shapes?: ResultShapePlanner;
   private searchPathChanged = false;
   /** The text of the statement answered last: what asynchronous echoes are compared with. */
   private lastRunText?: string;
@@ -866,7 +868,7 @@ export class PostgresProxySession {
   private forwardCopyRun(): void {
     const screen = this.detectorScreen;
     // Binary COPY fields are parsed one by one (copy-out-masking.ts): no bulk path under masking.
-    if (this.copyMasker && (!screen || this.inCopyOut?.binary)) return;
+    if (this.inCopyOut?.withheld || (this.copyMasker && (!screen || this.inCopyOut?.binary))) return;
     const run = this.upstreamFramer.takeRun(0x64, screen ? (chunk, start, end) => !screen.mayMatchRange(chunk, start, end) : undefined);
     if (run === null) return;
     const stmt = this.copyRun(this.tracker.current());
@@ -881,6 +883,15 @@ export class PostgresProxySession {
    */
   private planSessionDetectors(): void {
     if (this.maskingRules.length === 0) return;
+    this.shapes = new ResultShapePlanner({
+      catalog: this.deps.catalog,
+      target: this.target,
+      database: this.database,
+      principal: () => this.principal!,
+      rules: this.maskingRules,
+      hashKey: this.deps.maskingKey,
+      warn: (message, error) => this.deps.log.warn(message, { session: this.id, error }),
+    });
     this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
     this.detectorScreen = this.copyMasker?.chunkScreen(0, [HEX_SCREEN]) ?? null;
   }
@@ -934,10 +945,16 @@ export class PostgresProxySession {
         this.toClient.add(frame.raw);
         return undefined;
       case 0x48 /* H CopyOutResponse */:
+      {
         // Overall format byte: 1 is binary COPY, whose tuples are masked field by field.
-        this.inCopyOut = { work: item?.data, binary: frame.body[0] === 1 ? { headerSeen: false } : undefined };
+        const copy: { work: Work | undefined; binary?: BinaryCopyState; withheld?: boolean } = { work: item?.data, binary: frame.body[0] === 1 ? { headerSeen: false } : undefined };
+        this.inCopyOut = copy;
         this.toClient.add(frame.raw);
+        const withheld = this.shapes && item?.data ? this.shapes.copyWithheld(this.resultStatement(item.data)) : false;
+        if (typeof withheld === 'boolean') copy.withheld = withheld;
+        else return withheld.then((w) => void (copy.withheld = w));
         return undefined;
+      }
       case 0x63 /* c CopyDone */:
         this.inCopyOut = null;
         this.toClient.add(frame.raw);
@@ -975,32 +992,19 @@ export class PostgresProxySession {
         work.portal.shape = shape;
       }
     };
-    // The same statement describes the same result every time: plan masking once per shape.
-    const shapeKey = frame.body.toString('latin1');
-    const cached = this.shapeCache.get(shapeKey);
-    const fields = cached?.fields ?? wire.readRowDescription(frame.body);
-    if (cached) {
-      apply(cached);
+    const planned = this.shapes!.plan(frame.body, this.resultStatement(work));
+    if (planned instanceof RowShape) {
+      apply(planned);
       return undefined;
     }
-    const tableOids = this.needsTableNames ? RowShape.tableOids(fields) : [];
-    const known = this.deps.catalog.lookupCached(this.target.name, this.database, tableOids);
-    if (known) {
-      const shape = RowShape.plan(fields, known, this.maskingRules, this.deps.maskingKey);
-      if (this.shapeCache.size >= 256) this.shapeCache.clear();
-      this.shapeCache.set(shapeKey, shape);
-      apply(shape);
-      return undefined;
-    }
-    // First sight of these tables: learn their names before any row of this result passes.
-    return this.deps.catalog
-      .resolve(this.target, this.database, this.principal!, tableOids)
-      .then((names) => apply(RowShape.plan(fields, names, this.maskingRules, this.deps.maskingKey)))
-      .catch((err: Error) => {
-        // Fail closed: without table names every column a table-qualified rule could match is masked.
-        this.deps.log.warn('catalog lookup failed; masking conservatively', { session: this.id, error: err.message });
-        apply(RowShape.plan(fields, null, this.maskingRules, this.deps.maskingKey));
-      });
+    return planned.then(apply);
+  }
+
+  /** The statement a result answers, for where its columns come from (result-shape-planner.ts). */
+  private resultStatement(work: Work): InspectedStatement | undefined {
+    if (work.t === 'query') return work.runs[work.index]?.inspected;
+    const portal = work.t === 'execute' ? work.portal : work.t === 'describe' ? this.portals.get(work.name) : undefined;
+    return portal?.statement?.inspected[0];
   }
 
   private onDataRow(frame: wire.Frame, item: Pending<Work> | undefined): void {
@@ -1033,6 +1037,17 @@ export class PostgresProxySession {
   }
 
   private onCopyOutData(frame: wire.Frame, item: Pending<Work> | undefined): void {
+    if (this.inCopyOut?.withheld) {
+      // Column rules cover what this COPY reads: its rows are withheld (copy-out-masking.ts).
+      const w = withheldCopyData(frame.body, this.inCopyOut.binary);
+      const run = this.copyRun(item);
+      if (run) {
+        run.rows++;
+        run.masked += w.masked;
+      }
+      this.toClient.add(w.masked > 0 ? wire.serializeCopyData(w.data) : frame.raw);
+      return;
+    }
     const masker = this.inCopyOut ? this.copyMasker : null;
     if (masker) {
       // COPY TO rows carry no column metadata: detectors run over the whole line.
@@ -1071,6 +1086,7 @@ export class PostgresProxySession {
   private onCompletion(frame: wire.Frame, item: Pending<Work> | undefined): void {
     const work = item?.data;
     const tag = frame.code === 0x43 ? wire.readCommandComplete(frame.body) : undefined;
+    if (work?.t === 'execute' || work?.t === 'query') this.afterDdl(work.t === 'execute' ? work.runs : work.runs.slice(work.index, work.index + 1));
     if (work?.t === 'execute') {
       this.tracker.shift();
       for (const run of work.runs) this.endRun(run, { tag, executed: true });
@@ -1083,6 +1099,13 @@ export class PostgresProxySession {
     }
     this.inCopyOut = null;
     this.toClient.add(frame.raw);
+  }
+
+  /** A DDL statement completed: what the catalog said of this target may be stale now (catalog-names.ts). */
+  private afterDdl(runs: readonly StatementRun[]): void {
+    if (!runs.some((r) => r.inspected.facts.kinds.includes('ddl'))) return;
+    this.deps.catalog.invalidate(this.target.name);
+    this.shapes?.invalidate();
   }
 
   private onError(frame: wire.Frame, item: Pending<Work> | undefined): void {

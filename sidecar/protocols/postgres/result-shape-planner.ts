@@ -1,0 +1,140 @@
+// Plans the masking of each result (RowDescription) of one session, with what the catalog and the
+// statement say about where its columns come from, and caches the plans.
+//
+// - A plan is cached per statement (its inspection, or the shape it shares with texts that differ
+//   only in literals) and RowDescription, for at most CACHE_TTL_MS, so a hot statement costs a map
+//   lookup, and the catalog is asked again at most once per TTL (catalog-names.ts).
+// - Column rules are matched against the cached name of each column's table and every relation
+//   the statement names. A cached name the statement does not name (a FETCH, an EXECUTE, or a
+//   table renamed since) is looked up again before the plan is made: a stale name never decides
+//   that a column is unmasked.
+// - Columns without a source of their own take the strategy of the column rules covering the
+//   statement's relations (derived-columns.ts).
+import type { MaskingRule, Principal, TargetSpec } from '../../../policies/model.js';
+import { derivedStrategy, strongestColumnStrategy, type SourceRelation } from '../../masking/index.js';
+import type { InspectedStatement } from './sql-inspector.js';
+import { CACHE_TTL_MS, type CatalogNames, type RelationSource } from './catalog-names.js';
+import { RowShape, type StatementSources, type TableName } from './row-shape.js';
+import * as wire from './wire.js';
+
+/** Operations whose result columns may come from relations the statement does not name. */
+const UNKNOWN_SOURCE_OPERATIONS = new Set(['FETCH', 'EXECUTE', 'CALL', 'UNKNOWN']);
+const MAX_SHAPES_PER_STATEMENT = 64;
+
+interface Cached {
+  shape: RowShape;
+  at: number;
+  /** The catalog's generation for the target when planned (a DDL anywhere through sidegate bumps it). */
+  generation: number;
+}
+
+export interface PlannerContext {
+  catalog: CatalogNames;
+  target: TargetSpec;
+  database: string;
+  principal: () => Principal;
+  rules: readonly MaskingRule[];
+  hashKey: Buffer | undefined;
+  /** Logs a catalog failure (the plan then masks conservatively). */
+  warn(message: string, error: string): void;
+}
+
+export class ResultShapePlanner {
+  private readonly columnRules: boolean;
+  private plain = new Map<string, Cached>();
+  private perStatement = new WeakMap<InspectedStatement, Map<string, Cached>>();
+
+  constructor(private readonly ctx: PlannerContext) {
+    // Column rules need the catalog even for `*.col` patterns: an alias must not hide a column.
+    this.columnRules = ctx.rules.some((r) => r.columns.length > 0);
+  }
+
+  /** Forgets every plan (a DDL statement ran). */
+  invalidate(): void {
+    this.plain = new Map();
+    this.perStatement = new WeakMap();
+  }
+
+  /** The plan for a result of `statement` (undefined when unknown), now or once the catalog answered. */
+  plan(body: Buffer, statement: InspectedStatement | undefined): RowShape | Promise<RowShape> {
+    const key = body.toString('latin1');
+    const cache = this.cacheFor(statement);
+    const now = Date.now();
+    const cached = cache.get(key);
+    const generation = this.ctx.catalog.generation(this.ctx.target.name);
+    if (cached && now - cached.at < CACHE_TTL_MS && cached.generation === generation) return cached.shape;
+    const fields = cached?.shape.fields ?? wire.readRowDescription(body);
+    const store = (shape: RowShape) => {
+      if (cache.size >= MAX_SHAPES_PER_STATEMENT && !cache.has(key)) cache.clear();
+      cache.set(key, { shape, at: Date.now(), generation });
+      return shape;
+    };
+    if (!this.columnRules) return store(RowShape.plan(fields, new Map(), this.ctx.rules, this.ctx.hashKey));
+
+    const { catalog, target, database } = this.ctx;
+    const tables = statement?.facts.tables ?? [];
+    const relNames = [...new Set(tables.map((t) => t.name))];
+    const tableOids = RowShape.tableOids(fields);
+    let names = catalog.lookupCached(target.name, database, tableOids);
+    // A cached name the statement does not name may be stale: ask again (catalog-names.ts).
+    if (names && [...names.values()].some((t) => !relNames.includes(t.name))) names = null;
+    const rels = catalog.sourcesCached(target.name, database, relNames);
+    if (names && rels) return store(this.make(fields, names, rels, statement));
+    return Promise.all([
+      names ?? catalog.resolve(target, database, this.ctx.principal(), tableOids),
+      rels ?? catalog.resolveSources(target, database, this.ctx.principal(), relNames),
+    ])
+      .then(([n, r]) => store(this.make(fields, n, r, statement)))
+      .catch((err: Error) => {
+        // Fail closed: without the catalog every table-qualified pattern matches any table and
+        // every column without a source takes the strongest column rule. Not cached.
+        this.ctx.warn('catalog lookup failed; masking conservatively', err.message);
+        return RowShape.plan(fields, null, this.ctx.rules, this.ctx.hashKey, this.sources(statement, [], true));
+      });
+  }
+
+  /**
+   * Whether a COPY TO of `statement` must be withheld: COPY rows name no columns, so while a column
+   * rule covers any relation the statement names (or its relations cannot be known) no column rule
+   * can be applied to them (copy-out-masking.ts).
+   */
+  copyWithheld(statement: InspectedStatement | undefined): boolean | Promise<boolean> {
+    if (!this.columnRules) return false;
+    const unknown = statement === undefined || UNKNOWN_SOURCE_OPERATIONS.has(statement.facts.operation);
+    const relNames = [...new Set((statement?.facts.tables ?? []).map((t) => t.name))];
+    const { catalog, target, database } = this.ctx;
+    const decide = (rels: readonly RelationSource[]) => this.sources(statement, rels, unknown).derived !== null;
+    const rels = catalog.sourcesCached(target.name, database, relNames);
+    if (rels) return decide(rels);
+    return catalog.resolveSources(target, database, this.ctx.principal(), relNames).then(decide, (err: Error) => {
+      this.ctx.warn('catalog lookup failed; withholding COPY output', err.message);
+      return true;
+    });
+  }
+
+  private make(fields: readonly wire.RowDescriptionField[], names: ReadonlyMap<number, TableName>, rels: readonly RelationSource[], statement: InspectedStatement | undefined): RowShape {
+    const unknown = statement === undefined || UNKNOWN_SOURCE_OPERATIONS.has(statement.facts.operation);
+    return RowShape.plan(fields, names, this.ctx.rules, this.ctx.hashKey, this.sources(statement, rels, unknown));
+  }
+
+  private sources(statement: InspectedStatement | undefined, rels: readonly RelationSource[], unknown: boolean): StatementSources {
+    const relations: SourceRelation[] = rels.map((r) => ({ table: { schema: r.schema, name: r.name }, columns: r.columns, relkind: r.relkind }));
+    return {
+      tables: statement?.facts.tables ?? [],
+      text: statement?.text ?? '',
+      derived: derivedStrategy(this.ctx.rules, relations, unknown),
+      opaque: strongestColumnStrategy(this.ctx.rules),
+    };
+  }
+
+  private cacheFor(statement: InspectedStatement | undefined): Map<string, Cached> {
+    if (!this.columnRules || !statement) return this.plain;
+    const key = statement.template ?? statement;
+    let m = this.perStatement.get(key);
+    if (!m) {
+      m = new Map();
+      this.perStatement.set(key, m);
+    }
+    return m;
+  }
+}
