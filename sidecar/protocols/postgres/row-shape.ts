@@ -86,11 +86,14 @@ export class RowShape {
     const masker = planResultMasking(
       effective,
       fields.map((f, i) => {
-        const table = f.tableOid !== 0 ? names?.get(f.tableOid) : undefined;
+        // A whole-row reference (`SELECT c FROM customers c`) names its table with column 0: it
+        // has no column of its own, like an expression.
+        const ownColumn = f.tableOid !== 0 && f.columnAttr > 0;
+        const table = ownColumn ? names?.get(f.tableOid) : undefined;
         const sourceColumn = table?.columns?.get(f.columnAttr);
         let forced: MaskStrategy | undefined;
         let alsoNames: string[] | undefined;
-        if (sources && f.tableOid === 0 && sources.derived !== null && isScannedBinaryPgType(f.typeOid)) {
+        if (sources && !ownColumn && sources.derived !== null && isScannedBinaryPgType(f.typeOid)) {
           // An expression over the statement's relations: it may carry a masked column's value.
           if (isWideNumberPgType(f.typeOid)) (wide ??= new Array<boolean>(fields.length).fill(false))[i] = true;
           else forced = sources.derived;
