@@ -14,7 +14,7 @@ import type { MaskingRule, Principal, TargetSpec } from '../../../policies/model
 import { derivedStrategy, strongestColumnStrategy, type SourceRelation } from '../../masking/index.js';
 import type { InspectedStatement } from './sql-inspector.js';
 import { CACHE_TTL_MS, type CatalogNames, type RelationSource } from './catalog-names.js';
-import { RowShape, type StatementSources, type TableName } from './row-shape.js';
+import { RowShape, sqlIdentifiers, type StatementSources, type TableName } from './row-shape.js';
 import * as wire from './wire.js';
 
 /** Operations whose result columns may come from relations the statement does not name. */
@@ -77,7 +77,7 @@ export class ResultShapePlanner {
     const tableOids = RowShape.tableOids(fields);
     let names = catalog.lookupCached(target.name, database, tableOids);
     // A cached name the statement does not name may be stale: ask again (catalog-names.ts).
-    if (names && [...names.values()].some((t) => !relNames.includes(t.name))) names = null;
+    if (names && !this.consistent(fields, names, relNames, statement)) names = null;
     const rels = catalog.sourcesCached(target.name, database, relNames);
     if (names && rels) return store(this.make(fields, names, rels, statement));
     return Promise.all([
@@ -110,6 +110,26 @@ export class ResultShapePlanner {
       this.ctx.warn('catalog lookup failed; withholding COPY output', err.message);
       return true;
     });
+  }
+
+  /**
+   * Whether the cached names agree with the statement: every table is one it names, and every
+   * column is labelled with its cached name or is an alias of a column the statement names.
+   */
+  private consistent(fields: readonly wire.RowDescriptionField[], names: ReadonlyMap<number, TableName>, relNames: readonly string[], statement: InspectedStatement | undefined): boolean {
+    let identifiers: string[] | undefined;
+    for (const f of fields) {
+      if (f.tableOid === 0) continue;
+      const table = names.get(f.tableOid);
+      if (!table || !relNames.includes(table.name)) return false;
+      if (f.columnAttr <= 0) continue;
+      const column = table.columns?.get(f.columnAttr);
+      if (column === f.name) continue;
+      if (column === undefined) return false;
+      identifiers ??= sqlIdentifiers(statement?.text ?? '').map((n) => n.toLowerCase());
+      if (!identifiers.includes(column.toLowerCase())) return false;
+    }
+    return true;
   }
 
   private make(fields: readonly wire.RowDescriptionField[], names: ReadonlyMap<number, TableName>, rels: readonly RelationSource[], statement: InspectedStatement | undefined): RowShape {

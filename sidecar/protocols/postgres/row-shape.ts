@@ -100,8 +100,11 @@ export class RowShape {
         } else if (sources && table && isOpaqueRelation(table.relkind) && sources.opaque !== null) {
           forced = sources.opaque;
         } else if (sources && table && sourceColumn !== f.name) {
-          // An alias (or a column renamed since it was cached): any column the statement names may be its source.
-          alsoNames = identifiers ??= sqlIdentifiers(sources.text);
+          // An alias of a column the statement names is that column; otherwise (a column renamed
+          // since it was cached, and still so after a fresh lookup) any column the statement
+          // names may be its source.
+          identifiers ??= sqlIdentifiers(sources.text);
+          if (sourceColumn === undefined || !identifiers.some((n) => n.toLowerCase() === sourceColumn.toLowerCase())) alsoNames = identifiers;
         }
         return {
           name: f.name,
@@ -183,7 +186,7 @@ export class RowShape {
 }
 
 /** The identifiers a statement's text holds (words and double-quoted names), each once. */
-function sqlIdentifiers(text: string): string[] {
+export function sqlIdentifiers(text: string): string[] {
   const out = new Set<string>();
   for (const m of text.matchAll(/"((?:[^"]|"")+)"|([A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*)/g)) out.add(m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]!);
   return [...out];

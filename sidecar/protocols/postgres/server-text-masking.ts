@@ -43,6 +43,8 @@ const VOCABULARY_SETTINGS = new Set([
   'server_encoding',
   'DateStyle',
   'IntervalStyle',
+  'TimeZone',
+  'session_authorization',
   'integer_datetimes',
   'is_superuser',
   'server_version',
