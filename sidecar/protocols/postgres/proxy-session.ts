@@ -29,7 +29,7 @@ import type { CatalogNames } from './catalog-names.js';
 import { RowShape } from './row-shape.js';
 import { ResultShapePlanner } from './result-shape-planner.js';
 import { HEX_SCREEN, maskCopyBinaryData, maskCopyTextLine, withheldCopyData, type BinaryCopyState } from './copy-out-masking.js';
-import { maskNoticeFields, maskNotification, maskParameterStatus, type EchoContext } from './server-text-masking.js';
+import { maskNoticeFields, maskNotification, maskParameterStatus, withheldFunctionResult, type EchoContext } from './server-text-masking.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
@@ -959,9 +959,13 @@ export class PostgresProxySession {
         this.inCopyOut = null;
         this.toClient.add(frame.raw);
         return undefined;
-      case 0x56 /* V FunctionCallResponse */:
-        this.toClient.add(frame.raw);
+      case 0x56 /* V FunctionCallResponse */: {
+        const withheld = this.maskingRules.length === 0 ? null : withheldFunctionResult(frame.body);
+        const run = withheld && item?.data.t === 'query' ? item.data.runs[item.data.index] : undefined;
+        if (run) run.masked += 1;
+        this.toClient.add(withheld?.message ?? frame.raw);
         return undefined;
+      }
       case 0x4e /* N NoticeResponse */:
       case 0x53 /* S ParameterStatus */:
       case 0x41 /* A NotificationResponse */:

@@ -33,6 +33,17 @@ export interface Masked {
   masked: number;
 }
 
+/**
+ * A fast-path FunctionCallResponse names neither a type nor a column: its value cannot be
+ * inspected, so while masking applies it is withheld (a NULL result), unless it already is NULL.
+ */
+export function withheldFunctionResult(body: Buffer): Masked | null {
+  if (body.length >= 4 && body.readInt32BE(0) === -1) return null;
+  return { message: WITHHELD_FUNCTION_RESULT, masked: 1 };
+}
+
+const WITHHELD_FUNCTION_RESULT = new MessageBuilder(0x56).int32(-1).build();
+
 /** Fields that never carry data: severity, SQLSTATE, positions, the server's source location. */
 const STRUCTURAL_FIELDS = new Set(['S', 'V', 'C', 'P', 'p', 'F', 'L', 'R']);
 /** Fields whose whole text is computed by user code when the message was RAISEd. */

@@ -178,7 +178,7 @@ c.case('binary: a refcursor, a "char" array and a name carrying an e-mail are ma
 });
 
 c.case('binary: a card as int8 or numeric is withheld (detectors cannot read binary numbers)', async (t) => {
-  const msgs = await binaryQuery(t, 'SELECT card::int8, card::numeric, card::float8 FROM customers WHERE card IS NOT NULL ORDER BY id');
+  const msgs = await binaryQuery(t, 'SELECT card::int8 AS a, card::numeric AS b, card::float8 AS f FROM customers WHERE card IS NOT NULL ORDER BY id');
   assert.deepEqual(t.rows(msgs), [
     [null, null, null],
     [null, null, null],
@@ -342,6 +342,21 @@ c.case('raw: a notification from another session carrying a name is masked', asy
 c.case('raw: NOTIFY with a payload the client wrote arrives as written', async (t) => {
   const msgs = await simpleQuery(t, "LISTEN chan4; NOTIFY chan4, 'build done'");
   assert.ok(msgs.some((m) => m.type === 'A' && m.body.toString('utf8').includes('build done')));
+});
+
+// ───────────── FunctionCallResponse ─────────────
+
+c.case('raw: a fast-path function call result (no type, no column) is withheld', async (t) => {
+  const r = await t.raw();
+  r.send(fe.query("SELECT set_config('application_name', name, false) IS NOT NULL FROM customers WHERE id = 1"));
+  await r.untilReady();
+  // current_setting(text) is pg_proc OID 2077.
+  r.send(fe.functionCall(2077, ['application_name']));
+  const msgs = await r.untilReady();
+  const v = msgs.find((m) => m.type === 'V');
+  assert.ok(v, `a function result: ${msgs.map((m) => m.type).join(' ')}`);
+  assert.equal(v.body.readInt32BE(0), -1, 'withheld as NULL');
+  assert.doesNotMatch(allText(msgs), NAMES);
 });
 
 // ───────────── COPY TO ─────────────
