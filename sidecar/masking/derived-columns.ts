@@ -22,11 +22,20 @@ export interface SourceRelation {
   relkind?: string;
 }
 
-const OPAQUE_KINDS = new Set(['v', 'm', 'f']);
+/** v view, m materialized view, f foreign table; F (ours): a user-defined function the statement calls. */
+const OPAQUE_KINDS = new Set(['v', 'm', 'f', 'F']);
+/**
+ * System views that show user data or other sessions' statements (column statistics hold real
+ * values); the other views of pg_catalog and information_schema show only metadata.
+ */
+const DATA_SYSTEM_VIEWS = new Set(['pg_stats', 'pg_stats_ext', 'pg_stats_ext_exprs', 'pg_stat_activity']);
 
 /** Whether a relation's columns may hold any other relation's data (a view and its kin). */
-export function isOpaqueRelation(relkind: string | undefined): boolean {
-  return relkind !== undefined && OPAQUE_KINDS.has(relkind);
+export function isOpaqueRelation(relkind: string | undefined, table?: ColumnTable): boolean {
+  if (relkind === undefined || !OPAQUE_KINDS.has(relkind)) return false;
+  if (relkind === 'F') return true;
+  if (table?.schema === 'information_schema') return false;
+  return !(table?.schema === 'pg_catalog' && !DATA_SYSTEM_VIEWS.has(table.name));
 }
 
 /**
@@ -36,7 +45,7 @@ export function isOpaqueRelation(relkind: string | undefined): boolean {
  */
 export function derivedStrategy(rules: readonly MaskingRule[], sources: readonly SourceRelation[], unknown: boolean): MaskStrategy | null {
   let best: MaskStrategy | null = null;
-  const anySource = unknown || sources.some((s) => isOpaqueRelation(s.relkind));
+  const anySource = unknown || sources.some((s) => isOpaqueRelation(s.relkind, s.table));
   for (const rule of rules) {
     if (rule.columns.length === 0) continue;
     if (best !== null && strategyStrength(rule.strategy) <= strategyStrength(best)) continue;

@@ -77,14 +77,18 @@ export class CatalogNames {
     return out;
   }
 
-  /** The relations named `names` (any schema), when all are known and fresh; otherwise null. */
-  sourcesCached(target: string, database: string, names: readonly string[]): RelationSource[] | null {
-    if (names.length === 0) return [];
+  /**
+   * The relations named `names` (any schema) and the user-defined functions named `functions`
+   * (any schema but pg_catalog and information_schema; each is a source of type 'F' that may read
+   * anything), when all are known and fresh; otherwise null.
+   */
+  sourcesCached(target: string, database: string, names: readonly string[], functions: readonly string[] = []): RelationSource[] | null {
+    if (names.length === 0 && functions.length === 0) return [];
     const cache = this.byName.get(`${target}\u0000${database}`);
     if (!cache) return null;
     const oldest = this.now() - CACHE_TTL_MS;
     const out: RelationSource[] = [];
-    for (const n of names) {
+    for (const n of [...names, ...functions.map(functionKey)]) {
       const e = cache.get(n);
       if (!e || e.at < oldest) return null;
       out.push(...e.value);
@@ -123,17 +127,24 @@ export class CatalogNames {
   }
 
   /** Looks up the relations named `names` in every schema (a statement's unqualified names). */
-  async resolveSources(target: TargetSpec, database: string, principal: Principal, names: readonly string[]): Promise<RelationSource[]> {
-    if (names.length === 0) return [];
+  async resolveSources(target: TargetSpec, database: string, principal: Principal, names: readonly string[], functions: readonly string[] = []): Promise<RelationSource[]> {
+    if (names.length === 0 && functions.length === 0) return [];
     const key = `${target.name}\u0000${database}`;
-    // Relation names are quoted as SQL literals (standard_conforming_strings is on by default).
-    const list = names.map((n) => `'${n.replaceAll('\0', '').replaceAll("'", "''")}'`).join(',');
-    const rows = await this.query(target, database, principal, (conn) =>
-      runSimpleQuery(
+    // Names are quoted as SQL literals (standard_conforming_strings is on by default).
+    const literals = (list: readonly string[]) => list.map((n) => `'${n.replaceAll('\0', '').replaceAll("'", "''")}'`).join(',') || 'NULL';
+    const { rows, procs } = await this.query(target, database, principal, async (conn) => ({
+      rows: await runSimpleQuery(
         conn,
-        `SELECT n.nspname, c.relname, c.relkind, a.attname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE c.relname IN (${list})`,
+        `SELECT n.nspname, c.relname, c.relkind, a.attname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE c.relname IN (${literals(names)})`,
       ),
-    );
+      procs:
+        functions.length === 0
+          ? []
+          : await runSimpleQuery(
+              conn,
+              `SELECT DISTINCT n.nspname, p.proname FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE p.proname IN (${literals(functions)}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+            ),
+    }));
     const found = new Map<string, Map<string, RelationSource>>();
     for (const [schema, name, relkind, column] of rows) {
       if (!name || !schema) continue;
@@ -143,13 +154,25 @@ export class CatalogNames {
       bySchema.set(schema, rel);
       if (column) (rel.columns as string[]).push(column);
     }
-    const cache = this.bucket(this.byName, key, names.length);
+    const userFunctions = new Map<string, RelationSource[]>();
+    for (const [schema, name] of procs) {
+      if (!schema || !name) continue;
+      const list = userFunctions.get(name) ?? [];
+      list.push({ schema, name, relkind: 'F', columns: [] });
+      userFunctions.set(name, list);
+    }
+    const cache = this.bucket(this.byName, key, names.length + functions.length);
     const at = this.now();
     const out: RelationSource[] = [];
     for (const n of names) {
       const rels = [...(found.get(n)?.values() ?? [])];
       cache.set(n, { value: rels, at });
       out.push(...rels);
+    }
+    for (const f of functions) {
+      const fns = userFunctions.get(f) ?? [];
+      cache.set(functionKey(f), { value: fns, at });
+      out.push(...fns);
     }
     return out;
   }
@@ -187,4 +210,9 @@ export class CatalogNames {
       conn.socket.end();
     }
   }
+}
+
+/** Functions share the by-name cache with relations under a key no relation name can have. */
+function functionKey(name: string): string {
+  return `\u0001${name}`;
 }

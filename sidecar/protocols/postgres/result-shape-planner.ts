@@ -78,11 +78,12 @@ export class ResultShapePlanner {
     let names = catalog.lookupCached(target.name, database, tableOids);
     // A cached name the statement does not name may be stale: ask again (catalog-names.ts).
     if (names && !this.consistent(fields, names, relNames, statement)) names = null;
-    const rels = catalog.sourcesCached(target.name, database, relNames);
+    const functions = calledFunctions(statement);
+    const rels = catalog.sourcesCached(target.name, database, relNames, functions);
     if (names && rels) return store(this.make(fields, names, rels, statement));
     return Promise.all([
       names ?? catalog.resolve(target, database, this.ctx.principal(), tableOids),
-      rels ?? catalog.resolveSources(target, database, this.ctx.principal(), relNames),
+      rels ?? catalog.resolveSources(target, database, this.ctx.principal(), relNames, functions),
     ])
       .then(([n, r]) => store(this.make(fields, n, r, statement)))
       .catch((err: Error) => {
@@ -104,9 +105,10 @@ export class ResultShapePlanner {
     const relNames = [...new Set((statement?.facts.tables ?? []).map((t) => t.name))];
     const { catalog, target, database } = this.ctx;
     const decide = (rels: readonly RelationSource[]) => this.sources(statement, rels, unknown).derived !== null;
-    const rels = catalog.sourcesCached(target.name, database, relNames);
+    const functions = calledFunctions(statement);
+    const rels = catalog.sourcesCached(target.name, database, relNames, functions);
     if (rels) return decide(rels);
-    return catalog.resolveSources(target, database, this.ctx.principal(), relNames).then(decide, (err: Error) => {
+    return catalog.resolveSources(target, database, this.ctx.principal(), relNames, functions).then(decide, (err: Error) => {
       this.ctx.warn('catalog lookup failed; withholding COPY output', err.message);
       return true;
     });
@@ -157,4 +159,18 @@ export class ResultShapePlanner {
     }
     return m;
   }
+}
+
+/**
+ * The functions a statement calls that could be user-defined: names as pg_proc spells them,
+ * without those qualified with pg_catalog (built in by construction).
+ */
+function calledFunctions(statement: InspectedStatement | undefined): string[] {
+  const out = new Set<string>();
+  for (const f of statement?.functions ?? []) {
+    const dot = f.lastIndexOf('.');
+    if (dot >= 0 && f.slice(0, dot).replace(/^.*\./, '') === 'pg_catalog') continue;
+    out.add(dot >= 0 ? f.slice(dot + 1) : f);
+  }
+  return [...out];
 }

@@ -97,7 +97,7 @@ export class RowShape {
           // An expression over the statement's relations: it may carry a masked column's value.
           if (isWideNumberPgType(f.typeOid)) (wide ??= new Array<boolean>(fields.length).fill(false))[i] = true;
           else forced = sources.derived;
-        } else if (sources && table && isOpaqueRelation(table.relkind) && sources.opaque !== null) {
+        } else if (sources && table && isOpaqueRelation(table.relkind, table) && sources.opaque !== null) {
           forced = sources.opaque;
         } else if (sources && table && sourceColumn !== f.name) {
           // An alias of a column the statement names is that column; otherwise (a column renamed

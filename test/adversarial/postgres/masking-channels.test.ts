@@ -144,6 +144,39 @@ c.case('ordinary queries keep working: expressions over unmasked tables and coun
   assert.deepEqual(t.rows(count).map((r) => r.map(text)), [['3', '3']]);
 });
 
+c.case('a view over a masked table (its own column names) is masked', async (t) => {
+  await t.admin(`CREATE VIEW people AS SELECT id, name AS who FROM customers; ALTER VIEW people OWNER TO ${t.h.pg.users.scram.user}`);
+  try {
+    const out = await t.psql('SELECT who FROM people ORDER BY id;');
+    assert.equal(out.code, 0, out.stderr);
+    assert.doesNotMatch(out.stdout, NAMES);
+  } finally {
+    await t.admin('DROP VIEW IF EXISTS people');
+  }
+});
+
+c.case('a user-defined function reading a masked table is a source of masked values', async (t) => {
+  await t.admin(
+    `CREATE FUNCTION people_names() RETURNS SETOF text LANGUAGE sql AS 'SELECT name FROM customers'; ALTER FUNCTION people_names() OWNER TO ${t.h.pg.users.scram.user}`,
+  );
+  try {
+    const client = await t.pg();
+    const res = await client.query('SELECT * FROM people_names() AS n');
+    assert.equal(res.rows.length, 3);
+    assert.doesNotMatch(JSON.stringify(res.rows), NAMES);
+  } finally {
+    await t.admin('DROP FUNCTION IF EXISTS people_names()');
+  }
+});
+
+c.case('column statistics (pg_stats) do not show a masked column\'s values', async (t) => {
+  await t.admin('ANALYZE customers');
+  const msgs = await simpleQuery(t, "SELECT attname, histogram_bounds, histogram_bounds::text AS h FROM pg_stats WHERE tablename = 'customers' ORDER BY attname");
+  t.expectOk(msgs);
+  assert.ok(t.rows(msgs).length > 0, 'statistics are visible to the table owner');
+  assert.doesNotMatch(allText(msgs), NAMES);
+});
+
 // ───────────── DataRow, binary format ─────────────
 
 c.case('binary: a whole-row value (a table row type the masker cannot read) is withheld', async (t) => {
