@@ -224,6 +224,8 @@ interface BinaryArray {
 
 /** Masks each element of a binary array by its element type, re-encoding only when one changed. */
 function maskBinaryArray(masker: ResultMasker, index: number, value: Buffer, depth: number): MaskResult<Buffer | null> {
+  // An array of a type that cannot hold a match (int4[], uuid[]…) needs no decoding at all.
+  if (value.length >= 12 && OPAQUE_SAFE_OIDS.has(value.readUInt32BE(8)) && value.readInt32BE(0) >= 0 && value.readInt32BE(0) <= MAX_ARRAY_DIMENSIONS) return unchanged(value);
   const array = readBinaryArray(value);
   if (!array) return count(masker, nulled);
   let masked = 0;
