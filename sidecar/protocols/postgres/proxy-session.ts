@@ -1090,7 +1090,8 @@ export class PostgresProxySession {
   private onCompletion(frame: wire.Frame, item: Pending<Work> | undefined): void {
     const work = item?.data;
     const tag = frame.code === 0x43 ? wire.readCommandComplete(frame.body) : undefined;
-    if (work?.t === 'execute' || work?.t === 'query') this.afterDdl(work.t === 'execute' ? work.runs : work.runs.slice(work.index, work.index + 1));
+    if (work?.t === 'execute') for (const run of work.runs) this.afterDdl(run);
+    else if (work?.t === 'query') this.afterDdl(work.runs[work.index]);
     if (work?.t === 'execute') {
       this.tracker.shift();
       for (const run of work.runs) this.endRun(run, { tag, executed: true });
@@ -1106,8 +1107,8 @@ export class PostgresProxySession {
   }
 
   /** A DDL statement completed: what the catalog said of this target may be stale now (catalog-names.ts). */
-  private afterDdl(runs: readonly StatementRun[]): void {
-    if (!runs.some((r) => r.inspected.facts.kinds.includes('ddl'))) return;
+  private afterDdl(run: StatementRun | undefined): void {
+    if (!run?.inspected.facts.kinds.includes('ddl')) return;
     this.deps.catalog.invalidate(this.target.name);
     this.shapes?.invalidate();
   }
