@@ -96,7 +96,33 @@ export class CatalogNames {
     return out;
   }
 
-  async resolve(target: TargetSpec, database: string, principal: Principal, oids: readonly number[]): Promise<ReadonlyMap<number, TableName>> {
+  /**
+   * Looks the tables up. Sessions that find the same answer stale at the same moment share one
+   * lookup (keyed by what is asked), so an expiring entry costs one side connection, not one per
+   * session.
+   */
+  resolve(target: TargetSpec, database: string, principal: Principal, oids: readonly number[]): Promise<ReadonlyMap<number, TableName>> {
+    return this.shared(`o\u0000${target.name}\u0000${database}\u0000${oids.join(',')}`, () => this.resolveNow(target, database, principal, oids));
+  }
+
+  /** The relations and user-defined functions a statement names (sourcesCached), looked up. */
+  resolveSources(target: TargetSpec, database: string, principal: Principal, names: readonly string[], functions: readonly string[] = []): Promise<RelationSource[]> {
+    return this.shared(`n\u0000${target.name}\u0000${database}\u0000${names.join('\u0000')}\u0001${functions.join('\u0000')}`, () =>
+      this.resolveSourcesNow(target, database, principal, names, functions),
+    );
+  }
+
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  private shared<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const pending = this.inFlight.get(key);
+    if (pending) return pending as Promise<T>;
+    const p = run().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, p);
+    return p;
+  }
+
+  private async resolveNow(target: TargetSpec, database: string, principal: Principal, oids: readonly number[]): Promise<ReadonlyMap<number, TableName>> {
     const valid = oids.filter((o) => Number.isInteger(o) && o > 0);
     const out = new Map<number, TableName>();
     if (valid.length === 0) return out;
@@ -126,8 +152,7 @@ export class CatalogNames {
     return out;
   }
 
-  /** Looks up the relations named `names` in every schema (a statement's unqualified names). */
-  async resolveSources(target: TargetSpec, database: string, principal: Principal, names: readonly string[], functions: readonly string[] = []): Promise<RelationSource[]> {
+  private async resolveSourcesNow(target: TargetSpec, database: string, principal: Principal, names: readonly string[], functions: readonly string[]): Promise<RelationSource[]> {
     if (names.length === 0 && functions.length === 0) return [];
     const key = `${target.name}\u0000${database}`;
     // Names are quoted as SQL literals (standard_conforming_strings is on by default).
