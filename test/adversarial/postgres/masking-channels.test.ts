@@ -177,6 +177,17 @@ c.case('column statistics (pg_stats) do not show a masked column\'s values', asy
   assert.doesNotMatch(allText(msgs), NAMES);
 });
 
+c.case('whole rows and JSON of a table without masked columns come back intact, in both formats', async (t) => {
+  const msgs = await simpleQuery(t, 'SELECT o, row_to_json(o) FROM orders o WHERE id = 1');
+  t.expectOk(msgs);
+  assert.deepEqual(t.rows(msgs).map((r) => r.map(text)), [['(1,2,10.00,shipped)', '{"id":1,"customer_id":2,"total":10.00,"status":"shipped"}']]);
+  const bin = await binaryQuery(t, 'SELECT row_to_json(o)::jsonb, ROW(o.id, o.status) FROM orders o WHERE id = 1');
+  const [[j, rec]] = t.rows(bin) as [[Buffer, Buffer]];
+  assert.equal(j[0], 1, 'jsonb version byte');
+  assert.match(j.subarray(1).toString(), /"status": "shipped"/);
+  assert.notEqual(rec, null, 'a record of unmasked values is not withheld');
+});
+
 // ───────────── DataRow, binary format ─────────────
 
 c.case('binary: a whole-row value (a table row type the masker cannot read) is withheld', async (t) => {
@@ -550,6 +561,26 @@ c.case('a cursor over a table renamed since its name was cached is masked', asyn
       const msgs = await r.untilReady();
       t.expectOk(msgs);
       assert.doesNotMatch(allText(msgs), NAMES);
+    } finally {
+      await t.admin('ALTER TABLE customers RENAME TO customers_green; ALTER TABLE customers_blue RENAME TO customers');
+    }
+  } finally {
+    await t.admin('DROP TABLE IF EXISTS customers_green');
+  }
+});
+
+c.case('a rename through sidegate itself: another session sees the new "customers" masked at once', async (t) => {
+  await t.admin(`CREATE TABLE customers_green AS SELECT * FROM customers; ALTER TABLE customers_green OWNER TO ${t.h.pg.users.scram.user}`);
+  try {
+    const reader = await t.raw();
+    reader.send(fe.query('SELECT name AS who FROM customers_green ORDER BY id'));
+    assert.equal(text(t.rows(await reader.untilReady())[0]![0]), 'Ada');
+    const dba = await t.raw();
+    dba.send(fe.query('ALTER TABLE customers RENAME TO customers_blue; ALTER TABLE customers_green RENAME TO customers'));
+    t.expectOk(await dba.untilReady());
+    try {
+      reader.send(fe.query('SELECT name AS who FROM customers ORDER BY id'));
+      assert.deepEqual(t.rows(await reader.untilReady()).map((r) => text(r[0])), ['[REDACTED]', '[REDACTED]', '[REDACTED]']);
     } finally {
       await t.admin('ALTER TABLE customers RENAME TO customers_green; ALTER TABLE customers_blue RENAME TO customers');
     }
