@@ -20,6 +20,10 @@ import * as wire from './wire.js';
 /** Operations whose result columns may come from relations the statement does not name. */
 const UNKNOWN_SOURCE_OPERATIONS = new Set(['FETCH', 'EXECUTE', 'CALL', 'UNKNOWN']);
 const MAX_SHAPES_PER_STATEMENT = 64;
+/** Functions that store a value in a setting, and the ways to read settings back. */
+const SETTING_WRITERS = new Set(['set_config']);
+const SETTING_READERS = new Set(['current_setting', 'pg_show_all_settings']);
+const SETTING_VIEWS = new Set(['pg_settings']);
 
 interface Cached {
   shape: RowShape;
@@ -41,6 +45,8 @@ export interface PlannerContext {
 
 export class ResultShapePlanner {
   private readonly columnRules: boolean;
+  /** This session stored a value read from a masked relation in a setting (unknownSources). */
+  private settingsTainted = false;
   private plain = new Map<string, Cached>();
   private perStatement = new WeakMap<InspectedStatement, Map<string, Cached>>();
 
@@ -101,7 +107,7 @@ export class ResultShapePlanner {
    */
   copyWithheld(statement: InspectedStatement | undefined): boolean | Promise<boolean> {
     if (!this.columnRules) return false;
-    const unknown = statement === undefined || UNKNOWN_SOURCE_OPERATIONS.has(statement.facts.operation);
+    const unknown = this.unknownSources(statement);
     const relNames = [...new Set((statement?.facts.tables ?? []).map((t) => t.name))];
     const { catalog, target, database } = this.ctx;
     const decide = (rels: readonly RelationSource[]) => this.sources(statement, rels, unknown).derived !== null;
@@ -135,18 +141,36 @@ export class ResultShapePlanner {
   }
 
   private make(fields: readonly wire.RowDescriptionField[], names: ReadonlyMap<number, TableName>, rels: readonly RelationSource[], statement: InspectedStatement | undefined): RowShape {
-    const unknown = statement === undefined || UNKNOWN_SOURCE_OPERATIONS.has(statement.facts.operation);
+    const unknown = this.unknownSources(statement);
     return RowShape.plan(fields, names, this.ctx.rules, this.ctx.hashKey, this.sources(statement, rels, unknown));
   }
 
   private sources(statement: InspectedStatement | undefined, rels: readonly RelationSource[], unknown: boolean): StatementSources {
     const relations: SourceRelation[] = rels.map((r) => ({ table: { schema: r.schema, name: r.name }, columns: r.columns, relkind: r.relkind }));
+    const derived = derivedStrategy(this.ctx.rules, relations, unknown);
+    if (derived !== null && !this.settingsTainted && calls(statement, SETTING_WRITERS)) {
+      // A masked value may now sit in a setting: from here on, reading settings reads it.
+      this.settingsTainted = true;
+      this.invalidate();
+    }
     return {
       tables: statement?.facts.tables ?? [],
       text: statement?.text ?? '',
-      derived: derivedStrategy(this.ctx.rules, relations, unknown),
+      derived,
       opaque: strongestColumnStrategy(this.ctx.rules),
+      unknown,
     };
+  }
+
+  /**
+   * Whether a statement's columns may come from relations it does not name: a cursor, an EXECUTE,
+   * a CALL; and, once this session has stored a value read from a masked relation in a setting
+   * (`set_config(…)` over such a relation), any statement that reads settings back.
+   */
+  private unknownSources(statement: InspectedStatement | undefined): boolean {
+    if (statement === undefined || UNKNOWN_SOURCE_OPERATIONS.has(statement.facts.operation)) return true;
+    if (!this.settingsTainted) return false;
+    return statement.facts.operation === 'SHOW' || calls(statement, SETTING_READERS) || statement.facts.tables.some((t) => SETTING_VIEWS.has(t.name));
   }
 
   private cacheFor(statement: InspectedStatement | undefined): Map<string, Cached> {
@@ -173,4 +197,10 @@ function calledFunctions(statement: InspectedStatement | undefined): string[] {
     out.add(dot >= 0 ? f.slice(dot + 1) : f);
   }
   return [...out];
+}
+
+/** Whether the statement calls one of `names` (by its unqualified name). */
+function calls(statement: InspectedStatement | undefined, names: ReadonlySet<string>): boolean {
+  for (const f of statement?.functions ?? []) if (names.has(f.slice(f.lastIndexOf('.') + 1))) return true;
+  return false;
 }

@@ -36,6 +36,8 @@ export interface StatementSources {
   derived: MaskStrategy | null;
   /** Strongest of all column rules: for a column of a view (or the like). */
   opaque: MaskStrategy | null;
+  /** The statement's sources cannot be known: even the system views' columns take `opaque`. */
+  unknown?: boolean;
 }
 
 /** A derived number with this many digits could spell a card number: it is withheld. */
@@ -97,7 +99,7 @@ export class RowShape {
           // An expression over the statement's relations: it may carry a masked column's value.
           if (isWideNumberPgType(f.typeOid)) (wide ??= new Array<boolean>(fields.length).fill(false))[i] = true;
           else forced = sources.derived;
-        } else if (sources && table && isOpaqueRelation(table.relkind, table) && sources.opaque !== null) {
+        } else if (sources && table && (isOpaqueRelation(table.relkind, table) || (sources.unknown === true && table.relkind === 'v')) && sources.opaque !== null) {
           forced = sources.opaque;
         } else if (sources && table && sourceColumn !== f.name) {
           // An alias of a column the statement names is that column; otherwise (a column renamed

@@ -352,6 +352,19 @@ c.case('raw: SET application_name to a literal the client wrote is reported as w
   assert.ok(msgs.some((m) => m.type === 'S' && m.body.toString('utf8').includes('job-42')));
 });
 
+c.case('a masked value stored in a setting is masked when read back (SHOW, current_setting)', async (t) => {
+  const r = await t.raw();
+  r.send(fe.query('SHOW application_name'));
+  await r.untilReady();
+  r.send(fe.query("SELECT set_config('application_name', name, false) IS NOT NULL FROM customers WHERE id = 1"));
+  t.expectOk(await r.untilReady());
+  r.send(fe.query('SHOW application_name'), fe.query("SELECT current_setting('application_name')"), fe.query("SELECT setting FROM pg_settings WHERE name = 'application_name'"));
+  const msgs = [...(await r.untilReady()), ...(await r.untilReady()), ...(await r.untilReady())];
+  t.expectOk(msgs);
+  assert.equal(t.rows(msgs).length, 3);
+  assert.doesNotMatch(allText(msgs), NAMES);
+});
+
 // ───────────── NotificationResponse ─────────────
 
 c.case('raw: pg_notify with an e-mail payload is masked', async (t) => {
