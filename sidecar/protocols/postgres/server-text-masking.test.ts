@@ -62,7 +62,19 @@ test('error fields: structural ones untouched, echoes and detections masked, RAI
     ['M', 'plain words'],
     ['W', 'PL/pgSQL function inline_code_block line 1 at RAISE'],
   ]);
-  assert.equal(maskNoticeFields(0x4e, own, ctx("DO $$ BEGIN RAISE NOTICE 'plain words'; END $$")).rewritten, null);
+  const kept = maskNoticeFields(0x4e, own, ctx("DO $$ BEGIN RAISE NOTICE 'plain words'; END $$"));
+  assert.deepEqual(kept.fields[1], ['M', 'plain words'], 'the client wrote it');
+  assert.deepEqual(kept.fields[2], ['W', '[REDACTED]'], 'contexts quote values unmarked: whole echoes');
+  const json = notice([
+    ['M', 'invalid input syntax for type json'],
+    ['D', 'Token "Ada" is invalid.'],
+    ['W', 'JSON data, line 1: Ada'],
+  ]);
+  assert.deepEqual(maskNoticeFields(0x45, json, ctx('SELECT name::json FROM customers')).fields, [
+    ['M', 'invalid input syntax for type json'],
+    ['D', '[REDACTED]'],
+    ['W', '[REDACTED]'],
+  ]);
 });
 
 test('without column rules only detectors apply', () => {

@@ -8,12 +8,14 @@
 //    and the server's own source location).
 // 2. While column rules apply, detectors are not enough (a `partial` or custom column holds data
 //    no detector recognises), and no field of these messages says which column a value came from.
-//    So a value the server echoes is shown only if the client itself sent it: every quoted span
-//    (`"…"`) and, in details, every parenthesised span (`(…)`) whose text does not occur verbatim
-//    in the statement being answered is replaced by `[REDACTED]`. Text raised by user code (a
-//    PL/pgSQL RAISE: the context says `at RAISE`), a ParameterStatus value that can hold free text
-//    and a notification payload are echoes as a whole: each is shown only if it occurs verbatim in
-//    the statement being answered. A message that answers no statement (an asynchronous
+//    So a value the server echoes is shown only if the client itself sent it: in the message,
+//    every quoted span (`"…"`) whose text does not occur verbatim in the statement being answered
+//    is replaced by `[REDACTED]` (the server quotes the values it puts in messages). Detail, hint,
+//    context and internal query quote values without marking them (`Failing row contains (…)`,
+//    `JSON data, line 1: …`), and text raised by user code (a PL/pgSQL RAISE or ASSERT), a
+//    ParameterStatus value that can hold free text and a notification payload are computed
+//    whole: each is shown only if it occurs verbatim in the statement being answered. Object
+//    names (schema, table, column, type, constraint fields) are metadata and pass. A message that answers no statement (an asynchronous
 //    notification from another session) has no statement to compare with: its echoes are redacted.
 import type { ResultMasker } from '../../masking/index.js';
 import { REDACTED } from '../../masking/index.js';
@@ -48,6 +50,11 @@ const WITHHELD_FUNCTION_RESULT = new MessageBuilder(0x56).int32(-1).build();
 const STRUCTURAL_FIELDS = new Set(['S', 'V', 'C', 'P', 'p', 'F', 'L', 'R']);
 /** Fields whose whole text is computed by user code when the message was RAISEd. */
 const RAISED_FIELDS = new Set(['M', 'D', 'H']);
+/**
+ * Fields whose text quotes values without marking them (`Failing row contains (…)`, `JSON data,
+ * line 1: …` in the context, an internal query): echoes as a whole while column rules apply.
+ */
+const WHOLE_ECHO_FIELDS = new Set(['D', 'H', 'W', 'q']);
 /** ParameterStatus values the server validates against a fixed vocabulary (no free text). */
 const VOCABULARY_SETTINGS = new Set([
   'client_encoding',
@@ -85,14 +92,15 @@ export function readFieldList(body: Buffer): [string, string][] {
  */
 export function maskNoticeFields(code: number, body: Buffer, ctx: EchoContext): { fields: [string, string][]; rewritten: Masked | null } {
   const fields = readFieldList(body);
-  const raised = ctx.columnRules && fields.some(([t, v]) => t === 'W' && /\bat RAISE\b/.test(v));
+  const raised = ctx.columnRules && fields.some(([t, v]) => t === 'W' && /\bat (?:RAISE|ASSERT)\b/.test(v));
   let masked = 0;
   for (const field of fields) {
     const [type, value] = field;
     if (STRUCTURAL_FIELDS.has(type)) continue;
     let v = value;
     if (ctx.columnRules) {
-      const r = raised && RAISED_FIELDS.has(type) ? wholeEcho(v, ctx.statement) : quotedEchoes(v, ctx.statement, type === 'D' || type === 'W');
+      const whole = WHOLE_ECHO_FIELDS.has(type) || (raised && RAISED_FIELDS.has(type));
+      const r = whole ? wholeEcho(v, ctx.statement) : type === 'M' ? quotedEchoes(v, ctx.statement, false) : { text: v, masked: 0 };
       v = r.text;
       masked += r.masked;
     }

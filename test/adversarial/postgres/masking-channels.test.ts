@@ -295,6 +295,13 @@ c.case('extended binary: a cast error in Execute is masked and so is the span er
   assert.doesNotMatch(JSON.stringify(span), /AKIA|canary/i);
 });
 
+c.case('raw: a JSON parse error does not show the value in its detail or context', async (t) => {
+  const msgs = await simpleQuery(t, 'SELECT name::json FROM customers ORDER BY id');
+  const [e] = t.errors(msgs);
+  assert.equal(e!['C'], '22P02');
+  assert.doesNotMatch(JSON.stringify(e), NAMES);
+});
+
 c.case('raw: a failing row detail (not-null violation) does not list the row', async (t) => {
   const msgs = await simpleQuery(t, 'INSERT INTO customers (id, name, email) SELECT id + 100, NULL, email FROM customers');
   const [e] = t.errors(msgs);
