@@ -94,19 +94,18 @@ export function isWideNumberPgType(oid: number): boolean {
   return oid === NUMBER_OIDS.int8 || oid === NUMBER_OIDS.float8 || oid === NUMBER_OIDS.numeric || oid === NUMBER_OIDS.money;
 }
 
-/** How many decimal digits a number value spells (either format); Infinity when malformed. */
+/**
+ * How many significant decimal digits a number value spells (either format): leading zeros of
+ * the integer part and trailing zeros of the fraction do not count, an exponent ends the count.
+ * Infinity when malformed.
+ */
 export function pgNumberDigitCount(format: 0 | 1, oid: number, value: Buffer): number {
-  let text: string | null | undefined;
-  if (format === 0) text = value.toString('latin1');
-  else text = numberDigits(oid, value);
+  const text = format === 0 ? value.toString('latin1') : numberDigits(oid, value);
   if (text === null || text === undefined) return Infinity;
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) n++;
-    else if (c === 101 || c === 69) break; // exponent: the mantissa's digits are what it spells
-  }
-  return n;
+  const m = /^[^0-9]*([0-9]*)(?:\.([0-9]*))?/.exec(text.split(/[eE]/)[0]!)!;
+  const int = m[1]!.replace(/^0+/, '');
+  const frac = (m[2] ?? '').replace(/0+$/, '');
+  return int.length + frac.length;
 }
 
 /**
