@@ -35,7 +35,8 @@ import { maskNoticeFields, maskNotification, maskParameterStatus, withheldFuncti
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
-import { inspectSql, type InspectedStatement } from './sql-inspector.js';
+import { decisionFacts, inspectSql, type InspectedStatement } from './sql-inspector.js';
+import { fastPathCallFacts } from './fastpath-function.js';
 import { settingIndependentSql } from './sql-string-mode.js';
 
 export interface PostgresProxyDeps {
@@ -525,7 +526,7 @@ export class PostgresProxySession {
   private onQuery(frame: wire.Frame): Promise<void> | undefined {
     const sql = wire.readQuery(frame.body);
     const inspected = this.sessionFacts(this.inspect(sql, { target: this.target.name }));
-    const facts = inspected.map((s) => s.facts);
+    const facts = decisionFacts(inspected);
     const mode = settingIndependentSql(sql);
     const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
     const raw = mode.kind === 'rewritten' ? wire.serializeQuery(mode.sql) : frame.raw;
@@ -570,7 +571,7 @@ export class PostgresProxySession {
     const p = wire.readParse(frame.body);
     const inspected = this.sessionFacts(this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const mode = settingIndependentSql(p.sql);
-    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
+    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, decisionFacts(inspected));
     const info: PreparedInfo = { inspected, decision };
     if (decision.action === 'approve') info.held = { sql: mode.kind === 'rewritten' ? Buffer.from(mode.sql, 'utf8') : parseSqlBytes(frame.body), types: p.paramTypes };
     if (decision.action === 'deny') {
@@ -661,17 +662,10 @@ export class PostgresProxySession {
   }
 
   private onFunctionCall(frame: wire.Frame): Promise<void> | undefined {
-    // The fast-path function call names a function by OID only; policy sees it as a procedural
-    // call it cannot inspect further.
-    const facts: CommandFacts = {
-      protocol: 'postgres',
-      target: this.target.name,
-      text: 'FUNCTION CALL',
-      operation: 'FUNCTION CALL',
-      kinds: ['call', 'procedural', 'write'],
-      tables: [],
-      flags: ['function-call'],
-    };
+    // The fast-path function call names a function by OID only: a catalogued built-in is
+    // classified by its effect, any other OID is a call policy cannot inspect (fastpath-function.ts).
+    if (frame.body.length < 4) throw new wire.ProtocolError('malformed', 'FunctionCall without a function OID');
+    const facts = fastPathCallFacts(frame.body.readUInt32BE(0), this.target.name);
     const decision = this.deps.gate.decide(this.principal!, [facts]);
     const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
     const runs = [this.startRun(inspected, decision)];
