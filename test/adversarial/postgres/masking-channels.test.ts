@@ -411,16 +411,30 @@ c.case('raw: NOTIFY with a payload the client wrote arrives as written', async (
 // ───────────── FunctionCallResponse ─────────────
 
 c.case('raw: a fast-path function call result (no type, no column) is withheld', async (t) => {
-  const r = await t.raw();
-  r.send(fe.query("SELECT set_config('application_name', name, false) IS NOT NULL FROM customers WHERE id = 1"));
-  await r.untilReady();
-  // current_setting(text) is pg_proc OID 2077.
-  r.send(fe.functionCall(2077, ['application_name']));
-  const msgs = await r.untilReady();
-  const v = msgs.find((m) => m.type === 'V');
-  assert.ok(v, `a function result: ${msgs.map((m) => m.type).join(' ')}`);
-  assert.equal(v.body.readInt32BE(0), -1, 'withheld as NULL');
-  assert.doesNotMatch(allText(msgs), NAMES);
+  // A large object holding the masked names, read back with the fast-path lo_get (OID 3458).
+  const lo = await t.admin(`SELECT lo_from_bytea(0, convert_to(string_agg(name, ','), 'UTF8'))::int8 AS oid FROM customers`);
+  const oid = Number(lo.rows[0].oid);
+  try {
+    await t.admin(`ALTER LARGE OBJECT ${oid} OWNER TO ${t.h.pg.users.scram.user}`);
+    const r = await t.raw();
+    // FunctionCall: function OID, one binary argument (the object's OID), result in binary.
+    const body = Buffer.alloc(20);
+    let at = body.writeUInt32BE(3458, 0);
+    at = body.writeInt16BE(1, at);
+    at = body.writeInt16BE(1, at);
+    at = body.writeInt16BE(1, at);
+    at = body.writeInt32BE(4, at);
+    at = body.writeUInt32BE(oid, at);
+    body.writeInt16BE(1, at);
+    r.send(fe.message('F', body));
+    const msgs = await r.untilReady();
+    const v = msgs.find((m) => m.type === 'V');
+    assert.ok(v, `a function result: ${JSON.stringify(msgs.map((m) => m.fields ?? m.type))}`);
+    assert.equal(v.body.readInt32BE(0), -1, 'withheld as NULL');
+    assert.doesNotMatch(allText(msgs), NAMES);
+  } finally {
+    await t.admin(`SELECT lo_unlink(${oid})`);
+  }
 });
 
 // ───────────── COPY TO ─────────────
