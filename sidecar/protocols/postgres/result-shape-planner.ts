@@ -20,6 +20,8 @@ import * as wire from './wire.js';
 /** Operations whose result columns may come from relations the statement does not name. */
 const UNKNOWN_SOURCE_OPERATIONS = new Set(['FETCH', 'EXECUTE', 'CALL', 'UNKNOWN']);
 const MAX_SHAPES_PER_STATEMENT = 64;
+/** Plans of a session without column rules (keyed by RowDescription alone). */
+const MAX_PLAIN_SHAPES = 256;
 /** Functions that store a value in a setting, and the ways to read settings back. */
 const SETTING_WRITERS = new Set(['set_config']);
 const SETTING_READERS = new Set(['current_setting', 'pg_show_all_settings']);
@@ -68,10 +70,11 @@ export class ResultShapePlanner {
     const now = Date.now();
     const cached = cache.get(key);
     const generation = this.ctx.catalog.generation(this.ctx.target.name);
-    if (cached && now - cached.at < CACHE_TTL_MS && cached.generation === generation) return cached.shape;
+    // Without column rules a plan depends on nothing the catalog says: it never expires.
+    if (cached && (!this.columnRules || (now - cached.at < CACHE_TTL_MS && cached.generation === generation))) return cached.shape;
     const fields = cached?.shape.fields ?? wire.readRowDescription(body);
     const store = (shape: RowShape) => {
-      if (cache.size >= MAX_SHAPES_PER_STATEMENT && !cache.has(key)) cache.clear();
+      if (cache.size >= (cache === this.plain ? MAX_PLAIN_SHAPES : MAX_SHAPES_PER_STATEMENT) && !cache.has(key)) cache.clear();
       cache.set(key, { shape, at: Date.now(), generation });
       return shape;
     };
