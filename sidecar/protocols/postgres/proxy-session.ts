@@ -29,6 +29,9 @@ import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession, type A
 import type { CredentialSource } from '../../identity/credential-source.js';
 import type { CatalogNames } from './catalog-names.js';
 import { RowShape } from './row-shape.js';
+import { ResultShapePlanner } from './result-shape-planner.js';
+import { HEX_SCREEN, maskCopyBinaryData, maskCopyTextLine, withheldCopyData, type BinaryCopyState } from './copy-out-masking.js';
+import { maskNoticeFields, maskNotification, maskParameterStatus, withheldFunctionResult, type EchoContext } from './server-text-masking.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
@@ -169,7 +172,7 @@ export class PostgresProxySession {
 
   private readonly prepared = new Map<string, PreparedInfo>();
   private readonly portals = new Map<string, PortalInfo>();
-  private inCopyOut: { work: Work | undefined } | null = null;
+  private inCopyOut: { work: Work | undefined; binary?: BinaryCopyState; withheld?: boolean } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
   /** The hold in progress: closing the session or a CancelRequest with our key aborts it. */
   private holding?: { abort: AbortController; canceled: boolean };
@@ -182,8 +185,11 @@ export class PostgresProxySession {
    */
   private detectorScreen: ChunkScreen | null = null;
   private readonly inspect: typeof inspectSql;
-  private readonly shapeCache = new Map<string, RowShape>();
+  /** Masking plans of this session's results; set once its masking rules are known. */
+  private shapes?: ResultShapePlanner;
   private searchPathChanged = false;
+  /** The text of the statement answered last: what asynchronous echoes are compared with. */
+  private lastRunText?: string;
   /** Runs whose span is not open yet, and runs ended whose span is not (StatementRun). */
   private unopened: StatementRun[] = [];
   private unended: StatementRun[] = [];
@@ -804,6 +810,7 @@ export class PostgresProxySession {
   private endRun(run: StatementRun, outcome: RunOutcome): void {
     if (run.ended) return;
     run.ended = true;
+    this.lastRunText = run.inspected.text;
     run.outcome = outcome;
     this.unended.push(run);
   }
@@ -897,7 +904,8 @@ export class PostgresProxySession {
    */
   private forwardCopyRun(): void {
     const screen = this.detectorScreen;
-    if (this.copyMasker && !screen) return;
+    // Binary COPY fields are parsed one by one (copy-out-masking.ts): no bulk path under masking.
+    if (this.inCopyOut?.withheld || (this.copyMasker && (!screen || this.inCopyOut?.binary))) return;
     const run = this.upstreamFramer.takeRun(0x64, screen ? (chunk, start, end) => !screen.mayMatchRange(chunk, start, end) : undefined);
     if (run === null) return;
     const stmt = this.copyRun(this.tracker.current());
@@ -912,8 +920,17 @@ export class PostgresProxySession {
    */
   private planSessionDetectors(): void {
     if (this.maskingRules.length === 0) return;
+    this.shapes = new ResultShapePlanner({
+      catalog: this.deps.catalog,
+      target: this.target,
+      database: this.database,
+      principal: () => this.principal!,
+      rules: this.maskingRules,
+      hashKey: this.deps.maskingKey,
+      warn: (message, error) => this.deps.log.warn(message, { session: this.id, error }),
+    });
     this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
-    this.detectorScreen = this.copyMasker?.chunkScreen(0) ?? null;
+    this.detectorScreen = this.copyMasker?.chunkScreen(0, [HEX_SCREEN]) ?? null;
   }
 
   /** The statement a COPY TO row belongs to. */
@@ -965,19 +982,34 @@ export class PostgresProxySession {
         this.toClient.add(frame.raw);
         return undefined;
       case 0x48 /* H CopyOutResponse */:
-        this.inCopyOut = { work: item?.data };
+      {
+        // Overall format byte: 1 is binary COPY, whose tuples are masked field by field.
+        const copy: { work: Work | undefined; binary?: BinaryCopyState; withheld?: boolean } = { work: item?.data, binary: frame.body[0] === 1 ? { headerSeen: false } : undefined };
+        this.inCopyOut = copy;
         this.toClient.add(frame.raw);
+        const withheld = this.shapes && item?.data ? this.shapes.copyWithheld(this.resultStatement(item.data)) : false;
+        if (typeof withheld === 'boolean') copy.withheld = withheld;
+        else return withheld.then((w) => void (copy.withheld = w));
         return undefined;
+      }
       case 0x63 /* c CopyDone */:
         this.inCopyOut = null;
         this.toClient.add(frame.raw);
         return undefined;
-      case 0x56 /* V FunctionCallResponse */:
-        this.toClient.add(frame.raw);
+      case 0x56 /* V FunctionCallResponse */: {
+        const withheld = this.maskingRules.length === 0 ? null : withheldFunctionResult(frame.body);
+        const run = withheld && item?.data.t === 'query' ? item.data.runs[item.data.index] : undefined;
+        if (run) run.masked += 1;
+        this.toClient.add(withheld?.message ?? frame.raw);
+        return undefined;
+      }
+      case 0x4e /* N NoticeResponse */:
+      case 0x53 /* S ParameterStatus */:
+      case 0x41 /* A NotificationResponse */:
+        this.toClient.add(this.maskingRules.length === 0 ? frame.raw : this.maskServerText(frame, item));
         return undefined;
       default:
-        // NoticeResponse, ParameterStatus, NotificationResponse, CopyInResponse, CopyBothResponse…
-        // pass through untouched: they are asynchronous or need no attribution.
+        // CopyInResponse, CopyBothResponse… pass through untouched: they carry no values.
         this.toClient.add(frame.raw);
         return undefined;
     }
@@ -1001,32 +1033,19 @@ export class PostgresProxySession {
         work.portal.shape = shape;
       }
     };
-    // The same statement describes the same result every time: plan masking once per shape.
-    const shapeKey = frame.body.toString('latin1');
-    const cached = this.shapeCache.get(shapeKey);
-    const fields = cached?.fields ?? wire.readRowDescription(frame.body);
-    if (cached) {
-      apply(cached);
+    const planned = this.shapes!.plan(frame.body, this.resultStatement(work));
+    if (planned instanceof RowShape) {
+      apply(planned);
       return undefined;
     }
-    const tableOids = this.needsTableNames ? RowShape.tableOids(fields) : [];
-    const known = this.deps.catalog.lookupCached(this.target.name, this.database, tableOids);
-    if (known) {
-      const shape = RowShape.plan(fields, known, this.maskingRules, this.deps.maskingKey);
-      if (this.shapeCache.size >= 256) this.shapeCache.clear();
-      this.shapeCache.set(shapeKey, shape);
-      apply(shape);
-      return undefined;
-    }
-    // First sight of these tables: learn their names before any row of this result passes.
-    return this.deps.catalog
-      .resolve(this.target, this.database, this.principal!, tableOids)
-      .then((names) => apply(RowShape.plan(fields, names, this.maskingRules, this.deps.maskingKey)))
-      .catch((err: Error) => {
-        // Fail closed: without table names every column a table-qualified rule could match is masked.
-        this.deps.log.warn('catalog lookup failed; masking conservatively', { session: this.id, error: err.message });
-        apply(RowShape.plan(fields, null, this.maskingRules, this.deps.maskingKey));
-      });
+    return planned.then(apply);
+  }
+
+  /** The statement a result answers, for where its columns come from (result-shape-planner.ts). */
+  private resultStatement(work: Work): InspectedStatement | undefined {
+    if (work.t === 'query') return work.runs[work.index]?.inspected;
+    const portal = work.t === 'execute' ? work.portal : work.t === 'describe' ? this.portals.get(work.name) : undefined;
+    return portal?.statement?.inspected[0];
   }
 
   private onDataRow(frame: wire.Frame, item: Pending<Work> | undefined): void {
@@ -1059,17 +1078,38 @@ export class PostgresProxySession {
   }
 
   private onCopyOutData(frame: wire.Frame, item: Pending<Work> | undefined): void {
+    if (this.inCopyOut?.withheld) {
+      // Column rules cover what this COPY reads: its rows are withheld (copy-out-masking.ts).
+      const w = withheldCopyData(frame.body, this.inCopyOut.binary);
+      const run = this.copyRun(item);
+      if (run) {
+        run.rows++;
+        run.masked += w.masked;
+      }
+      this.toClient.add(w.masked > 0 ? wire.serializeCopyData(w.data) : frame.raw);
+      return;
+    }
     const masker = this.inCopyOut ? this.copyMasker : null;
     if (masker) {
       // COPY TO rows carry no column metadata: detectors run over the whole line.
       const run = this.copyRun(item);
+      const binary = this.inCopyOut?.binary;
+      if (binary) {
+        const rewritten = maskCopyBinaryData(frame.body, masker, binary);
+        if (run) {
+          run.rows++;
+          run.masked += rewritten?.masked ?? 0;
+        }
+        this.toClient.add(rewritten ? wire.serializeCopyData(rewritten.data) : frame.raw);
+        return;
+      }
       const screen = this.detectorScreen;
       if (screen && !screen.mayMatch(frame.body)) {
         if (run) run.rows++;
         this.toClient.add(frame.raw);
         return;
       }
-      const rewritten = RowShape.maskCopyLine(frame.body, masker);
+      const rewritten = maskCopyTextLine(frame.body, masker);
       if (run) {
         run.rows++;
         run.masked += rewritten.masked;
@@ -1087,6 +1127,8 @@ export class PostgresProxySession {
   private onCompletion(frame: wire.Frame, item: Pending<Work> | undefined): void {
     const work = item?.data;
     const tag = frame.code === 0x43 ? wire.readCommandComplete(frame.body) : undefined;
+    if (work?.t === 'execute') for (const run of work.runs) this.afterDdl(run);
+    else if (work?.t === 'query') this.afterDdl(work.runs[work.index]);
     if (work?.t === 'execute') {
       this.tracker.shift();
       for (const run of work.runs) this.endRun(run, { tag, executed: true });
@@ -1099,6 +1141,13 @@ export class PostgresProxySession {
     }
     this.inCopyOut = null;
     this.toClient.add(frame.raw);
+  }
+
+  /** A DDL statement completed: what the catalog said of this target may be stale now (catalog-names.ts). */
+  private afterDdl(run: StatementRun | undefined): void {
+    if (!run?.inspected.facts.kinds.includes('ddl')) return;
+    this.deps.catalog.invalidate(this.target.name);
+    this.shapes?.invalidate();
   }
 
   private onError(frame: wire.Frame, item: Pending<Work> | undefined): void {
@@ -1120,7 +1169,16 @@ export class PostgresProxySession {
       );
       return;
     }
-    const fields = wire.readErrorFields(frame.body);
+    let raw = frame.raw;
+    let fields: Record<string, string>;
+    if (this.maskingRules.length > 0) {
+      // The server may echo a value in any field: the client and the span get the masked text.
+      const m = maskNoticeFields(frame.code, frame.body, this.echoContext(item));
+      fields = Object.fromEntries(m.fields);
+      if (m.rewritten) raw = m.rewritten.message;
+    } else {
+      fields = wire.readErrorFields(frame.body);
+    }
     const sqlState = fields['C'];
     const message = fields['M'] ?? 'error';
     if (work?.t === 'query') {
@@ -1134,7 +1192,23 @@ export class PostgresProxySession {
       this.tracker.shift();
     }
     this.inCopyOut = null;
-    this.toClient.add(frame.raw);
+    this.toClient.add(raw);
+  }
+
+  /** What the server's text channels are compared with and masked by (server-text-masking.ts). */
+  private echoContext(item: Pending<Work> | undefined): EchoContext {
+    const work = item?.data;
+    const runs = work?.t === 'query' || work?.t === 'execute' ? work.runs : undefined;
+    const statement = runs && runs.length > 0 ? runs.map((r) => r.inspected.text).join('\n') : this.lastRunText;
+    return { detectors: this.copyMasker, columnRules: this.needsTableNames, statement };
+  }
+
+  /** A notice, setting or notification while masking applies: its echoes masked. */
+  private maskServerText(frame: wire.Frame, item: Pending<Work> | undefined): Buffer {
+    const ctx = this.echoContext(item);
+    if (frame.code === 0x4e) return maskNoticeFields(frame.code, frame.body, ctx).rewritten?.message ?? frame.raw;
+    const m = frame.code === 0x53 ? maskParameterStatus(frame.body, ctx) : maskNotification(frame.body, ctx);
+    return m?.message ?? frame.raw;
   }
 
   private onReadyForQuery(frame: wire.Frame): void {
