@@ -32,6 +32,8 @@ import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
 import { inspectSql, type InspectedStatement } from './sql-inspector.js';
 import { settingIndependentSql } from './sql-string-mode.js';
+import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js';
+import { planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
 
 export interface PostgresProxyDeps {
   gate: CommandGate;
@@ -113,6 +115,8 @@ interface StatementRun {
   /** Ended as far as the protocol goes; the span itself ends at the next write to the client. */
   ended: boolean;
   outcome?: RunOutcome;
+  /** What its completion changes in the session's names (DECLARE, CLOSE, DEALLOCATE…): applied or not. */
+  effect?: (applied: boolean) => void;
 }
 
 interface RunOutcome {
@@ -125,21 +129,36 @@ interface RunOutcome {
 interface PreparedInfo {
   inspected: InspectedStatement[];
   decision: Decision;
+  /** The batch of the message that defined it (server-names.ts). */
+  batch: number;
 }
 
+/**
+ * One generation of a portal: each Bind (or DECLARE) makes a new one, and every Describe and
+ * Execute carries the generation it was sent for, so a row shape and a decision belong to exactly
+ * the portal the reply answers, whatever the client rebinds under the same name meanwhile.
+ */
 interface PortalInfo {
+  /** The statement it runs; absent when sidegate did not decide one (then it never runs). */
   statement?: PreparedInfo;
-  /** Known once a Describe P (the client's or ours) was answered. Read lazily by row handling. */
+  batch: number;
+  /** Known once a Describe P (the client's or ours) of this generation was answered. */
   shape?: RowShape;
-  /** The client already asked to describe it: no need to inject our own Describe. */
+  /** A Describe of this generation is on its way: no need to inject our own. */
   describing?: boolean;
+  /** Its statement needs approval and a human gave it for this portal: continuing it is that run. */
+  cleared?: boolean;
+  /** A WITH HOLD cursor: survives the end of its transaction. */
+  holdable?: boolean;
 }
 
 /** What the tracker carries for each request. */
 type Work =
   | { t: 'plain' }
-  | { t: 'parse'; name: string; info?: PreparedInfo; denied?: { run: StatementRun[]; message: string } }
-  | { t: 'describe'; target: 'S' | 'P'; name: string }
+  | { t: 'parse'; name: string; change: PreparedInfo | Removal; denied?: { run: StatementRun[]; message: string } }
+  | { t: 'bind'; name: string; change: PortalInfo }
+  | { t: 'close'; target: 'S' | 'P'; name: string; change: Removal }
+  | { t: 'describe'; target: 'S' | 'P'; name: string; portal?: PortalInfo }
   | { t: 'execute'; portal?: PortalInfo; runs: StatementRun[]; denied?: string }
   | { t: 'query'; runs: StatementRun[]; index: number; shape?: RowShape; denied?: string }
   | { t: 'sync' };
@@ -173,8 +192,21 @@ export class PostgresProxySession {
   /** A write to the client is due at the end of this turn of the event loop (flushClientSoon). */
   private clientFlushScheduled = false;
 
-  private readonly prepared = new Map<string, PreparedInfo>();
-  private readonly portals = new Map<string, PortalInfo>();
+  /**
+   * Prepared statements and portals as the server holds them, changed by its replies in order
+   * (server-names.ts). `batch` counts the client's batches (ended by Sync, or by a Query or
+   * FunctionCall outside an open extended batch): a name changed in an earlier batch still
+   * unanswered is uncertain, and the message referring to it waits for that reply.
+   */
+  private readonly statements = new NameTable<PreparedInfo>();
+  private readonly portals = new NameTable<PortalInfo>();
+  private batch = 0;
+  /** Extended-protocol messages since the last Sync: a Query now runs inside their batch. */
+  private extendedOpen = false;
+  /** An extended-protocol message failed: the server skips everything up to the next Sync. */
+  private skippingTillSync = false;
+  /** Client messages waiting for a ReadyForQuery before they can be attributed. */
+  private replyWaiters: (() => void)[] = [];
   private inCopyOut: { work: Work | undefined } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
   private holdAbort = new AbortController();
@@ -469,32 +501,39 @@ export class PostgresProxySession {
       case 0x51 /* Q */:
         return this.onQuery(frame);
       case 0x50 /* P */:
+        this.extendedOpen = true;
         return this.onParse(frame);
       case 0x42 /* B */:
-        this.onBind(frame);
-        return undefined;
+        this.extendedOpen = true;
+        return this.onBind(frame);
       case 0x44 /* D */: {
+        this.extendedOpen = true;
         const d = wire.readDescribe(frame.body);
+        let portal: PortalInfo | undefined;
         if (d.kind === 'P') {
-          const portal = this.portals.get(d.name);
+          const found = this.portals.lookup(d.name, this.batch);
+          if (found === UNCERTAIN) return this.afterReplies(frame);
+          portal = found;
           if (portal) portal.describing = true;
         }
-        this.tracker.push({ kind: 'describe', data: { t: 'describe', target: d.kind, name: d.name } });
+        this.tracker.push({ kind: 'describe', data: { t: 'describe', target: d.kind, name: d.name, portal } });
         this.toUpstream.add(frame.raw);
         return undefined;
       }
       case 0x45 /* E */:
+        this.extendedOpen = true;
         return this.onExecute(frame);
       case 0x43 /* C */: {
+        this.extendedOpen = true;
         const c = wire.readClose(frame.body);
-        if (c.kind === 'S') this.prepared.delete(c.name);
-        else this.portals.delete(c.name);
-        this.tracker.push({ kind: 'close', data: { t: 'plain' } });
+        const change = (c.kind === 'S' ? this.statements : this.portals).remove(c.name, this.batch);
+        this.tracker.push({ kind: 'close', data: { t: 'close', target: c.kind, name: c.name, change } });
         this.toUpstream.add(frame.raw);
         return undefined;
       }
       case 0x53 /* S */:
-        this.tracker.push({ kind: 'sync', data: { t: 'sync' } });
+        this.extendedOpen = false;
+        this.pushSyncPoint({ kind: 'sync', data: { t: 'sync' } });
         this.toUpstream.add(frame.raw);
         return undefined;
       case 0x48 /* H Flush */:
@@ -520,17 +559,22 @@ export class PostgresProxySession {
     const inspected = this.sessionFacts(this.inspect(sql, { target: this.target.name }));
     const facts = inspected.map((s) => s.facts);
     const mode = settingIndependentSql(sql);
-    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
+    const own = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
+    // FETCH/MOVE run a cursor: decided with the statement that created it (session-objects.ts).
+    const plan = planSessionObjects(inspected, own, (name) => this.portals.lookup(name, this.batch));
+    if (plan === UNCERTAIN) return this.afterReplies(frame);
+    const decision = plan?.decision ?? own;
     const raw = mode.kind === 'rewritten' ? wire.serializeQuery(mode.sql) : frame.raw;
     const runs = inspected.map((s) => this.startRun(s, decision));
     if (inspected.length === 0) {
       // Empty query: PostgreSQL answers EmptyQueryResponse; nothing to decide.
-      this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+      this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(raw);
       return undefined;
     }
     if (decision.action === 'allow') {
-      this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+      if (plan) this.applySessionObjects(plan, inspected, runs);
+      this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(raw);
       return undefined;
     }
@@ -538,10 +582,11 @@ export class PostgresProxySession {
       this.sendPoisonQuery(runs, denialMessage(decision), decision);
       return undefined;
     }
-    return this.holdThen(decision, inspected, runs, (outcome) => {
+    return this.holdThen(decision, plan?.shown ?? inspected, runs, (outcome) => {
       this.markRuns(runs, decisionAttributes(decision, outcome));
       if (outcome.verdict === 'allow') {
-        this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+        if (plan) this.applySessionObjects(plan, inspected, runs, true);
+        this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
         this.toUpstream.add(raw);
       } else {
         this.sendPoisonQuery(runs, outcome.message, decision, outcome);
@@ -551,8 +596,78 @@ export class PostgresProxySession {
 
   private sendPoisonQuery(runs: StatementRun[], message: string, decision: Decision, outcome?: GateOutcome): void {
     this.markRuns(runs, decisionAttributes(decision, outcome));
-    this.tracker.push({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message } });
+    this.pushSyncPoint({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message } });
     this.toUpstream.add(wire.serializeQuery(POISON_SQL));
+  }
+
+  /**
+   * Sync, Query and FunctionCall end a batch: what they change is certain only once their
+   * ReadyForQuery arrives. A Query inside an open extended batch belongs to that batch (the
+   * server skips it too after an error there).
+   */
+  private pushSyncPoint(item: Pending<Work>): void {
+    this.tracker.push(item);
+    if (item.kind === 'sync' || !this.extendedOpen) this.batch++;
+  }
+
+  /**
+   * The message refers to a name an earlier, still unanswered batch changes (server-names.ts):
+   * it is handled again once a ReadyForQuery has settled what the server made of that batch.
+   */
+  private afterReplies(frame: wire.Frame): Promise<void> {
+    this.clientQueue.unshift(frame);
+    return new Promise((resolve) => this.replyWaiters.push(resolve));
+  }
+
+  /**
+   * The cursors and prepared statements the statements of a forwarded command create or drop,
+   * pending until each statement completes (StatementRun.effect). A DECLARE makes a portal
+   * generation that runs under the decision this command was forwarded with; `approved` clears
+   * the cursors a FETCH of this command needed an approval for.
+   */
+  private applySessionObjects(plan: SessionObjectPlan<PortalInfo>, inspected: InspectedStatement[], runs: StatementRun[], approved = false): void {
+    if (approved) for (const portal of plan.clears) portal.cleared = true;
+    const batch = this.batch;
+    for (let i = 0; i < plan.ops.length; i++) {
+      const op = plan.ops[i];
+      const run = runs[i];
+      if (!op || !run) continue;
+      switch (op.op) {
+        case 'declare': {
+          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: plan.decision, batch };
+          const portal: PortalInfo = { statement, batch, cleared: true, holdable: op.hold };
+          this.portals.define(op.name, portal);
+          run.effect = (applied) => this.portals.settle(op.name, portal, applied);
+          break;
+        }
+        case 'close':
+          run.effect = this.removal(this.portals, op.name, batch);
+          break;
+        case 'deallocate':
+          run.effect = this.removal(this.statements, op.name, batch);
+          break;
+        case 'discard-all': {
+          const a = this.statements.clearAll(batch);
+          const b = this.portals.clearAll(batch);
+          run.effect = (applied) => {
+            this.statements.settleClearing(a, applied);
+            this.portals.settleClearing(b, applied);
+          };
+          break;
+        }
+        case 'fetch':
+          break;
+      }
+    }
+  }
+
+  private removal<V extends { batch: number }>(table: NameTable<V>, name: string | null, batch: number): (applied: boolean) => void {
+    if (name === null) {
+      const all: Clearing = table.clearAll(batch);
+      return (applied) => table.settleClearing(all, applied);
+    }
+    const one = table.remove(name, batch);
+    return (applied) => table.settle(name, one, applied);
   }
 
   private onParse(frame: wire.Frame): Promise<void> | undefined {
@@ -560,65 +675,83 @@ export class PostgresProxySession {
     const inspected = this.sessionFacts(this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const mode = settingIndependentSql(p.sql);
     const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
-    const info: PreparedInfo = { inspected, decision };
     if (decision.action === 'deny') {
-      // The statement never reaches the target: a poison Parse under a name nobody uses provokes
-      // the upstream error in exactly this position of the pipeline.
+      // The statement never reaches the target: a poison Parse provokes the upstream error in
+      // exactly this position of the pipeline. Under the client's own name, so the server's slot
+      // ends as after any failing Parse: the unnamed statement is dropped before parsing, a named
+      // one keeps what it held. Sidegate follows the ErrorResponse (or the skip) the same way and
+      // so knows the slot; Binds of it in this batch are skipped by the server.
       const runs = inspected.map((s) => this.startRun(s, decision));
-      this.prepared.delete(p.name);
-      this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, denied: { run: runs, message: denialMessage(decision) } } });
-      this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
+      const change = this.statements.remove(p.name, this.batch);
+      this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, change, denied: { run: runs, message: denialMessage(decision) } } });
+      this.toUpstream.add(wire.serializeParse(p.name, POISON_SQL, []));
       return undefined;
     }
     // allow or approve: preparing is harmless; an `approve` statement is held at each Execute.
-    this.prepared.set(p.name, info);
-    this.tracker.push({ kind: 'parse', data: { t: 'parse', name: p.name, info } });
+    // It is the statement of that name once its ParseComplete arrives (server-names.ts).
+    const info: PreparedInfo = { inspected, decision, batch: this.batch };
+    this.statements.define(p.name, info);
+    this.tracker.push({ kind: 'parse', data: { t: 'parse', name: p.name, change: info } });
     this.toUpstream.add(mode.kind === 'rewritten' ? wire.serializeParse(p.name, mode.sql, p.paramTypes) : frame.raw);
     return undefined;
   }
 
-  private onBind(frame: wire.Frame): void {
+  private onBind(frame: wire.Frame): Promise<void> | undefined {
     const b = wire.readBind(frame.body);
-    this.portals.set(b.portal, { statement: this.prepared.get(b.statement) });
-    this.tracker.push({ kind: 'bind', data: { t: 'plain' } });
+    const statement = this.statements.lookup(b.statement, this.batch);
+    if (statement === UNCERTAIN) return this.afterReplies(frame);
+    // A new generation of the portal, the portal once its BindComplete arrives. Bound to a
+    // statement sidegate does not know (or denied), it is forwarded but never executed.
+    const portal: PortalInfo = { statement, batch: this.batch };
+    this.portals.define(b.portal, portal);
+    this.tracker.push({ kind: 'bind', data: { t: 'bind', name: b.portal, change: portal } });
     this.toUpstream.add(frame.raw);
+    return undefined;
   }
 
   private onExecute(frame: wire.Frame): Promise<void> | undefined {
     const e = wire.readExecute(frame.body);
-    const portal = this.portals.get(e.portal);
+    const portal = this.portals.lookup(e.portal, this.batch);
+    if (portal === UNCERTAIN) return this.afterReplies(frame);
     const statement = portal?.statement;
     if (!portal || !statement) {
-      // Unknown portal (or a statement we never saw parsed): let the upstream produce its own
-      // error for it — it cannot execute anything it does not know either.
-      this.tracker.push({ kind: 'execute', data: { t: 'execute', runs: [] } });
-      this.toUpstream.add(frame.raw);
+      // No statement sidegate decided stands behind this portal (never bound, bound to an unknown
+      // or denied statement, closed, ended with its transaction): whatever the server holds under
+      // that name would run undecided, so the Execute is refused and never forwarded.
+      const refusal = unattributedPortal(e.portal, 'portal');
+      const runs = [this.startRun(unattributedExecute(this.target.name), refusal)];
+      this.markRuns(runs, decisionAttributes(refusal));
+      this.sendPoisonExecute(undefined, runs, denialMessage(refusal));
       return undefined;
     }
-    const decision = statement.decision;
+    const plan = planSessionObjects(statement.inspected, statement.decision, (name) => this.portals.lookup(name, this.batch));
+    if (plan === UNCERTAIN) return this.afterReplies(frame);
+    const decision = plan?.decision ?? statement.decision;
     const runs = statement.inspected.map((s) => this.startRun(s, decision));
-    const forward = () => {
+    const forward = (approved: boolean) => {
+      if (approved) portal.cleared = true;
+      if (plan) this.applySessionObjects(plan, statement.inspected, runs, approved);
       if (this.maskingRules.length > 0 && !portal.shape && !portal.describing) this.injectDescribePortal(e.portal, portal);
       this.tracker.push({ kind: 'execute', data: { t: 'execute', portal, runs } });
       this.toUpstream.add(frame.raw);
     };
-    if (decision.action === 'allow') {
-      forward();
+    // A portal a human approved runs on (PortalSuspended, FETCH) as part of that approved run.
+    if (decision.action === 'allow' || (decision === statement.decision && decision.action === 'approve' && portal.cleared)) {
+      forward(false);
       return undefined;
     }
     if (decision.action === 'deny') {
-      // Parse would have been poisoned already; kept for policy reloads.
       this.sendPoisonExecute(portal, runs, denialMessage(decision));
       return undefined;
     }
-    return this.holdThen(decision, statement.inspected, runs, (outcome) => {
+    return this.holdThen(decision, plan?.shown ?? statement.inspected, runs, (outcome) => {
       this.markRuns(runs, decisionAttributes(decision, outcome));
-      if (outcome.verdict === 'allow') forward();
+      if (outcome.verdict === 'allow') forward(true);
       else this.sendPoisonExecute(portal, runs, outcome.message);
     });
   }
 
-  private sendPoisonExecute(portal: PortalInfo, runs: StatementRun[], message: string): void {
+  private sendPoisonExecute(portal: PortalInfo | undefined, runs: StatementRun[], message: string): void {
     this.tracker.push({ kind: 'parse', poison: true, data: { t: 'execute', portal, runs, denied: message } });
     this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
   }
@@ -649,12 +782,12 @@ export class PostgresProxySession {
     const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
     const runs = [this.startRun(inspected, decision)];
     if (decision.action === 'allow') {
-      this.tracker.push({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
+      this.pushSyncPoint({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(frame.raw);
       return undefined;
     }
     // Not worth a hold: deny (fail closed) with the rule that would have held it.
-    this.tracker.push({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: denialMessage(decision) } });
+    this.pushSyncPoint({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: denialMessage(decision) } });
     this.toUpstream.add(wire.serializeQuery(POISON_SQL));
     return undefined;
   }
@@ -768,6 +901,11 @@ export class PostgresProxySession {
     if (run.ended) return;
     run.ended = true;
     run.outcome = outcome;
+    if (run.effect) {
+      const effect = run.effect;
+      run.effect = undefined;
+      effect(outcome.executed === true && !outcome.error);
+    }
     this.unended.push(run);
   }
 
@@ -910,6 +1048,7 @@ export class PostgresProxySession {
       case 0x31 /* 1 ParseComplete */:
       case 0x32 /* 2 BindComplete */:
       case 0x33 /* 3 CloseComplete */:
+        if (item) this.settleNames(item.data, true);
         this.tracker.shift();
         this.toClient.add(frame.raw);
         return undefined;
@@ -917,7 +1056,7 @@ export class PostgresProxySession {
         if (item?.kind === 'describe') {
           this.tracker.shift();
           if (item.injected) {
-            const portal = this.portals.get((item.data as { name: string }).name);
+            const portal = (item.data as { portal?: PortalInfo }).portal;
             if (portal) portal.shape = RowShape.empty();
             return undefined;
           }
@@ -956,8 +1095,8 @@ export class PostgresProxySession {
     if (this.maskingRules.length === 0 || (work.t === 'describe' && work.target === 'S')) return undefined;
     const apply = (shape: RowShape) => {
       if (work.t === 'describe') {
-        const portal = this.portals.get(work.name);
-        if (portal) portal.shape = shape;
+        // The generation this Describe was sent for, not whatever the name is bound to now.
+        if (work.portal) work.portal.shape = shape;
       } else if (work.t === 'query') {
         work.shape = shape;
       } else if (work.t === 'execute' && work.portal) {
@@ -1067,6 +1206,9 @@ export class PostgresProxySession {
   private onError(frame: wire.Frame, item: Pending<Work> | undefined): void {
     const work = item?.data;
     if (item?.poison && work) {
+      // A poison message is an extended-protocol one unless it stands for a Query.
+      if (item.kind !== 'query') this.skippingTillSync = true;
+      this.settleNames(work, false);
       const denied = work.t === 'parse' ? work.denied?.message : work.t === 'query' || work.t === 'execute' ? work.denied : undefined;
       const runs = work.t === 'parse' ? (work.denied?.run ?? []) : work.t === 'query' || work.t === 'execute' ? work.runs : [];
       for (const run of runs) this.endRun(run, { error: denied ?? 'denied', sqlState: SQLSTATE.insufficientPrivilege, executed: false });
@@ -1081,6 +1223,8 @@ export class PostgresProxySession {
       );
       return;
     }
+    if (item && item.kind !== 'query' && item.kind !== 'function-call') this.skippingTillSync = item.kind !== 'sync';
+    if (work) this.settleNames(work, false);
     const fields = wire.readErrorFields(frame.body);
     const sqlState = fields['C'];
     const message = fields['M'] ?? 'error';
@@ -1099,15 +1243,64 @@ export class PostgresProxySession {
   }
 
   private onReadyForQuery(frame: wire.Frame): void {
-    for (const item of this.tracker.retireThroughSync()) {
+    const skipped = this.skippingTillSync;
+    this.skippingTillSync = false;
+    for (const item of this.tracker.retireThroughSync(skipped)) {
       const work = item.data;
+      // Never answered: the server skipped it after an error.
+      this.settleNames(work, false);
+      if (work.t === 'query') {
+        // A simple Query drops the unnamed statement and runs in (then drops) the unnamed portal.
+        this.statements.forget('');
+        this.portals.forget('');
+      }
       if (work.t === 'query' || work.t === 'execute') {
         for (const run of work.runs) this.endRun(run, { executed: false, error: run.ended ? undefined : 'not executed: an earlier statement failed' });
       } else if (work.t === 'parse' && work.denied) {
         for (const run of work.denied.run) this.endRun(run, { error: work.denied.message, sqlState: SQLSTATE.insufficientPrivilege, executed: false });
       }
     }
+    // Outside a transaction block every portal but a WITH HOLD cursor is gone (the implicit or
+    // explicit transaction ended). In a failed block ('E') they live on until ROLLBACK (TO).
+    if (frame.body[0] === 0x49 /* I */ && this.portals.size > 0) this.portals.retain(keepAfterTransaction);
     this.toClient.add(frame.raw);
+    if (this.replyWaiters.length > 0) this.wakeReplyWaiters();
+  }
+
+  private wakeReplyWaiters(): void {
+    const waiters = this.replyWaiters;
+    this.replyWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * The server answered a Parse, Bind or Close (applied), or refused or skipped it: what the
+   * name now holds follows (server-names.ts). A failing Parse or Bind of the unnamed statement or
+   * portal has dropped the previous one (the server drops it before it parses or binds).
+   */
+  private settleNames(work: Work, applied: boolean): void {
+    switch (work.t) {
+      case 'parse':
+        this.statements.settle(work.name, work.change, applied);
+        if (!applied && work.name === '') this.statements.forget('');
+        return;
+      case 'bind':
+        this.portals.settle(work.name, work.change, applied);
+        if (!applied && work.name === '') this.portals.forget('');
+        return;
+      case 'close':
+        if (work.target === 'S') {
+          const closed = applied ? this.statements.committed(work.name) : undefined;
+          this.statements.settle(work.name, work.change, applied);
+          // Closing a statement closes the portals made from it.
+          if (closed && this.portals.size > 0) this.portals.retain((p) => p.statement !== closed);
+        } else {
+          this.portals.settle(work.name, work.change, applied);
+        }
+        return;
+      default:
+        return;
+    }
   }
 
   // ───────────────────────────── ending ─────────────────────────────
@@ -1136,6 +1329,7 @@ export class PostgresProxySession {
     if (this.phase === 'closed' && !this.upstream && !this.auditSession) return;
     this.phase = 'closed';
     this.holdAbort.abort();
+    this.wakeReplyWaiters();
     for (const item of this.tracker.drain()) {
       const work = item.data;
       const runs = work.t === 'query' || work.t === 'execute' ? work.runs : work.t === 'parse' && work.denied ? work.denied.run : [];
@@ -1176,6 +1370,10 @@ function forwardableParams(params: Record<string, string>): Record<string, strin
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) if (FORWARDED_STARTUP_PARAMS.has(k)) out[k] = v;
   return out;
+}
+
+function keepAfterTransaction(portal: PortalInfo): boolean {
+  return portal.holdable === true;
 }
 
 function printable(code: number): string {
