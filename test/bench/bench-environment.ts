@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
 
-export type PathName = 'direct' | 'pgbouncer' | 'sidegate' | 'passthrough' | 'node-pipe';
+export type PathName = 'direct' | 'pgbouncer' | 'sidegate' | 'passthrough' | 'node-pipe' | 'baseline';
 
 export interface PathEndpoint {
   name: PathName;
@@ -137,13 +137,13 @@ masking:
 }
 `;
   const readyMs: Record<string, number> = {};
-  const startSidegate = async (name: 'sidegate' | 'passthrough', port: number, adminPort: number): Promise<PathEndpoint> => {
+  const startSidegate = async (name: 'sidegate' | 'passthrough' | 'baseline', port: number, adminPort: number, cli = CLI): Promise<PathEndpoint> => {
     const file = join(dir, `${name}.yaml`);
-    await writeFile(file, policy(port, name === 'sidegate'));
+    await writeFile(file, policy(port, name !== 'passthrough'));
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [...(process.env['SIDEGATE_BENCH_NODE_OPTIONS']?.split(' ').filter(Boolean) ?? []), CLI, 'sidecar', '--policy', file, '--credentials', credentials, '--state-dir', join(dir, `${name}-state`), '--admin-port', String(adminPort), ...(name === 'passthrough' ? ['--inspection', 'off'] : [])],
+      [...(process.env['SIDEGATE_BENCH_NODE_OPTIONS']?.split(' ').filter(Boolean) ?? []), cli, 'sidecar', '--policy', file, '--credentials', credentials, '--state-dir', join(dir, `${name}-state`), '--admin-port', String(adminPort), ...(name === 'passthrough' ? ['--inspection', 'off'] : [])],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp, SIDEGATE_LOG_LEVEL: 'warn' } },
     );
     child.stderr!.on('data', (d: Buffer) => opts.log(`[${name}] ${d.toString().trim()}`));
@@ -163,6 +163,9 @@ masking:
   };
   const sidegate = await startSidegate('sidegate', 26433, 26533);
   const passthrough = await startSidegate('passthrough', 26434, 26534);
+  // A same-run A/B of a change: another build's sidegate under the same realistic policy.
+  const baselineCli = process.env['SIDEGATE_BENCH_BASELINE_CLI'];
+  const baseline = baselineCli ? await startSidegate('baseline', 26436, 26536, baselineCli) : undefined;
   await waitForPort(bouncerPort);
   // pgbouncer's own pid (runuser's child), for its CPU time per transaction.
   const bouncerPid = Number((await readFile(join(bouncerDir, 'pgbouncer.pid'), 'utf8').catch(() => '')).trim()) || undefined;
@@ -182,6 +185,7 @@ masking:
       sidegate,
       passthrough,
       { name: 'node-pipe', host: '127.0.0.1', port: pipePort, user: md5.user, password: md5.password, sslmode: 'disable', pid: pipe.pid },
+      ...(baseline ? [baseline] : []),
     ],
     spansReceived: () => spans,
     readyMs,
