@@ -762,7 +762,7 @@ export class PostgresProxySession {
    */
   private injectDescribePortal(name: string, portal: PortalInfo): void {
     portal.describing = true;
-    this.tracker.push({ kind: 'describe', injected: true, data: { t: 'describe', target: 'P', name } });
+    this.tracker.push({ kind: 'describe', injected: true, data: { t: 'describe', target: 'P', name, portal } });
     this.toUpstream.add(wire.serializeDescribe('P', name));
   }
 
