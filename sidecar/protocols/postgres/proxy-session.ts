@@ -148,8 +148,12 @@ interface PortalInfo {
   describing?: boolean;
   /** Its statement needs approval and a human gave it for this portal: continuing it is that run. */
   cleared?: boolean;
-  /** A WITH HOLD cursor: survives the end of its transaction. */
+  /** Made by DECLARE: executing it fetches from the cursor, it does not declare it again. */
+  cursor?: boolean;
+  /** A WITH HOLD cursor: survives the end of its transaction (unless that transaction failed). */
   holdable?: boolean;
+  /** For a WITH HOLD cursor: the transaction (counted at ReadyForQuery 'I') its DECLARE completed in. */
+  txn?: number;
 }
 
 /** What the tracker carries for each request. */
@@ -207,6 +211,12 @@ export class PostgresProxySession {
   private skippingTillSync = false;
   /** Client messages waiting for a ReadyForQuery before they can be attributed. */
   private replyWaiters: (() => void)[] = [];
+  /** Transactions ended so far (ReadyForQuery 'I'), and whether the current one saw an error. */
+  private txnCount = 0;
+  private errorInTxn = false;
+  /** Which portals outlive the transaction that just ended: WITH HOLD cursors of one that did not fail. */
+  private readonly keepAfterTransaction = (portal: PortalInfo): boolean =>
+    portal.holdable === true && !(this.errorInTxn && portal.txn === this.txnCount);
   private inCopyOut: { work: Work | undefined } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
   private holdAbort = new AbortController();
@@ -635,9 +645,12 @@ export class PostgresProxySession {
       switch (op.op) {
         case 'declare': {
           const statement: PreparedInfo = { inspected: [inspected[i]!], decision: plan.decision, batch };
-          const portal: PortalInfo = { statement, batch, cleared: true, holdable: op.hold };
+          const portal: PortalInfo = { statement, batch, cleared: true, cursor: true, holdable: op.hold };
           this.portals.define(op.name, portal);
-          run.effect = (applied) => this.portals.settle(op.name, portal, applied);
+          run.effect = (applied) => {
+            portal.txn = this.txnCount;
+            this.portals.settle(op.name, portal, applied);
+          };
           break;
         }
         case 'close':
@@ -724,7 +737,8 @@ export class PostgresProxySession {
       this.sendPoisonExecute(undefined, runs, denialMessage(refusal));
       return undefined;
     }
-    const plan = planSessionObjects(statement.inspected, statement.decision, (name) => this.portals.lookup(name, this.batch));
+    // A cursor's portal runs the query its DECLARE decided, not the DECLARE again.
+    const plan = portal.cursor ? null : planSessionObjects(statement.inspected, statement.decision, (name) => this.portals.lookup(name, this.batch));
     if (plan === UNCERTAIN) return this.afterReplies(frame);
     const decision = plan?.decision ?? statement.decision;
     const runs = statement.inspected.map((s) => this.startRun(s, decision));
@@ -1189,6 +1203,9 @@ export class PostgresProxySession {
   private onCompletion(frame: wire.Frame, item: Pending<Work> | undefined): void {
     const work = item?.data;
     const tag = frame.code === 0x43 ? wire.readCommandComplete(frame.body) : undefined;
+    // ROLLBACK (or a COMMIT of a failed block, tagged ROLLBACK): its WITH HOLD cursors are gone.
+    // ROLLBACK TO SAVEPOINT has the same tag: forgetting them then only refuses more (fail closed).
+    if (tag === 'ROLLBACK') this.errorInTxn = true;
     if (work?.t === 'execute') {
       this.tracker.shift();
       for (const run of work.runs) this.endRun(run, { tag, executed: true });
@@ -1205,6 +1222,8 @@ export class PostgresProxySession {
 
   private onError(frame: wire.Frame, item: Pending<Work> | undefined): void {
     const work = item?.data;
+    // The transaction fails with it (a WITH HOLD cursor it declared does not survive).
+    this.errorInTxn = true;
     if (item?.poison && work) {
       // A poison message is an extended-protocol one unless it stands for a Query.
       if (item.kind !== 'query') this.skippingTillSync = true;
@@ -1262,7 +1281,12 @@ export class PostgresProxySession {
     }
     // Outside a transaction block every portal but a WITH HOLD cursor is gone (the implicit or
     // explicit transaction ended). In a failed block ('E') they live on until ROLLBACK (TO).
-    if (frame.body[0] === 0x49 /* I */ && this.portals.size > 0) this.portals.retain(keepAfterTransaction);
+    // A WITH HOLD cursor declared in a transaction that failed is gone too.
+    if (frame.body[0] === 0x49 /* I */) {
+      if (this.portals.size > 0) this.portals.retain(this.keepAfterTransaction);
+      this.txnCount++;
+      this.errorInTxn = false;
+    }
     this.toClient.add(frame.raw);
     if (this.replyWaiters.length > 0) this.wakeReplyWaiters();
   }
@@ -1370,10 +1394,6 @@ function forwardableParams(params: Record<string, string>): Record<string, strin
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) if (FORWARDED_STARTUP_PARAMS.has(k)) out[k] = v;
   return out;
-}
-
-function keepAfterTransaction(portal: PortalInfo): boolean {
-  return portal.holdable === true;
 }
 
 function printable(code: number): string {

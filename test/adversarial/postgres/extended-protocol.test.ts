@@ -493,3 +493,30 @@ c.case('psql with FETCH_COUNT (cursors under the hood) gets masked rows', async 
   assert.match(out.stdout, /Ada/);
   assert.match(out.stdout, /Cy/);
 });
+
+c.case('a WITH HOLD cursor of a transaction rolled back is gone: FETCH is refused', async (t) => {
+  const r = await t.raw();
+  r.send(fe.query('BEGIN'), fe.query('DECLARE h CURSOR WITH HOLD FOR SELECT name FROM customers'), fe.query('ROLLBACK'));
+  for (let i = 0; i < 3; i++) t.expectOk(await r.untilReady());
+  // Made to look held over: the failed block ends in ROLLBACK after an error.
+  r.send(fe.query('BEGIN'), fe.query('DECLARE h2 CURSOR WITH HOLD FOR SELECT name FROM customers'), fe.query('SELECT 1/0'), fe.query('COMMIT'));
+  for (let i = 0; i < 2; i++) t.expectOk(await r.untilReady());
+  await r.untilReady();
+  await r.untilReady();
+  r.send(fe.query('FETCH ALL FROM h'));
+  t.expectDenied(await r.untilReady(), 'unattributed-cursor');
+  r.send(fe.query('FETCH ALL FROM h2'));
+  t.expectDenied(await r.untilReady(), 'unattributed-cursor');
+});
+
+c.case('executing a declared cursor portal twice keeps fetching, it is not declared again', async (t) => {
+  const r = await t.raw();
+  r.send(fe.query('BEGIN'), fe.query('DECLARE c CURSOR FOR SELECT name, email FROM customers ORDER BY id'));
+  await r.untilReady();
+  t.expectOk(await r.untilReady());
+  r.send(fe.execute('c', 1), fe.sync(), fe.execute('c', 1), fe.sync(), fe.execute('c', 1), fe.sync());
+  const rows = [...t.rows(await r.untilReady()), ...t.rows(await r.untilReady()), ...t.rows(await r.untilReady())];
+  namesAndMaskedEmails(rows, ['Ada', 'Bob', 'Cy']);
+  r.send(fe.query('ROLLBACK'));
+  await r.untilReady();
+});
