@@ -1062,7 +1062,7 @@ export class PostgresProxySession {
       case 0x31 /* 1 ParseComplete */:
       case 0x32 /* 2 BindComplete */:
       case 0x33 /* 3 CloseComplete */:
-        if (item) this.settleNames(item.data, true);
+        if (item) this.settleNames(item.data, 'applied');
         this.tracker.shift();
         this.toClient.add(frame.raw);
         return undefined;
@@ -1227,7 +1227,7 @@ export class PostgresProxySession {
     if (item?.poison && work) {
       // A poison message is an extended-protocol one unless it stands for a Query.
       if (item.kind !== 'query') this.skippingTillSync = true;
-      this.settleNames(work, false);
+      this.settleNames(work, 'failed');
       const denied = work.t === 'parse' ? work.denied?.message : work.t === 'query' || work.t === 'execute' ? work.denied : undefined;
       const runs = work.t === 'parse' ? (work.denied?.run ?? []) : work.t === 'query' || work.t === 'execute' ? work.runs : [];
       for (const run of runs) this.endRun(run, { error: denied ?? 'denied', sqlState: SQLSTATE.insufficientPrivilege, executed: false });
@@ -1243,7 +1243,7 @@ export class PostgresProxySession {
       return;
     }
     if (item && item.kind !== 'query' && item.kind !== 'function-call') this.skippingTillSync = item.kind !== 'sync';
-    if (work) this.settleNames(work, false);
+    if (work) this.settleNames(work, 'failed');
     const fields = wire.readErrorFields(frame.body);
     const sqlState = fields['C'];
     const message = fields['M'] ?? 'error';
@@ -1267,7 +1267,7 @@ export class PostgresProxySession {
     for (const item of this.tracker.retireThroughSync(skipped)) {
       const work = item.data;
       // Never answered: the server skipped it after an error.
-      this.settleNames(work, false);
+      this.settleNames(work, 'skipped');
       if (work.t === 'query') {
         // A simple Query drops the unnamed statement and runs in (then drops) the unnamed portal.
         this.statements.forget('');
@@ -1298,19 +1298,21 @@ export class PostgresProxySession {
   }
 
   /**
-   * The server answered a Parse, Bind or Close (applied), or refused or skipped it: what the
-   * name now holds follows (server-names.ts). A failing Parse or Bind of the unnamed statement or
-   * portal has dropped the previous one (the server drops it before it parses or binds).
+   * The server answered a Parse, Bind or Close (applied), refused it (failed) or skipped it: what
+   * the name now holds follows (server-names.ts). A failing Parse of the unnamed statement has
+   * dropped the previous one (the server drops it before it parses); so may a failing Bind of the
+   * unnamed portal (forgetting it only refuses more).
    */
-  private settleNames(work: Work, applied: boolean): void {
+  private settleNames(work: Work, outcome: 'applied' | 'failed' | 'skipped'): void {
+    const applied = outcome === 'applied';
     switch (work.t) {
       case 'parse':
         this.statements.settle(work.name, work.change, applied);
-        if (!applied && work.name === '') this.statements.forget('');
+        if (outcome === 'failed' && work.name === '') this.statements.forget('');
         return;
       case 'bind':
         this.portals.settle(work.name, work.change, applied);
-        if (!applied && work.name === '') this.portals.forget('');
+        if (outcome === 'failed' && work.name === '') this.portals.forget('');
         return;
       case 'close':
         if (work.target === 'S') {
