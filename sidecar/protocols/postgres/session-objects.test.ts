@@ -1,7 +1,9 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { initSqlInspector, inspectSql } from './sql-inspector.js';
-import { sessionObjectOp } from './session-objects.js';
+import { planSessionObjects, sessionObjectOp } from './session-objects.js';
+import { UNCERTAIN } from './server-names.js';
+import type { Decision } from '../../../policies/model.js';
 
 before(() => initSqlInspector());
 
@@ -24,4 +26,47 @@ test('prepared statements dropped by SQL are seen', () => {
   assert.deepEqual(op('DISCARD ALL'), { op: 'discard-all' });
   assert.equal(op('DISCARD PLANS'), null);
   assert.equal(op('SELECT 1'), null);
+});
+
+
+const allow: Decision = { action: 'allow', rule: 'reads', reason: 'ok' };
+const approve: Decision = { action: 'approve', rule: 'writes', reason: 'held' };
+const deny: Decision = { action: 'deny', rule: 'no', reason: 'no' };
+const q = (sql: string) => inspectSql(sql, { target: 't' });
+
+test('a FETCH is decided as strictly as the statement that created its cursor', () => {
+  const del = { statement: { inspected: q('DELETE FROM orders'), decision: approve } };
+  const plan = planSessionObjects(q('FETCH ALL FROM c'), allow, (n) => (n === 'c' ? del : undefined));
+  assert.ok(plan && plan !== UNCERTAIN);
+  assert.equal(plan.decision, approve);
+  assert.deepEqual(plan.clears, [del]);
+  assert.match(plan.shown.map((s) => s.text).join(';'), /DELETE FROM orders/);
+  // Once approved for this portal, FETCH runs on under its own decision.
+  const again = planSessionObjects(q('MOVE ALL IN c'), allow, () => ({ ...del, cleared: true }));
+  assert.ok(again && again !== UNCERTAIN);
+  assert.equal(again.decision, allow);
+  const denied = planSessionObjects(q('FETCH 1 c'), allow, () => ({ statement: { inspected: [], decision: deny } }));
+  assert.ok(denied && denied !== UNCERTAIN);
+  assert.equal(denied.decision, deny);
+});
+
+test('a FETCH on a cursor nobody decided is refused; an uncertain one waits', () => {
+  for (const portal of [undefined, {}]) {
+    const plan = planSessionObjects(q('FETCH ALL FROM c'), allow, () => portal);
+    assert.ok(plan && plan !== UNCERTAIN);
+    assert.equal(plan.decision.action, 'deny');
+    assert.equal(plan.decision.rule, 'unattributed-cursor');
+  }
+  assert.equal(planSessionObjects(q('FETCH ALL FROM c'), allow, () => UNCERTAIN), UNCERTAIN);
+});
+
+test('a cursor the same command declares is its own; one it closes is gone; other statements cost nothing', () => {
+  const own = planSessionObjects(q('DECLARE c CURSOR FOR SELECT 1; FETCH ALL FROM c'), allow, () => UNCERTAIN);
+  assert.ok(own && own !== UNCERTAIN);
+  assert.equal(own.decision, allow);
+  assert.deepEqual(own.ops[0], { op: 'declare', name: 'c', hold: false });
+  const closed = planSessionObjects(q('CLOSE c; FETCH ALL FROM c'), allow, () => ({ statement: { inspected: [], decision: allow } }));
+  assert.ok(closed && closed !== UNCERTAIN);
+  assert.equal(closed.decision.rule, 'unattributed-cursor');
+  assert.equal(planSessionObjects(q('SELECT 1; UPDATE t SET a = 1'), allow, () => UNCERTAIN), null);
 });
