@@ -131,6 +131,8 @@ interface PreparedInfo {
   decision: Decision;
   /** The batch of the message that defined it (server-names.ts). */
   batch: number;
+  /** Made by SQL PREPARE: `inspected` is that PREPARE (its kinds are its query's). */
+  viaSql?: boolean;
 }
 
 /**
@@ -217,6 +219,8 @@ export class PostgresProxySession {
   /** Which portals outlive the transaction that just ended: WITH HOLD cursors of one that did not fail. */
   private readonly keepAfterTransaction = (portal: PortalInfo): boolean =>
     portal.holdable === true && !(this.errorInTxn && portal.txn === this.txnCount);
+  private readonly lookupPortal = (name: string) => this.portals.lookup(name, this.batch);
+  private readonly lookupStatement = (name: string) => this.statements.lookup(name, this.batch);
   private inCopyOut: { work: Work | undefined } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
   private holdAbort = new AbortController();
@@ -571,7 +575,7 @@ export class PostgresProxySession {
     const mode = settingIndependentSql(sql);
     const own = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
     // FETCH/MOVE run a cursor: decided with the statement that created it (session-objects.ts).
-    const plan = planSessionObjects(inspected, own, (name) => this.portals.lookup(name, this.batch));
+    const plan = planSessionObjects(inspected, own, this.lookupPortal, this.lookupStatement);
     if (plan === UNCERTAIN) return this.afterReplies(frame);
     const decision = plan?.decision ?? own;
     const raw = mode.kind === 'rewritten' ? wire.serializeQuery(mode.sql) : frame.raw;
@@ -659,6 +663,13 @@ export class PostgresProxySession {
         case 'deallocate':
           run.effect = this.removal(this.statements, op.name, batch);
           break;
+        case 'prepare': {
+          // Decided as sent alone: its kinds are those of the query it prepares (plus `prepare`).
+          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: this.deps.gate.decide(this.principal!, [inspected[i]!.facts]), batch, viaSql: true };
+          this.statements.define(op.name, statement);
+          run.effect = (applied) => this.statements.settle(op.name, statement, applied);
+          break;
+        }
         case 'discard-all': {
           const a = this.statements.clearAll(batch);
           const b = this.portals.clearAll(batch);
@@ -669,6 +680,7 @@ export class PostgresProxySession {
           break;
         }
         case 'fetch':
+        case 'execute':
           break;
       }
     }
@@ -737,8 +749,9 @@ export class PostgresProxySession {
       this.sendPoisonExecute(undefined, runs, denialMessage(refusal));
       return undefined;
     }
-    // A cursor's portal runs the query its DECLARE decided, not the DECLARE again.
-    const plan = portal.cursor ? null : planSessionObjects(statement.inspected, statement.decision, (name) => this.portals.lookup(name, this.batch));
+    // A cursor's portal runs the query its DECLARE decided, not the DECLARE again; a statement
+    // prepared by SQL PREPARE runs its query, not the PREPARE.
+    const plan = portal.cursor || statement.viaSql ? null : planSessionObjects(statement.inspected, statement.decision, this.lookupPortal, this.lookupStatement);
     if (plan === UNCERTAIN) return this.afterReplies(frame);
     const decision = plan?.decision ?? statement.decision;
     const runs = statement.inspected.map((s) => this.startRun(s, decision));

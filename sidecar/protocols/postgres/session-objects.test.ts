@@ -36,37 +36,55 @@ const q = (sql: string) => inspectSql(sql, { target: 't' });
 
 test('a FETCH is decided as strictly as the statement that created its cursor', () => {
   const del = { statement: { inspected: q('DELETE FROM orders'), decision: approve } };
-  const plan = planSessionObjects(q('FETCH ALL FROM c'), allow, (n) => (n === 'c' ? del : undefined));
+  const plan = planSessionObjects(q('FETCH ALL FROM c'), allow, (n) => (n === 'c' ? del : undefined), () => undefined);
   assert.ok(plan && plan !== UNCERTAIN);
   assert.equal(plan.decision, approve);
   assert.deepEqual(plan.clears, [del]);
   assert.match(plan.shown.map((s) => s.text).join(';'), /DELETE FROM orders/);
   // Once approved for this portal, FETCH runs on under its own decision.
-  const again = planSessionObjects(q('MOVE ALL IN c'), allow, () => ({ ...del, cleared: true }));
+  const again = planSessionObjects(q('MOVE ALL IN c'), allow, () => ({ ...del, cleared: true }), () => undefined);
   assert.ok(again && again !== UNCERTAIN);
   assert.equal(again.decision, allow);
-  const denied = planSessionObjects(q('FETCH 1 c'), allow, () => ({ statement: { inspected: [], decision: deny } }));
+  const denied = planSessionObjects(q('FETCH 1 c'), allow, () => ({ statement: { inspected: [], decision: deny } }), () => undefined);
   assert.ok(denied && denied !== UNCERTAIN);
   assert.equal(denied.decision, deny);
 });
 
 test('a FETCH on a cursor nobody decided is refused; an uncertain one waits', () => {
   for (const portal of [undefined, {}]) {
-    const plan = planSessionObjects(q('FETCH ALL FROM c'), allow, () => portal);
+    const plan = planSessionObjects(q('FETCH ALL FROM c'), allow, () => portal, () => undefined);
     assert.ok(plan && plan !== UNCERTAIN);
     assert.equal(plan.decision.action, 'deny');
     assert.equal(plan.decision.rule, 'unattributed-cursor');
   }
-  assert.equal(planSessionObjects(q('FETCH ALL FROM c'), allow, () => UNCERTAIN), UNCERTAIN);
+  assert.equal(planSessionObjects(q('FETCH ALL FROM c'), allow, () => UNCERTAIN, () => undefined), UNCERTAIN);
 });
 
 test('a cursor the same command declares is its own; one it closes is gone; other statements cost nothing', () => {
-  const own = planSessionObjects(q('DECLARE c CURSOR FOR SELECT 1; FETCH ALL FROM c'), allow, () => UNCERTAIN);
+  const own = planSessionObjects(q('DECLARE c CURSOR FOR SELECT 1; FETCH ALL FROM c'), allow, () => UNCERTAIN, () => undefined);
   assert.ok(own && own !== UNCERTAIN);
   assert.equal(own.decision, allow);
   assert.deepEqual(own.ops[0], { op: 'declare', name: 'c', hold: false });
-  const closed = planSessionObjects(q('CLOSE c; FETCH ALL FROM c'), allow, () => ({ statement: { inspected: [], decision: allow } }));
+  const closed = planSessionObjects(q('CLOSE c; FETCH ALL FROM c'), allow, () => ({ statement: { inspected: [], decision: allow } }), () => undefined);
   assert.ok(closed && closed !== UNCERTAIN);
   assert.equal(closed.decision.rule, 'unattributed-cursor');
-  assert.equal(planSessionObjects(q('SELECT 1; UPDATE t SET a = 1'), allow, () => UNCERTAIN), null);
+  assert.equal(planSessionObjects(q('SELECT 1; UPDATE t SET a = 1'), allow, () => UNCERTAIN, () => undefined), null);
+});
+
+test('an SQL EXECUTE is decided as strictly as the statement it runs, nested in EXPLAIN ANALYZE too', () => {
+  const del = { inspected: q('DELETE FROM orders'), decision: approve };
+  for (const sql of ['EXECUTE s', 'EXECUTE s(1, 2)', 'EXPLAIN ANALYZE EXECUTE s', 'CREATE TABLE t AS EXECUTE s']) {
+    const plan = planSessionObjects(q(sql), allow, () => undefined, (n) => (n === 's' ? del : undefined));
+    assert.ok(plan && plan !== UNCERTAIN, sql);
+    assert.equal(plan.decision, approve, sql);
+  }
+  const unknown = planSessionObjects(q('EXECUTE nope'), allow, () => undefined, () => undefined);
+  assert.ok(unknown && unknown !== UNCERTAIN);
+  assert.equal(unknown.decision.rule, 'unattributed-statement');
+  const own = planSessionObjects(q('PREPARE s AS SELECT 1; EXECUTE s'), allow, () => undefined, () => UNCERTAIN);
+  assert.ok(own && own !== UNCERTAIN);
+  assert.equal(own.decision, allow);
+  const gone = planSessionObjects(q('DEALLOCATE ALL; EXECUTE s'), allow, () => undefined, () => del);
+  assert.ok(gone && gone !== UNCERTAIN);
+  assert.equal(gone.decision.action, 'deny');
 });

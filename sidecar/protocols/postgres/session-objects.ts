@@ -1,6 +1,6 @@
 // What a statement does to the server-side names of its session that the extended protocol also
 // uses: cursors are portals (DECLARE creates one, FETCH/MOVE run one, CLOSE drops it), and SQL
-// DEALLOCATE/DISCARD drop prepared statements. The session needs the names to attribute a FETCH
+// PREPARE/EXECUTE/DEALLOCATE/DISCARD create, run and drop prepared statements. The session needs the names to attribute a FETCH
 // to the statement that created its cursor. Only these few, rare statements are parsed again
 // (the inspection does not keep names); the answer is kept per inspected statement.
 import { parseSync } from './sql-grammar.js';
@@ -13,9 +13,12 @@ export type SessionObjectOp =
   | { op: 'fetch'; name: string }
   | { op: 'close'; name: string | null }
   | { op: 'deallocate'; name: string | null }
-  | { op: 'discard-all' };
+  | { op: 'discard-all' }
+  | { op: 'prepare'; name: string }
+  /** EXECUTE name, also inside EXPLAIN ANALYZE or CREATE TABLE AS. */
+  | { op: 'execute'; name: string };
 
-const OPERATIONS: ReadonlySet<string> = new Set(['DECLARE', 'FETCH', 'MOVE', 'CLOSE', 'DEALLOCATE', 'DISCARD']);
+const OPERATIONS: ReadonlySet<string> = new Set(['DECLARE', 'FETCH', 'MOVE', 'CLOSE', 'DEALLOCATE', 'DISCARD', 'PREPARE', 'EXECUTE', 'CREATE TABLE AS']);
 /** DeclareCursorStmt.options bit for WITH HOLD (CURSOR_OPT_HOLD in PostgreSQL's parsenodes.h). */
 const CURSOR_OPT_HOLD = 0x0020;
 
@@ -23,7 +26,8 @@ const known = new WeakMap<InspectedStatement, SessionObjectOp | null>();
 
 /** The cheap test every statement passes through: its operation names one of these statements. */
 export function mayTouchSessionObjects(s: InspectedStatement): boolean {
-  return OPERATIONS.has(s.facts.operation);
+  // `execute` among the kinds: an EXECUTE nested in a statement that runs it (EXPLAIN ANALYZE, CREATE TABLE AS).
+  return OPERATIONS.has(s.facts.operation) || s.facts.kinds.includes('execute');
 }
 
 /**
@@ -60,12 +64,32 @@ function opOfTree(tree: { stmts?: { stmt?: Record<string, unknown> }[] }): Sessi
       return { op: 'deallocate', name: typeof node['name'] === 'string' && node['isall'] !== true ? node['name'] : null };
     case 'DiscardStmt':
       return node['target'] === 'DISCARD_ALL' ? { op: 'discard-all' } : null;
-    default:
-      return null;
+    case 'PrepareStmt':
+      return { op: 'prepare', name: String(node['name'] ?? '') };
+    default: {
+      const name = nestedExecute(type, node, 0);
+      return name === null ? null : { op: 'execute', name };
+    }
   }
 }
 
+/** The prepared statement an EXECUTE runs, directly or inside statements that run their query. */
+function nestedExecute(type: string | undefined, node: Record<string, unknown>, depth: number): string | null {
+  if (type === 'ExecuteStmt') return String(node['name'] ?? '');
+  if (depth > 4 || (type !== 'ExplainStmt' && type !== 'CreateTableAsStmt')) return null;
+  const query = node['query'];
+  if (query === null || typeof query !== 'object') return null;
+  const [inner, raw] = Object.entries(query as Record<string, unknown>)[0] ?? [];
+  return nestedExecute(inner, (raw ?? {}) as Record<string, unknown>, depth + 1);
+}
+
 // ───────────── deciding a command that runs cursors ─────────────
+
+/** A prepared statement as far as deciding an SQL EXECUTE of it goes. */
+export interface NamedStatement {
+  inspected: InspectedStatement[];
+  decision: Decision;
+}
 
 /** A portal (cursor) as far as deciding a FETCH on it goes. */
 export interface CursorPortal {
@@ -93,7 +117,7 @@ function stricter(a: Decision, b: Decision): Decision {
 }
 
 /** The refusal of a FETCH/MOVE (or Execute) on a portal no decided statement stands behind. */
-export function unattributedPortal(name: string, what: 'cursor' | 'portal'): Decision {
+export function unattributedPortal(name: string, what: 'cursor' | 'portal' | 'statement'): Decision {
   return {
     action: 'deny',
     rule: `unattributed-${what}`,
@@ -104,19 +128,25 @@ export function unattributedPortal(name: string, what: 'cursor' | 'portal'): Dec
 /**
  * A cursor inherits the decision of the statement that created it: a FETCH or MOVE is decided as
  * strictly as its own statement and the cursor's (denied if that was denied, held if it needs an
- * approval nobody gave yet), and refused on a cursor sidegate cannot attribute. Null when the
- * command touches no session object (the common case: one Set lookup per statement); UNCERTAIN
- * when a cursor it runs may be changed by an unanswered earlier batch.
+ * approval nobody gave yet), and refused on a cursor sidegate cannot attribute. Likewise an SQL
+ * EXECUTE is decided as strictly as the prepared statement it runs (held at every run when that
+ * needs approval, as an Execute of it is). Null when the command touches no session object (the
+ * common case: a Set lookup per statement); UNCERTAIN when a cursor or statement it runs may be
+ * changed by an unanswered earlier batch.
  */
-export function planSessionObjects<P extends CursorPortal>(
+export function planSessionObjects<P extends CursorPortal, S extends NamedStatement>(
   inspected: InspectedStatement[],
   decision: Decision,
   lookup: (name: string) => Lookup<P>,
+  lookupStatement: (name: string) => Lookup<S>,
 ): SessionObjectPlan<P> | null | typeof UNCERTAIN {
   let plan: SessionObjectPlan<P> | null = null;
   // Cursors this command itself declares (true) or closes (false) before a FETCH of them.
   let own: Map<string, boolean> | undefined;
   let closedAll = false;
+  // Prepared statements this command itself prepares (true) or deallocates (false).
+  let ownStatements: Map<string, boolean> | undefined;
+  let deallocatedAll = false;
   for (let i = 0; i < inspected.length; i++) {
     const s = inspected[i]!;
     if (!mayTouchSessionObjects(s)) continue;
@@ -128,7 +158,28 @@ export function planSessionObjects<P extends CursorPortal>(
     }
     plan.ops[i] = op;
     if (op === null) continue;
-    if (op.op === 'declare') (own ??= new Map()).set(op.name, true);
+    if (op.op === 'prepare') (ownStatements ??= new Map()).set(op.name, true);
+    else if (op.op === 'deallocate' || op.op === 'discard-all') {
+      if (op.op === 'deallocate' && op.name !== null) (ownStatements ??= new Map()).set(op.name, false);
+      else {
+        deallocatedAll = true;
+        ownStatements?.clear();
+        if (op.op === 'discard-all') {
+          closedAll = true;
+          own?.clear();
+        }
+      }
+    } else if (op.op === 'execute') {
+      const mine = ownStatements?.get(op.name);
+      if (mine === true) continue;
+      const statement = mine === false || deallocatedAll ? undefined : lookupStatement(op.name);
+      if (statement === UNCERTAIN) return UNCERTAIN;
+      if (!statement) plan.decision = stricter(plan.decision, unattributedPortal(op.name, 'statement'));
+      else if (statement.decision.action !== 'allow') {
+        plan.decision = stricter(plan.decision, statement.decision);
+        if (statement.decision.action === 'approve') plan.shown = [...statement.inspected, ...plan.shown];
+      }
+    } else if (op.op === 'declare') (own ??= new Map()).set(op.name, true);
     else if (op.op === 'close') {
       if (op.name === null) {
         closedAll = true;

@@ -520,3 +520,21 @@ c.case('executing a declared cursor portal twice keeps fetching, it is not decla
   r.send(fe.query('ROLLBACK'));
   await r.untilReady();
 });
+
+c.case('a statement prepared by SQL PREPARE runs through the protocol under its own decision, masked', async (t) => {
+  const r = await t.raw();
+  r.send(fe.query('PREPARE x AS SELECT name, email FROM customers ORDER BY id'));
+  t.expectOk(await r.untilReady());
+  r.send(fe.bind('', 'x', [], { resultFormats: [1] }), fe.execute(''), fe.sync());
+  namesAndMaskedEmails(t.rows(await r.untilReady()), ['Ada', 'Bob', 'Cy']);
+});
+
+c.case('SQL PREPARE of a DELETE is held; refused, nothing of that name can be executed', async (t) => {
+  const r = await t.raw();
+  r.send(fe.query(`PREPARE x AS ${DELETE4}`));
+  t.expectHeld(await r.untilReady());
+  r.send(fe.bind('', 'x'), fe.execute(''), fe.sync());
+  const msgs = await r.untilReady();
+  assert.ok(t.errors(msgs).length > 0);
+  assert.ok(!msgs.some((m) => m.type === 'C'));
+});
