@@ -207,8 +207,6 @@ export class PostgresProxySession {
   private readonly statements = new NameTable<PreparedInfo>();
   private readonly portals = new NameTable<PortalInfo>();
   private batch = 0;
-  /** Extended-protocol messages since the last Sync: a Query now runs inside their batch. */
-  private extendedOpen = false;
   /** An extended-protocol message failed: the server skips everything up to the next Sync. */
   private skippingTillSync = false;
   /** Client messages waiting for a ReadyForQuery before they can be attributed. */
@@ -219,8 +217,17 @@ export class PostgresProxySession {
   /** Which portals outlive the transaction that just ended: WITH HOLD cursors of one that did not fail. */
   private readonly keepAfterTransaction = (portal: PortalInfo): boolean =>
     portal.holdable === true && !(this.errorInTxn && portal.txn === this.txnCount);
-  private readonly lookupPortal = (name: string) => this.portals.lookup(name, this.batch);
-  private readonly lookupStatement = (name: string) => this.statements.lookup(name, this.batch);
+  /**
+   * What a name refers to for the message being handled (server-names.ts). Uncertain while an
+   * earlier batch that changes it is unanswered, unless the server is skipping everything up to a
+   * Sync not yet sent: then this message is skipped too and never runs (and waiting for a reply
+   * that needs that Sync would never end).
+   */
+  private readonly lookupPortal = (name: string) => this.certain(this.portals.lookup(name, this.batch));
+  private readonly lookupStatement = (name: string) => this.certain(this.statements.lookup(name, this.batch));
+  private certain<V>(found: V | typeof UNCERTAIN): V | undefined | typeof UNCERTAIN {
+    return found === UNCERTAIN && this.skippingTillSync && !this.tracker.has('sync') ? undefined : found;
+  }
   private inCopyOut: { work: Work | undefined } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
   private holdAbort = new AbortController();
@@ -515,17 +522,14 @@ export class PostgresProxySession {
       case 0x51 /* Q */:
         return this.onQuery(frame);
       case 0x50 /* P */:
-        this.extendedOpen = true;
         return this.onParse(frame);
       case 0x42 /* B */:
-        this.extendedOpen = true;
         return this.onBind(frame);
       case 0x44 /* D */: {
-        this.extendedOpen = true;
         const d = wire.readDescribe(frame.body);
         let portal: PortalInfo | undefined;
         if (d.kind === 'P') {
-          const found = this.portals.lookup(d.name, this.batch);
+          const found = this.lookupPortal(d.name);
           if (found === UNCERTAIN) return this.afterReplies(frame);
           portal = found;
           if (portal) portal.describing = true;
@@ -535,10 +539,8 @@ export class PostgresProxySession {
         return undefined;
       }
       case 0x45 /* E */:
-        this.extendedOpen = true;
         return this.onExecute(frame);
       case 0x43 /* C */: {
-        this.extendedOpen = true;
         const c = wire.readClose(frame.body);
         const change = (c.kind === 'S' ? this.statements : this.portals).remove(c.name, this.batch);
         this.tracker.push({ kind: 'close', data: { t: 'close', target: c.kind, name: c.name, change } });
@@ -546,7 +548,6 @@ export class PostgresProxySession {
         return undefined;
       }
       case 0x53 /* S */:
-        this.extendedOpen = false;
         this.pushSyncPoint({ kind: 'sync', data: { t: 'sync' } });
         this.toUpstream.add(frame.raw);
         return undefined;
@@ -616,12 +617,12 @@ export class PostgresProxySession {
 
   /**
    * Sync, Query and FunctionCall end a batch: what they change is certain only once their
-   * ReadyForQuery arrives. A Query inside an open extended batch belongs to that batch (the
-   * server skips it too after an error there).
+   * ReadyForQuery arrives. (A Query inside an extended batch ends one too: after its own error
+   * the rest of the extended batch still runs, so what it changed cannot be assumed.)
    */
   private pushSyncPoint(item: Pending<Work>): void {
     this.tracker.push(item);
-    if (item.kind === 'sync' || !this.extendedOpen) this.batch++;
+    this.batch++;
   }
 
   /**
@@ -723,7 +724,7 @@ export class PostgresProxySession {
 
   private onBind(frame: wire.Frame): Promise<void> | undefined {
     const b = wire.readBind(frame.body);
-    const statement = this.statements.lookup(b.statement, this.batch);
+    const statement = this.lookupStatement(b.statement);
     if (statement === UNCERTAIN) return this.afterReplies(frame);
     // A new generation of the portal, the portal once its BindComplete arrives. Bound to a
     // statement sidegate does not know (or denied), it is forwarded but never executed.
@@ -736,7 +737,7 @@ export class PostgresProxySession {
 
   private onExecute(frame: wire.Frame): Promise<void> | undefined {
     const e = wire.readExecute(frame.body);
-    const portal = this.portals.lookup(e.portal, this.batch);
+    const portal = this.lookupPortal(e.portal);
     if (portal === UNCERTAIN) return this.afterReplies(frame);
     const statement = portal?.statement;
     if (!portal || !statement) {
@@ -1240,6 +1241,7 @@ export class PostgresProxySession {
     if (item?.poison && work) {
       // A poison message is an extended-protocol one unless it stands for a Query.
       if (item.kind !== 'query') this.skippingTillSync = true;
+      if (this.skippingTillSync && this.replyWaiters.length > 0) this.wakeReplyWaiters();
       this.settleNames(work, 'failed');
       const denied = work.t === 'parse' ? work.denied?.message : work.t === 'query' || work.t === 'execute' ? work.denied : undefined;
       const runs = work.t === 'parse' ? (work.denied?.run ?? []) : work.t === 'query' || work.t === 'execute' ? work.runs : [];
@@ -1256,6 +1258,8 @@ export class PostgresProxySession {
       return;
     }
     if (item && item.kind !== 'query' && item.kind !== 'function-call') this.skippingTillSync = item.kind !== 'sync';
+    // A message waiting on this batch's reply may now be known to be skipped (lookupPortal).
+    if (this.skippingTillSync && this.replyWaiters.length > 0) this.wakeReplyWaiters();
     if (work) this.settleNames(work, 'failed');
     const fields = wire.readErrorFields(frame.body);
     const sqlState = fields['C'];
@@ -1281,7 +1285,7 @@ export class PostgresProxySession {
       const work = item.data;
       // Never answered: the server skipped it after an error.
       this.settleNames(work, 'skipped');
-      if (work.t === 'query') {
+      if (work.t === 'query' && !skipped) {
         // A simple Query drops the unnamed statement and runs in (then drops) the unnamed portal.
         this.statements.forget('');
         this.portals.forget('');

@@ -57,3 +57,13 @@ test('after an extended-protocol error only a Sync ends the skipped run, a Query
   assert.deepEqual(t.retireThroughSync(true).map((i) => i.data), ['p', 'q-skipped', 'b', 's']);
   assert.deepEqual(t.retireThroughSync().map((i) => i.data), ['q2']);
 });
+
+test('has() tells whether a request of a kind is still pending', () => {
+  const t = new ResponseTracker<string>();
+  t.push({ kind: 'parse', data: 'p' });
+  assert.equal(t.has('sync'), false);
+  t.push({ kind: 'sync', data: 's' });
+  assert.equal(t.has('sync'), true);
+  t.retireThroughSync();
+  assert.equal(t.has('sync'), false);
+});

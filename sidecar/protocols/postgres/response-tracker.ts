@@ -68,6 +68,12 @@ export class ResponseTracker<T = unknown> {
     return retired;
   }
 
+  /** Whether a request of this kind is still pending (a scan: for rare paths only). */
+  has(kind: PendingKind): boolean {
+    for (let i = this.head; i < this.items.length; i++) if (this.items[i]!.kind === kind) return true;
+    return false;
+  }
+
   get size(): number {
     return this.items.length - this.head;
   }

@@ -538,3 +538,33 @@ c.case('SQL PREPARE of a DELETE is held; refused, nothing of that name can be ex
   assert.ok(t.errors(msgs).length > 0);
   assert.ok(!msgs.some((m) => m.type === 'C'));
 });
+
+c.case('a failing DECLARE of an existing cursor name inside an extended batch does not rename the DELETE portal', async (t) => {
+  const r = await t.raw();
+  r.send(fe.query('BEGIN'));
+  await r.untilReady();
+  r.send(fe.parse('s', `${DELETE4} RETURNING id`), fe.bind('c', 's'), fe.sync());
+  t.expectOk(await r.untilReady());
+  r.send(fe.parse('f', 'FETCH ALL FROM c'), fe.query('DECLARE c CURSOR FOR SELECT 1'), fe.bind('', 'f'), fe.execute(''), fe.sync());
+  const declare = await r.untilReady();
+  assert.equal(t.errors(declare)[0]?.['C'], '42P03');
+  const fetch = await r.untilReady();
+  assert.ok(t.errors(fetch).length > 0);
+  assert.ok(!fetch.some((m) => m.type === 'C' || m.type === 'D'), 'nothing fetched from the DELETE portal');
+  r.send(fe.query('ROLLBACK'));
+  await r.untilReady();
+});
+
+c.case('an Execute waiting on an earlier batch that failed is skipped with it, the session does not stall', async (t) => {
+  const r = await t.raw();
+  r.send(fe.parse('', DELETE4), fe.sync());
+  t.expectOk(await r.untilReady());
+  // The Query ends a batch the failing Parse already doomed: the Bind after it refers to "" changed
+  // in that batch and must not wait for a reply that only the later Sync brings.
+  r.send(fe.parse('x', 'SELECT * FROM no_such_table'), fe.parse('', 'SELECT 1'), fe.query('SELECT 2'), fe.bind('', ''), fe.execute(''), fe.sync());
+  const msgs = await r.untilReady(5000);
+  assert.equal(t.errors(msgs)[0]?.['C'], '42P01');
+  assert.equal(t.rows(msgs).length, 0);
+  r.send(fe.bind('', ''), fe.execute(''), fe.sync());
+  t.expectHeld(await r.untilReady());
+});
