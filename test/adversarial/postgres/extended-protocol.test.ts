@@ -568,3 +568,30 @@ c.case('an Execute waiting on an earlier batch that failed is skipped with it, t
   r.send(fe.bind('', ''), fe.execute(''), fe.sync());
   t.expectHeld(await r.untilReady());
 });
+
+c.case('node-postgres pipeline mode with a named statement: later queries wait for its ParseComplete, all masked', async (t) => {
+  const client = await t.pg({ pipeline: true } as never);
+  const results = await Promise.all(
+    ['1', '2', '3', '1'].map((id) => client.query({ name: 'by-id', text: 'SELECT name, email FROM customers WHERE id = $1', values: [id] })),
+  );
+  const rows = results.map((res) => res.rows[0] as { name: string; email: string | null });
+  assert.deepEqual(
+    rows.map((row) => row.name),
+    ['Ada', 'Bob', 'Cy', 'Ada'],
+  );
+  for (const row of rows) assert.notEqual(row.email, null);
+});
+
+c.case('node-postgres pipeline mode: a held DELETE among pipelined reads is held, the reads still answer', async (t) => {
+  const client = await t.pg({ pipeline: true } as never);
+  const [a, del, b] = await Promise.allSettled([
+    client.query('SELECT name FROM customers WHERE id = $1', ['1']),
+    client.query('DELETE FROM orders WHERE id = $1', ['4']),
+    client.query('SELECT name FROM customers WHERE id = $1', ['2']),
+  ]);
+  assert.equal(a.status, 'fulfilled');
+  assert.equal(del.status, 'rejected');
+  assert.match(String((del as PromiseRejectedResult).reason), /approval .* was denied/);
+  assert.equal(b.status, 'fulfilled');
+  assert.equal((b as PromiseFulfilledResult<{ rows: { name: string }[] }>).value.rows[0]!.name, 'Bob');
+});
