@@ -1,8 +1,9 @@
 // What a statement does to the server-side names of its session that the extended protocol also
 // uses: cursors are portals (DECLARE creates one, FETCH/MOVE run one, CLOSE drops it), and SQL
-// PREPARE/EXECUTE/DEALLOCATE/DISCARD create, run and drop prepared statements. The session needs the names to attribute a FETCH
-// to the statement that created its cursor. Only these few, rare statements are parsed again
-// (the inspection does not keep names); the answer is kept per inspected statement.
+// PREPARE/EXECUTE/DEALLOCATE/DISCARD create, run and drop prepared statements. The session needs
+// the names to attribute a FETCH to the statement that created its cursor and an EXECUTE to the
+// statement it runs. Only these few, rare statements are parsed again (the inspection does not
+// keep names); the answer is kept per inspected statement.
 import { parseSync } from './sql-grammar.js';
 import type { InspectedStatement } from './sql-inspector.js';
 import type { Decision } from '../../../policies/model.js';
