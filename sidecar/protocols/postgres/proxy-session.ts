@@ -14,10 +14,13 @@
 // only place that knows both the wire protocol and the pipeline order.
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CommandFacts, Decision, MaskingRule, Principal, TargetSpec } from '../../../policies/model.js';
 import type { CommandGate, GateOutcome } from '../../pipeline/command-gate.js';
-import { denialMessage, holdNotice } from '../../pipeline/command-gate.js';
+import { denialMessage, holdCanceledMessage, holdNotice } from '../../pipeline/command-gate.js';
+import { heldCommand, type BoundParameters, type HeldCommandInput } from '../../pipeline/held-command.js';
+import { CancelRegistry } from './cancel-registry.js';
 import { decisionAttributes, principalAttributes, targetAttributes, type Attributes } from '../../pipeline/audit-attributes.js';
 import { IdentityRejected, type ClientIdentity } from '../../pipeline/client-identity.js';
 import type { Logger } from '../../logging/logger.js';
@@ -33,7 +36,7 @@ import * as wire from './wire.js';
 import { inspectSql, type InspectedStatement } from './sql-inspector.js';
 import { settingIndependentSql } from './sql-string-mode.js';
 import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js';
-import { planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
+import { mayTouchSessionObjects, planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
 
 export interface PostgresProxyDeps {
   gate: CommandGate;
@@ -55,22 +58,8 @@ export interface PostgresProxyDeps {
   inspect?: typeof inspectSql;
 }
 
-/** Maps the BackendKeyData we gave each client to the upstream's, so CancelRequest reaches it. */
-export class CancelRegistry {
-  private readonly sessions = new Map<string, { target: TargetSpec; processId: number; secretKey: number }>();
-  register(processId: number, secretKey: number, upstream: { target: TargetSpec; processId: number; secretKey: number }): void {
-    this.sessions.set(`${processId}:${secretKey}`, upstream);
-  }
-  lookup(processId: number, secretKey: number) {
-    return this.sessions.get(`${processId}:${secretKey}`);
-  }
-  unregister(processId: number, secretKey: number): void {
-    this.sessions.delete(`${processId}:${secretKey}`);
-  }
-  get size(): number {
-    return this.sessions.size;
-  }
-}
+/** Moved to cancel-registry.ts; re-exported for the runtime. */
+export { CancelRegistry };
 
 /** SQLSTATEs we originate. */
 const SQLSTATE = {
@@ -82,6 +71,7 @@ const SQLSTATE = {
   cannotConnect: '08001',
   rejectedConnection: '08004',
   featureNotSupported: '0A000',
+  queryCanceled: '57014',
 } as const;
 
 /** A statement text the grammar rejects: the upstream answers it with an error we then rewrite. */
@@ -133,6 +123,8 @@ interface PreparedInfo {
   batch: number;
   /** Made by SQL PREPARE: `inspected` is that PREPARE (its kinds are its query's). */
   viaSql?: boolean;
+  /** approvals: an `approve` statement's text as forwarded and its declared types (what a hold shows and binds). */
+  held?: { sql: Buffer; types: number[] };
 }
 
 /**
@@ -156,6 +148,8 @@ interface PortalInfo {
   holdable?: boolean;
   /** For a WITH HOLD cursor: the transaction (counted at ReadyForQuery 'I') its DECLARE completed in. */
   txn?: number;
+  /** approvals: the Bind's parameters and formats, kept only for a statement that is held at Execute. */
+  parameters?: Omit<BoundParameters, 'types'>;
 }
 
 /** What the tracker carries for each request. */
@@ -165,8 +159,8 @@ type Work =
   | { t: 'bind'; name: string; change: PortalInfo }
   | { t: 'close'; target: 'S' | 'P'; name: string; change: Removal }
   | { t: 'describe'; target: 'S' | 'P'; name: string; portal?: PortalInfo }
-  | { t: 'execute'; portal?: PortalInfo; runs: StatementRun[]; denied?: string }
-  | { t: 'query'; runs: StatementRun[]; index: number; shape?: RowShape; denied?: string }
+  | { t: 'execute'; portal?: PortalInfo; runs: StatementRun[]; denied?: string; deniedCode?: string }
+  | { t: 'query'; runs: StatementRun[]; index: number; shape?: RowShape; denied?: string; deniedCode?: string }
   | { t: 'sync' };
 
 type Phase = 'startup' | 'auth' | 'connecting' | 'ready' | 'closed';
@@ -230,7 +224,8 @@ export class PostgresProxySession {
   }
   private inCopyOut: { work: Work | undefined } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
-  private holdAbort = new AbortController();
+  /** The hold in progress: closing the session or a CancelRequest with our key aborts it. */
+  private holding?: { abort: AbortController; canceled: boolean };
   private poisonCounter = 0;
   /** Detectors over whole COPY TO lines; null without masking rules. */
   private copyMasker: ResultMasker | null = null;
@@ -281,7 +276,12 @@ export class PostgresProxySession {
     try {
       if (this.phase === 'ready') {
         this.clientFramer.push(chunk);
-        for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) this.clientQueue.push(f);
+        for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) {
+          // A client that says goodbye while its statement is held will not take the result: the
+          // hold ends now (cancelled at the broker), not when someone approves it.
+          if (f.code === 0x58 /* X Terminate */ && this.holding) this.holding.abort.abort();
+          this.clientQueue.push(f);
+        }
         this.pumpClient();
         return;
       }
@@ -337,7 +337,8 @@ export class PostgresProxySession {
         return;
       case 'cancel': {
         const up = this.deps.cancelRegistry.lookup(packet.processId, packet.secretKey);
-        if (up) {
+        // A statement waiting for approval is cancelled here (nothing of it runs upstream).
+        if (up && !up.cancelHold?.()) {
           wire
             .sendCancelRequest({ host: up.target.host, port: up.target.port, tls: up.target.tls }, up.processId, up.secretKey)
             .catch((err: Error) => this.deps.log.warn('cancel request failed', { error: err.message }));
@@ -424,6 +425,7 @@ export class PostgresProxySession {
       target: this.target,
       processId: upstream.backendKey.processId,
       secretKey: upstream.backendKey.secretKey,
+      cancelHold: () => this.cancelHold(),
     });
 
     const out = this.toClient;
@@ -597,9 +599,14 @@ export class PostgresProxySession {
       this.sendPoisonQuery(runs, denialMessage(decision), decision);
       return undefined;
     }
-    return this.holdThen(decision, plan?.shown ?? inspected, runs, (outcome) => {
+    // The approver sees, and approves, exactly the bytes forwarded (after sidegate's rewriting),
+    // and the statements of the cursors or prepared statements it runs (session-objects.ts).
+    const held: HeldCommandInput = { sessionId: this.id, target: this.target.name, sql: raw.subarray(5, raw.length - 1), context: plan ? this.runsAlso(plan) : undefined };
+    return this.holdThen(decision, held, runs, (outcome, canceled) => {
       this.markRuns(runs, decisionAttributes(decision, outcome));
-      if (outcome.verdict === 'allow') {
+      if (canceled !== undefined) {
+        this.sendPoisonQuery(runs, canceled, decision, outcome, SQLSTATE.queryCanceled);
+      } else if (outcome.verdict === 'allow') {
         if (plan) this.applySessionObjects(plan, inspected, runs, true);
         this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
         this.toUpstream.add(raw);
@@ -609,9 +616,9 @@ export class PostgresProxySession {
     });
   }
 
-  private sendPoisonQuery(runs: StatementRun[], message: string, decision: Decision, outcome?: GateOutcome): void {
+  private sendPoisonQuery(runs: StatementRun[], message: string, decision: Decision, outcome?: GateOutcome, code?: string): void {
     this.markRuns(runs, decisionAttributes(decision, outcome));
-    this.pushSyncPoint({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message } });
+    this.pushSyncPoint({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message, deniedCode: code } });
     this.toUpstream.add(wire.serializeQuery(POISON_SQL));
   }
 
@@ -687,6 +694,25 @@ export class PostgresProxySession {
     }
   }
 
+  /**
+   * For the approver (HeldCommandInput.context): the statements a held command runs besides its
+   * own text — the query of a cursor it fetches from, with that portal's parameters, or the
+   * prepared statement an EXECUTE runs.
+   */
+  private runsAlso(plan: SessionObjectPlan<PortalInfo>): string | undefined {
+    if (plan.also.length === 0) return undefined;
+    return plan.also
+      .map(({ statement, portal }) => {
+        const info = statement as PreparedInfo;
+        const sql = info.held ? info.held.sql.toString('utf8') : info.inspected.map((s) => s.text).join('; ');
+        const values = portal?.parameters?.values ?? [];
+        if (values.length === 0) return sql;
+        const shown = values.map((v, i) => `$${i + 1} = ${v === null ? 'NULL' : isUtf8(v) ? JSON.stringify(v.toString('utf8')) : `\\x${v.toString('hex')}`}`);
+        return `${sql}\n  with ${shown.join(', ')}`;
+      })
+      .join('\n');
+  }
+
   private removal<V extends { batch: number }>(table: NameTable<V>, name: string | null, batch: number): (applied: boolean) => void {
     if (name === null) {
       const all: Clearing = table.clearAll(batch);
@@ -716,6 +742,11 @@ export class PostgresProxySession {
     // allow or approve: preparing is harmless; an `approve` statement is held at each Execute.
     // It is the statement of that name once its ParseComplete arrives (server-names.ts).
     const info: PreparedInfo = { inspected, decision, batch: this.batch };
+    // What a hold shows and binds: kept for an `approve` statement, and for one that runs a cursor
+    // or prepared statement (its Execute may be held for what that runs).
+    if (decision.action === 'approve' || inspected.some(mayTouchSessionObjects)) {
+      info.held = { sql: mode.kind === 'rewritten' ? Buffer.from(mode.sql, 'utf8') : parseSqlBytes(frame.body), types: p.paramTypes };
+    }
     this.statements.define(p.name, info);
     this.tracker.push({ kind: 'parse', data: { t: 'parse', name: p.name, change: info } });
     this.toUpstream.add(mode.kind === 'rewritten' ? wire.serializeParse(p.name, mode.sql, p.paramTypes) : frame.raw);
@@ -728,7 +759,9 @@ export class PostgresProxySession {
     if (statement === UNCERTAIN) return this.afterReplies(frame);
     // A new generation of the portal, the portal once its BindComplete arrives. Bound to a
     // statement sidegate does not know (or denied), it is forwarded but never executed.
-    const portal: PortalInfo = { statement, batch: this.batch };
+    // approvals: a held Execute shows and binds these exact parameters.
+    const parameters = statement?.held ? { values: b.params, formats: b.paramFormats, resultFormats: b.resultFormats } : undefined;
+    const portal: PortalInfo = { statement, batch: this.batch, parameters };
     this.portals.define(b.portal, portal);
     this.tracker.push({ kind: 'bind', data: { t: 'bind', name: b.portal, change: portal } });
     this.toUpstream.add(frame.raw);
@@ -772,15 +805,28 @@ export class PostgresProxySession {
       this.sendPoisonExecute(portal, runs, denialMessage(decision));
       return undefined;
     }
-    return this.holdThen(decision, plan?.shown ?? statement.inspected, runs, (outcome) => {
+    // Parsed while the policy said allow or deny, and a reload made it approve: nothing to show.
+    if (!statement.held) {
+      this.sendPoisonExecute(portal, runs, denialMessage({ ...decision, action: 'deny', reason: 'the statement was prepared before the policy held it; prepare it again' }));
+      return undefined;
+    }
+    const held: HeldCommandInput = {
+      sessionId: this.id,
+      target: this.target.name,
+      sql: statement.held.sql,
+      parameters: { values: [], formats: [], resultFormats: [], ...portal.parameters, types: statement.held.types },
+      context: plan ? this.runsAlso(plan) : undefined,
+    };
+    return this.holdThen(decision, held, runs, (outcome, canceled) => {
       this.markRuns(runs, decisionAttributes(decision, outcome));
-      if (outcome.verdict === 'allow') forward(true);
+      if (canceled !== undefined) this.sendPoisonExecute(portal, runs, canceled, SQLSTATE.queryCanceled);
+      else if (outcome.verdict === 'allow') forward(true);
       else this.sendPoisonExecute(portal, runs, outcome.message);
     });
   }
 
-  private sendPoisonExecute(portal: PortalInfo | undefined, runs: StatementRun[], message: string): void {
-    this.tracker.push({ kind: 'parse', poison: true, data: { t: 'execute', portal, runs, denied: message } });
+  private sendPoisonExecute(portal: PortalInfo | undefined, runs: StatementRun[], message: string, code?: string): void {
+    this.tracker.push({ kind: 'parse', poison: true, data: { t: 'execute', portal, runs, denied: message, deniedCode: code } });
     this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
   }
 
@@ -820,35 +866,57 @@ export class PostgresProxySession {
     return undefined;
   }
 
+  /**
+   * Holds a command for approval. The request carries the exact bytes that will be forwarded (and
+   * the Bind parameters), bound by hash; `then` runs once it is decided — with `canceled` set when
+   * the client's CancelRequest ended the hold (the client is then told 57014, nothing runs).
+   */
   private holdThen(
     decision: Decision,
-    inspected: InspectedStatement[],
+    input: HeldCommandInput,
     runs: StatementRun[],
-    then: (outcome: GateOutcome) => void,
+    then: (outcome: GateOutcome, canceled?: string) => void,
   ): Promise<void> {
-    const text = inspected.map((s) => s.queryText).join('; ');
-    for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule });
+    const held = heldCommand(input);
+    const holding = { abort: new AbortController(), canceled: false };
+    this.holding = holding;
+    let approvalId = '-';
+    // The audit keeps the approval id and the hash, never the parameter values.
+    for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule, 'sidegate.approval.hash': held.hash });
+    this.markRuns(runs, { 'sidegate.approval.hash': held.hash });
     return this.deps.gate
-      .hold(
-        { id: this.id, principal: this.principal!, target: this.target.name, protocol: 'postgres' },
-        decision,
-        text,
-        {
-          signal: this.holdAbort.signal,
-          onCreated: (approvalId) => {
-            for (const run of runs) this.spanOf(run).setAttributes({ 'sidegate.approval.id': approvalId });
-            // Tell the waiting client why nothing happens (psql prints notices as they arrive).
-            this.toClient.add(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message: holdNotice(decision, approvalId) }));
-            this.flushClient();
-          },
+      .hold({ id: this.id, principal: this.principal!, target: this.target.name, protocol: 'postgres' }, decision, held, {
+        signal: holding.abort.signal,
+        onCreated: (id) => {
+          approvalId = id;
+          for (const run of runs) this.spanOf(run).setAttributes({ 'sidegate.approval.id': id });
+          // Tell the waiting client why nothing happens (psql prints notices as they arrive).
+          this.toClient.add(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message: holdNotice(decision, id) }));
+          this.flushClient();
         },
-      )
+      })
       .then((outcome) => {
+        if (this.holding === holding) this.holding = undefined;
         for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.end', { 'sidegate.approval.status': outcome.approval?.status ?? 'none' });
         if (this.phase === 'closed') return;
-        then(outcome);
+        // Canceled wins over a decision that crossed it: the client was promised nothing runs.
+        if (holding.canceled) {
+          this.markRuns(runs, { 'sidegate.hold.canceled': true });
+          then(outcome, holdCanceledMessage(outcome.approval?.id !== undefined && outcome.approval.id !== '-' ? outcome.approval.id : approvalId));
+        } else {
+          then(outcome);
+        }
         this.flushUpstream();
       });
+  }
+
+  /** A CancelRequest carrying this session's key: ends the hold in progress, if any. */
+  private cancelHold(): boolean {
+    const holding = this.holding;
+    if (!holding || holding.canceled) return false;
+    holding.canceled = true;
+    holding.abort.abort();
+    return true;
   }
 
   /**
@@ -1245,14 +1313,16 @@ export class PostgresProxySession {
       this.settleNames(work, 'failed');
       const denied = work.t === 'parse' ? work.denied?.message : work.t === 'query' || work.t === 'execute' ? work.denied : undefined;
       const runs = work.t === 'parse' ? (work.denied?.run ?? []) : work.t === 'query' || work.t === 'execute' ? work.runs : [];
-      for (const run of runs) this.endRun(run, { error: denied ?? 'denied', sqlState: SQLSTATE.insufficientPrivilege, executed: false });
+      // A hold ended by the client's CancelRequest answers as PostgreSQL does (57014), not as a denial.
+      const code = (work.t === 'query' || work.t === 'execute' ? work.deniedCode : undefined) ?? SQLSTATE.insufficientPrivilege;
+      for (const run of runs) this.endRun(run, { error: denied ?? 'denied', sqlState: code, executed: false });
       if (item.kind !== 'query') this.tracker.shift();
       this.toClient.add(
         wire.serializeError({
           severity: 'ERROR',
-          code: SQLSTATE.insufficientPrivilege,
+          code,
           message: denied ?? 'sidegate: denied',
-          hint: 'sidegate policy decided this statement may not run for this identity',
+          ...(code === SQLSTATE.insufficientPrivilege ? { hint: 'sidegate policy decided this statement may not run for this identity' } : {}),
         }),
       );
       return;
@@ -1371,7 +1441,8 @@ export class PostgresProxySession {
   close(reason: string): void {
     if (this.phase === 'closed' && !this.upstream && !this.auditSession) return;
     this.phase = 'closed';
-    this.holdAbort.abort();
+    // A client that goes away while held cancels its hold (the broker marks it cancelled).
+    this.holding?.abort.abort();
     this.wakeReplyWaiters();
     for (const item of this.tracker.drain()) {
       const work = item.data;
@@ -1413,6 +1484,12 @@ function forwardableParams(params: Record<string, string>): Record<string, strin
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(params)) if (FORWARDED_STARTUP_PARAMS.has(k)) out[k] = v;
   return out;
+}
+
+/** The SQL text bytes of a Parse body (after the statement name), exactly as the client sent them. */
+function parseSqlBytes(body: Buffer): Buffer {
+  const start = body.indexOf(0) + 1;
+  return body.subarray(start, body.indexOf(0, start));
 }
 
 function printable(code: number): string {

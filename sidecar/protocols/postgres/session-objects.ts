@@ -103,8 +103,8 @@ export interface CursorPortal {
 export interface SessionObjectPlan<P> {
   /** The command's decision made at least as strict as that of every cursor it runs. */
   decision: Decision;
-  /** What an approver is shown: the command's statements and those of the cursors it runs. */
-  shown: InspectedStatement[];
+  /** What else an approval of this command lets run: the statements of the cursors and prepared statements it runs that need one. */
+  also: { statement: NamedStatement; portal?: P }[];
   /** Portals an approval of this command clears. */
   clears: P[];
   /** Per statement of the command, what it changes once it completes. */
@@ -151,7 +151,7 @@ export function planSessionObjects<P extends CursorPortal, S extends NamedStatem
   for (let i = 0; i < inspected.length; i++) {
     const s = inspected[i]!;
     if (!mayTouchSessionObjects(s)) continue;
-    plan ??= { decision, shown: inspected, clears: [], ops: new Array<SessionObjectOp | null>(inspected.length).fill(null) };
+    plan ??= { decision, also: [], clears: [], ops: new Array<SessionObjectOp | null>(inspected.length).fill(null) };
     const op = sessionObjectOp(s);
     if (op === 'unreadable') {
       plan.decision = stricter(plan.decision, unattributedPortal('?', 'cursor'));
@@ -178,7 +178,7 @@ export function planSessionObjects<P extends CursorPortal, S extends NamedStatem
       if (!statement) plan.decision = stricter(plan.decision, unattributedPortal(op.name, 'statement'));
       else if (statement.decision.action !== 'allow') {
         plan.decision = stricter(plan.decision, statement.decision);
-        if (statement.decision.action === 'approve') plan.shown = [...statement.inspected, ...plan.shown];
+        if (statement.decision.action === 'approve') plan.also.push({ statement });
       }
     } else if (op.op === 'declare') (own ??= new Map()).set(op.name, true);
     else if (op.op === 'close') {
@@ -200,7 +200,7 @@ export function planSessionObjects<P extends CursorPortal, S extends NamedStatem
       } else if (created.decision.action === 'approve' && !portal.cleared) {
         plan.decision = stricter(plan.decision, created.decision);
         plan.clears.push(portal);
-        plan.shown = [...created.inspected, ...plan.shown];
+        plan.also.push({ statement: created, portal });
       }
     }
   }

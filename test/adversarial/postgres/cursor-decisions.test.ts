@@ -33,7 +33,8 @@ c.case('FETCH on a portal bound from an approve-class read is held', async (t) =
   t.expectOk(await r.untilReady());
   r.send(fe.query('FETCH ALL FROM c'));
   t.expectHeld(await r.untilReady());
-  assert.match(t.approvals[0]?.command ?? '', /FROM customers/, 'the approver sees the statement the cursor runs');
+  assert.equal(t.approvals[0]?.command, 'FETCH ALL FROM c');
+  assert.match(String(t.approvals[0]?.['context'] ?? ''), /SELECT name, email FROM customers/, 'the approver sees the statement the cursor runs');
   r.send(fe.query('ROLLBACK'));
   await r.untilReady();
 });
@@ -110,12 +111,25 @@ c.case('a portal approved at its Execute (maxRows) continues through SQL FETCH w
   await r.untilReady();
 });
 
-c.case('SQL EXECUTE of a protocol-prepared approve-class read is held', async (t) => {
+c.case('SQL EXECUTE of a protocol-prepared approve-class read is held, the approver sees what it runs', async (t) => {
   const r = await t.raw();
   r.send(fe.parse('s', PII), fe.sync());
   t.expectOk(await r.untilReady());
   r.send(fe.query('EXECUTE s'));
   t.expectHeld(await r.untilReady());
+  assert.match(String(t.approvals[0]?.['context'] ?? ''), /SELECT name, email FROM customers/);
+});
+
+c.case('FETCH through the extended protocol on a bound approve-class portal: held, parameters shown', async (t) => {
+  const r = await t.raw();
+  r.send(fe.query('BEGIN'));
+  await r.untilReady();
+  r.send(fe.parse('s', 'SELECT name, email FROM customers WHERE id = $1'), fe.bind('c', 's', ['2']), fe.parse('f', 'FETCH ALL FROM c'), fe.bind('', 'f'), fe.execute(''), fe.sync());
+  t.expectHeld(await r.untilReady());
+  assert.equal(t.approvals[0]?.command, 'FETCH ALL FROM c');
+  assert.match(String(t.approvals[0]?.['context'] ?? ''), /WHERE id = \$1\n  with \$1 = "2"/);
+  r.send(fe.query('ROLLBACK'));
+  await r.untilReady();
 });
 
 c.case('EXPLAIN ANALYZE EXECUTE of an approve-class statement is held', async (t) => {
