@@ -208,6 +208,8 @@ export class PostgresProxySession {
   /** Transactions ended so far (ReadyForQuery 'I'), and whether the current one saw an error. */
   private txnCount = 0;
   private errorInTxn = false;
+  /** A WITH HOLD cursor may be among the portals. */
+  private holdablePortals = false;
   /** Which portals outlive the transaction that just ended: WITH HOLD cursors of one that did not fail. */
   private readonly keepAfterTransaction = (portal: PortalInfo): boolean =>
     portal.holdable === true && !(this.errorInTxn && portal.txn === this.txnCount);
@@ -661,6 +663,7 @@ export class PostgresProxySession {
           this.portals.define(op.name, portal);
           run.effect = (applied) => {
             portal.txn = this.txnCount;
+            if (applied && op.hold) this.holdablePortals = true;
             this.portals.settle(op.name, portal, applied);
           };
           break;
@@ -1370,7 +1373,10 @@ export class PostgresProxySession {
     // explicit transaction ended). In a failed block ('E') they live on until ROLLBACK (TO).
     // A WITH HOLD cursor declared in a transaction that failed is gone too.
     if (frame.body[0] === 0x49 /* I */) {
-      if (this.portals.size > 0) this.portals.retain(this.keepAfterTransaction);
+      // Without a WITH HOLD cursor (the usual case) no scan: every portal goes.
+      if (!this.holdablePortals) this.portals.forgetAll();
+      else if (this.portals.size > 0) this.portals.retain(this.keepAfterTransaction);
+      if (this.portals.size === 0) this.holdablePortals = false;
       this.txnCount++;
       this.errorInTxn = false;
     }

@@ -91,6 +91,11 @@ export class NameTable<V extends Versioned> {
     this.committedValues.delete(name);
   }
 
+  /** Forgets every confirmed value (pending changes stay pending). */
+  forgetAll(): void {
+    this.committedValues.clear();
+  }
+
   /** Keeps only the confirmed values `keep` accepts. */
   retain(keep: (value: V) => boolean): void {
     for (const [name, value] of this.committedValues) if (!keep(value)) this.committedValues.delete(name);
