@@ -33,7 +33,8 @@ import { RowShape } from './row-shape.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
-import { inspectSql, type InspectedStatement } from './sql-inspector.js';
+import { decisionFacts, inspectSql, type InspectedStatement } from './sql-inspector.js';
+import { fastPathCallFacts } from './fastpath-function.js';
 import { settingIndependentSql } from './sql-string-mode.js';
 import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js';
 import { mayTouchSessionObjects, planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
@@ -576,7 +577,7 @@ export class PostgresProxySession {
   private onQuery(frame: wire.Frame): Promise<void> | undefined {
     const sql = wire.readQuery(frame.body);
     const inspected = this.sessionFacts(this.inspect(sql, { target: this.target.name }));
-    const facts = inspected.map((s) => s.facts);
+    const facts = decisionFacts(inspected);
     const mode = settingIndependentSql(sql);
     const own = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
     // FETCH/MOVE run a cursor: decided with the statement that created it (session-objects.ts).
@@ -676,7 +677,7 @@ export class PostgresProxySession {
           break;
         case 'prepare': {
           // Decided as sent alone: its kinds are those of the query it prepares (plus `prepare`).
-          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: this.deps.gate.decide(this.principal!, [inspected[i]!.facts]), batch, viaSql: true };
+          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: this.deps.gate.decide(this.principal!, decisionFacts([inspected[i]!])), batch, viaSql: true };
           this.statements.define(op.name, statement);
           run.effect = (applied) => this.statements.settle(op.name, statement, applied);
           break;
@@ -729,7 +730,7 @@ export class PostgresProxySession {
     const p = wire.readParse(frame.body);
     const inspected = this.sessionFacts(this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const mode = settingIndependentSql(p.sql);
-    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
+    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, decisionFacts(inspected));
     if (decision.action === 'deny') {
       // The statement never reaches the target: a poison Parse provokes the upstream error in
       // exactly this position of the pipeline. Under the client's own name, so the server's slot
@@ -844,17 +845,10 @@ export class PostgresProxySession {
   }
 
   private onFunctionCall(frame: wire.Frame): Promise<void> | undefined {
-    // The fast-path function call names a function by OID only; policy sees it as a procedural
-    // call it cannot inspect further.
-    const facts: CommandFacts = {
-      protocol: 'postgres',
-      target: this.target.name,
-      text: 'FUNCTION CALL',
-      operation: 'FUNCTION CALL',
-      kinds: ['call', 'procedural', 'write'],
-      tables: [],
-      flags: ['function-call'],
-    };
+    // The fast-path function call names a function by OID only: a catalogued built-in is
+    // classified by its effect, any other OID is a call policy cannot inspect (fastpath-function.ts).
+    if (frame.body.length < 4) throw new wire.ProtocolError('malformed', 'FunctionCall without a function OID');
+    const facts = fastPathCallFacts(frame.body.readUInt32BE(0), this.target.name);
     const decision = this.deps.gate.decide(this.principal!, [facts]);
     const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
     const runs = [this.startRun(inspected, decision)];
