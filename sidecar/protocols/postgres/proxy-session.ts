@@ -14,6 +14,7 @@
 // only place that knows both the wire protocol and the pipeline order.
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CommandFacts, Decision, MaskingRule, Principal, TargetSpec } from '../../../policies/model.js';
 import type { CommandGate, GateOutcome } from '../../pipeline/command-gate.js';
@@ -38,6 +39,8 @@ import * as wire from './wire.js';
 import { decisionFacts, inspectSql, type InspectedStatement } from './sql-inspector.js';
 import { fastPathCallFacts } from './fastpath-function.js';
 import { settingIndependentSql } from './sql-string-mode.js';
+import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js';
+import { mayTouchSessionObjects, planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
 
 export interface PostgresProxyDeps {
   gate: CommandGate;
@@ -106,6 +109,8 @@ interface StatementRun {
   /** Ended as far as the protocol goes; the span itself ends at the next write to the client. */
   ended: boolean;
   outcome?: RunOutcome;
+  /** What its completion changes in the session's names (DECLARE, CLOSE, DEALLOCATE…): applied or not. */
+  effect?: (applied: boolean) => void;
 }
 
 interface RunOutcome {
@@ -118,16 +123,35 @@ interface RunOutcome {
 interface PreparedInfo {
   inspected: InspectedStatement[];
   decision: Decision;
+  /** The batch of the message that defined it (server-names.ts). */
+  batch: number;
+  /** Made by SQL PREPARE: `inspected` is that PREPARE (its kinds are its query's). */
+  viaSql?: boolean;
   /** approvals: an `approve` statement's text as forwarded and its declared types (what a hold shows and binds). */
   held?: { sql: Buffer; types: number[] };
 }
 
+/**
+ * One generation of a portal: each Bind (or DECLARE) makes a new one, and every Describe and
+ * Execute carries the generation it was sent for, so a row shape and a decision belong to exactly
+ * the portal the reply answers, whatever the client rebinds under the same name meanwhile.
+ */
 interface PortalInfo {
+  /** The statement it runs; absent when sidegate did not decide one (then it never runs). */
   statement?: PreparedInfo;
-  /** Known once a Describe P (the client's or ours) was answered. Read lazily by row handling. */
+  batch: number;
+  /** Known once a Describe P (the client's or ours) of this generation was answered. */
   shape?: RowShape;
-  /** The client already asked to describe it: no need to inject our own Describe. */
+  /** A Describe of this generation is on its way: no need to inject our own. */
   describing?: boolean;
+  /** Its statement needs approval and a human gave it for this portal: continuing it is that run. */
+  cleared?: boolean;
+  /** Made by DECLARE: executing it fetches from the cursor, it does not declare it again. */
+  cursor?: boolean;
+  /** A WITH HOLD cursor: survives the end of its transaction (unless that transaction failed). */
+  holdable?: boolean;
+  /** For a WITH HOLD cursor: the transaction (counted at ReadyForQuery 'I') its DECLARE completed in. */
+  txn?: number;
   /** approvals: the Bind's parameters and formats, kept only for a statement that is held at Execute. */
   parameters?: Omit<BoundParameters, 'types'>;
 }
@@ -135,8 +159,10 @@ interface PortalInfo {
 /** What the tracker carries for each request. */
 type Work =
   | { t: 'plain' }
-  | { t: 'parse'; name: string; info?: PreparedInfo; denied?: { run: StatementRun[]; message: string } }
-  | { t: 'describe'; target: 'S' | 'P'; name: string }
+  | { t: 'parse'; name: string; change: PreparedInfo | Removal; denied?: { run: StatementRun[]; message: string } }
+  | { t: 'bind'; name: string; change: PortalInfo }
+  | { t: 'close'; target: 'S' | 'P'; name: string; change: Removal }
+  | { t: 'describe'; target: 'S' | 'P'; name: string; portal?: PortalInfo }
   | { t: 'execute'; portal?: PortalInfo; runs: StatementRun[]; denied?: string; deniedCode?: string }
   | { t: 'query'; runs: StatementRun[]; index: number; shape?: RowShape; denied?: string; deniedCode?: string }
   | { t: 'sync' };
@@ -170,8 +196,38 @@ export class PostgresProxySession {
   /** A write to the client is due at the end of this turn of the event loop (flushClientSoon). */
   private clientFlushScheduled = false;
 
-  private readonly prepared = new Map<string, PreparedInfo>();
-  private readonly portals = new Map<string, PortalInfo>();
+  /**
+   * Prepared statements and portals as the server holds them, changed by its replies in order
+   * (server-names.ts). `batch` counts the client's batches (ended by Sync, or by a Query or
+   * FunctionCall outside an open extended batch): a name changed in an earlier batch still
+   * unanswered is uncertain, and the message referring to it waits for that reply.
+   */
+  private readonly statements = new NameTable<PreparedInfo>();
+  private readonly portals = new NameTable<PortalInfo>();
+  private batch = 0;
+  /** An extended-protocol message failed: the server skips everything up to the next Sync. */
+  private skippingTillSync = false;
+  /** Client messages waiting for a ReadyForQuery before they can be attributed. */
+  private replyWaiters: (() => void)[] = [];
+  /** Transactions ended so far (ReadyForQuery 'I'), and whether the current one saw an error. */
+  private txnCount = 0;
+  private errorInTxn = false;
+  /** A WITH HOLD cursor may be among the portals. */
+  private holdablePortals = false;
+  /** Which portals outlive the transaction that just ended: WITH HOLD cursors of one that did not fail. */
+  private readonly keepAfterTransaction = (portal: PortalInfo): boolean =>
+    portal.holdable === true && !(this.errorInTxn && portal.txn === this.txnCount);
+  /**
+   * What a name refers to for the message being handled (server-names.ts). Uncertain while an
+   * earlier batch that changes it is unanswered, unless the server is skipping everything up to a
+   * Sync not yet sent: then this message is skipped too and never runs (and waiting for a reply
+   * that needs that Sync would never end).
+   */
+  private readonly lookupPortal = (name: string) => this.certain(this.portals.lookup(name, this.batch));
+  private readonly lookupStatement = (name: string) => this.certain(this.statements.lookup(name, this.batch));
+  private certain<V>(found: V | typeof UNCERTAIN): V | undefined | typeof UNCERTAIN {
+    return found === UNCERTAIN && this.skippingTillSync && !this.tracker.has('sync') ? undefined : found;
+  }
   private inCopyOut: { work: Work | undefined; binary?: BinaryCopyState; withheld?: boolean } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
   /** The hold in progress: closing the session or a CancelRequest with our key aborts it. */
@@ -479,15 +535,17 @@ export class PostgresProxySession {
       case 0x50 /* P */:
         return this.onParse(frame);
       case 0x42 /* B */:
-        this.onBind(frame);
-        return undefined;
+        return this.onBind(frame);
       case 0x44 /* D */: {
         const d = wire.readDescribe(frame.body);
+        let portal: PortalInfo | undefined;
         if (d.kind === 'P') {
-          const portal = this.portals.get(d.name);
+          const found = this.lookupPortal(d.name);
+          if (found === UNCERTAIN) return this.afterReplies(frame);
+          portal = found;
           if (portal) portal.describing = true;
         }
-        this.tracker.push({ kind: 'describe', data: { t: 'describe', target: d.kind, name: d.name } });
+        this.tracker.push({ kind: 'describe', data: { t: 'describe', target: d.kind, name: d.name, portal } });
         this.toUpstream.add(frame.raw);
         return undefined;
       }
@@ -495,14 +553,13 @@ export class PostgresProxySession {
         return this.onExecute(frame);
       case 0x43 /* C */: {
         const c = wire.readClose(frame.body);
-        if (c.kind === 'S') this.prepared.delete(c.name);
-        else this.portals.delete(c.name);
-        this.tracker.push({ kind: 'close', data: { t: 'plain' } });
+        const change = (c.kind === 'S' ? this.statements : this.portals).remove(c.name, this.batch);
+        this.tracker.push({ kind: 'close', data: { t: 'close', target: c.kind, name: c.name, change } });
         this.toUpstream.add(frame.raw);
         return undefined;
       }
       case 0x53 /* S */:
-        this.tracker.push({ kind: 'sync', data: { t: 'sync' } });
+        this.pushSyncPoint({ kind: 'sync', data: { t: 'sync' } });
         this.toUpstream.add(frame.raw);
         return undefined;
       case 0x48 /* H Flush */:
@@ -528,17 +585,22 @@ export class PostgresProxySession {
     const inspected = this.sessionFacts(this.inspect(sql, { target: this.target.name }));
     const facts = decisionFacts(inspected);
     const mode = settingIndependentSql(sql);
-    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
+    const own = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
+    // FETCH/MOVE run a cursor: decided with the statement that created it (session-objects.ts).
+    const plan = planSessionObjects(inspected, own, this.lookupPortal, this.lookupStatement);
+    if (plan === UNCERTAIN) return this.afterReplies(frame);
+    const decision = plan?.decision ?? own;
     const raw = mode.kind === 'rewritten' ? wire.serializeQuery(mode.sql) : frame.raw;
     const runs = inspected.map((s) => this.startRun(s, decision));
     if (inspected.length === 0) {
       // Empty query: PostgreSQL answers EmptyQueryResponse; nothing to decide.
-      this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+      this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(raw);
       return undefined;
     }
     if (decision.action === 'allow') {
-      this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+      if (plan) this.applySessionObjects(plan, inspected, runs);
+      this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(raw);
       return undefined;
     }
@@ -546,14 +608,16 @@ export class PostgresProxySession {
       this.sendPoisonQuery(runs, denialMessage(decision), decision);
       return undefined;
     }
-    // The approver sees, and approves, exactly the bytes forwarded (after sidegate's rewriting).
-    const held = { sessionId: this.id, target: this.target.name, sql: raw.subarray(5, raw.length - 1) };
+    // The approver sees, and approves, exactly the bytes forwarded (after sidegate's rewriting),
+    // and the statements of the cursors or prepared statements it runs (session-objects.ts).
+    const held: HeldCommandInput = { sessionId: this.id, target: this.target.name, sql: raw.subarray(5, raw.length - 1), context: plan ? this.runsAlso(plan) : undefined };
     return this.holdThen(decision, held, runs, (outcome, canceled) => {
       this.markRuns(runs, decisionAttributes(decision, outcome));
       if (canceled !== undefined) {
         this.sendPoisonQuery(runs, canceled, decision, outcome, SQLSTATE.queryCanceled);
       } else if (outcome.verdict === 'allow') {
-        this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+        if (plan) this.applySessionObjects(plan, inspected, runs, true);
+        this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
         this.toUpstream.add(raw);
       } else {
         this.sendPoisonQuery(runs, outcome.message, decision, outcome);
@@ -563,8 +627,109 @@ export class PostgresProxySession {
 
   private sendPoisonQuery(runs: StatementRun[], message: string, decision: Decision, outcome?: GateOutcome, code?: string): void {
     this.markRuns(runs, decisionAttributes(decision, outcome));
-    this.tracker.push({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message, deniedCode: code } });
+    this.pushSyncPoint({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message, deniedCode: code } });
     this.toUpstream.add(wire.serializeQuery(POISON_SQL));
+  }
+
+  /**
+   * Sync, Query and FunctionCall end a batch: what they change is certain only once their
+   * ReadyForQuery arrives. (A Query inside an extended batch ends one too: after its own error
+   * the rest of the extended batch still runs, so what it changed cannot be assumed.)
+   */
+  private pushSyncPoint(item: Pending<Work>): void {
+    this.tracker.push(item);
+    this.batch++;
+  }
+
+  /**
+   * The message refers to a name an earlier, still unanswered batch changes (server-names.ts):
+   * it is handled again once a ReadyForQuery has settled what the server made of that batch.
+   */
+  private afterReplies(frame: wire.Frame): Promise<void> {
+    this.clientQueue.unshift(frame);
+    return new Promise((resolve) => this.replyWaiters.push(resolve));
+  }
+
+  /**
+   * The cursors and prepared statements the statements of a forwarded command create or drop,
+   * pending until each statement completes (StatementRun.effect). A DECLARE makes a portal
+   * generation that runs under the decision this command was forwarded with; `approved` clears
+   * the cursors a FETCH of this command needed an approval for.
+   */
+  private applySessionObjects(plan: SessionObjectPlan<PortalInfo>, inspected: InspectedStatement[], runs: StatementRun[], approved = false): void {
+    if (approved) for (const portal of plan.clears) portal.cleared = true;
+    const batch = this.batch;
+    for (let i = 0; i < plan.ops.length; i++) {
+      const op = plan.ops[i];
+      const run = runs[i];
+      if (!op || !run) continue;
+      switch (op.op) {
+        case 'declare': {
+          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: plan.decision, batch };
+          const portal: PortalInfo = { statement, batch, cleared: true, cursor: true, holdable: op.hold };
+          this.portals.define(op.name, portal);
+          run.effect = (applied) => {
+            portal.txn = this.txnCount;
+            if (applied && op.hold) this.holdablePortals = true;
+            this.portals.settle(op.name, portal, applied);
+          };
+          break;
+        }
+        case 'close':
+          run.effect = this.removal(this.portals, op.name, batch);
+          break;
+        case 'deallocate':
+          run.effect = this.removal(this.statements, op.name, batch);
+          break;
+        case 'prepare': {
+          // Decided as sent alone: its kinds are those of the query it prepares (plus `prepare`).
+          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: this.deps.gate.decide(this.principal!, decisionFacts([inspected[i]!])), batch, viaSql: true };
+          this.statements.define(op.name, statement);
+          run.effect = (applied) => this.statements.settle(op.name, statement, applied);
+          break;
+        }
+        case 'discard-all': {
+          const a = this.statements.clearAll(batch);
+          const b = this.portals.clearAll(batch);
+          run.effect = (applied) => {
+            this.statements.settleClearing(a, applied);
+            this.portals.settleClearing(b, applied);
+          };
+          break;
+        }
+        case 'fetch':
+        case 'execute':
+          break;
+      }
+    }
+  }
+
+  /**
+   * For the approver (HeldCommandInput.context): the statements a held command runs besides its
+   * own text — the query of a cursor it fetches from, with that portal's parameters, or the
+   * prepared statement an EXECUTE runs.
+   */
+  private runsAlso(plan: SessionObjectPlan<PortalInfo>): string | undefined {
+    if (plan.also.length === 0) return undefined;
+    return plan.also
+      .map(({ statement, portal }) => {
+        const info = statement as PreparedInfo;
+        const sql = info.held ? info.held.sql.toString('utf8') : info.inspected.map((s) => s.text).join('; ');
+        const values = portal?.parameters?.values ?? [];
+        if (values.length === 0) return sql;
+        const shown = values.map((v, i) => `$${i + 1} = ${v === null ? 'NULL' : isUtf8(v) ? JSON.stringify(v.toString('utf8')) : `\\x${v.toString('hex')}`}`);
+        return `${sql}\n  with ${shown.join(', ')}`;
+      })
+      .join('\n');
+  }
+
+  private removal<V extends { batch: number }>(table: NameTable<V>, name: string | null, batch: number): (applied: boolean) => void {
+    if (name === null) {
+      const all: Clearing = table.clearAll(batch);
+      return (applied) => table.settleClearing(all, applied);
+    }
+    const one = table.remove(name, batch);
+    return (applied) => table.settle(name, one, applied);
   }
 
   private onParse(frame: wire.Frame): Promise<void> | undefined {
@@ -572,58 +737,81 @@ export class PostgresProxySession {
     const inspected = this.sessionFacts(this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const mode = settingIndependentSql(p.sql);
     const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, decisionFacts(inspected));
-    const info: PreparedInfo = { inspected, decision };
-    if (decision.action === 'approve') info.held = { sql: mode.kind === 'rewritten' ? Buffer.from(mode.sql, 'utf8') : parseSqlBytes(frame.body), types: p.paramTypes };
     if (decision.action === 'deny') {
-      // The statement never reaches the target: a poison Parse under a name nobody uses provokes
-      // the upstream error in exactly this position of the pipeline.
+      // The statement never reaches the target: a poison Parse provokes the upstream error in
+      // exactly this position of the pipeline. Under the client's own name, so the server's slot
+      // ends as after any failing Parse: the unnamed statement is dropped before parsing, a named
+      // one keeps what it held. Sidegate follows the ErrorResponse (or the skip) the same way and
+      // so knows the slot; Binds of it in this batch are skipped by the server.
       const runs = inspected.map((s) => this.startRun(s, decision));
-      this.prepared.delete(p.name);
-      this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, denied: { run: runs, message: denialMessage(decision) } } });
-      this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
+      const change = this.statements.remove(p.name, this.batch);
+      this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, change, denied: { run: runs, message: denialMessage(decision) } } });
+      this.toUpstream.add(wire.serializeParse(p.name, POISON_SQL, []));
       return undefined;
     }
     // allow or approve: preparing is harmless; an `approve` statement is held at each Execute.
-    this.prepared.set(p.name, info);
-    this.tracker.push({ kind: 'parse', data: { t: 'parse', name: p.name, info } });
+    // It is the statement of that name once its ParseComplete arrives (server-names.ts).
+    const info: PreparedInfo = { inspected, decision, batch: this.batch };
+    // What a hold shows and binds: kept for an `approve` statement, and for one that runs a cursor
+    // or prepared statement (its Execute may be held for what that runs).
+    if (decision.action === 'approve' || inspected.some(mayTouchSessionObjects)) {
+      info.held = { sql: mode.kind === 'rewritten' ? Buffer.from(mode.sql, 'utf8') : parseSqlBytes(frame.body), types: p.paramTypes };
+    }
+    this.statements.define(p.name, info);
+    this.tracker.push({ kind: 'parse', data: { t: 'parse', name: p.name, change: info } });
     this.toUpstream.add(mode.kind === 'rewritten' ? wire.serializeParse(p.name, mode.sql, p.paramTypes) : frame.raw);
     return undefined;
   }
 
-  private onBind(frame: wire.Frame): void {
+  private onBind(frame: wire.Frame): Promise<void> | undefined {
     const b = wire.readBind(frame.body);
-    const statement = this.prepared.get(b.statement);
+    const statement = this.lookupStatement(b.statement);
+    if (statement === UNCERTAIN) return this.afterReplies(frame);
+    // A new generation of the portal, the portal once its BindComplete arrives. Bound to a
+    // statement sidegate does not know (or denied), it is forwarded but never executed.
     // approvals: a held Execute shows and binds these exact parameters.
     const parameters = statement?.held ? { values: b.params, formats: b.paramFormats, resultFormats: b.resultFormats } : undefined;
-    this.portals.set(b.portal, { statement, parameters });
-    this.tracker.push({ kind: 'bind', data: { t: 'plain' } });
+    const portal: PortalInfo = { statement, batch: this.batch, parameters };
+    this.portals.define(b.portal, portal);
+    this.tracker.push({ kind: 'bind', data: { t: 'bind', name: b.portal, change: portal } });
     this.toUpstream.add(frame.raw);
+    return undefined;
   }
 
   private onExecute(frame: wire.Frame): Promise<void> | undefined {
     const e = wire.readExecute(frame.body);
-    const portal = this.portals.get(e.portal);
+    const portal = this.lookupPortal(e.portal);
+    if (portal === UNCERTAIN) return this.afterReplies(frame);
     const statement = portal?.statement;
     if (!portal || !statement) {
-      // Unknown portal (or a statement we never saw parsed): let the upstream produce its own
-      // error for it — it cannot execute anything it does not know either.
-      this.tracker.push({ kind: 'execute', data: { t: 'execute', runs: [] } });
-      this.toUpstream.add(frame.raw);
+      // No statement sidegate decided stands behind this portal (never bound, bound to an unknown
+      // or denied statement, closed, ended with its transaction): whatever the server holds under
+      // that name would run undecided, so the Execute is refused and never forwarded.
+      const refusal = unattributedPortal(e.portal, 'portal');
+      const runs = [this.startRun(unattributedExecute(this.target.name), refusal)];
+      this.markRuns(runs, decisionAttributes(refusal));
+      this.sendPoisonExecute(undefined, runs, denialMessage(refusal));
       return undefined;
     }
-    const decision = statement.decision;
+    // A cursor's portal runs the query its DECLARE decided, not the DECLARE again; a statement
+    // prepared by SQL PREPARE runs its query, not the PREPARE.
+    const plan = portal.cursor || statement.viaSql ? null : planSessionObjects(statement.inspected, statement.decision, this.lookupPortal, this.lookupStatement);
+    if (plan === UNCERTAIN) return this.afterReplies(frame);
+    const decision = plan?.decision ?? statement.decision;
     const runs = statement.inspected.map((s) => this.startRun(s, decision));
-    const forward = () => {
+    const forward = (approved: boolean) => {
+      if (approved) portal.cleared = true;
+      if (plan) this.applySessionObjects(plan, statement.inspected, runs, approved);
       if (this.maskingRules.length > 0 && !portal.shape && !portal.describing) this.injectDescribePortal(e.portal, portal);
       this.tracker.push({ kind: 'execute', data: { t: 'execute', portal, runs } });
       this.toUpstream.add(frame.raw);
     };
-    if (decision.action === 'allow') {
-      forward();
+    // A portal a human approved runs on (PortalSuspended, FETCH) as part of that approved run.
+    if (decision.action === 'allow' || (decision === statement.decision && decision.action === 'approve' && portal.cleared)) {
+      forward(false);
       return undefined;
     }
     if (decision.action === 'deny') {
-      // Parse would have been poisoned already; kept for policy reloads.
       this.sendPoisonExecute(portal, runs, denialMessage(decision));
       return undefined;
     }
@@ -637,16 +825,17 @@ export class PostgresProxySession {
       target: this.target.name,
       sql: statement.held.sql,
       parameters: { values: [], formats: [], resultFormats: [], ...portal.parameters, types: statement.held.types },
+      context: plan ? this.runsAlso(plan) : undefined,
     };
     return this.holdThen(decision, held, runs, (outcome, canceled) => {
       this.markRuns(runs, decisionAttributes(decision, outcome));
       if (canceled !== undefined) this.sendPoisonExecute(portal, runs, canceled, SQLSTATE.queryCanceled);
-      else if (outcome.verdict === 'allow') forward();
+      else if (outcome.verdict === 'allow') forward(true);
       else this.sendPoisonExecute(portal, runs, outcome.message);
     });
   }
 
-  private sendPoisonExecute(portal: PortalInfo, runs: StatementRun[], message: string, code?: string): void {
+  private sendPoisonExecute(portal: PortalInfo | undefined, runs: StatementRun[], message: string, code?: string): void {
     this.tracker.push({ kind: 'parse', poison: true, data: { t: 'execute', portal, runs, denied: message, deniedCode: code } });
     this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
   }
@@ -657,7 +846,7 @@ export class PostgresProxySession {
    */
   private injectDescribePortal(name: string, portal: PortalInfo): void {
     portal.describing = true;
-    this.tracker.push({ kind: 'describe', injected: true, data: { t: 'describe', target: 'P', name } });
+    this.tracker.push({ kind: 'describe', injected: true, data: { t: 'describe', target: 'P', name, portal } });
     this.toUpstream.add(wire.serializeDescribe('P', name));
   }
 
@@ -670,12 +859,12 @@ export class PostgresProxySession {
     const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
     const runs = [this.startRun(inspected, decision)];
     if (decision.action === 'allow') {
-      this.tracker.push({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
+      this.pushSyncPoint({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(frame.raw);
       return undefined;
     }
     // Not worth a hold: deny (fail closed) with the rule that would have held it.
-    this.tracker.push({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: denialMessage(decision) } });
+    this.pushSyncPoint({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: denialMessage(decision) } });
     this.toUpstream.add(wire.serializeQuery(POISON_SQL));
     return undefined;
   }
@@ -812,6 +1001,11 @@ export class PostgresProxySession {
     run.ended = true;
     this.lastRunText = run.inspected.text;
     run.outcome = outcome;
+    if (run.effect) {
+      const effect = run.effect;
+      run.effect = undefined;
+      effect(outcome.executed === true && !outcome.error);
+    }
     this.unended.push(run);
   }
 
@@ -964,6 +1158,7 @@ export class PostgresProxySession {
       case 0x31 /* 1 ParseComplete */:
       case 0x32 /* 2 BindComplete */:
       case 0x33 /* 3 CloseComplete */:
+        if (item) this.settleNames(item.data, 'applied');
         this.tracker.shift();
         this.toClient.add(frame.raw);
         return undefined;
@@ -971,7 +1166,7 @@ export class PostgresProxySession {
         if (item?.kind === 'describe') {
           this.tracker.shift();
           if (item.injected) {
-            const portal = this.portals.get((item.data as { name: string }).name);
+            const portal = (item.data as { portal?: PortalInfo }).portal;
             if (portal) portal.shape = RowShape.empty();
             return undefined;
           }
@@ -1025,8 +1220,8 @@ export class PostgresProxySession {
     if (this.maskingRules.length === 0 || (work.t === 'describe' && work.target === 'S')) return undefined;
     const apply = (shape: RowShape) => {
       if (work.t === 'describe') {
-        const portal = this.portals.get(work.name);
-        if (portal) portal.shape = shape;
+        // The generation this Describe was sent for, not whatever the name is bound to now.
+        if (work.portal) work.portal.shape = shape;
       } else if (work.t === 'query') {
         work.shape = shape;
       } else if (work.t === 'execute' && work.portal) {
@@ -1044,7 +1239,7 @@ export class PostgresProxySession {
   /** The statement a result answers, for where its columns come from (result-shape-planner.ts). */
   private resultStatement(work: Work): InspectedStatement | undefined {
     if (work.t === 'query') return work.runs[work.index]?.inspected;
-    const portal = work.t === 'execute' ? work.portal : work.t === 'describe' ? this.portals.get(work.name) : undefined;
+    const portal = work.t === 'execute' || work.t === 'describe' ? work.portal : undefined;
     return portal?.statement?.inspected[0];
   }
 
@@ -1129,6 +1324,9 @@ export class PostgresProxySession {
     const tag = frame.code === 0x43 ? wire.readCommandComplete(frame.body) : undefined;
     if (work?.t === 'execute') for (const run of work.runs) this.afterDdl(run);
     else if (work?.t === 'query') this.afterDdl(work.runs[work.index]);
+    // ROLLBACK (or a COMMIT of a failed block, tagged ROLLBACK): its WITH HOLD cursors are gone.
+    // ROLLBACK TO SAVEPOINT has the same tag: forgetting them then only refuses more (fail closed).
+    if (tag === 'ROLLBACK') this.errorInTxn = true;
     if (work?.t === 'execute') {
       this.tracker.shift();
       for (const run of work.runs) this.endRun(run, { tag, executed: true });
@@ -1152,7 +1350,13 @@ export class PostgresProxySession {
 
   private onError(frame: wire.Frame, item: Pending<Work> | undefined): void {
     const work = item?.data;
+    // The transaction fails with it (a WITH HOLD cursor it declared does not survive).
+    this.errorInTxn = true;
     if (item?.poison && work) {
+      // A poison message is an extended-protocol one unless it stands for a Query.
+      if (item.kind !== 'query') this.skippingTillSync = true;
+      if (this.skippingTillSync && this.replyWaiters.length > 0) this.wakeReplyWaiters();
+      this.settleNames(work, 'failed');
       const denied = work.t === 'parse' ? work.denied?.message : work.t === 'query' || work.t === 'execute' ? work.denied : undefined;
       const runs = work.t === 'parse' ? (work.denied?.run ?? []) : work.t === 'query' || work.t === 'execute' ? work.runs : [];
       // A hold ended by the client's CancelRequest answers as PostgreSQL does (57014), not as a denial.
@@ -1169,6 +1373,10 @@ export class PostgresProxySession {
       );
       return;
     }
+    if (item && item.kind !== 'query' && item.kind !== 'function-call') this.skippingTillSync = item.kind !== 'sync';
+    // A message waiting on this batch's reply may now be known to be skipped (lookupPortal).
+    if (this.skippingTillSync && this.replyWaiters.length > 0) this.wakeReplyWaiters();
+    if (work) this.settleNames(work, 'failed');
     let raw = frame.raw;
     let fields: Record<string, string>;
     if (this.maskingRules.length > 0) {
@@ -1212,15 +1420,74 @@ export class PostgresProxySession {
   }
 
   private onReadyForQuery(frame: wire.Frame): void {
-    for (const item of this.tracker.retireThroughSync()) {
+    const skipped = this.skippingTillSync;
+    this.skippingTillSync = false;
+    for (const item of this.tracker.retireThroughSync(skipped)) {
       const work = item.data;
+      // Never answered: the server skipped it after an error.
+      this.settleNames(work, 'skipped');
+      if (work.t === 'query' && !skipped) {
+        // A simple Query drops the unnamed statement and runs in (then drops) the unnamed portal.
+        this.statements.forget('');
+        this.portals.forget('');
+      }
       if (work.t === 'query' || work.t === 'execute') {
         for (const run of work.runs) this.endRun(run, { executed: false, error: run.ended ? undefined : 'not executed: an earlier statement failed' });
       } else if (work.t === 'parse' && work.denied) {
         for (const run of work.denied.run) this.endRun(run, { error: work.denied.message, sqlState: SQLSTATE.insufficientPrivilege, executed: false });
       }
     }
+    // Outside a transaction block every portal but a WITH HOLD cursor is gone (the implicit or
+    // explicit transaction ended). In a failed block ('E') they live on until ROLLBACK (TO).
+    // A WITH HOLD cursor declared in a transaction that failed is gone too.
+    if (frame.body[0] === 0x49 /* I */) {
+      // Without a WITH HOLD cursor (the usual case) no scan: every portal goes.
+      if (!this.holdablePortals) this.portals.forgetAll();
+      else if (this.portals.size > 0) this.portals.retain(this.keepAfterTransaction);
+      if (this.portals.size === 0) this.holdablePortals = false;
+      this.txnCount++;
+      this.errorInTxn = false;
+    }
     this.toClient.add(frame.raw);
+    if (this.replyWaiters.length > 0) this.wakeReplyWaiters();
+  }
+
+  private wakeReplyWaiters(): void {
+    const waiters = this.replyWaiters;
+    this.replyWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * The server answered a Parse, Bind or Close (applied), refused it (failed) or skipped it: what
+   * the name now holds follows (server-names.ts). A failing Parse of the unnamed statement has
+   * dropped the previous one (the server drops it before it parses); so may a failing Bind of the
+   * unnamed portal (forgetting it only refuses more).
+   */
+  private settleNames(work: Work, outcome: 'applied' | 'failed' | 'skipped'): void {
+    const applied = outcome === 'applied';
+    switch (work.t) {
+      case 'parse':
+        this.statements.settle(work.name, work.change, applied);
+        if (outcome === 'failed' && work.name === '') this.statements.forget('');
+        return;
+      case 'bind':
+        this.portals.settle(work.name, work.change, applied);
+        if (outcome === 'failed' && work.name === '') this.portals.forget('');
+        return;
+      case 'close':
+        if (work.target === 'S') {
+          const closed = applied ? this.statements.committed(work.name) : undefined;
+          this.statements.settle(work.name, work.change, applied);
+          // Closing a statement closes the portals made from it.
+          if (closed && this.portals.size > 0) this.portals.retain((p) => p.statement !== closed);
+        } else {
+          this.portals.settle(work.name, work.change, applied);
+        }
+        return;
+      default:
+        return;
+    }
   }
 
   // ───────────────────────────── ending ─────────────────────────────
@@ -1250,6 +1517,7 @@ export class PostgresProxySession {
     this.phase = 'closed';
     // A client that goes away while held cancels its hold (the broker marks it cancelled).
     this.holding?.abort.abort();
+    this.wakeReplyWaiters();
     for (const item of this.tracker.drain()) {
       const work = item.data;
       const runs = work.t === 'query' || work.t === 'execute' ? work.runs : work.t === 'parse' && work.denied ? work.denied.run : [];
