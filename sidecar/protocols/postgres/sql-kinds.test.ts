@@ -116,7 +116,7 @@ const CASES: [string, string, string[], string[]?][] = [
   ['DECLARE c CURSOR FOR SELECT 1', 'DECLARE', ['cursor', 'read']],
   ['FETCH 10 FROM c', 'FETCH', ['cursor', 'read']],
   ['MOVE 10 IN c', 'MOVE', ['cursor', 'read']],
-  ['CLOSE c', 'CLOSE', ['cursor']],
+  ['CLOSE c', 'CLOSE', ['cursor', 'session']],
   ["LOAD 'auto_explain'", 'LOAD', ['admin', 'write']],
 ];
 

@@ -230,7 +230,7 @@ export function classify(type: string, node: Node): Classification {
     case 'FetchStmt':
       return c(node['ismove'] ? 'MOVE' : 'FETCH', 'cursor', 'read');
     case 'ClosePortalStmt':
-      return c('CLOSE', 'cursor');
+      return c('CLOSE', 'cursor', 'session'); // releasing a cursor is harmless: psql's FETCH_COUNT ends with it
     case 'CommentStmt':
       return c('COMMENT', 'alter', 'ddl', 'write');
     case 'ExplainStmt':

@@ -86,3 +86,12 @@ ci.case('SET ROLE is refused by no-role-changes', async (t) => {
   r.send(fe.query('SET ROLE postgres'));
   t.expectDenied(await r.untilReady(), 'no-role-changes');
 });
+
+for (const c of [local, ci]) {
+  c.case('psql with FETCH_COUNT (DECLARE, FETCH, CLOSE) reads through a cursor without an error', async (t) => {
+    const out = await t.psql('SELECT id FROM orders ORDER BY id;', { args: ['-v', 'FETCH_COUNT=3', '-tA'] });
+    assert.equal(out.code, 0, out.stderr);
+    assert.doesNotMatch(out.stderr, /ERROR/);
+    assert.equal(out.stdout.trim().split('\n').length, 20);
+  });
+}
