@@ -54,6 +54,11 @@ export interface CommandFacts {
    * `unparsable` (the grammar rejected it; `kinds` is then `['unparsable']`).
    */
   flags: readonly string[];
+  /**
+   * Functions the command calls, as the server resolves them: built-ins as `pg_catalog.name`,
+   * others as written (`schema.name`, or `name` when unqualified). Rules' `when.functions`.
+   */
+  functions?: readonly string[];
 }
 
 export type Action = 'allow' | 'deny' | 'approve';

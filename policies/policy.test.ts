@@ -197,3 +197,54 @@ test('ties go to the first matching rule in file order (it names the decision an
   const denied = p.decide(who, facts({ text: 'select secret' }));
   assert.deepEqual([denied.action, denied.rule, denied.reason], ['deny', 'first-deny', 'no secrets']);
 });
+
+test('when.functions: bare names match in any schema, qualified names exactly; unqualified user functions count as public', () => {
+  const p = policy(`  - { name: no-sleep, when: { functions: [pg_sleep] }, action: deny }
+  - { name: no-public-f, when: { functions: ["public.f*"] }, action: deny }
+  - { name: reads, when: { statements: [read] }, action: allow }`);
+  const who = principal(p, { project_path: 'acme/x' });
+  assert.equal(p.decide(who, facts({ functions: ['pg_catalog.pg_sleep'] })).rule, 'no-sleep');
+  assert.equal(p.decide(who, facts({ functions: ['public.fetch_all'] })).rule, 'no-public-f');
+  assert.equal(p.decide(who, facts({ functions: ['fetch_all'] })).rule, 'no-public-f');
+  assert.equal(p.decide(who, facts({ functions: ['other.fetch_all'] })).rule, 'reads');
+  assert.equal(p.decide(who, facts({})).rule, 'reads');
+});
+
+test('SQL-running functions: denied (rule dynamic-sql) unless an allow rule names the function or the kind', () => {
+  const q = facts({ kinds: ['dynamic-sql'], functions: ['pg_catalog.query_to_xml'], operation: 'FUNCTION' });
+  const broad = policy('  - { name: everything, action: allow }');
+  assert.deepEqual([broad.decide(principal(broad, {}), q).action, broad.decide(principal(broad, {}), q).rule], ['deny', 'dynamic-sql']);
+  // A default of allow does not cover it either.
+  const open = policy('  - { name: nothing, when: { statements: [drop] }, action: deny }', 'defaults: { action: allow }\n');
+  assert.equal(open.decide(principal(open, {}), q).rule, 'dynamic-sql');
+  const byName = policy('  - { name: xml-export, when: { functions: [query_to_xml] }, action: allow }');
+  assert.deepEqual([byName.decide(principal(byName, {}), q).action, byName.decide(principal(byName, {}), q).rule], ['allow', 'xml-export']);
+  const byKind = policy('  - { name: dyn, when: { statements: [dynamic-sql] }, action: allow }');
+  assert.equal(byKind.decide(principal(byKind, {}), q).action, 'allow');
+  // Naming another function is no explicit allow of this one.
+  const other = policy('  - { name: lower, when: { functions: [lower] }, action: allow }\n  - { name: everything, action: allow }');
+  assert.equal(other.decide(principal(other, {}), q).rule, 'dynamic-sql');
+  // A deny or approve rule still decides as usual.
+  const held = policy('  - { name: hold, when: { statements: [dynamic-sql] }, action: approve }');
+  assert.equal(held.decide(principal(held, {}), q).action, 'approve');
+});
+
+test('a client_encoding change is denied by rule text-encoding whatever the rules say', () => {
+  const p = policy('  - { name: everything, action: allow }', 'defaults: { action: allow }\n');
+  const d = p.decide(principal(p, {}), facts({ operation: 'SET', kinds: ['set', 'session'], flags: ['text-encoding-change'] }));
+  assert.equal(d.action, 'deny');
+  assert.equal(d.rule, 'text-encoding');
+  assert.match(d.reason, /UTF8 only/);
+});
+
+test('decideAll over a statement and its nested commands: the strictest wins', () => {
+  const p = policy(`  - { name: reads, when: { statements: [read] }, action: allow }
+  - { name: deletes, when: { statements: [delete] }, action: approve }`);
+  const who = principal(p, {});
+  const outer = facts({ kinds: ['select', 'read', 'delete', 'write'], tables: [{ name: 'orders' }] });
+  const own = facts({ tables: [{ name: 'orders' }] });
+  const nested = facts({ operation: 'DELETE', kinds: ['delete', 'write'], tables: [{ name: 'orders' }] });
+  assert.equal(p.decideAll(who, [outer, own, nested]).decision.action, 'approve');
+  const ctas = facts({ operation: 'CREATE TABLE AS', kinds: ['create', 'ddl', 'write'] });
+  assert.equal(p.decideAll(who, [facts({ kinds: ['create', 'ddl', 'write', 'select', 'read'] }), ctas, facts({})]).decision.rule, 'default');
+});

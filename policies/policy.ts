@@ -1,12 +1,14 @@
 // The evaluator: an immutable policy answering pure questions.
 //
 // Rule precedence (documented in docs/POLICY.md and pinned by policy.test.ts): every rule whose
-// who (identities, claims), where (targets) and when (statements, tables, schemas, text, flags)
+// who (identities, claims), where (targets) and when (statements, tables, schemas, functions, text, flags)
 // match is considered; the most restrictive action wins — deny over approve over allow —
 // regardless of the order rules are written in; among equally restrictive rules the first in the
 // file decides (it names the rule). No matching rule → `defaults.action` (deny unless changed),
 // rule "default". A statement the grammar could not parse is denied by rule "unparsable" unless
-// `defaults.unparsable: evaluate`. For a command of several statements, the most restrictive
+// `defaults.unparsable: evaluate`. A statement that changes client_encoding away from UTF-8 is
+// denied by rule "text-encoding" (always); a function that runs SQL text by rule "dynamic-sql"
+// unless an allow rule names it (functions) or its kind. For a command of several statements, the most restrictive
 // statement decision is the command's.
 import type { Action, CommandFacts, Decision, IssuerSpec, MaskingRule, Principal, TableRef, TargetSpec } from './model.js';
 import type { LoadedPolicy } from './loader.js';
@@ -88,11 +90,32 @@ export class Policy {
     if (facts.flags.includes('unparsable') && this.doc.defaults?.unparsable !== 'evaluate') {
       return { action: 'deny', rule: 'unparsable', reason: `the ${facts.protocol} grammar could not parse the statement, so policy cannot judge it` };
     }
+    // sidegate reads statements as UTF-8; after the session's client_encoding changed it would
+    // read bytes the server reads differently. No rule can allow that.
+    if (facts.flags.includes('text-encoding-change')) {
+      return {
+        action: 'deny',
+        rule: 'text-encoding',
+        reason: 'sidegate inspects statements in UTF8 only: changing client_encoding to another encoding is not allowed',
+      };
+    }
     let best: CompiledRule | undefined;
     for (const rule of this.rules) {
       if (!this.ruleMatches(rule, principal, facts)) continue;
       if (!best || RANK[rule.doc.action] > RANK[best.doc.action]) best = rule;
       if (best.doc.action === 'deny') break; // nothing outranks deny; the first deny names the rule
+    }
+    // SQL text run by a function is a statement of its own that inspection may not see whole: it
+    // is denied unless an allow rule names the function (`functions:`) or the kind.
+    if (facts.kinds.includes('dynamic-sql') && (best ? best.doc.action === 'allow' : (this.doc.defaults?.action ?? 'deny') === 'allow')) {
+      best = this.rules.find((r) => r.doc.action === 'allow' && namesDynamicSql(r.doc) && this.ruleMatches(r, principal, facts));
+      if (!best) {
+        return {
+          action: 'deny',
+          rule: 'dynamic-sql',
+          reason: 'a function that runs SQL text is denied unless a rule allows it by name (when.functions) or kind (dynamic-sql)',
+        };
+      }
     }
     if (!best) {
       const action = this.doc.defaults?.action ?? 'deny';
@@ -143,9 +166,27 @@ export class Policy {
       if (when.allTables ? !facts.tables.every(hit) : !facts.tables.some(hit)) return false;
     }
     if (when.schemas && !facts.tables.some((t) => (t.schema === undefined && restrictive) || anyGlob(when.schemas!, t.schema ?? 'public'))) return false;
+    if (when.functions) {
+      const fns = facts.functions ?? [];
+      if (!fns.some((f) => functionMatches(when.functions!, f, restrictive))) return false;
+    }
     if (rule.text && !rule.text.test(facts.text)) return false;
     return true;
   }
+}
+
+/** An allow rule that explicitly covers SQL-running functions: by name, or by kind. */
+function namesDynamicSql(r: RuleDoc): boolean {
+  return r.when?.functions !== undefined || (r.when?.statements ?? []).some((s) => s.toLowerCase() === 'dynamic-sql');
+}
+
+/**
+ * Function patterns read like table patterns: `query_to_xml` matches it in any schema,
+ * `pg_catalog.query_to_xml` the built-in only; an unqualified user function counts as `public`.
+ */
+export function functionMatches(patterns: readonly string[], fn: string, unqualifiedMatchesAnySchema = false): boolean {
+  const dot = fn.lastIndexOf('.');
+  return tableMatches(patterns, dot === -1 ? { name: fn } : { schema: fn.slice(0, dot), name: fn.slice(dot + 1) }, unqualifiedMatchesAnySchema);
 }
 
 function whoMatches(r: Pick<RuleDoc, 'identities' | 'claims'> | MaskingDoc, p: Principal): boolean {

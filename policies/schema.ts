@@ -77,6 +77,7 @@ export const RuleSchema = z
         schemas: z.array(glob).min(1).optional(),
         text: z.string().min(1).optional(),
         flags: z.array(z.string().min(1)).min(1).optional(),
+        functions: z.array(glob).min(1).optional(),
       })
       .strict()
       .optional(),

@@ -12,6 +12,7 @@ const input = (over: Partial<ApprovalRequestInput> = {}): ApprovalRequestInput =
   approvers: ['dba'],
   sessionId: 's1',
   timeoutMs: 10_000,
+  hash: `sha256:${'a'.repeat(64)}`,
   ...over,
 });
 
@@ -127,7 +128,7 @@ test('every waiter is told of a decision; a wait times out with the pending reco
   }
 });
 
-test('cancel moves pending to cancelled and leaves a decided request as it is', () => {
+test('cancel moves pending to cancelled and leaves a denied or used request as it is', () => {
   const store = new ApprovalStore();
   try {
     const r = store.create(input());
@@ -136,8 +137,12 @@ test('cancel moves pending to cancelled and leaves a decided request as it is', 
     assert.equal(c.reason, 'the client went away');
     rejects(() => store.decide(r.id, 'approved', 'dba'), 409, /already cancelled/);
     const d = store.create(input());
-    store.decide(d.id, 'approved', 'dba');
-    assert.equal(store.cancel(d.id).status, 'approved');
+    store.decide(d.id, 'denied', 'dba');
+    assert.equal(store.cancel(d.id).status, 'denied');
+    const e = store.create(input());
+    store.decide(e.id, 'approved', 'dba');
+    store.consume(e.id, e.hash);
+    assert.equal(store.cancel(e.id).status, 'approved');
   } finally {
     store.close();
   }
@@ -194,4 +199,41 @@ test('timeouts beyond maxTimeoutMs are shortened; close releases waiters and ref
   store.close();
   assert.equal((await waiting).status, 'pending');
   rejects(() => store.create(input()), 503, /shutting down/);
+});
+
+test('consume: once, for the bound hash, soon after approval; cancel revokes an unused approval', () => {
+  const store = new ApprovalStore();
+  const hash = `sha256:${'a'.repeat(64)}`;
+  const other = `sha256:${'b'.repeat(64)}`;
+  const a = store.create(input({ hash }));
+  rejects(() => store.consume(a.id, hash), 409, /pending, not approved/);
+  store.decide(a.id, 'approved', 'dba');
+  rejects(() => store.consume(a.id, other), 409, /bound to another statement/);
+  const used = store.consume(a.id, hash);
+  assert.ok(used.consumedAt);
+  rejects(() => store.consume(a.id, hash), 409, /already used/);
+  assert.equal(store.cancel(a.id).status, 'approved', 'a used approval stays what it was');
+
+  const b = store.create(input({ hash }));
+  store.decide(b.id, 'approved', 'dba');
+  assert.equal(store.cancel(b.id, 'client sent CancelRequest').status, 'cancelled');
+  rejects(() => store.consume(b.id, hash), 409, /cancelled, not approved/);
+
+  const c = store.create(input({ hash }));
+  const decided = store.decide(c.id, 'approved', 'dba');
+  rejects(() => store.consume(c.id, hash, Date.parse(decided.decidedAt!) + 61_000), 409, /not used within/);
+
+  const d = store.create(input({ hash }));
+  store.decide(d.id, 'denied', 'dba');
+  rejects(() => store.consume(d.id, hash), 409, /denied, not approved/);
+});
+
+test('the record keeps the parameters and hash it was created with (copies, not references)', () => {
+  const store = new ApprovalStore();
+  const parameters = [{ position: 1, format: 'text' as const, typeOid: 23, value: '42', bytes: 2 }];
+  const r = store.create(input({ parameters, resultFormats: [1] }));
+  parameters[0]!.value = '43';
+  assert.equal(store.get(r.id).parameters![0]!.value, '42');
+  assert.deepEqual(store.get(r.id).resultFormats, [1]);
+  assert.equal(store.get(r.id).hash, `sha256:${'a'.repeat(64)}`);
 });

@@ -24,6 +24,8 @@ export interface ApprovalRecord extends HoldRequest {
   /** When the request left pending, for any reason. */
   decidedAt?: string;
   reason?: string;
+  /** When the requester acted on the approval: an approval runs its command once, then never again. */
+  consumedAt?: string;
 }
 
 export class ApprovalError extends Error {
@@ -50,6 +52,8 @@ export interface ApprovalStoreOptions {
 const DEFAULT_MAX_PENDING = 1000;
 const DEFAULT_MAX_RECORDS = 10_000;
 const DEFAULT_MAX_TIMEOUT_MS = 24 * 3600_000;
+/** An approval not acted on this long after it was given can no longer be used. */
+export const CONSUME_WINDOW_MS = 60_000;
 
 type Waiter = (record: ApprovalRecord) => void;
 
@@ -98,6 +102,12 @@ export class ApprovalStore {
       target: input.target,
       protocol: input.protocol,
       command: input.command,
+      ...(input.commandEscaped ? { commandEscaped: true as const } : {}),
+      ...(input.parameters ? { parameters: input.parameters.map((p) => ({ ...p })) } : {}),
+      ...(input.parametersOmitted ? { parametersOmitted: input.parametersOmitted } : {}),
+      ...(input.resultFormats ? { resultFormats: [...input.resultFormats] } : {}),
+      ...(input.context !== undefined ? { context: input.context } : {}),
+      hash: input.hash,
       rule: input.rule,
       approvers: [...input.approvers],
       sessionId: input.sessionId,
@@ -143,8 +153,28 @@ export class ApprovalStore {
    */
   cancel(id: string, reason = 'the requester stopped waiting'): ApprovalRecord {
     const r = this.require(id);
+    if (r.status === 'approved' && !r.consumedAt) {
+      // Approved but not yet acted on: the command will not run, so the approval must not either.
+      r.status = 'cancelled';
+      r.reason = reason;
+      return snapshot(r);
+    }
     if (r.status !== 'pending') return snapshot(r);
     return this.finish(id, 'cancelled', undefined, reason);
+  }
+
+  /**
+   * The requester is about to run the approved command: succeeds once, for the command the
+   * approval is bound to (`hash`), soon after it was given. Everything else is a 409.
+   */
+  consume(id: string, hash: string, now = Date.now()): ApprovalRecord {
+    const r = this.require(id);
+    if (r.status !== 'approved') throw new ApprovalError(409, `approval ${id} is ${r.status}, not approved`);
+    if (r.consumedAt) throw new ApprovalError(409, `approval ${id} was already used at ${r.consumedAt}; an approval runs its command once`);
+    if (hash !== r.hash) throw new ApprovalError(409, `approval ${id} is bound to another statement or other parameters`);
+    if (now - Date.parse(r.decidedAt!) > CONSUME_WINDOW_MS) throw new ApprovalError(409, `approval ${id} was not used within ${CONSUME_WINDOW_MS / 1000}s of being given`);
+    r.consumedAt = new Date(now).toISOString();
+    return snapshot(r);
   }
 
   /**
@@ -230,5 +260,8 @@ export class ApprovalStore {
 
 /** A deep copy, so callers can neither see later changes by accident nor change the store. */
 function snapshot(r: ApprovalRecord): ApprovalRecord {
-  return { ...r, requester: { ...r.requester, identities: [...r.requester.identities] }, approvers: [...r.approvers] };
+  const copy: ApprovalRecord = { ...r, requester: { ...r.requester, identities: [...r.requester.identities] }, approvers: [...r.approvers] };
+  if (r.parameters) copy.parameters = r.parameters.map((p) => ({ ...p }));
+  if (r.resultFormats) copy.resultFormats = [...r.resultFormats];
+  return copy;
 }

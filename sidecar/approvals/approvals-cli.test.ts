@@ -20,6 +20,7 @@ const input = (over: Partial<ApprovalRequestInput> = {}): ApprovalRequestInput =
   approvers: ['dba'],
   sessionId: 's1',
   timeoutMs: 60_000,
+  hash: `sha256:${'a'.repeat(64)}`,
   ...over,
 });
 
@@ -62,8 +63,8 @@ test('list prints a table of pending requests; approve decides and prints who', 
     const list = await run(['list', ...flags]);
     assert.equal(list.code, 0, list.stderr);
     const [header, row, ...rest] = list.stdout.trimEnd().split('\n');
-    assert.match(header!, /^ID\s+STATUS\s+AGE\s+EXPIRES\s+REQUESTER\s+TARGET\s+RULE\s+COMMAND$/);
-    assert.match(row!, new RegExp(`^${r.id}\\s+pending\\s+\\d+s\\s+(59|60)s\\s+project_path:acme/api:ref:main\\s+orders-db\\s+writes-need-approval\\s+UPDATE orders SET total = \\? WHERE id = \\?$`));
+    assert.match(header!, /^ID\s+STATUS\s+AGE\s+EXPIRES\s+REQUESTER\s+TARGET\s+RULE\s+PARAMS\s+COMMAND$/);
+    assert.match(row!, new RegExp(`^${r.id}\\s+pending\\s+\\d+s\\s+(59|60)s\\s+project_path:acme/api:ref:main\\s+orders-db\\s+writes-need-approval\\s+-\\s+UPDATE orders SET total = \\? WHERE id = \\?$`));
     assert.deepEqual(rest, []);
 
     const approve = await run(['approve', r.id, '--as', 'dba', '--reason', 'ticket OPS-9', ...flags]);
@@ -116,7 +117,47 @@ test('pipeline-controlled text cannot drive the approver’s terminal', () =>
       assert.equal(out.code, 0);
       assert.doesNotMatch(out.stdout, /[\u001b\u0007\u009b\u202e]/);
       assert.match(out.stdout, /DROP TABLE orders/);
+      // Shown, not hidden: the approver can see something is there.
+      assert.match(out.stdout, /\\x1b\[2K/);
+      assert.match(out.stdout, /\\u202eharmless/);
     }
+  }));
+
+test('show prints the exact statement, every parameter (control characters escaped), the hash and whether it was used', () =>
+  withCli(async ({ broker, tokenFile, run }) => {
+    const r = broker.store.create(
+      input({
+        command: "DELETE FROM orders WHERE status <> $1 /* \u0001 */ AND id = $2",
+        parameters: [
+          { position: 1, format: 'text', typeOid: 0, value: "x'\n\u001b[2J", bytes: 7 },
+          { position: 2, format: 'binary', typeOid: 23, value: '00000007', hex: true, bytes: 4 },
+          { position: 3, format: 'text', typeOid: 25, value: null, bytes: 0 },
+          { position: 4, format: 'text', typeOid: 25, value: 'abc', bytes: 900, truncated: true },
+        ],
+        parametersOmitted: 2,
+        resultFormats: [1],
+        context: 'DECLARE c CURSOR FOR\nSELECT 1',
+      }),
+    );
+    const show = await run(['show', r.id, '--broker', broker.url, '--token-file', tokenFile]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.doesNotMatch(show.stdout, /[\u0001\u001b]/);
+    assert.match(show.stdout, /^command:\s+DELETE FROM orders WHERE status <> \$1 \/\* \\x01 \*\/ AND id = \$2$/m);
+    assert.match(show.stdout, /^note:\s+the command holds control or bidi characters/m);
+    assert.match(show.stdout, /^parameters:\s+\$1 text: 'x''\\x0a\\x1b\[2J'$/m);
+    assert.match(show.stdout, /^\s{12}\$2 binary type 23: 0x00000007 \(4 bytes\)$/m);
+    assert.match(show.stdout, /^\s{12}\$3 text type 25: NULL$/m);
+    assert.match(show.stdout, /^\s{12}\$4 text type 25: 'abc' … \(first 3 of 900 bytes shown\)$/m);
+    assert.match(show.stdout, /^\s{12}… 2 more not shown \(the approval covers them too\)$/m);
+    assert.match(show.stdout, /^results:\s+binary$/m);
+    assert.match(show.stdout, /^also runs:\s+DECLARE c CURSOR FOR\n\s{12}SELECT 1$/m);
+    assert.match(show.stdout, /^hash:\s+sha256:a{64}$/m);
+    const list = await run(['list', '--broker', broker.url, '--token-file', tokenFile]);
+    assert.match(list.stdout, /writes-need-approval\s+6\s+DELETE FROM orders WHERE status <> \$1 \/\* \\x01 \*\//);
+    assert.doesNotMatch(list.stdout, /cut here/, 'nothing was cut');
+    broker.store.create(input({ command: `DELETE FROM orders WHERE id IN (${'1, '.repeat(40)}2)` }));
+    const cut = await run(['list', '--broker', broker.url, '--token-file', tokenFile]);
+    assert.match(cut.stdout, /\.\.\.\n\(commands ending in \.\.\. are cut here: `sidegate approvals show ID` shows all of one, with its parameters\)\n$/);
   }));
 
 test('finds the broker through env variables, or local mode’s .sidegate/broker.json', () =>

@@ -3,13 +3,29 @@
 // they carry ends up in memory for the life of the request and on approvers' terminals.
 import { z } from 'zod';
 import { APPROVAL_STATUSES, type ApprovalRequestInput, type ApprovalStatus } from './approval-store.js';
+import { MAX_SHOWN_PARAM_BYTES, MAX_SHOWN_PARAMS } from '../pipeline/held-command.js';
 
-/** Largest request body the broker reads (413 beyond). */
-export const MAX_BODY_BYTES = 64 * 1024;
+/** Largest request body the broker reads (413 beyond): a full statement and its shown parameters. */
+export const MAX_BODY_BYTES = 256 * 1024;
 /** Longest statement text a request may carry; longer ones are refused, never cut (an approver must see all of it). */
 export const MAX_COMMAND_CHARS = 32 * 1024;
 
 const name = z.string().min(1).max(256);
+const uint32 = z.number().int().min(0).max(2 ** 32 - 1);
+
+const heldParameter = z.object({
+  position: z.number().int().min(1).max(65535),
+  format: z.enum(['text', 'binary']),
+  typeOid: uint32,
+  // Hex takes two characters a byte; text at most one character a byte.
+  value: z.string().max(2 * MAX_SHOWN_PARAM_BYTES).nullable(),
+  hex: z.literal(true).optional(),
+  bytes: z.number().int().min(0).max(2 ** 31 - 1),
+  truncated: z.literal(true).optional(),
+});
+
+/** The binding hash (held-command.ts). */
+export const BindingHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256: and 64 hex digits');
 const names = z.array(name).max(64);
 
 export const CreateApprovalBody = z.object({
@@ -17,6 +33,12 @@ export const CreateApprovalBody = z.object({
   target: name,
   protocol: z.string().min(1).max(32),
   command: z.string().max(MAX_COMMAND_CHARS),
+  commandEscaped: z.literal(true).optional(),
+  parameters: z.array(heldParameter).max(MAX_SHOWN_PARAMS).optional(),
+  parametersOmitted: z.number().int().min(1).max(65535).optional(),
+  resultFormats: z.array(z.number().int().min(0).max(1)).max(65535).optional(),
+  context: z.string().max(MAX_COMMAND_CHARS).optional(),
+  hash: BindingHash,
   rule: name,
   approvers: names,
   sessionId: name,
@@ -29,6 +51,8 @@ export const DecideBody = z.object({
 });
 
 export const CancelBody = z.object({ reason: z.string().max(2000).optional() });
+
+export const ConsumeBody = z.object({ hash: BindingHash });
 
 /** `?status=` of the list endpoint: absent means all; anything else must be a known status. */
 export function parseStatusFilter(raw: string | null): ApprovalStatus | undefined | 'invalid' {

@@ -16,6 +16,7 @@ const body = (over: Record<string, unknown> = {}) => ({
   approvers: ['dba'],
   sessionId: 's1',
   timeoutMs: 10_000,
+  hash: `sha256:${'a'.repeat(64)}`,
   ...over,
 });
 
@@ -104,6 +105,22 @@ test('the requester cancels; a cancelled request cannot be approved', () =>
     assert.equal((await call(ADMIN, 'POST', `/v1/approvals/${id}/approve`, { approver: 'dba' })).status, 409);
   }));
 
+test('consume: requester only, once, for the bound hash; a bad hash is 400', () =>
+  withBroker(async (_b, call) => {
+    const hash = `sha256:${'a'.repeat(64)}`;
+    const id = (await call(REQUESTER, 'POST', '/v1/approvals', body())).json['id'] as string;
+    assert.equal((await call(REQUESTER, 'POST', `/v1/approvals/${id}/consume`, { hash })).status, 409, 'not approved yet');
+    await call(ADMIN, 'POST', `/v1/approvals/${id}/approve`, { approver: 'dba' });
+    assert.equal((await call(ADMIN, 'POST', `/v1/approvals/${id}/consume`, { hash })).status, 403);
+    assert.equal((await call(REQUESTER, 'POST', `/v1/approvals/${id}/consume`, { hash: 'sha256:zz' })).status, 400);
+    assert.equal((await call(REQUESTER, 'POST', `/v1/approvals/${id}/consume`, { hash: `sha256:${'b'.repeat(64)}` })).status, 409);
+    const used = await call(REQUESTER, 'POST', `/v1/approvals/${id}/consume`, { hash });
+    assert.equal(used.status, 200);
+    assert.equal(typeof used.json['consumedAt'], 'string');
+    assert.equal((await call(REQUESTER, 'POST', `/v1/approvals/${id}/consume`, { hash })).status, 409, 'single use');
+    assert.equal((await call(REQUESTER, 'POST', '/v1/approvals', body({ hash: undefined }))).status, 400, 'no hash, no hold');
+  }));
+
 test('401 without or with a wrong token; 403 for the wrong role or an unlisted approver', () =>
   withBroker(
     async (_b, call) => {
@@ -134,7 +151,7 @@ test('404 for unknown or malformed ids and paths, without echoing them', () =>
     assert.equal((await call(REQUESTER, 'GET', '/v1/approvals/apr-zzzzzz/wait?timeoutMs=10')).status, 404);
   }));
 
-test('400 for invalid bodies and filters; 413 for bodies over 64 KiB (declared or streamed)', () =>
+test('400 for invalid bodies and filters; 413 for bodies over 256 KiB (declared or streamed)', () =>
   withBroker(async (b, call) => {
     const bad = await call(REQUESTER, 'POST', '/v1/approvals', body({ approvers: 'dba' }));
     assert.equal(bad.status, 400);
@@ -146,14 +163,14 @@ test('400 for invalid bodies and filters; 413 for bodies over 64 KiB (declared o
     const noApprover = await call(ADMIN, 'POST', `/v1/approvals/${id}/approve`, {});
     assert.equal(noApprover.status, 400);
     const big = await call(REQUESTER, 'POST', '/v1/approvals', body({ command: 'x'.repeat(4_000_000) }));
-    assert.deepEqual([big.status, big.json['error']], [413, 'request body larger than 65536 bytes']);
+    assert.deepEqual([big.status, big.json['error']], [413, 'request body larger than 262144 bytes']);
     // Chunked (no content-length): the limit is enforced while reading.
     const chunked = await fetch(b.url + '/v1/approvals', {
       method: 'POST',
       headers: { authorization: `Bearer ${REQUESTER}` },
       body: new ReadableStream({
         start(c) {
-          for (let i = 0; i < 20; i++) c.enqueue(new Uint8Array(8 * 1024).fill(120));
+          for (let i = 0; i < 40; i++) c.enqueue(new Uint8Array(8 * 1024).fill(120));
           c.close();
         },
       }),

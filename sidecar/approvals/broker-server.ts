@@ -7,12 +7,13 @@
 //   GET  /v1/approvals/:id              any        → record
 //   GET  /v1/approvals/:id/wait?timeoutMs=  any    → record once decided, or still pending at timeout
 //   POST /v1/approvals/:id/approve|deny admin      { approver, reason? } → record (403/404/409)
-//   POST /v1/approvals/:id/cancel       requester  { reason? } → record
+//   POST /v1/approvals/:id/cancel       requester  { reason? } → record (also revokes an unused approval)
+//   POST /v1/approvals/:id/consume      requester  { hash } → record; once, for the bound hash (409)
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApprovalError, ApprovalStore, type ApprovalStoreOptions } from './approval-store.js';
 import { isApprovalId } from './approval-id.js';
-import { CancelBody, CreateApprovalBody, DecideBody, MAX_BODY_BYTES, parseBoundedInt, parseStatusFilter } from './broker-api-schema.js';
+import { CancelBody, ConsumeBody, CreateApprovalBody, DecideBody, MAX_BODY_BYTES, parseBoundedInt, parseStatusFilter } from './broker-api-schema.js';
 import { checkBrokerTokens, roleOf, type BrokerRole, type BrokerTokens } from './bearer-auth.js';
 import { HttpError, readJsonBody, sendJson } from './http-json.js';
 
@@ -119,6 +120,12 @@ async function route(store: ApprovalStore, tokens: BrokerTokens, req: http.Incom
     const body = CancelBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
     if (!body.success) throw new HttpError(400, firstIssue(body.error));
     return sendJson(res, 200, store.cancel(id, body.data.reason));
+  }
+  if (action === 'consume' && method === 'POST') {
+    need(role, 'requester', 'using approvals needs the requester token');
+    const body = ConsumeBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
+    if (!body.success) throw new HttpError(400, firstIssue(body.error));
+    return sendJson(res, 200, store.consume(id, body.data.hash));
   }
   throw new HttpError(404, 'not found');
 }

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { startApprovalBroker, type ApprovalBroker } from './broker-server.js';
 import { ApprovalClient } from './hold-client.js';
 import type { HoldRequest } from '../pipeline/command-gate.js';
+import { heldCommand } from '../pipeline/held-command.js';
 
 const ADMIN = 'admin-token-0123456789';
 const REQUESTER = 'requester-token-0123456789';
@@ -14,7 +15,7 @@ const req = (command = 'UPDATE orders SET total = ? WHERE id = ?'): HoldRequest 
   requester: { subject: 'ci', issuer: 'https://ci', identities: ['ci'] },
   target: 'db',
   protocol: 'postgres',
-  command,
+  ...heldCommand({ sessionId: 's1', target: 'db', sql: Buffer.from(command) }),
   rule: 'writes-need-approval',
   approvers: ['dba'],
   sessionId: 's1',
@@ -52,8 +53,74 @@ test('hold tells the id as soon as it exists and resolves approved when someone 
     assert.equal(b.store.get(id).status, 'pending');
     assert.equal(b.store.get(id).command, 'UPDATE orders SET total = ? WHERE id = ?');
     assert.equal(await decide(id, 'approve', 'dba', 'ticket OPS-7'), 200);
-    assert.deepEqual(await held, { id, status: 'approved', approver: 'dba', reason: 'ticket OPS-7' });
+    assert.deepEqual(await held, { id, status: 'approved', approver: 'dba', reason: 'ticket OPS-7', hash: req().hash });
+    assert.ok(b.store.get(id).consumedAt, 'the approval was used at the broker before it was reported');
   }));
+
+test('an approval is used once: the broker refuses a second use', () =>
+  withBroker(async (b, client, decide) => {
+    const c = created();
+    const held = client.hold(req(), { timeoutMs: 10_000, onCreated: c.onCreated });
+    const id = await c.id;
+    await decide(id, 'approve', 'dba');
+    assert.equal((await held).status, 'approved');
+    const again = await fetch(`${b.url}/v1/approvals/${id}/consume`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${REQUESTER}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ hash: req().hash }),
+    });
+    assert.equal(again.status, 409);
+    assert.match(((await again.json()) as { error: string }).error, /already used/);
+  }));
+
+/** A broker that approves everything at once, as `record` (lets a test make it lie). */
+async function withLyingBroker(record: (body: { hash: string }, path: string) => object, fn: (client: ApprovalClient, calls: string[]) => Promise<void>) {
+  const calls: string[] = [];
+  const server = http.createServer((r, res) => {
+    let text = '';
+    r.on('data', (d: Buffer) => (text += d.toString()));
+    r.on('end', () => {
+      calls.push(`${r.method} ${r.url}`);
+      const body = (text ? JSON.parse(text) : {}) as { hash: string };
+      res.writeHead(r.url === '/v1/approvals' ? 201 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(r.url === '/v1/approvals' ? { id: 'apr-aaaaaa', status: 'pending' } : record(body, r.url ?? '')));
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  try {
+    await fn(new ApprovalClient({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: REQUESTER }), calls);
+  } finally {
+    await new Promise((ok) => server.close(ok));
+  }
+}
+
+test('an approval for another statement (another hash) does not run this one, and is not used', () =>
+  withLyingBroker(
+    () => ({ id: 'apr-aaaaaa', status: 'approved', decidedBy: 'dba', hash: req('DELETE FROM orders WHERE id = 1').hash }),
+    async (client, calls) => {
+      const out = await client.hold(req('DELETE FROM orders'), { timeoutMs: 5_000 });
+      assert.deepEqual(out, { id: 'apr-aaaaaa', status: 'mismatched' });
+      assert.ok(!calls.some((c) => c.includes('/consume')), 'a mismatched approval is never consumed');
+      assert.ok(calls.some((c) => c.includes('/cancel')), 'and is revoked');
+    },
+  ));
+
+test('a replayed answer (another request\'s approval, same hash) is a mismatch, never used', () =>
+  withLyingBroker(
+    () => ({ id: 'apr-bbbbbb', status: 'approved', decidedBy: 'dba', hash: req().hash }),
+    async (client, calls) => {
+      assert.deepEqual(await client.hold(req(), { timeoutMs: 5_000 }), { id: 'apr-aaaaaa', status: 'mismatched' });
+      assert.ok(!calls.some((c) => c.includes('/consume')));
+    },
+  ));
+
+test('a consume answer naming another hash is a mismatch too', () =>
+  withLyingBroker(
+    (_body, path) => ({ id: 'apr-aaaaaa', status: 'approved', decidedBy: 'dba', hash: path.includes('/consume') ? req('other').hash : req().hash, consumedAt: new Date().toISOString() }),
+    async (client) => {
+      assert.equal((await client.hold(req(), { timeoutMs: 5_000 })).status, 'mismatched');
+    },
+  ));
 
 test('hold resolves denied with the approver and reason', () =>
   withBroker(async (_b, client, decide) => {
@@ -106,6 +173,20 @@ test('an aborted hold (client disconnected) is cancelled at the broker', () =>
     early.abort();
     assert.equal((await client.hold(req(), { timeoutMs: 10_000, signal: early.signal })).status, 'cancelled');
     assert.equal(b.store.list().length, 1, 'an already-aborted hold creates nothing');
+  }));
+
+test('an abort while the request is being created still cancels it at the broker (no orphan to approve)', () =>
+  withBroker(async (b, client, decide) => {
+    const abort = new AbortController();
+    const held = client.hold(req(), { timeoutMs: 10_000, signal: abort.signal });
+    abort.abort(); // the create is on its way
+    const out = await held;
+    assert.equal(out.status, 'cancelled');
+    const records = b.store.list();
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.status, 'cancelled');
+    assert.equal(out.id, records[0]!.id);
+    assert.equal(await decide(out.id, 'approve', 'dba'), 409);
   }));
 
 test('broker unreachable → unavailable (the caller denies)', async () => {

@@ -2,7 +2,9 @@
 // to the waiting user), then long-poll until a human decides or the timeout passes.
 // Fail closed: whenever the broker cannot be reached or refuses, the outcome is 'unavailable' and
 // the caller denies. A held client that goes away (AbortSignal) cancels the request at the broker
-// so nobody approves a command that will never run.
+// so nobody approves a command that will never run. An approval is used at most once, for the
+// command it is bound to: before answering 'approved' the client checks the record names this
+// command's hash and consumes it at the broker (which refuses a second use).
 import type { ApprovalHolder, HoldRequest, HoldResult } from '../pipeline/command-gate.js';
 import type { ApprovalRecord } from './approval-store.js';
 import { BrokerCallError, callBroker } from './broker-http-client.js';
@@ -51,11 +53,16 @@ export class ApprovalClient implements ApprovalHolder {
     }
     let id: string;
     try {
-      ({ id } = await this.call<{ id: string }>('POST', '/v1/approvals', body, this.requestTimeoutMs, signal));
+      // Not abortable: a create cut short may still exist at the broker, pending for nobody; once
+      // its id is known, an abort in the meantime cancels it there (below).
+      ({ id } = await this.call<{ id: string }>('POST', '/v1/approvals', body, this.requestTimeoutMs));
     } catch (err) {
-      // If the create was sent before an abort, the broker expires the orphan on its own.
       if (signal?.aborted) return { id: '-', status: 'cancelled' };
       return { id: '-', status: 'unavailable', reason: messageOf(err) };
+    }
+    if (signal?.aborted) {
+      await this.cancel(id, 'the client went away');
+      return { id, status: 'cancelled' };
     }
     try {
       opts.onCreated?.(id);
@@ -80,7 +87,7 @@ export class ApprovalClient implements ApprovalHolder {
       try {
         const record = await this.call<ApprovalRecord>('GET', `/v1/approvals/${encodeURIComponent(id)}/wait?timeoutMs=${pollMs}`, undefined, pollMs + this.requestTimeoutMs, signal);
         failures = 0;
-        if (record.status !== 'pending') return outcomeOf(record);
+        if (record.status !== 'pending') return await this.settle(record, id, req, signal);
       } catch (err) {
         if (signal?.aborted) continue;
         // A 4xx will not get better by asking again (the broker forgot the request or refuses us).
@@ -93,6 +100,30 @@ export class ApprovalClient implements ApprovalHolder {
         await pause(RETRY_PAUSE_MS, signal);
       }
     }
+  }
+
+  /** A decided record: denial as it is; an approval only if it is this command's, used once. */
+  private async settle(record: ApprovalRecord, expectedId: string, req: HoldRequest, signal?: AbortSignal): Promise<HoldOutcome> {
+    if (record.status !== 'approved') return outcomeOf(record);
+    const { id } = record;
+    // Another request's approval (a replayed answer), or one bound to other bytes: never used.
+    if (id !== expectedId || record.hash !== req.hash) {
+      await this.cancel(expectedId, 'the approval is not bound to the held command');
+      return { id: expectedId, status: 'mismatched' };
+    }
+    if (signal?.aborted) {
+      await this.cancel(id, 'the client went away');
+      return { id, status: 'cancelled' };
+    }
+    let used: ApprovalRecord;
+    try {
+      // Not abortable: once sent, the outcome of the consume must be known.
+      used = await this.call<ApprovalRecord>('POST', `/v1/approvals/${encodeURIComponent(id)}/consume`, { hash: req.hash }, this.requestTimeoutMs);
+    } catch (err) {
+      return { id, status: 'unavailable', reason: messageOf(err) };
+    }
+    if (used.id !== id || used.status !== 'approved' || used.hash !== req.hash || !used.consumedAt) return { id, status: 'mismatched' };
+    return { ...outcomeOf(used), hash: used.hash };
   }
 
   private async cancel(id: string, reason: string): Promise<void> {

@@ -4,7 +4,7 @@
 import type { Writable } from 'node:stream';
 import { loadPolicyFile, loadPolicyCasesFile, runPolicyCases, Policy, PolicyError } from '../../policies/index.js';
 import type { CommandFacts, TargetSpec } from '../../policies/model.js';
-import { initSqlInspector, inspectSql } from '../protocols/postgres/sql-inspector.js';
+import { decisionFacts, initSqlInspector, inspectSql } from '../protocols/postgres/sql-inspector.js';
 
 interface Io {
   stdout: Writable;
@@ -49,7 +49,7 @@ export async function runPolicyCommand(args: string[], io: Io): Promise<number> 
 export function inspectCommand(target: TargetSpec, text: string): CommandFacts[] {
   switch (target.protocol) {
     case 'postgres':
-      return inspectSql(text, { target: target.name }).map((s) => s.facts);
+      return decisionFacts(inspectSql(text, { target: target.name }));
     default:
       throw new Error(`policy test: protocol ${target.protocol} is not supported yet`);
   }

@@ -102,3 +102,12 @@ test('holdsCardNumber answers exactly as the scanner does, with or without separ
   }
   assert.ok(cards > 500, `cards among the samples (${cards})`);
 });
+
+test('runs of zeros and numbers starting with 0 are no card (they pass Luhn)', () => {
+  const found: string[] = [];
+  const text = 'avg 2.0000000000000000 and 0000000000000000 and 0539578763621486';
+  findCardNumbers(text, (s, e) => found.push(text.slice(s, e)));
+  assert.deepEqual(found, []);
+  assert.equal(holdsCardNumber('0000000000000000'), false);
+  assert.equal(holdsCardNumber('4539578763621486'), true);
+});

@@ -96,6 +96,12 @@ function scanRun(groups: readonly DigitGroup[], digits: readonly number[], glued
   while (g < groups.length) {
     let best = -1;
     const from = groups[g]!.firstDigit;
+    // No card number starts with 0 (ISO/IEC 7812 issues none under that industry digit), and
+    // runs of zeros pass Luhn: `avg()` prints 2.0000000000000000.
+    if (digits[from] === 0) {
+      g++;
+      continue;
+    }
     // Luhn sums of digits[from, k) kept incrementally for both parities, so each longer window
     // costs only its new digits: `evenLast` doubles digits at odd offsets from `from` (right when
     // the window's last digit sits at an even offset), `oddLast` the others.
@@ -136,7 +142,7 @@ function scanRun(groups: readonly DigitGroup[], digits: readonly number[], glued
  * for the word it touches: this answers "maybe" for it, which is what a screen needs.)
  */
 export function holdsCardNumber(text: string): boolean {
-  if (/^[0-9]+$/.test(text)) return text.length >= MIN_DIGITS && text.length <= MAX_DIGITS && luhnDigitsValid(text);
+  if (/^[0-9]+$/.test(text)) return text.length >= MIN_DIGITS && text.length <= MAX_DIGITS && text[0] !== '0' && luhnDigitsValid(text);
   let found = false;
   findCardNumbers(text, () => (found = true));
   return found;

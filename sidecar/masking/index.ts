@@ -14,4 +14,5 @@ export {
 } from './result-masker.js';
 export { compileColumnPattern, columnMatches, columnPatternProblem, type ColumnPattern, type ColumnTable } from './column-patterns.js';
 export { maskJsonText } from './json-text-masking.js';
-export { isTextualPgType, isShortNumericTextPgType, maskPgValue, PG_TYPE } from './postgres-value-format.js';
+export { isTextualPgType, isShortNumericTextPgType, isScannedBinaryPgType, isScreenablePgValue, isWideNumberPgType, pgNumberDigitCount, maskPgValue, PG_TYPE } from './postgres-value-format.js';
+export { derivedStrategy, strongestColumnStrategy, isOpaqueRelation, type SourceRelation } from './derived-columns.js';

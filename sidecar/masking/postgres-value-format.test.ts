@@ -119,3 +119,52 @@ test('textual types: the listed ones, json/jsonb and their arrays; not int4 or b
   for (const oid of [25, 1043, 1042, 19, 705, 114, 142, 3802, 1009]) assert.equal(isTextualPgType(oid), true, String(oid));
   for (const oid of [23, 20, 17, 1700, 16]) assert.equal(isTextualPgType(oid), false, String(oid));
 });
+
+/** Detectors only (email, card), over one column whose binary values are looked at. */
+const detectorsOnly = () =>
+  planResultMasking(
+    [{ name: 'detect', columns: [], detectors: [{ kind: 'builtin', name: 'email' }, { kind: 'builtin', name: 'payment-card' }], strategy: 'redact' }],
+    [{ name: 'v', textual: true }],
+  )!;
+
+test('binary records are masked field by field and re-encoded as the server would', async () => {
+  const m = detectorsOnly();
+  const rec = await wire(`record_send(ROW(1, 'to ada@example.com'::text, NULL::text))`);
+  assert.deepEqual(maskPgValue(m, 0, 1, PG_TYPE.record, rec).value, await wire(`record_send(ROW(1, 'to [REDACTED:email]'::text, NULL::text))`));
+  const clean = await wire(`record_send(ROW(1, 'x'::text))`);
+  assert.equal(maskPgValue(m, 0, 1, PG_TYPE.record, clean).value, clean);
+  assert.deepEqual(maskPgValue(m, 0, 1, PG_TYPE.record, clean.subarray(0, clean.length - 1)), { value: null, masked: 1 }, 'malformed: withheld');
+  const nested = await wire(`array_send(ARRAY[ROW('ada@example.com'::text), ROW('b'::text)])`);
+  assert.deepEqual(maskPgValue(m, 0, 1, 2287, nested).value, await wire(`array_send(ARRAY[ROW('[REDACTED:email]'::text), ROW('b'::text)])`));
+});
+
+test('binary numbers that spell a card are withheld; other numbers pass', async () => {
+  const m = detectorsOnly();
+  assert.deepEqual(maskPgValue(m, 0, 1, 20, await wire('int8send(4539578763621486)')), { value: null, masked: 1 });
+  assert.deepEqual(maskPgValue(m, 0, 1, 1700, await wire('numeric_send(4539578763621486.00)')), { value: null, masked: 1 });
+  assert.deepEqual(maskPgValue(m, 0, 1, 701, await wire('float8send(4539578763621486)')), { value: null, masked: 1 });
+  const small = await wire('int8send(42)');
+  assert.equal(maskPgValue(m, 0, 1, 20, small).value, small);
+  const num = await wire('numeric_send(12345.678)');
+  assert.equal(maskPgValue(m, 0, 1, 1700, num).value, num);
+});
+
+test('bytea: binary masked in place; hex text decoded, masked and re-encoded', async () => {
+  const m = detectorsOnly();
+  const bin = await wire(`byteasend(convert_to('to ada@example.com', 'UTF8'))`);
+  assert.deepEqual(maskPgValue(m, 0, 1, PG_TYPE.bytea, bin).value, await wire(`byteasend(convert_to('to [REDACTED:email]', 'UTF8'))`));
+  const hex = Buffer.from('\\x' + Buffer.from('to ada@example.com').toString('hex'));
+  assert.equal(maskPgValue(m, 0, 0, PG_TYPE.bytea, hex).value!.toString(), '\\x' + Buffer.from('to [REDACTED:email]').toString('hex'));
+  const clean = Buffer.from('\\x0001');
+  assert.equal(maskPgValue(m, 0, 0, PG_TYPE.bytea, clean).value, clean);
+});
+
+test('tsvector with a match is withheld; a type the masker cannot read is withheld; safe types pass', async () => {
+  const m = detectorsOnly();
+  assert.deepEqual(maskPgValue(m, 0, 1, 3614, await wire(`tsvectorsend(to_tsvector('simple', 'ada@example.com'))`)), { value: null, masked: 1 });
+  const plain = await wire(`tsvectorsend(to_tsvector('simple', 'hello world'))`);
+  assert.equal(maskPgValue(m, 0, 1, 3614, plain).value, plain);
+  assert.deepEqual(maskPgValue(m, 0, 1, 16385, Buffer.from('anything')), { value: null, masked: 1 }, 'a user type');
+  const uuid = await wire(`uuid_send('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')`);
+  assert.equal(maskPgValue(m, 0, 1, 2950, uuid).value, uuid);
+});

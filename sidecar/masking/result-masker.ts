@@ -7,7 +7,7 @@
 // value that detectors would have to scan is replaced whole by `[REDACTED:oversized]` rather than
 // scanned in part: a secret past the scanned prefix would otherwise pass, and the policy asked for
 // this value to be checked. Column rules need no bound (every strategy is one linear pass).
-import { ChunkScreen } from './byte-screen.js';
+import { ChunkScreen, type ByteScreen } from './byte-screen.js';
 import type { MaskingRule, MaskStrategy } from '../../policies/model.js';
 import { compileDetectors, findSensitive, type Detector, type Match } from './detectors.js';
 import { applyStrategy, keyedHash, redact, REDACTED, strategyStrength } from './strategies.js';
@@ -20,6 +20,15 @@ export interface ResultColumn {
   /** The underlying table column's own name when known (catalog), so an alias cannot hide it. */
   sourceColumn?: string;
   table?: ColumnTable;
+  /**
+   * Other tables the column may come from, matched like `table` (the relations its statement
+   * names: a cached table name is never the only evidence, catalog-names.ts).
+   */
+  alsoTables?: readonly ColumnTable[];
+  /** Other names the column may go by (an alias's possible sources). */
+  alsoNames?: readonly string[];
+  /** A strategy decided by the caller (a column derived from masked columns, derived-columns.ts). */
+  forced?: MaskStrategy;
   /** Whether the value's bytes are text detectors can scan (text format, or a textual type). */
   textual: boolean;
   /**
@@ -56,7 +65,7 @@ export interface ResultMasker {
    * For a screenable column: a screen of received chunks that tells which values could hold a
    * match at all (the others need no masking). Null for any other column.
    */
-  chunkScreen(index: number): ChunkScreen | null;
+  chunkScreen(index: number, extra?: readonly ByteScreen[]): ChunkScreen | null;
   maskText(index: number, value: string): MaskResult<string>;
   /** UTF-8 bytes in, UTF-8 bytes out; the same Buffer object when nothing changed. */
   maskUtf8(index: number, value: Buffer): MaskResult<Buffer>;
@@ -64,6 +73,11 @@ export interface ResultMasker {
   maskJsonText(index: number, value: string): MaskResult<string>;
   /** Like maskUtf8 for a JSON document; the same Buffer object when nothing changed. */
   maskJsonUtf8(index: number, value: Buffer): MaskResult<Buffer>;
+  /**
+   * How many detector matches `text` holds (an oversized text counts as one), without masking or
+   * counting anything: for values that cannot hold a replacement and are withheld whole instead.
+   */
+  probeText(index: number, text: string): number;
   /** Values and matches replaced so far by this masker. */
   readonly totalMasked: number;
   /** Counts replacements a format-specific caller made itself (e.g. a binary value sent as NULL). */
@@ -119,10 +133,12 @@ export function planResultMasking(rules: readonly MaskingRule[], columns: readon
 /** The strongest strategy of the rules whose patterns cover the column, or null. */
 function columnStrategy(rules: readonly MaskingRule[], compiled: readonly CompiledRule[], col: ResultColumn): MaskStrategy | null {
   const names = col.sourceColumn && col.sourceColumn !== col.name ? [col.name, col.sourceColumn] : [col.name];
-  let best: MaskStrategy | null = null;
+  if (col.alsoNames) names.push(...col.alsoNames);
+  let best: MaskStrategy | null = col.forced ?? null;
   rules.forEach((rule, i) => {
     if (best !== null && strategyStrength(rule.strategy) <= strategyStrength(best)) return;
-    if (compiled[i]!.patterns.some((p) => columnMatches(p, names, col.table))) best = rule.strategy;
+    const covers = (p: ColumnPattern) => columnMatches(p, names, col.table) || (col.alsoTables?.some((t) => columnMatches(p, names, t)) ?? false);
+    if (compiled[i]!.patterns.some(covers)) best = rule.strategy;
   });
   return best;
 }
@@ -178,8 +194,8 @@ class PlannedMasker implements ResultMasker {
     return this.allScreened && !this.perColumn[index] && this.scans(index);
   }
 
-  chunkScreen(index: number): ChunkScreen | null {
-    return this.screenable(index) ? new ChunkScreen(this.detectors.flatMap((d) => d.screens!), this.maxValueBytes) : null;
+  chunkScreen(index: number, extra: readonly ByteScreen[] = []): ChunkScreen | null {
+    return this.screenable(index) ? new ChunkScreen([...this.detectors.flatMap((d) => d.screens!), ...extra], this.maxValueBytes) : null;
   }
 
   maskText(index: number, value: string): MaskResult<string> {
@@ -188,6 +204,13 @@ class PlannedMasker implements ResultMasker {
     if (!this.scans(index)) return { value, masked: 0 };
     if (this.oversizedText(value)) return this.count({ value: OVERSIZED, masked: 1 });
     return this.count(this.maskDetected(value, this.candidates(value, false)));
+  }
+
+  probeText(index: number, text: string): number {
+    if (!this.scans(index)) return 0;
+    if (this.oversizedText(text)) return 1;
+    const candidates = this.candidates(text, false);
+    return candidates.length === 0 ? 0 : findSensitive(text, candidates).length;
   }
 
   maskUtf8(index: number, value: Buffer): MaskResult<Buffer> {

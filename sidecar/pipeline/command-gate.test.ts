@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandGate, denialMessage, type ApprovalHolder, type HoldResult, type PolicyDecider } from './command-gate.js';
 import type { CommandFacts, Decision, Principal } from '../../policies/model.js';
+import { heldCommand } from './held-command.js';
 
 const principal: Principal = { issuer: 'https://issuer', subject: 'ci', claims: {}, identities: ['ci'] };
 const facts = (operation: string): CommandFacts => ({
@@ -35,20 +36,23 @@ test('an unhealthy audit trail denies everything (audit records are evidence)', 
   assert.equal(gate.decide(principal, [facts('SELECT')]).action, 'allow');
 });
 
+const held = (sql: string) => heldCommand({ sessionId: 's1', target: 'db', sql: Buffer.from(sql) });
+
 test('hold: approved releases, anything else denies with a message naming the approval and rule', async () => {
   const decision: Decision = { action: 'approve', rule: 'writes-need-approval', reason: 'x', approvers: ['dba'], timeoutMs: 1000 };
   const session = { id: 's1', principal, target: 'db', protocol: 'postgres' };
   const seen: unknown[] = [];
-  const approved = await new CommandGate(decider({}), holder({ id: 'apr-1', status: 'approved', approver: 'alice' }, seen)).hold(session, decision, 'UPDATE t SET a = ?');
+  const approved = await new CommandGate(decider({}), holder({ id: 'apr-1', status: 'approved', approver: 'alice', hash: held("UPDATE t SET a = 'x'").hash }, seen)).hold(session, decision, held("UPDATE t SET a = 'x'"));
   assert.equal(approved.verdict, 'allow');
-  assert.equal((seen[0] as { command: string }).command, 'UPDATE t SET a = ?');
+  assert.equal((seen[0] as { command: string }).command, "UPDATE t SET a = 'x'");
+  assert.equal((seen[0] as { hash: string }).hash, held("UPDATE t SET a = 'x'").hash);
   for (const status of ['denied', 'expired', 'cancelled', 'unavailable'] as const) {
-    const out = await new CommandGate(decider({}), holder({ id: 'apr-2', status, approver: 'bob' })).hold(session, decision, 'UPDATE t');
+    const out = await new CommandGate(decider({}), holder({ id: 'apr-2', status, approver: 'bob' })).hold(session, decision, held('UPDATE t'));
     assert.equal(out.verdict, 'deny', status);
     assert.match(out.verdict === 'deny' ? out.message : '', /writes-need-approval/);
     if (status !== 'unavailable') assert.match(out.verdict === 'deny' ? out.message : '', /apr-2/);
   }
-  const noBroker = await new CommandGate(decider({}), null).hold(session, decision, 'UPDATE t');
+  const noBroker = await new CommandGate(decider({}), null).hold(session, decision, held('UPDATE t'));
   assert.equal(noBroker.verdict, 'deny');
 });
 
@@ -58,4 +62,16 @@ test('denial messages name the rule', () => {
     'sidegate: denied by rule "no-ddl": DDL is not allowed from CI',
   );
   assert.match(denialMessage({ action: 'approve', rule: 'r', reason: 'x' }, { id: 'apr-9', status: 'expired' }), /apr-9.*timed out/);
+});
+
+test('hold: an approval bound to another statement or other parameters is a denial', async () => {
+  const decision: Decision = { action: 'approve', rule: 'writes-need-approval', reason: 'x', approvers: ['dba'], timeoutMs: 1000 };
+  const session = { id: 's1', principal, target: 'db', protocol: 'postgres' };
+  const other = held('DELETE FROM orders WHERE id = 1').hash;
+  for (const hash of [other, undefined]) {
+    const out = await new CommandGate(decider({}), holder({ id: 'apr-3', status: 'approved', approver: 'alice', hash })).hold(session, decision, held('DELETE FROM orders'));
+    assert.equal(out.verdict, 'deny');
+    assert.equal(out.approval?.status, 'mismatched');
+    assert.match(out.verdict === 'deny' ? out.message : '', /apr-3.*not for this statement/);
+  }
 });

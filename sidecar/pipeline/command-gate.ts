@@ -5,6 +5,7 @@
 // the hot path of every statement); holding is asynchronous and only happens for `approve`.
 // The gate knows nothing about wire formats, and nothing about how an adapter reports a denial.
 import type { CommandFacts, Decision, Principal } from '../../policies/model.js';
+import type { HeldCommand, HeldParameter } from './held-command.js';
 
 /** The part of the policy the gate needs (keeps the gate testable and the dependency narrow). */
 export interface PolicyDecider {
@@ -15,8 +16,18 @@ export interface HoldRequest {
   requester: { subject: string; issuer: string; identities: string[] };
   target: string;
   protocol: string;
-  /** Statement text with literals replaced (what an approver sees). */
+  /** The full statement text exactly as it will be forwarded (held-command.ts). */
   command: string;
+  /** The statement's bytes are not UTF-8: bytes ≥ 0x80 appear as \xNN in `command`. */
+  commandEscaped?: true;
+  /** Extended protocol: the Bind parameters (display-bounded, see held-command.ts). */
+  parameters?: HeldParameter[];
+  parametersOmitted?: number;
+  resultFormats?: number[];
+  /** What else the command runs that its text does not show (a FETCH's cursor query); bound too. */
+  context?: string;
+  /** What the approval is bound to: SHA-256 over session, target, statement and parameter bytes. */
+  hash: string;
   rule: string;
   approvers: string[];
   sessionId: string;
@@ -24,7 +35,10 @@ export interface HoldRequest {
 
 export interface HoldResult {
   id: string;
-  status: 'approved' | 'denied' | 'expired' | 'cancelled' | 'unavailable';
+  /** `mismatched`: an approval came back that is not bound to this command's hash. */
+  status: 'approved' | 'denied' | 'expired' | 'cancelled' | 'unavailable' | 'mismatched';
+  /** The binding hash the approval names (approved only). */
+  hash?: string;
   approver?: string;
   reason?: string;
 }
@@ -67,12 +81,13 @@ export class CommandGate {
 
   /**
    * Resolves an `approve` decision by holding the command at the broker. A broker that cannot be
-   * reached, a denial, an expiry or a cancelled hold all deny: nothing runs unless a human said yes.
+   * reached, a denial, an expiry or a cancelled hold all deny: nothing runs unless a human said
+   * yes to exactly these bytes (an approval naming another hash is a denial).
    */
   async hold(
     session: GateSession,
     decision: Decision,
-    commandText: string,
+    held: HeldCommand,
     opts: { signal?: AbortSignal; onCreated?: (id: string) => void } = {},
   ): Promise<GateOutcome> {
     if (decision.action !== 'approve') throw new Error('hold() is only for approve decisions');
@@ -88,14 +103,18 @@ export class CommandGate {
         },
         target: session.target,
         protocol: session.protocol,
-        command: commandText,
+        ...held,
         rule: decision.rule,
         approvers: [...(decision.approvers ?? [])],
         sessionId: session.id,
       },
       { timeoutMs: decision.timeoutMs ?? 300_000, signal: opts.signal, onCreated: opts.onCreated },
     );
-    if (approval.status === 'approved') return { verdict: 'allow', decision, approval };
+    if (approval.status === 'approved') {
+      if (approval.hash === held.hash) return { verdict: 'allow', decision, approval };
+      const mismatched: HoldResult = { id: approval.id, status: 'mismatched' };
+      return { verdict: 'deny', decision, approval: mismatched, message: denialMessage(decision, mismatched) };
+    }
     return { verdict: 'deny', decision, approval, message: denialMessage(decision, approval) };
   }
 }
@@ -110,11 +129,18 @@ export function denialMessage(decision: Decision, approval?: HoldResult): string
       return `sidegate: approval ${approval.id} (rule "${decision.rule}") timed out without a decision`;
     case 'cancelled':
       return `sidegate: approval ${approval.id} (rule "${decision.rule}") was cancelled`;
+    case 'mismatched':
+      return `sidegate: approval ${approval.id} (rule "${decision.rule}") is not for this statement and its parameters; nothing ran`;
     case 'unavailable':
       return `sidegate: rule "${decision.rule}" requires approval but the approval could not be requested${approval.reason ? `: ${approval.reason}` : ' (broker unavailable)'}`;
     case 'approved':
       return `sidegate: approval ${approval.id} granted`;
   }
+}
+
+/** What a client is told when its CancelRequest ended the wait (SQLSTATE 57014). */
+export function holdCanceledMessage(approvalId: string): string {
+  return `sidegate: canceled while waiting for approval ${approvalId}; the statement did not run`;
 }
 
 /** What a client is told while its command waits. */

@@ -168,9 +168,11 @@ test('a Query whose text is not NUL-terminated is refused', async () => {
   await bystanderStillWorks();
 });
 
-test('out-of-order: Execute of a portal that was never bound gets the upstream error, session survives', async () => {
+test('out-of-order: Execute of a portal that was never bound is refused by sidegate, session survives', async () => {
   const r = await exchange([...(await authenticated()), message('E', Buffer.concat([Buffer.from('nope\0'), Buffer.alloc(4)])), message('S', Buffer.alloc(0))]);
-  assert.equal(errorCode(r.data), '34000');
+  // No decided statement stands behind the portal: refused, never forwarded (proxy-session.ts onExecute).
+  assert.equal(errorCode(r.data), '42501');
+  assert.match(r.data.toString('latin1'), /sidegate: denied by rule "unattributed-portal"/);
   assert.equal(r.closed, false, 'the session stays open');
   await bystanderStillWorks();
 });

@@ -124,7 +124,8 @@ test('held then approved: exactly that statement runs, the approver is recorded,
     const pending = held.query('UPDATE orders SET total = total + 1 WHERE id = 7');
     const approval = await waitForPending((a) => a.rule === 'orders-writes-need-approval');
     assert.match(approval.id, /\S/);
-    assert.match(approval.command, /UPDATE orders SET total = total \+ \? WHERE id = \?/);
+    // The approver sees the statement exactly as it will run, literals included.
+    assert.equal(approval.command, 'UPDATE orders SET total = total + 1 WHERE id = 7');
     // While one statement is held, another session is unaffected.
     const t0 = Date.now();
     assert.equal((await other.query('SELECT 1 AS x')).rows[0].x, 1);

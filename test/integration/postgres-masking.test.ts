@@ -107,8 +107,14 @@ test('aliases do not escape column masking (the table is known from the catalog)
   assert.match(r.stdout, /REDACTED/);
 });
 
-test('COPY TO STDOUT output is run through the detectors', async () => {
+test('COPY TO STDOUT of a table with masked columns is withheld row by row (COPY rows name no columns)', async () => {
   const r = await psql(h, await h.token(), '\\copy (SELECT email, notes FROM customers ORDER BY id) TO STDOUT\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '[REDACTED]\n'.repeat(3));
+});
+
+test('COPY TO STDOUT output is run through the detectors', async () => {
+  const r = await psql(h, await h.token(), "\\copy (SELECT 'mail ada@example.com', 'prefers email', 'AKIAIOSFODNN7EXAMPLE') TO STDOUT\n");
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /ada@example\.com/);
   assert.doesNotMatch(r.stdout, /AKIAIOSFODNN7EXAMPLE/);

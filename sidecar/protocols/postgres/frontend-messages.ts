@@ -173,7 +173,7 @@ export function readFunctionCall(body: Buffer): FunctionCallMessage {
 
 /**
  * StartupMessage. Written here rather than with pg-protocol because its version always appends
- * client_encoding=UTF8, which would override (or duplicate) the encoding the client asked for.
+ * client_encoding=UTF8 after the given parameters (the caller pins the encoding itself).
  */
 export function serializeStartupMessage(params: Record<string, string>, protocolVersion = PROTOCOL_VERSION_3_0): Buffer {
   const b = new MessageBuilder(null).int32(protocolVersion);

@@ -14,10 +14,13 @@
 // only place that knows both the wire protocol and the pipeline order.
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { isUtf8 } from 'node:buffer';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { CommandFacts, Decision, MaskingRule, Principal, TargetSpec } from '../../../policies/model.js';
 import type { CommandGate, GateOutcome } from '../../pipeline/command-gate.js';
-import { denialMessage, holdNotice } from '../../pipeline/command-gate.js';
+import { denialMessage, holdCanceledMessage, holdNotice } from '../../pipeline/command-gate.js';
+import { heldCommand, type BoundParameters, type HeldCommandInput } from '../../pipeline/held-command.js';
+import { CancelRegistry } from './cancel-registry.js';
 import { decisionAttributes, principalAttributes, targetAttributes, type Attributes } from '../../pipeline/audit-attributes.js';
 import { IdentityRejected, type ClientIdentity } from '../../pipeline/client-identity.js';
 import type { Logger } from '../../logging/logger.js';
@@ -27,10 +30,14 @@ import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession, type A
 import type { CredentialSource } from '../../identity/credential-source.js';
 import type { CatalogNames } from './catalog-names.js';
 import { RowShape } from './row-shape.js';
+import { ResultShapePlanner } from './result-shape-planner.js';
+import { HEX_SCREEN, maskCopyBinaryData, maskCopyTextLine, withheldCopyData, type BinaryCopyState } from './copy-out-masking.js';
+import { maskNoticeFields, maskNotification, maskParameterStatus, withheldFunctionResult, type EchoContext } from './server-text-masking.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import type { ResultMasker } from '../../masking/index.js';
 import * as wire from './wire.js';
-import { inspectSql, type InspectedStatement } from './sql-inspector.js';
+import { decisionFacts, inspectSql, type InspectedStatement } from './sql-inspector.js';
+import { fastPathCallFacts } from './fastpath-function.js';
 import { settingIndependentSql } from './sql-string-mode.js';
 import { decideStartup } from './startup-settings.js';
 import { serializeNegotiateProtocolVersion } from './startup-negotiation.js';
@@ -38,6 +45,8 @@ import { UnauthenticatedSlots } from './unauthenticated-slots.js';
 import { MAX_TOKEN_BYTES } from '../../identity/token-size.js';
 import { PINNED_CLIENT_ENCODING } from './upstream-connection.js';
 import { MAX_STATEMENT_BYTES, OFF_THREAD_BYTES, StatementRefused, checkStatementSize, statementInspectionPool, type OffThreadInspection } from './statement-inspection-pool.js';
+import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js';
+import { mayTouchSessionObjects, planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
 
 export interface PostgresProxyDeps {
   gate: CommandGate;
@@ -70,22 +79,8 @@ export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 /** What a client may send ahead while its login to the target is under way, before it is paused. */
 const MAX_PIPELINED_DURING_LOGIN = 1024 * 1024;
 
-/** Maps the BackendKeyData we gave each client to the upstream's, so CancelRequest reaches it. */
-export class CancelRegistry {
-  private readonly sessions = new Map<string, { target: TargetSpec; processId: number; secretKey: number }>();
-  register(processId: number, secretKey: number, upstream: { target: TargetSpec; processId: number; secretKey: number }): void {
-    this.sessions.set(`${processId}:${secretKey}`, upstream);
-  }
-  lookup(processId: number, secretKey: number) {
-    return this.sessions.get(`${processId}:${secretKey}`);
-  }
-  unregister(processId: number, secretKey: number): void {
-    this.sessions.delete(`${processId}:${secretKey}`);
-  }
-  get size(): number {
-    return this.sessions.size;
-  }
-}
+/** Moved to cancel-registry.ts; re-exported for the runtime. */
+export { CancelRegistry };
 
 /** SQLSTATEs we originate. */
 const SQLSTATE = {
@@ -99,6 +94,7 @@ const SQLSTATE = {
   cannotConnect: '08001',
   rejectedConnection: '08004',
   featureNotSupported: '0A000',
+  queryCanceled: '57014',
 } as const;
 
 /** A statement text the grammar rejects: the upstream answers it with an error we then rewrite. */
@@ -132,6 +128,8 @@ interface StatementRun {
   /** Ended as far as the protocol goes; the span itself ends at the next write to the client. */
   ended: boolean;
   outcome?: RunOutcome;
+  /** What its completion changes in the session's names (DECLARE, CLOSE, DEALLOCATE…): applied or not. */
+  effect?: (applied: boolean) => void;
 }
 
 interface RunOutcome {
@@ -144,23 +142,48 @@ interface RunOutcome {
 interface PreparedInfo {
   inspected: InspectedStatement[];
   decision: Decision;
+  /** The batch of the message that defined it (server-names.ts). */
+  batch: number;
+  /** Made by SQL PREPARE: `inspected` is that PREPARE (its kinds are its query's). */
+  viaSql?: boolean;
+  /** approvals: an `approve` statement's text as forwarded and its declared types (what a hold shows and binds). */
+  held?: { sql: Buffer; types: number[] };
 }
 
+/**
+ * One generation of a portal: each Bind (or DECLARE) makes a new one, and every Describe and
+ * Execute carries the generation it was sent for, so a row shape and a decision belong to exactly
+ * the portal the reply answers, whatever the client rebinds under the same name meanwhile.
+ */
 interface PortalInfo {
+  /** The statement it runs; absent when sidegate did not decide one (then it never runs). */
   statement?: PreparedInfo;
-  /** Known once a Describe P (the client's or ours) was answered. Read lazily by row handling. */
+  batch: number;
+  /** Known once a Describe P (the client's or ours) of this generation was answered. */
   shape?: RowShape;
-  /** The client already asked to describe it: no need to inject our own Describe. */
+  /** A Describe of this generation is on its way: no need to inject our own. */
   describing?: boolean;
+  /** Its statement needs approval and a human gave it for this portal: continuing it is that run. */
+  cleared?: boolean;
+  /** Made by DECLARE: executing it fetches from the cursor, it does not declare it again. */
+  cursor?: boolean;
+  /** A WITH HOLD cursor: survives the end of its transaction (unless that transaction failed). */
+  holdable?: boolean;
+  /** For a WITH HOLD cursor: the transaction (counted at ReadyForQuery 'I') its DECLARE completed in. */
+  txn?: number;
+  /** approvals: the Bind's parameters and formats, kept only for a statement that is held at Execute. */
+  parameters?: Omit<BoundParameters, 'types'>;
 }
 
 /** What the tracker carries for each request. */
 type Work =
   | { t: 'plain' }
-  | { t: 'parse'; name: string; info?: PreparedInfo; denied?: { run: StatementRun[]; message: string } }
-  | { t: 'describe'; target: 'S' | 'P'; name: string }
-  | { t: 'execute'; portal?: PortalInfo; runs: StatementRun[]; denied?: string }
-  | { t: 'query'; runs: StatementRun[]; index: number; shape?: RowShape; denied?: string }
+  | { t: 'parse'; name: string; change: PreparedInfo | Removal; denied?: { run: StatementRun[]; message: string } }
+  | { t: 'bind'; name: string; change: PortalInfo }
+  | { t: 'close'; target: 'S' | 'P'; name: string; change: Removal }
+  | { t: 'describe'; target: 'S' | 'P'; name: string; portal?: PortalInfo }
+  | { t: 'execute'; portal?: PortalInfo; runs: StatementRun[]; denied?: string; deniedCode?: string }
+  | { t: 'query'; runs: StatementRun[]; index: number; shape?: RowShape; denied?: string; deniedCode?: string }
   | { t: 'sync' };
 
 type Phase = 'startup' | 'auth' | 'connecting' | 'ready' | 'closed';
@@ -194,11 +217,42 @@ export class PostgresProxySession {
   /** A write to the client is due at the end of this turn of the event loop (flushClientSoon). */
   private clientFlushScheduled = false;
 
-  private readonly prepared = new Map<string, PreparedInfo>();
-  private readonly portals = new Map<string, PortalInfo>();
-  private inCopyOut: { work: Work | undefined } | null = null;
+  /**
+   * Prepared statements and portals as the server holds them, changed by its replies in order
+   * (server-names.ts). `batch` counts the client's batches (ended by Sync, or by a Query or
+   * FunctionCall outside an open extended batch): a name changed in an earlier batch still
+   * unanswered is uncertain, and the message referring to it waits for that reply.
+   */
+  private readonly statements = new NameTable<PreparedInfo>();
+  private readonly portals = new NameTable<PortalInfo>();
+  private batch = 0;
+  /** An extended-protocol message failed: the server skips everything up to the next Sync. */
+  private skippingTillSync = false;
+  /** Client messages waiting for a ReadyForQuery before they can be attributed. */
+  private replyWaiters: (() => void)[] = [];
+  /** Transactions ended so far (ReadyForQuery 'I'), and whether the current one saw an error. */
+  private txnCount = 0;
+  private errorInTxn = false;
+  /** A WITH HOLD cursor may be among the portals. */
+  private holdablePortals = false;
+  /** Which portals outlive the transaction that just ended: WITH HOLD cursors of one that did not fail. */
+  private readonly keepAfterTransaction = (portal: PortalInfo): boolean =>
+    portal.holdable === true && !(this.errorInTxn && portal.txn === this.txnCount);
+  /**
+   * What a name refers to for the message being handled (server-names.ts). Uncertain while an
+   * earlier batch that changes it is unanswered, unless the server is skipping everything up to a
+   * Sync not yet sent: then this message is skipped too and never runs (and waiting for a reply
+   * that needs that Sync would never end).
+   */
+  private readonly lookupPortal = (name: string) => this.certain(this.portals.lookup(name, this.batch));
+  private readonly lookupStatement = (name: string) => this.certain(this.statements.lookup(name, this.batch));
+  private certain<V>(found: V | typeof UNCERTAIN): V | undefined | typeof UNCERTAIN {
+    return found === UNCERTAIN && this.skippingTillSync && !this.tracker.has('sync') ? undefined : found;
+  }
+  private inCopyOut: { work: Work | undefined; binary?: BinaryCopyState; withheld?: boolean } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
-  private holdAbort = new AbortController();
+  /** The hold in progress: closing the session or a CancelRequest with our key aborts it. */
+  private holding?: { abort: AbortController; canceled: boolean };
   private poisonCounter = 0;
   /** Detectors over whole COPY TO lines; null without masking rules. */
   private copyMasker: ResultMasker | null = null;
@@ -208,8 +262,11 @@ export class PostgresProxySession {
    */
   private detectorScreen: ChunkScreen | null = null;
   private readonly inspect: typeof inspectSql;
-  private readonly shapeCache = new Map<string, RowShape>();
+  /** Masking plans of this session's results; set once its masking rules are known. */
+  private shapes?: ResultShapePlanner;
   private searchPathChanged = false;
+  /** The text of the statement answered last: what asynchronous echoes are compared with. */
+  private lastRunText?: string;
   /** Runs whose span is not open yet, and runs ended whose span is not (StatementRun). */
   private unopened: StatementRun[] = [];
   private unended: StatementRun[] = [];
@@ -274,7 +331,12 @@ export class PostgresProxySession {
     try {
       if (this.phase === 'ready') {
         this.clientFramer.push(chunk);
-        for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) this.clientQueue.push(f);
+        for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) {
+          // A client that says goodbye while its statement is held will not take the result: the
+          // hold ends now (cancelled at the broker), not when someone approves it.
+          if (f.code === 0x58 /* X Terminate */ && this.holding) this.holding.abort.abort();
+          this.clientQueue.push(f);
+        }
         this.pumpClient();
         return;
       }
@@ -354,7 +416,8 @@ export class PostgresProxySession {
         return;
       case 'cancel': {
         const up = this.deps.cancelRegistry.lookup(packet.processId, packet.secretKey);
-        if (up) {
+        // A statement waiting for approval is cancelled here (nothing of it runs upstream).
+        if (up && !up.cancelHold?.()) {
           wire
             .sendCancelRequest({ host: up.target.host, port: up.target.port, tls: up.target.tls }, up.processId, up.secretKey)
             .catch((err: Error) => this.deps.log.warn('cancel request failed', { error: err.message }));
@@ -458,6 +521,7 @@ export class PostgresProxySession {
       target: this.target,
       processId: upstream.backendKey.processId,
       secretKey: upstream.backendKey.secretKey,
+      cancelHold: () => this.cancelHold(),
     });
 
     const out = this.toClient;
@@ -559,15 +623,17 @@ export class PostgresProxySession {
       case 0x50 /* P */:
         return this.onParse(frame);
       case 0x42 /* B */:
-        this.onBind(frame);
-        return undefined;
+        return this.onBind(frame);
       case 0x44 /* D */: {
         const d = wire.readDescribe(frame.body);
+        let portal: PortalInfo | undefined;
         if (d.kind === 'P') {
-          const portal = this.portals.get(d.name);
+          const found = this.lookupPortal(d.name);
+          if (found === UNCERTAIN) return this.afterReplies(frame);
+          portal = found;
           if (portal) portal.describing = true;
         }
-        this.tracker.push({ kind: 'describe', data: { t: 'describe', target: d.kind, name: d.name } });
+        this.tracker.push({ kind: 'describe', data: { t: 'describe', target: d.kind, name: d.name, portal } });
         this.toUpstream.add(frame.raw);
         return undefined;
       }
@@ -575,14 +641,13 @@ export class PostgresProxySession {
         return this.onExecute(frame);
       case 0x43 /* C */: {
         const c = wire.readClose(frame.body);
-        if (c.kind === 'S') this.prepared.delete(c.name);
-        else this.portals.delete(c.name);
-        this.tracker.push({ kind: 'close', data: { t: 'plain' } });
+        const change = (c.kind === 'S' ? this.statements : this.portals).remove(c.name, this.batch);
+        this.tracker.push({ kind: 'close', data: { t: 'close', target: c.kind, name: c.name, change } });
         this.toUpstream.add(frame.raw);
         return undefined;
       }
       case 0x53 /* S */:
-        this.tracker.push({ kind: 'sync', data: { t: 'sync' } });
+        this.pushSyncPoint({ kind: 'sync', data: { t: 'sync' } });
         this.toUpstream.add(frame.raw);
         return undefined;
       case 0x48 /* H Flush */:
@@ -607,19 +672,24 @@ export class PostgresProxySession {
     const sql = pre?.sql ?? wire.readQuery(frame.body);
     if (!pre && this.offThread(frame)) return this.inspectOffThread(sql, false).then((r) => (this.phase === 'closed' ? undefined : this.onQuery(frame, r)));
     const inspected = this.sessionFacts(pre?.inspected ?? this.inspect(sql, { target: this.target.name }));
-    const facts = inspected.map((s) => s.facts);
+    const facts = decisionFacts(inspected);
     const mode = pre?.mode ?? settingIndependentSql(sql);
-    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
+    const own = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
+    // FETCH/MOVE run a cursor: decided with the statement that created it (session-objects.ts).
+    const plan = planSessionObjects(inspected, own, this.lookupPortal, this.lookupStatement);
+    if (plan === UNCERTAIN) return this.afterReplies(frame);
+    const decision = plan?.decision ?? own;
     const raw = mode.kind === 'rewritten' ? wire.serializeQuery(mode.sql) : frame.raw;
     const runs = inspected.map((s) => this.startRun(s, decision));
     if (inspected.length === 0) {
       // Empty query: PostgreSQL answers EmptyQueryResponse; nothing to decide.
-      this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+      this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(raw);
       return undefined;
     }
     if (decision.action === 'allow') {
-      this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+      if (plan) this.applySessionObjects(plan, inspected, runs);
+      this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(raw);
       return undefined;
     }
@@ -627,10 +697,16 @@ export class PostgresProxySession {
       this.sendPoisonQuery(runs, denialMessage(decision), decision);
       return undefined;
     }
-    return this.holdThen(decision, inspected, runs, (outcome) => {
+    // The approver sees, and approves, exactly the bytes forwarded (after sidegate's rewriting),
+    // and the statements of the cursors or prepared statements it runs (session-objects.ts).
+    const held: HeldCommandInput = { sessionId: this.id, target: this.target.name, sql: raw.subarray(5, raw.length - 1), context: plan ? this.runsAlso(plan) : undefined };
+    return this.holdThen(decision, held, runs, (outcome, canceled) => {
       this.markRuns(runs, decisionAttributes(decision, outcome));
-      if (outcome.verdict === 'allow') {
-        this.tracker.push({ kind: 'query', data: { t: 'query', runs, index: 0 } });
+      if (canceled !== undefined) {
+        this.sendPoisonQuery(runs, canceled, decision, outcome, SQLSTATE.queryCanceled);
+      } else if (outcome.verdict === 'allow') {
+        if (plan) this.applySessionObjects(plan, inspected, runs, true);
+        this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
         this.toUpstream.add(raw);
       } else {
         this.sendPoisonQuery(runs, outcome.message, decision, outcome);
@@ -653,10 +729,111 @@ export class PostgresProxySession {
     return statementInspectionPool.inspect(sql, { target: this.target.name, ...(prepared ? { prepared } : {}) });
   }
 
-  private sendPoisonQuery(runs: StatementRun[], message: string, decision: Decision, outcome?: GateOutcome): void {
+  private sendPoisonQuery(runs: StatementRun[], message: string, decision: Decision, outcome?: GateOutcome, code?: string): void {
     this.markRuns(runs, decisionAttributes(decision, outcome));
-    this.tracker.push({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message } });
+    this.pushSyncPoint({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message, deniedCode: code } });
     this.toUpstream.add(wire.serializeQuery(POISON_SQL));
+  }
+
+  /**
+   * Sync, Query and FunctionCall end a batch: what they change is certain only once their
+   * ReadyForQuery arrives. (A Query inside an extended batch ends one too: after its own error
+   * the rest of the extended batch still runs, so what it changed cannot be assumed.)
+   */
+  private pushSyncPoint(item: Pending<Work>): void {
+    this.tracker.push(item);
+    this.batch++;
+  }
+
+  /**
+   * The message refers to a name an earlier, still unanswered batch changes (server-names.ts):
+   * it is handled again once a ReadyForQuery has settled what the server made of that batch.
+   */
+  private afterReplies(frame: wire.Frame): Promise<void> {
+    this.clientQueue.unshift(frame);
+    return new Promise((resolve) => this.replyWaiters.push(resolve));
+  }
+
+  /**
+   * The cursors and prepared statements the statements of a forwarded command create or drop,
+   * pending until each statement completes (StatementRun.effect). A DECLARE makes a portal
+   * generation that runs under the decision this command was forwarded with; `approved` clears
+   * the cursors a FETCH of this command needed an approval for.
+   */
+  private applySessionObjects(plan: SessionObjectPlan<PortalInfo>, inspected: InspectedStatement[], runs: StatementRun[], approved = false): void {
+    if (approved) for (const portal of plan.clears) portal.cleared = true;
+    const batch = this.batch;
+    for (let i = 0; i < plan.ops.length; i++) {
+      const op = plan.ops[i];
+      const run = runs[i];
+      if (!op || !run) continue;
+      switch (op.op) {
+        case 'declare': {
+          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: plan.decision, batch };
+          const portal: PortalInfo = { statement, batch, cleared: true, cursor: true, holdable: op.hold };
+          this.portals.define(op.name, portal);
+          run.effect = (applied) => {
+            portal.txn = this.txnCount;
+            if (applied && op.hold) this.holdablePortals = true;
+            this.portals.settle(op.name, portal, applied);
+          };
+          break;
+        }
+        case 'close':
+          run.effect = this.removal(this.portals, op.name, batch);
+          break;
+        case 'deallocate':
+          run.effect = this.removal(this.statements, op.name, batch);
+          break;
+        case 'prepare': {
+          // Decided as sent alone: its kinds are those of the query it prepares (plus `prepare`).
+          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: this.deps.gate.decide(this.principal!, decisionFacts([inspected[i]!])), batch, viaSql: true };
+          this.statements.define(op.name, statement);
+          run.effect = (applied) => this.statements.settle(op.name, statement, applied);
+          break;
+        }
+        case 'discard-all': {
+          const a = this.statements.clearAll(batch);
+          const b = this.portals.clearAll(batch);
+          run.effect = (applied) => {
+            this.statements.settleClearing(a, applied);
+            this.portals.settleClearing(b, applied);
+          };
+          break;
+        }
+        case 'fetch':
+        case 'execute':
+          break;
+      }
+    }
+  }
+
+  /**
+   * For the approver (HeldCommandInput.context): the statements a held command runs besides its
+   * own text — the query of a cursor it fetches from, with that portal's parameters, or the
+   * prepared statement an EXECUTE runs.
+   */
+  private runsAlso(plan: SessionObjectPlan<PortalInfo>): string | undefined {
+    if (plan.also.length === 0) return undefined;
+    return plan.also
+      .map(({ statement, portal }) => {
+        const info = statement as PreparedInfo;
+        const sql = info.held ? info.held.sql.toString('utf8') : info.inspected.map((s) => s.text).join('; ');
+        const values = portal?.parameters?.values ?? [];
+        if (values.length === 0) return sql;
+        const shown = values.map((v, i) => `$${i + 1} = ${v === null ? 'NULL' : isUtf8(v) ? JSON.stringify(v.toString('utf8')) : `\\x${v.toString('hex')}`}`);
+        return `${sql}\n  with ${shown.join(', ')}`;
+      })
+      .join('\n');
+  }
+
+  private removal<V extends { batch: number }>(table: NameTable<V>, name: string | null, batch: number): (applied: boolean) => void {
+    if (name === null) {
+      const all: Clearing = table.clearAll(batch);
+      return (applied) => table.settleClearing(all, applied);
+    }
+    const one = table.remove(name, batch);
+    return (applied) => table.settle(name, one, applied);
   }
 
   private onParse(frame: wire.Frame, pre?: OffThreadInspection): Promise<void> | undefined {
@@ -664,67 +841,107 @@ export class PostgresProxySession {
     if (!pre && this.offThread(frame)) return this.inspectOffThread(p.sql, true).then((r) => (this.phase === 'closed' ? undefined : this.onParse(frame, r)));
     const inspected = this.sessionFacts(pre?.inspected ?? this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const mode = pre?.mode ?? settingIndependentSql(p.sql);
-    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, inspected.map((s) => s.facts));
-    const info: PreparedInfo = { inspected, decision };
+    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, decisionFacts(inspected));
     if (decision.action === 'deny') {
-      // The statement never reaches the target: a poison Parse under a name nobody uses provokes
-      // the upstream error in exactly this position of the pipeline.
+      // The statement never reaches the target: a poison Parse provokes the upstream error in
+      // exactly this position of the pipeline. Under the client's own name, so the server's slot
+      // ends as after any failing Parse: the unnamed statement is dropped before parsing, a named
+      // one keeps what it held. Sidegate follows the ErrorResponse (or the skip) the same way and
+      // so knows the slot; Binds of it in this batch are skipped by the server.
       const runs = inspected.map((s) => this.startRun(s, decision));
-      this.prepared.delete(p.name);
-      this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, denied: { run: runs, message: denialMessage(decision) } } });
-      this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
+      const change = this.statements.remove(p.name, this.batch);
+      this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, change, denied: { run: runs, message: denialMessage(decision) } } });
+      this.toUpstream.add(wire.serializeParse(p.name, POISON_SQL, []));
       return undefined;
     }
     // allow or approve: preparing is harmless; an `approve` statement is held at each Execute.
-    this.prepared.set(p.name, info);
-    this.tracker.push({ kind: 'parse', data: { t: 'parse', name: p.name, info } });
+    // It is the statement of that name once its ParseComplete arrives (server-names.ts).
+    const info: PreparedInfo = { inspected, decision, batch: this.batch };
+    // What a hold shows and binds: kept for an `approve` statement, and for one that runs a cursor
+    // or prepared statement (its Execute may be held for what that runs).
+    if (decision.action === 'approve' || inspected.some(mayTouchSessionObjects)) {
+      info.held = { sql: mode.kind === 'rewritten' ? Buffer.from(mode.sql, 'utf8') : parseSqlBytes(frame.body), types: p.paramTypes };
+    }
+    this.statements.define(p.name, info);
+    this.tracker.push({ kind: 'parse', data: { t: 'parse', name: p.name, change: info } });
     this.toUpstream.add(mode.kind === 'rewritten' ? wire.serializeParse(p.name, mode.sql, p.paramTypes) : frame.raw);
     return undefined;
   }
 
-  private onBind(frame: wire.Frame): void {
+  private onBind(frame: wire.Frame): Promise<void> | undefined {
     const b = wire.readBind(frame.body);
-    this.portals.set(b.portal, { statement: this.prepared.get(b.statement) });
-    this.tracker.push({ kind: 'bind', data: { t: 'plain' } });
+    const statement = this.lookupStatement(b.statement);
+    if (statement === UNCERTAIN) return this.afterReplies(frame);
+    // A new generation of the portal, the portal once its BindComplete arrives. Bound to a
+    // statement sidegate does not know (or denied), it is forwarded but never executed.
+    // approvals: a held Execute shows and binds these exact parameters.
+    const parameters = statement?.held ? { values: b.params, formats: b.paramFormats, resultFormats: b.resultFormats } : undefined;
+    const portal: PortalInfo = { statement, batch: this.batch, parameters };
+    this.portals.define(b.portal, portal);
+    this.tracker.push({ kind: 'bind', data: { t: 'bind', name: b.portal, change: portal } });
     this.toUpstream.add(frame.raw);
+    return undefined;
   }
 
   private onExecute(frame: wire.Frame): Promise<void> | undefined {
     const e = wire.readExecute(frame.body);
-    const portal = this.portals.get(e.portal);
+    const portal = this.lookupPortal(e.portal);
+    if (portal === UNCERTAIN) return this.afterReplies(frame);
     const statement = portal?.statement;
     if (!portal || !statement) {
-      // Unknown portal (or a statement we never saw parsed): let the upstream produce its own
-      // error for it — it cannot execute anything it does not know either.
-      this.tracker.push({ kind: 'execute', data: { t: 'execute', runs: [] } });
-      this.toUpstream.add(frame.raw);
+      // No statement sidegate decided stands behind this portal (never bound, bound to an unknown
+      // or denied statement, closed, ended with its transaction): whatever the server holds under
+      // that name would run undecided, so the Execute is refused and never forwarded.
+      const refusal = unattributedPortal(e.portal, 'portal');
+      const runs = [this.startRun(unattributedExecute(this.target.name), refusal)];
+      this.markRuns(runs, decisionAttributes(refusal));
+      this.sendPoisonExecute(undefined, runs, denialMessage(refusal));
       return undefined;
     }
-    const decision = statement.decision;
+    // A cursor's portal runs the query its DECLARE decided, not the DECLARE again; a statement
+    // prepared by SQL PREPARE runs its query, not the PREPARE.
+    const plan = portal.cursor || statement.viaSql ? null : planSessionObjects(statement.inspected, statement.decision, this.lookupPortal, this.lookupStatement);
+    if (plan === UNCERTAIN) return this.afterReplies(frame);
+    const decision = plan?.decision ?? statement.decision;
     const runs = statement.inspected.map((s) => this.startRun(s, decision));
-    const forward = () => {
+    const forward = (approved: boolean) => {
+      if (approved) portal.cleared = true;
+      if (plan) this.applySessionObjects(plan, statement.inspected, runs, approved);
       if (this.maskingRules.length > 0 && !portal.shape && !portal.describing) this.injectDescribePortal(e.portal, portal);
       this.tracker.push({ kind: 'execute', data: { t: 'execute', portal, runs } });
       this.toUpstream.add(frame.raw);
     };
-    if (decision.action === 'allow') {
-      forward();
+    // A portal a human approved runs on (PortalSuspended, FETCH) as part of that approved run.
+    if (decision.action === 'allow' || (decision === statement.decision && decision.action === 'approve' && portal.cleared)) {
+      forward(false);
       return undefined;
     }
     if (decision.action === 'deny') {
-      // Parse would have been poisoned already; kept for policy reloads.
       this.sendPoisonExecute(portal, runs, denialMessage(decision));
       return undefined;
     }
-    return this.holdThen(decision, statement.inspected, runs, (outcome) => {
+    // Parsed while the policy said allow or deny, and a reload made it approve: nothing to show.
+    if (!statement.held) {
+      this.sendPoisonExecute(portal, runs, denialMessage({ ...decision, action: 'deny', reason: 'the statement was prepared before the policy held it; prepare it again' }));
+      return undefined;
+    }
+    const held: HeldCommandInput = {
+      sessionId: this.id,
+      target: this.target.name,
+      sql: statement.held.sql,
+      parameters: { values: [], formats: [], resultFormats: [], ...portal.parameters, types: statement.held.types },
+      context: plan ? this.runsAlso(plan) : undefined,
+    };
+    return this.holdThen(decision, held, runs, (outcome, canceled) => {
       this.markRuns(runs, decisionAttributes(decision, outcome));
-      if (outcome.verdict === 'allow') forward();
+      if (canceled !== undefined) this.sendPoisonExecute(portal, runs, canceled, SQLSTATE.queryCanceled);
+      else if (outcome.verdict === 'allow') forward(true);
       else this.sendPoisonExecute(portal, runs, outcome.message);
     });
   }
 
-  private sendPoisonExecute(portal: PortalInfo, runs: StatementRun[], message: string): void {
-    this.tracker.push({ kind: 'parse', poison: true, data: { t: 'execute', portal, runs, denied: message } });
+  private sendPoisonExecute(portal: PortalInfo | undefined, runs: StatementRun[], message: string, code?: string): void {
+    this.tracker.push({ kind: 'parse', poison: true, data: { t: 'execute', portal, runs, denied: message, deniedCode: code } });
     this.toUpstream.add(wire.serializeParse(`sidegate_denied_${++this.poisonCounter}`, POISON_SQL, []));
   }
 
@@ -734,65 +951,80 @@ export class PostgresProxySession {
    */
   private injectDescribePortal(name: string, portal: PortalInfo): void {
     portal.describing = true;
-    this.tracker.push({ kind: 'describe', injected: true, data: { t: 'describe', target: 'P', name } });
+    this.tracker.push({ kind: 'describe', injected: true, data: { t: 'describe', target: 'P', name, portal } });
     this.toUpstream.add(wire.serializeDescribe('P', name));
   }
 
   private onFunctionCall(frame: wire.Frame): Promise<void> | undefined {
-    // The fast-path function call names a function by OID only; policy sees it as a procedural
-    // call it cannot inspect further.
-    const facts: CommandFacts = {
-      protocol: 'postgres',
-      target: this.target.name,
-      text: 'FUNCTION CALL',
-      operation: 'FUNCTION CALL',
-      kinds: ['call', 'procedural', 'write'],
-      tables: [],
-      flags: ['function-call'],
-    };
+    // The fast-path function call names a function by OID only: a catalogued built-in is
+    // classified by its effect, any other OID is a call policy cannot inspect (fastpath-function.ts).
+    if (frame.body.length < 4) throw new wire.ProtocolError('malformed', 'FunctionCall without a function OID');
+    const facts = fastPathCallFacts(frame.body.readUInt32BE(0), this.target.name);
     const decision = this.deps.gate.decide(this.principal!, [facts]);
     const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
     const runs = [this.startRun(inspected, decision)];
     if (decision.action === 'allow') {
-      this.tracker.push({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
+      this.pushSyncPoint({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(frame.raw);
       return undefined;
     }
     // Not worth a hold: deny (fail closed) with the rule that would have held it.
-    this.tracker.push({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: denialMessage(decision) } });
+    this.pushSyncPoint({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: denialMessage(decision) } });
     this.toUpstream.add(wire.serializeQuery(POISON_SQL));
     return undefined;
   }
 
+  /**
+   * Holds a command for approval. The request carries the exact bytes that will be forwarded (and
+   * the Bind parameters), bound by hash; `then` runs once it is decided — with `canceled` set when
+   * the client's CancelRequest ended the hold (the client is then told 57014, nothing runs).
+   */
   private holdThen(
     decision: Decision,
-    inspected: InspectedStatement[],
+    input: HeldCommandInput,
     runs: StatementRun[],
-    then: (outcome: GateOutcome) => void,
+    then: (outcome: GateOutcome, canceled?: string) => void,
   ): Promise<void> {
-    const text = inspected.map((s) => s.queryText).join('; ');
-    for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule });
+    const held = heldCommand(input);
+    const holding = { abort: new AbortController(), canceled: false };
+    this.holding = holding;
+    let approvalId = '-';
+    // The audit keeps the approval id and the hash, never the parameter values.
+    for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule, 'sidegate.approval.hash': held.hash });
+    this.markRuns(runs, { 'sidegate.approval.hash': held.hash });
     return this.deps.gate
-      .hold(
-        { id: this.id, principal: this.principal!, target: this.target.name, protocol: 'postgres' },
-        decision,
-        text,
-        {
-          signal: this.holdAbort.signal,
-          onCreated: (approvalId) => {
-            for (const run of runs) this.spanOf(run).setAttributes({ 'sidegate.approval.id': approvalId });
-            // Tell the waiting client why nothing happens (psql prints notices as they arrive).
-            this.toClient.add(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message: holdNotice(decision, approvalId) }));
-            this.flushClient();
-          },
+      .hold({ id: this.id, principal: this.principal!, target: this.target.name, protocol: 'postgres' }, decision, held, {
+        signal: holding.abort.signal,
+        onCreated: (id) => {
+          approvalId = id;
+          for (const run of runs) this.spanOf(run).setAttributes({ 'sidegate.approval.id': id });
+          // Tell the waiting client why nothing happens (psql prints notices as they arrive).
+          this.toClient.add(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message: holdNotice(decision, id) }));
+          this.flushClient();
         },
-      )
+      })
       .then((outcome) => {
+        if (this.holding === holding) this.holding = undefined;
         for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.end', { 'sidegate.approval.status': outcome.approval?.status ?? 'none' });
         if (this.phase === 'closed') return;
-        then(outcome);
+        // Canceled wins over a decision that crossed it: the client was promised nothing runs.
+        if (holding.canceled) {
+          this.markRuns(runs, { 'sidegate.hold.canceled': true });
+          then(outcome, holdCanceledMessage(outcome.approval?.id !== undefined && outcome.approval.id !== '-' ? outcome.approval.id : approvalId));
+        } else {
+          then(outcome);
+        }
         this.flushUpstream();
       });
+  }
+
+  /** A CancelRequest carrying this session's key: ends the hold in progress, if any. */
+  private cancelHold(): boolean {
+    const holding = this.holding;
+    if (!holding || holding.canceled) return false;
+    holding.canceled = true;
+    holding.abort.abort();
+    return true;
   }
 
   /**
@@ -872,7 +1104,13 @@ export class PostgresProxySession {
   private endRun(run: StatementRun, outcome: RunOutcome): void {
     if (run.ended) return;
     run.ended = true;
+    this.lastRunText = run.inspected.text;
     run.outcome = outcome;
+    if (run.effect) {
+      const effect = run.effect;
+      run.effect = undefined;
+      effect(outcome.executed === true && !outcome.error);
+    }
     this.unended.push(run);
   }
 
@@ -965,7 +1203,8 @@ export class PostgresProxySession {
    */
   private forwardCopyRun(): void {
     const screen = this.detectorScreen;
-    if (this.copyMasker && !screen) return;
+    // Binary COPY fields are parsed one by one (copy-out-masking.ts): no bulk path under masking.
+    if (this.inCopyOut?.withheld || (this.copyMasker && (!screen || this.inCopyOut?.binary))) return;
     const run = this.upstreamFramer.takeRun(0x64, screen ? (chunk, start, end) => !screen.mayMatchRange(chunk, start, end) : undefined);
     if (run === null) return;
     const stmt = this.copyRun(this.tracker.current());
@@ -980,8 +1219,17 @@ export class PostgresProxySession {
    */
   private planSessionDetectors(): void {
     if (this.maskingRules.length === 0) return;
+    this.shapes = new ResultShapePlanner({
+      catalog: this.deps.catalog,
+      target: this.target,
+      database: this.database,
+      principal: () => this.principal!,
+      rules: this.maskingRules,
+      hashKey: this.deps.maskingKey,
+      warn: (message, error) => this.deps.log.warn(message, { session: this.id, error }),
+    });
     this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
-    this.detectorScreen = this.copyMasker?.chunkScreen(0) ?? null;
+    this.detectorScreen = this.copyMasker?.chunkScreen(0, [HEX_SCREEN]) ?? null;
   }
 
   /** The statement a COPY TO row belongs to. */
@@ -1016,6 +1264,7 @@ export class PostgresProxySession {
       case 0x31 /* 1 ParseComplete */:
       case 0x32 /* 2 BindComplete */:
       case 0x33 /* 3 CloseComplete */:
+        if (item) this.settleNames(item.data, 'applied');
         this.tracker.shift();
         this.toClient.add(frame.raw);
         return undefined;
@@ -1023,7 +1272,7 @@ export class PostgresProxySession {
         if (item?.kind === 'describe') {
           this.tracker.shift();
           if (item.injected) {
-            const portal = this.portals.get((item.data as { name: string }).name);
+            const portal = (item.data as { portal?: PortalInfo }).portal;
             if (portal) portal.shape = RowShape.empty();
             return undefined;
           }
@@ -1034,19 +1283,34 @@ export class PostgresProxySession {
         this.toClient.add(frame.raw);
         return undefined;
       case 0x48 /* H CopyOutResponse */:
-        this.inCopyOut = { work: item?.data };
+      {
+        // Overall format byte: 1 is binary COPY, whose tuples are masked field by field.
+        const copy: { work: Work | undefined; binary?: BinaryCopyState; withheld?: boolean } = { work: item?.data, binary: frame.body[0] === 1 ? { headerSeen: false } : undefined };
+        this.inCopyOut = copy;
         this.toClient.add(frame.raw);
+        const withheld = this.shapes && item?.data ? this.shapes.copyWithheld(this.resultStatement(item.data)) : false;
+        if (typeof withheld === 'boolean') copy.withheld = withheld;
+        else return withheld.then((w) => void (copy.withheld = w));
         return undefined;
+      }
       case 0x63 /* c CopyDone */:
         this.inCopyOut = null;
         this.toClient.add(frame.raw);
         return undefined;
-      case 0x56 /* V FunctionCallResponse */:
-        this.toClient.add(frame.raw);
+      case 0x56 /* V FunctionCallResponse */: {
+        const withheld = this.maskingRules.length === 0 ? null : withheldFunctionResult(frame.body);
+        const run = withheld && item?.data.t === 'query' ? item.data.runs[item.data.index] : undefined;
+        if (run) run.masked += 1;
+        this.toClient.add(withheld?.message ?? frame.raw);
+        return undefined;
+      }
+      case 0x4e /* N NoticeResponse */:
+      case 0x53 /* S ParameterStatus */:
+      case 0x41 /* A NotificationResponse */:
+        this.toClient.add(this.maskingRules.length === 0 ? frame.raw : this.maskServerText(frame, item));
         return undefined;
       default:
-        // NoticeResponse, ParameterStatus, NotificationResponse, CopyInResponse, CopyBothResponse…
-        // pass through untouched: they are asynchronous or need no attribution.
+        // CopyInResponse, CopyBothResponse… pass through untouched: they carry no values.
         this.toClient.add(frame.raw);
         return undefined;
     }
@@ -1077,40 +1341,27 @@ export class PostgresProxySession {
     if (this.maskingRules.length === 0 || (work.t === 'describe' && work.target === 'S')) return undefined;
     const apply = (shape: RowShape) => {
       if (work.t === 'describe') {
-        const portal = this.portals.get(work.name);
-        if (portal) portal.shape = shape;
+        // The generation this Describe was sent for, not whatever the name is bound to now.
+        if (work.portal) work.portal.shape = shape;
       } else if (work.t === 'query') {
         work.shape = shape;
       } else if (work.t === 'execute' && work.portal) {
         work.portal.shape = shape;
       }
     };
-    // The same statement describes the same result every time: plan masking once per shape.
-    const shapeKey = frame.body.toString('latin1');
-    const cached = this.shapeCache.get(shapeKey);
-    const fields = cached?.fields ?? wire.readRowDescription(frame.body);
-    if (cached) {
-      apply(cached);
+    const planned = this.shapes!.plan(frame.body, this.resultStatement(work));
+    if (planned instanceof RowShape) {
+      apply(planned);
       return undefined;
     }
-    const tableOids = this.needsTableNames ? RowShape.tableOids(fields) : [];
-    const known = this.deps.catalog.lookupCached(this.target.name, this.database, tableOids);
-    if (known) {
-      const shape = RowShape.plan(fields, known, this.maskingRules, this.deps.maskingKey);
-      if (this.shapeCache.size >= 256) this.shapeCache.clear();
-      this.shapeCache.set(shapeKey, shape);
-      apply(shape);
-      return undefined;
-    }
-    // First sight of these tables: learn their names before any row of this result passes.
-    return this.deps.catalog
-      .resolve(this.target, this.database, this.principal!, tableOids)
-      .then((names) => apply(RowShape.plan(fields, names, this.maskingRules, this.deps.maskingKey)))
-      .catch((err: Error) => {
-        // Fail closed: without table names every column a table-qualified rule could match is masked.
-        this.deps.log.warn('catalog lookup failed; masking conservatively', { session: this.id, error: err.message });
-        apply(RowShape.plan(fields, null, this.maskingRules, this.deps.maskingKey));
-      });
+    return planned.then(apply);
+  }
+
+  /** The statement a result answers, for where its columns come from (result-shape-planner.ts). */
+  private resultStatement(work: Work): InspectedStatement | undefined {
+    if (work.t === 'query') return work.runs[work.index]?.inspected;
+    const portal = work.t === 'execute' || work.t === 'describe' ? work.portal : undefined;
+    return portal?.statement?.inspected[0];
   }
 
   private onDataRow(frame: wire.Frame, item: Pending<Work> | undefined): void {
@@ -1143,17 +1394,38 @@ export class PostgresProxySession {
   }
 
   private onCopyOutData(frame: wire.Frame, item: Pending<Work> | undefined): void {
+    if (this.inCopyOut?.withheld) {
+      // Column rules cover what this COPY reads: its rows are withheld (copy-out-masking.ts).
+      const w = withheldCopyData(frame.body, this.inCopyOut.binary);
+      const run = this.copyRun(item);
+      if (run) {
+        run.rows++;
+        run.masked += w.masked;
+      }
+      this.toClient.add(w.masked > 0 ? wire.serializeCopyData(w.data) : frame.raw);
+      return;
+    }
     const masker = this.inCopyOut ? this.copyMasker : null;
     if (masker) {
       // COPY TO rows carry no column metadata: detectors run over the whole line.
       const run = this.copyRun(item);
+      const binary = this.inCopyOut?.binary;
+      if (binary) {
+        const rewritten = maskCopyBinaryData(frame.body, masker, binary);
+        if (run) {
+          run.rows++;
+          run.masked += rewritten?.masked ?? 0;
+        }
+        this.toClient.add(rewritten ? wire.serializeCopyData(rewritten.data) : frame.raw);
+        return;
+      }
       const screen = this.detectorScreen;
       if (screen && !screen.mayMatch(frame.body)) {
         if (run) run.rows++;
         this.toClient.add(frame.raw);
         return;
       }
-      const rewritten = RowShape.maskCopyLine(frame.body, masker);
+      const rewritten = maskCopyTextLine(frame.body, masker);
       if (run) {
         run.rows++;
         run.masked += rewritten.masked;
@@ -1171,6 +1443,11 @@ export class PostgresProxySession {
   private onCompletion(frame: wire.Frame, item: Pending<Work> | undefined): void {
     const work = item?.data;
     const tag = frame.code === 0x43 ? wire.readCommandComplete(frame.body) : undefined;
+    if (work?.t === 'execute') for (const run of work.runs) this.afterDdl(run);
+    else if (work?.t === 'query') this.afterDdl(work.runs[work.index]);
+    // ROLLBACK (or a COMMIT of a failed block, tagged ROLLBACK): its WITH HOLD cursors are gone.
+    // ROLLBACK TO SAVEPOINT has the same tag: forgetting them then only refuses more (fail closed).
+    if (tag === 'ROLLBACK') this.errorInTxn = true;
     if (work?.t === 'execute') {
       this.tracker.shift();
       for (const run of work.runs) this.endRun(run, { tag, executed: true });
@@ -1185,24 +1462,52 @@ export class PostgresProxySession {
     this.toClient.add(frame.raw);
   }
 
+  /** A DDL statement completed: what the catalog said of this target may be stale now (catalog-names.ts). */
+  private afterDdl(run: StatementRun | undefined): void {
+    if (!run?.inspected.facts.kinds.includes('ddl')) return;
+    this.deps.catalog.invalidate(this.target.name);
+    this.shapes?.invalidate();
+  }
+
   private onError(frame: wire.Frame, item: Pending<Work> | undefined): void {
     const work = item?.data;
+    // The transaction fails with it (a WITH HOLD cursor it declared does not survive).
+    this.errorInTxn = true;
     if (item?.poison && work) {
+      // A poison message is an extended-protocol one unless it stands for a Query.
+      if (item.kind !== 'query') this.skippingTillSync = true;
+      if (this.skippingTillSync && this.replyWaiters.length > 0) this.wakeReplyWaiters();
+      this.settleNames(work, 'failed');
       const denied = work.t === 'parse' ? work.denied?.message : work.t === 'query' || work.t === 'execute' ? work.denied : undefined;
       const runs = work.t === 'parse' ? (work.denied?.run ?? []) : work.t === 'query' || work.t === 'execute' ? work.runs : [];
-      for (const run of runs) this.endRun(run, { error: denied ?? 'denied', sqlState: SQLSTATE.insufficientPrivilege, executed: false });
+      // A hold ended by the client's CancelRequest answers as PostgreSQL does (57014), not as a denial.
+      const code = (work.t === 'query' || work.t === 'execute' ? work.deniedCode : undefined) ?? SQLSTATE.insufficientPrivilege;
+      for (const run of runs) this.endRun(run, { error: denied ?? 'denied', sqlState: code, executed: false });
       if (item.kind !== 'query') this.tracker.shift();
       this.toClient.add(
         wire.serializeError({
           severity: 'ERROR',
-          code: SQLSTATE.insufficientPrivilege,
+          code,
           message: denied ?? 'sidegate: denied',
-          hint: 'sidegate policy decided this statement may not run for this identity',
+          ...(code === SQLSTATE.insufficientPrivilege ? { hint: 'sidegate policy decided this statement may not run for this identity' } : {}),
         }),
       );
       return;
     }
-    const fields = wire.readErrorFields(frame.body);
+    if (item && item.kind !== 'query' && item.kind !== 'function-call') this.skippingTillSync = item.kind !== 'sync';
+    // A message waiting on this batch's reply may now be known to be skipped (lookupPortal).
+    if (this.skippingTillSync && this.replyWaiters.length > 0) this.wakeReplyWaiters();
+    if (work) this.settleNames(work, 'failed');
+    let raw = frame.raw;
+    let fields: Record<string, string>;
+    if (this.maskingRules.length > 0) {
+      // The server may echo a value in any field: the client and the span get the masked text.
+      const m = maskNoticeFields(frame.code, frame.body, this.echoContext(item));
+      fields = Object.fromEntries(m.fields);
+      if (m.rewritten) raw = m.rewritten.message;
+    } else {
+      fields = wire.readErrorFields(frame.body);
+    }
     const sqlState = fields['C'];
     const message = fields['M'] ?? 'error';
     if (work?.t === 'query') {
@@ -1216,19 +1521,94 @@ export class PostgresProxySession {
       this.tracker.shift();
     }
     this.inCopyOut = null;
-    this.toClient.add(frame.raw);
+    this.toClient.add(raw);
+  }
+
+  /** What the server's text channels are compared with and masked by (server-text-masking.ts). */
+  private echoContext(item: Pending<Work> | undefined): EchoContext {
+    const work = item?.data;
+    const runs = work?.t === 'query' || work?.t === 'execute' ? work.runs : undefined;
+    const statement = runs && runs.length > 0 ? runs.map((r) => r.inspected.text).join('\n') : this.lastRunText;
+    return { detectors: this.copyMasker, columnRules: this.needsTableNames, statement };
+  }
+
+  /** A notice, setting or notification while masking applies: its echoes masked. */
+  private maskServerText(frame: wire.Frame, item: Pending<Work> | undefined): Buffer {
+    const ctx = this.echoContext(item);
+    if (frame.code === 0x4e) return maskNoticeFields(frame.code, frame.body, ctx).rewritten?.message ?? frame.raw;
+    const m = frame.code === 0x53 ? maskParameterStatus(frame.body, ctx) : maskNotification(frame.body, ctx);
+    return m?.message ?? frame.raw;
   }
 
   private onReadyForQuery(frame: wire.Frame): void {
-    for (const item of this.tracker.retireThroughSync()) {
+    const skipped = this.skippingTillSync;
+    this.skippingTillSync = false;
+    for (const item of this.tracker.retireThroughSync(skipped)) {
       const work = item.data;
+      // Never answered: the server skipped it after an error.
+      this.settleNames(work, 'skipped');
+      if (work.t === 'query' && !skipped) {
+        // A simple Query drops the unnamed statement and runs in (then drops) the unnamed portal.
+        this.statements.forget('');
+        this.portals.forget('');
+      }
       if (work.t === 'query' || work.t === 'execute') {
         for (const run of work.runs) this.endRun(run, { executed: false, error: run.ended ? undefined : 'not executed: an earlier statement failed' });
       } else if (work.t === 'parse' && work.denied) {
         for (const run of work.denied.run) this.endRun(run, { error: work.denied.message, sqlState: SQLSTATE.insufficientPrivilege, executed: false });
       }
     }
+    // Outside a transaction block every portal but a WITH HOLD cursor is gone (the implicit or
+    // explicit transaction ended). In a failed block ('E') they live on until ROLLBACK (TO).
+    // A WITH HOLD cursor declared in a transaction that failed is gone too.
+    if (frame.body[0] === 0x49 /* I */) {
+      // Without a WITH HOLD cursor (the usual case) no scan: every portal goes.
+      if (!this.holdablePortals) this.portals.forgetAll();
+      else if (this.portals.size > 0) this.portals.retain(this.keepAfterTransaction);
+      if (this.portals.size === 0) this.holdablePortals = false;
+      this.txnCount++;
+      this.errorInTxn = false;
+    }
     this.toClient.add(frame.raw);
+    if (this.replyWaiters.length > 0) this.wakeReplyWaiters();
+  }
+
+  private wakeReplyWaiters(): void {
+    const waiters = this.replyWaiters;
+    this.replyWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * The server answered a Parse, Bind or Close (applied), refused it (failed) or skipped it: what
+   * the name now holds follows (server-names.ts). A failing Parse of the unnamed statement has
+   * dropped the previous one (the server drops it before it parses); so may a failing Bind of the
+   * unnamed portal (forgetting it only refuses more).
+   */
+  private settleNames(work: Work, outcome: 'applied' | 'failed' | 'skipped'): void {
+    const applied = outcome === 'applied';
+    switch (work.t) {
+      case 'parse':
+        this.statements.settle(work.name, work.change, applied);
+        if (outcome === 'failed' && work.name === '') this.statements.forget('');
+        return;
+      case 'bind':
+        this.portals.settle(work.name, work.change, applied);
+        if (outcome === 'failed' && work.name === '') this.portals.forget('');
+        return;
+      case 'close':
+        if (work.target === 'S') {
+          const closed = applied ? this.statements.committed(work.name) : undefined;
+          this.statements.settle(work.name, work.change, applied);
+          // Closing a statement closes the portals made from it.
+          if (closed && this.portals.size > 0) this.portals.retain((p) => p.statement !== closed);
+        } else {
+          this.portals.settle(work.name, work.change, applied);
+        }
+        return;
+      default:
+        return;
+    }
   }
 
   // ───────────────────────────── ending ─────────────────────────────
@@ -1273,7 +1653,9 @@ export class PostgresProxySession {
     if (this.phase === 'closed' && !this.upstream && !this.auditSession) return;
     this.phase = 'closed';
     this.endPreAuthBounds();
-    this.holdAbort.abort();
+    // A client that goes away while held cancels its hold (the broker marks it cancelled).
+    this.holding?.abort.abort();
+    this.wakeReplyWaiters();
     for (const item of this.tracker.drain()) {
       const work = item.data;
       const runs = work.t === 'query' || work.t === 'execute' ? work.runs : work.t === 'parse' && work.denied ? work.denied.run : [];
@@ -1304,6 +1686,12 @@ export class PostgresProxySession {
 
 /** A Terminate message ('X', length 4). */
 const TERMINATE = wire.serializeTerminate();
+
+/** The SQL text bytes of a Parse body (after the statement name), exactly as the client sent them. */
+function parseSqlBytes(body: Buffer): Buffer {
+  const start = body.indexOf(0) + 1;
+  return body.subarray(start, body.indexOf(0, start));
+}
 
 function printable(code: number): string {
   return code >= 0x20 && code < 0x7f ? String.fromCharCode(code) : `0x${code.toString(16)}`;

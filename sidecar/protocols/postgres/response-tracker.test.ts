@@ -45,3 +45,25 @@ test('drain hands back everything still pending', () => {
   assert.deepEqual(t.drain().map((i) => i.data), ['b']);
   assert.equal(t.size, 0);
 });
+
+test('after an extended-protocol error only a Sync ends the skipped run, a Query inside it included', () => {
+  const t = new ResponseTracker<string>();
+  t.push({ kind: 'parse', data: 'p' });
+  t.push({ kind: 'query', data: 'q-skipped' });
+  t.push({ kind: 'bind', data: 'b' });
+  t.push({ kind: 'sync', data: 's' });
+  t.push({ kind: 'query', data: 'q2' });
+  // The Parse failed: the backend skipped the Query and the Bind and answered the Sync.
+  assert.deepEqual(t.retireThroughSync(true).map((i) => i.data), ['p', 'q-skipped', 'b', 's']);
+  assert.deepEqual(t.retireThroughSync().map((i) => i.data), ['q2']);
+});
+
+test('has() tells whether a request of a kind is still pending', () => {
+  const t = new ResponseTracker<string>();
+  t.push({ kind: 'parse', data: 'p' });
+  assert.equal(t.has('sync'), false);
+  t.push({ kind: 'sync', data: 's' });
+  assert.equal(t.has('sync'), true);
+  t.retireThroughSync();
+  assert.equal(t.has('sync'), false);
+});

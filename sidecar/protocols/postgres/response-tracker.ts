@@ -54,16 +54,24 @@ export class ResponseTracker<T = unknown> {
    * ReadyForQuery: retire everything up to and including the first sync point (Sync, Query or
    * FunctionCall). Returns the retired items in order; those before the sync point were skipped
    * by the backend (or already answered and left for this moment, like a Query).
+   * `skippedToSync`: an extended-protocol message failed, so the backend skipped every message up
+   * to the next Sync, a Query or FunctionCall among them: only a Sync ends this ReadyForQuery.
    */
-  retireThroughSync(): Pending<T>[] {
+  retireThroughSync(skippedToSync = false): Pending<T>[] {
     const retired: Pending<T>[] = [];
     while (this.head < this.items.length) {
       const item = this.items[this.head++]!;
       retired.push(item);
-      if (item.kind === 'sync' || item.kind === 'query' || item.kind === 'function-call') break;
+      if (item.kind === 'sync' || (!skippedToSync && (item.kind === 'query' || item.kind === 'function-call'))) break;
     }
     this.compact();
     return retired;
+  }
+
+  /** Whether a request of this kind is still pending (a scan: for rare paths only). */
+  has(kind: PendingKind): boolean {
+    for (let i = this.head; i < this.items.length; i++) if (this.items[i]!.kind === kind) return true;
+    return false;
   }
 
   get size(): number {

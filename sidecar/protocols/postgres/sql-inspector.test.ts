@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { initSqlInspector, inspectSql, inspectionCacheStats } from './sql-inspector.js';
+import { decisionFacts, initSqlInspector, inspectSql, inspectionCacheStats } from './sql-inspector.js';
 import { replaceLiterals } from './sql-literals.js';
 
 before(() => initSqlInspector());
@@ -17,12 +17,12 @@ test('operation and kinds for the common statements', () => {
   const cases: [string, string, string[]][] = [
     ['SELECT * FROM t', 'SELECT', ['select', 'read']],
     ['SELECT * FROM t FOR UPDATE', 'SELECT', ['select', 'read', 'lock']],
-    ['SELECT 1 INTO new_t', 'SELECT INTO', ['create', 'ddl', 'write']],
+    ['SELECT 1 INTO new_t', 'SELECT INTO', ['create', 'ddl', 'write', 'select', 'read']],
     ['INSERT INTO t VALUES (1)', 'INSERT', ['insert', 'write']],
     ['INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING', 'INSERT', ['insert', 'upsert', 'write']],
     ['UPDATE t SET a = 1', 'UPDATE', ['update', 'write']],
     ['DELETE FROM t', 'DELETE', ['delete', 'write']],
-    ['MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE', 'MERGE', ['merge', 'write']],
+    ['MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE', 'MERGE', ['merge', 'write', 'delete']],
     ['TRUNCATE t', 'TRUNCATE', ['truncate', 'ddl', 'write']],
     ['CREATE TABLE x (a int)', 'CREATE TABLE', ['create', 'ddl', 'write']],
     ['ALTER TABLE x ADD COLUMN b int', 'ALTER TABLE', ['alter', 'ddl', 'write']],
@@ -77,7 +77,7 @@ test('flags: DO blocks, function calls (with names), prepared, unparsable', () =
   assert.ok(one('DO $$ BEGIN END $$').facts.flags.includes('do-block'));
   const f = one('SELECT pg_terminate_backend(pid) FROM pg_stat_activity');
   assert.ok(f.facts.flags.includes('function-call'));
-  assert.deepEqual([...f.functions!], ['pg_terminate_backend']);
+  assert.deepEqual([...f.functions!], ['pg_catalog.pg_terminate_backend']);
   assert.ok(inspectSql('SELECT 1', { target: 't', prepared: true })[0]!.facts.flags.includes('prepared'));
   const bad = one('SELEC * FORM t');
   assert.deepEqual([...bad.facts.kinds], ['unparsable']);
@@ -132,9 +132,9 @@ test('each statement keeps its own flags; function-call comes from any FuncCall 
   const r = inspectSql("SELECT 1; select set_config('role', 'x', false); DO $$ BEGIN END $$", { target: 'db', prepared: true });
   assert.equal(r.length, 3);
   assert.deepEqual([...r[0]!.facts.flags], ['multi-statement', 'prepared']);
-  // set_config can change search_path, so it also carries `search-path`.
-  assert.deepEqual([...r[1]!.facts.flags], ['function-call', 'search-path', 'multi-statement', 'prepared']);
-  assert.deepEqual([...r[1]!.functions!], ['set_config']);
+  // set_config('role', …) switches role like SET ROLE; only a search_path (or unknown) name carries `search-path`.
+  assert.deepEqual([...r[1]!.facts.flags], ['function-call', 'role-switch', 'multi-statement', 'prepared']);
+  assert.deepEqual([...r[1]!.functions!], ['pg_catalog.set_config']);
   assert.deepEqual([...r[2]!.facts.flags], ['do-block', 'multi-statement', 'prepared']);
   assert.ok(r.every((s) => s.facts.protocol === 'postgres' && s.facts.target === 'db'));
 });
@@ -219,4 +219,37 @@ test('before initSqlInspector every text is unparsable (fail closed) and nothing
     console.log(JSON.stringify({ kinds: r[0].facts.kinds, error: r[0].error, size: inspectionCacheStats().size }));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.deepEqual(JSON.parse(out), { kinds: ['unparsable'], error: 'SQL inspector not initialised', size: 0 });
+});
+
+test('decisionFacts: each statement followed by its nested commands, with the statement text and flags', () => {
+  const r = inspectSql("SELECT 1; WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d", { target: 'db', prepared: true });
+  const all = decisionFacts(r);
+  assert.deepEqual(all.map((f) => f.operation), ['SELECT', 'SELECT', 'SELECT', 'DELETE']);
+  const del = all[3]!;
+  assert.deepEqual([...del.kinds], ['delete', 'write']);
+  assert.equal(del.text, r[1]!.text);
+  assert.ok(del.flags.includes('multi-statement') && del.flags.includes('prepared'));
+  // Nested facts are part of the cached, frozen inspection.
+  const cached = inspectSql('WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d', { target: 'db' });
+  assert.equal(inspectSql('WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d', { target: 'db' }), cached);
+  assert.equal(cached[0]!.nested!.length, 2);
+  assert.ok(Object.isFrozen(r[1]!.nested) && Object.isFrozen(r[1]!.nested![0]));
+  // A session flag on the statement holds for what is nested in it.
+  const changed = r.map((s) => ({ ...s, facts: { ...s.facts, flags: [...s.facts.flags, 'search-path-changed'] } }));
+  assert.ok(decisionFacts(changed).every((f) => f.flags.includes('search-path-changed')));
+  // Nothing nested: exactly the statements' facts.
+  const plain = inspectSql('SELECT * FROM t WHERE id = 1', { target: 'db' });
+  assert.equal(plain[0]!.nested, undefined);
+  assert.deepEqual(decisionFacts(plain), [plain[0]!.facts]);
+});
+
+test('statements with nested commands are not answered from the shape cache (their SQL text is a literal)', () => {
+  const a = one("SELECT query_to_xml('select 1', true, false, '')");
+  const b = one("SELECT query_to_xml('select * from secrets', true, false, '')");
+  assert.deepEqual(a.facts.tables, []);
+  assert.deepEqual(b.facts.tables, [{ name: 'secrets' }]);
+  const utf8 = one("SELECT set_config('client_encoding', 'UTF8', false)");
+  const sjis = one("SELECT set_config('client_encoding', 'SJIS', false)");
+  assert.ok(!utf8.facts.flags.includes('text-encoding-change'));
+  assert.ok(sjis.facts.flags.includes('text-encoding-change'));
 });

@@ -7,15 +7,21 @@
 // text, kept for text rules, does, and that is put back).
 import { loadModule, parseSync } from './sql-grammar.js';
 import type { CommandFacts } from '../../../policies/model.js';
-import { classifyStatement } from './sql-kinds.js';
-import { collectTreeFacts } from './sql-tables.js';
+import { statementFacts, type CommandShape } from './sql-statement-facts.js';
 import { replaceLiterals } from './sql-literals.js';
 import { replacePlainLiterals } from './plain-sql-literals.js';
 import { TextKeyedLru } from './text-keyed-lru.js';
 import { statementOfShape } from './statement-of-shape.js';
 
 export interface InspectedStatement {
+  /** The statement: its kinds, tables and flags are the union over everything nested in it. */
   facts: CommandFacts;
+  /**
+   * One entry per command nested anywhere inside (a data-modifying CTE, what EXPLAIN ANALYZE,
+   * PREPARE, DECLARE, COPY, CREATE TABLE AS run, a function with an effect, SQL text a function
+   * runs), each decided on its own (decisionFacts). Absent when nothing is nested.
+   */
+  nested?: readonly CommandFacts[];
   /** This statement's own text. */
   text: string;
   /** The text with literals replaced by `?` (db.query.text). */
@@ -118,7 +124,8 @@ export function inspectSql(text: string, opts: InspectOptions): InspectedStateme
 const SHAPE_CACHEABLE_OPERATIONS: ReadonlySet<string> = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE']);
 
 function shapeCacheable(s: InspectedStatement): boolean {
-  return s.error === undefined && SHAPE_CACHEABLE_OPERATIONS.has(s.facts.operation) && !s.facts.kinds.some((k) => k === 'explain' || k === 'prepare');
+  // Nested commands can depend on literals: the SQL text query_to_xml runs, set_config's name.
+  return s.error === undefined && s.nested === undefined && SHAPE_CACHEABLE_OPERATIONS.has(s.facts.operation) && !s.facts.kinds.some((k) => k === 'explain' || k === 'prepare');
 }
 
 /** How a single statement's own text was cut from the whole text, if in one of the usual ways. */
@@ -172,31 +179,42 @@ function ownText(bytes: Buffer, s: ParsedStatement): string {
 }
 
 function inspectOne(s: ParsedStatement, own: string, opts: InspectOptions, multi: boolean): InspectedStatement {
-  const c = classifyStatement(s.stmt);
-  const tree = collectTreeFacts(s.stmt);
-  const flags = [...c.flags];
-  if (tree.functions.length > 0 && !flags.includes('function-call')) flags.push('function-call');
-  // set_config('search_path', …) changes name resolution just like SET search_path.
-  if (!flags.includes('search-path') && tree.functions.some((f) => f === 'set_config' || f === 'pg_catalog.set_config')) flags.push('search-path');
-  if (multi) flags.push('multi-statement');
-  if (opts.prepared) flags.push('prepared');
-  const only = tree.tables.length === 1 ? tree.tables[0]! : undefined;
+  const f = statementFacts(s.stmt);
+  const added: string[] = [];
+  if (multi) added.push('multi-statement');
+  if (opts.prepared) added.push('prepared');
+  const flags = [...f.flags, ...added];
+  const only = f.tables.length === 1 ? f.tables[0]! : undefined;
+  const commandFacts = (c: CommandShape, flags: string[]): CommandFacts => {
+    const facts: CommandFacts = { protocol: 'postgres', target: opts.target, text: own, operation: c.operation, kinds: c.kinds, tables: c.tables, flags };
+    if (c.functions.length > 0) facts.functions = c.functions;
+    return facts;
+  };
   const inspected: InspectedStatement = {
-    facts: {
-      protocol: 'postgres',
-      target: opts.target,
-      text: own,
-      operation: c.operation,
-      kinds: c.kinds,
-      tables: tree.tables,
-      flags,
-    },
+    facts: commandFacts(f, flags),
     text: own,
     queryText: replaceLiterals(own),
-    functions: tree.functions,
+    functions: f.functions,
   };
+  if (f.nested.length > 0) inspected.nested = f.nested.map((n) => commandFacts(n, [...n.flags, ...added]));
   if (only) inspected.collection = only.schema ? `${only.schema}.${only.name}` : only.name;
   return inspected;
+}
+
+/**
+ * What policy decides for a command: every statement and every command nested in each, the
+ * strictest decision winning. A session fact added to a statement (`search-path-changed`) holds
+ * for what is nested in it too.
+ */
+export function decisionFacts(inspected: readonly InspectedStatement[]): CommandFacts[] {
+  const out: CommandFacts[] = [];
+  for (const s of inspected) {
+    out.push(s.facts);
+    if (!s.nested) continue;
+    const changed = s.facts.flags.includes('search-path-changed');
+    for (const n of s.nested) out.push(changed && !n.flags.includes('search-path-changed') ? { ...n, flags: [...n.flags, 'search-path-changed'] } : n);
+  }
+  return out;
 }
 
 function unparsable(text: string, opts: InspectOptions, message: string): InspectedStatement {

@@ -30,8 +30,11 @@ const CASES: [string, string, string[], string[]?][] = [
   ['COPY t FROM STDIN', 'COPY', ['copy', 'copy-in', 'write']],
   ['COPY t TO STDOUT', 'COPY', ['copy', 'copy-out', 'read']],
   ['COPY (SELECT * FROM t) TO STDOUT', 'COPY', ['copy', 'copy-out', 'read']],
-  ["COPY t FROM PROGRAM 'curl x'", 'COPY', ['copy', 'copy-in', 'write'], ['copy-program']],
-  ["COPY t TO '/tmp/out'", 'COPY', ['copy', 'copy-out', 'read'], ['server-file']],
+  // Server programs and files are kinds of their own, never `read` / `copy-out`.
+  ["COPY t FROM PROGRAM 'curl x'", 'COPY', ['server-program', 'copy', 'copy-in', 'write'], ['copy-program']],
+  ["COPY t TO PROGRAM 'gzip > /tmp/x'", 'COPY', ['server-program', 'copy'], ['copy-program']],
+  ["COPY t TO '/tmp/out'", 'COPY', ['server-file-write', 'server-file', 'copy'], ['server-file']],
+  ["COPY t FROM '/etc/passwd'", 'COPY', ['server-file-read', 'server-file', 'copy', 'copy-in', 'write'], ['server-file']],
   // DDL
   ['TRUNCATE t', 'TRUNCATE', ['truncate', 'ddl', 'write']],
   ['CREATE TABLE x (a int)', 'CREATE TABLE', ['create', 'ddl', 'write']],
@@ -78,7 +81,10 @@ const CASES: [string, string, string[], string[]?][] = [
   ['ROLLBACK TO SAVEPOINT s', 'ROLLBACK', ['transaction']],
   ['SET search_path = x', 'SET', ['set', 'session']],
   ['RESET ALL', 'RESET', ['set', 'session']],
-  ['SET ROLE admin', 'SET', ['set', 'session'], ['role-switch']],
+  ['SET ROLE admin', 'SET', ['set', 'role-switch'], ['role-switch']],
+  ['SET "ROLE" = admin', 'SET', ['set', 'role-switch'], ['role-switch']],
+  ['SET SESSION AUTHORIZATION admin', 'SET', ['set', 'role-switch'], ['role-switch']],
+  ['RESET ROLE', 'RESET', ['set', 'role-switch', 'session'], ['role-switch']],
   ['SHOW work_mem', 'SHOW', ['show', 'session']],
   ['DISCARD ALL', 'DISCARD', ['session']],
   // wrappers
@@ -110,7 +116,7 @@ const CASES: [string, string, string[], string[]?][] = [
   ['DECLARE c CURSOR FOR SELECT 1', 'DECLARE', ['cursor', 'read']],
   ['FETCH 10 FROM c', 'FETCH', ['cursor', 'read']],
   ['MOVE 10 IN c', 'MOVE', ['cursor', 'read']],
-  ['CLOSE c', 'CLOSE', ['cursor']],
+  ['CLOSE c', 'CLOSE', ['cursor', 'session']],
   ["LOAD 'auto_explain'", 'LOAD', ['admin', 'write']],
 ];
 

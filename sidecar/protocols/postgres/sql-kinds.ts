@@ -50,7 +50,7 @@ export function classifyStatement(stmt: Node): Classification {
 }
 
 /** EXPLAIN ANALYZE, EXPLAIN (ANALYZE), EXPLAIN (ANALYZE on|true|1) run the statement. */
-function explainAnalyzes(node: Node): boolean {
+export function explainAnalyzes(node: Node): boolean {
   const options = Array.isArray(node['options']) ? (node['options'] as Node[]) : [];
   return options.some((o) => {
     const def = o['DefElem'] as Node | undefined;
@@ -95,8 +95,17 @@ export function classify(type: string, node: Node): Classification {
     case 'CopyStmt':
       // FROM/TO PROGRAM runs a shell command on the database server; a file name reads or writes
       // the server's file system. Both deserve rules of their own.
-      if (node['is_program']) flags.push('copy-program');
-      else if (typeof node['filename'] === 'string') flags.push('server-file');
+      // Neither is `read` or `copy-out`: no read rule may cover running a program or writing a file.
+      if (node['is_program']) {
+        flags.push('copy-program');
+        return node['is_from'] ? c('COPY', 'server-program', 'copy', 'copy-in', 'write') : c('COPY', 'server-program', 'copy');
+      }
+      if (typeof node['filename'] === 'string') {
+        flags.push('server-file');
+        return node['is_from']
+          ? c('COPY', 'server-file-read', 'server-file', 'copy', 'copy-in', 'write')
+          : c('COPY', 'server-file-write', 'server-file', 'copy');
+      }
       return node['is_from'] ? c('COPY', 'copy', 'copy-in', 'write') : c('COPY', 'copy', 'copy-out', 'read');
     case 'TruncateStmt':
       return c('TRUNCATE', 'truncate', 'ddl', 'write');
@@ -173,10 +182,18 @@ export function classify(type: string, node: Node): Classification {
       return c(transactionOperation(String(node['kind'])), 'transaction');
     case 'VariableSetStmt':
       // SET ROLE / SET SESSION AUTHORIZATION change whose privileges the session runs with.
-      if (node['name'] === 'role' || node['name'] === 'session_authorization') flags.push('role-switch');
+      // GUC names compare case-insensitively (`SET "ROLE" = …` is SET ROLE).
+      const setting = String(node['name'] ?? '').toLowerCase();
+      const operation = node['kind'] === 'VAR_RESET' || node['kind'] === 'VAR_RESET_ALL' ? 'RESET' : 'SET';
       // Changes how unqualified names resolve; the session then reads them warily (see policy).
-      if (node['name'] === 'search_path' || node['kind'] === 'VAR_RESET_ALL') flags.push('search-path');
-      return c(node['kind'] === 'VAR_RESET' || node['kind'] === 'VAR_RESET_ALL' ? 'RESET' : 'SET', 'set', 'session');
+      if (setting === 'search_path' || node['kind'] === 'VAR_RESET_ALL') flags.push('search-path');
+      if (setting === 'role' || setting === 'session_authorization') {
+        flags.push('role-switch');
+        // RESET returns to the login role; SET assumes another one: who the session is changes,
+        // so it is not a `session` setting that a policy allowing `session` lets through.
+        return operation === 'RESET' ? c(operation, 'set', 'role-switch', 'session') : c(operation, 'set', 'role-switch');
+      }
+      return c(operation, 'set', 'session');
     case 'VariableShowStmt':
       return c('SHOW', 'show', 'session');
     case 'DiscardStmt':
@@ -213,7 +230,7 @@ export function classify(type: string, node: Node): Classification {
     case 'FetchStmt':
       return c(node['ismove'] ? 'MOVE' : 'FETCH', 'cursor', 'read');
     case 'ClosePortalStmt':
-      return c('CLOSE', 'cursor');
+      return c('CLOSE', 'cursor', 'session'); // releasing a cursor is harmless: psql's FETCH_COUNT ends with it
     case 'CommentStmt':
       return c('COMMENT', 'alter', 'ddl', 'write');
     case 'ExplainStmt':

@@ -47,3 +47,15 @@ test('text the scanner rejects becomes ? rather than leaking the raw text', () =
 test('empty text stays empty', () => {
   assert.equal(replaceLiterals(''), '');
 });
+
+test('a control character in a comment or a literal does not collapse the text to ?', () => {
+  assert.equal(replaceLiterals("DELETE FROM orders /* \u0001 */ WHERE status <> 'x'"), "DELETE FROM orders /* \u0001 */ WHERE status <> ?");
+  assert.equal(replaceLiterals("DELETE FROM orders -- \u001b[2J\nWHERE status <> 'x'"), 'DELETE FROM orders -- \u001b[2J\nWHERE status <> ?');
+  assert.equal(replaceLiterals("SELECT 'ada\u0002@example.com', \"c\u0003l\" FROM t"), 'SELECT ?, "c\u0003l" FROM t');
+  // Two strings apart by a control character: both still replaced (never exported).
+  assert.doesNotMatch(replaceLiterals("SELECT 'sec'\n\u0001'ret'"), /sec|ret/);
+});
+
+test('text that cannot be scanned at all is still ? (unterminated literal)', () => {
+  assert.equal(replaceLiterals("SELECT 'never ends \u0001"), '?');
+});

@@ -3,6 +3,7 @@
 // (E'' escapes, dollar quotes, U&'' strings) are the server's, not a regex's guess.
 import { scanSync } from './sql-grammar.js';
 import { replacePlainLiterals } from './plain-sql-literals.js';
+import { scannableSql } from './scannable-sql.js';
 
 /**
  * One of each literal kind the scanner knows: SCONST (plain, E'', dollar-quoted), ICONST, FCONST,
@@ -27,8 +28,9 @@ function literalTokenTypes(): ReadonlySet<number> {
 
 /**
  * Returns the text with each literal replaced by `?`. The scanner reports byte offsets into the
- * UTF-8 text, so the work happens on bytes. If the text cannot be scanned, the result is `?`:
- * never the raw text, which could carry a password or personal data.
+ * UTF-8 text, so the work happens on bytes. Control characters (a comment holding \x01) do not
+ * stop the scan (scannable-sql.ts). If the text cannot be scanned at all (an unterminated
+ * literal), the result is `?`: never the raw text, which could carry a password or personal data.
  */
 export function replaceLiterals(sql: string): string {
   // The scanner rejects empty input; there is nothing to hide in it.
@@ -41,7 +43,7 @@ export function replaceLiterals(sql: string): string {
   let literals: ReadonlySet<number>;
   try {
     literals = literalTokenTypes();
-    tokens = scanSync(sql).tokens;
+    tokens = scanSync(scannableSql(sql)).tokens;
   } catch {
     return '?';
   }

@@ -68,3 +68,10 @@ test("N'' literals with a backslash are refused; without one they pass untouched
 test('text the scanner cannot read is left to the policy (unparsable)', () => {
   assert.deepEqual(settingIndependentSql("SELECT 'unterminated \\"), { kind: 'unchanged' });
 });
+
+test('a control character elsewhere in the text does not skip the rewrite', () => {
+  // Unscannable before: the backslash literal went out as it was and, with the setting off,
+  // closed early, making the rest a second statement.
+  const sql = "SELECT 'x\\'' /* \u0001 */; DROP TABLE t; --'";
+  assert.equal(rewritten(sql), "SELECT E'x\\\\'' /* \u0001 */; DROP TABLE t; --'");
+});

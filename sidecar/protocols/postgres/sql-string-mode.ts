@@ -12,6 +12,7 @@
 // exactly the one sidegate inspected. A statement without a backslash is never touched (no scan).
 // N'' literals cannot take the E prefix; one holding a backslash is refused instead.
 import { scanSync } from './sql-grammar.js';
+import { scannableSql } from './scannable-sql.js';
 
 export type StringModeResult =
   /** Nothing depends on the setting: forward the text as it is. */
@@ -30,7 +31,8 @@ export function settingIndependentSql(sql: string): StringModeResult {
   if (!sql.includes('\\')) return UNCHANGED;
   let tokens: { start: number; end: number; tokenName: string }[];
   try {
-    tokens = scanSync(sql).tokens;
+    // A control character anywhere must not skip the rewrite (scannable-sql.ts).
+    tokens = scanSync(scannableSql(sql)).tokens;
   } catch {
     // Unscannable text does not parse either: the policy decides it as `unparsable`, and a
     // policy that lets such text through has given up on reading it anyway.

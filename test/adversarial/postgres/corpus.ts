@@ -158,6 +158,8 @@ export interface CaseOptions {
   mutates?: boolean;
   /** The automatic approver approves this case's holds instead of denying them. */
   approve?: boolean;
+  /** The automatic approver records this case's holds but leaves them pending (the case decides, cancels…). */
+  pending?: boolean;
   timeoutMs?: number;
 }
 
@@ -177,7 +179,7 @@ export function corpus(name: string, opts: CorpusOptions = {}): Corpus {
   let h: Harness;
   let adminPool: pg.Pool;
   let database = '';
-  let current: { approvals: Approval[]; approve: boolean } | null = null;
+  let current: { approvals: Approval[]; approve: boolean; pending: boolean } | null = null;
   let approver: NodeJS.Timeout | undefined;
   let approving = false;
 
@@ -201,7 +203,8 @@ export function corpus(name: string, opts: CorpusOptions = {}): Corpus {
         try {
           for (const a of (await h.approvals.list()) as Approval[]) {
             const verdict = current?.approve ? 'approve' : 'deny';
-            current?.approvals.push(a);
+            if (current && !current.approvals.some((seen) => seen.id === a.id)) current.approvals.push(a);
+            if (current?.pending) continue;
             const approvers = Array.isArray(a['approvers']) ? (a['approvers'] as string[]) : [];
             const res = await h.approvals.decide(a.id, verdict, approvers[0] ?? 'corpus-approver');
             // A decision the broker refused leaves the case waiting: say why in the test's output.
@@ -235,7 +238,7 @@ export function corpus(name: string, opts: CorpusOptions = {}): Corpus {
       const received: unknown[] = [];
       const clients: { end(): void }[] = [];
       const approvals: Approval[] = [];
-      current = { approvals, approve: caseOpts.approve ?? false };
+      current = { approvals, approve: caseOpts.approve ?? false, pending: caseOpts.pending ?? false };
       const spansBefore = h.receiver.spans().length;
       const before = await checksum(adminPool);
       const t = caseContext(h, database, adminPool, received, clients, approvals, spansBefore);
