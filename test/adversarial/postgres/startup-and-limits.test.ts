@@ -122,7 +122,7 @@ c.case('node-postgres with options -c client_encoding=SJIS is refused', async (t
   });
 });
 
-c.case('psql under LANG=C and C.UTF-8 (client_encoding=auto → SQL_ASCII / UTF8) still works, on a UTF8 upstream', async (t) => {
+c.case('psql under LANG=C and C.UTF-8 still works, on a UTF8 upstream (interactive psql sends SQL_ASCII / UTF8 there: accepted)', async (t) => {
   for (const lang of ['C', 'C.UTF-8']) {
     const r = await t.psql('SHOW client_encoding;\n', { env: { LANG: lang, LC_ALL: lang }, args: ['-At'] });
     assert.equal(r.code, 0, r.stderr);
