@@ -5,29 +5,18 @@
 // the hot path of every statement); holding is asynchronous and only happens for `approve`.
 // The gate knows nothing about wire formats, and nothing about how an adapter reports a denial.
 import type { CommandFacts, Decision, Principal } from '../../policies/model.js';
-import type { HeldCommand, HeldParameter } from './held-command.js';
+import type { HeldCommand } from './held-command.js';
 
 /** The part of the policy the gate needs (keeps the gate testable and the dependency narrow). */
 export interface PolicyDecider {
   decideAll(principal: Principal, facts: readonly CommandFacts[]): { decision: Decision; per: Decision[] };
 }
 
-export interface HoldRequest {
+/** What the broker is asked: the held command exactly as it will run (held-command.ts), and who asks. */
+export interface HoldRequest extends HeldCommand {
   requester: { subject: string; issuer: string; identities: string[] };
   target: string;
   protocol: string;
-  /** The full statement text exactly as it will be forwarded (held-command.ts). */
-  command: string;
-  /** The statement's bytes are not UTF-8: bytes ≥ 0x80 appear as \xNN in `command`. */
-  commandEscaped?: true;
-  /** Extended protocol: the Bind parameters (display-bounded, see held-command.ts). */
-  parameters?: HeldParameter[];
-  parametersOmitted?: number;
-  resultFormats?: number[];
-  /** What else the command runs that its text does not show (a FETCH's cursor query); bound too. */
-  context?: string;
-  /** What the approval is bound to: SHA-256 over session, target, statement and parameter bytes. */
-  hash: string;
   rule: string;
   approvers: string[];
   sessionId: string;
