@@ -2,30 +2,15 @@
 // table says, and every catalogued pg_catalog function there has its OIDs in the table.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import pg from 'pg';
+import type pg from 'pg';
+import { connectDirect } from '../../../test/support/direct-postgres.js';
 import { builtinByOid, fastPathCallFacts } from './fastpath-function.js';
 import { BUILTIN_FUNCTIONS } from './sql-functions.js';
 
-const info = JSON.parse(readFileSync('/var/tmp/sidegate-test/pg.json', 'utf8')) as {
-  host: string;
-  port: number;
-  database: string;
-  caFile: string;
-  users: { scram: { user: string; password: string } };
-};
 let client: pg.Client;
 
 before(async () => {
-  client = new pg.Client({
-    host: info.host,
-    port: info.port,
-    database: info.database,
-    user: info.users.scram.user,
-    password: info.users.scram.password,
-    ssl: { ca: readFileSync(info.caFile, 'utf8'), servername: 'localhost' },
-  });
-  await client.connect();
+  client = await connectDirect();
 });
 after(() => client.end());
 
