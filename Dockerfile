@@ -47,8 +47,8 @@ COPY --from=build /src/dist ./dist
 # Local mode's default policy, and the JSON Schema for editors.
 COPY policies/examples ./policies/examples
 COPY policies/policy.schema.json ./policies/policy.schema.json
-RUN chmod 0755 dist/sidecar/cli/main.js \
- && ln -s /opt/sidegate/dist/sidecar/cli/main.js /usr/local/bin/sidegate
+RUN chmod 0755 dist/cli/main.js \
+ && ln -s /opt/sidegate/dist/cli/main.js /usr/local/bin/sidegate
 # The sidecar's uid/gid: its own traffic is excluded from capture by owner match.
 USER 7331:7331
 EXPOSE 16001 16002 8443

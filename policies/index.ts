@@ -1,4 +1,4 @@
-export * from './model.js';
+export * from '../core/vocabulary.js';
 export { parsePolicy, loadPolicyFile, type LoadedPolicy } from './loader.js';
 export { compileRuleRegex } from './rule-regex.js';
 export { PolicyError, type SourceIssue } from './source-positions.js';

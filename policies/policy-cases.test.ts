@@ -7,7 +7,7 @@ import { loadPolicyFile, parsePolicy } from './loader.js';
 import { Policy } from './policy.js';
 import { loadPolicyCasesFile, parsePolicyCases, runPolicyCases } from './policy-cases.js';
 import { PolicyError } from './source-positions.js';
-import type { CommandFacts, TableRef, TargetSpec } from './model.js';
+import type { CommandFacts, TableRef, TargetSpec } from '../core/vocabulary.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../policies/examples/', import.meta.url));
 

@@ -2,7 +2,7 @@
 // The inspection function is injected so this module never depends on a protocol's grammar;
 // the CLI passes the real one.
 import { z } from 'zod';
-import type { CommandFacts, Decision, TargetSpec } from './model.js';
+import type { CommandFacts, Decision, TargetSpec } from '../core/vocabulary.js';
 import type { Policy } from './policy.js';
 import { PolicyError, schemaIssues } from './source-positions.js';
 import { parseYamlSource, readYamlSource } from './yaml-source.js';

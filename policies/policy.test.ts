@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePolicy } from './loader.js';
 import { Policy } from './policy.js';
-import type { CommandFacts, Principal } from './model.js';
+import type { CommandFacts, Principal } from '../core/vocabulary.js';
 
 const base = `version: 1
 identities:

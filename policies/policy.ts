@@ -10,7 +10,7 @@
 // denied by rule "text-encoding" (always); a function that runs SQL text by rule "dynamic-sql"
 // unless an allow rule names it (functions) or its kind. For a command of several statements, the most restrictive
 // statement decision is the command's.
-import type { Action, CommandFacts, Decision, IssuerSpec, MaskingRule, Principal, TableRef, TargetSpec } from './model.js';
+import type { Action, CommandFacts, Decision, IssuerSpec, MaskingRule, Principal, TableRef, TargetSpec } from '../core/vocabulary.js';
 import type { LoadedPolicy } from './loader.js';
 import { compileRuleRegex } from './rule-regex.js';
 import type { MaskingDoc, PolicyDocument, RuleDoc } from './schema.js';

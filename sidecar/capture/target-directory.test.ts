@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TargetDirectory } from './target-directory.js';
-import type { TargetSpec } from '../../policies/model.js';
+import type { TargetSpec } from '../../core/vocabulary.js';
 
 const target = (name: string, host: string, port = 5432): TargetSpec => ({
   name, protocol: 'postgres', host, port, tls: { mode: 'disable' }, credentials: { source: 'file', key: name },

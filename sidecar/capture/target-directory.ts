@@ -5,7 +5,7 @@
 // the connection is refused (default deny).
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
-import type { TargetSpec } from '../../policies/model.js';
+import type { TargetSpec } from '../../core/vocabulary.js';
 
 export class TargetDirectory {
   private byAddress = new Map<string, TargetSpec>();

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { startSidecar } from '../runtime/sidecar-runtime.js';
 import { ensureLocalIssuer, mintLocalToken } from '../local/local-issuer.js';
 import { startEmbeddedDemoTarget } from '../local/embedded-demo-target.js';
-import { createLogger } from '../logging/logger.js';
+import { createLogger } from '../../core/logging/logger.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

@@ -3,7 +3,7 @@
 // decides exactly as the sidecar would.
 import type { Writable } from 'node:stream';
 import { loadPolicyFile, loadPolicyCasesFile, runPolicyCases, Policy, PolicyError } from '../../policies/index.js';
-import type { CommandFacts, TargetSpec } from '../../policies/model.js';
+import type { CommandFacts, TargetSpec } from '../../core/vocabulary.js';
 import { decisionFacts, initSqlInspector, inspectSql } from '../protocols/postgres/sql-inspector.js';
 
 interface Io {

@@ -3,7 +3,7 @@
 // broker and the pod's projected ServiceAccount token as the fallback identity.
 import { parseArgs } from 'node:util';
 import { startSidecar } from '../runtime/sidecar-runtime.js';
-import { createLogger } from '../logging/logger.js';
+import { createLogger } from '../../core/logging/logger.js';
 
 export async function runSidecarCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({

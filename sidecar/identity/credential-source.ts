@@ -9,7 +9,7 @@
 //                      verified token for a short-lived target login, cache until expiry), and
 //                      `credentialSourceFor` returns it.
 import { inspect } from 'node:util';
-import type { CredentialRef, Principal, TargetSpec } from '../../policies/model.js';
+import type { CredentialRef, Principal, TargetSpec } from '../../core/vocabulary.js';
 
 /**
  * A target login. SECRET: never log, serialise or put it in a span or an error. `SecretCredential`

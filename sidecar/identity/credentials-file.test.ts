@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import type { Principal, TargetSpec } from '../../policies/model.js';
+import type { Principal, TargetSpec } from '../../core/vocabulary.js';
 import { CredentialsFile } from './credentials-file.js';
 import { CredentialError, SecretCredential, credentialSourceFor } from './credential-source.js';
 

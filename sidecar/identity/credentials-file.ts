@@ -3,7 +3,7 @@
 // changes, so rotating a password needs no restart. A file readable by group or others is refused:
 // in a pod that means a mis-set Secret `defaultMode`, on a laptop a file anyone could read.
 import type { BigIntStats } from 'node:fs';
-import type { Principal, TargetSpec } from '../../policies/model.js';
+import type { Principal, TargetSpec } from '../../core/vocabulary.js';
 import { CredentialError, SecretCredential, unsupportedSource, type CredentialSource } from './credential-source.js';
 import { CredentialsDocumentError, parseCredentialsDocument } from './credentials-document.js';
 import { FileReadError, ReloadingFile } from './reloading-file.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MaskingRule } from '../../policies/model.js';
+import type { MaskingRule } from '../../core/vocabulary.js';
 import { derivedStrategy, strongestColumnStrategy } from './derived-columns.js';
 
 const rules: MaskingRule[] = [

@@ -11,7 +11,7 @@
 // not its sources', so it counts as holding every rule's columns; so does a statement whose
 // relations cannot be known (a FETCH from a cursor, an EXECUTE of a prepared statement).
 // Statements over tables with no masked column are untouched, so ordinary queries keep working.
-import type { MaskingRule, MaskStrategy } from '../../policies/model.js';
+import type { MaskingRule, MaskStrategy } from '../../core/vocabulary.js';
 import { columnMatches, compileColumnPattern, type ColumnTable } from './column-patterns.js';
 import { strategyStrength } from './strategies.js';
 

@@ -3,7 +3,7 @@
 // text (no pattern that can backtrack quadratically), because the text comes from the target
 // system and may be large or hostile. Custom regexes are the policy author's responsibility; the
 // masker bounds the text they run over (see result-masker.ts, maxValueBytes).
-import type { DetectorName, DetectorSpec } from '../../policies/model.js';
+import type { DetectorName, DetectorSpec } from '../../core/vocabulary.js';
 import { findCardNumbers, holdsCardNumber, mayHoldCardNumber } from './card-numbers.js';
 import { findEmailAddresses } from './email-addresses.js';
 import { findPemPrivateKeys } from './pem-private-keys.js';

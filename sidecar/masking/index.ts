@@ -1,5 +1,5 @@
 // Masking: detectors, strategies and the per-result column masker protocol adapters call per
-// value. Everything but postgres-value-format.ts is protocol-agnostic.
+// value. Nothing here knows a wire format: value formats belong to each protocol adapter.
 export { compileDetectors, findSensitive, BUILTIN_DETECTOR_NAMES, type Detector, type Match } from './detectors.js';
 export { luhnValid } from './card-numbers.js';
 export { applyStrategy, keyedHash, partial, redact, REDACTED } from './strategies.js';
@@ -14,5 +14,4 @@ export {
 } from './result-masker.js';
 export { compileColumnPattern, columnMatches, columnPatternProblem, type ColumnPattern, type ColumnTable } from './column-patterns.js';
 export { maskJsonText } from './json-text-masking.js';
-export { isTextualPgType, isShortNumericTextPgType, isScannedBinaryPgType, isScreenablePgValue, isWideNumberPgType, pgNumberDigitCount, maskPgValue, PG_TYPE } from './postgres-value-format.js';
 export { derivedStrategy, strongestColumnStrategy, isOpaqueRelation, type SourceRelation } from './derived-columns.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planResultMasking, OVERSIZED, type ResultColumn } from './result-masker.js';
 import { keyedHash } from './strategies.js';
-import type { MaskingRule } from '../../policies/model.js';
+import type { MaskingRule } from '../../core/vocabulary.js';
 
 const key = Buffer.from('a masking key of reasonable size');
 const customers = { schema: 'public', name: 'customers' };

@@ -8,7 +8,7 @@
 // scanned in part: a secret past the scanned prefix would otherwise pass, and the policy asked for
 // this value to be checked. Column rules need no bound (every strategy is one linear pass).
 import { ChunkScreen, type ByteScreen } from './byte-screen.js';
-import type { MaskingRule, MaskStrategy } from '../../policies/model.js';
+import type { MaskingRule, MaskStrategy } from '../../core/vocabulary.js';
 import { compileDetectors, findSensitive, type Detector, type Match } from './detectors.js';
 import { applyStrategy, keyedHash, redact, REDACTED, strategyStrength } from './strategies.js';
 import { columnMatches, compileColumnPattern, type ColumnPattern, type ColumnTable } from './column-patterns.js';

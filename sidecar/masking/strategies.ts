@@ -2,7 +2,7 @@
 // maps to the same output under one key (joins and GROUP BY still work) and cannot be reversed
 // by hashing guesses without the key.
 import { createHmac } from 'node:crypto';
-import type { MaskStrategy } from '../../policies/model.js';
+import type { MaskStrategy } from '../../core/vocabulary.js';
 
 export const REDACTED = '[REDACTED]';
 

@@ -1,6 +1,6 @@
 // Span attributes every protocol shares: who, where, what was decided. Protocol adapters add their
 // own semantic-convention attributes (db.*, http.*) next to these.
-import type { Decision, Principal, TargetSpec } from '../../policies/model.js';
+import type { Decision, Principal, TargetSpec } from '../../core/vocabulary.js';
 import type { GateOutcome } from './command-gate.js';
 import type { AttributeValue } from '../audit/index.js';
 

@@ -4,7 +4,7 @@
 // token) is verified and preferred; otherwise the sidecar's own token file (the projected
 // ServiceAccount token in a pod) identifies the caller. A presented token that fails verification
 // is an error — it never silently falls back to the pod identity, or a bad token would be masked.
-import type { Principal } from '../../policies/model.js';
+import type { Principal } from '../../core/vocabulary.js';
 
 export interface VerifiedTokenLike {
   issuer: string;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CommandGate, denialMessage, type ApprovalHolder, type HoldResult, type PolicyDecider } from './command-gate.js';
-import type { CommandFacts, Decision, Principal } from '../../policies/model.js';
+import type { CommandFacts, Decision, Principal } from '../../core/vocabulary.js';
 import { heldCommand } from './held-command.js';
 
 const principal: Principal = { issuer: 'https://issuer', subject: 'ci', claims: {}, identities: ['ci'] };

@@ -4,7 +4,7 @@
 // the command may run. Deciding is synchronous (policy evaluation is a pure function and sits on
 // the hot path of every statement); holding is asynchronous and only happens for `approve`.
 // The gate knows nothing about wire formats, and nothing about how an adapter reports a denial.
-import type { CommandFacts, Decision, Principal } from '../../policies/model.js';
+import type { CommandFacts, Decision, Principal } from '../../core/vocabulary.js';
 import type { HeldCommand } from './held-command.js';
 
 /** The part of the policy the gate needs (keeps the gate testable and the dependency narrow). */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { loadPolicyFile, Policy } from '../../policies/index.js';
-import type { TargetSpec } from '../../policies/model.js';
+import type { TargetSpec } from '../../core/vocabulary.js';
 import { TokenVerifier, TokenFile, CredentialsFile } from '../identity/index.js';
 import { createAuditTrail, type AuditTrail } from '../audit/index.js';
 import { startApprovalBroker, ApprovalClient } from '../approvals/index.js';
@@ -25,7 +25,7 @@ import { TargetDirectory } from '../capture/target-directory.js';
 import { serializeError } from '../protocols/postgres/backend-messages.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
-import type { Logger } from '../logging/logger.js';
+import type { Logger } from '../../core/logging/logger.js';
 
 export interface SidecarOptions {
   policyFile: string;

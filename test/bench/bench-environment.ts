@@ -38,7 +38,7 @@ export interface BenchEnvironment {
   close(): Promise<void>;
 }
 
-const CLI = fileURLToPath(new URL('../../sidecar/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const NODE_PIPE = fileURLToPath(new URL('./node-pipe-proxy.js', import.meta.url));
 
 /** The benchmark's own database (test/scripts/postgres.sh creates it), apart from the tests' tables. */

@@ -18,12 +18,12 @@ import { startWebhookServer, type WebhookServer } from '../../webhook/admission/
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
 import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
 import { applyJsonPatch } from '../../webhook/injection/apply-json-patch.js';
-import { makeSelfSignedCertificate } from '../../webhook/test-support/self-signed-certificate.js';
-import { httpsRequest } from '../../webhook/test-support/https-json-client.js';
+import { makeSelfSignedCertificate } from '../support/self-signed-certificate.js';
+import { httpsRequest } from '../support/https-json-client.js';
 import { flattenOtlpJson, verifyChain } from '../../sidecar/audit/index.js';
 import { prepareContainer, runContainer, startContainer, type PodSpec } from './pod-simulator.js';
 
-const CLI = fileURLToPath(new URL('../../sidecar/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const PGBIN = '/usr/lib/postgresql/15/bin';
 const RUNNER_UID = 65534;
 

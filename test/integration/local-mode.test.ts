@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../support/sidegate-harness.js';
 
-const CLI = fileURLToPath(new URL('../../sidecar/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 let dir: string;
 let child: ChildProcess;
 let output = '';

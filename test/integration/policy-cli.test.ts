@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../support/sidegate-harness.js';
 
-const CLI = fileURLToPath(new URL('../../sidecar/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../policies/examples/', import.meta.url));
 const sidegate = (...args: string[]) => run(process.execPath, [CLI, ...args], {}, undefined, 30_000);
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
-import { createLogger } from '../../sidecar/logging/logger.js';
+import { createLogger } from '../../core/logging/logger.js';
 import { startTestIssuer } from './token-issuer.js';
 import { startOtlpReceiver } from './otlp-receiver.js';
 

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:https';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { makeSelfSignedCertificate, type TestCertificate } from '../test-support/self-signed-certificate.js';
+import { makeSelfSignedCertificate, type TestCertificate } from '../../test/support/self-signed-certificate.js';
 import { createInClusterNamespaceLookup, inClusterApiUrl, loadNamespacesFile } from './namespace-lookup.js';
 
 let cert: TestCertificate;

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { parseInjectionConfig } from '../config/injection-config.js';
 import { applyJsonPatch } from '../injection/apply-json-patch.js';
-import { makeSelfSignedCertificate, type TestCertificate } from '../test-support/self-signed-certificate.js';
-import { httpsRequest } from '../test-support/https-json-client.js';
+import { makeSelfSignedCertificate, type TestCertificate } from '../../test/support/self-signed-certificate.js';
+import { httpsRequest } from '../../test/support/https-json-client.js';
 import { createStaticNamespaceLookup, type NamespaceLookup } from './namespace-lookup.js';
 import { startWebhookServer, type WebhookServer } from './webhook-server.js';
 

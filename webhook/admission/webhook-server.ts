@@ -7,7 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { InjectionConfig } from '../config/injection-config.js';
-import { silentLogger, type Logger } from '../../sidecar/logging/logger.js';
+import { readBoundedBody } from '../../core/http/bounded-body.js';
+import { sendJson } from '../../core/http/json-response.js';
+import { silentLogger, type Logger } from '../../core/logging/logger.js';
 import { injectionFailed, isPodCreate, parseAdmissionReview, reviewPodAdmission, type AdmissionReviewResponse } from './admission-review.js';
 import type { NamespaceLookup } from './namespace-lookup.js';
 
@@ -95,14 +97,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   const contentType = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(contentType)) return sendJson(res, 415, { error: 'content-type must be application/json' });
 
-  const body = await readBoundedBody(req, MAX_ADMISSION_REVIEW_BYTES);
-  if (body === 'too-large') {
+  const read = await readBoundedBody(req, MAX_ADMISSION_REVIEW_BYTES);
+  if (!read.ok) {
+    if (read.reason === 'unreadable') return sendJson(res, 400, { error: 'body could not be read' });
     res.setHeader('connection', 'close');
     return sendJson(res, 413, { error: `AdmissionReview larger than ${MAX_ADMISSION_REVIEW_BYTES} bytes` });
   }
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    json = JSON.parse(read.body.toString('utf8'));
   } catch {
     return sendJson(res, 400, { error: 'body is not JSON' });
   }
@@ -139,40 +142,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
     message: review.response.status?.message,
   });
   return sendJson(res, 200, review);
-}
-
-function readBoundedBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      resolve('too-large');
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        resolve('too-large');
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!done) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 async function readTls(files: { certFile: string; keyFile: string }): Promise<{ cert: string; key: string }> {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../sidecar/logging/logger.js';
-import { makeSelfSignedCertificate } from '../test-support/self-signed-certificate.js';
-import { httpsRequest } from '../test-support/https-json-client.js';
+import { silentLogger } from '../../core/logging/logger.js';
+import { makeSelfSignedCertificate } from '../../test/support/self-signed-certificate.js';
+import { httpsRequest } from '../../test/support/https-json-client.js';
 import { runWebhookCommand, startWebhookFromArgs } from './webhook-command.js';
 
 function io(env: NodeJS.ProcessEnv = {}) {

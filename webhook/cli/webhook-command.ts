@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { defaultInjectionConfig, loadInjectionConfigFile, type InjectionConfig } from '../config/injection-config.js';
 import { createInClusterNamespaceLookup, loadNamespacesFile, type NamespaceLookup } from '../admission/namespace-lookup.js';
 import { startWebhookServer, type WebhookServer } from '../admission/webhook-server.js';
-import { createLogger, type Logger } from '../../sidecar/logging/logger.js';
+import { createLogger, type Logger } from '../../core/logging/logger.js';
 
 export interface WebhookCommandIo {
   stdout: Writable;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelRegistry } from './cancel-registry.js';
-import type { TargetSpec } from '../../../policies/model.js';
+import type { TargetSpec } from '../../../core/vocabulary.js';
 
 const target = { name: 'db', protocol: 'postgres', host: '127.0.0.1', port: 5432 } as unknown as TargetSpec;
 

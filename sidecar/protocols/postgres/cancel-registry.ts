@@ -1,7 +1,7 @@
 // Maps the BackendKeyData sidegate gave each client to what a CancelRequest carrying it should
 // reach: the upstream backend's own key (so a running query is cancelled there) and the session's
 // hold (so a statement waiting for approval is cancelled here, not left for a later approval).
-import type { TargetSpec } from '../../../policies/model.js';
+import type { TargetSpec } from '../../../core/vocabulary.js';
 
 export interface CancelEntry {
   target: TargetSpec;

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { UpstreamTls } from '../../../policies/model.js';
+import type { UpstreamTls } from '../../../core/vocabulary.js';
 import { MessageFramer, type Frame } from './message-framer.js';
 import { serializeQuery, serializeTerminate } from './frontend-messages.js';
 import { BackendCode, readErrorFields } from './backend-messages.js';

@@ -1,7 +1,7 @@
 // CancelRequest: a new connection to the upstream carrying only the 16-byte packet, as the
 // protocol prescribes. The server answers nothing and closes; whether a query was actually
 // cancelled shows up on the original connection (SQLSTATE 57014).
-import type { UpstreamTls } from '../../../policies/model.js';
+import type { UpstreamTls } from '../../../core/vocabulary.js';
 import { serializeCancelRequest } from './frontend-messages.js';
 import { openUpstreamTransport, UpstreamError } from './upstream-connection.js';
 

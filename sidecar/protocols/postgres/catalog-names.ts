@@ -17,7 +17,7 @@
 //      renamed to `customers` by another connection is still matched as `customers` by the
 //      statement that reads it under that name; and a cached name the statement does not name
 //      (a cursor, an EXECUTE) is looked up again (`lookupCached(…, { fresh })`).
-import type { Principal, TargetSpec } from '../../../policies/model.js';
+import type { Principal, TargetSpec } from '../../../core/vocabulary.js';
 import type { CredentialSource } from '../../identity/credential-source.js';
 import * as wire from './wire.js';
 import { runSimpleQuery } from './simple-query.js';

@@ -3,7 +3,7 @@
 // releases), so a call of one of them is classified by its effect like any call in SQL text.
 // Any other OID can be any function: it counts as `dynamic-sql` too (an explicit allow only).
 // The table was read from PostgreSQL 15's pg_proc; a built-in added later is simply unknown.
-import type { CommandFacts } from '../../../policies/model.js';
+import type { CommandFacts } from '../../../core/vocabulary.js';
 import { BUILTIN_FUNCTIONS, settingEffects } from './sql-functions.js';
 
 /** `name:oid,oid …` for every catalogued pg_catalog function (every overload). */

@@ -2,7 +2,7 @@
 // a column is unmasked, plans expire, and a DDL anywhere (a generation bump) drops them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MaskingRule, TargetSpec } from '../../../policies/model.js';
+import type { MaskingRule, TargetSpec } from '../../../core/vocabulary.js';
 import type { CatalogNames, RelationSource } from './catalog-names.js';
 import type { TableName } from './row-shape.js';
 import { RowShape } from './row-shape.js';

@@ -10,7 +10,7 @@
 //   that a column is unmasked.
 // - Columns without a source of their own take the strategy of the column rules covering the
 //   statement's relations (derived-columns.ts).
-import type { MaskingRule, Principal, TargetSpec } from '../../../policies/model.js';
+import type { MaskingRule, Principal, TargetSpec } from '../../../core/vocabulary.js';
 import { derivedStrategy, strongestColumnStrategy, type SourceRelation } from '../../masking/index.js';
 import type { InspectedStatement } from './sql-inspector.js';
 import { CACHE_TTL_MS, type CatalogNames, type RelationSource } from './catalog-names.js';

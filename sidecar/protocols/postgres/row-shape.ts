@@ -1,17 +1,8 @@
 // The shape of one result (RowDescription) and, when masking applies, the plan that rewrites its
 // DataRows. Rows stream: each DataRow is masked on its own and forwarded, nothing is buffered.
-import type { MaskingRule, MaskStrategy, TableRef } from '../../../policies/model.js';
-import {
-  planResultMasking,
-  maskPgValue,
-  isScannedBinaryPgType,
-  isScreenablePgValue,
-  isShortNumericTextPgType,
-  isWideNumberPgType,
-  isOpaqueRelation,
-  pgNumberDigitCount,
-  type ResultMasker,
-} from '../../masking/index.js';
+import type { MaskingRule, MaskStrategy, TableRef } from '../../../core/vocabulary.js';
+import { planResultMasking, isOpaqueRelation, type ResultMasker } from '../../masking/index.js';
+import { maskPgValue, isScannedBinaryPgType, isScreenablePgValue, isShortNumericTextPgType, isWideNumberPgType, pgNumberDigitCount } from './value-format.js';
 import type { ChunkScreen } from '../../masking/byte-screen.js';
 import * as wire from './wire.js';
 

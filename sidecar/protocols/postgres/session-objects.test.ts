@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { initSqlInspector, inspectSql } from './sql-inspector.js';
 import { planSessionObjects, sessionObjectOp } from './session-objects.js';
 import { UNCERTAIN } from './server-names.js';
-import type { Decision } from '../../../policies/model.js';
+import type { Decision } from '../../../core/vocabulary.js';
 
 before(() => initSqlInspector());
 

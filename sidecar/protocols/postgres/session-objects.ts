@@ -6,7 +6,7 @@
 // keep names); the answer is kept per inspected statement.
 import { parseSync } from './sql-grammar.js';
 import type { InspectedStatement } from './sql-inspector.js';
-import type { Decision } from '../../../policies/model.js';
+import type { Decision } from '../../../core/vocabulary.js';
 import { UNCERTAIN, type Lookup } from './server-names.js';
 
 export type SessionObjectOp =

@@ -6,11 +6,11 @@
 // literals (what policy sees of a statement does not depend on its literal values; only its own
 // text, kept for text rules, does, and that is put back).
 import { loadModule, parseSync } from './sql-grammar.js';
-import type { CommandFacts } from '../../../policies/model.js';
+import type { CommandFacts } from '../../../core/vocabulary.js';
 import { statementFacts, type CommandShape } from './sql-statement-facts.js';
 import { replaceLiterals } from './sql-literals.js';
 import { replacePlainLiterals } from './plain-sql-literals.js';
-import { TextKeyedLru } from './text-keyed-lru.js';
+import { TextKeyedLru } from '../../../core/collections/text-keyed-lru.js';
 import { statementOfShape } from './statement-of-shape.js';
 
 export interface InspectedStatement {

@@ -4,7 +4,7 @@
 // COPY / CREATE TABLE AS wraps, a rule's actions, a function with an effect of its own, the SQL
 // text a function runs) is also listed with its own facts: policy decides each of them, so an
 // allow rule for `read` never lets a nested DELETE through.
-import type { TableRef } from '../../../policies/model.js';
+import type { TableRef } from '../../../core/vocabulary.js';
 import { parseSync } from './sql-grammar.js';
 import { classify, classifyStatement, explainAnalyzes } from './sql-kinds.js';
 import { collectTreeFacts, type FunctionCallNode } from './sql-tables.js';

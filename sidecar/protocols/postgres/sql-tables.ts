@@ -4,7 +4,7 @@
 // instead. A name that refers to a CTE in scope is not a table — but only where that CTE is
 // visible: `WITH t AS (SELECT * FROM t)` reads the real table `t`, and hiding it would let a
 // query slip past a table rule.
-import type { TableRef } from '../../../policies/model.js';
+import type { TableRef } from '../../../core/vocabulary.js';
 
 type Json = unknown;
 type Obj = Record<string, Json>;

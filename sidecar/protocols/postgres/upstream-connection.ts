@@ -6,7 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import type { UpstreamTls } from '../../../policies/model.js';
+import type { UpstreamTls } from '../../../core/vocabulary.js';
 import { MessageFramer, ProtocolError } from './message-framer.js';
 import {
   serializePasswordMessage,

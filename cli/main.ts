@@ -36,11 +36,11 @@ export async function main(argv: string[]): Promise<number> {
   const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
   switch (command) {
     case 'local':
-      return (await import('./local-command.js')).runLocal(rest);
+      return (await import('../sidecar/cli/local-command.js')).runLocal(rest);
     case 'sidecar':
-      return (await import('./sidecar-command.js')).runSidecarCommand(rest);
+      return (await import('../sidecar/cli/sidecar-command.js')).runSidecarCommand(rest);
     case 'token': {
-      const { mintLocalToken } = await import('../local/local-issuer.js');
+      const { mintLocalToken } = await import('../sidecar/local/local-issuer.js');
       const { values } = parseArgs({
         args: rest,
         options: { 'state-dir': { type: 'string', default: '.sidegate' }, subject: { type: 'string' } },
@@ -49,17 +49,17 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'policy':
-      return (await import('./policy-command.js')).runPolicyCommand(rest, io);
+      return (await import('../sidecar/cli/policy-command.js')).runPolicyCommand(rest, io);
     case 'approvals':
-      return (await import('../approvals/index.js')).runApprovalsCommand(rest, io);
+      return (await import('../sidecar/approvals/index.js')).runApprovalsCommand(rest, io);
     case 'audit':
-      return (await import('./audit-command.js')).runAuditCommand(rest, io);
+      return (await import('../sidecar/cli/audit-command.js')).runAuditCommand(rest, io);
     case 'webhook':
-      return (await import('../../webhook/cli/webhook-command.js')).runWebhookCommand(rest, io);
+      return (await import('../webhook/cli/webhook-command.js')).runWebhookCommand(rest, io);
     case 'drain':
-      return (await import('./drain-command.js')).runDrainCommand(rest, io);
+      return (await import('../sidecar/cli/drain-command.js')).runDrainCommand(rest, io);
     case 'init':
-      return (await import('../capture/init-command.js')).runInitCommand(rest, io);
+      return (await import('../sidecar/capture/init-command.js')).runInitCommand(rest, io);
     case undefined:
     case '-h':
     case '--help':

@@ -4,10 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import { connectDirect } from '../../test/support/direct-postgres.js';
-import { planResultMasking, type ResultColumn } from './result-masker.js';
-import { isTextualPgType, maskPgValue, PG_TYPE } from './postgres-value-format.js';
-import type { MaskingRule } from '../../policies/model.js';
+import { connectDirect } from '../../../test/support/direct-postgres.js';
+import { planResultMasking, type ResultColumn } from '../../masking/result-masker.js';
+import { isTextualPgType, maskPgValue, PG_TYPE } from './value-format.js';
+import type { MaskingRule } from '../../../core/vocabulary.js';
 
 let client: pg.Client;
 

@@ -22,7 +22,7 @@
 // - Any other binary type (a table's row type from `SELECT c FROM customers c`, an enum, a domain,
 //   an extension type) cannot be read without its definition: it becomes NULL whenever masking
 //   applies to the result. So does anything malformed (unknown jsonb version, truncated array).
-import type { MaskResult, ResultMasker } from './result-masker.js';
+import type { MaskResult, ResultMasker } from '../../masking/result-masker.js';
 
 export const PG_TYPE = {
   char: 18,
