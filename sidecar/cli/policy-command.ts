@@ -4,7 +4,7 @@
 import type { Writable } from 'node:stream';
 import { loadPolicyFile, loadPolicyCasesFile, runPolicyCases, Policy, PolicyError } from '../../policies/index.js';
 import type { CommandFacts, TargetSpec } from '../../core/vocabulary.js';
-import { decisionFacts, initSqlInspector, inspectSql } from '../protocols/postgres/sql-inspector.js';
+import { ADAPTERS, adapterFor } from '../protocols/registry.js';
 
 interface Io {
   stdout: Writable;
@@ -24,7 +24,7 @@ export async function runPolicyCommand(args: string[], io: Io): Promise<number> 
     if (sub === 'test' && file && casesFile) {
       const policy = new Policy(await loadPolicyFile(file));
       const cases = await loadPolicyCasesFile(casesFile);
-      await initSqlInspector();
+      for (const adapter of ADAPTERS) await adapter.init?.();
       const results = runPolicyCases(policy, cases, inspectCommand);
       let failed = 0;
       for (const r of results) {
@@ -47,10 +47,7 @@ export async function runPolicyCommand(args: string[], io: Io): Promise<number> 
 
 /** The real inspection for each protocol, as the sidecar runs it. */
 export function inspectCommand(target: TargetSpec, text: string): CommandFacts[] {
-  switch (target.protocol) {
-    case 'postgres':
-      return decisionFacts(inspectSql(text, { target: target.name }));
-    default:
-      throw new Error(`policy test: protocol ${target.protocol} is not supported yet`);
-  }
+  const adapter = adapterFor(target.protocol);
+  if (!adapter) throw new Error(`policy test: sidegate has no adapter for protocol ${target.protocol} yet`);
+  return adapter.inspect(text, target.name);
 }

@@ -13,16 +13,15 @@ import { createAuditTrail, type AuditTrail } from '../audit/index.js';
 import { startApprovalBroker, ApprovalClient } from '../approvals/index.js';
 import { CommandGate, type ApprovalHolder } from '../pipeline/command-gate.js';
 import { ClientIdentity } from '../pipeline/client-identity.js';
-import { initSqlInspector } from '../protocols/postgres/sql-inspector.js';
-import { PostgresProxySession, CancelRegistry, type PostgresProxyDeps } from '../protocols/postgres/proxy-session.js';
-import { CatalogNames } from '../protocols/postgres/catalog-names.js';
-import { UnauthenticatedSlots, DEFAULT_MAX_UNAUTHENTICATED } from '../protocols/postgres/unauthenticated-slots.js';
-import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocols/postgres/proxy-session.js';
-import { uninspected } from '../protocols/postgres/uninspected-statement.js';
+import { ConnectionSession } from '../pipeline/connection-session.js';
+import type { AdapterServer } from '../pipeline/protocol-adapter.js';
+import type { AdapterSettings, PipelineServices } from '../pipeline/pipeline-services.js';
+import { UnauthenticatedSlots, DEFAULT_MAX_UNAUTHENTICATED } from '../pipeline/unauthenticated-slots.js';
+import { DEFAULT_AUTH_TIMEOUT_MS } from '../pipeline/pre-auth-bounds.js';
+import { ADAPTERS, adapterFor, adapterForDetection } from '../protocols/registry.js';
 import { startExplicitListener, type ExplicitListener } from '../capture/explicit-listener.js';
 import { startTransparentListener } from '../capture/transparent-listener.js';
 import { TargetDirectory } from '../capture/target-directory.js';
-import { serializeError } from '../protocols/postgres/backend-messages.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -83,7 +82,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
 
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
   const policy = new Policy(await loadPolicyFile(opts.policyFile));
-  await initSqlInspector();
+  for (const adapter of ADAPTERS) await adapter.init?.();
 
   const verifier = new TokenVerifier(policy.issuers());
   const identity = new ClientIdentity(verifier, policy, opts.tokenFile ? new TokenFile(opts.tokenFile) : undefined);
@@ -118,8 +117,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
   }
 
   const gate = new CommandGate(policy, approvals, () => audit.healthy);
-  const cancelRegistry = new CancelRegistry();
-  const catalog = new CatalogNames(credentials);
   const maskingKey = await loadMaskingKey(policy, env);
   const clientTls = opts.clientTls
     ? tls.createSecureContext({ cert: await readFile(opts.clientTls.certFile), key: await readFile(opts.clientTls.keyFile) })
@@ -129,33 +126,36 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
   metrics.gauge('sidegate_sessions_open', () => sessionsOpen);
   metrics.gauge('sidegate_audit_healthy', () => (audit.healthy ? 1 : 0));
 
-  // One set of dependencies for every PostgreSQL session (built once, not per connection).
-  const postgresDeps: PostgresProxyDeps = {
+  // One set of services for every session, and one server per protocol (built once, not per connection).
+  const services: PipelineServices = {
     gate,
     identity,
     credentials,
     audit,
     masking: (principal, targetName) => policy.masking(principal, targetName),
     maskingKey,
-    catalog,
-    cancelRegistry,
-    clientTls,
     log,
-    inspect: opts.inspection === 'off' ? uninspected : undefined,
+  };
+  const settings: AdapterSettings = {
+    clientTls,
+    inspection: opts.inspection,
     authTimeoutMs: opts.authTimeoutMs ?? positiveIntegerEnv(env, 'SIDEGATE_AUTH_TIMEOUT_MS') ?? DEFAULT_AUTH_TIMEOUT_MS,
     maxStatementBytes: opts.maxStatementBytes ?? positiveIntegerEnv(env, 'SIDEGATE_MAX_STATEMENT_BYTES'),
     unauthenticated: new UnauthenticatedSlots(opts.maxUnauthenticated ?? positiveIntegerEnv(env, 'SIDEGATE_MAX_UNAUTHENTICATED') ?? DEFAULT_MAX_UNAUTHENTICATED),
   };
+  const servers = new Map<TargetSpec['protocol'], AdapterServer>();
+  for (const adapter of ADAPTERS) servers.set(adapter.protocol, adapter.open(services, settings));
   const handle = (target: TargetSpec) => (socket: Socket) => {
-    if (target.protocol !== 'postgres') {
-      log.warn('protocol not supported yet; closing', { target: target.name, protocol: target.protocol });
+    const server = servers.get(target.protocol);
+    if (!server) {
+      log.warn('no adapter for this protocol yet; closing', { target: target.name, protocol: target.protocol });
       socket.destroy();
       return;
     }
     sessionsOpen++;
     metrics.inc('sidegate_sessions_total', { target: target.name });
     socket.once('close', () => sessionsOpen--);
-    new PostgresProxySession(socket, target, postgresDeps, { address: socket.remoteAddress, port: socket.remotePort });
+    server.serve(socket, target, new ConnectionSession(services, target, target.protocol, { address: socket.remoteAddress, port: socket.remotePort }));
   };
 
   const listeners: Pick<ExplicitListener, 'stopAccepting' | 'open' | 'destroyAll'>[] = [];
@@ -189,8 +189,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
       resolveTarget: (dest, detection) => {
         const target = directory.lookup(dest.host, dest.port);
         if (!target) return null;
-        // A PostgreSQL target only takes a connection that speaks PostgreSQL.
-        if (target.protocol === 'postgres' && detection.protocol !== 'postgres') return null;
+        // A target only takes a connection that speaks its protocol.
+        if (!adapterFor(target.protocol)?.detections.includes(detection.protocol)) return null;
         return target;
       },
       onConnection: (socket, _dest, _detection, target) => handle(target)(socket),
@@ -207,9 +207,8 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
           'client.port': rejection.client.port,
         }, 'refused connection');
         span.end({ error: rejection.message });
-        if (rejection.detection?.protocol === 'postgres') {
-          socket.write(serializeError({ severity: 'FATAL', code: '28000', message: `sidegate: no policy target for ${rejection.destination?.host}:${rejection.destination?.port}; connection refused` }));
-        }
+        const adapter = rejection.detection ? adapterForDetection(rejection.detection.protocol) : undefined;
+        adapter?.refuse(socket, `sidegate: no policy target for ${rejection.destination?.host}:${rejection.destination?.port}; connection refused`);
       },
       onError: (err) => log.warn('capture error', { error: err.message }),
     });

@@ -10,24 +10,25 @@
 //             decides. Upstream messages are attributed to requests by the ResponseTracker, rows
 //             are masked as they stream, and every statement ends its audit span.
 //
-// Policy, identity, approvals and audit are reached through narrow interfaces; this file is the
-// only place that knows both the wire protocol and the pipeline order.
+// Identity, credentials, decisions, holds and the audit spans are the pipeline's (the session this
+// connection was given, and its runs); this file holds PostgreSQL's wire state and mechanics.
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { isUtf8 } from 'node:buffer';
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { CommandFacts, Decision, MaskingRule, Principal, TargetSpec } from '../../../core/vocabulary.js';
-import type { CommandGate, GateOutcome } from '../../pipeline/command-gate.js';
-import { denialMessage, holdCanceledMessage, holdNotice } from '../../pipeline/command-gate.js';
-import { heldCommand, type BoundParameters, type HeldCommandInput } from '../../pipeline/held-command.js';
+import { randomBytes } from 'node:crypto';
+import type { Decision, TargetSpec } from '../../../core/vocabulary.js';
+import type { GateOutcome } from '../../pipeline/command-gate.js';
+import { denialMessage } from '../../pipeline/command-gate.js';
+import type { BoundParameters, HeldCommandInput } from '../../pipeline/held-command.js';
 import { CancelRegistry } from './cancel-registry.js';
-import { decisionAttributes, principalAttributes, targetAttributes, type Attributes } from '../../pipeline/audit-attributes.js';
-import { IdentityRejected, type ClientIdentity } from '../../pipeline/client-identity.js';
-import type { Logger } from '../../../core/logging/logger.js';
+import { decisionAttributes, type Attributes } from '../../pipeline/audit-attributes.js';
+import { IdentityRejected } from '../../pipeline/client-identity.js';
+import type { ConnectionSession } from '../../pipeline/connection-session.js';
+import type { CommandRun, CommandRuns, RunOutcome as PipelineRunOutcome, RunStatement } from '../../pipeline/command-runs.js';
+import type { AdapterSettings } from '../../pipeline/pipeline-services.js';
+import { PreAuthBounds, DEFAULT_AUTH_TIMEOUT_MS } from '../../pipeline/pre-auth-bounds.js';
 import { OutputBatch } from '../../../core/streams/output-batch.js';
 import { ResponseTracker, type Pending } from './response-tracker.js';
-import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession, type AuditTrail } from '../../audit/index.js';
-import type { CredentialSource } from '../../identity/credential-source.js';
 import type { CatalogNames } from './catalog-names.js';
 import { RowShape } from './row-shape.js';
 import { ResultShapePlanner } from './result-shape-planner.js';
@@ -41,7 +42,6 @@ import { fastPathCallFacts } from './fastpath-function.js';
 import { settingIndependentSql } from './sql-string-mode.js';
 import { decideStartup } from './startup-settings.js';
 import { serializeNegotiateProtocolVersion } from './startup-negotiation.js';
-import { UnauthenticatedSlots } from './unauthenticated-slots.js';
 import { MAX_TOKEN_BYTES } from '../../identity/token-size.js';
 import { PINNED_CLIENT_ENCODING } from './upstream-connection.js';
 import { MAX_STATEMENT_BYTES, OFF_THREAD_BYTES, StatementRefused, checkStatementSize, statementInspectionPool, type OffThreadInspection } from './statement-inspection-pool.js';
@@ -49,33 +49,15 @@ import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js'
 import { mayTouchSessionObjects, planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
 
 export interface PostgresProxyDeps {
-  gate: CommandGate;
-  identity: ClientIdentity;
-  credentials: CredentialSource;
-  /** Sessions and statements become spans; the adapter needs nothing else of the trail. */
-  audit: Pick<AuditTrail, 'startSession' | 'healthy'>;
-  /** Masking rules for (principal, target). */
-  masking(principal: Principal, target: string): MaskingRule[];
-  maskingKey?: Buffer;
-  /** Policy default for statements the grammar rejects is applied by the policy itself. */
+  settings: AdapterSettings;
   catalog: CatalogNames;
   cancelRegistry: CancelRegistry;
-  /** TLS toward clients that send SSLRequest; absent → we answer 'N'. */
-  clientTls?: tls.SecureContext;
-  log: Logger;
   maxMessageBytes?: number;
   /** Statement inspection; defaults to the PostgreSQL grammar (benchmarks swap in a no-op). */
   inspect?: typeof inspectSql;
-  /** Bound on connections not yet authenticated (shared by every listener of the process). */
-  unauthenticated?: UnauthenticatedSlots;
-  /** From connect to an identified client (startup, password, token verification). Default 10 s. */
-  authTimeoutMs?: number;
-  /** Largest Query/Parse message inspected; larger ones end the session with 54000. Default 1 MiB. */
-  maxStatementBytes?: number;
 }
 
-/** Default deadline from connect to an identified client. */
-export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+export { DEFAULT_AUTH_TIMEOUT_MS };
 /** What a client may send ahead while its login to the target is under way, before it is paused. */
 const MAX_PIPELINED_DURING_LOGIN = 1024 * 1024;
 
@@ -107,31 +89,10 @@ function ambiguousLiteralDenial(reason: string): Decision {
 /** Most of a reply held back to be written with the rest of its turn (flushClientSoon). */
 const MAX_DEFERRED_CLIENT_BYTES = 256 * 1024;
 
-/**
- * One statement as it runs. Its audit span is opened once the bytes that carry the command have
- * been written to the target, and ended once the reply that completes it has been written to the
- * client (`openSpans`, `endSpans`): the span work, about a fifth of what the proxy does per
- * command, then happens while the target or the client is busy, not between them. The span
- * keeps the real start (the command's arrival); nothing is lost if the session closes first
- * (`close` opens and ends whatever is left).
- */
-interface StatementRun {
-  readonly inspected: InspectedStatement;
-  readonly decision: Decision;
-  /** When the command arrived (nowUnixNano): the span's start. */
-  readonly startedAt: string;
-  /** Attributes set before the span was opened (a hold's outcome, an approval id); the decision itself is in the span's shared attributes. */
-  marks?: Attributes;
-  span?: AuditCommand;
-  rows: number;
-  masked: number;
-  /** Ended as far as the protocol goes; the span itself ends at the next write to the client. */
-  ended: boolean;
-  outcome?: RunOutcome;
-  /** What its completion changes in the session's names (DECLARE, CLOSE, DEALLOCATE…): applied or not. */
-  effect?: (applied: boolean) => void;
-}
+/** One statement as it runs (the pipeline's run, command-runs.ts). */
+type StatementRun = CommandRun<RunStatement>;
 
+/** How a statement ended, in PostgreSQL's terms. */
 interface RunOutcome {
   error?: string;
   sqlState?: string;
@@ -189,7 +150,6 @@ type Work =
 type Phase = 'startup' | 'auth' | 'connecting' | 'ready' | 'closed';
 
 export class PostgresProxySession {
-  readonly id = randomUUID();
   private phase: Phase = 'startup';
   private client: Socket | tls.TLSSocket;
   private upstream?: Socket | tls.TLSSocket;
@@ -197,10 +157,7 @@ export class PostgresProxySession {
   private startupParams: Record<string, string> = {};
   /** The client's startup settings that go upstream (decideStartup). */
   private forwardedParams: Record<string, string> = {};
-  private principal?: Principal;
-  private auditSession?: AuditSession;
   private database = '';
-  private maskingRules: MaskingRule[] = [];
   private needsTableNames = false;
 
   private readonly clientFramer: wire.MessageFramer;
@@ -216,6 +173,8 @@ export class PostgresProxySession {
   private upstreamBusy = false;
   /** A write to the client is due at the end of this turn of the event loop (flushClientSoon). */
   private clientFlushScheduled = false;
+  /** close() ran: everything is released once. */
+  private closing = false;
 
   /**
    * Prepared statements and portals as the server holds them, changed by its replies in order
@@ -251,8 +210,6 @@ export class PostgresProxySession {
   }
   private inCopyOut: { work: Work | undefined; binary?: BinaryCopyState; withheld?: boolean } | null = null;
   private ourKey = { processId: 0, secretKey: 0 };
-  /** The hold in progress: closing the session or a CancelRequest with our key aborts it. */
-  private holding?: { abort: AbortController; canceled: boolean };
   private poisonCounter = 0;
   /** Detectors over whole COPY TO lines; null without masking rules. */
   private copyMasker: ResultMasker | null = null;
@@ -267,23 +224,21 @@ export class PostgresProxySession {
   private searchPathChanged = false;
   /** The text of the statement answered last: what asynchronous echoes are compared with. */
   private lastRunText?: string;
-  /** Runs whose span is not open yet, and runs ended whose span is not (StatementRun). */
-  private unopened: StatementRun[] = [];
-  private unended: StatementRun[] = [];
-  /**
-   * What every run of a statement starts its span with (its shape and its decision), per
-   * statement (the inspector's shared objects, and PreparedInfo's) or statement shape, and the
-   * decision's action and rule.
-   */
-  private readonly runAttributes = new WeakMap<InspectedStatement, { action: Decision['action']; rule: string; set: AttributeSet }>();
+  private readonly runs: CommandRuns<RunStatement>;
+  private readonly preAuth: PreAuthBounds;
 
   constructor(
     socket: Socket,
     private readonly target: TargetSpec,
     private readonly deps: PostgresProxyDeps,
-    private readonly peer: { address?: string; port?: number },
+    private readonly session: ConnectionSession,
   ) {
     this.client = socket;
+    this.runs = session.runs;
+    session.useConventions({
+      sessionAttributes: () => this.sessionAttributes(),
+      commandAttributes: (statement) => this.statementAttributes(statement as InspectedStatement),
+    });
     this.inspect = deps.inspect ?? inspectSql;
     const max = deps.maxMessageBytes ?? 16 * 1024 * 1024;
     this.clientFramer = new wire.MessageFramer({ maxMessageSize: max });
@@ -291,36 +246,32 @@ export class PostgresProxySession {
     this.upstreamFramer = new wire.MessageFramer({ maxMessageSize: Math.max(max, 256 * 1024 * 1024) });
     socket.setNoDelay(true);
     this.attachClient(socket);
-    this.startPreAuthBounds();
+    this.preAuth = new PreAuthBounds(
+      {
+        timedOut: (message) => this.fatal(SQLSTATE.connectionFailure, message),
+        evicted: (message) => this.fatal(SQLSTATE.tooManyConnections, message),
+        waitingForClient: () => this.phase === 'startup' || this.phase === 'auth',
+      },
+      deps.settings.unauthenticated,
+      deps.settings.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
+    );
   }
 
-  // ───────────────────────────── pre-authentication bounds ─────────────────────────────
-
-  private authTimer: NodeJS.Timeout | undefined;
-  /** This connection's place among the unauthenticated ones (unauthenticated-slots.ts). */
-  private readonly preAuthSlot = {
-    waitingForClient: () => this.phase === 'startup' || this.phase === 'auth',
-    evict: () => this.fatal(SQLSTATE.tooManyConnections, 'sidegate: too many connections are waiting to authenticate; this one waited longest'),
-  };
-
-  /** A deadline from connect to an identified client, and a slot among the unauthenticated. */
-  private startPreAuthBounds(): void {
-    const ms = this.deps.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS;
-    this.authTimer = setTimeout(() => this.fatal(SQLSTATE.connectionFailure, `sidegate: authentication timed out (${ms} ms from connect)`), ms);
-    if (this.deps.unauthenticated && !this.deps.unauthenticated.acquire(this.preAuthSlot)) {
-      this.fatal(SQLSTATE.tooManyConnections, 'sidegate: too many connections are waiting to authenticate');
-    }
+  private get id(): string {
+    return this.session.id;
   }
 
-  /** The client is identified (or gone): its pre-authentication bounds no longer apply. */
-  private endPreAuthBounds(): void {
-    clearTimeout(this.authTimer);
-    this.deps.unauthenticated?.release(this.preAuthSlot);
+  private get maskingRules() {
+    return this.session.maskingRules;
+  }
+
+  private get log() {
+    return this.session.log;
   }
 
   private attachClient(socket: Socket | tls.TLSSocket): void {
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    socket.on('error', (err) => this.deps.log.debug('client socket error', { session: this.id, error: err.message }));
+    socket.on('error', (err) => this.log.debug('client socket error', { session: this.id, error: err.message }));
     socket.on('close', () => this.close('client closed'));
     socket.on('drain', () => this.upstream?.resume());
   }
@@ -334,7 +285,7 @@ export class PostgresProxySession {
         for (let f = this.clientFramer.next(); f !== null; f = this.clientFramer.next()) {
           // A client that says goodbye while its statement is held will not take the result: the
           // hold ends now (cancelled at the broker), not when someone approves it.
-          if (f.code === 0x58 /* X Terminate */ && this.holding) this.holding.abort.abort();
+          if (f.code === 0x58 /* X Terminate */) this.runs.abandonHold();
           this.clientQueue.push(f);
         }
         this.pumpClient();
@@ -384,7 +335,7 @@ export class PostgresProxySession {
         const length = this.startupBuf.readInt32BE(1);
         if (length < 5 || length > MAX_TOKEN_BYTES + 5) {
           const message = `sidegate: password message of ${length} bytes exceeds the token size limit of ${MAX_TOKEN_BYTES} bytes`;
-          this.auditRejectedLogin(message);
+          this.session.rejectLogin(message);
           this.fatal(SQLSTATE.invalidAuthorization, message);
           return;
         }
@@ -403,7 +354,7 @@ export class PostgresProxySession {
   private onStartupPacket(packet: wire.StartupPacket): void {
     switch (packet.kind) {
       case 'ssl-request': {
-        if (this.deps.clientTls && !(this.client instanceof tls.TLSSocket)) {
+        if (this.deps.settings.clientTls && !(this.client instanceof tls.TLSSocket)) {
           this.client.write('S');
           this.upgradeClientTls();
         } else {
@@ -420,7 +371,7 @@ export class PostgresProxySession {
         if (up && !up.cancelHold?.()) {
           wire
             .sendCancelRequest({ host: up.target.host, port: up.target.port, tls: up.target.tls }, up.processId, up.secretKey)
-            .catch((err: Error) => this.deps.log.warn('cancel request failed', { error: err.message }));
+            .catch((err: Error) => this.log.warn('cancel request failed', { error: err.message }));
         }
         // Per protocol the server says nothing back to a CancelRequest.
         this.phase = 'closed';
@@ -433,7 +384,7 @@ export class PostgresProxySession {
         // Every setting the client asks for is forwarded or refused by name (startup-settings.ts).
         const settings = decideStartup(packet.params);
         if (!settings.ok) {
-          this.auditRejectedLogin(settings.message, 'startup-setting');
+          this.session.rejectLogin(settings.message, 'startup-setting');
           this.fatal(settings.sqlState, settings.message);
           return;
         }
@@ -456,38 +407,31 @@ export class PostgresProxySession {
     raw.removeAllListeners('data');
     raw.removeAllListeners('close');
     raw.removeAllListeners('error');
-    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.deps.clientTls });
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.deps.settings.clientTls });
     this.client = secure;
     this.attachClient(secure);
   }
 
   private async authenticate(presented: string): Promise<void> {
-    let principal: Principal;
-    try {
-      principal = await this.deps.identity.resolve(presented);
-    } catch (err) {
-      const rejected = err instanceof IdentityRejected ? err : new IdentityRejected('sidegate: identity rejected', 'invalid');
-      this.auditRejectedLogin(rejected.message);
+    const identified = await this.session.identify(presented);
+    if (identified instanceof IdentityRejected) {
       // No token, or a password that is not one: the client's password is wrong (28P01).
-      this.fatal(rejected.code === 'missing' || rejected.code === 'not-a-token' ? SQLSTATE.invalidPassword : SQLSTATE.invalidAuthorization, rejected.message);
+      this.fatal(identified.code === 'missing' || identified.code === 'not-a-token' ? SQLSTATE.invalidPassword : SQLSTATE.invalidAuthorization, identified.message);
       return;
     }
     // The deadline (or an eviction) may have closed the session while the token was verified.
-    if ((this.phase as Phase) === 'closed') return;
-    this.principal = principal;
-    this.endPreAuthBounds();
-    this.maskingRules = this.deps.masking(principal, this.target.name);
+    if ((this.phase as Phase) === 'closed') {
+      this.session.close([], 'closed while authenticating');
+      return;
+    }
+    this.preAuth.release();
     this.planSessionDetectors();
     // Column rules need the catalog even for `*.col` patterns: an alias must not hide a column.
     this.needsTableNames = this.maskingRules.some((r) => r.columns.length > 0);
-    this.auditSession = this.deps.audit.startSession({
-      ...this.sessionAttributes(),
-      ...principalAttributes(principal),
-    });
 
     let upstream: wire.UpstreamConnection;
     try {
-      const credential = await this.deps.credentials.credentialsFor(this.target, principal);
+      const credential = await this.session.credentials();
       upstream = await wire.connectUpstream({
         host: this.target.host,
         port: this.target.port,
@@ -500,10 +444,7 @@ export class PostgresProxySession {
     } catch (err) {
       const e = err as { code?: string; sqlState?: string; message?: string };
       const message = `sidegate: cannot log in to target "${this.target.name}": ${e.message ?? 'connection failed'}`;
-      const session = this.auditSession;
-      this.auditSession = undefined;
-      session?.setAttributes({ 'error.type': e.sqlState ?? e.code ?? 'upstream' });
-      session?.end({ error: message });
+      this.session.upstreamFailed(message, e.sqlState ?? e.code ?? 'upstream');
       // The client's own login succeeded; the target refused ours. 28xxx would tell the client
       // its password was wrong, so such refusals become 08004 (server rejected the connection).
       const code = e.sqlState && !e.sqlState.startsWith('28') ? e.sqlState : e.sqlState ? SQLSTATE.rejectedConnection : SQLSTATE.cannotConnect;
@@ -521,7 +462,7 @@ export class PostgresProxySession {
       target: this.target,
       processId: upstream.backendKey.processId,
       secretKey: upstream.backendKey.secretKey,
-      cancelHold: () => this.cancelHold(),
+      cancelHold: () => this.runs.cancelHold(),
     });
 
     const out = this.toClient;
@@ -531,9 +472,9 @@ export class PostgresProxySession {
     out.add(wire.serializeReadyForQuery(upstream.transactionStatus));
     out.flushTo(this.client);
 
-    this.auditSession?.setAttributes({ 'sidegate.upstream.server_version': upstream.parameters.get('server_version') ?? '' });
+    this.session.setAttributes({ 'sidegate.upstream.server_version': upstream.parameters.get('server_version') ?? '' });
     this.upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    this.upstream.on('error', (err) => this.deps.log.debug('upstream socket error', { session: this.id, error: err.message }));
+    this.upstream.on('error', (err) => this.log.debug('upstream socket error', { session: this.id, error: err.message }));
     this.upstream.on('close', () => this.close('upstream closed'));
     this.upstream.on('drain', () => this.client.resume());
     this.phase = 'ready';
@@ -544,23 +485,14 @@ export class PostgresProxySession {
     this.pumpClient();
   }
 
+  /** PostgreSQL's semantic conventions for the session span (the pipeline adds who and where). */
   private sessionAttributes(): Attributes {
     return {
       'db.system.name': 'postgresql',
       'db.namespace': this.database,
-      ...targetAttributes(this.target),
-      'sidegate.session.id': this.id,
-      'sidegate.protocol': 'postgres',
-      ...(this.peer.address ? { 'client.address': this.peer.address } : {}),
-      ...(this.peer.port ? { 'client.port': this.peer.port } : {}),
       ...(this.startupParams['application_name'] ? { 'sidegate.client.application_name': this.startupParams['application_name'] } : {}),
       ...(this.startupParams['user'] ? { 'db.user': this.startupParams['user'] } : {}),
     };
-  }
-
-  private auditRejectedLogin(message: string, rule = 'identity'): void {
-    const session = this.deps.audit.startSession({ ...this.sessionAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': rule });
-    session.end({ error: message });
   }
 
   // ───────────────────────────── client → upstream ─────────────────────────────
@@ -598,12 +530,12 @@ export class PostgresProxySession {
   private flushUpstream(): void {
     if (!this.upstream) return;
     if (!this.toUpstream.flushTo(this.upstream)) this.client.pause();
-    this.openSpans();
+    this.runs.openPending();
   }
 
   private flushClient(): void {
     if (!this.toClient.flushTo(this.client)) this.upstream?.pause();
-    this.endSpans();
+    this.runs.endPending();
   }
 
   private flushClientSoon(): void {
@@ -674,13 +606,13 @@ export class PostgresProxySession {
     const inspected = this.sessionFacts(pre?.inspected ?? this.inspect(sql, { target: this.target.name }));
     const facts = decisionFacts(inspected);
     const mode = pre?.mode ?? settingIndependentSql(sql);
-    const own = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, facts);
+    const own = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.runs.decide(facts);
     // FETCH/MOVE run a cursor: decided with the statement that created it (session-objects.ts).
     const plan = planSessionObjects(inspected, own, this.lookupPortal, this.lookupStatement);
     if (plan === UNCERTAIN) return this.afterReplies(frame);
     const decision = plan?.decision ?? own;
     const raw = mode.kind === 'rewritten' ? wire.serializeQuery(mode.sql) : frame.raw;
-    const runs = inspected.map((s) => this.startRun(s, decision));
+    const runs = inspected.map((s) => this.runs.start(s, decision));
     if (inspected.length === 0) {
       // Empty query: PostgreSQL answers EmptyQueryResponse; nothing to decide.
       this.pushSyncPoint({ kind: 'query', data: { t: 'query', runs, index: 0 } });
@@ -701,7 +633,6 @@ export class PostgresProxySession {
     // and the statements of the cursors or prepared statements it runs (session-objects.ts).
     const held: HeldCommandInput = { sessionId: this.id, target: this.target.name, sql: raw.subarray(5, raw.length - 1), context: plan ? this.runsAlso(plan) : undefined };
     return this.holdThen(decision, held, runs, (outcome, canceled) => {
-      this.markRuns(runs, decisionAttributes(decision, outcome));
       if (canceled !== undefined) {
         this.sendPoisonQuery(runs, canceled, decision, outcome, SQLSTATE.queryCanceled);
       } else if (outcome.verdict === 'allow') {
@@ -719,7 +650,7 @@ export class PostgresProxySession {
    * one too large to inspect at all ends the session with 54000 and is never forwarded.
    */
   private offThread(frame: wire.Frame): boolean {
-    const max = this.deps.maxStatementBytes ?? MAX_STATEMENT_BYTES;
+    const max = this.deps.settings.maxStatementBytes ?? MAX_STATEMENT_BYTES;
     if (frame.body.length <= OFF_THREAD_BYTES && frame.body.length <= max) return false;
     checkStatementSize(frame.body.length, max);
     return this.deps.inspect === undefined;
@@ -730,7 +661,7 @@ export class PostgresProxySession {
   }
 
   private sendPoisonQuery(runs: StatementRun[], message: string, decision: Decision, outcome?: GateOutcome, code?: string): void {
-    this.markRuns(runs, decisionAttributes(decision, outcome));
+    this.runs.mark(runs, decisionAttributes(decision, outcome));
     this.pushSyncPoint({ kind: 'query', poison: true, data: { t: 'query', runs, index: 0, denied: message, deniedCode: code } });
     this.toUpstream.add(wire.serializeQuery(POISON_SQL));
   }
@@ -787,7 +718,7 @@ export class PostgresProxySession {
           break;
         case 'prepare': {
           // Decided as sent alone: its kinds are those of the query it prepares (plus `prepare`).
-          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: this.deps.gate.decide(this.principal!, decisionFacts([inspected[i]!])), batch, viaSql: true };
+          const statement: PreparedInfo = { inspected: [inspected[i]!], decision: this.runs.decide(decisionFacts([inspected[i]!])), batch, viaSql: true };
           this.statements.define(op.name, statement);
           run.effect = (applied) => this.statements.settle(op.name, statement, applied);
           break;
@@ -841,14 +772,14 @@ export class PostgresProxySession {
     if (!pre && this.offThread(frame)) return this.inspectOffThread(p.sql, true).then((r) => (this.phase === 'closed' ? undefined : this.onParse(frame, r)));
     const inspected = this.sessionFacts(pre?.inspected ?? this.inspect(p.sql, { target: this.target.name, prepared: true }));
     const mode = pre?.mode ?? settingIndependentSql(p.sql);
-    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.deps.gate.decide(this.principal!, decisionFacts(inspected));
+    const decision = mode.kind === 'refused' ? ambiguousLiteralDenial(mode.reason) : this.runs.decide(decisionFacts(inspected));
     if (decision.action === 'deny') {
       // The statement never reaches the target: a poison Parse provokes the upstream error in
       // exactly this position of the pipeline. Under the client's own name, so the server's slot
       // ends as after any failing Parse: the unnamed statement is dropped before parsing, a named
       // one keeps what it held. Sidegate follows the ErrorResponse (or the skip) the same way and
       // so knows the slot; Binds of it in this batch are skipped by the server.
-      const runs = inspected.map((s) => this.startRun(s, decision));
+      const runs = inspected.map((s) => this.runs.start(s, decision));
       const change = this.statements.remove(p.name, this.batch);
       this.tracker.push({ kind: 'parse', poison: true, data: { t: 'parse', name: p.name, change, denied: { run: runs, message: denialMessage(decision) } } });
       this.toUpstream.add(wire.serializeParse(p.name, POISON_SQL, []));
@@ -893,8 +824,8 @@ export class PostgresProxySession {
       // or denied statement, closed, ended with its transaction): whatever the server holds under
       // that name would run undecided, so the Execute is refused and never forwarded.
       const refusal = unattributedPortal(e.portal, 'portal');
-      const runs = [this.startRun(unattributedExecute(this.target.name), refusal)];
-      this.markRuns(runs, decisionAttributes(refusal));
+      const runs = [this.runs.start(unattributedExecute(this.target.name), refusal)];
+      this.runs.mark(runs, decisionAttributes(refusal));
       this.sendPoisonExecute(undefined, runs, denialMessage(refusal));
       return undefined;
     }
@@ -903,7 +834,7 @@ export class PostgresProxySession {
     const plan = portal.cursor || statement.viaSql ? null : planSessionObjects(statement.inspected, statement.decision, this.lookupPortal, this.lookupStatement);
     if (plan === UNCERTAIN) return this.afterReplies(frame);
     const decision = plan?.decision ?? statement.decision;
-    const runs = statement.inspected.map((s) => this.startRun(s, decision));
+    const runs = statement.inspected.map((s) => this.runs.start(s, decision));
     const forward = (approved: boolean) => {
       if (approved) portal.cleared = true;
       if (plan) this.applySessionObjects(plan, statement.inspected, runs, approved);
@@ -933,7 +864,6 @@ export class PostgresProxySession {
       context: plan ? this.runsAlso(plan) : undefined,
     };
     return this.holdThen(decision, held, runs, (outcome, canceled) => {
-      this.markRuns(runs, decisionAttributes(decision, outcome));
       if (canceled !== undefined) this.sendPoisonExecute(portal, runs, canceled, SQLSTATE.queryCanceled);
       else if (outcome.verdict === 'allow') forward(true);
       else this.sendPoisonExecute(portal, runs, outcome.message);
@@ -960,9 +890,9 @@ export class PostgresProxySession {
     // classified by its effect, any other OID is a call policy cannot inspect (fastpath-function.ts).
     if (frame.body.length < 4) throw new wire.ProtocolError('malformed', 'FunctionCall without a function OID');
     const facts = fastPathCallFacts(frame.body.readUInt32BE(0), this.target.name);
-    const decision = this.deps.gate.decide(this.principal!, [facts]);
+    const decision = this.runs.decide([facts]);
     const inspected: InspectedStatement = { facts, text: facts.text, queryText: facts.text };
-    const runs = [this.startRun(inspected, decision)];
+    const runs = [this.runs.start(inspected, decision)];
     if (decision.action === 'allow') {
       this.pushSyncPoint({ kind: 'function-call', data: { t: 'query', runs, index: 0 } });
       this.toUpstream.add(frame.raw);
@@ -975,9 +905,9 @@ export class PostgresProxySession {
   }
 
   /**
-   * Holds a command for approval. The request carries the exact bytes that will be forwarded (and
-   * the Bind parameters), bound by hash; `then` runs once it is decided — with `canceled` set when
-   * the client's CancelRequest ended the hold (the client is then told 57014, nothing runs).
+   * Holds a command for approval (the pipeline's hold: command-runs.ts), with the exact bytes that
+   * will be forwarded; `then` runs once it is decided — with `canceled` set when the client's
+   * CancelRequest ended the hold (the client is then told 57014, nothing runs).
    */
   private holdThen(
     decision: Decision,
@@ -985,47 +915,20 @@ export class PostgresProxySession {
     runs: StatementRun[],
     then: (outcome: GateOutcome, canceled?: string) => void,
   ): Promise<void> {
-    const held = heldCommand(input);
-    const holding = { abort: new AbortController(), canceled: false };
-    this.holding = holding;
-    let approvalId = '-';
-    // The audit keeps the approval id and the hash, never the parameter values.
-    for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule, 'sidegate.approval.hash': held.hash });
-    this.markRuns(runs, { 'sidegate.approval.hash': held.hash });
-    return this.deps.gate
-      .hold({ id: this.id, principal: this.principal!, target: this.target.name, protocol: 'postgres' }, decision, held, {
-        signal: holding.abort.signal,
-        onCreated: (id) => {
-          approvalId = id;
-          for (const run of runs) this.spanOf(run).setAttributes({ 'sidegate.approval.id': id });
-          // Tell the waiting client why nothing happens (psql prints notices as they arrive).
-          this.toClient.add(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message: holdNotice(decision, id) }));
-          this.flushClient();
-        },
-      })
-      .then((outcome) => {
-        if (this.holding === holding) this.holding = undefined;
-        for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.end', { 'sidegate.approval.status': outcome.approval?.status ?? 'none' });
-        if (this.phase === 'closed') return;
-        // Canceled wins over a decision that crossed it: the client was promised nothing runs.
-        if (holding.canceled) {
-          this.markRuns(runs, { 'sidegate.hold.canceled': true });
-          then(outcome, holdCanceledMessage(outcome.approval?.id !== undefined && outcome.approval.id !== '-' ? outcome.approval.id : approvalId));
-        } else {
-          then(outcome);
-        }
-        this.flushUpstream();
-      });
+    return this.runs.hold(decision, input, runs, this.holdPort).then((decided) => {
+      if (!decided || this.phase === 'closed') return;
+      then(decided.outcome, decided.canceled);
+      this.flushUpstream();
+    });
   }
 
-  /** A CancelRequest carrying this session's key: ends the hold in progress, if any. */
-  private cancelHold(): boolean {
-    const holding = this.holding;
-    if (!holding || holding.canceled) return false;
-    holding.canceled = true;
-    holding.abort.abort();
-    return true;
-  }
+  /** How a waiting client is told why nothing happens (psql prints notices as they arrive). */
+  private readonly holdPort = {
+    notice: (message: string) => {
+      this.toClient.add(wire.serializeNotice({ severity: 'NOTICE', code: '00000', message }));
+      this.flushClient();
+    },
+  };
 
   /**
    * Adds what only this session knows to the (shared, cached) inspection: once a statement that
@@ -1038,107 +941,22 @@ export class PostgresProxySession {
     return inspected.map((s) => ({ ...s, template: undefined, facts: { ...s.facts, flags: [...s.facts.flags, 'search-path-changed'] } }));
   }
 
-  private startRun(inspected: InspectedStatement, decision: Decision): StatementRun {
-    const run: StatementRun = { inspected, decision, startedAt: nowUnixNano(), rows: 0, masked: 0, ended: false };
-    this.unopened.push(run);
-    return run;
-  }
-
-  /** The run's span, opened now if it is not yet. */
-  private spanOf(run: StatementRun): AuditCommand {
-    if (run.span) return run.span;
-    const { inspected, decision } = run;
-    // Kept per statement, or per shape for simple-protocol texts that differ only in their
-    // literals (each such text is a new inspection and gets a new decision): the shared attributes
-    // take only the decision's action and rule, and one set per shape means the audit encodes
-    // them once, not for every span.
-    const key = inspected.template ?? inspected;
-    let base = this.runAttributes.get(key);
-    if (base === undefined || base.action !== decision.action || base.rule !== decision.rule) {
-      base = { action: decision.action, rule: decision.rule, set: new AttributeSet({ ...this.statementAttributes(inspected, decision), ...decisionAttributes(decision) }) };
-      this.runAttributes.set(key, base);
-    }
-    const facts = inspected.facts;
-    run.span = this.auditSession!.startCommand(`${facts.operation}${inspected.collection ? ' ' + inspected.collection : ''}`, base.set, run.startedAt);
-    if (run.marks) run.span.setAttributes(run.marks);
-    run.marks = undefined;
-    return run.span;
-  }
-
-  private statementAttributes(inspected: InspectedStatement, decision: Decision): Attributes {
+  /** PostgreSQL's semantic conventions for a statement's span (the pipeline adds who, where, what was decided). */
+  private statementAttributes(inspected: InspectedStatement): Attributes {
     const facts = inspected.facts;
     return {
       'db.system.name': 'postgresql',
       'db.namespace': this.database,
       'db.operation.name': facts.operation,
       'db.query.text': inspected.queryText,
-      'server.address': this.target.host,
-      'server.port': this.target.port,
-      'sidegate.target': this.target.name,
-      'sidegate.session.id': this.id,
-      'sidegate.identity.subject': this.principal!.subject,
-      'sidegate.identity.issuer': this.principal!.issuer,
-      'sidegate.statement.kinds': facts.kinds,
-      'sidegate.statement.tables': facts.tables.map((t) => (t.schema ? `${t.schema}.${t.name}` : t.name)),
-      'sidegate.statement.flags': facts.flags,
-      'sidegate.rule': decision.rule,
       ...(inspected.collection ? { 'db.collection.name': inspected.collection } : {}),
     };
   }
 
-  private markRuns(runs: StatementRun[], attrs: Attributes): void {
-    for (const run of runs) {
-      if (run.span) run.span.setAttributes(attrs);
-      else run.marks = run.marks ? { ...run.marks, ...attrs } : attrs;
-    }
-  }
-
-  /** Opens the spans of the commands just written to the target (or about to close). */
-  private openSpans(): void {
-    if (this.unopened.length === 0) return;
-    const runs = this.unopened;
-    this.unopened = [];
-    for (const run of runs) this.spanOf(run);
-  }
-
   private endRun(run: StatementRun, outcome: RunOutcome): void {
     if (run.ended) return;
-    run.ended = true;
-    this.lastRunText = run.inspected.text;
-    run.outcome = outcome;
-    if (run.effect) {
-      const effect = run.effect;
-      run.effect = undefined;
-      effect(outcome.executed === true && !outcome.error);
-    }
-    this.unended.push(run);
-  }
-
-  /** Ends the spans of the statements whose replies were just written to the client (in order). */
-  private endSpans(): void {
-    if (this.unended.length === 0) return;
-    const runs = this.unended;
-    this.unended = [];
-    for (const run of runs) {
-      const outcome = run.outcome!;
-      const attrs: Record<string, Attributes[string]> = {
-        'sidegate.rows_returned': run.rows,
-        'sidegate.masked_count': run.masked,
-      };
-      if (outcome.sqlState) attrs['db.response.status_code'] = outcome.sqlState;
-      if (outcome.tag) {
-        attrs['sidegate.command_tag'] = outcome.tag;
-        // "UPDATE 3", "INSERT 0 3", "DELETE 3", "COPY 3", "MERGE 3": the last number is the row count.
-        const affected = /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/.exec(outcome.tag);
-        if (affected) attrs['sidegate.rows_affected'] = Number(affected[1]);
-        else attrs['db.response.returned_rows'] = run.rows;
-      }
-      if (outcome.executed === false) attrs['sidegate.executed'] = false;
-      if (outcome.error) attrs['error.type'] = outcome.sqlState ?? 'error';
-      const span = this.spanOf(run);
-      span.setAttributes(attrs);
-      span.end(outcome.error ? { error: outcome.error } : undefined);
-    }
+    this.lastRunText = run.statement.text;
+    this.runs.end(run, pipelineOutcome(outcome));
   }
 
   // ───────────────────────────── upstream → client ─────────────────────────────
@@ -1164,7 +982,7 @@ export class PostgresProxySession {
       if (wire.endsWithReadyForQuery(chunk) || this.toClient.size >= MAX_DEFERRED_CLIENT_BYTES) this.flushClient();
       else this.flushClientSoon();
     } catch (err) {
-      this.deps.log.warn('upstream protocol error', { session: this.id, error: (err as Error).message });
+      this.log.warn('upstream protocol error', { session: this.id, error: (err as Error).message });
       this.fatal(SQLSTATE.protocolViolation, 'sidegate: the target sent a malformed message');
     }
   }
@@ -1185,7 +1003,7 @@ export class PostgresProxySession {
         this.flushClient();
         this.upstream?.pause();
         pending
-          .catch((err: Error) => this.deps.log.warn('catalog lookup failed', { session: this.id, error: err.message }))
+          .catch((err: Error) => this.log.warn('catalog lookup failed', { session: this.id, error: err.message }))
           .finally(() => {
             this.upstreamBusy = false;
             this.upstream?.resume();
@@ -1223,12 +1041,12 @@ export class PostgresProxySession {
       catalog: this.deps.catalog,
       target: this.target,
       database: this.database,
-      principal: () => this.principal!,
+      principal: () => this.session.principal,
       rules: this.maskingRules,
-      hashKey: this.deps.maskingKey,
-      warn: (message, error) => this.deps.log.warn(message, { session: this.id, error }),
+      hashKey: this.session.maskingKey,
+      warn: (message, error) => this.log.warn(message, { session: this.id, error }),
     });
-    this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.deps.maskingKey);
+    this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.session.maskingKey);
     this.detectorScreen = this.copyMasker?.chunkScreen(0, [HEX_SCREEN]) ?? null;
   }
 
@@ -1325,8 +1143,8 @@ export class PostgresProxySession {
     const p = wire.readParameterStatus(frame.body);
     if (p.name !== 'client_encoding' || p.value === PINNED_CLIENT_ENCODING) return true;
     const message = `sidegate: the session's client_encoding changed to ${JSON.stringify(p.value.slice(0, 64))}; sidegate inspects statements in UTF8 only, so the session is closed`;
-    this.deps.log.warn('upstream client_encoding changed; closing', { session: this.id, encoding: p.value.slice(0, 64) });
-    this.auditSession?.setAttributes({ 'sidegate.session.client_encoding_changed': p.value.slice(0, 64), 'error.type': 'client-encoding-changed' });
+    this.log.warn('upstream client_encoding changed; closing', { session: this.id, encoding: p.value.slice(0, 64) });
+    this.session.setAttributes({ 'sidegate.session.client_encoding_changed': p.value.slice(0, 64), 'error.type': 'client-encoding-changed' });
     this.fatal(SQLSTATE.protocolViolation, message);
     return false;
   }
@@ -1359,7 +1177,7 @@ export class PostgresProxySession {
 
   /** The statement a result answers, for where its columns come from (result-shape-planner.ts). */
   private resultStatement(work: Work): InspectedStatement | undefined {
-    if (work.t === 'query') return work.runs[work.index]?.inspected;
+    if (work.t === 'query') return work.runs[work.index]?.statement as InspectedStatement | undefined;
     const portal = work.t === 'execute' || work.t === 'describe' ? work.portal : undefined;
     return portal?.statement?.inspected[0];
   }
@@ -1464,7 +1282,7 @@ export class PostgresProxySession {
 
   /** A DDL statement completed: what the catalog said of this target may be stale now (catalog-names.ts). */
   private afterDdl(run: StatementRun | undefined): void {
-    if (!run?.inspected.facts.kinds.includes('ddl')) return;
+    if (!run?.statement.facts.kinds.includes('ddl')) return;
     this.deps.catalog.invalidate(this.target.name);
     this.shapes?.invalidate();
   }
@@ -1528,7 +1346,7 @@ export class PostgresProxySession {
   private echoContext(item: Pending<Work> | undefined): EchoContext {
     const work = item?.data;
     const runs = work?.t === 'query' || work?.t === 'execute' ? work.runs : undefined;
-    const statement = runs && runs.length > 0 ? runs.map((r) => r.inspected.text).join('\n') : this.lastRunText;
+    const statement = runs && runs.length > 0 ? runs.map((r) => r.statement.text).join('\n') : this.lastRunText;
     return { detectors: this.copyMasker, columnRules: this.needsTableNames, statement };
   }
 
@@ -1628,7 +1446,7 @@ export class PostgresProxySession {
   }
 
   private protocolFailure(err: unknown): void {
-    this.deps.log.warn('closing session on protocol error', { session: this.id, error: (err as Error)?.message });
+    this.log.warn('closing session on protocol error', { session: this.id, error: (err as Error)?.message });
     if (err instanceof StatementRefused) {
       this.fatal(err.sqlState, err.message);
       return;
@@ -1643,23 +1461,24 @@ export class PostgresProxySession {
 
   /** Ends the connection without a reply, as PostgreSQL does for a client that is not speaking its protocol. */
   private closeSilently(reason: string): void {
-    this.deps.log.debug('closing connection silently', { session: this.id, reason });
+    this.log.debug('closing connection silently', { session: this.id, reason });
     this.startupBuf = Buffer.alloc(0);
     this.client.end();
     this.close(reason);
   }
 
   close(reason: string): void {
-    if (this.phase === 'closed' && !this.upstream && !this.auditSession) return;
+    if (this.closing) return;
+    this.closing = true;
     this.phase = 'closed';
-    this.endPreAuthBounds();
+    this.preAuth?.release();
     // A client that goes away while held cancels its hold (the broker marks it cancelled).
-    this.holding?.abort.abort();
+    this.runs.abandonHold();
     this.wakeReplyWaiters();
+    const inFlight: StatementRun[] = [];
     for (const item of this.tracker.drain()) {
       const work = item.data;
-      const runs = work.t === 'query' || work.t === 'execute' ? work.runs : work.t === 'parse' && work.denied ? work.denied.run : [];
-      for (const run of runs) this.endRun(run, { executed: false, error: `connection closed: ${reason}` });
+      inFlight.push(...(work.t === 'query' || work.t === 'execute' ? work.runs : work.t === 'parse' && work.denied ? work.denied.run : []));
     }
     if (this.ourKey.processId !== 0) this.deps.cancelRegistry.unregister(this.ourKey.processId, this.ourKey.secretKey);
     if (this.upstream) {
@@ -1672,15 +1491,8 @@ export class PostgresProxySession {
       this.flushClient(); // what the target sent before it went away still reaches the client
       this.client.end();
     }
-    // Whatever was not yet written has its spans opened and ended before the session's.
-    this.openSpans();
-    this.endSpans();
-    if (this.auditSession) {
-      const s = this.auditSession;
-      this.auditSession = undefined;
-      s.setAttributes({ 'sidegate.session.end_reason': reason });
-      s.end();
-    }
+    // Unfinished runs, and whatever was not yet written, end before the session's own span.
+    this.session.close(inFlight, reason);
   }
 }
 
@@ -1695,4 +1507,12 @@ function parseSqlBytes(body: Buffer): Buffer {
 
 function printable(code: number): string {
   return code >= 0x20 && code < 0x7f ? String.fromCharCode(code) : `0x${code.toString(16)}`;
+}
+
+/** The pipeline's outcome of a PostgreSQL completion: the tag's row count where the tag has one. */
+function pipelineOutcome(outcome: RunOutcome): PipelineRunOutcome {
+  const { sqlState, ...rest } = outcome;
+  // "UPDATE 3", "INSERT 0 3", "DELETE 3", "COPY 3", "MERGE 3": the last number is the row count.
+  const affected = outcome.tag ? /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/.exec(outcome.tag) : null;
+  return { ...rest, ...(sqlState ? { statusCode: sqlState } : {}), ...(affected ? { affectedRows: Number(affected[1]) } : {}) };
 }

@@ -1,0 +1,149 @@
+// The per-connection half of the pipeline: who is calling (the token the client presents, or the
+// pod's own), the masking rules that apply to them on this target, the credentials the target is
+// logged in to with, and the session's audit span — including the span of a login that was
+// refused. An adapter drives it from its handshake and gets every command's run from `runs`.
+import { randomUUID } from 'node:crypto';
+import type { MaskingRule, Principal, Protocol, TargetSpec } from '../../core/vocabulary.js';
+import type { AuditSession } from '../audit/index.js';
+import type { TargetCredential } from '../identity/credential-source.js';
+import { principalAttributes, targetAttributes, type Attributes } from './audit-attributes.js';
+import { IdentityRejected } from './client-identity.js';
+import { CommandRuns, type RunSession, type RunStatement } from './command-runs.js';
+import type { PipelineServices } from './pipeline-services.js';
+
+/** An adapter's semantic conventions for its spans. */
+export interface SemanticConventions {
+  /** Session-level semantic-convention attributes known so far (db.system.name, db.namespace…). */
+  sessionAttributes(): Attributes;
+  /** A command's semantic-convention attributes (db.operation.name, db.query.text…). */
+  commandAttributes(statement: RunStatement): Attributes;
+}
+
+export interface Peer {
+  address?: string;
+  port?: number;
+}
+
+export class ConnectionSession<S extends RunStatement = RunStatement> implements RunSession {
+  readonly id = randomUUID();
+  readonly runs: CommandRuns<S>;
+  private identified?: Principal;
+  private auditSession?: AuditSession;
+  /** Masking rules for this identity on this target; empty until identified. */
+  maskingRules: readonly MaskingRule[] = [];
+
+  private conventions: SemanticConventions = { sessionAttributes: () => ({}), commandAttributes: () => ({}) };
+
+  constructor(
+    private readonly services: PipelineServices,
+    readonly targetSpec: TargetSpec,
+    readonly protocol: Protocol,
+    private readonly peer: Peer,
+  ) {
+    this.runs = new CommandRuns<S>(this, services.gate, services.log);
+  }
+
+  /** The adapter's attributes for this session's spans; set before the client is identified. */
+  useConventions(conventions: SemanticConventions): void {
+    this.conventions = conventions;
+  }
+
+  get log(): PipelineServices['log'] {
+    return this.services.log;
+  }
+
+  get target(): string {
+    return this.targetSpec.name;
+  }
+
+  get principal(): Principal {
+    if (!this.identified) throw new Error('the session is not identified yet');
+    return this.identified;
+  }
+
+  get isIdentified(): boolean {
+    return this.identified !== undefined;
+  }
+
+  get audit(): AuditSession | undefined {
+    return this.auditSession;
+  }
+
+  get maskingKey(): Buffer | undefined {
+    return this.services.maskingKey;
+  }
+
+  get masking(): boolean {
+    return this.maskingRules.length > 0;
+  }
+
+  commandAttributes(statement: RunStatement): Attributes {
+    return this.conventions.commandAttributes(statement);
+  }
+
+  private baseAttributes(): Attributes {
+    return {
+      ...this.conventions.sessionAttributes(),
+      ...targetAttributes(this.targetSpec),
+      'sidegate.session.id': this.id,
+      'sidegate.protocol': this.protocol,
+      ...(this.peer.address ? { 'client.address': this.peer.address } : {}),
+      ...(this.peer.port ? { 'client.port': this.peer.port } : {}),
+    };
+  }
+
+  /**
+   * Verifies what the client presented (absent or empty: the pod's own token). On success the
+   * session is identified: its masking rules are known and its audit span is open. On failure the
+   * refused login is audited and logged, and the rejection (its message safe to show) returned.
+   */
+  async identify(presented: string | undefined): Promise<Principal | IdentityRejected> {
+    let principal: Principal;
+    try {
+      principal = await this.services.identity.resolve(presented);
+    } catch (err) {
+      const rejected = err instanceof IdentityRejected ? err : new IdentityRejected('sidegate: identity rejected', 'invalid');
+      this.rejectLogin(rejected.message, 'identity', rejected.code);
+      return rejected;
+    }
+    this.identified = principal;
+    this.maskingRules = this.services.masking(principal, this.targetSpec.name);
+    this.auditSession = this.services.audit.startSession({ ...this.baseAttributes(), ...principalAttributes(principal) });
+    return principal;
+  }
+
+  /** A login refused before the session had an identity (bad token, refused setting, too large). */
+  rejectLogin(message: string, rule = 'identity', reason?: string): void {
+    this.services.log.info('login rejected', { session: this.id, target: this.target, protocol: this.protocol, rule, ...(reason ? { reason } : {}), message, client: this.peer.address });
+    const span = this.services.audit.startSession({ ...this.baseAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': rule });
+    span.end({ error: message });
+  }
+
+  /** The target's credentials for this identity (never shown to the client). */
+  credentials(): Promise<TargetCredential> {
+    return this.services.credentials.credentialsFor(this.targetSpec, this.principal);
+  }
+
+  /** The target refused our login or could not be reached: the session ends with that error. */
+  upstreamFailed(message: string, errorType: string): void {
+    this.services.log.warn('upstream login failed', { session: this.id, target: this.target, error: message });
+    const session = this.auditSession;
+    this.auditSession = undefined;
+    session?.setAttributes({ 'error.type': errorType });
+    session?.end({ error: message });
+  }
+
+  setAttributes(attrs: Attributes): void {
+    this.auditSession?.setAttributes(attrs);
+  }
+
+  /** Ends the session: unfinished runs end as not executed, then the session's own span. */
+  close(inFlight: Parameters<CommandRuns<S>['closeAll']>[0], reason: string): void {
+    this.runs.closeAll(inFlight, reason);
+    const session = this.auditSession;
+    if (!session) return;
+    this.auditSession = undefined;
+    session.setAttributes({ 'sidegate.session.end_reason': reason });
+    session.end();
+  }
+}

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { repositoryRoot } from '../chart/repository-root.js';
+import { importGraph } from './import-graph.js';
+import { layerViolations } from './layering-rules.js';
+
+test('the repository has no wrong-way import', () => {
+  const edges = importGraph(repositoryRoot);
+  // The graph is real: the runtime reaches the registry, the registry reaches the PostgreSQL adapter.
+  assert.ok(edges.some((e) => e.from === 'sidecar/runtime/sidecar-runtime.ts' && e.to.startsWith('sidecar/')));
+  const found = layerViolations(edges).map((v) => `${v.edge.from} → ${v.edge.to}: ${v.rule}`);
+  assert.deepEqual(found, []);
+});
+
+test('a planted wrong-way import is reported, one per broken rule', () => {
+  const planted = [
+    { from: 'webhook/injection/inject-pod.ts', to: 'sidecar/audit/audit-trail.ts' },
+    { from: 'core/logging/logger.ts', to: 'policies/policy.ts' },
+    { from: 'sidecar/pipeline/command-gate.ts', to: 'sidecar/protocols/postgres/wire.ts' },
+    { from: 'sidecar/protocols/mysql/session.ts', to: 'sidecar/protocols/postgres/wire.ts' },
+    { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'sidecar/protocols/postgres/proxy-session.ts' },
+    { from: 'sidecar/audit/audit-trail.ts', to: 'test/support/otlp-receiver.ts' },
+    { from: 'policies/policy.ts', to: 'sidecar/masking/index.ts' },
+  ];
+  const rules = layerViolations(planted).map((v) => v.rule);
+  assert.equal(rules.length, planted.length);
+  assert.equal(new Set(rules).size, planted.length);
+});
+
+test('allowed directions are not reported', () => {
+  const allowed = [
+    { from: 'sidecar/protocols/postgres/proxy-session.ts', to: 'sidecar/pipeline/command-gate.ts' },
+    { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'sidecar/protocols/registry.ts' },
+    { from: 'webhook/admission/webhook-server.ts', to: 'core/logging/logger.ts' },
+    { from: 'sidecar/audit/audit-trail.test.ts', to: 'test/support/otlp-receiver.ts' },
+    { from: 'cli/main.ts', to: 'webhook/cli/webhook-command.ts' },
+  ];
+  assert.deepEqual(layerViolations(allowed), []);
+});
