@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MaskingRule, Principal, Protocol, TargetSpec } from '../../core/vocabulary.js';
 import type { AuditSession } from '../audit/index.js';
+import { planResultMasking, type ResultColumn, type ResultMasker } from '../masking/index.js';
 import type { TargetCredential } from '../identity/credential-source.js';
 import { principalAttributes, targetAttributes, type Attributes } from './audit-attributes.js';
 import { IdentityRejected } from './client-identity.js';
@@ -29,6 +30,7 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
   readonly runs: CommandRuns<S>;
   private identified?: Principal;
   private auditSession?: AuditSession;
+  private text: ResultMasker | null | undefined;
   /** Masking rules for this identity on this target; empty until identified. */
   maskingRules: readonly MaskingRule[] = [];
 
@@ -75,6 +77,23 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
 
   get masking(): boolean {
     return this.maskingRules.length > 0;
+  }
+
+  /**
+   * The masker of one result's values, for every value channel of rows an adapter has: null when
+   * no rule applies to these columns. The adapter decodes its own value formats around it.
+   */
+  planResult(columns: readonly ResultColumn[]): ResultMasker | null {
+    return this.masking ? planResultMasking(this.maskingRules, columns, { hashKey: this.services.maskingKey }) : null;
+  }
+
+  /**
+   * The masker of free text the target sends back outside rows (errors, notices, status): the
+   * session's detectors over one textual value. Planned once per session; null without masking.
+   */
+  textMasker(): ResultMasker | null {
+    if (this.text === undefined) this.text = this.planResult([{ name: '', textual: true }]);
+    return this.text;
   }
 
   commandAttributes(statement: RunStatement): Attributes {

@@ -1046,7 +1046,7 @@ export class PostgresProxySession {
       hashKey: this.session.maskingKey,
       warn: (message, error) => this.log.warn(message, { session: this.id, error }),
     });
-    this.copyMasker = RowShape.copyLineMasker(this.maskingRules, this.session.maskingKey);
+    this.copyMasker = this.session.textMasker();
     this.detectorScreen = this.copyMasker?.chunkScreen(0, [HEX_SCREEN]) ?? null;
   }
 

@@ -164,14 +164,6 @@ export class RowShape {
     return { message: wire.serializeDataRow(values.slice(0, count)), masked };
   }
 
-  /**
-   * COPY TO lines carry no column metadata, so only detectors can apply, over the whole line.
-   * Planned once per session.
-   */
-  static copyLineMasker(rules: readonly MaskingRule[], hashKey: Buffer | undefined): ResultMasker | null {
-    return planResultMasking(rules, [{ name: '', textual: true }], { hashKey });
-  }
-
   static maskCopyLine(body: Buffer, masker: ResultMasker): { line: Buffer; masked: number } {
     const result = masker.maskUtf8(0, body);
     return { line: result.value, masked: result.masked };

@@ -22,7 +22,7 @@ import { REDACTED } from '../../masking/index.js';
 import { BodyReader, MessageBuilder } from './message-framer.js';
 
 export interface EchoContext {
-  /** The session's detectors over one textual column (RowShape.copyLineMasker); null: none. */
+  /** The session's detectors over one textual column (the session's text masker, connection-session.ts); null: none. */
   detectors: ResultMasker | null;
   /** Whether column rules apply to this session (then echoes are withheld, rule 2). */
   columnRules: boolean;
