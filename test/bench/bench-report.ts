@@ -167,22 +167,22 @@ pre-forked processes keeps its server connection across client sessions, like pg
 session mode; SCRAM from pool_passwd) to PostgreSQL over TLS verify-ca (pgpool-II 4.3 checks the
 certificate chain, not the host name): a C proxy that, like sidegate, parses every statement
 (with its own copy of PostgreSQL's grammar; outside replication mode its "minimal" variant) and
-cannot be told not to; **sidegate** — the client to
-sidegate with a realistic policy (token verified, every statement parsed by the PostgreSQL
-grammar, masking rules and detectors active, every statement's span hash-chained, spooled and
-exported over OTLP/HTTP to a local receiver) to PostgreSQL over TLS verify-full; **passthrough** —
-sidegate with inspection and masking off (identity, audit and the protocol pipeline still on);
-**node-pipe** — a bare Node.js TLS pipe that understands nothing (test/bench/node-pipe-proxy.ts):
-the floor of any proxy written for Node.js on this machine. Each path has exactly one TLS leg to
-the database. Workloads: pgbench select-only in the three query modes and tpcb-like, a 1M-row
-result with two masked columns read to the end by psql, COPY TO STDOUT and COPY FROM STDIN of
-the same ~200 MB table.
+cannot be told not to; **sidegate** — the client to sidegate with a realistic policy (token
+verified, every statement parsed by the PostgreSQL grammar, masking rules and detectors active,
+every statement's span hash-chained, spooled and exported over OTLP/HTTP to a local receiver) to
+PostgreSQL over TLS verify-full; **passthrough** — sidegate with inspection and masking off
+(identity, audit and the protocol pipeline still on); **node-pipe** — a bare Node.js TLS pipe
+that understands nothing (test/bench/node-pipe-proxy.ts): the floor of any proxy written for
+Node.js on this machine. Each path has exactly one TLS leg to the database. Workloads: pgbench
+select-only in the three query modes and tpcb-like, a 1M-row result with two masked columns read
+to the end by psql, COPY TO STDOUT and COPY FROM STDIN of the same ~200 MB table.
 
 The last column, **proxy CPU per tx**, is the proxy's own CPU time per transaction (user and
 system, all of its threads and child processes — pgpool serves each client from its own process
-— read from /proc before and after each pgbench run; the median of the rounds). Unlike the latency it hardly depends on how quickly this virtual machine wakes the
-other processes, so it is the figure to compare changes to the proxy by; for sidegate it
-includes the audit pipeline's background work (sealing, spool, export, garbage collection).
+— read from /proc before and after each pgbench run; the median of the rounds). Unlike the
+latency it hardly depends on how quickly this virtual machine wakes the other processes, so it
+is the figure to compare changes to the proxy by; for sidegate it includes the audit pipeline's
+background work (sealing, spool, export, garbage collection).
 
 ## Where the targets stand
 
