@@ -1,6 +1,8 @@
-// The four paths a benchmark compares, started for real on this machine:
+// The paths a benchmark compares, started for real on this machine:
 //   direct      psql/pgbench → PostgreSQL 15 (TLS, the one encrypted leg)
-//   pgbouncer   → pgbouncer 1.18 session mode → PostgreSQL (TLS upstream)
+//   pgbouncer   → pgbouncer 1.18 session mode → PostgreSQL (TLS verify-full upstream)
+//   pgpool      → pgpool-II 4.3 raw mode, connection cache on → PostgreSQL (TLS verify-ca
+//                 upstream): a C proxy that, like sidegate, parses every statement
 //   sidegate    → sidegate (token verified, every statement parsed, masking rules and detectors,
 //                 spans exported over OTLP/HTTP to a local receiver) → PostgreSQL (TLS verify-full)
 //   passthrough → sidegate with inspection and masking off (the bare pipeline) → PostgreSQL
@@ -8,16 +10,18 @@
 //                 proxy written for Node.js (its client logs in as the md5 user: a pipe cannot
 //                 pass SCRAM channel binding through)
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile, chmod, rm, readFile } from 'node:fs/promises';
+import { openSync, closeSync } from 'node:fs';
+import { mkdtemp, writeFile, chmod, rm, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pgClient from 'pg';
 import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
 
-export type PathName = 'direct' | 'pgbouncer' | 'sidegate' | 'passthrough' | 'node-pipe' | 'baseline';
+export type PathName = 'direct' | 'pgbouncer' | 'pgpool' | 'sidegate' | 'passthrough' | 'node-pipe' | 'baseline';
 
 export interface PathEndpoint {
   name: PathName;
@@ -26,7 +30,7 @@ export interface PathEndpoint {
   user: string;
   password: string;
   sslmode: 'require' | 'disable';
-  /** The proxy process (sidegate, node-pipe), for RSS sampling. */
+  /** The proxy process, for RSS sampling and (with its descendants: pgpool forks one per client) CPU time. */
   pid?: number;
 }
 
@@ -97,6 +101,58 @@ pidfile = ${join(bouncerDir, 'pgbouncer.pid')}
   execFileSync('chown', ['-R', 'postgres:postgres', bouncerDir]);
   const bouncer = spawn('runuser', ['-u', 'postgres', '--', '/usr/sbin/pgbouncer', join(bouncerDir, 'pgbouncer.ini')], { stdio: 'ignore' });
   children.push(bouncer);
+
+  // pgpool-II in raw mode (one backend: no replication, no load balancing, no failover), each
+  // of its pre-forked children caching its server connection across client sessions: the
+  // counterpart of pgbouncer's session mode. It parses every statement whatever the mode.
+  // Clients log in with SCRAM against pool_passwd (pgpool then logs in to the server with SCRAM
+  // itself); the server leg is TLS with the chain checked against the CA — pgpool-II 4.3 checks
+  // no host name, so verify-ca, not verify-full.
+  const pgpoolPort = 26437;
+  const pgpoolDir = join(dir, 'pgpool');
+  execFileSync('mkdir', ['-p', pgpoolDir]);
+  await writeFile(join(pgpoolDir, 'pool_passwd'), `${user.user}:TEXT${user.password}\n`, { mode: 0o600 });
+  await writeFile(join(pgpoolDir, 'pool_hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
+  await writeFile(join(pgpoolDir, 'pcp.conf'), '');
+  await writeFile(
+    join(pgpoolDir, 'pgpool.conf'),
+    `backend_clustering_mode = 'raw'
+listen_addresses = '127.0.0.1'
+port = ${pgpoolPort}
+unix_socket_directories = '${pgpoolDir}'
+pcp_listen_addresses = ''
+pcp_port = 26537
+pcp_socket_dir = '${pgpoolDir}'
+backend_hostname0 = '${pg.host}'
+backend_port0 = ${pg.port}
+backend_flag0 = 'DISALLOW_TO_FAILOVER'
+enable_pool_hba = on
+pool_passwd = '${join(pgpoolDir, 'pool_passwd')}'
+ssl = on
+ssl_ca_cert = '${pg.caFile}'
+num_init_children = 32
+max_pool = 1
+connection_cache = on
+child_life_time = 0
+load_balance_mode = off
+memory_cache_enabled = off
+health_check_period = 0
+sr_check_period = 0
+failover_on_backend_error = off
+log_min_messages = warning
+pid_file_name = '${join(pgpoolDir, 'pgpool.pid')}'
+logdir = '${pgpoolDir}'
+`,
+  );
+  execFileSync('chown', ['-R', 'postgres:postgres', pgpoolDir]);
+  const pgpoolLog = openSync(join(pgpoolDir, 'pgpool.log'), 'a');
+  const pgpool = spawn(
+    'runuser',
+    ['-u', 'postgres', '--', '/usr/sbin/pgpool', '-n', '-f', join(pgpoolDir, 'pgpool.conf'), '-F', join(pgpoolDir, 'pcp.conf'), '-a', join(pgpoolDir, 'pool_hba.conf')],
+    { stdio: ['ignore', pgpoolLog, pgpoolLog] },
+  );
+  closeSync(pgpoolLog);
+  children.push(pgpool);
 
   // sidegate: a realistic policy, and a passthrough one.
   const issuer = await startTestIssuer({ issuer: 'https://bench.sidegate' });
@@ -169,6 +225,14 @@ masking:
   await waitForPort(bouncerPort);
   // pgbouncer's own pid (runuser's child), for its CPU time per transaction.
   const bouncerPid = Number((await readFile(join(bouncerDir, 'pgbouncer.pid'), 'utf8').catch(() => '')).trim()) || undefined;
+  await waitForPort(pgpoolPort).catch(async (err: Error) => {
+    throw new Error(`${err.message}: ${(await readFile(join(pgpoolDir, 'pgpool.log'), 'utf8').catch(() => '')).slice(-2000)}`);
+  });
+  // pgpool falls back to plaintext if the server declines TLS: refuse to measure that.
+  await assertServerLegIsTls({ host: '127.0.0.1', port: pgpoolPort, user: user.user, password: user.password, database: pg.database });
+  // pgpool's main process (runuser's child), the parent of the processes that serve clients. Its
+  // pid file ends in a NUL byte, hence parseInt.
+  const pgpoolPid = parseInt(await readFile(join(pgpoolDir, 'pgpool.pid'), 'utf8').catch(() => ''), 10) || undefined;
 
   const pipePort = 26435;
   const pipe = spawn(process.execPath, [NODE_PIPE, String(pipePort), pg.host, String(pg.port), pg.caFile], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -182,6 +246,7 @@ masking:
     paths: [
       { name: 'direct', host: pg.host, port: pg.port, user: user.user, password: user.password, sslmode: 'require' },
       { name: 'pgbouncer', host: '127.0.0.1', port: bouncerPort, user: user.user, password: user.password, sslmode: 'disable', pid: bouncerPid },
+      { name: 'pgpool', host: '127.0.0.1', port: pgpoolPort, user: user.user, password: user.password, sslmode: 'disable', pid: pgpoolPid },
       sidegate,
       passthrough,
       { name: 'node-pipe', host: '127.0.0.1', port: pipePort, user: md5.user, password: md5.password, sslmode: 'disable', pid: pipe.pid },
@@ -196,6 +261,17 @@ masking:
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+async function assertServerLegIsTls(conn: pgClient.ClientConfig): Promise<void> {
+  const client = new pgClient.Client(conn);
+  await client.connect();
+  try {
+    const r = await client.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+    if (r.rows[0]?.ssl !== true) throw new Error(`the proxy on port ${conn.port} reaches PostgreSQL without TLS`);
+  } finally {
+    await client.end();
+  }
 }
 
 async function waitForPort(port: number): Promise<void> {
@@ -228,8 +304,45 @@ export function cpuTimeUsOf(procStat: string): number {
   return (utime + stime) * 10_000;
 }
 
+/**
+ * CPU time of a process and all its descendants, in µs, from the /proc/<pid>/stat texts of every
+ * process: each one's own time plus what it has collected from children it reaped (fields 16
+ * and 17), so a child that exits between two readings is not lost. pgpool serves each client
+ * from a forked process; for a single-process proxy this is its own CPU time.
+ */
+export function processTreeCpuTimeUsOf(procStats: string[], root: number): number {
+  const parentOf = new Map<number, number>();
+  const timeOf = new Map<number, number>();
+  for (const stat of procStats) {
+    const pid = Number(stat.slice(0, stat.indexOf(' ')));
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // rest[1] is field 4 (ppid); cutime and cstime are fields 16 and 17.
+    const reaped = Number(rest[13]) + Number(rest[14]);
+    if (!Number.isFinite(pid) || !Number.isFinite(reaped)) throw new Error('unreadable /proc/<pid>/stat');
+    parentOf.set(pid, Number(rest[1]));
+    timeOf.set(pid, cpuTimeUsOf(stat) + reaped * 10_000);
+  }
+  if (!timeOf.has(root)) throw new Error(`no process ${root}`);
+  const inTree = (pid: number): boolean => {
+    for (let p: number | undefined = pid, hops = 0; p !== undefined && p > 0 && hops < 64; p = parentOf.get(p), hops++) {
+      if (p === root) return true;
+    }
+    return false;
+  };
+  let total = 0;
+  for (const [pid, us] of timeOf) if (inTree(pid)) total += us;
+  return total;
+}
+
 export async function cpuTimeUs(pid: number): Promise<number> {
-  return cpuTimeUsOf(await readFile(`/proc/${pid}/stat`, 'utf8'));
+  const stats: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    // A process may exit between the listing and the read.
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
+    if (stat) stats.push(stat);
+  }
+  return processTreeCpuTimeUsOf(stats, pid);
 }
 
 /** Resident set size of a process in MB, from /proc. */

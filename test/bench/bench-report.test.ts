@@ -45,3 +45,21 @@ test('ratios are medians against direct from the same run, and each target is ju
   assert.match(markdown(report), /\| select-only prepared \(1 client\) \| sidegate \|[^\n]*\| 80 µs \|\n/);
   assert.match(markdown(report), /\| select-only prepared \(1 client\) \| direct \|[^\n]*\|  \|\n/);
 });
+
+test('each proxy gets its own row with its ratio to direct from the same run, in the order the paths ran', () => {
+  const results: Measurement[] = [];
+  for (const round of [1, 2]) {
+    const paths = ['direct', 'pgbouncer', 'pgpool', 'sidegate'];
+    for (const path of round === 1 ? paths : [...paths].reverse()) {
+      const tps = { direct: 200, pgbouncer: 110, pgpool: 60 + round * 10, sidegate: 50 }[path]!;
+      results.push(m('select-only extended (8 clients)', path, round, tps, path === 'direct' ? {} : { cpuUsPerTx: { pgbouncer: 25, pgpool: 55, sidegate: 70 }[path]! }));
+    }
+  }
+  const report = summarise(results, {}, {}, 0, { rounds: 2, seconds: 10 });
+  const paths = report.workloads[0]!.paths;
+  assert.deepEqual(Object.keys(paths), ['direct', 'pgbouncer', 'pgpool', 'sidegate']);
+  assert.equal(paths['pgpool']!.ratio, 75 / 200);
+  assert.equal(paths['pgbouncer']!.ratio, 110 / 200);
+  const md = markdown(report);
+  assert.match(md, /\| select-only extended \(8 clients\) \| pgbouncer \| 110 tps \| 0\.55 \|[^\n]*\| 25 µs \|\n\| select-only extended \(8 clients\) \| pgpool \| 75\.00 tps \| 0\.38 \| 70\.00–80\.00 \|[^\n]*\| 55 µs \|\n/);
+});

@@ -146,10 +146,11 @@ export async function writeDocs(table: string): Promise<void> {
   const docs = fileURLToPath(new URL('../../../docs/BENCHMARKS.md', import.meta.url));
   const head = `# Benchmarks
 
-What sidegate costs on the PostgreSQL path, measured against a direct connection and against
-pgbouncer 1.18 (session mode) on the same machine in the same run.
+What sidegate costs on the PostgreSQL path, measured against a direct connection, against
+pgbouncer 1.18 (session mode) and against pgpool-II 4.3 (raw mode) on the same machine in the
+same run.
 
-Reproduce (installs PostgreSQL 15 and pgbouncer if missing, about 20 minutes):
+Reproduce (installs PostgreSQL 15, pgbouncer and pgpool-II if missing, about 25 minutes):
 
 \`\`\`sh
 npm run bench
@@ -160,22 +161,28 @@ npm run bench
 processes; \`--from test/bench/results/latest.json --docs\` re-renders this page from a saved run.
 
 Paths: **direct** — the client to PostgreSQL 15 over TLS; **pgbouncer** — the client to
-pgbouncer (session mode, SCRAM) to PostgreSQL over TLS verify-full; **sidegate** — the client to
-sidegate with a realistic policy (token verified, every statement parsed by the PostgreSQL
-grammar, masking rules and detectors active, every statement's span hash-chained, spooled and
-exported over OTLP/HTTP to a local receiver) to PostgreSQL over TLS verify-full; **passthrough** —
-sidegate with inspection and masking off (identity, audit and the protocol pipeline still on);
-**node-pipe** — a bare Node.js TLS pipe that understands nothing (test/bench/node-pipe-proxy.ts):
-the floor of any proxy written for Node.js on this machine. Each path has exactly one TLS leg to
-the database. Workloads: pgbench select-only in the three query modes and tpcb-like, a 1M-row
-result with two masked columns read to the end by psql, COPY TO STDOUT and COPY FROM STDIN of
-the same ~200 MB table.
+pgbouncer (session mode, SCRAM) to PostgreSQL over TLS verify-full; **pgpool** — the client to
+pgpool-II (raw mode: one server, no replication, load balancing or failover; each of its
+pre-forked processes keeps its server connection across client sessions, like pgbouncer's
+session mode; SCRAM from pool_passwd) to PostgreSQL over TLS verify-ca (pgpool-II 4.3 checks the
+certificate chain, not the host name): a C proxy that, like sidegate, parses every statement
+(with its own copy of PostgreSQL's grammar; outside replication mode its "minimal" variant) and
+cannot be told not to; **sidegate** — the client to sidegate with a realistic policy (token
+verified, every statement parsed by the PostgreSQL grammar, masking rules and detectors active,
+every statement's span hash-chained, spooled and exported over OTLP/HTTP to a local receiver) to
+PostgreSQL over TLS verify-full; **passthrough** — sidegate with inspection and masking off
+(identity, audit and the protocol pipeline still on); **node-pipe** — a bare Node.js TLS pipe
+that understands nothing (test/bench/node-pipe-proxy.ts): the floor of any proxy written for
+Node.js on this machine. Each path has exactly one TLS leg to the database. Workloads: pgbench
+select-only in the three query modes and tpcb-like, a 1M-row result with two masked columns read
+to the end by psql, COPY TO STDOUT and COPY FROM STDIN of the same ~200 MB table.
 
 The last column, **proxy CPU per tx**, is the proxy's own CPU time per transaction (user and
-system, all of its threads, read from /proc before and after each pgbench run; the median of
-the rounds). Unlike the latency it hardly depends on how quickly this virtual machine wakes the
-other processes, so it is the figure to compare changes to the proxy by; for sidegate it
-includes the audit pipeline's background work (sealing, spool, export, garbage collection).
+system, all of its threads and child processes — pgpool serves each client from its own process
+— read from /proc before and after each pgbench run; the median of the rounds). Unlike the
+latency it hardly depends on how quickly this virtual machine wakes the other processes, so it
+is the figure to compare changes to the proxy by; for sidegate it includes the audit pipeline's
+background work (sealing, spool, export, garbage collection).
 
 ## Where the targets stand
 

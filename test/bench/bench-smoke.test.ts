@@ -27,7 +27,7 @@ test('the benchmark harness runs every workload over every path (smoke size)', {
     const report = JSON.parse(await readFile(join(out, 'smoke.json'), 'utf8'));
     assert.equal(report.workloads.length, 8);
     for (const w of report.workloads) {
-      assert.deepEqual(Object.keys(w.paths).sort(), ['direct', 'node-pipe', 'passthrough', 'pgbouncer', 'sidegate'], w.workload);
+      assert.deepEqual(Object.keys(w.paths).sort(), ['direct', 'node-pipe', 'passthrough', 'pgbouncer', 'pgpool', 'sidegate'], w.workload);
       for (const s of Object.values(w.paths) as { median: number; ratio: number }[]) {
         assert.ok(s.median > 0 && Number.isFinite(s.ratio), w.workload);
       }

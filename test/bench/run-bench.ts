@@ -1,7 +1,8 @@
-// The benchmark suite: real load generators over four paths (direct, pgbouncer, sidegate,
-// sidegate passthrough), alternated round by round so drift on a shared machine cancels out,
-// every figure reported as a ratio to direct from the same run. Speed is judged from a full run
-// (`npm run bench`), never by a test; `--smoke` only proves the harness works.
+// The benchmark suite: real load generators over the paths of bench-environment.ts (direct,
+// pgbouncer, pgpool, sidegate, sidegate passthrough, a bare Node.js pipe), alternated round by
+// round so drift on a shared machine cancels out, every figure reported as a ratio to direct
+// from the same run. Speed is judged from a full run (`npm run bench`), never by a test;
+// `--smoke` only proves the harness works.
 //
 //   node dist/test/bench/run-bench.js [--smoke] [--rounds N] [--seconds S] [--out DIR] [--docs]
 //                                     [--only TEXT[,TEXT…]] [--paths direct,sidegate,...] [--from REPORT.json]

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # `npm run bench`: the full benchmark suite (about 15 minutes). Installs and starts what it needs
-# (PostgreSQL 15 via the test script, pgbouncer from Debian), builds, runs, writes
+# (PostgreSQL 15 via the test script, pgbouncer and pgpool-II from Debian), builds, runs, writes
 # test/bench/results/latest.{md,json} and docs/BENCHMARKS.md. Extra arguments go to the harness
 # (e.g. --smoke, --rounds 5, --seconds 20).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-if ! [ -x /usr/sbin/pgbouncer ]; then
+if ! [ -x /usr/sbin/pgbouncer ] || ! [ -x /usr/sbin/pgpool ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq pgbouncer >/dev/null
+  apt-get install -y -qq pgbouncer pgpool2 >/dev/null
 fi
 bash test/scripts/postgres.sh start
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
