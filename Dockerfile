@@ -44,7 +44,7 @@ RUN apt-get update \
 ENV NODE_ENV=production
 WORKDIR /opt/sidegate
 # package.json carries "type": "module", which the compiled ESM needs.
-COPY package.json ./
+COPY package.json LICENSE ./
 COPY --from=production-dependencies /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 # Local mode's default policy, and the JSON Schema for editors.
