@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeTargets, markdown, summarise, type Measurement } from './bench-report.js';
+import { judgeTargets, markdown, summarise, withLatestRun, type Measurement } from './bench-report.js';
 
 function m(workload: string, path: string, round: number, throughput: number, extra: Partial<Measurement> = {}): Measurement {
   return { workload, path, round, throughput, unit: 'tps', ...extra };
@@ -44,4 +44,11 @@ test('ratios are medians against direct from the same run, and each target is ju
   assert.equal(one.paths['direct']!.cpuUsPerTx, undefined, 'no proxy, no figure');
   assert.match(markdown(report), /\| select-only prepared \(1 client\) \| sidegate \|[^\n]*\| 80 µs \|\n/);
   assert.match(markdown(report), /\| select-only prepared \(1 client\) \| direct \|[^\n]*\|  \|\n/);
+});
+
+test('re-rendering the docs replaces only the "Latest run" section; the text above it stays', () => {
+  const above = '# Benchmarks\n\nWhat the figures mean.\n\n## Design measurements\n\n- a figure\n';
+  const before = `${above}\n## Latest run\n\n| old | table |\n`;
+  assert.equal(withLatestRun(before, '| new | table |\n'), `${above}\n## Latest run\n\n| new | table |\n`);
+  assert.equal(withLatestRun(above, '| t |\n'), `${above}\n## Latest run\n\n| t |\n`, 'a page without the section gets it at the end');
 });
