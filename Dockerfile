@@ -9,7 +9,8 @@
 #
 # Three stages: `build` compiles TypeScript with the dev dependencies, `production-dependencies`
 # installs only what runs, and the runtime image gets the compiled JavaScript and those
-# dependencies — no compiler, no test tooling, no tests.
+# dependencies — no compiler, no test tooling, no tests, and no embedded demo database (PGlite is
+# a dev dependency: `sidegate local` in the image needs --upstream).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -17,6 +18,8 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+COPY core ./core
+COPY cli ./cli
 COPY sidecar ./sidecar
 COPY policies ./policies
 COPY webhook ./webhook
@@ -41,7 +44,7 @@ RUN apt-get update \
 ENV NODE_ENV=production
 WORKDIR /opt/sidegate
 # package.json carries "type": "module", which the compiled ESM needs.
-COPY package.json ./
+COPY package.json LICENSE ./
 COPY --from=production-dependencies /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 # Local mode's default policy, and the JSON Schema for editors.

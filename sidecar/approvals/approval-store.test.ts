@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApprovalError, ApprovalStore, type ApprovalRequestInput } from './approval-store.js';
+import { ApprovalError, ApprovalStore } from './approval-store.js';
+import type { ApprovalRequest } from './broker-api-schema.js';
 import { isApprovalId } from './approval-id.js';
 
-const input = (over: Partial<ApprovalRequestInput> = {}): ApprovalRequestInput => ({
+const input = (over: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
   requester: { subject: 'project_path:acme/api', issuer: 'https://gitlab.example', identities: ['ci'] },
   target: 'db',
   protocol: 'postgres',

@@ -2,31 +2,8 @@
 // pending until it is approved, denied, expired or cancelled — exactly once. Whoever waits on a
 // request is told the moment it leaves pending. Errors carry an HTTP-like status so the broker can
 // answer with them directly; their messages are safe to show to a client.
-import type { HoldRequest } from '../pipeline/command-gate.js';
 import { newApprovalId } from './approval-id.js';
-
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
-export type FinalStatus = Exclude<ApprovalStatus, 'pending'>;
-export const APPROVAL_STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 'cancelled'];
-
-/** What a sidecar asks the broker to hold: the gate's request plus how long to wait for a human. */
-export interface ApprovalRequestInput extends HoldRequest {
-  timeoutMs: number;
-}
-
-export interface ApprovalRecord extends HoldRequest {
-  id: string;
-  status: ApprovalStatus;
-  createdAt: string;
-  expiresAt: string;
-  /** Who approved or denied (absent for expired/cancelled: nobody decided). */
-  decidedBy?: string;
-  /** When the request left pending, for any reason. */
-  decidedAt?: string;
-  reason?: string;
-  /** When the requester acted on the approval: an approval runs its command once, then never again. */
-  consumedAt?: string;
-}
+import type { ApprovalRecord, ApprovalRequest, ApprovalStatus, FinalStatus } from './broker-api-schema.js';
 
 export class ApprovalError extends Error {
   constructor(
@@ -86,7 +63,7 @@ export class ApprovalStore {
     return n;
   }
 
-  create(input: ApprovalRequestInput): ApprovalRecord {
+  create(input: ApprovalRequest): ApprovalRecord {
     if (this.closed) throw new ApprovalError(503, 'the approval broker is shutting down');
     if (this.pending >= this.maxPending) {
       throw new ApprovalError(429, `too many pending approvals (limit ${this.maxPending}); the command is not held`);

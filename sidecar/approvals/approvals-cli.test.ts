@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApprovalBroker, type ApprovalBroker } from './broker-server.js';
 import { runApprovalsCommand, type ApprovalsCliIo } from './approvals-cli.js';
-import type { ApprovalRequestInput } from './approval-store.js';
+import type { ApprovalRequest } from './broker-api-schema.js';
 
 const ADMIN = 'admin-token-0123456789';
 const REQUESTER = 'requester-token-0123456789';
 
-const input = (over: Partial<ApprovalRequestInput> = {}): ApprovalRequestInput => ({
+const input = (over: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
   requester: { subject: 'project_path:acme/api:ref:main', issuer: 'https://gitlab.example', identities: ['ci'] },
   target: 'orders-db',
   protocol: 'postgres',

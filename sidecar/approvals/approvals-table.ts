@@ -3,8 +3,7 @@
 // made terminal-safe (no escape sequences, no bidi overrides, no line breaks) before it is printed,
 // control characters shown as visible escapes (\x01, \u202e) rather than hidden, and nothing is
 // shortened without saying so.
-import type { ApprovalRecord } from './approval-store.js';
-import type { HeldParameter } from '../pipeline/held-command.js';
+import type { ApprovalParameter, ApprovalRecord } from './broker-api-schema.js';
 
 // C0/C1 controls (ESC, CSI…), DEL, and the bidi embedding/override/isolate characters that can
 // make a command display as something else.
@@ -110,7 +109,7 @@ export function formatApprovalDetails(r: ApprovalRecord, now: number): string {
 }
 
 /** `$2 binary type 23: 0x00000007 (4 bytes)`, text in quotes; cut values say how much is shown. */
-export function formatParameter(p: HeldParameter): string {
+export function formatParameter(p: ApprovalParameter): string {
   const head = `$${p.position} ${p.format}${p.typeOid ? ` type ${p.typeOid}` : ''}: `;
   if (p.value === null) return head + 'NULL';
   const value = p.hex ? `0x${p.value}` : `'${escapedValue(p.value).replace(/'/g, "''")}'`;

@@ -4,9 +4,11 @@ import net from 'node:net';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startApprovalBroker, type ApprovalBroker } from './broker-server.js';
-import { ApprovalClient } from './hold-client.js';
+import { ApprovalClient, approvalRequestOf } from './hold-client.js';
+import { CreateApprovalBody } from './broker-api-schema.js';
+// The pipeline's side of the translation hold-client.ts makes: real held commands, not copies.
 import type { HoldRequest } from '../pipeline/command-gate.js';
-import { heldCommand } from '../pipeline/held-command.js';
+import { MAX_SHOWN_PARAM_BYTES, MAX_SHOWN_PARAMS, heldCommand } from '../pipeline/held-command.js';
 
 const ADMIN = 'admin-token-0123456789';
 const REQUESTER = 'requester-token-0123456789';
@@ -19,6 +21,36 @@ const req = (command = 'UPDATE orders SET total = ? WHERE id = ?'): HoldRequest 
   rule: 'writes-need-approval',
   approvers: ['dba'],
   sessionId: 's1',
+});
+
+test('the broker request carries every field of the gate\'s hold request, and the timeout', () => {
+  const full: HoldRequest = {
+    ...req(),
+    ...heldCommand({
+      sessionId: 's1',
+      target: 'db',
+      sql: Buffer.from([0x53, 0x45, 0x4c, 0x45, 0x43, 0x54, 0x20, 0x24, 0x31, 0xff]),
+      parameters: { values: [Buffer.from('x'.repeat(MAX_SHOWN_PARAM_BYTES + 1)), null], formats: [0], types: [25], resultFormats: [1] },
+      context: 'DECLARE c CURSOR FOR SELECT 1',
+    }),
+  };
+  assert.ok(full.commandEscaped && full.parameters?.[0]?.truncated && full.context, 'every optional field is set');
+  assert.deepEqual(approvalRequestOf(full, 5_000), { ...full, timeoutMs: 5_000 });
+});
+
+test('the largest held command the pipeline shows fits the broker\'s schema', () => {
+  const count = MAX_SHOWN_PARAMS + 7;
+  const big = Buffer.alloc(MAX_SHOWN_PARAM_BYTES * 4, 0xab);
+  const held = heldCommand({
+    sessionId: 's1',
+    target: 'db',
+    sql: Buffer.from('SELECT ' + Array.from({ length: count }, (_, i) => `$${i + 1}`).join(', ')),
+    parameters: { values: Array.from({ length: count }, () => big), formats: [1], types: [17], resultFormats: [0] },
+  });
+  const parsed = CreateApprovalBody.safeParse(approvalRequestOf({ ...req(), ...held }, 60_000));
+  assert.ok(parsed.success, parsed.error?.message);
+  assert.equal(parsed.data.parameters?.length, MAX_SHOWN_PARAMS);
+  assert.equal(parsed.data.parametersOmitted, 7);
 });
 
 async function withBroker(fn: (b: ApprovalBroker, client: ApprovalClient, decide: Decide) => Promise<void>, opts: { maxPending?: number } = {}) {

@@ -5,10 +5,10 @@
 // so nobody approves a command that will never run. An approval is used at most once, for the
 // command it is bound to: before answering 'approved' the client checks the record names this
 // command's hash and consumes it at the broker (which refuses a second use).
+// This is the one place that knows both the gate's HoldRequest and the broker's API request.
 import type { ApprovalHolder, HoldRequest, HoldResult } from '../pipeline/command-gate.js';
-import type { ApprovalRecord } from './approval-store.js';
 import { BrokerCallError, callBroker } from './broker-http-client.js';
-import { MAX_BODY_BYTES, MAX_COMMAND_CHARS } from './broker-api-schema.js';
+import { MAX_BODY_BYTES, MAX_COMMAND_CHARS, type ApprovalRecord, type ApprovalRequest } from './broker-api-schema.js';
 
 /** How a hold ended. The gate's HoldResult under the name this module's callers know. */
 export type HoldOutcome = HoldResult;
@@ -45,7 +45,7 @@ export class ApprovalClient implements ApprovalHolder {
     const { signal } = opts;
     if (signal?.aborted) return { id: '-', status: 'cancelled' };
     const deadline = Date.now() + opts.timeoutMs;
-    const body = { ...req, timeoutMs: opts.timeoutMs };
+    const body = approvalRequestOf(req, opts.timeoutMs);
     // Refused here with a reason rather than by the broker with a bare 400/413: the statement is
     // denied either way, but the audit trail should say why.
     if (req.command.length > MAX_COMMAND_CHARS || Buffer.byteLength(JSON.stringify(body)) > MAX_BODY_BYTES) {
@@ -133,6 +133,40 @@ export class ApprovalClient implements ApprovalHolder {
   private call<T>(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
     return callBroker<T>({ baseUrl: this.opts.url, token: this.opts.token, method, path, body, timeoutMs, signal });
   }
+}
+
+/**
+ * The broker's request for the gate's hold, field by field: a field the gate adds reaches the
+ * broker only when it is named here (and in the broker's schema).
+ */
+export function approvalRequestOf(req: HoldRequest, timeoutMs: number): ApprovalRequest {
+  const body: ApprovalRequest = {
+    requester: { subject: req.requester.subject, issuer: req.requester.issuer, identities: [...req.requester.identities] },
+    target: req.target,
+    protocol: req.protocol,
+    command: req.command,
+    hash: req.hash,
+    rule: req.rule,
+    approvers: [...req.approvers],
+    sessionId: req.sessionId,
+    timeoutMs,
+  };
+  if (req.commandEscaped) body.commandEscaped = true;
+  if (req.parameters) {
+    body.parameters = req.parameters.map(({ position, format, typeOid, value, hex, bytes, truncated }) => ({
+      position,
+      format,
+      typeOid,
+      value,
+      bytes,
+      ...(hex ? { hex } : {}),
+      ...(truncated ? { truncated } : {}),
+    }));
+  }
+  if (req.parametersOmitted) body.parametersOmitted = req.parametersOmitted;
+  if (req.resultFormats) body.resultFormats = [...req.resultFormats];
+  if (req.context !== undefined) body.context = req.context;
+  return body;
 }
 
 function outcomeOf(record: ApprovalRecord): HoldOutcome {

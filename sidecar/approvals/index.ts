@@ -1,15 +1,14 @@
 // The approvals part of sidegate: the broker (store + HTTP API), the sidecar's hold client, and
 // the approvers' CLI.
+export { ApprovalStore, ApprovalError, type ApprovalStoreOptions } from './approval-store.js';
 export {
-  ApprovalStore,
-  ApprovalError,
   APPROVAL_STATUSES,
+  type ApprovalParameter,
   type ApprovalRecord,
-  type ApprovalRequestInput,
+  type ApprovalRequest,
   type ApprovalStatus,
-  type ApprovalStoreOptions,
   type FinalStatus,
-} from './approval-store.js';
+} from './broker-api-schema.js';
 export { isApprovalId } from './approval-id.js';
 export { startApprovalBroker, MAX_WAIT_MS, type ApprovalBroker, type ApprovalBrokerOptions } from './broker-server.js';
 export type { BrokerRole, BrokerTokens } from './bearer-auth.js';

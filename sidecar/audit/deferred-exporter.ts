@@ -1,7 +1,7 @@
 // The OTLP exporter, loaded when the first batch is exported rather than at start.
 //
-// The OpenTelemetry modules behind it (@opentelemetry/core and the exporter base) take about 50 ms
-// and 10 MB to load. Nothing waits on them: a span is durable in the spool before any export, and
+// The OpenTelemetry modules behind it (@opentelemetry/core and the exporter base) add to start time
+// and memory (docs/BENCHMARKS.md, Design measurements). Nothing waits on them: a span is durable in the spool before any export, and
 // an export that cannot start yet is simply a failed attempt the spool retries. A sidecar whose
 // job never talks to a target never loads them. That they can be loaded is still checked at start
 // (module resolution only), so a broken installation fails before readiness, not at the first span.

@@ -45,8 +45,8 @@ export interface DurableSpoolOptions {
 
 /**
  * A record appended by this process, with its place on disk. Its bytes stay in the buffer that
- * was written (off the JS heap: holding many span records as strings until export made the
- * garbage collector copy them, which cost more than writing them).
+ * was written: off the JS heap, so the garbage collector does not copy span records again and
+ * again while they wait for export.
  */
 interface RecentRecord {
   segment: number;

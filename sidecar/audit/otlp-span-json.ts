@@ -2,8 +2,8 @@
 //
 // Why not the OTel SDK's span and transformer: every command gets a span, and building an SDK
 // Span, reading it back for the hash, serializing it for the spool, parsing it again and letting
-// the transformer build an object tree to stringify cost more than the proxying itself (about
-// three quarters of the CPU of a select-only pgbench run; docs/BENCHMARKS.md). A span is
+// the transformer build an object tree to stringify costs more than the proxying itself
+// (docs/BENCHMARKS.md, Design measurements). A span is
 // encoded here once, as the exact OTLP/JSON the collector receives; the spool stores that text and
 // an export body is those texts joined. The encoding follows the OTLP/JSON mapping as
 // @opentelemetry/otlp-transformer writes it (hex ids, decimal-string nanoseconds, kind offset by

@@ -4,8 +4,7 @@ import { SpanKind, SpanStatusCode, ROOT_CONTEXT, trace } from '@opentelemetry/ap
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { SpanRecordError, VERSION_1, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
-import { ResourceCache, decodeVersion1, fromSpanRecord, toSpanRecord } from './span-record-v1.js';
+import { SpanRecordError, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
 import { otlpTraceRequestJson } from './otlp-span-json.js';
 
 const otlpJsonLine = (spans: ReadableSpan[]) => Buffer.from(JsonTraceSerializer.serializeRequest(spans) ?? new Uint8Array()).toString('utf8');
@@ -26,39 +25,27 @@ function endedSpans(): ReadableSpan[] {
   return ended;
 }
 
-test('a span survives the spool round trip byte for byte as OTLP/JSON', () => {
-  const spans = endedSpans();
-  const cache = new ResourceCache();
-  const back = spans.map((s) => fromSpanRecord(toSpanRecord(s), cache));
-  assert.equal(otlpJsonLine(back), otlpJsonLine(spans));
-  assert.equal(back[0]!.parentSpanContext?.spanId, spans[1]!.spanContext().spanId);
-  assert.equal(back[0]!.resource, back[1]!.resource, 'one resource object per process, so one resource block per request');
-});
-
-test('a damaged record is a SpanRecordError, not a crash or a silently empty span', () => {
-  const cache = new ResourceCache();
-  assert.throws(() => fromSpanRecord('{"v":1,"traceId":"x"', cache), SpanRecordError);
-  assert.throws(() => fromSpanRecord('{"v":2}', cache), SpanRecordError);
-  assert.throws(() => fromSpanRecord(JSON.stringify({ v: 1, traceId: 'a'.repeat(32), spanId: 'zz', name: 'n', start: [1, 0], end: [1, 0] }), cache), SpanRecordError);
-});
-
-test('version 2 records decode to their resource and span; version 1 (earlier releases) to the same OTLP/JSON', () => {
+test('a spool line decodes to the resource and span the OpenTelemetry transformer writes', () => {
   const spans = endedSpans();
   const request = JSON.parse(otlpJsonLine(spans)) as { resourceSpans: { resource: unknown; scopeSpans: { spans: unknown[] }[] }[] };
   const resource = JSON.stringify(request.resourceSpans[0]!.resource);
-  const span = JSON.stringify(request.resourceSpans[0]!.scopeSpans[0]!.spans[0]);
-  assert.deepEqual(decodeSpanRecord(spanRecordPrefix(resource) + span + '}'), { resource, span });
-  assert.equal(decodeSpanRecord(toSpanRecord(spans[0]!)), VERSION_1, 'an earlier release\'s line is recognised');
-  const v1 = decodeVersion1(toSpanRecord(spans[0]!));
-  assert.deepEqual(JSON.parse(v1.span), JSON.parse(span));
-  assert.deepEqual(JSON.parse(v1.resource), JSON.parse(resource));
+  const encoded = request.resourceSpans[0]!.scopeSpans[0]!.spans.map((span) => JSON.stringify(span));
+  const decoded = encoded.map((span) => decodeSpanRecord(spanRecordPrefix(resource) + span + '}'));
+  assert.deepEqual(decoded[0], { resource, span: encoded[0] });
   // Re-joined, they make the same spans under the same resource (the scope is always sidegate.audit).
-  const rejoined = JSON.parse(otlpTraceRequestJson([v1, decodeVersion1(toSpanRecord(spans[1]!))])) as typeof request;
+  const rejoined = JSON.parse(otlpTraceRequestJson(decoded)) as typeof request;
   assert.deepEqual(rejoined.resourceSpans[0]!.scopeSpans[0]!.spans, request.resourceSpans[0]!.scopeSpans[0]!.spans);
   assert.deepEqual(rejoined.resourceSpans[0]!.resource, request.resourceSpans[0]!.resource);
 });
 
-test('a damaged version 2 record is a SpanRecordError', () => {
+test('a line of any other version is a damaged record, not a span', () => {
+  const span = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'n', startTimeUnixNano: '1', endTimeUnixNano: '2' };
+  assert.doesNotThrow(() => decodeSpanRecord(JSON.stringify({ v: 2, resource: {}, span })));
+  assert.throws(() => decodeSpanRecord(JSON.stringify({ v: 1, resource: {}, span })), SpanRecordError);
+  assert.throws(() => decodeSpanRecord(JSON.stringify({ resource: {}, span })), SpanRecordError);
+});
+
+test('a damaged record is a SpanRecordError, not a crash or a silently empty span', () => {
   assert.throws(() => decodeSpanRecord('{"v":2,"resource":{},"span":{"traceId":"x"}}'), SpanRecordError);
   assert.throws(() => decodeSpanRecord('{"v":2,"resource":{}}'), SpanRecordError);
   assert.throws(() => decodeSpanRecord('{"v":3}'), SpanRecordError);

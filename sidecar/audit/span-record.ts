@@ -1,11 +1,9 @@
 // One ended span as one line of the spool, and back. The spool must survive a restart, so a line
 // carries everything needed to send the span exactly as it would have been sent live.
 //
-// Version 2 (written now): `{"v":2,"resource":<OTLP Resource>,"span":<OTLP span>}`, the OTLP/JSON
-// encoding made once when the span ended (otlp-span-json.ts), so replaying is re-joining text.
-// Version 1 (written by earlier releases, still read so an upgrade loses nothing): the SDK span's
-// fields, re-encoded through the OTel transformer (span-record-v1.ts, loaded only when such a line
-// turns up). Pure: no I/O.
+// A line is `{"v":2,"resource":<OTLP Resource>,"span":<OTLP span>}`, the OTLP/JSON encoding made
+// once when the span ended (otlp-span-json.ts), so replaying is re-joining text. Any other line is
+// damaged (the spooling sink quarantines it). Pure: no I/O.
 
 /** A spool record as the exporter needs it: the encoded Resource and the encoded span. */
 export interface DecodedSpanRecord {
@@ -13,26 +11,19 @@ export interface DecodedSpanRecord {
   span: string;
 }
 
-/** Everything of a version 2 line before the span (a record is this, the span, and `}`). */
+/** Everything of a line before the span (a record is this, the span, and `}`). */
 export function spanRecordPrefix(resourceJson: string): string {
   return `{"v":2,"resource":${resourceJson},"span":`;
 }
 
-/** What decodeSpanRecord returns for a line an earlier release wrote: decode it with span-record-v1.ts. */
-export const VERSION_1 = 'version 1';
-
-/**
- * Decodes a version 2 line, or says it is version 1; throws SpanRecordError when it is not a
- * span record.
- */
-export function decodeSpanRecord(line: string): DecodedSpanRecord | typeof VERSION_1 {
+/** Decodes a spool line; throws SpanRecordError when it is not a span record. */
+export function decodeSpanRecord(line: string): DecodedSpanRecord {
   let r: { v?: unknown; resource?: unknown; span?: Record<string, unknown> };
   try {
     r = JSON.parse(line) as typeof r;
   } catch {
     throw new SpanRecordError('spool record is not valid JSON');
   }
-  if (r?.v === 1) return VERSION_1;
   const span = r?.span;
   if (r?.v !== 2 || typeof r.resource !== 'object' || r.resource === null || typeof span !== 'object' || span === null) {
     throw new SpanRecordError('spool record is not a span record');

@@ -4,9 +4,9 @@
 // client first and the audit work follows them, off the command's round trip; the span's times
 // were taken when it really ended. Everything ended is sealed before a flush or shutdown.
 //
-// It stays on the proxy's thread on purpose: a worker thread was tried, and on a busy machine it
-// fell behind (no core to spare), so spans queued without bound. Here the audit work paces the
-// proxy instead, and memory stays flat.
+// It stays on the proxy's thread on purpose: on a busy machine a worker thread falls behind (no
+// core to spare) and spans queue without bound. Here the audit work paces the proxy instead, and
+// memory stays flat.
 import type { BoundedValue } from './attribute-values.js';
 import type { EndedSpanSink } from './audit-span.js';
 import { CHAIN_ATTR, canonicalJson, type ChainLink, type HashChain } from './hash-chain.js';
@@ -65,8 +65,8 @@ interface EncodedAttribute {
 /**
  * A string kept to be joined into many spans, as one flat string. Joining strings makes a rope
  * (V8's cons string), and every hash or write of a span flattens its rope by walking it to the
- * leaves: a kept piece that is itself a rope is walked again in every span (measured: the walk was
- * the largest single cost of sealing in the sidecar). Number() flattens in place.
+ * leaves: a kept piece that is itself a rope would be walked again in every span, the largest
+ * single cost of sealing (docs/BENCHMARKS.md). Number() flattens in place.
  */
 function flat(s: string): string {
   if (s.length > 12) Number(s);

@@ -3,9 +3,8 @@
 // Why: a batch stays in memory from its write until the export that delivers it is committed
 // (a few hundred milliseconds, the spool's memory copy), long enough for V8 to move it to the
 // old generation, where only a full collection frees it. Allocating a fresh batch buffer every
-// few milliseconds (hundreds of KiB each) therefore kept V8 running full mark-compact
-// collections back to back under load (measured with one pgbench client: 17–28 in 10 s; 1 with
-// recycled buffers, and ~10 µs less CPU per transaction across the process's threads).
+// few milliseconds (hundreds of KiB each) therefore keeps V8 running full mark-compact
+// collections back to back under load (figures in docs/BENCHMARKS.md, Design measurements).
 //
 // Batches are carved from chunks one after another; a chunk goes back to the free list when the
 // last batch in it is released. A batch larger than a chunk gets a buffer of its own.

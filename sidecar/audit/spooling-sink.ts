@@ -16,7 +16,7 @@ import { DurableSpool, type SpoolBatch } from './durable-spool.js';
 import { DurableWriteQueue } from './durable-write-queue.js';
 import type { EncodedTraceRequest, TraceRequestExporter } from './otlp-json-exporter.js';
 import { otlpTraceRequestBody } from './otlp-span-json.js';
-import { SpanRecordError, VERSION_1, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
+import { SpanRecordError, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
 
 export interface SpoolingSinkOptions {
   exporter: TraceRequestExporter;
@@ -233,8 +233,7 @@ export class SpoolingSink implements EncodedSpanSink {
       }
       const line = record.toString('utf8');
       try {
-        let decoded = decodeSpanRecord(line);
-        if (decoded === VERSION_1) decoded = (await import('./span-record-v1.js')).decodeVersion1(line);
+        const decoded = decodeSpanRecord(line);
         spans.push({ resource: decoded.resource, span: Buffer.from(decoded.span, 'utf8') });
       } catch (err) {
         if (!(err instanceof SpanRecordError)) throw err;

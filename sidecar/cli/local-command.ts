@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { startSidecar } from '../runtime/sidecar-runtime.js';
 import { ensureLocalIssuer, mintLocalToken } from '../local/local-issuer.js';
-import { startEmbeddedDemoTarget } from '../local/embedded-demo-target.js';
+import { loadEmbeddedDemoTarget } from '../local/load-embedded-demo-target.js';
 import { createLogger } from '../../core/logging/logger.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -27,6 +27,8 @@ export async function runLocal(args: string[]): Promise<number> {
   const stateDir = resolve(values['state-dir']!);
   const log = createLogger();
   const started = Date.now();
+  // Before any state is written: an installation without the demo database stops here.
+  const startEmbeddedDemoTarget = values.upstream ? undefined : await loadEmbeddedDemoTarget();
   await ensureLocalIssuer(stateDir);
   const policyFile = values.policy ?? join(PACKAGE_ROOT, 'policies/examples/local-demo.yaml');
 
@@ -41,7 +43,7 @@ export async function runLocal(args: string[]): Promise<number> {
   }
 
   let embedded: { close(): Promise<void> } | undefined;
-  if (!values.upstream) {
+  if (startEmbeddedDemoTarget) {
     embedded = await startEmbeddedDemoTarget({ host: '127.0.0.1', port: 55433 });
   }
 

@@ -1,8 +1,8 @@
 // Payment card numbers inside text: 13–19 digits, optionally grouped by single spaces or dashes,
 // accepted only when the Luhn check passes and the number stands apart from the text around it
 // (not glued to a letter or underscore). Without that, one in ten long digit runs inside hex
-// digests and tokens (`…a3f4539876543210123b…`) passed Luhn and was masked as a "card": about
-// 0.6% of the rows of a table of md5 digests.
+// digests and tokens (`…a3f4539876543210123b…`) would pass Luhn and be masked as a "card"
+// (docs/BENCHMARKS.md, Design measurements).
 //
 // A plain regex is not enough: `ref 1 4111 1111 1111 1111` is one run of 17 digits whose Luhn
 // check fails, yet it ends in a real card number. So a run is cut into its digit groups and every
@@ -68,8 +68,8 @@ const isHexOrDash = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) |
 /**
  * Whether text[start, end) lies inside a UUID: 8-4-4-4-12 hex digits joined by dashes, the whole
  * stretch of hex digits and dashes around the run. A UUID whose groups happen to be all digits
- * holds dash-joined runs of 13–19 digits, one in ten of them passing Luhn: 126 of a million
- * random (v4) UUIDs had part of them masked as a card. No card is written in that layout. Looks
+ * holds dash-joined runs of 13–19 digits, one in ten of them passing Luhn, so random UUIDs would
+ * now and then be masked in part. No card is written in that layout. Looks
  * at most a UUID's length either side, so the scan stays linear.
  */
 function insideUuid(text: string, start: number, end: number): boolean {

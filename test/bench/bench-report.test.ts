@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeTargets, markdown, summarise, type Measurement } from './bench-report.js';
+import { judgeTargets, markdown, summarise, withLatestRun, type Measurement } from './bench-report.js';
 
 function m(workload: string, path: string, round: number, throughput: number, extra: Partial<Measurement> = {}): Measurement {
   return { workload, path, round, throughput, unit: 'tps', ...extra };
@@ -62,4 +62,11 @@ test('each proxy gets its own row with its ratio to direct from the same run, in
   assert.equal(paths['pgbouncer']!.ratio, 110 / 200);
   const md = markdown(report);
   assert.match(md, /\| select-only extended \(8 clients\) \| pgbouncer \| 110 tps \| 0\.55 \|[^\n]*\| 25 µs \|\n\| select-only extended \(8 clients\) \| pgpool \| 75\.00 tps \| 0\.38 \| 70\.00–80\.00 \|[^\n]*\| 55 µs \|\n/);
+});
+
+test('re-rendering the docs replaces only the "Latest run" section; the text above it stays', () => {
+  const above = '# Benchmarks\n\nWhat the figures mean.\n\n## Design measurements\n\n- a figure\n';
+  const before = `${above}\n## Latest run\n\n| old | table |\n`;
+  assert.equal(withLatestRun(before, '| new | table |\n'), `${above}\n## Latest run\n\n| new | table |\n`);
+  assert.equal(withLatestRun(above, '| t |\n'), `${above}\n## Latest run\n\n| t |\n`, 'a page without the section gets it at the end');
 });

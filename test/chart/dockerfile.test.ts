@@ -86,10 +86,13 @@ test('production dependencies only: npm ci --omit=dev feeds the runtime, which g
     assert.doesNotMatch(run, /\bnpm (ci|install)\b|\btsc\b/, 'the runtime stage installs and compiles nothing');
   }
   for (const copy of runtimeCopies.filter((c) => c.from === undefined)) {
-    assert.doesNotMatch(copy.args, /\b(sidecar|webhook|test|tsconfig\.json)\b/, `no sources in the runtime image: COPY ${copy.args}`);
+    assert.doesNotMatch(copy.args, /\b(core|cli|sidecar|webhook|test|tsconfig\.json)\b/, `no sources in the runtime image: COPY ${copy.args}`);
   }
 
   const build = stages.find((s) => s.name === 'build')!;
+  const copiedToBuild = new Set(ofKeyword(build, 'COPY').flatMap((c) => c.getArguments().slice(0, -1).map((a) => a.getValue())));
+  const compiled = (JSON.parse(readFileSync(join(repositoryRoot, 'tsconfig.json'), 'utf8')) as { include: string[] }).include;
+  for (const folder of compiled) assert.ok(copiedToBuild.has(folder), `the build stage copies ${folder}/, which tsconfig.json compiles`);
   const compile = ofKeyword(build, 'RUN').map(argumentsOf).find((r) => /\btsc\b/.test(r));
   assert.ok(compile, 'the build stage compiles');
   assert.match(compile!, /rm -rf dist\/test/);
@@ -102,7 +105,7 @@ test('runtime: iptables installed, user 7331:7331 created and the default, `side
   assert.match(runs, /rm -rf \/var\/lib\/apt\/lists/);
   assert.match(runs, /groupadd --gid 7331 sidegate/);
   assert.match(runs, /useradd --uid 7331 --gid 7331 /);
-  assert.match(runs, /ln -s \/opt\/sidegate\/dist\/sidecar\/cli\/main\.js \/usr\/local\/bin\/sidegate/, 'the preStop hook runs `sidegate drain`: it must be on PATH');
+  assert.match(runs, /ln -s \/opt\/sidegate\/dist\/cli\/main\.js \/usr\/local\/bin\/sidegate/, 'the preStop hook runs `sidegate drain`: it must be on PATH');
 
   const users = ofKeyword(runtime, 'USER').map(argumentsOf);
   assert.equal(users.at(-1), '7331:7331', 'the image runs as the sidecar uid/gid unless a pod says otherwise');
@@ -130,9 +133,9 @@ test('every file the Dockerfile copies from the build context exists', () => {
 });
 
 test('the entrypoint the image links is the compiled CLI, and it has the sidecar, init and webhook subcommands', () => {
-  const source = readFileSync(join(repositoryRoot, 'sidecar', 'cli', 'main.ts'), 'utf8');
+  const source = readFileSync(join(repositoryRoot, 'cli', 'main.ts'), 'utf8');
   assert.ok(source.startsWith('#!/usr/bin/env node\n'), 'a shebang, so the /usr/local/bin/sidegate symlink is executable');
-  const cli = join(repositoryRoot, 'dist', 'sidecar', 'cli', 'main.js');
+  const cli = join(repositoryRoot, 'dist', 'cli', 'main.js');
   assert.ok(existsSync(cli), `${cli} is built (npm run build)`);
   const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(help.status, 0, help.stderr);

@@ -17,7 +17,7 @@ import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
 import { startWebhookServer, type WebhookServer } from '../../webhook/admission/webhook-server.js';
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
 import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
-import { applyJsonPatch } from '../../webhook/injection/apply-json-patch.js';
+import { applyJsonPatch } from '../support/apply-json-patch.js';
 import { makeSelfSignedCertificate } from '../support/self-signed-certificate.js';
 import { httpsRequest } from '../support/https-json-client.js';
 import { flattenOtlpJson, verifyChain } from '../../sidecar/audit/index.js';

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync } from 'node:fs';
 import { parseInjectionConfig } from '../config/injection-config.js';
-import { applyJsonPatch } from '../injection/apply-json-patch.js';
+import { applyJsonPatch } from '../../test/support/apply-json-patch.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../../test/support/self-signed-certificate.js';
 import { httpsRequest } from '../../test/support/https-json-client.js';
 import { createStaticNamespaceLookup, type NamespaceLookup } from './namespace-lookup.js';

@@ -30,9 +30,9 @@ export const injectionConfigSchema = z.strictObject({
   excludeOutboundIpRanges: z
     .array(z.string().refine((v) => normaliseCidr(v) !== undefined, 'an IPv4 or IPv6 CIDR such as 10.0.0.0/8 or fd00::/8'))
     .default([]),
-  // Memory: the sidecar settles at 64–71 MB idle and about 93 MB once it has served SQL (the
-  // grammar's compiled code); 8-client pgbench peaks at 130–165 MB (docs/BENCHMARKS.md). A request
-  // below what it holds at rest made it the first to be evicted under node memory pressure.
+  // Memory: the request covers what the sidecar holds once it has served SQL, the limit its peak
+  // under load (figures in docs/BENCHMARKS.md, Design measurements). A request below what it holds
+  // at rest would make it the first to be evicted under node memory pressure.
   resources: z
     .strictObject({ requests: resourceList, limits: resourceList })
     .default({ requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '256Mi' } }),

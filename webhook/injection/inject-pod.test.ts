@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { Pod as PodModel } from 'kubernetes-models/v1';
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import { injectPod, type InjectionResult, type InjectionStatus } from './inject-pod.js';
-import { applyJsonPatch } from './apply-json-patch.js';
+import { applyJsonPatch } from '../../test/support/apply-json-patch.js';
 import { parseInjectionConfig } from '../config/injection-config.js';
 import { INIT_CONTAINER_NAME, POD_STATUS_ANNOTATION, SIDECAR_CONTAINER_NAME, VOLUME_NAMES } from './pod-markers.js';
 

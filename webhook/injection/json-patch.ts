@@ -10,10 +10,6 @@ export function escapeJsonPointerSegment(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-export function unescapeJsonPointerSegment(segment: string): string {
-  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
-}
-
 export function jsonPointer(...segments: Array<string | number>): string {
   return segments.map((s) => '/' + escapeJsonPointerSegment(String(s))).join('');
 }

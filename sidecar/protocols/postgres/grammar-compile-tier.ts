@@ -4,11 +4,9 @@
 //
 // Why: V8 tiers hot WASM functions up to TurboFan, and the grammar's parser is one huge function
 // (bison's yyparse) that gets hot within the first statements. Optimising it peaks at tens of MB
-// of compiler memory, which glibc keeps: measured in the sidecar (bench policy), resident memory
-// rose 29–34 MB with the first query (6–8 MB with Liftoff only), and the peak over 10 s of
-// select-only simple at 8 clients was 199 MB (170–176 MB with Liftoff only), against the injected
-// sidecar's 256Mi limit. The cost is about 5% of throughput when every statement is parsed;
-// statements answered from the inspection cache are not parsed at all.
+// of compiler memory, which glibc keeps, in a sidecar whose memory limit is tight. Liftoff's code
+// is a little slower, which only statements that are parsed feel; statements answered from the
+// inspection cache are not parsed at all (figures in docs/BENCHMARKS.md, Design measurements).
 //
 // Why here and not on the command line: Node takes this flag only as a node argument (NODE_OPTIONS
 // refuses it), and the sidecar is started by npm, the image's entrypoint, the tests and the bench;

@@ -70,8 +70,8 @@ test('text the scanner cannot read is left to the policy (unparsable)', () => {
 });
 
 test('a control character elsewhere in the text does not skip the rewrite', () => {
-  // Unscannable before: the backslash literal went out as it was and, with the setting off,
-  // closed early, making the rest a second statement.
+  // Were such text left unscanned, the backslash literal would go out as it is and, with the
+  // setting off, close early, making the rest a second statement.
   const sql = "SELECT 'x\\'' /* \u0001 */; DROP TABLE t; --'";
   assert.equal(rewritten(sql), "SELECT E'x\\\\'' /* \u0001 */; DROP TABLE t; --'");
 });

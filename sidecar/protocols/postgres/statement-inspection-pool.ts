@@ -1,11 +1,11 @@
-// Large statements are inspected off the event loop. Parsing costs 0.35–0.9 s per MiB of SQL on the
-// grammar's WASM (an 8 MiB `NOT IN (…)` list: 7.4 s), all of it time in which no other session of
-// the process would be served. Texts above OFF_THREAD_BYTES go to a worker thread (one, started on
-// first use and stopped when idle, so an idle sidecar pays nothing). Memory bounds the size: a
-// parse tree costs +70–90 MB of RSS per MiB of typical SQL and up to +180 MB per MiB of tiny
-// tokens (`1,1,1,…`); an 8 MiB statement took the process +470–650 MB, past the injected sidecar's
-// 256 MiB limit. So statement messages above the configured maximum (default 1 MiB) are refused
-// outright, and so is a statement arriving while too many wait.
+// Large statements are inspected off the event loop: parsing a large statement on the grammar's
+// WASM takes seconds, time in which no other session of the process would be served. Texts above
+// OFF_THREAD_BYTES go to a worker thread (one, started on first use and stopped when idle, so an
+// idle sidecar pays nothing). Memory bounds the size: a parse tree grows with the statement's
+// tokens, many times the statement's own size, and a few MiB of SQL would take the process past
+// the injected sidecar's memory limit (figures in docs/BENCHMARKS.md, Design measurements). So
+// statement messages above the configured maximum (default 1 MiB) are refused outright, and so is
+// a statement arriving while too many wait.
 import { Worker } from 'node:worker_threads';
 import type { InspectedStatement, InspectOptions } from './sql-inspector.js';
 import type { StringModeResult } from './sql-string-mode.js';
@@ -21,9 +21,9 @@ const MAX_QUEUED = 8;
 /** The worker (and its copy of the grammar) is stopped after this long without work. */
 const IDLE_MS = 30_000;
 /**
- * The worker's JavaScript heap. A parse tree costs up to ~80 MB per MiB of SQL made of tiny
- * tokens (an 8 MiB `IN (…)` list: +580 MB RSS unbounded); a statement whose inspection needs more
- * than this is refused (54000) instead of taking the sidecar past its memory limit.
+ * The worker's JavaScript heap: a statement whose parse tree needs more (tiny tokens such as a long
+ * `IN (1,1,1,…)` list are the worst case) is refused (54000) instead of taking the sidecar past its
+ * memory limit.
  */
 const WORKER_HEAP_MB = 96;
 

@@ -3,7 +3,7 @@
 // rewriting) and, for the extended protocol, every Bind parameter with its format and type; the
 // approval is bound to a SHA-256 of those bytes (and the session and target), used once, and
 // cancelled when the client cancels (CancelRequest → 57014) or goes away. Audit spans keep
-// literal-free text (a control character in a comment no longer collapses it to `?`) and record
+// literal-free text (a control character in a comment does not collapse it to `?`) and record
 // the approval id and hash, never parameter values.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyJsonPatch } from './apply-json-patch.js';
-import { jsonPointer } from './json-patch.js';
+import { jsonPointer } from '../../webhook/injection/json-patch.js';
 
 test('add into objects and arrays (index and "-"), with escaped keys; the input is not modified', () => {
   const doc = { metadata: { annotations: { a: '1' } }, list: [1, 3] };

@@ -1,8 +1,7 @@
 // Applies an RFC 6902 patch the way the API server does, to prove in tests that the webhook's
-// patches apply to the pods they were made for (and for the pod simulator, which has no API
-// server). Returns a new document; the input is never modified. Any failing operation throws,
-// as the API server would reject the whole patch.
-import { unescapeJsonPointerSegment, type JsonPatchOperation } from './json-patch.js';
+// patches apply to the pods they were made for. Returns a new document; the input is never
+// modified. Any failing operation throws, as the API server would reject the whole patch.
+import type { JsonPatchOperation } from '../../webhook/injection/json-patch.js';
 
 export class JsonPatchError extends Error {
   override name = 'JsonPatchError';
@@ -103,4 +102,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
   const aKeys = Object.keys(a);
   const bRecord = b as Record<string, unknown>;
   return aKeys.length === Object.keys(b).length && aKeys.every((k) => k in bRecord && deepEqual((a as Record<string, unknown>)[k], bRecord[k]));
+}
+
+/** RFC 6901: the inverse of escapeJsonPointerSegment in json-patch.ts ('~1' first, then '~0'). */
+function unescapeJsonPointerSegment(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
 }
