@@ -20,7 +20,8 @@ import { UnauthenticatedSlots, DEFAULT_MAX_UNAUTHENTICATED } from '../protocols/
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../protocols/postgres/proxy-session.js';
 import { uninspected } from '../protocols/postgres/uninspected-statement.js';
 import { startExplicitListener, type ExplicitListener } from '../capture/explicit-listener.js';
-import { startTransparentListener } from '../capture/transparent-listener.js';
+import { startTransparentListener, type CaptureDetection } from '../capture/transparent-listener.js';
+import { CapturedEgress, type EgressDecision } from '../egress/captured-egress.js';
 import { TargetDirectory } from '../capture/target-directory.js';
 import { serializeError } from '../protocols/postgres/backend-messages.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
@@ -63,6 +64,9 @@ export interface SidecarOptions {
   env?: NodeJS.ProcessEnv;
   log: Logger;
 }
+
+/** Where a captured connection goes: the adapter of the target it names, or egress. */
+type CaptureRoute = { target: TargetSpec } | { egress: EgressDecision };
 
 export interface RunningSidecar {
   policy: Policy;
@@ -184,16 +188,35 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     const directory = new TargetDirectory(policy.targets());
     await directory.refresh();
     directory.startRefreshing();
-    const capture = await startTransparentListener<TargetSpec>({
+    // A protocol-native refusal where the client speaks one sidegate knows (PostgreSQL's FATAL).
+    const refuseInProtocol = (socket: Socket, detection: CaptureDetection | null, message: string) => {
+      if (detection?.protocol === 'postgres') socket.write(serializeError({ severity: 'FATAL', code: '28000', message }));
+    };
+    // Destinations no target names: passthrough or refuse, per the policy's egress section.
+    const egress = new CapturedEgress({
+      policy: policy.egress(),
+      audit,
+      log,
+      ownPorts: () => [...bound.map((b) => b.port), ...(opts.admin ? [opts.admin.port] : [])],
+      unresolvedTargetPorts: () => directory.unresolvedPorts(),
+      refuse: refuseInProtocol,
+    });
+    const capture = await startTransparentListener<CaptureRoute>({
       port: opts.capturePort,
-      resolveTarget: (dest, detection) => {
+      resolveTarget: (dest, detection): CaptureRoute | null => {
         const target = directory.lookup(dest.host, dest.port);
-        if (!target) return null;
-        // A PostgreSQL target only takes a connection that speaks PostgreSQL.
+        if (!target) {
+          const decision = egress.decide(dest, detection);
+          metrics.inc('sidegate_egress_connections_total', { action: decision.action });
+          return { egress: decision };
+        }
+        // A PostgreSQL target only takes a connection that speaks PostgreSQL. Anything else sent
+        // to a target's address is refused, never relayed (egress is only for unnamed destinations).
         if (target.protocol === 'postgres' && detection.protocol !== 'postgres') return null;
-        return target;
+        return { target };
       },
-      onConnection: (socket, _dest, _detection, target) => handle(target)(socket),
+      onConnection: (socket, dest, detection, route, initialBytes) =>
+        'target' in route ? handle(route.target)(socket) : egress.handle(socket, dest, detection, route.egress, initialBytes),
       onUnknown: (socket, rejection) => {
         metrics.inc('sidegate_connections_refused_total', { reason: rejection.reason });
         // Audited: a connection to a destination no policy names is evidence too.
@@ -205,17 +228,16 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
           'server.port': rejection.destination?.port ?? 0,
           'client.address': rejection.client.host,
           'client.port': rejection.client.port,
+          'tls.client.server_name': rejection.detection?.sni,
         }, 'refused connection');
         span.end({ error: rejection.message });
-        if (rejection.detection?.protocol === 'postgres') {
-          socket.write(serializeError({ severity: 'FATAL', code: '28000', message: `sidegate: no policy target for ${rejection.destination?.host}:${rejection.destination?.port}; connection refused` }));
-        }
+        refuseInProtocol(socket, rejection.detection, `sidegate: no policy target for ${rejection.destination?.host}:${rejection.destination?.port}; connection refused`);
       },
       onError: (err) => log.warn('capture error', { error: err.message }),
     });
     listeners.push(capture);
     for (const a of capture.addresses) bound.push({ target: '*capture*', host: a.host, port: a.port });
-    log.info('capturing', { port: opts.capturePort });
+    log.info('capturing', { port: opts.capturePort, egress: policy.egress().defaultAction });
   }
 
   const admin = opts.admin

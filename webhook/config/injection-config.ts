@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { normaliseCidr } from '../injection/cidr.js';
+import { normaliseCidr } from '../../core/network/cidr.js';
 
 const port = z.number().int().min(1).max(65535);
 const id = z.number().int().min(1).max(2 ** 31 - 1);
