@@ -126,6 +126,44 @@ export type CredentialRef =
   | { source: 'file'; key: string }
   | { source: 'token-exchange'; audience: string; endpoint?: string };
 
+/**
+ * What capture detected from a captured connection's first bytes. A client that stays silent
+ * (server-first protocols) or sends something unrecognised is `unknown`.
+ */
+export type CapturedProtocol = 'postgres' | 'ssh' | 'http' | 'tls' | 'unknown';
+
+/** What happens to a captured connection to a destination no target names. */
+export type EgressAction = 'passthrough' | 'refuse';
+
+/** One `egress.rules` entry: every condition given must hold; first matching rule decides. */
+export interface EgressRule {
+  name: string;
+  protocols?: readonly CapturedProtocol[];
+  /** IPv4/IPv6 addresses or CIDR ranges of the original destination. */
+  destinations?: readonly string[];
+  ports?: readonly number[];
+  action: EgressAction;
+}
+
+/**
+ * Rule names sidegate itself uses for egress decisions (`sidegate.rule`); a policy's egress rules
+ * may not take them, so an audit record's rule always says who decided.
+ */
+export const EGRESS_BUILTIN_RULES = {
+  /** No egress rule matched: the section's `default`. */
+  default: 'egress-default',
+  /** The destination is the pod's loopback or one of the sidecar's own ports: never relayed. */
+  loop: 'egress-loop',
+  /** A target's host does not resolve: a connection on its port may be to it, so it is not relayed. */
+  targetUnresolved: 'target-unresolved',
+} as const;
+
+/** The policy's `egress` section, resolved: `passthrough` with no rules when absent. */
+export interface EgressPolicy {
+  defaultAction: EgressAction;
+  rules: readonly EgressRule[];
+}
+
 /** A token issuer the sidecar trusts, as the policy's `identities` section declares it. */
 export interface IssuerSpec {
   /** Expected `iss`. */

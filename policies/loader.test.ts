@@ -122,3 +122,33 @@ test('a missing policy file is a PolicyError naming the file, not a crash', asyn
     return true;
   });
 });
+
+test('egress: bad actions, ranges, ports and names are refused with their position', () => {
+  assert.deepEqual(problems('version: 1\negress: { default: refuse }\n'), []);
+  assert.deepEqual(problems('version: 1\negress: { default: passthrough, rules: [{ name: r, protocols: [tls], destinations: ["10.0.0.0/8", "fd00::/8", "192.0.2.7"], ports: [443], action: refuse }] }\n'), []);
+  assert.deepEqual(problems('version: 1\negress: { default: allow }\n'), ['2:20: egress.default: expected one of passthrough|refuse, got "allow"']);
+  const p = problems(`version: 1
+egress:
+  default: passthrough
+  rules:
+    - { name: a, destinations: ["10.0.0.0/33"], action: refuse }
+    - { name: b, ports: [0], action: refuse }
+    - { name: c, protocols: [mysql], action: refuse }
+    - { name: d, action: drop }
+    - { name: e, hosts: [x], action: refuse }
+`);
+  assert.ok(p.some((x) => /^5:\d+: egress\.rules\[0\]\.destinations\[0\]: expected an IPv4 or IPv6 address or CIDR/.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /^6:\d+: egress\.rules\[1\]\.ports\[0\]/.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /^7:\d+: egress\.rules\[2\]\.protocols\[0\]: expected one of postgres\|ssh\|http\|tls\|unknown/.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /^8:\d+: egress\.rules\[3\]\.action/.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /^9:\d+: egress\.rules\[4\]\.hosts: unknown key "hosts"/.test(x)), p.join('\n'));
+  const names = problems(`version: 1
+egress:
+  rules:
+    - { name: same, ports: [80], action: refuse }
+    - { name: same, ports: [443], action: refuse }
+    - { name: egress-default, action: refuse }
+`);
+  assert.ok(names.some((x) => /^5:\d+: egress\.rules\[1\]\.name: duplicate name "same"/.test(x)), names.join('\n'));
+  assert.ok(names.some((x) => /^6:\d+: egress\.rules\[2\]\.name: "egress-default" is a name sidegate itself uses/.test(x)), names.join('\n'));
+});

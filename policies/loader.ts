@@ -6,6 +6,7 @@ import { PolicyError, formatPath, issueAt, nodeAt, schemaIssues } from './source
 import { parseYamlSource, readYamlSource } from './yaml-source.js';
 import { globMatch } from './glob.js';
 import { compileRuleRegex } from './rule-regex.js';
+import { EGRESS_BUILTIN_RULES } from '../core/vocabulary.js';
 
 export interface LoadedPolicy {
   file: string;
@@ -40,6 +41,16 @@ function crossReferences(doc: PolicyDocument): { path: (string | number)[]; mess
   unique('targets');
   unique('rules');
   unique('masking');
+  if (doc.egress) {
+    const seen = new Set<string>();
+    doc.egress.rules.forEach((rule, i) => {
+      if (seen.has(rule.name)) out.push({ path: ['egress', 'rules', i, 'name'], message: `duplicate name "${rule.name}"` });
+      if ((Object.values(EGRESS_BUILTIN_RULES) as string[]).includes(rule.name)) {
+        out.push({ path: ['egress', 'rules', i, 'name'], message: `"${rule.name}" is a name sidegate itself uses for egress decisions` });
+      }
+      seen.add(rule.name);
+    });
+  }
   const identityNames = new Set(doc.identities.map((i) => i.name));
   doc.identities.forEach((idn, i) => {
     const sources = [idn.jwksUrl, idn.jwks, idn.jwksFile].filter((x) => x !== undefined).length;

@@ -248,3 +248,13 @@ test('decideAll over a statement and its nested commands: the strictest wins', (
   const ctas = facts({ operation: 'CREATE TABLE AS', kinds: ['create', 'ddl', 'write'] });
   assert.equal(p.decideAll(who, [facts({ kinds: ['create', 'ddl', 'write', 'select', 'read'] }), ctas, facts({})]).decision.rule, 'default');
 });
+
+test('egress: passthrough with no rules when absent', () => {
+  const rule = '  - { name: any, action: allow }';
+  assert.deepEqual(policy(rule).egress(), { defaultAction: 'passthrough', rules: [] });
+  assert.deepEqual(policy(rule, 'egress: { default: refuse }').egress(), { defaultAction: 'refuse', rules: [] });
+  assert.deepEqual(policy(rule, 'egress: { rules: [{ name: no-http, protocols: [http], ports: [80], action: refuse }] }').egress(), {
+    defaultAction: 'passthrough',
+    rules: [{ name: 'no-http', protocols: ['http'], destinations: undefined, ports: [80], action: 'refuse' }],
+  });
+});

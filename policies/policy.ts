@@ -10,7 +10,7 @@
 // denied by rule "text-encoding" (always); a function that runs SQL text by rule "dynamic-sql"
 // unless an allow rule names it (functions) or its kind. For a command of several statements, the most restrictive
 // statement decision is the command's.
-import type { Action, CommandFacts, Decision, IssuerSpec, MaskingRule, Principal, TableRef, TargetSpec } from '../core/vocabulary.js';
+import type { Action, CommandFacts, Decision, EgressPolicy, IssuerSpec, MaskingRule, Principal, TableRef, TargetSpec } from '../core/vocabulary.js';
 import type { LoadedPolicy } from './loader.js';
 import { compileRuleRegex } from './rule-regex.js';
 import type { MaskingDoc, PolicyDocument, RuleDoc } from './schema.js';
@@ -139,6 +139,19 @@ export class Policy {
 
   maskingKey(): { env: string } | { file: string } | undefined {
     return this.doc.maskingKey;
+  }
+
+  /**
+   * What happens to captured connections to destinations no target names: passthrough unless the
+   * policy says otherwise (sidegate holds no credentials for them; docs/POLICY.md "Egress").
+   */
+  egress(): EgressPolicy {
+    const e = this.doc.egress;
+    if (e === undefined) return { defaultAction: 'passthrough', rules: [] };
+    return {
+      defaultAction: e.default,
+      rules: e.rules.map((r) => ({ name: r.name, protocols: r.protocols, destinations: r.destinations, ports: r.ports, action: r.action })),
+    };
   }
 
   private withApproval(d: Decision, rule: RuleDoc | undefined): Decision {

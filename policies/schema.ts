@@ -2,6 +2,7 @@
 // TypeScript types and the JSON Schema editors use (policies/policy.schema.json).
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { normaliseCidr } from '../core/network/cidr.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'names use letters, digits, "-", "_" and "."');
 const duration = z
@@ -102,6 +103,29 @@ export const MaskingSchema = z
   })
   .strict();
 
+const egressAction = z.enum(['passthrough', 'refuse']);
+
+export const EgressRuleSchema = z
+  .object({
+    name,
+    description: z.string().optional(),
+    protocols: z.array(z.enum(['postgres', 'ssh', 'http', 'tls', 'unknown'])).min(1).optional(),
+    destinations: z
+      .array(z.string().refine((v) => normaliseCidr(v) !== undefined, 'expected an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or fd00::/8'))
+      .min(1)
+      .optional(),
+    ports: z.array(z.number().int().min(1).max(65535)).min(1).optional(),
+    action: egressAction,
+  })
+  .strict();
+
+export const EgressSchema = z
+  .object({
+    default: egressAction.default('passthrough'),
+    rules: z.array(EgressRuleSchema).max(256).default([]),
+  })
+  .strict();
+
 export const PolicyDocumentSchema = z
   .object({
     version: z.literal(1),
@@ -118,6 +142,7 @@ export const PolicyDocumentSchema = z
     rules: z.array(RuleSchema).default([]),
     masking: z.array(MaskingSchema).default([]),
     maskingKey: z.union([z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]).optional(),
+    egress: EgressSchema.optional(),
   })
   .strict();
 
@@ -126,3 +151,4 @@ export type RuleDoc = z.infer<typeof RuleSchema>;
 export type MaskingDoc = z.infer<typeof MaskingSchema>;
 export type IdentityDoc = z.infer<typeof IdentitySchema>;
 export type TargetDoc = z.infer<typeof TargetSchema>;
+export type EgressDoc = z.infer<typeof EgressSchema>;

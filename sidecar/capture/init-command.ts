@@ -3,7 +3,7 @@
 // kubelet does not start the runner uncaptured (fail closed).
 //
 //   sidegate init [--capture-port 16001] [--uid 7331] [--gid 7331]
-//                 [--include-ports 5432,3306,22,80,443 | '*'] [--exclude-ports 8080,…]
+//                 [--include-ports 5432 | '*'] [--exclude-ports 8080,…]
 //                 [--exclude-cidrs 10.0.0.0/8,fd00::/8,…] [--dry-run]
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
@@ -18,11 +18,14 @@ export interface InitCommandIo {
 }
 
 export const INIT_USAGE = `usage: sidegate init [--capture-port 16001] [--uid 7331] [--gid 7331]
-                     [--include-ports 5432,3306,22,80,443|*] [--exclude-ports P,…]
+                     [--include-ports 5432|*] [--exclude-ports P,…]
                      [--exclude-cidrs CIDR,…] [--dry-run]
 `;
 
-const DEFAULT_INCLUDE_PORTS = '5432,3306,22,80,443';
+// Only ports of protocols sidegate has an adapter for: capturing others (HTTPS, SSH) gains nothing
+// sidegate guards and puts every git clone and download through the egress policy. MySQL's 3306
+// joins when its adapter does.
+const DEFAULT_INCLUDE_PORTS = '5432';
 
 export async function runInitCommand(argv: string[], io: InitCommandIo): Promise<number> {
   let rules: RedirectRules;

@@ -102,6 +102,25 @@ describe('detectProtocol', () => {
     assert.deepEqual(detectProtocol(helloWithSni), { protocol: 'tls', sni: 'db.example.com', needMore: false });
   });
 
+  it('SNI from a real ClientHello: every truncation and random corruption answers without throwing', () => {
+    const body = helloWithSni.subarray(9); // after the record header (5) and handshake header (4)
+    assert.equal(serverNameFromClientHello(body), 'db.example.com');
+    for (let n = 0; n < body.length; n++) {
+      const sni = serverNameFromClientHello(body.subarray(0, n));
+      assert.ok(sni === undefined || sni === 'db.example.com', `prefix ${n}`);
+    }
+    let seed = 11;
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    for (let i = 0; i < 3000; i++) {
+      const corrupt = Buffer.from(body);
+      for (let j = 0; j < 4; j++) corrupt[rand() % corrupt.length] = rand() & 0xff;
+      const sni = serverNameFromClientHello(corrupt);
+      assert.ok(sni === undefined || /^[a-z0-9_.-]+$/.test(sni), JSON.stringify(sni));
+      const d = detectProtocol(Buffer.concat([helloWithSni.subarray(0, 9), corrupt]));
+      assert.ok(['tls', 'unknown'].includes(d.protocol));
+    }
+  });
+
   it('survives corrupted ClientHello bodies without throwing', () => {
     for (let i = 9; i < helloWithSni.length; i += 7) {
       const corrupt = Buffer.from(helloWithSni);

@@ -20,10 +20,30 @@ test('targets are found by any address their host resolves to, and by literal IP
   assert.equal(dir.lookup('10.0.0.1', 5432), undefined, 'unknown address');
 });
 
-test('a host that does not resolve is simply absent (its connections are refused)', async () => {
-  const dir = new TargetDirectory([target('a', 'nowhere.invalid')], async () => {
+test('a host that never resolved is absent, and its port is reported as unresolved', async () => {
+  const dir = new TargetDirectory([target('a', 'nowhere.invalid'), target('b', '10.1.2.3', 6543)], async () => {
     throw new Error('NXDOMAIN');
   });
   await dir.refresh();
   assert.equal(dir.lookup('10.0.0.1', 5432), undefined);
+  assert.deepEqual([...dir.unresolvedPorts()], [5432]);
+});
+
+test('a failed or empty re-resolution keeps the last known addresses', async () => {
+  let answer: () => string[] = () => ['10.9.9.9'];
+  const dir = new TargetDirectory([target('a', 'db.internal')], async () => answer());
+  await dir.refresh();
+  answer = () => {
+    throw new Error('SERVFAIL');
+  };
+  await dir.refresh();
+  assert.equal(dir.lookup('10.9.9.9', 5432)?.name, 'a', 'still the target after a failed lookup');
+  answer = () => [];
+  await dir.refresh();
+  assert.equal(dir.lookup('10.9.9.9', 5432)?.name, 'a', 'still the target after an empty answer');
+  assert.equal(dir.unresolvedPorts().size, 0);
+  answer = () => ['10.8.8.8'];
+  await dir.refresh();
+  assert.equal(dir.lookup('10.8.8.8', 5432)?.name, 'a');
+  assert.equal(dir.lookup('10.9.9.9', 5432), undefined, 'a successful answer replaces the old addresses');
 });

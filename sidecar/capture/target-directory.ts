@@ -2,13 +2,17 @@
 // client dialled; policies name targets by host name or address. This directory resolves every
 // target's host (all A/AAAA records) and answers by address, refreshing periodically so a
 // target whose address changes is still recognised. An address no target resolves to is unknown:
-// the connection is refused (default deny).
+// it follows the policy's egress section. A failed resolution keeps the target's last known
+// addresses, and a target never resolved is reported by port: while its address is unknown, a
+// connection to that port might be to it, so egress must not relay it (fail closed).
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import type { TargetSpec } from '../../core/vocabulary.js';
 
 export class TargetDirectory {
   private byAddress = new Map<string, TargetSpec>();
+  private lastKnown = new Map<TargetSpec, string[]>();
+  private unresolved = new Set<number>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -18,6 +22,7 @@ export class TargetDirectory {
 
   async refresh(): Promise<void> {
     const next = new Map<string, TargetSpec>();
+    const unresolved = new Set<number>();
     for (const t of this.targets) {
       let addresses: string[];
       try {
@@ -25,9 +30,19 @@ export class TargetDirectory {
       } catch {
         addresses = [];
       }
+      // A lookup that fails or comes back empty must not turn a target into an unknown destination.
+      if (addresses.length === 0) addresses = this.lastKnown.get(t) ?? [];
+      else this.lastKnown.set(t, addresses);
+      if (addresses.length === 0) unresolved.add(t.port);
       for (const a of addresses) next.set(key(a, t.port), t);
     }
     this.byAddress = next;
+    this.unresolved = unresolved;
+  }
+
+  /** Ports of targets whose host has never resolved: their address is not known. */
+  unresolvedPorts(): ReadonlySet<number> {
+    return this.unresolved;
   }
 
   /** Re-resolve every `intervalMs` (unref'd: never keeps the process alive). */

@@ -20,7 +20,8 @@ import { UnauthenticatedSlots, DEFAULT_MAX_UNAUTHENTICATED } from '../pipeline/u
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../pipeline/pre-auth-bounds.js';
 import { ADAPTERS, adapterFor, adapterForDetection } from '../protocols/registry.js';
 import { startExplicitListener, type ExplicitListener } from '../capture/explicit-listener.js';
-import { startTransparentListener } from '../capture/transparent-listener.js';
+import { startTransparentListener, type CaptureDetection } from '../capture/transparent-listener.js';
+import { CapturedEgress, type EgressDecision } from '../egress/captured-egress.js';
 import { TargetDirectory } from '../capture/target-directory.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
@@ -62,6 +63,9 @@ export interface SidecarOptions {
   env?: NodeJS.ProcessEnv;
   log: Logger;
 }
+
+/** Where a captured connection goes: the adapter of the target it names, or egress. */
+type CaptureRoute = { target: TargetSpec } | { egress: EgressDecision };
 
 export interface RunningSidecar {
   policy: Policy;
@@ -184,37 +188,64 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     const directory = new TargetDirectory(policy.targets());
     await directory.refresh();
     directory.startRefreshing();
-    const capture = await startTransparentListener<TargetSpec>({
+    // A protocol-native refusal where the client speaks one sidegate knows (PostgreSQL's FATAL).
+    const refuseInProtocol = (socket: Socket, detection: CaptureDetection | null, message: string) => {
+      if (detection) adapterForDetection(detection.protocol)?.refuse(socket, message);
+    };
+    // Destinations no target names: passthrough or refuse, per the policy's egress section.
+    const egress = new CapturedEgress({
+      policy: policy.egress(),
+      audit,
+      log,
+      ownPorts: () => [...bound.map((b) => b.port), ...(opts.admin ? [opts.admin.port] : [])],
+      unresolvedTargetPorts: () => directory.unresolvedPorts(),
+      refuse: refuseInProtocol,
+    });
+    const capture = await startTransparentListener<CaptureRoute>({
       port: opts.capturePort,
-      resolveTarget: (dest, detection) => {
+      resolveTarget: (dest, detection): CaptureRoute | null => {
         const target = directory.lookup(dest.host, dest.port);
-        if (!target) return null;
-        // A target only takes a connection that speaks its protocol.
+        if (!target) {
+          const decision = egress.decide(dest, detection);
+          metrics.inc('sidegate_egress_connections_total', { action: decision.action });
+          return { egress: decision };
+        }
+        // A target only takes a connection that speaks its protocol. Anything else sent to a
+        // target's address is refused, never relayed (egress is only for unnamed destinations).
         if (!adapterFor(target.protocol)?.detections.includes(detection.protocol)) return null;
-        return target;
+        return { target };
       },
-      onConnection: (socket, _dest, _detection, target) => handle(target)(socket),
+      onConnection: (socket, dest, detection, route, initialBytes) =>
+        'target' in route ? handle(route.target)(socket) : egress.handle(socket, dest, detection, route.egress, initialBytes),
       onUnknown: (socket, rejection) => {
         metrics.inc('sidegate_connections_refused_total', { reason: rejection.reason });
-        // Audited: a connection to a destination no policy names is evidence too.
+        // A target's address spoken to in another protocol is refused as such, never relayed.
+        const dest = rejection.destination;
+        const target = dest ? directory.lookup(dest.host, dest.port) : undefined;
+        const rule = target ? 'protocol-mismatch' : 'unknown-destination';
+        const message = target
+          ? `sidegate: ${dest!.host}:${dest!.port} is target "${target.name}", which speaks ${target.protocol}; a ${rejection.detection?.protocol ?? 'unrecognised'} connection is refused`
+          : `sidegate: no policy target for ${dest?.host}:${dest?.port}; connection refused`;
+        // Audited: a refused connection is evidence too.
         const span = audit.startSession({
           'sidegate.protocol': rejection.detection?.protocol ?? 'unknown',
           'sidegate.decision': 'deny',
-          'sidegate.rule': 'unknown-destination',
-          'server.address': rejection.destination?.host ?? '',
-          'server.port': rejection.destination?.port ?? 0,
+          'sidegate.rule': rule,
+          'server.address': dest?.host ?? '',
+          'server.port': dest?.port ?? 0,
           'client.address': rejection.client.host,
           'client.port': rejection.client.port,
+          'tls.client.server_name': rejection.detection?.sni,
         }, 'refused connection');
-        span.end({ error: rejection.message });
-        const adapter = rejection.detection ? adapterForDetection(rejection.detection.protocol) : undefined;
-        adapter?.refuse(socket, `sidegate: no policy target for ${rejection.destination?.host}:${rejection.destination?.port}; connection refused`);
+        span.end({ error: target ? message : rejection.message });
+        log.info('connection refused', { rule, destination: dest ? `${dest.host}:${dest.port}` : undefined, protocol: rejection.detection?.protocol });
+        refuseInProtocol(socket, rejection.detection, message);
       },
       onError: (err) => log.warn('capture error', { error: err.message }),
     });
     listeners.push(capture);
     for (const a of capture.addresses) bound.push({ target: '*capture*', host: a.host, port: a.port });
-    log.info('capturing', { port: opts.capturePort });
+    log.info('capturing', { port: opts.capturePort, egress: policy.egress().defaultAction });
   }
 
   const admin = opts.admin

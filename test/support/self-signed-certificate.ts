@@ -12,13 +12,14 @@ export interface TestCertificate {
   cert: string;
 }
 
-export function makeSelfSignedCertificate(dir = mkdtempSync(join(tmpdir(), 'sidegate-webhook-tls-')), name = 'tls'): TestCertificate {
+/** `altNames`: extra subjectAltName entries such as `DNS:git.test` (localhost and 127.0.0.1 are always in). */
+export function makeSelfSignedCertificate(dir = mkdtempSync(join(tmpdir(), 'sidegate-webhook-tls-')), name = 'tls', altNames: string[] = []): TestCertificate {
   const certFile = join(dir, `${name}.crt`);
   const keyFile = join(dir, `${name}.key`);
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-addext', `subjectAltName=${['DNS:localhost', 'IP:127.0.0.1', ...altNames].join(',')}`,
   ], { stdio: 'pipe' });
   return { dir, certFile, keyFile, cert: readFileSync(certFile, 'utf8') };
 }

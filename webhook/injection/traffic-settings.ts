@@ -2,7 +2,7 @@
 // the pod's traffic.sidegate.dev/* annotations. A malformed annotation is an error, never ignored:
 // silently falling back to defaults could leave a port the operator meant to capture uncaptured.
 import type { InjectionConfig } from '../config/injection-config.js';
-import { normaliseCidr } from './cidr.js';
+import { normaliseCidr } from '../../core/network/cidr.js';
 import { EXCLUDE_CIDRS_ANNOTATION, EXCLUDE_PORTS_ANNOTATION, INCLUDE_PORTS_ANNOTATION } from './pod-markers.js';
 
 export interface TrafficSettings {

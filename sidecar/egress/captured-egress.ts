@@ -1,0 +1,121 @@
+// Captured connections to destinations no policy target names: decided by the policy's egress
+// section, then relayed untouched to where the client was going (passthrough) or closed (refuse).
+// Every one is audited — a span with the destination, the client, what the opening bytes said
+// (protocol, TLS SNI, HTTP Host), bytes each way and the decision — and logged as a security event.
+//
+// Callers only hand over destinations that are NOT a target: a connection to a target's address
+// whose protocol does not match it is the runtime's to refuse, never ours to relay. Built-in
+// refusals come before the policy's rules: loops back into the pod or the sidecar, and any port of
+// a target whose address is not known yet (the connection might be to it).
+//
+// Nothing here knows a wire protocol beyond reading names for the record: a protocol-native
+// refusal (PostgreSQL's FATAL) is the `refuse` callback the runtime passes in.
+import type net from 'node:net';
+import type { AuditTrail } from '../audit/index.js';
+import type { Logger } from '../../core/logging/logger.js';
+import { EGRESS_BUILTIN_RULES, type EgressPolicy } from '../../core/vocabulary.js';
+import type { CaptureDetection } from '../capture/transparent-listener.js';
+import type { OriginalDestination } from '../capture/original-destination.js';
+import { EgressRuleMatcher, type EgressDecision } from './egress-rule-matcher.js';
+import { LoopGuard } from './loop-guard.js';
+import { httpRequestHost, MAX_REQUEST_HEAD_BYTES } from './http-request-host.js';
+import { relayToDestination } from './passthrough-relay.js';
+
+export type { EgressDecision } from './egress-rule-matcher.js';
+
+export const DEFAULT_EGRESS_CONNECT_TIMEOUT_MS = 10_000;
+/** After end(), a refused client that never reads is cut off after this long. */
+const REFUSAL_LINGER_MS = 1000;
+
+export interface CapturedEgressOptions {
+  policy: EgressPolicy;
+  audit: Pick<AuditTrail, 'startSession'>;
+  log: Logger;
+  /** The sidecar's bound ports (capture, listeners, admin): never relayed to on the pod's addresses. */
+  ownPorts(): Iterable<number>;
+  /** Ports of targets whose address is not known: connections to them are refused. */
+  unresolvedTargetPorts(): ReadonlySet<number>;
+  /** Writes a refusal in the client's protocol, if it has one (may write nothing); we end the socket after. */
+  refuse(socket: net.Socket, detection: CaptureDetection, message: string): void;
+  connectTimeoutMs?: number;
+  /** The pod's addresses for the loop guard; default every interface address. */
+  localAddresses?(): Iterable<string>;
+}
+
+export class CapturedEgress {
+  private readonly matcher: EgressRuleMatcher;
+  private readonly loops: LoopGuard;
+
+  constructor(private readonly opts: CapturedEgressOptions) {
+    this.matcher = new EgressRuleMatcher(opts.policy);
+    this.loops = new LoopGuard(() => opts.ownPorts(), opts.localAddresses ? () => opts.localAddresses!() : undefined);
+  }
+
+  decide(destination: OriginalDestination, detection: CaptureDetection): EgressDecision {
+    if (this.loops.isLoop(destination.host, destination.port)) return { action: 'refuse', rule: EGRESS_BUILTIN_RULES.loop };
+    if (this.opts.unresolvedTargetPorts().has(destination.port)) return { action: 'refuse', rule: EGRESS_BUILTIN_RULES.targetUnresolved };
+    return this.matcher.decide({ host: destination.host, port: destination.port, protocol: detection.protocol });
+  }
+
+  /** Takes the socket over: relays it or refuses it, audited either way. `initialBytes` are already back in the socket. */
+  handle(socket: net.Socket, destination: OriginalDestination, detection: CaptureDetection, decision: EgressDecision, initialBytes: Buffer): void {
+    const where = formatAddress(destination);
+    const host = detection.protocol === 'http' ? httpRequestHost(initialBytes) : undefined;
+    const facts = {
+      'sidegate.protocol': detection.protocol,
+      'sidegate.rule': decision.rule,
+      'server.address': destination.host,
+      'server.port': destination.port,
+      'client.address': socket.remoteAddress ?? '',
+      'client.port': socket.remotePort ?? 0,
+      'tls.client.server_name': detection.sni,
+      'http.request.header.host': host,
+    };
+    const logFields = {
+      rule: decision.rule,
+      protocol: detection.protocol,
+      destination: where,
+      client: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`,
+      sni: detection.sni,
+      host,
+    };
+
+    if (decision.action === 'refuse') {
+      const message = `egress to ${where} (${detection.protocol}) refused by rule ${decision.rule}`;
+      const span = this.opts.audit.startSession({ ...facts, 'sidegate.decision': 'deny' }, 'egress refused');
+      span.end({ error: message });
+      this.opts.log.warn('security: egress refused', { ...logFields, decision: 'deny' });
+      try {
+        this.opts.refuse(socket, detection, `sidegate: ${message}`);
+      } finally {
+        socket.end();
+        setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
+      }
+      return;
+    }
+
+    const span = this.opts.audit.startSession({ ...facts, 'sidegate.decision': 'passthrough' }, 'egress passthrough');
+    this.opts.log.info('security: egress passthrough', { ...logFields, decision: 'passthrough' });
+    relayToDestination(socket, {
+      host: destination.host,
+      port: destination.port,
+      connectTimeoutMs: this.opts.connectTimeoutMs ?? DEFAULT_EGRESS_CONNECT_TIMEOUT_MS,
+      keepOpeningBytes: detection.protocol === 'http' && host === undefined ? MAX_REQUEST_HEAD_BYTES : 0,
+      onClosed: (r) => {
+        span.setAttributes({
+          'sidegate.egress.connected': r.connected,
+          'sidegate.egress.bytes_to_server': r.bytesToServer,
+          'sidegate.egress.bytes_to_client': r.bytesToClient,
+          'sidegate.egress.duration_ms': r.durationMs,
+          // The head may have arrived after detection decided: read the Host from what was relayed.
+          ...(detection.protocol === 'http' && host === undefined ? { 'http.request.header.host': httpRequestHost(r.opening) } : {}),
+        });
+        span.end(r.error ? { error: r.error } : undefined);
+      },
+    });
+  }
+}
+
+function formatAddress(d: OriginalDestination): string {
+  return d.family === 6 ? `[${d.host}]:${d.port}` : `${d.host}:${d.port}`;
+}
