@@ -25,7 +25,8 @@ export const INIT_USAGE = `usage: sidegate init [--capture-port 16001] [--uid 73
 // Only ports of protocols sidegate has an adapter for: capturing others (HTTPS, SSH) gains nothing
 // sidegate guards and puts every git clone and download through the egress policy. MySQL's 3306
 // joins when its adapter does.
-const DEFAULT_INCLUDE_PORTS = '5432';
+/** The ports of the protocols sidegate has an adapter for (test/architecture/capture-defaults.test.ts). */
+export const DEFAULT_INCLUDE_PORTS = '5432';
 
 export async function runInitCommand(argv: string[], io: InitCommandIo): Promise<number> {
   let rules: RedirectRules;
