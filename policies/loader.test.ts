@@ -122,3 +122,17 @@ test('a missing policy file is a PolicyError naming the file, not a crash', asyn
     return true;
   });
 });
+
+test('an implicit identity is added unless the policy declares its name or issuer, so rules may name it', () => {
+  const local = { name: 'local-developer', issuer: 'https://sidegate.local', audiences: ['sidegate'], jwksFile: '/state/local-jwks.json' };
+  const naming = 'version: 1\nrules:\n  - name: r\n    identities: [local-developer]\n    action: allow\n';
+  assert.throws(() => parsePolicy(naming, 'p.yaml'), /unknown identity "local-developer"/);
+  const loaded = parsePolicy(naming, 'p.yaml', { implicitIdentities: [local] });
+  assert.deepEqual(loaded.document.identities, [local]);
+  const declared = 'version: 1\nidentities:\n  - name: me\n    issuer: https://sidegate.local\n    audience: sidegate\n    jwksFile: x.json\n';
+  assert.deepEqual(
+    parsePolicy(declared, 'p.yaml', { implicitIdentities: [local] }).document.identities.map((i) => i.name),
+    ['me'],
+    'the policy’s own identity of that issuer is kept as written',
+  );
+});
