@@ -102,7 +102,7 @@ test('runtime: iptables installed, user 7331:7331 created and the default, `side
   assert.match(runs, /rm -rf \/var\/lib\/apt\/lists/);
   assert.match(runs, /groupadd --gid 7331 sidegate/);
   assert.match(runs, /useradd --uid 7331 --gid 7331 /);
-  assert.match(runs, /ln -s \/opt\/sidegate\/dist\/sidecar\/cli\/main\.js \/usr\/local\/bin\/sidegate/, 'the preStop hook runs `sidegate drain`: it must be on PATH');
+  assert.match(runs, /ln -s \/opt\/sidegate\/dist\/cli\/main\.js \/usr\/local\/bin\/sidegate/, 'the preStop hook runs `sidegate drain`: it must be on PATH');
 
   const users = ofKeyword(runtime, 'USER').map(argumentsOf);
   assert.equal(users.at(-1), '7331:7331', 'the image runs as the sidecar uid/gid unless a pod says otherwise');
@@ -130,9 +130,9 @@ test('every file the Dockerfile copies from the build context exists', () => {
 });
 
 test('the entrypoint the image links is the compiled CLI, and it has the sidecar, init and webhook subcommands', () => {
-  const source = readFileSync(join(repositoryRoot, 'sidecar', 'cli', 'main.ts'), 'utf8');
+  const source = readFileSync(join(repositoryRoot, 'cli', 'main.ts'), 'utf8');
   assert.ok(source.startsWith('#!/usr/bin/env node\n'), 'a shebang, so the /usr/local/bin/sidegate symlink is executable');
-  const cli = join(repositoryRoot, 'dist', 'sidecar', 'cli', 'main.js');
+  const cli = join(repositoryRoot, 'dist', 'cli', 'main.js');
   assert.ok(existsSync(cli), `${cli} is built (npm run build)`);
   const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(help.status, 0, help.stderr);
