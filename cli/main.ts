@@ -11,10 +11,10 @@
 //   webhook                    the admission webhook (injection) over HTTPS
 //   drain                      ask the running sidecar to stop accepting and finish (preStop)
 //   init                       the pod's init container: install the traffic redirect rules
-// Every command answers --help/-h on stdout with exit 0; usage errors exit 2 (cli/command-line.ts).
+// Every command answers --help/-h on stdout with exit 0; usage errors exit 2 (core/command-line/command-line.ts).
 import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { EXIT_USAGE, printable, usageError } from './command-line.js';
+import { EXIT_USAGE, printable, usageError } from '../core/command-line/command-line.js';
 
 // Each command's modules are loaded only when it runs: the sidecar in every CI pod should not
 // carry the embedded demo database, the webhook or the operator tools in its memory.

@@ -8,7 +8,7 @@
 import type { Writable } from 'node:stream';
 import { redirectRules, RedirectRuleError, type RedirectRules } from './redirect-rules.js';
 import { applyRedirectRules, ApplyRedirectRulesError, type AppliedRedirectRules } from './apply-redirect-rules.js';
-import { parseCommandLine, usageError } from '../../cli/command-line.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 
 export interface InitCommandIo {
   stdout: Pick<Writable, 'write'>;

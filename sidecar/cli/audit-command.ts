@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { verifyChain } from '../audit/index.js';
 import { flattenOtlpJson, type FlatSpan } from '../audit/otlp-json-reader.js';
-import { parseCommandLine, printable, usageError } from '../../cli/command-line.js';
+import { parseCommandLine, printable, usageError } from '../../core/command-line/command-line.js';
 
 interface Io {
   stdout: Writable;

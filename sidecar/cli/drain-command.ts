@@ -2,7 +2,7 @@
 // only) to stop accepting connections, let open sessions finish within its grace period and
 // flush the audit trail; returns when it has.
 import type { Writable } from 'node:stream';
-import { parseCommandLine, usageError } from '../../cli/command-line.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 
 export const DRAIN_USAGE = `usage: sidegate drain [--admin-port PORT]
 

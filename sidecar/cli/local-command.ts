@@ -13,9 +13,9 @@ import { listenFailure } from '../runtime/listen-failure.js';
 import { ensureLocalIssuer, mintLocalToken } from '../local/local-issuer.js';
 import { startEmbeddedDemoTarget, type EmbeddedTarget } from '../local/embedded-demo-target.js';
 import { DEMO_TARGET_ADDRESS, LOCAL_IDENTITY_NAME, loadLocalPolicy, parseUpstream, type UpstreamOverride } from '../local/local-policy.js';
-import { parseCommandLine, usageError } from '../../cli/command-line.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
-import { stopOnSignals } from './stop-on-signals.js';
+import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

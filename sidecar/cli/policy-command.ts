@@ -7,7 +7,7 @@ import type { CommandFacts, TargetSpec } from '../../core/vocabulary.js';
 import { ADAPTERS, adapterFor } from '../protocols/registry.js';
 import { CredentialsFile } from '../identity/index.js';
 import { startupProblems } from '../runtime/startup-checks.js';
-import { parseCommandLine, printable, usageError } from '../../cli/command-line.js';
+import { parseCommandLine, printable, usageError } from '../../core/command-line/command-line.js';
 
 interface Io {
   stdout: Writable;

@@ -3,9 +3,9 @@
 // projected ServiceAccount token as the fallback identity.
 import type { Writable } from 'node:stream';
 import { startSidecar } from '../runtime/sidecar-runtime.js';
-import { parseCommandLine, usageError } from '../../cli/command-line.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
-import { stopOnSignals } from './stop-on-signals.js';
+import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
 export const SIDECAR_USAGE = `usage: sidegate sidecar --policy FILE --credentials FILE [options]
 

@@ -1,6 +1,6 @@
 // `sidegate token`: a fresh developer token from local mode's issuer, for psql's password.
 import { resolve } from 'node:path';
-import { parseCommandLine, type CommandLineIo } from '../../cli/command-line.js';
+import { parseCommandLine, type CommandLineIo } from '../../core/command-line/command-line.js';
 import { mintLocalToken } from '../local/local-issuer.js';
 
 export const TOKEN_USAGE = `usage: sidegate token [--state-dir DIR] [--subject SUB]

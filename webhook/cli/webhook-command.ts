@@ -7,8 +7,8 @@ import { defaultInjectionConfig, loadInjectionConfigFile, type InjectionConfig }
 import { createInClusterNamespaceLookup, loadNamespacesFile, type NamespaceLookup } from '../admission/namespace-lookup.js';
 import { startWebhookServer, type WebhookServer } from '../admission/webhook-server.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
-import { parseCommandLine, usageError } from '../../cli/command-line.js';
-import { stopOnSignals } from '../../sidecar/cli/stop-on-signals.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
+import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
 export interface WebhookCommandIo {
   stdout: Writable;
