@@ -63,8 +63,8 @@ export function usageError(spec: Pick<CommandSpec<ParseArgsOptionsConfig>, 'name
   return EXIT_USAGE;
 }
 
-/** parseArgs explains at length how to pass a value starting with "-"; the first sentence is the problem. */
-function parseArgsProblem(err: unknown): string {
+/** parseArgs explains at length how to pass a value starting with "-"; the first sentence is the problem. Rethrows anything else. */
+export function parseArgsProblem(err: unknown): string {
   const code = (err as { code?: string }).code;
   const message = (err as Error).message;
   if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS')) throw err;

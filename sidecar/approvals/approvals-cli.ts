@@ -11,6 +11,7 @@ import type { ApprovalRecord } from './approval-store.js';
 import { isApprovalId } from './approval-id.js';
 import { BrokerCallError, callBroker } from './broker-http-client.js';
 import { formatApprovalDetails, formatApprovalTable, terminalSafe } from './approvals-table.js';
+import { parseArgsProblem } from '../../core/command-line/command-line.js';
 
 export interface ApprovalsCliIo {
   stdout: Writable;
@@ -65,7 +66,7 @@ export async function runApprovalsCommand(argv: string[], io: ApprovalsCliIo): P
       },
     });
   } catch (err) {
-    io.stderr.write(`sidegate approvals: ${(err as Error).message}\n${APPROVALS_USAGE}`);
+    io.stderr.write(`sidegate approvals: ${parseArgsProblem(err)}\n${APPROVALS_USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
