@@ -10,5 +10,4 @@ if [ -f "$stamp" ] && [ -z "$(find core cli sidecar webhook policies test tsconf
     -newer "$stamp" \( -type d -o -name '*.ts' -o -name '*.json' \) -not -path 'test/.run*' -print -quit)" ]; then
   exit 0
 fi
-npm run -s build
-touch "$stamp"
+npm run -s build   # touches the stamp

@@ -121,7 +121,7 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
   out.write(`\nsidegate local mode is running (ready in ${Date.now() - started} ms)\n`);
   for (const b of sidecar.listeners) {
     const t = sidecar.policy.target(b.target)!;
-    const demo = demoTargets.includes(b.target) ? ' (embedded demo PostgreSQL)' : '';
+    const demo = demoTargets.includes(b.target) ? ' (embedded PostgreSQL)' : '';
     out.write(`  target "${b.target}" → ${t.host}:${t.port}${demo}, listening on ${b.host}:${b.port}\n`);
   }
   out.write(`  policy: ${policyFile}\n  audit trail: ${process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || join(stateDir, 'audit.otlp.jsonl')}\n`);
