@@ -23,6 +23,8 @@ COPY cli ./cli
 COPY sidecar ./sidecar
 COPY policies ./policies
 COPY webhook ./webhook
+COPY core ./core
+COPY cli ./cli
 # tsconfig includes test/ and some unit tests import its helpers; the compiled tests are dropped.
 COPY test ./test
 RUN npx tsc -p tsconfig.json \

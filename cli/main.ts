@@ -2,52 +2,57 @@
 // The one `sidegate` command. Subcommands:
 //   local                      run the main job on a laptop: example policy, embedded target,
 //                              in-process approval broker, spans to a local file
-//   sidecar                    run as the pod's sidecar (explicit listeners for now)
+//   sidecar                    run as the pod's sidecar (explicit listeners and/or transparent capture)
 //   token                      print a local developer token (local mode's issuer)
-//   policy check FILE          validate a policy (errors name file:line)
+//   policy check FILE          validate a policy as start-up does (errors name file:line)
 //   policy test FILE CASES     run policy unit-test cases; non-zero exit on mismatch
 //   approvals list|show|approve|deny …   decide held commands
 //   audit show|verify [FILE]   print the audit trail as a tree / verify its hash chain
 //   webhook                    the admission webhook (injection) over HTTPS
 //   drain                      ask the running sidecar to stop accepting and finish (preStop)
 //   init                       the pod's init container: install the traffic redirect rules
-import { parseArgs } from 'node:util';
+// Every command answers --help/-h on stdout with exit 0; usage errors exit 2 (core/command-line/command-line.ts).
+import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { EXIT_USAGE, printable, usageError } from '../core/command-line/command-line.js';
 
 // Each command's modules are loaded only when it runs: the sidecar in every CI pod should not
 // carry the embedded demo database, the webhook or the operator tools in its memory.
 
-const USAGE = `usage: sidegate <command> [options]
+export const USAGE = `usage: sidegate <command> [options]
+       sidegate <command> --help      what a command does and its options
+       sidegate --version
 
 commands:
-  local [--policy FILE] [--credentials FILE] [--state-dir DIR] [--upstream HOST:PORT]
-  sidecar --policy FILE --credentials FILE [--token-file FILE] [--broker-url URL --broker-token-file FILE]
-  token [--state-dir DIR] [--subject SUB]
-  policy check FILE
-  policy test FILE CASES
-  approvals list | show ID | approve ID [--as NAME] [--reason TEXT] | deny ID [--as NAME] [--reason TEXT]
-  audit show [FILE] | audit verify [FILE]
-  webhook --tls-cert FILE --tls-key FILE [--config FILE] [--port 8443] [--namespaces-file FILE]
-  drain [--admin-port 16002]      (the sidecar's preStop hook)
-  init [--capture-port 16001] [--uid 7331] [--gid 7331] [--include-ports 5432,3306,22,80,443|*] [--exclude-ports …] [--exclude-cidrs …]
+  local      [--policy FILE] [--credentials FILE] [--upstream [TARGET=]HOST:PORT] [--state-dir DIR]
+  sidecar    --policy FILE --credentials FILE [--token-file FILE] [--capture-port PORT] [--broker-url URL --broker-token-file FILE]
+  token      [--state-dir DIR] [--subject SUB]
+  policy     check FILE [--credentials FILE] | test FILE CASES
+  approvals  list | show ID | approve ID [--as NAME] [--reason TEXT] | deny ID [--as NAME] [--reason TEXT]
+  audit      show [FILE] | verify [FILE]
+  webhook    --tls-cert FILE --tls-key FILE [--config FILE] [--port 8443] [--namespaces-file FILE]
+  drain      [--admin-port 16002]      (the sidecar's preStop hook)
+  init       [--capture-port 16001] [--uid 7331] [--gid 7331] [--include-ports 5432|*] [--exclude-ports …] [--exclude-cidrs …]
 `;
 
-export async function main(argv: string[]): Promise<number> {
+const MAIN = { name: 'sidegate', usage: USAGE };
+
+/** The exit code, or -1 when the command keeps running (a server that stops on a signal). */
+interface MainIo {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function main(argv: string[], io: MainIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   const [command, ...rest] = argv;
-  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env };
   switch (command) {
     case 'local':
-      return (await import('../sidecar/cli/local-command.js')).runLocal(rest);
+      return (await import('../sidecar/cli/local-command.js')).runLocal(rest, io);
     case 'sidecar':
-      return (await import('../sidecar/cli/sidecar-command.js')).runSidecarCommand(rest);
-    case 'token': {
-      const { mintLocalToken } = await import('../sidecar/local/local-issuer.js');
-      const { values } = parseArgs({
-        args: rest,
-        options: { 'state-dir': { type: 'string', default: '.sidegate' }, subject: { type: 'string' } },
-      });
-      process.stdout.write((await mintLocalToken(values['state-dir']!, { subject: values.subject })) + '\n');
-      return 0;
-    }
+      return (await import('../sidecar/cli/sidecar-command.js')).runSidecarCommand(rest, io);
+    case 'token':
+      return (await import('../sidecar/cli/token-command.js')).runTokenCommand(rest, io);
     case 'policy':
       return (await import('../sidecar/cli/policy-command.js')).runPolicyCommand(rest, io);
     case 'approvals':
@@ -60,16 +65,29 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('../sidecar/cli/drain-command.js')).runDrainCommand(rest, io);
     case 'init':
       return (await import('../sidecar/capture/init-command.js')).runInitCommand(rest, io);
-    case undefined:
+    case 'help':
+      // `sidegate help local` is `sidegate local --help`.
+      return rest.length > 0 ? main([rest[0]!, '--help'], io) : (io.stdout.write(USAGE), 0);
     case '-h':
     case '--help':
-    case 'help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 2 : 0;
+      io.stdout.write(USAGE);
+      return 0;
+    case '-V':
+    case '--version':
+    case 'version':
+      io.stdout.write(`sidegate ${packageVersion()}\n`);
+      return 0;
+    case undefined:
+      return usageError(MAIN, 'missing command', io);
     default:
-      process.stderr.write(`sidegate: unknown command "${command}"\n${USAGE}`);
-      return 2;
+      return usageError(MAIN, command.startsWith('-') ? `unknown option '${printable(command)}'` : `unknown command "${printable(command)}"`, io);
   }
+}
+
+function packageVersion(): string {
+  // dist/cli/main.js → the package root's package.json (the image ships it too).
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 main(process.argv.slice(2)).then(
@@ -77,7 +95,8 @@ main(process.argv.slice(2)).then(
     if (code !== -1) process.exitCode = code;
   },
   (err: Error) => {
+    // A failed start has already closed what it opened; the process ends once nothing is left.
     process.stderr.write(`sidegate: ${err.message}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? EXIT_USAGE : 1;
   },
 );

@@ -1,9 +1,9 @@
 export * from '../core/vocabulary.js';
-export { parsePolicy, loadPolicyFile, type LoadedPolicy } from './loader.js';
+export { parsePolicy, loadPolicyFile, type LoadedPolicy, type PolicyLoadOptions } from './loader.js';
 export { compileRuleRegex } from './rule-regex.js';
 export { PolicyError, type SourceIssue } from './source-positions.js';
 export { Policy, tableMatches, splitAddress } from './policy.js';
-export { PolicyDocumentSchema, type PolicyDocument } from './schema.js';
+export { PolicyDocumentSchema, type PolicyDocument, type IdentityDoc } from './schema.js';
 export { parsePolicyCases, loadPolicyCasesFile, runPolicyCases, type PolicyCase, type CaseResult } from './policy-cases.js';
 export { policyJsonSchema, policyJsonSchemaText } from './json-schema.js';
 export { parseDuration } from './duration.js';

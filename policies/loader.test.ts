@@ -152,3 +152,17 @@ egress:
   assert.ok(names.some((x) => /^5:\d+: egress\.rules\[1\]\.name: duplicate name "same"/.test(x)), names.join('\n'));
   assert.ok(names.some((x) => /^6:\d+: egress\.rules\[2\]\.name: "egress-default" is a name sidegate itself uses/.test(x)), names.join('\n'));
 });
+
+test('an implicit identity is added unless the policy declares its name or issuer, so rules may name it', () => {
+  const local = { name: 'local-developer', issuer: 'https://sidegate.local', audiences: ['sidegate'], jwksFile: '/state/local-jwks.json' };
+  const naming = 'version: 1\nrules:\n  - name: r\n    identities: [local-developer]\n    action: allow\n';
+  assert.throws(() => parsePolicy(naming, 'p.yaml'), /unknown identity "local-developer"/);
+  const loaded = parsePolicy(naming, 'p.yaml', { implicitIdentities: [local] });
+  assert.deepEqual(loaded.document.identities, [local]);
+  const declared = 'version: 1\nidentities:\n  - name: me\n    issuer: https://sidegate.local\n    audience: sidegate\n    jwksFile: x.json\n';
+  assert.deepEqual(
+    parsePolicy(declared, 'p.yaml', { implicitIdentities: [local] }).document.identities.map((i) => i.name),
+    ['me'],
+    'the policy’s own identity of that issuer is kept as written',
+  );
+});

@@ -1,7 +1,7 @@
 // YAML → validated policy document. Every problem (YAML syntax, schema, cross-references) is
 // reported with the file, line and column it is about; all problems of a stage at once rather
 // than one per run (cross-references are checked once the document fits the schema).
-import { PolicyDocumentSchema, type PolicyDocument } from './schema.js';
+import { PolicyDocumentSchema, type IdentityDoc, type PolicyDocument } from './schema.js';
 import { PolicyError, formatPath, issueAt, nodeAt, schemaIssues } from './source-positions.js';
 import { parseYamlSource, readYamlSource } from './yaml-source.js';
 import { globMatch } from './glob.js';
@@ -13,18 +13,29 @@ export interface LoadedPolicy {
   document: PolicyDocument;
 }
 
-export function parsePolicy(text: string, file: string): LoadedPolicy {
+export interface PolicyLoadOptions {
+  /**
+   * Identities the running program provides (local mode's own issuer), added unless the policy
+   * declares an identity of that name or issuer itself, so its rules may name them.
+   */
+  implicitIdentities?: readonly IdentityDoc[];
+}
+
+export function parsePolicy(text: string, file: string, options: PolicyLoadOptions = {}): LoadedPolicy {
   const { doc, lines, value } = parseYamlSource(text, file);
   const parsed = PolicyDocumentSchema.safeParse(value);
   if (!parsed.success) throw new PolicyError(schemaIssues(file, doc, lines, parsed.error.issues));
   const document = parsed.data;
+  for (const implicit of options.implicitIdentities ?? []) {
+    if (!document.identities.some((i) => i.name === implicit.name || i.issuer === implicit.issuer)) document.identities.push(implicit);
+  }
   const problems = crossReferences(document).map(({ path, message }) => issueAt(file, lines, nodeAt(doc, path).start, `${formatPath(path)}: ${message}`));
   if (problems.length > 0) throw new PolicyError(problems);
   return { file, document };
 }
 
-export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
-  return parsePolicy(await readYamlSource(path, 'policy'), path);
+export async function loadPolicyFile(path: string, options: PolicyLoadOptions = {}): Promise<LoadedPolicy> {
+  return parsePolicy(await readYamlSource(path, 'policy'), path, options);
 }
 
 /** What zod cannot see: names that must exist, be unique, fit together. */

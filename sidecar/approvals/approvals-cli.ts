@@ -11,6 +11,7 @@ import type { ApprovalRecord } from './broker-api-schema.js';
 import { isApprovalId } from './approval-id.js';
 import { BrokerCallError, callBroker } from './broker-http-client.js';
 import { formatApprovalDetails, formatApprovalTable, terminalSafe } from './approvals-table.js';
+import { parseArgsProblem } from '../../core/command-line/command-line.js';
 
 export interface ApprovalsCliIo {
   stdout: Writable;
@@ -65,7 +66,7 @@ export async function runApprovalsCommand(argv: string[], io: ApprovalsCliIo): P
       },
     });
   } catch (err) {
-    io.stderr.write(`sidegate approvals: ${(err as Error).message}\n${APPROVALS_USAGE}`);
+    io.stderr.write(`sidegate approvals: ${parseArgsProblem(err)}\n${APPROVALS_USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -77,7 +78,14 @@ export async function runApprovalsCommand(argv: string[], io: ApprovalsCliIo): P
   const needsId = sub === 'show' || sub === 'approve' || sub === 'deny';
   const known = sub === 'list' || needsId;
   if (!known || (needsId && !id) || (sub === 'list' && id) || extra.length > 0) {
-    io.stderr.write(sub && !known ? `sidegate approvals: unknown subcommand "${terminalSafe(sub)}"\n${APPROVALS_USAGE}` : APPROVALS_USAGE);
+    const problem = !sub
+      ? 'missing subcommand (list, show, approve or deny)'
+      : !known
+        ? `unknown subcommand "${terminalSafe(sub)}"`
+        : needsId && !id
+          ? 'missing argument ID'
+          : `unexpected argument "${terminalSafe((sub === 'list' ? id : extra[0]) ?? '').slice(0, 40)}"`;
+    io.stderr.write(`sidegate approvals: ${problem}\n${APPROVALS_USAGE}`);
     return 2;
   }
   if (needsId && !isApprovalId(id!)) {

@@ -5,10 +5,10 @@
 //   sidegate init [--capture-port 16001] [--uid 7331] [--gid 7331]
 //                 [--include-ports 5432 | '*'] [--exclude-ports 8080,…]
 //                 [--exclude-cidrs 10.0.0.0/8,fd00::/8,…] [--dry-run]
-import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { redirectRules, RedirectRuleError, type RedirectRules } from './redirect-rules.js';
 import { applyRedirectRules, ApplyRedirectRulesError, type AppliedRedirectRules } from './apply-redirect-rules.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 
 export interface InitCommandIo {
   stdout: Pick<Writable, 'write'>;
@@ -17,51 +17,63 @@ export interface InitCommandIo {
   apply?: (rules: RedirectRules) => Promise<AppliedRedirectRules>;
 }
 
-export const INIT_USAGE = `usage: sidegate init [--capture-port 16001] [--uid 7331] [--gid 7331]
-                     [--include-ports 5432|*] [--exclude-ports P,…]
-                     [--exclude-cidrs CIDR,…] [--dry-run]
-`;
-
 // Only ports of protocols sidegate has an adapter for: capturing others (HTTPS, SSH) gains nothing
 // sidegate guards and puts every git clone and download through the egress policy. MySQL's 3306
 // joins when its adapter does.
 /** The ports of the protocols sidegate has an adapter for (test/architecture/capture-defaults.test.ts). */
 export const DEFAULT_INCLUDE_PORTS = '5432';
 
+export const INIT_USAGE = `usage: sidegate init [--capture-port 16001] [--uid 7331] [--gid 7331]
+                     [--include-ports 5432|*] [--exclude-ports P,…]
+                     [--exclude-cidrs CIDR,…] [--dry-run]
+
+The pod's init container: installs iptables/ip6tables rules that redirect the runner's outbound
+traffic on the included ports to the sidecar's capture port (the sidecar's own uid/gid excluded),
+prints them and exits. Exits 1 if they could not be applied, so the pod does not start uncaptured.
+
+options:
+  --capture-port PORT      the sidecar's transparent capture port (default 16001)
+  --uid UID --gid GID      the sidecar's user and group, whose traffic is not redirected (default 7331)
+  --include-ports LIST     destination ports to capture, or * for all (default ${DEFAULT_INCLUDE_PORTS})
+  --exclude-ports LIST     destination ports never captured
+  --exclude-cidrs LIST     destination networks never captured
+  --dry-run                print the rules without applying them
+  -h, --help               this text
+`;
+
+const INIT_SPEC = {
+  name: 'sidegate init',
+  usage: INIT_USAGE,
+  options: {
+    'capture-port': { type: 'string', default: '16001' },
+    uid: { type: 'string', default: '7331' },
+    gid: { type: 'string', default: '7331' },
+    'include-ports': { type: 'string', default: DEFAULT_INCLUDE_PORTS },
+    'exclude-ports': { type: 'string', default: '' },
+    'exclude-cidrs': { type: 'string', default: '' },
+    'dry-run': { type: 'boolean', default: false },
+  },
+} as const;
+
+
 export async function runInitCommand(argv: string[], io: InitCommandIo): Promise<number> {
+  const parsed = parseCommandLine(argv, INIT_SPEC, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  const dryRun = values['dry-run'];
   let rules: RedirectRules;
-  let dryRun: boolean;
   try {
-    const { values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'capture-port': { type: 'string', default: '16001' },
-        uid: { type: 'string', default: '7331' },
-        gid: { type: 'string', default: '7331' },
-        'include-ports': { type: 'string', default: DEFAULT_INCLUDE_PORTS },
-        'exclude-ports': { type: 'string', default: '' },
-        'exclude-cidrs': { type: 'string', default: '' },
-        'dry-run': { type: 'boolean', default: false },
-      },
-    });
-    dryRun = values['dry-run']!;
-    const include = values['include-ports']!.trim();
+    const include = values['include-ports'].trim();
     rules = redirectRules({
-      capturePort: parseNumber('--capture-port', values['capture-port']!),
-      uid: parseNumber('--uid', values.uid!),
-      gid: parseNumber('--gid', values.gid!),
+      capturePort: parseNumber('--capture-port', values['capture-port']),
+      uid: parseNumber('--uid', values.uid),
+      gid: parseNumber('--gid', values.gid),
       includePorts: include === '*' ? 'all' : parseList(include).map((p) => parseNumber('--include-ports', p)),
-      excludePorts: parseList(values['exclude-ports']!).map((p) => parseNumber('--exclude-ports', p)),
-      excludeCidrs: parseList(values['exclude-cidrs']!),
+      excludePorts: parseList(values['exclude-ports']).map((p) => parseNumber('--exclude-ports', p)),
+      excludeCidrs: parseList(values['exclude-cidrs']),
     });
   } catch (err) {
-    // parseArgs throws TypeErrors with a `code` for unknown/malformed flags.
-    if (err instanceof RedirectRuleError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`sidegate init: ${(err as Error).message}\n${INIT_USAGE}`);
-      return 2;
-    }
+    if (err instanceof RedirectRuleError) return usageError(INIT_SPEC, err.message, io);
     throw err;
   }
 

@@ -4,19 +4,33 @@ import type { Writable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { verifyChain } from '../audit/index.js';
 import { flattenOtlpJson, type FlatSpan } from '../audit/otlp-json-reader.js';
+import { parseCommandLine, printable, usageError } from '../../core/command-line/command-line.js';
 
 interface Io {
   stdout: Writable;
   stderr: Writable;
 }
 
+export const AUDIT_USAGE = `usage: sidegate audit show [FILE]
+       sidegate audit verify [FILE]
+
+  show     print the audit trail as sessions with their commands, decisions and approvals
+  verify   check the trail's hash chain; exit 1 if it is broken
+  FILE     an OTLP-JSON audit file (default .sidegate/audit.otlp.jsonl, local mode's)
+`;
+
 export async function runAuditCommand(args: string[], io: Io): Promise<number> {
-  const [sub, fileArg] = args;
-  const file = fileArg ?? '.sidegate/audit.otlp.jsonl';
+  const [sub, ...rest] = args;
   if (sub !== 'show' && sub !== 'verify') {
-    io.stderr.write('usage: sidegate audit show [FILE] | sidegate audit verify [FILE]\n');
-    return 2;
+    if (sub === '--help' || sub === '-h') {
+      io.stdout.write(AUDIT_USAGE);
+      return 0;
+    }
+    return usageError({ name: 'sidegate audit', usage: AUDIT_USAGE }, sub === undefined ? 'missing subcommand (show or verify)' : `unknown subcommand "${printable(sub)}"`, io);
   }
+  const parsed = parseCommandLine(rest, { name: `sidegate audit ${sub}`, usage: AUDIT_USAGE, options: {}, positionals: ['[FILE]'] }, io);
+  if (typeof parsed === 'number') return parsed;
+  const file = parsed.positionals[0] ?? '.sidegate/audit.otlp.jsonl';
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -1,36 +1,83 @@
-// `sidegate local`: the main job on a laptop. Example policy, local token issuer, embedded demo
-// target unless --upstream names a real one, in-process approval broker, spans to a local file
-// (or to OTEL_EXPORTER_OTLP_ENDPOINT when set). Prints how to connect and what to try.
-import { parseArgs } from 'node:util';
+// `sidegate local`: the main job on a laptop. Example policy (or the operator's), local token
+// issuer, embedded demo database for the targets that point at it, in-process approval broker,
+// spans to a local file (or to OTEL_EXPORTER_OTLP_ENDPOINT when set). Prints how to connect and
+// what to try. A failed start closes whatever it opened (the demo database included) and exits 1.
 import { access, writeFile, chmod } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { startSidecar } from '../runtime/sidecar-runtime.js';
+import { Closers } from '../runtime/closers.js';
+import { listenFailure } from '../runtime/listen-failure.js';
 import { ensureLocalIssuer, mintLocalToken } from '../local/local-issuer.js';
+import type { EmbeddedTarget } from '../local/embedded-demo-target.js';
 import { loadEmbeddedDemoTarget } from '../local/load-embedded-demo-target.js';
+import { DEMO_TARGET_ADDRESS, LOCAL_IDENTITY_NAME, loadLocalPolicy, parseUpstream, type UpstreamOverride } from '../local/local-policy.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
+import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-export async function runLocal(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
+export const LOCAL_USAGE = `usage: sidegate local [--policy FILE] [--credentials FILE] [--upstream [TARGET=]HOST:PORT]...
+                      [--state-dir DIR] [--admin-port PORT]
+
+Runs the gateway on this machine with an in-process approval broker and the audit trail in
+DIR/audit.otlp.jsonl (or OTEL_EXPORTER_OTLP_ENDPOINT). Clients present a token of local mode's
+own issuer as their password (DIR/token, or \`sidegate token\`). SIGTERM or Ctrl-C stops it
+gracefully; a second Ctrl-C exits at once.
+
+options:
+  --policy FILE       the policy (default: policies/examples/local-demo.yaml). Local mode always
+                      trusts its issuer https://sidegate.local with its own keys; a policy that
+                      declares no identity of that issuer gets one named "${LOCAL_IDENTITY_NAME}"
+                      for its rules to name.
+  --credentials FILE  target logins, readable by you only (chmod 600); default: DIR/credentials.yaml,
+                      generated with an entry "demo" for the demo database
+  --upstream [TARGET=]HOST:PORT
+                      where a target really is: replaces the policy's address of TARGET (of the
+                      only target when TARGET is left out); repeat for several targets
+  --state-dir DIR     issuer keys, token, broker state, audit trail (default .sidegate)
+  --admin-port PORT   /healthz, /readyz, /metrics on 127.0.0.1 (default 16002; 0: any free port)
+  -h, --help          this text
+
+Targets whose address is ${DEMO_TARGET_ADDRESS} (the example's "demo") and that no --upstream names
+are served by an embedded demo PostgreSQL started on that address; otherwise none is started.
+`;
+
+export async function runLocal(args: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
+  const spec = {
+    name: 'sidegate local',
+    usage: LOCAL_USAGE,
     options: {
       policy: { type: 'string' },
       credentials: { type: 'string' },
       'state-dir': { type: 'string', default: '.sidegate' },
-      upstream: { type: 'string' },
+      upstream: { type: 'string', multiple: true },
       'admin-port': { type: 'string', default: '16002' },
     },
-  });
-  const stateDir = resolve(values['state-dir']!);
+  } as const;
+  const parsed = parseCommandLine(args, spec, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  const adminPort = Number(values['admin-port']);
+  if (!/^\d+$/.test(values['admin-port']) || adminPort > 65535) return usageError(spec, `--admin-port must be a TCP port, got "${values['admin-port']}"`, io);
+  let upstreams: UpstreamOverride[];
+  try {
+    upstreams = (values.upstream ?? []).map(parseUpstream);
+  } catch (err) {
+    return usageError(spec, (err as Error).message, io);
+  }
+
+  const stateDir = resolve(values['state-dir']);
   const log = createLogger();
   const started = Date.now();
-  // Before any state is written: an installation without the demo database stops here.
-  const startEmbeddedDemoTarget = values.upstream ? undefined : await loadEmbeddedDemoTarget();
   await ensureLocalIssuer(stateDir);
   const policyFile = values.policy ?? join(PACKAGE_ROOT, 'policies/examples/local-demo.yaml');
+  const { policy, demoTargets } = await loadLocalPolicy(policyFile, { stateDir, upstreams });
+  // Before anything is opened: the image has no demo database and says so (load-embedded-demo-target.ts).
+  const startEmbeddedDemoTarget = demoTargets.length > 0 ? await loadEmbeddedDemoTarget() : undefined;
 
   let credentialsFile = values.credentials;
   if (!credentialsFile) {
@@ -42,52 +89,70 @@ export async function runLocal(args: string[]): Promise<number> {
     }
   }
 
-  let embedded: { close(): Promise<void> } | undefined;
-  if (startEmbeddedDemoTarget) {
-    embedded = await startEmbeddedDemoTarget({ host: '127.0.0.1', port: 55433 });
+  // Everything opened from here on is closed again if a later step fails.
+  const opened = new Closers();
+  let embedded: EmbeddedTarget | undefined;
+  let sidecar: Awaited<ReturnType<typeof startSidecar>>;
+  try {
+    if (startEmbeddedDemoTarget) {
+      const [host, port] = [DEMO_TARGET_ADDRESS.split(':')[0]!, Number(DEMO_TARGET_ADDRESS.split(':')[1])];
+      embedded = await startEmbeddedDemoTarget({ host, port }).catch((err: unknown) => {
+        throw listenFailure('the embedded demo database', { host, port }, err);
+      });
+      opened.push('embedded demo database', () => embedded!.close());
+    }
+    sidecar = await startSidecar({
+      policyFile,
+      policy,
+      credentialsFile,
+      stateDir,
+      broker: 'embedded',
+      admin: { host: '127.0.0.1', port: adminPort },
+      log,
+    });
+    opened.push('gateway', () => sidecar.stop(1000));
+  } catch (err) {
+    await opened.closeAll();
+    throw err;
   }
-
-  const sidecar = await startSidecar({
-    policyFile,
-    credentialsFile,
-    stateDir,
-    broker: 'embedded',
-    admin: { host: '127.0.0.1', port: Number(values['admin-port']) },
-    log,
-  });
   const token = await mintLocalToken(stateDir);
   const tokenFile = join(stateDir, 'token');
   await writeFile(tokenFile, token + '\n', { mode: 0o600 });
 
   const l = sidecar.listeners[0];
-  const out = process.stdout;
+  const out = io.stdout;
   out.write(`\nsidegate local mode is running (ready in ${Date.now() - started} ms)\n`);
   for (const b of sidecar.listeners) {
     const t = sidecar.policy.target(b.target)!;
-    out.write(`  target "${b.target}" → ${t.host}:${t.port}${embedded ? ' (embedded PostgreSQL)' : ''}, listening on ${b.host}:${b.port}\n`);
+    const demo = demoTargets.includes(b.target) ? ' (embedded PostgreSQL)' : '';
+    out.write(`  target "${b.target}" → ${t.host}:${t.port}${demo}, listening on ${b.host}:${b.port}\n`);
   }
-  out.write(`  policy: ${policyFile}\n  audit trail: ${process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? join(stateDir, 'audit.otlp.jsonl')}\n`);
+  out.write(`  policy: ${policyFile}\n  audit trail: ${process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || join(stateDir, 'audit.otlp.jsonl')}\n`);
   out.write(`  approvals broker: ${sidecar.broker?.url}   admin: ${sidecar.admin?.url}\n\n`);
   if (l) {
     out.write(`Connect with psql; your identity token (a local OIDC token) is the password:\n`);
     out.write(`  PGPASSWORD=$(cat ${tokenFile}) psql "host=${l.host} port=${l.port} dbname=postgres user=ci sslmode=disable"\n\n`);
-    out.write(`Then try:\n`);
-    out.write(`  SELECT id, customer_id, total FROM orders LIMIT 3;     -- allowed\n`);
-    out.write(`  SELECT name, email, card, notes FROM customers;        -- masked columns and detected secrets\n`);
-    out.write(`  DROP TABLE orders;                                     -- denied by rule\n`);
-    out.write(`  UPDATE orders SET total = total + 1 WHERE id = 1;      -- held for approval; in a second terminal:\n`);
-    out.write(`      npm run -s sidegate -- approvals list\n`);
-    out.write(`      npm run -s sidegate -- approvals approve <ID>\n`);
-    out.write(`  and the trace:  npm run -s sidegate -- audit show\n\n`);
+    if (values.policy === undefined) {
+      out.write(`Then try:\n`);
+      out.write(`  SELECT id, customer_id, total FROM orders LIMIT 3;     -- allowed\n`);
+      out.write(`  SELECT name, email, card, notes FROM customers;        -- masked columns and detected secrets\n`);
+      out.write(`  DROP TABLE orders;                                     -- denied by rule\n`);
+      out.write(`  UPDATE orders SET total = total + 1 WHERE id = 1;      -- held for approval; in a second terminal:\n`);
+      out.write(`      npm run -s sidegate -- approvals list\n`);
+      out.write(`      npm run -s sidegate -- approvals approve <ID>\n`);
+      out.write(`  and the trace:  npm run -s sidegate -- audit show\n\n`);
+    }
   }
-  const stop = async () => {
-    out.write('stopping…\n');
-    await sidecar.stop(5000);
-    await embedded?.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  out.write(`Stop with Ctrl-C.\n`);
+  stopOnSignals({
+    name: 'sidegate local',
+    boundMs: 10_000,
+    stderr: io.stderr,
+    stop: async () => {
+      await sidecar.stop(5000);
+      await embedded?.close();
+    },
+  });
   return -1;
 }
 

@@ -1,13 +1,40 @@
-// `sidegate sidecar`: the pod's sidecar process. Until transparent capture lands, targets are
-// reached through their explicit `listen` addresses, exactly as in local mode, but with a real
-// broker and the pod's projected ServiceAccount token as the fallback identity.
-import { parseArgs } from 'node:util';
+// `sidegate sidecar`: the pod's sidecar process. Targets are reached through their explicit
+// `listen` addresses and/or the transparent capture port, with a real broker and the pod's
+// projected ServiceAccount token as the fallback identity.
+import type { Writable } from 'node:stream';
 import { startSidecar } from '../runtime/sidecar-runtime.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
+import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
-export async function runSidecarCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
+export const SIDECAR_USAGE = `usage: sidegate sidecar --policy FILE --credentials FILE [options]
+
+The pod's sidecar: verifies callers, decides, holds, masks and audits every command. SIGTERM or
+SIGINT stops it gracefully (stop accepting, let sessions finish within SIDEGATE_GRACE_MS,
+default 20000, flush the audit trail) and exits 0.
+
+options:
+  --policy FILE              the policy (\`sidegate policy check\` runs the same checks as start-up)
+  --credentials FILE         target logins; refused if group/others can read it (chmod 600)
+  --credentials-from-secret  accept a credentials file readable by group/others: a Kubernetes
+                             Secret volume mounted only into this container (mode 0444)
+  --token-file FILE          the pod's projected ServiceAccount token: the identity of clients
+                             that present no token
+  --broker-url URL --broker-token-file FILE
+                             the approval broker (default: one embedded in this process)
+  --state-dir DIR            audit spool and broker state (default /var/run/sidegate)
+  --admin-port PORT          /healthz, /readyz, /metrics, POST /drain (default 16002)
+  --capture-port PORT        transparent capture: the port the init container redirects to
+  --client-tls-cert FILE --client-tls-key FILE
+                             serve TLS to clients
+  --inspection on|off        off: statements are not parsed (benchmarks only; default on)
+  -h, --help                 this text
+`;
+
+export async function runSidecarCommand(args: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
+  const spec = {
+    name: 'sidegate sidecar',
+    usage: SIDECAR_USAGE,
     options: {
       policy: { type: 'string' },
       credentials: { type: 'string' },
@@ -22,38 +49,37 @@ export async function runSidecarCommand(args: string[]): Promise<number> {
       'capture-port': { type: 'string' },
       'credentials-from-secret': { type: 'boolean', default: false },
     },
-  });
-  if (!values.policy || !values.credentials) {
-    process.stderr.write('sidegate sidecar: --policy and --credentials are required\n');
-    return 2;
+  } as const;
+  const parsed = parseCommandLine(args, spec, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  if (!values.policy) return usageError(spec, 'missing option --policy FILE', io);
+  if (!values.credentials) return usageError(spec, 'missing option --credentials FILE', io);
+  for (const name of ['admin-port', 'capture-port'] as const) {
+    const v = values[name];
+    if (v !== undefined && (!/^\d+$/.test(v) || Number(v) > 65535)) return usageError(spec, `--${name} must be a TCP port, got "${v}"`, io);
   }
+  if (values.inspection !== 'on' && values.inspection !== 'off') return usageError(spec, `--inspection must be on or off, got "${values.inspection}"`, io);
+  if (Boolean(values['broker-url']) !== Boolean(values['broker-token-file'])) return usageError(spec, '--broker-url and --broker-token-file go together', io);
+  if (Boolean(values['client-tls-cert']) !== Boolean(values['client-tls-key'])) return usageError(spec, '--client-tls-cert and --client-tls-key go together', io);
+
   const log = createLogger();
+  const graceMs = Number(process.env['SIDEGATE_GRACE_MS'] ?? 20_000);
   const sidecar = await startSidecar({
     policyFile: values.policy,
     credentialsFile: values.credentials,
     tokenFile: values['token-file'],
-    stateDir: values['state-dir']!,
-    broker:
-      values['broker-url'] && values['broker-token-file']
-        ? { url: values['broker-url'], tokenFile: values['broker-token-file'] }
-        : 'embedded',
+    stateDir: values['state-dir'],
+    broker: values['broker-url'] && values['broker-token-file'] ? { url: values['broker-url'], tokenFile: values['broker-token-file'] } : 'embedded',
     admin: { host: '0.0.0.0', port: Number(values['admin-port']) },
-    clientTls:
-      values['client-tls-cert'] && values['client-tls-key']
-        ? { certFile: values['client-tls-cert'], keyFile: values['client-tls-key'] }
-        : undefined,
-    inspection: values.inspection === 'off' ? 'off' : 'on',
+    clientTls: values['client-tls-cert'] && values['client-tls-key'] ? { certFile: values['client-tls-cert'], keyFile: values['client-tls-key'] } : undefined,
+    inspection: values.inspection,
     capturePort: values['capture-port'] !== undefined ? Number(values['capture-port']) : undefined,
     // A Kubernetes Secret mounted only into this container: its 0444 mode is not a leak.
-    allowInsecureCredentialsFile: values['credentials-from-secret'] === true,
+    allowInsecureCredentialsFile: values['credentials-from-secret'],
     log,
   });
   log.info('sidecar ready', { listeners: sidecar.listeners.length });
-  const stop = async () => {
-    await sidecar.stop(Number(process.env['SIDEGATE_GRACE_MS'] ?? 20_000));
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  stopOnSignals({ name: 'sidegate sidecar', boundMs: graceMs + 10_000, stderr: io.stderr, stop: () => sidecar.stop(graceMs) });
   return -1;
 }

@@ -55,6 +55,11 @@ export class CredentialsFile implements CredentialSource {
     return found;
   }
 
+  /** Whether the file has an entry for this key (start-up checks every target has one). */
+  async hasEntry(key: string): Promise<boolean> {
+    return (await this.load()).has(key);
+  }
+
   /** Loads (or re-checks) the file now, so a broken file is reported at startup. */
   async check(): Promise<void> {
     await this.load();

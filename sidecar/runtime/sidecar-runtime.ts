@@ -6,7 +6,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
-import { loadPolicyFile, Policy } from '../../policies/index.js';
+import { loadPolicyFile, Policy, type LoadedPolicy } from '../../policies/index.js';
 import type { TargetSpec } from '../../core/vocabulary.js';
 import { TokenVerifier, TokenFile, CredentialsFile } from '../identity/index.js';
 import { createAuditTrail, type AuditTrail } from '../audit/index.js';
@@ -26,9 +26,15 @@ import { TargetDirectory } from '../capture/target-directory.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
 import type { Logger } from '../../core/logging/logger.js';
+import { Closers } from './closers.js';
+import { listenFailure } from './listen-failure.js';
+import { loadMaskingKey } from './masking-key.js';
+import { startupProblems, StartupRefused } from './startup-checks.js';
 
 export interface SidecarOptions {
   policyFile: string;
+  /** The policy as already loaded from `policyFile` (local mode adjusts it); read from the file when absent. */
+  policy?: LoadedPolicy;
   credentialsFile: string;
   /** Projected ServiceAccount token (pod mode) used when the client presents no token. */
   tokenFile?: string;
@@ -78,19 +84,37 @@ export interface RunningSidecar {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Starts every part, or none: when a step fails, what the earlier steps opened (listeners, broker,
+ * audit trail, admin server) is closed before the error is thrown, so a failed start leaves no
+ * half-started gateway serving connections or holding ports.
+ */
 export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar> {
+  const opened = new Closers();
+  try {
+    return await assembleSidecar(opts, opened);
+  } catch (err) {
+    for (const failure of await opened.closeAll()) opts.log.warn('closing after a failed start', { failure });
+    throw err;
+  }
+}
+
+async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<RunningSidecar> {
   const env = opts.env ?? process.env;
   const log = opts.log;
   const metrics = new Metrics();
   let ready = false;
 
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
-  const policy = new Policy(await loadPolicyFile(opts.policyFile));
+  const policy = new Policy(opts.policy ?? (await loadPolicyFile(opts.policyFile)));
+  const credentials = new CredentialsFile(opts.credentialsFile, { allowInsecureMode: opts.allowInsecureCredentialsFile });
+  // The same checks as `sidegate policy check --credentials … --runtime`, before anything is opened.
+  const problems = await startupProblems(policy, { credentials, env });
+  if (problems.length > 0) throw new StartupRefused(opts.policyFile, problems);
   for (const adapter of ADAPTERS) await adapter.init?.();
 
   const verifier = new TokenVerifier(policy.issuers());
   const identity = new ClientIdentity(verifier, policy, opts.tokenFile ? new TokenFile(opts.tokenFile) : undefined);
-  const credentials = new CredentialsFile(opts.credentialsFile, { allowInsecureMode: opts.allowInsecureCredentialsFile });
 
   const audit = await createAuditTrail({
     serviceName: 'sidegate',
@@ -99,6 +123,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     spoolDir: join(opts.stateDir, 'audit-spool'),
     log,
   });
+  opened.push('audit trail', () => audit.shutdown());
 
   let brokerInfo: { url: string; adminTokenFile: string } | undefined;
   let stopBroker: (() => Promise<void>) | undefined;
@@ -107,7 +132,10 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     const adminToken = randomBytes(24).toString('base64url');
     const requesterToken = randomBytes(24).toString('base64url');
     const brokerPort = Number(env['SIDEGATE_BROKER_PORT'] ?? 0);
-    const broker = await startApprovalBroker({ host: '127.0.0.1', port: brokerPort, adminToken, requesterToken });
+    const broker = await startApprovalBroker({ host: '127.0.0.1', port: brokerPort, adminToken, requesterToken }).catch((err: unknown) => {
+      throw listenFailure('the approval broker', { host: '127.0.0.1', port: brokerPort }, err);
+    });
+    opened.push('approval broker', () => broker.close());
     const adminTokenFile = join(opts.stateDir, 'broker-admin.token');
     await writeFile(adminTokenFile, adminToken, { mode: 0o600 });
     await chmod(adminTokenFile, 0o600);
@@ -167,7 +195,13 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
   for (const target of policy.targets()) {
     const listen = opts.listenOverrides?.[target.name] ?? target.listen;
     if (!listen) continue;
-    const l = await startExplicitListener(listen, handle(target));
+    const l = await startExplicitListener(listen, handle(target)).catch((err: unknown) => {
+      throw listenFailure(`target ${target.name}`, listen, err);
+    });
+    opened.push(`listener of target ${target.name}`, async () => {
+      await l.stopAccepting();
+      l.destroyAll();
+    });
     listeners.push(l);
     bound.push({ target: target.name, host: l.address.host, port: l.address.port });
     log.info('listening', { target: target.name, host: l.address.host, port: l.address.port, upstream: `${target.host}:${target.port}` });
@@ -188,6 +222,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
     const directory = new TargetDirectory(policy.targets());
     await directory.refresh();
     directory.startRefreshing();
+    opened.push('target directory', () => directory.stop());
     // A protocol-native refusal where the client speaks one sidegate knows (PostgreSQL's FATAL).
     const refuseInProtocol = (socket: Socket, detection: CaptureDetection | null, message: string) => {
       if (detection) adapterForDetection(detection.protocol)?.refuse(socket, message);
@@ -243,13 +278,21 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
       },
       onError: (err) => log.warn('capture error', { error: err.message }),
     });
+    opened.push('capture listener', async () => {
+      await capture.stopAccepting();
+      capture.destroyAll();
+    });
     listeners.push(capture);
     for (const a of capture.addresses) bound.push({ target: '*capture*', host: a.host, port: a.port });
     log.info('capturing', { port: opts.capturePort, egress: policy.egress().defaultAction });
   }
 
   const admin = opts.admin
-    ? await startAdminServer({ host: opts.admin.host, port: opts.admin.port, ready: () => ready, metrics, drain: () => drain(opts.drainGraceMs ?? 20_000) })
+    ? await startAdminServer({ host: opts.admin.host, port: opts.admin.port, ready: () => ready, metrics, drain: () => drain(opts.drainGraceMs ?? 20_000) }).catch(
+        (err: unknown) => {
+          throw listenFailure('the admin server', opts.admin!, err);
+        },
+      )
     : undefined;
   ready = true;
 
@@ -270,17 +313,6 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
       await admin?.close();
     },
   };
-}
-
-async function loadMaskingKey(policy: Policy, env: NodeJS.ProcessEnv): Promise<Buffer | undefined> {
-  const ref = policy.maskingKey();
-  if (!ref) return undefined;
-  if ('env' in ref) {
-    const v = env[ref.env];
-    if (!v) throw new Error(`masking key: environment variable ${ref.env} is not set`);
-    return Buffer.from(v, 'utf8');
-  }
-  return Buffer.from((await readFile(ref.file, 'utf8')).trim(), 'utf8');
 }
 
 /** A bound from the environment: absent → undefined; anything but a positive integer is a startup error. */

@@ -2,12 +2,13 @@
 // webhook. Namespace labels come from the Kubernetes API (in-cluster by default) or, without a
 // cluster, from --namespaces-file. Any configuration problem stops startup with exit code 2: a
 // webhook that started with a misread configuration would inject the wrong thing.
-import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { defaultInjectionConfig, loadInjectionConfigFile, type InjectionConfig } from '../config/injection-config.js';
 import { createInClusterNamespaceLookup, loadNamespacesFile, type NamespaceLookup } from '../admission/namespace-lookup.js';
 import { startWebhookServer, type WebhookServer } from '../admission/webhook-server.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
+import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
 export interface WebhookCommandIo {
   stdout: Writable;
@@ -19,38 +20,44 @@ export interface WebhookCommandIo {
 export const WEBHOOK_USAGE = `usage: sidegate webhook --tls-cert FILE --tls-key FILE [--config FILE]
                         [--host ADDR] [--port PORT]
                         [--namespaces-file FILE | --kube-api-url URL --kube-token-file FILE --kube-ca-file FILE]
+
+The mutating admission webhook that injects the sidegate sidecar into CI runner pods, over HTTPS.
+Namespace labels come from the Kubernetes API (in-cluster by default) or --namespaces-file.
+Configuration problems exit 2; SIGTERM or SIGINT stops it.
+
+options:
+  --tls-cert FILE --tls-key FILE   the serving certificate (required)
+  --config FILE                    injection configuration (YAML; default: built-in defaults)
+  --host ADDR --port PORT          where to listen (default 0.0.0.0:8443)
+  --namespaces-file FILE           namespace labels from a file instead of the Kubernetes API
+  --kube-api-url URL --kube-token-file FILE --kube-ca-file FILE
+                                   the Kubernetes API outside the in-cluster defaults
+  -h, --help                       this text
 `;
+
+const WEBHOOK_SPEC = {
+  name: 'sidegate webhook',
+  usage: WEBHOOK_USAGE,
+  options: {
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    config: { type: 'string' },
+    host: { type: 'string', default: '0.0.0.0' },
+    port: { type: 'string', default: '8443' },
+    'namespaces-file': { type: 'string' },
+    'kube-api-url': { type: 'string' },
+    'kube-token-file': { type: 'string' },
+    'kube-ca-file': { type: 'string' },
+  },
+} as const;
 
 /** Parses arguments and starts the server; exit-code problems come back as numbers. */
 export async function startWebhookFromArgs(argv: string[], io: WebhookCommandIo): Promise<WebhookServer | number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        config: { type: 'string' },
-        host: { type: 'string', default: '0.0.0.0' },
-        port: { type: 'string', default: '8443' },
-        'namespaces-file': { type: 'string' },
-        'kube-api-url': { type: 'string' },
-        'kube-token-file': { type: 'string' },
-        'kube-ca-file': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    io.stderr.write(`sidegate webhook: ${(err as Error).message}\n${WEBHOOK_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout.write(WEBHOOK_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, WEBHOOK_SPEC, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   if (!values['tls-cert'] || !values['tls-key']) {
-    io.stderr.write(`sidegate webhook: --tls-cert and --tls-key are required (the API server only calls webhooks over HTTPS)\n${WEBHOOK_USAGE}`);
-    return 2;
+    return usageError(WEBHOOK_SPEC, '--tls-cert and --tls-key are required (the API server only calls webhooks over HTTPS)', io);
   }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -74,7 +81,7 @@ export async function startWebhookFromArgs(argv: string[], io: WebhookCommandIo)
     return 2;
   }
   const server = await startWebhookServer({
-    host: values.host!,
+    host: values.host,
     port,
     tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] },
     config,
@@ -89,11 +96,6 @@ export async function startWebhookFromArgs(argv: string[], io: WebhookCommandIo)
 export async function runWebhookCommand(argv: string[], io: WebhookCommandIo): Promise<number> {
   const started = await startWebhookFromArgs(argv, io);
   if (typeof started === 'number') return started;
-  const stop = async () => {
-    await started.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  stopOnSignals({ name: 'sidegate webhook', boundMs: 10_000, stderr: io.stderr, stop: () => started.close() });
   return -1;
 }

@@ -1,0 +1,73 @@
+// What start-up refuses beyond the policy document's own validation (policies/loader.ts), in one
+// function so `sidegate policy check` and startSidecar cannot drift apart. A sidecar that started
+// anyway would fail each connection later, at a worse time and further from the cause.
+import type { Policy } from '../../policies/index.js';
+import { TokenVerifier, type CredentialsFile } from '../identity/index.js';
+import { loadMaskingKey } from './masking-key.js';
+
+export interface StartupCheckInputs {
+  /** The credentials file start-up will use: its mode, syntax and an entry per target. Omitted: not checked. */
+  credentials?: CredentialsFile;
+  /** The environment the masking key reference is resolved in. Omitted: the masking key is not checked. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Every problem found, each a sentence naming what is wrong; empty when start-up may proceed. */
+export async function startupProblems(policy: Policy, inputs: StartupCheckInputs = {}): Promise<string[]> {
+  const problems: string[] = [];
+  try {
+    // Builds each issuer's key source: an inline `jwks` is validated here (files and URLs are read on use).
+    new TokenVerifier(policy.issuers());
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+
+  const listenerOf = new Map<string, string>();
+  for (const target of policy.targets()) {
+    if (target.listen && target.listen.port !== 0) {
+      const address = `${target.listen.host}:${target.listen.port}`;
+      const other = listenerOf.get(address);
+      if (other) problems.push(`targets ${other} and ${target.name} both listen on ${address}`);
+      else listenerOf.set(address, target.name);
+    }
+    if (target.credentials.source !== 'file') {
+      problems.push(`target ${target.name}: credential source "${target.credentials.source}" is not supported yet; use credentials: { file: KEY }`);
+    }
+  }
+
+  if (inputs.credentials) {
+    const fileTargets = policy.targets().filter((t) => t.credentials.source === 'file');
+    try {
+      await inputs.credentials.check();
+      for (const target of fileTargets) {
+        const key = target.credentials.source === 'file' ? target.credentials.key : '';
+        if (!(await inputs.credentials.hasEntry(key))) {
+          problems.push(`credentials file ${inputs.credentials.path} has no entry "${key}" (needed by target ${target.name})`);
+        }
+      }
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+
+  if (inputs.env) {
+    try {
+      await loadMaskingKey(policy, inputs.env);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  return problems;
+}
+
+/** Start-up refused: the problems, one per line after the first. */
+export class StartupRefused extends Error {
+  override readonly name = 'StartupRefused';
+
+  constructor(
+    readonly source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(problems.length === 1 ? `${source}: ${problems[0]}` : `${source}: ${problems.length} problems:\n  ${problems.join('\n  ')}`);
+  }
+}
