@@ -130,7 +130,7 @@ export type CredentialRef =
  * What capture detected from a captured connection's first bytes. A client that stays silent
  * (server-first protocols) or sends something unrecognised is `unknown`.
  */
-export type CapturedProtocol = 'postgres' | 'ssh' | 'http' | 'tls' | 'unknown';
+export type CapturedProtocol = Protocol | 'tls' | 'unknown';
 
 /** What happens to a captured connection to a destination no target names. */
 export type EgressAction = 'passthrough' | 'refuse';

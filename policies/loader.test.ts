@@ -133,13 +133,13 @@ egress:
   rules:
     - { name: a, destinations: ["10.0.0.0/33"], action: refuse }
     - { name: b, ports: [0], action: refuse }
-    - { name: c, protocols: [mysql], action: refuse }
+    - { name: c, protocols: [ftp], action: refuse }
     - { name: d, action: drop }
     - { name: e, hosts: [x], action: refuse }
 `);
   assert.ok(p.some((x) => /^5:\d+: egress\.rules\[0\]\.destinations\[0\]: expected an IPv4 or IPv6 address or CIDR/.test(x)), p.join('\n'));
   assert.ok(p.some((x) => /^6:\d+: egress\.rules\[1\]\.ports\[0\]/.test(x)), p.join('\n'));
-  assert.ok(p.some((x) => /^7:\d+: egress\.rules\[2\]\.protocols\[0\]: expected one of postgres\|ssh\|http\|tls\|unknown/.test(x)), p.join('\n'));
+  assert.ok(p.some((x) => /^7:\d+: egress\.rules\[2\]\.protocols\[0\]: expected one of postgres\|mysql\|ssh\|http\|tls\|unknown/.test(x)), p.join('\n'));
   assert.ok(p.some((x) => /^8:\d+: egress\.rules\[3\]\.action/.test(x)), p.join('\n'));
   assert.ok(p.some((x) => /^9:\d+: egress\.rules\[4\]\.hosts: unknown key "hosts"/.test(x)), p.join('\n'));
   const names = problems(`version: 1

@@ -109,7 +109,7 @@ export const EgressRuleSchema = z
   .object({
     name,
     description: z.string().optional(),
-    protocols: z.array(z.enum(['postgres', 'ssh', 'http', 'tls', 'unknown'])).min(1).optional(),
+    protocols: z.array(z.enum(['postgres', 'mysql', 'ssh', 'http', 'tls', 'unknown'])).min(1).optional(),
     destinations: z
       .array(z.string().refine((v) => normaliseCidr(v) !== undefined, 'expected an IPv4 or IPv6 address or CIDR such as 10.0.0.0/8 or fd00::/8'))
       .min(1)

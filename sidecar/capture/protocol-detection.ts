@@ -3,13 +3,24 @@
 // byte and time limits). Server-first protocols (MySQL: the client waits for the server's greeting)
 // send nothing; the transparent listener decides those from the destination after a short wait.
 //
-// Recognised client-first openings:
-//   postgres  SSLRequest, GSSENCRequest, CancelRequest, StartupMessage (protocol 3.x)
+// Each protocol adapter recognises its own opening (ProtocolAdapter.detect, passed in by the
+// runtime from the registry) and is asked first. Recognised here, for the egress record:
 //   ssh       identification string "SSH-2.0-" (or the compatibility "SSH-1.99-")
 //   http      HTTP/1.x request line, or the HTTP/2 prior-knowledge preface
 //   tls       a handshake record carrying a ClientHello; SNI extracted when present
 
-export type DetectedProtocol = 'postgres' | 'ssh' | 'http' | 'tls' | 'unknown';
+import type { CapturedProtocol, Protocol } from '../../core/vocabulary.js';
+
+/** An adapter's protocol, or what egress records of an opening no adapter claims. */
+export type DetectedProtocol = CapturedProtocol;
+
+/** What an adapter says of the bytes a client sent first: its protocol, not, or not yet known. */
+export type OpeningVerdict = 'yes' | 'no' | 'more';
+
+export interface OpeningDetector {
+  readonly protocol: Protocol;
+  detect(opening: Buffer): OpeningVerdict;
+}
 
 export interface ProtocolDetection {
   protocol: DetectedProtocol;
@@ -24,35 +35,31 @@ export const MAX_CLIENT_HELLO_BYTES = 16 * 1024;
 /** HTTP request lines longer than this are not considered HTTP. */
 export const MAX_REQUEST_LINE_BYTES = 8 * 1024;
 
-const PG_SSL_REQUEST = 80877103;
-const PG_GSSENC_REQUEST = 80877104;
-const PG_CANCEL_REQUEST = 80877102;
-const PG_MAX_STARTUP_LENGTH = 10000; // the server's own limit (MAX_STARTUP_PACKET_LENGTH)
-
 const SSH_PREFIXES = ['SSH-2.0-', 'SSH-1.99-'];
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'PRI'];
 
 const UNKNOWN: ProtocolDetection = { protocol: 'unknown', needMore: false };
 const NEED_MORE: ProtocolDetection = { protocol: 'unknown', needMore: true };
 
-export function detectProtocol(bytes: Uint8Array): ProtocolDetection {
+/** The adapters' detectors first (the first to say yes names it), then the openings egress records. */
+export function detectProtocol(bytes: Uint8Array, adapters: readonly OpeningDetector[] = []): ProtocolDetection {
   const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (data.length === 0) return NEED_MORE;
-  const first = data[0]!;
-  if (first === 0x16) return detectTls(data);
-  if (first === 0x00) return detectPostgres(data);
-  if (first === 0x53 /* S */) return detectSsh(data);
-  if (first >= 0x41 && first <= 0x5a) return detectHttp(data);
-  return UNKNOWN;
+  let adapterWantsMore = false;
+  for (const adapter of adapters) {
+    const verdict = adapter.detect(data);
+    if (verdict === 'yes') return { protocol: adapter.protocol, needMore: false };
+    if (verdict === 'more') adapterWantsMore = true;
+  }
+  const found = detectOther(data);
+  return found.protocol === 'unknown' && !found.needMore && adapterWantsMore ? NEED_MORE : found;
 }
 
-function detectPostgres(data: Buffer): ProtocolDetection {
-  if (data.length < 8) return NEED_MORE;
-  const length = data.readUInt32BE(0);
-  const code = data.readUInt32BE(4);
-  if ((code === PG_SSL_REQUEST || code === PG_GSSENC_REQUEST) && length === 8) return { protocol: 'postgres', needMore: false };
-  if (code === PG_CANCEL_REQUEST && length === 16) return { protocol: 'postgres', needMore: false };
-  if (code >>> 16 === 3 && length > 8 && length <= PG_MAX_STARTUP_LENGTH) return { protocol: 'postgres', needMore: false };
+function detectOther(data: Buffer): ProtocolDetection {
+  const first = data[0]!;
+  if (first === 0x16) return detectTls(data);
+  if (first === 0x53 /* S */) return detectSsh(data);
+  if (first >= 0x41 && first <= 0x5a) return detectHttp(data);
   return UNKNOWN;
 }
 

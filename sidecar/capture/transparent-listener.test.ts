@@ -41,6 +41,8 @@ async function start(overrides: Partial<TransparentListenerOptions<OriginalDesti
     hosts: ['127.0.0.1'],
     port: 0,
     serverFirstWaitMs: 60,
+    // Stands in for the PostgreSQL adapter's detector (capture knows no protocol's opening).
+    detectors: [{ protocol: 'postgres', detect: (d: Buffer) => (d.length < 8 ? 'more' : d.readUInt32BE(4) >>> 16 === 3 ? 'yes' : 'no') }],
     originalDestination: () => DB,
     resolveTarget: (d) => d,
     onConnection(socket, destination, detection, _target, initialBytes) {

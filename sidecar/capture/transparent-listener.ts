@@ -9,7 +9,7 @@
 // 127.0.0.1 and IPv6 ones to ::1, and each family's NAT record is read with its own getsockopt.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { detectProtocol, type ProtocolDetection } from './protocol-detection.js';
+import { detectProtocol, type OpeningDetector, type ProtocolDetection } from './protocol-detection.js';
 import { originalDestination as kernelOriginalDestination, type OriginalDestination } from './original-destination.js';
 
 export interface CaptureDetection extends ProtocolDetection {
@@ -54,6 +54,8 @@ export interface TransparentListenerOptions<Target> {
   serverFirstWaitMs?: number;
   /** Upper bound for reading a recognisable opening once the client has started sending. Default 5 s. */
   detectionTimeoutMs?: number;
+  /** The protocol adapters' own opening detectors, asked first (the runtime passes the registry's). */
+  detectors?: readonly OpeningDetector[];
   /** Upper bound for bytes held back for detection. Default 20 KiB (a large TLS ClientHello fits). */
   maxPeekBytes?: number;
   /** Where original destinations come from; default SO_ORIGINAL_DST. Tests without NAT substitute it. */
@@ -186,7 +188,7 @@ function peekOpening<Target>(
     socket.off('close', onClose);
     if (socket.destroyed) return;
     const initialBytes = Buffer.concat(chunks, length);
-    const detected = detectProtocol(initialBytes);
+    const detected = detectProtocol(initialBytes, opts.detectors);
     // Out of time or bytes while still ambiguous: the opening is not one we recognise.
     const detection: CaptureDetection = detected.needMore
       ? { protocol: 'unknown', needMore: false, clientSilent }
@@ -202,7 +204,7 @@ function peekOpening<Target>(
     }
     if (finished || length === 0) return;
     clearTimeout(silenceTimer);
-    if (length >= maxBytes || !detectProtocol(Buffer.concat(chunks, length)).needMore) finish(false);
+    if (length >= maxBytes || !detectProtocol(Buffer.concat(chunks, length), opts.detectors).needMore) finish(false);
   };
   // The client half-closed. Silent so far: decide now (server-first). Mid-opening: the stream has
   // ended, so the bytes can no longer be put back for an adapter; drop the connection.

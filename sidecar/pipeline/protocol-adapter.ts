@@ -5,7 +5,7 @@
 // command-runs.ts); adapters are registered once, in sidecar/protocols/registry.ts.
 import type { Socket } from 'node:net';
 import type { CommandFacts, Protocol, TargetSpec } from '../../core/vocabulary.js';
-import type { DetectedProtocol } from '../capture/protocol-detection.js';
+import type { OpeningVerdict } from '../capture/protocol-detection.js';
 import type { ConnectionSession } from './connection-session.js';
 import type { AdapterSettings, PipelineServices } from './pipeline-services.js';
 
@@ -14,8 +14,8 @@ export interface ProtocolAdapter {
   readonly protocol: Protocol;
   /** Destination ports the injection captures for it by default. */
   readonly defaultPorts: readonly number[];
-  /** What the capture's first-bytes detection calls a connection this adapter serves. */
-  readonly detections: readonly DetectedProtocol[];
+  /** Whether a captured client's first bytes are this protocol's (pure; asked before anything else). */
+  detect(opening: Buffer): OpeningVerdict;
   /** Once per process, before the first connection (a grammar to compile, say). */
   init?(): Promise<void>;
   /** The inspector, as `policy check/test` runs it: one client command's text into facts. */

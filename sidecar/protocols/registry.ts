@@ -12,9 +12,9 @@ export function adapterFor(protocol: Protocol): ProtocolAdapter | undefined {
   return ADAPTERS.find((a) => a.protocol === protocol);
 }
 
-/** The adapter a captured connection's first bytes belong to, if any. */
+/** The adapter a captured connection's first bytes were recognised by, if any. */
 export function adapterForDetection(detection: DetectedProtocol): ProtocolAdapter | undefined {
-  return ADAPTERS.find((a) => a.detections.includes(detection));
+  return ADAPTERS.find((a) => a.protocol === detection);
 }
 
 /** Destination ports captured by default: those of the protocols sidegate has an adapter for. */

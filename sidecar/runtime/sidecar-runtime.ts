@@ -238,6 +238,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     });
     const capture = await startTransparentListener<CaptureRoute>({
       port: opts.capturePort,
+      detectors: ADAPTERS,
       resolveTarget: (dest, detection): CaptureRoute | null => {
         const target = directory.lookup(dest.host, dest.port);
         if (!target) {
@@ -247,7 +248,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
         }
         // A target only takes a connection that speaks its protocol. Anything else sent to a
         // target's address is refused, never relayed (egress is only for unnamed destinations).
-        if (!adapterFor(target.protocol)?.detections.includes(detection.protocol)) return null;
+        if (detection.protocol !== target.protocol || !adapterFor(target.protocol)) return null;
         return { target };
       },
       onConnection: (socket, dest, detection, route, initialBytes) =>

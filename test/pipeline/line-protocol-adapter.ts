@@ -44,7 +44,7 @@ export function lineAdapter(store: Store): ProtocolAdapter {
   return {
     protocol: 'http',
     defaultPorts: [],
-    detections: [],
+    detect: () => 'no',
     inspect: (text, target) => [inspectLine(text, target).facts],
     open: (_services: PipelineServices, settings: AdapterSettings) => ({
       serve: (connection: Socket, target: TargetSpec, session: ConnectionSession) => {

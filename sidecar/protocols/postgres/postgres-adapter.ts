@@ -8,11 +8,12 @@ import { CatalogNames } from './catalog-names.js';
 import { PostgresProxySession } from './proxy-session.js';
 import { decisionFacts, initSqlInspector, inspectSql } from './sql-inspector.js';
 import { uninspected } from './uninspected-statement.js';
+import { detectPostgresOpening } from './opening-detection.js';
 
 export const postgresAdapter: ProtocolAdapter = {
   protocol: 'postgres',
   defaultPorts: [5432],
-  detections: ['postgres'],
+  detect: detectPostgresOpening,
   init: initSqlInspector,
   inspect: (text, target) => decisionFacts(inspectSql(text, { target })),
   open(services, settings) {
