@@ -156,6 +156,11 @@ export const EGRESS_BUILTIN_RULES = {
   loop: 'egress-loop',
   /** A target's host does not resolve: a connection on its port may be to it, so it is not relayed. */
   targetUnresolved: 'target-unresolved',
+  /**
+   * No rule matched a protocol sidegate has an adapter for (PostgreSQL): most likely a database it
+   * guards reached at another address, so refused unless a rule relays it explicitly.
+   */
+  guardedProtocol: 'egress-guarded-protocol',
 } as const;
 
 /** The policy's `egress` section, resolved: `passthrough` with no rules when absent. */

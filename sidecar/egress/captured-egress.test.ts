@@ -33,3 +33,21 @@ test("a port of a target whose address is unknown is refused before any rule", (
 test('otherwise the policy rules decide', () => {
   assert.deepEqual(egress().decide(dest('10.0.0.7', 8080), tls), { action: 'passthrough', rule: 'everything' });
 });
+
+test('a guarded protocol to an unnamed address is refused by default; only a rule naming it relays it', () => {
+  const pg: CaptureDetection = { protocol: 'postgres', needMore: false, clientSilent: false };
+  const make = (rules: { name: string; action: 'passthrough' | 'refuse'; protocols?: ('postgres' | 'tls')[] }[]) =>
+    new CapturedEgress({
+      policy: { defaultAction: 'passthrough', rules },
+      audit: { startSession: () => assert.fail('decide() records nothing') },
+      log: silentLogger,
+      ownPorts: () => [16001],
+      unresolvedTargetPorts: () => new Set(),
+      guardedProtocols: new Set(['postgres']),
+      refuse: () => {},
+      localAddresses: () => ['10.0.0.7'],
+    });
+  assert.deepEqual(make([]).decide(dest('192.0.2.9', 5432), pg), { action: 'refuse', rule: 'egress-guarded-protocol' });
+  assert.deepEqual(make([]).decide(dest('192.0.2.9', 443), tls), { action: 'passthrough', rule: 'egress-default' }, 'other protocols follow the default');
+  assert.deepEqual(make([{ name: 'other-db', protocols: ['postgres'], action: 'passthrough' }]).decide(dest('192.0.2.9', 5432), pg), { action: 'passthrough', rule: 'other-db' });
+});

@@ -35,6 +35,8 @@ export interface CapturedEgressOptions {
   ownPorts(): Iterable<number>;
   /** Ports of targets whose address is not known: connections to them are refused. */
   unresolvedTargetPorts(): ReadonlySet<number>;
+  /** Protocols sidegate has an adapter for: relayed only when a rule says so, never by the default. */
+  guardedProtocols?: ReadonlySet<string>;
   /** Writes a refusal in the client's protocol, if it has one (may write nothing); we end the socket after. */
   refuse(socket: net.Socket, detection: CaptureDetection, message: string): void;
   connectTimeoutMs?: number;
@@ -54,7 +56,13 @@ export class CapturedEgress {
   decide(destination: OriginalDestination, detection: CaptureDetection): EgressDecision {
     if (this.loops.isLoop(destination.host, destination.port)) return { action: 'refuse', rule: EGRESS_BUILTIN_RULES.loop };
     if (this.opts.unresolvedTargetPorts().has(destination.port)) return { action: 'refuse', rule: EGRESS_BUILTIN_RULES.targetUnresolved };
-    return this.matcher.decide({ host: destination.host, port: destination.port, protocol: detection.protocol });
+    const decided = this.matcher.decide({ host: destination.host, port: destination.port, protocol: detection.protocol });
+    // A database protocol sidegate guards, to an address no target names, is most likely a guarded
+    // database reached another way: fail closed unless the operator relays it by name.
+    if (decided.rule === EGRESS_BUILTIN_RULES.default && this.opts.guardedProtocols?.has(detection.protocol)) {
+      return { action: 'refuse', rule: EGRESS_BUILTIN_RULES.guardedProtocol };
+    }
+    return decided;
   }
 
   /** Takes the socket over: relays it or refuses it, audited either way. `initialBytes` are already back in the socket. */

@@ -234,6 +234,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
       log,
       ownPorts: () => [...bound.map((b) => b.port), ...(opts.admin ? [opts.admin.port] : [])],
       unresolvedTargetPorts: () => directory.unresolvedPorts(),
+      guardedProtocols: new Set(ADAPTERS.map((a) => a.protocol)),
       refuse: refuseInProtocol,
     });
     const capture = await startTransparentListener<CaptureRoute>({

@@ -327,14 +327,15 @@ test('bypass: the target IPv6 address directly is captured too', async () => {
   assert.ok(s.some((x) => x.attributes['server.address'] === ns.v6.db && x.attributes['db.operation.name'] === 'SELECT'));
 });
 
-test('every address on port 5432 is captured: one no target names is relayed (egress passthrough) and audited', async () => {
-  // Nothing listens at dbAlt:5432, so the relay's connect fails; the record still shows the attempt.
+test('every address on port 5432 is captured: a PostgreSQL connection no target names is refused (guarded protocol) and audited', async () => {
+  // A database sidegate guards reached at another address must not be relayed by the default.
   const r = await asRunner(ns, ['psql', '-X', '-h', ns.v4.dbAlt, '-U', 'app', '-d', 'shop', '-c', 'SELECT 1'], { PGCONNECT_TIMEOUT: '5', PGSSLMODE: 'disable' });
   assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /egress-guarded-protocol/);
   const span = await spanWhere(pod, (x) => x.attributes['server.address'] === ns.v4.dbAlt && x.attributes['server.port'] === 5432);
-  assert.equal(span.attributes['sidegate.decision'], 'passthrough');
+  assert.equal(span.attributes['sidegate.decision'], 'deny');
+  assert.equal(span.attributes['sidegate.rule'], 'egress-guarded-protocol');
   assert.equal(span.attributes['sidegate.protocol'], 'postgres');
-  assert.equal(span.attributes['sidegate.egress.connected'], false);
 });
 
 test('bypass: binding a different source address is still captured', async () => {
