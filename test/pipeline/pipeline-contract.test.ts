@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parsePolicy, Policy } from '../../policies/index.js';
 import type { TargetSpec } from '../../core/vocabulary.js';
-import { silentLogger } from '../../core/logging/logger.js';
+import { createLogger } from '../../core/logging/logger.js';
 import { TokenVerifier, TokenFile } from '../../sidecar/identity/index.js';
 import { ClientIdentity } from '../../sidecar/pipeline/client-identity.js';
 import { CommandGate } from '../../sidecar/pipeline/command-gate.js';
@@ -112,6 +112,8 @@ const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 
 interface Pipeline {
   trail: RecordingTrail;
+  /** Every log line, as JSON text. */
+  logs: string[];
   store: Store;
   port: number;
   close(): Promise<void>;
@@ -126,13 +128,14 @@ async function startPipeline(opts: { podToken?: string; authTimeoutMs?: number }
     tokenFile = new TokenFile(path);
   }
   const trail = new RecordingTrail();
+  const logs: string[] = [];
   const services: PipelineServices = {
     gate: new CommandGate(policy, new ApprovalClient({ url: broker.url, token: requesterToken }), () => trail.healthy),
     identity: new ClientIdentity(new TokenVerifier(policy.issuers()), policy, tokenFile),
     credentials: { credentialsFor: async () => ({ username: 'u', password: 'p' }) },
     audit: trail,
     masking: (principal, target) => policy.masking(principal, target),
-    log: silentLogger,
+    log: createLogger({ level: 'info', sink: (line) => logs.push(line) }),
   };
   const store: Store = new Map([
     ['orders', [{ id: '1', note: 'first' }, { id: '2', note: 'second' }]],
@@ -147,6 +150,7 @@ async function startPipeline(opts: { podToken?: string; authTimeoutMs?: number }
   await once(listener, 'listening');
   return {
     trail,
+    logs,
     store,
     port: (listener.address() as AddressInfo).port,
     close: () => new Promise((resolve) => listener.close(() => resolve())),
@@ -432,5 +436,29 @@ test('masking: every value channel the adapter declares passes the session maske
   const failed = lastCommand(p);
   assert.equal(failed.attributes['sidegate.masked_count'], 1);
   assert.doesNotMatch(failed.error!, new RegExp(AWS_KEY));
+  await p.close();
+});
+
+test('security events are log lines, and no token is ever in one', BOUNDED, async () => {
+  const p = await startPipeline();
+  const presented = await token('ci-job-1', { expiresIn: -120 });
+  const refused = await connect(p.port);
+  refused.send(`AUTH ${presented}`);
+  await refused.until('ERR');
+  await refused.close();
+  const c = await login(p);
+  c.send('Q drop orders');
+  await c.until('ERR');
+  c.send('Q update orders');
+  await c.until('NOTICE');
+  broker.store.decide(await pendingApproval(), 'denied', 'dba');
+  await c.until('ERR');
+  await c.close();
+  const text = p.logs.join('\n');
+  assert.match(text, /"login rejected"/);
+  assert.match(text, /"command denied".*"never-drop"/);
+  assert.match(text, /"command held for approval"/);
+  assert.match(text, /"approval denied".*"approver":"dba"/);
+  assert.doesNotMatch(text, /eyJ/, 'no token in the log');
   await p.close();
 });
