@@ -12,7 +12,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import os from 'node:os';
-import { startHarness, basePolicy, type Harness } from '../../support/sidegate-harness.js';
+import { startHarness, basePolicy, pgInfo, type Harness } from '../../support/sidegate-harness.js';
 import type { OriginalDestination } from '../../../sidecar/capture/original-destination.js';
 import type { ReceivedSpan } from '../../support/otlp-receiver.js';
 
@@ -275,6 +275,66 @@ describe('adversarial: egress relay', () => {
     });
   }
 });
+
+describe('adversarial: egress relay and a target written as a non-canonical IPv6 address', () => {
+  const pod6 = podAddress6();
+  let h: Harness;
+  let forwarder: Forwarder;
+  const destinations = new Map<string, OriginalDestination>();
+
+  before(async () => {
+    if (!pod6) return;
+    const pg = await pgInfo();
+    forwarder = await startForwarder(pod6, { host: pg.host, port: pg.port });
+    // The same address the kernel reports as e.g. fd00::2, written out in full; and an operator rule
+    // that relays PostgreSQL to other databases in the range (which the guarded target sits in).
+    const spelled = expandIPv6(pod6).toUpperCase();
+    h = await startHarness({
+      policy: (env) =>
+        basePolicy(env).replace(`address: ${env.pg.host}:${env.pg.port}`, `address: "[${spelled}]:${forwarder.port}"`).replace(/    tls: \{[^}]*\}\n/, '    tls: { mode: disable }\n') +
+        `\negress:\n  default: passthrough\n  rules:\n    - { name: other-databases, destinations: ["${pod6}/64"], protocols: [postgres], action: passthrough }\n`,
+      capture: { originalDestination: (socket) => destinations.get(socket.remoteAddress ?? '') ?? null },
+    });
+  });
+  after(async () => {
+    await h?.close();
+    await forwarder?.close();
+  });
+
+  it('attacker: a PostgreSQL startup to the target\'s address goes to the adapter, never through the relay', { skip: !pod6 }, async () => {
+    destinations.set('127.0.0.200', { host: pod6!, port: forwarder.port, family: 6 });
+    const socket = net.connect({ host: '127.0.0.1', port: h.capturePort!, localAddress: '127.0.0.200' });
+    socket.on('error', () => {});
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(startupMessage('sidegate_plain', 'sidegate_test'));
+    await sleep(800);
+    socket.destroy();
+    const answer = Buffer.concat(received);
+    assert.equal(answer[0], 0x52, `expected an authentication request, got ${JSON.stringify(answer.toString('latin1'))}`);
+    // sidegate's adapter asks the client for its token and connects upstream only after verifying
+    // it: nothing reached the database. Through the relay, PostgreSQL itself would be asking.
+    assert.equal(forwarder.connections.length, 0, 'the client\'s own startup was relayed to PostgreSQL');
+    assert.ok(!h.logs.some((l) => l.includes('security: egress passthrough')));
+  });
+});
+
+function podAddress6(): string | undefined {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const i of list ?? []) if (i.family === 'IPv6' && !i.internal && !i.address.startsWith('fe80')) return i.address;
+  }
+  return undefined;
+}
+
+/** fd00::2 → fd00:0:0:0:0:0:0:2: the same address, spelled as a policy author might. */
+function expandIPv6(address: string): string {
+  const [head, tail] = address.split('::') as [string, string | undefined];
+  if (tail === undefined) return address;
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  return [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].join(':');
+}
 
 function assertLateRefusal(span: ReceivedSpan): void {
   assert.equal(span.attributes['sidegate.decision'], 'deny');
