@@ -134,7 +134,12 @@ export function relayToDestination(client: net.Socket, opts: RelayOptions): void
     let screenTimer: NodeJS.Timeout | undefined;
     const settle = (final: boolean) => {
       if (settled || client.destroyed) return;
-      let verdict = screen(Buffer.concat(held, heldLength), final);
+      let verdict: 'relay' | 'more' | 'refuse';
+      try {
+        verdict = screen(Buffer.concat(held, heldLength), final);
+      } catch {
+        verdict = 'refuse'; // inside a 'data' handler a throw would end the process; refuse this one connection
+      }
       if (verdict === 'more' && final) verdict = 'refuse'; // a screen that cannot decide fails closed
       if (verdict === 'more') return;
       settled = true;
