@@ -2,10 +2,10 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
-import { detectProtocol, serverNameFromClientHello, type ProtocolDetection } from './protocol-detection.js';
+import { alpnFromClientHello, detectProtocol, serverNameFromClientHello, type ProtocolDetection } from './protocol-detection.js';
 
 /** The first flight of a real node TLS client, captured by a plain TCP server on loopback. */
-async function realClientHello(servername?: string): Promise<Buffer> {
+async function realClientHello(servername?: string, alpn?: string[]): Promise<Buffer> {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
@@ -22,7 +22,7 @@ async function realClientHello(servername?: string): Promise<Buffer> {
       });
     }),
   );
-  const client = tls.connect({ host: '127.0.0.1', port, ...(servername ? { servername } : {}) });
+  const client = tls.connect({ host: '127.0.0.1', port, ...(servername ? { servername } : {}), ...(alpn ? { ALPNProtocols: alpn } : {}) });
   client.on('error', () => {});
   const hello = await captured;
   client.destroy();
@@ -141,5 +141,23 @@ describe('serverNameFromClientHello', () => {
     assert.equal(serverNameFromClientHello(hello('x'.repeat(64) + '.com')), undefined);
     assert.equal(serverNameFromClientHello(hello('\u00e9.example')), undefined);
     assert.equal(serverNameFromClientHello(hello('api.internal').subarray(0, 50)), undefined);
+  });
+});
+
+describe('direct TLS to a guarded protocol (ALPN)', () => {
+  const postgres = { protocol: 'postgres' as const, tlsAlpn: ['postgresql'], detect: (b: Buffer) => (b[0] === 0 ? ('more' as const) : ('no' as const)) };
+
+  it('reads the ALPN ids a real ClientHello offers', async () => {
+    const hello = await realClientHello('db.internal', ['h2', 'http/1.1']);
+    assert.deepEqual(alpnFromClientHello(hello.subarray(9)), ['h2', 'http/1.1']);
+    assert.equal(alpnFromClientHello((await realClientHello('db.internal')).subarray(9)), undefined);
+  });
+
+  it('a ClientHello offering an adapter\'s ALPN id is that protocol over TLS (PostgreSQL 17 sslnegotiation=direct)', async () => {
+    const hello = await realClientHello('db.internal', ['postgresql']);
+    assert.deepEqual(detectProtocol(hello, [postgres]), { protocol: 'tls', sni: 'db.internal', needMore: false, tlsFor: 'postgres' });
+    // Without the adapter asked, or with other ids, it is plain TLS.
+    assert.deepEqual(detectProtocol(hello), { protocol: 'tls', sni: 'db.internal', needMore: false });
+    assert.deepEqual(detectProtocol(await realClientHello('db.internal', ['h2']), [postgres]), { protocol: 'tls', sni: 'db.internal', needMore: false });
   });
 });

@@ -20,12 +20,22 @@ export type OpeningVerdict = 'yes' | 'no' | 'more';
 export interface OpeningDetector {
   readonly protocol: Protocol;
   detect(opening: Buffer): OpeningVerdict;
+  /**
+   * ALPN ids its clients offer when they open with TLS directly (PostgreSQL 17's
+   * sslnegotiation=direct sends "postgresql" and no SSLRequest): such a TLS opening is this protocol.
+   */
+  readonly tlsAlpn?: readonly string[];
 }
 
 export interface ProtocolDetection {
   protocol: DetectedProtocol;
   /** TLS server_name (lower-cased), when the ClientHello carries a valid one. */
   sni?: string;
+  /**
+   * A TLS opening whose ALPN offers an adapter's protocol (its `tlsAlpn`): that protocol spoken
+   * over direct TLS. sidegate cannot inspect it, so egress decides it as that protocol, never as TLS.
+   */
+  tlsFor?: Protocol;
   /** True when the bytes so far are a prefix of something recognisable: read more, then ask again. */
   needMore: boolean;
 }
@@ -52,10 +62,19 @@ export function detectProtocol(bytes: Uint8Array, adapters: readonly OpeningDete
     if (verdict === 'more') adapterWantsMore = true;
   }
   const found = detectOther(data);
+  if (found.protocol === 'tls' && found.alpn) {
+    const offered = found.alpn;
+    const direct = adapters.find((a) => a.tlsAlpn?.some((id) => offered.includes(id)));
+    const { alpn: _alpn, ...rest } = found;
+    return direct ? { ...rest, tlsFor: direct.protocol } : rest;
+  }
   return found.protocol === 'unknown' && !found.needMore && adapterWantsMore ? NEED_MORE : found;
 }
 
-function detectOther(data: Buffer): ProtocolDetection {
+/** What the TLS reading adds before the adapters' ALPN ids are compared. */
+type OtherDetection = ProtocolDetection & { alpn?: string[] };
+
+function detectOther(data: Buffer): OtherDetection {
   const first = data[0]!;
   if (first === 0x16) return detectTls(data);
   if (first === 0x53 /* S */) return detectSsh(data);
@@ -93,7 +112,7 @@ function detectHttp(data: Buffer): ProtocolDetection {
 
 // TLS: collect the handshake bytes across records (a large ClientHello, e.g. with post-quantum key
 // shares, may span several), then walk the ClientHello to the server_name extension.
-function detectTls(data: Buffer): ProtocolDetection {
+function detectTls(data: Buffer): OtherDetection {
   if (data.length < 3) return NEED_MORE;
   if (data[1] !== 0x03 || data[2]! > 0x04) return UNKNOWN;
   const handshake: Buffer[] = [];
@@ -122,15 +141,16 @@ function detectTls(data: Buffer): ProtocolDetection {
   }
   const hello = Buffer.concat(handshake).subarray(4, needed);
   const sni = serverNameFromClientHello(hello);
-  return sni ? { protocol: 'tls', sni, needMore: false } : { protocol: 'tls', needMore: false };
+  const alpn = alpnFromClientHello(hello);
+  return { protocol: 'tls', needMore: false, ...(sni ? { sni } : {}), ...(alpn ? { alpn } : {}) };
 }
 
 function tlsWithoutSni(sawHandshake: boolean): ProtocolDetection {
   return sawHandshake ? { protocol: 'tls', needMore: false } : UNKNOWN;
 }
 
-/** The host_name from a ClientHello body (after the 4-byte handshake header); undefined if absent or malformed. */
-export function serverNameFromClientHello(body: Buffer): string | undefined {
+/** One extension's data from a ClientHello body (after the 4-byte handshake header); undefined if absent or malformed. */
+function clientHelloExtension(body: Buffer, wanted: number): Buffer | undefined {
   const r = new BoundedReader(body);
   if (!r.skip(2 + 32)) return undefined; // legacy_version, random
   if (!r.skipVector(1)) return undefined; // legacy_session_id
@@ -143,17 +163,39 @@ export function serverNameFromClientHello(body: Buffer): string | undefined {
     const type = ext.u16()!;
     const data = ext.vector(2);
     if (!data) return undefined;
-    if (type !== 0x0000) continue;
-    const list = new BoundedReader(data).vector(2);
-    if (!list) return undefined;
-    const names = new BoundedReader(list);
-    while (names.remaining() >= 3) {
-      const nameType = names.u8()!;
-      const name = names.vector(2);
-      if (!name) return undefined;
-      if (nameType === 0) return validHostName(name.toString('latin1'));
-    }
-    return undefined;
+    if (type === wanted) return data;
+  }
+  return undefined;
+}
+
+/** The ALPN protocol ids a ClientHello offers (RFC 7301), or undefined when it offers none. */
+export function alpnFromClientHello(body: Buffer): string[] | undefined {
+  const data = clientHelloExtension(body, 0x0010);
+  if (!data) return undefined;
+  const list = new BoundedReader(data).vector(2);
+  if (!list) return undefined;
+  const ids = new BoundedReader(list);
+  const out: string[] = [];
+  while (ids.remaining() > 0) {
+    const id = ids.vector(1);
+    if (!id) return undefined;
+    out.push(id.toString('latin1'));
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** The host_name from a ClientHello body (after the 4-byte handshake header); undefined if absent or malformed. */
+export function serverNameFromClientHello(body: Buffer): string | undefined {
+  const data = clientHelloExtension(body, 0x0000);
+  if (!data) return undefined;
+  const list = new BoundedReader(data).vector(2);
+  if (!list) return undefined;
+  const names = new BoundedReader(list);
+  while (names.remaining() >= 3) {
+    const nameType = names.u8()!;
+    const name = names.vector(2);
+    if (!name) return undefined;
+    if (nameType === 0) return validHostName(name.toString('latin1'));
   }
   return undefined;
 }

@@ -47,3 +47,18 @@ test('a failed or empty re-resolution keeps the last known addresses', async () 
   assert.equal(dir.lookup('10.8.8.8', 5432)?.name, 'a');
   assert.equal(dir.lookup('10.9.9.9', 5432), undefined, 'a successful answer replaces the old addresses');
 });
+
+test('an IPv6 target written in any spelling is recognised at the address the kernel reports', async () => {
+  const dir = new TargetDirectory([
+    target('long', 'FD00:0:0:0:0:0:0:2'),
+    target('zeros', 'fd00:0:0::3'),
+    target('mapped', '::FFFF:10.0.0.8'),
+    target('mapped-hex', '::ffff:a00:7'),
+  ]);
+  await dir.refresh();
+  assert.equal(dir.lookup('fd00::2', 5432)?.name, 'long');
+  assert.equal(dir.lookup('fd00::3', 5432)?.name, 'zeros');
+  assert.equal(dir.lookup('10.0.0.8', 5432)?.name, 'mapped');
+  assert.equal(dir.lookup('::ffff:10.0.0.7', 5432)?.name, 'mapped-hex');
+  assert.equal(dir.lookup('10.0.0.7', 5432)?.name, 'mapped-hex');
+});

@@ -61,7 +61,20 @@ export class TargetDirectory {
 }
 
 function key(address: string, port: number): string {
-  // ::ffff:10.0.0.1 and 10.0.0.1 are the same destination.
-  const a = address.startsWith('::ffff:') && net.isIPv4(address.slice(7)) ? address.slice(7) : address.toLowerCase();
-  return `${a}|${port}`;
+  return `${canonicalAddress(address)}|${port}`;
+}
+
+/**
+ * One spelling per address. A policy may write an IPv6 target as [fd00:0:0::5] while the kernel
+ * reports fd00::5; compared as text, the target's own address would become a destination no target
+ * names and follow egress (relayed, if a rule lets PostgreSQL through). ::ffff:10.0.0.1 and
+ * 10.0.0.1 are the same destination.
+ */
+export function canonicalAddress(address: string): string {
+  if (!net.isIPv6(address)) return address.toLowerCase();
+  const v6 = new URL(`http://[${address}]`).hostname.slice(1, -1); // RFC 5952: lower case, longest zero run compressed
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (!mapped) return v6;
+  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
 }

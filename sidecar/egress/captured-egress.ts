@@ -15,6 +15,7 @@ import type { AuditTrail } from '../audit/index.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { EGRESS_BUILTIN_RULES, type EgressPolicy } from '../../core/vocabulary.js';
 import type { CaptureDetection } from '../capture/transparent-listener.js';
+import { detectProtocol, type OpeningDetector } from '../capture/protocol-detection.js';
 import type { OriginalDestination } from '../capture/original-destination.js';
 import { EgressRuleMatcher, type EgressDecision } from './egress-rule-matcher.js';
 import { LoopGuard } from './loop-guard.js';
@@ -37,6 +38,12 @@ export interface CapturedEgressOptions {
   unresolvedTargetPorts(): ReadonlySet<number>;
   /** Protocols sidegate has an adapter for: relayed only when a rule says so, never by the default. */
   guardedProtocols?: ReadonlySet<string>;
+  /**
+   * The adapters' opening detectors. A connection decided before its opening was known (a silent
+   * client, an opening cut short past the detection timeout, bytes no reader recognised) has its
+   * first bytes read again by them before any reaches the destination, and is decided again.
+   */
+  detectors?: readonly OpeningDetector[];
   /** Writes a refusal in the client's protocol, if it has one (may write nothing); we end the socket after. */
   refuse(socket: net.Socket, detection: CaptureDetection, message: string): void;
   connectTimeoutMs?: number;
@@ -53,13 +60,15 @@ export class CapturedEgress {
     this.loops = new LoopGuard(() => opts.ownPorts(), opts.localAddresses ? () => opts.localAddresses!() : undefined);
   }
 
-  decide(destination: OriginalDestination, detection: CaptureDetection): EgressDecision {
+  decide(destination: OriginalDestination, detection: Pick<CaptureDetection, 'protocol' | 'tlsFor'>): EgressDecision {
     if (this.loops.isLoop(destination.host, destination.port)) return { action: 'refuse', rule: EGRESS_BUILTIN_RULES.loop };
     if (this.opts.unresolvedTargetPorts().has(destination.port)) return { action: 'refuse', rule: EGRESS_BUILTIN_RULES.targetUnresolved };
-    const decided = this.matcher.decide({ host: destination.host, port: destination.port, protocol: detection.protocol });
+    // Direct TLS whose ALPN names a guarded protocol (PostgreSQL 17) is that protocol, not "tls".
+    const protocol = detection.tlsFor ?? detection.protocol;
+    const decided = this.matcher.decide({ host: destination.host, port: destination.port, protocol });
     // A database protocol sidegate guards, to an address no target names, is most likely a guarded
     // database reached another way: fail closed unless the operator relays it by name.
-    if (decided.rule === EGRESS_BUILTIN_RULES.default && this.opts.guardedProtocols?.has(detection.protocol)) {
+    if (decided.rule === EGRESS_BUILTIN_RULES.default && this.opts.guardedProtocols?.has(protocol)) {
       return { action: 'refuse', rule: EGRESS_BUILTIN_RULES.guardedProtocol };
     }
     return decided;
@@ -70,7 +79,7 @@ export class CapturedEgress {
     const where = formatAddress(destination);
     const host = detection.protocol === 'http' ? httpRequestHost(initialBytes) : undefined;
     const facts = {
-      'sidegate.protocol': detection.protocol,
+      'sidegate.protocol': detection.tlsFor ?? detection.protocol,
       'sidegate.rule': decision.rule,
       'server.address': destination.host,
       'server.port': destination.port,
@@ -104,12 +113,39 @@ export class CapturedEgress {
 
     const span = this.opts.audit.startSession({ ...facts, 'sidegate.decision': 'passthrough' }, 'egress passthrough');
     this.opts.log.info('security: egress passthrough', { ...logFields, decision: 'passthrough' });
+    // Decided on an opening that said nothing: a client silent past the server-first wait, or one
+    // that sends a PostgreSQL startup in pieces slower than the detection timeout, would otherwise
+    // reach a database uninspected. Its first bytes are read again before any goes out.
+    let late: { protocol: string; decision: EgressDecision } | undefined;
+    const detectors = this.opts.detectors ?? [];
+    const screen =
+      detection.protocol === 'unknown' && detectors.length > 0
+        ? (opening: Buffer, final: boolean): 'relay' | 'more' | 'refuse' => {
+            const found = detectProtocol(opening, detectors);
+            if (found.needMore && !final) return 'more';
+            // Still a prefix of an adapter's opening when no more will come: decide it as that protocol.
+            const protocol = found.needMore ? (detectors.find((d) => d.detect(opening) === 'more')?.protocol ?? 'unknown') : (found.tlsFor ?? found.protocol);
+            if (protocol === 'unknown') return 'relay';
+            const decision = this.decide(destination, { protocol });
+            late = { protocol, decision };
+            if (decision.action === 'passthrough') return 'relay';
+            const message = `egress to ${where} (${protocol}) refused by rule ${decision.rule}`;
+            this.opts.log.warn('security: egress refused', { ...logFields, protocol, rule: decision.rule, decision: 'deny', late: true });
+            this.opts.refuse(socket, { ...detection, protocol: found.needMore ? 'unknown' : found.protocol }, `sidegate: ${message}`);
+            return 'refuse';
+          }
+        : undefined;
     relayToDestination(socket, {
+      screen,
       host: destination.host,
       port: destination.port,
       connectTimeoutMs: this.opts.connectTimeoutMs ?? DEFAULT_EGRESS_CONNECT_TIMEOUT_MS,
       keepOpeningBytes: detection.protocol === 'http' && host === undefined ? MAX_REQUEST_HEAD_BYTES : 0,
       onClosed: (r) => {
+        if (late) {
+          span.setAttributes({ 'sidegate.protocol': late.protocol, 'sidegate.rule': late.decision.rule });
+          if (r.refused) span.setAttributes({ 'sidegate.decision': 'deny' });
+        }
         span.setAttributes({
           'sidegate.egress.connected': r.connected,
           'sidegate.egress.bytes_to_server': r.bytesToServer,

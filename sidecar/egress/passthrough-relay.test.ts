@@ -148,3 +148,60 @@ test('destroying the client (the sidecar draining) closes the upstream connectio
   await waitFor(() => (upstreamClosed ? true : undefined));
   c.destroy();
 });
+
+/** A front whose relay screens the client's opening; the destination records every byte it got. */
+async function screenedFront(t: { after(fn: () => unknown): void }, screen: (opening: Buffer, final: boolean) => 'relay' | 'more' | 'refuse') {
+  const got: Buffer[] = [];
+  const results: RelayResult[] = [];
+  const dest = await listen(t, (s) => {
+    s.on('error', () => {}); // a refused relay drops its connection here, possibly with a reset
+    s.write('greeting\n'); // server-first: reaches the client while its bytes are held
+    s.on('data', (d: Buffer) => got.push(d));
+    s.on('end', () => s.end());
+  });
+  const front = await listen(t, (socket) => relayToDestination(socket, { host: '127.0.0.1', port: dest, connectTimeoutMs: 2000, screen, onClosed: (r) => results.push(r) }));
+  return { front, got, results };
+}
+
+test('screen: a refused opening never reaches the destination; the server-first greeting still reached the client', async (t) => {
+  const { front, got, results } = await screenedFront(t, (opening) => (opening.includes('STARTUP') ? 'refuse' : 'more'));
+  const c = net.connect(front, '127.0.0.1');
+  const received: Buffer[] = [];
+  c.on('data', (d: Buffer) => received.push(d));
+  await once(c, 'connect');
+  await waitFor(() => (Buffer.concat(received).length > 0 ? true : undefined));
+  c.write('STAR');
+  await new Promise((r) => setTimeout(r, 50));
+  c.write('TUP and more');
+  await once(c, 'close');
+  const r = await waitFor(() => results[0]);
+  assert.equal(r.refused, true);
+  assert.equal(r.bytesToServer, 0);
+  assert.equal(Buffer.concat(got).length, 0);
+  assert.equal(Buffer.concat(received).toString(), 'greeting\n');
+});
+
+test('screen: a relayed opening goes first and in order; a client that ends mid-opening with "more" fails closed', async (t) => {
+  const relay = await screenedFront(t, (opening) => (opening.length >= 4 ? 'relay' : 'more'));
+  const c = net.connect(relay.front, '127.0.0.1');
+  c.on('data', () => {});
+  await once(c, 'connect');
+  c.write('ab');
+  c.write('cdef');
+  c.end('gh');
+  await once(c, 'close');
+  const r = await waitFor(() => relay.results[0]);
+  assert.equal(r.refused, false);
+  assert.equal(Buffer.concat(relay.got).toString(), 'abcdefgh');
+  assert.equal(r.bytesToServer, 8);
+
+  const undecided = await screenedFront(t, () => 'more');
+  const d = net.connect(undecided.front, '127.0.0.1');
+  d.on('data', () => {});
+  await once(d, 'connect');
+  d.end('\x00\x00\x00');
+  await once(d, 'close');
+  const u = await waitFor(() => undecided.results[0]);
+  assert.equal(u.refused, true);
+  assert.equal(Buffer.concat(undecided.got).length, 0);
+});

@@ -58,7 +58,8 @@ export function targetAttributes(target: TargetSpec): Attributes {
 export function decisionAttributes(decision: Decision, outcome?: GateOutcome): Attributes {
   const attrs: Attributes = {
     'sidegate.decision': outcome ? (outcome.verdict === 'allow' ? (decision.action === 'approve' ? 'approved' : 'allow') : 'deny') : decision.action,
-    'sidegate.rule': decision.rule,
+    // The gate's outcome may name another rule than the policy's decision (audit-unavailable after a hold).
+    'sidegate.rule': (outcome?.decision ?? decision).rule,
     'sidegate.policy.action': decision.action,
   };
   const approval = outcome?.approval;

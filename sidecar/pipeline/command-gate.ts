@@ -40,6 +40,8 @@ export interface ApprovalHolder {
   ): Promise<HoldResult>;
 }
 
+const AUDIT_UNAVAILABLE = { rule: 'audit-unavailable', reason: 'the audit trail cannot record commands right now' };
+
 export type GateOutcome =
   | { verdict: 'allow'; decision: Decision; approval?: HoldResult }
   | { verdict: 'deny'; decision: Decision; approval?: HoldResult; message: string };
@@ -61,9 +63,7 @@ export class CommandGate {
 
   /** Synchronous policy decision for one command (all statements of one client message). */
   decide(principal: Principal, facts: readonly CommandFacts[]): Decision {
-    if (!this.auditHealthy()) {
-      return { action: 'deny', rule: 'audit-unavailable', reason: 'the audit trail cannot record commands right now' };
-    }
+    if (!this.auditHealthy()) return { action: 'deny', ...AUDIT_UNAVAILABLE };
     if (facts.length === 0) return { action: 'allow', rule: 'empty', reason: 'empty command' };
     return this.policy.decideAll(principal, facts).decision;
   }
@@ -100,6 +100,12 @@ export class CommandGate {
       { timeoutMs: decision.timeoutMs ?? 300_000, signal: opts.signal, onCreated: opts.onCreated },
     );
     if (approval.status === 'approved') {
+      // A hold lasts minutes; the audit trail may have failed since decide(). An approved command
+      // that cannot be recorded does not run either (fail closed, as decide() would now say).
+      if (approval.hash === held.hash && !this.auditHealthy()) {
+        const unrecorded: Decision = { action: 'deny', rule: AUDIT_UNAVAILABLE.rule, reason: AUDIT_UNAVAILABLE.reason };
+        return { verdict: 'deny', decision: unrecorded, approval, message: `sidegate: approval ${approval.id} was granted, but denied by rule "${AUDIT_UNAVAILABLE.rule}": ${AUDIT_UNAVAILABLE.reason}; nothing ran` };
+      }
       if (approval.hash === held.hash) return { verdict: 'allow', decision, approval };
       const mismatched: HoldResult = { id: approval.id, status: 'mismatched' };
       return { verdict: 'deny', decision, approval: mismatched, message: denialMessage(decision, mismatched) };

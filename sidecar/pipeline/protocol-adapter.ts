@@ -16,6 +16,8 @@ export interface ProtocolAdapter {
   readonly defaultPorts: readonly number[];
   /** Whether a captured client's first bytes are this protocol's (pure; asked before anything else). */
   detect(opening: Buffer): OpeningVerdict;
+  /** ALPN ids its clients offer when they open with TLS directly: egress decides such TLS as this protocol. */
+  readonly tlsAlpn?: readonly string[];
   /** Once per process, before the first connection (a grammar to compile, say). */
   init?(): Promise<void>;
   /** The inspector, as `policy check/test` runs it: one client command's text into facts. */

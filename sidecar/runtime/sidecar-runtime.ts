@@ -23,6 +23,7 @@ import { startExplicitListener, type ExplicitListener } from '../capture/explici
 import { startTransparentListener, type CaptureDetection } from '../capture/transparent-listener.js';
 import { CapturedEgress, type EgressDecision } from '../egress/captured-egress.js';
 import { TargetDirectory } from '../capture/target-directory.js';
+import type { OriginalDestination } from '../capture/original-destination.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -56,6 +57,10 @@ export interface SidecarOptions {
    * connection's original destination is matched to a policy target by address.
    */
   capturePort?: number;
+  /** Addresses the capture listener binds; default 0.0.0.0 and ::. */
+  captureHosts?: string[];
+  /** Where captured connections were going; default SO_ORIGINAL_DST. Tests without NAT substitute it. */
+  captureOriginalDestination?(socket: Socket): OriginalDestination | null;
   /** How long POST /drain waits for open sessions (default 20 s). */
   drainGraceMs?: number;
   /** Deadline from connect to an identified client (default 10 s; env SIDEGATE_AUTH_TIMEOUT_MS). */
@@ -235,11 +240,14 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
       ownPorts: () => [...bound.map((b) => b.port), ...(opts.admin ? [opts.admin.port] : [])],
       unresolvedTargetPorts: () => directory.unresolvedPorts(),
       guardedProtocols: new Set(ADAPTERS.map((a) => a.protocol)),
+      detectors: ADAPTERS,
       refuse: refuseInProtocol,
     });
     const capture = await startTransparentListener<CaptureRoute>({
       port: opts.capturePort,
+      hosts: opts.captureHosts,
       detectors: ADAPTERS,
+      originalDestination: opts.captureOriginalDestination,
       resolveTarget: (dest, detection): CaptureRoute | null => {
         const target = directory.lookup(dest.host, dest.port);
         if (!target) {

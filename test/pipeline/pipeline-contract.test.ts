@@ -371,6 +371,27 @@ test('audit trail unhealthy: every command is denied (fail closed), the target i
   await p.close();
 });
 
+test('attacker: the audit trail fails while a command is held; the approval that follows runs nothing', BOUNDED, async () => {
+  const p = await startPipeline();
+  const c = await login(p);
+  c.send('Q update orders');
+  await c.until('NOTICE');
+  const id = await pendingApproval();
+  // Decided while the audit was healthy; the spool stops accepting records during the wait.
+  p.trail.healthy = false;
+  broker.store.decide(id, 'approved', 'dba');
+  const reply = (await c.until('DONE', 'ERR')).at(-1)!;
+  assert.match(reply, /^ERR .*audit-unavailable/);
+  assert.equal(p.store.get('orders')![0]!.note, 'first', 'the approved command ran without an audit trail');
+  await c.close();
+  await settled(p);
+  const span = lastCommand(p);
+  assert.equal(span.attributes['sidegate.decision'], 'deny');
+  assert.equal(span.attributes['sidegate.rule'], 'audit-unavailable');
+  p.trail.healthy = true;
+  await p.close();
+});
+
 test('identity rejected: a bad, expired or foreign token never reaches a session, and is audited', BOUNDED, async () => {
   const p = await startPipeline();
   const stranger = await startTestIssuer();

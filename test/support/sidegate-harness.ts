@@ -5,6 +5,8 @@ import { mkdtemp, writeFile, readFile, chmod, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { OriginalDestination } from '../../sidecar/capture/original-destination.js';
 import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { startTestIssuer } from './token-issuer.js';
@@ -34,6 +36,8 @@ export interface Harness {
   sidecar: RunningSidecar;
   dir: string;
   port: number;
+  /** The capture listener's port when `capture` was given. */
+  capturePort?: number;
   logs: string[];
   /** A valid CI-like token for this issuer. */
   token(claims?: Record<string, unknown>, opts?: Parameters<Issuer['sign']>[1]): Promise<string>;
@@ -57,6 +61,8 @@ export async function startHarness(opts: {
   clientTls?: boolean;
   /** Sidecar mode: a pod token with these claims (signed by the harness's issuer) identifies clients that present no password. */
   podToken?: Record<string, unknown>;
+  /** Pod mode's capture listener on 127.0.0.1, with the original destination of each connection from this function (no NAT here). */
+  capture?: { originalDestination(socket: Socket): OriginalDestination | null };
 }): Promise<Harness> {
   const pg = await pgInfo();
   const issuer = await startTestIssuer({ issuer: 'https://ci.test.sidegate' });
@@ -86,6 +92,7 @@ export async function startHarness(opts: {
       ...opts.env,
     },
     listenOverrides: { pg: { host: '127.0.0.1', port: 0 } },
+    ...(opts.capture ? { capturePort: 0, captureHosts: ['127.0.0.1'], captureOriginalDestination: opts.capture.originalDestination } : {}),
     clientTls: opts.clientTls ? { certFile: join(dirname(pg.caFile), 'server.crt'), keyFile: join(dirname(pg.caFile), 'server.key') } : undefined,
     log: createLogger({ level: 'debug', sink: (line) => logs.push(line) }),
   });
@@ -101,6 +108,7 @@ export async function startHarness(opts: {
     sidecar,
     dir,
     port,
+    capturePort: sidecar.listeners.find((l) => l.target === '*capture*')?.port,
     logs,
     token: (claims = {}, signOpts) =>
       issuer.sign({ sub: 'project_path:acme/api:ref_type:branch:ref:main', project_path: 'acme/api', ref: 'main', pipeline_id: '4242', ...claims }, {

@@ -14,6 +14,8 @@ export const postgresAdapter: ProtocolAdapter = {
   protocol: 'postgres',
   defaultPorts: [5432],
   detect: detectPostgresOpening,
+  // PostgreSQL 17's direct TLS (sslnegotiation=direct) opens with a ClientHello offering this.
+  tlsAlpn: ['postgresql'],
   init: initSqlInspector,
   inspect: (text, target) => decisionFacts(inspectSql(text, { target })),
   open(services, settings) {

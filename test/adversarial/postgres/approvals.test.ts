@@ -270,6 +270,29 @@ c.case('CancelRequest while an extended-protocol Execute is held: 57014 then Rea
   t.expectOk(await r.untilReady());
 });
 
+c.case('a CancelRequest racing the approval: whichever wins, a client told 57014 ran nothing, and a DELETE that ran was approved', { pending: true }, async (t) => {
+  for (let round = 0; round < 5; round++) {
+    const id = 900 + round;
+    await t.admin(`INSERT INTO orders (id, status) VALUES (${id}, 'race') ON CONFLICT (id) DO NOTHING`);
+    const r = await t.raw();
+    r.send(fe.query(`DELETE FROM orders WHERE id = ${id}`));
+    await heldNotice(r);
+    const [pending] = await t.h.approvals.list();
+    // Both at once: the approver's click and the client's Ctrl-C.
+    await Promise.all([t.h.approvals.decide(pending!.id, 'approve', 'dba').then((res) => res.text()), cancelFrom(t, r.backendKey)]);
+    const msgs = await r.untilReady();
+    const canceled = msgs.some((m) => m.type === 'E' && m.fields?.['C'] === '57014' && /waiting for approval/.test(m.fields?.['M'] ?? ''));
+    const remaining = (await t.admin(`SELECT count(*)::int AS n FROM orders WHERE id = ${id}`)).rows[0].n as number;
+    if (canceled) assert.equal(remaining, 1, `round ${round}: the client was told its DELETE was canceled, yet it ran`);
+    else {
+      t.expectOk(msgs);
+      assert.equal(remaining, 0, `round ${round}: neither canceled nor run`);
+    }
+    await t.admin(`DELETE FROM orders WHERE id = ${id}`);
+    r.send(fe.terminate());
+  }
+});
+
 c.case('a CancelRequest with another key does not cancel the hold (the approver still decides)', { pending: true }, async (t) => {
   const r = await t.raw();
   r.send(fe.query('DELETE FROM orders WHERE id = 1'));
