@@ -161,6 +161,8 @@ export const EGRESS_BUILTIN_RULES = {
    * guards reached at another address, so refused unless a rule relays it explicitly.
    */
   guardedProtocol: 'egress-guarded-protocol',
+  /** The sidecar relays as many connections as it may at once (a runner cannot exhaust its sockets). */
+  capacity: 'egress-capacity',
 } as const;
 
 /** The policy's `egress` section, resolved: `passthrough` with no rules when absent. */

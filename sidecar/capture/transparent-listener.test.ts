@@ -243,4 +243,25 @@ describe('startTransparentListener', () => {
     probe.close();
     blocker.close();
   });
+
+  it('bounds the connections in detection: beyond it new ones are closed at once, and a slot frees when one is decided', async () => {
+    const overloads: string[] = [];
+    const t = await start({ maxDetecting: 2, detectionTimeoutMs: 5000, onOverload: (c) => overloads.push(c.host) });
+    // Two clients stall inside an opening (a prefix of SSH's): both hold a detection slot.
+    const a = await t.connect();
+    a.write('SSH-2');
+    const b = await t.connect();
+    b.write('SSH-2');
+    const c = await t.connect();
+    await once(c, 'close');
+    assert.deepEqual(overloads, ['127.0.0.1']);
+    // One finishes its opening: its slot is free again, and a new client is served.
+    a.write('.0-x\r\n');
+    await t.until(() => t.handovers.length === 1);
+    const d = await t.connect();
+    d.write('SSH-2.0-y\r\n');
+    await t.until(() => t.handovers.length === 2);
+    assert.equal(overloads.length, 1);
+    for (const s of [a, b, d]) s.destroy();
+  });
 });

@@ -58,6 +58,12 @@ export interface TransparentListenerOptions<Target> {
   detectors?: readonly OpeningDetector[];
   /** Upper bound for bytes held back for detection. Default 20 KiB (a large TLS ClientHello fits). */
   maxPeekBytes?: number;
+  /**
+   * Connections at once still in detection (each may hold maxPeekBytes for detectionTimeoutMs).
+   * Beyond it a new connection is closed at once and `onOverload` told. Default 256.
+   */
+  maxDetecting?: number;
+  onOverload?(client: { host: string; port: number }): void;
   /** Where original destinations come from; default SO_ORIGINAL_DST. Tests without NAT substitute it. */
   originalDestination?(socket: net.Socket): OriginalDestination | null;
 }
@@ -72,20 +78,41 @@ export interface TransparentListener {
 }
 
 const DEFAULT_HOSTS = ['0.0.0.0', '::'];
+const DEFAULT_MAX_DETECTING = 256;
 /** After end(), a refused client that never reads is cut off after this long. */
 const REFUSAL_LINGER_MS = 1000;
 
 export async function startTransparentListener<Target>(opts: TransparentListenerOptions<Target>): Promise<TransparentListener> {
   const sockets = new Set<net.Socket>();
   const servers: net.Server[] = [];
+  const maxDetecting = opts.maxDetecting ?? DEFAULT_MAX_DETECTING;
+  let detecting = 0;
+  const slot = {
+    acquire: () => (detecting < maxDetecting ? (detecting++, true) : false),
+    release: () => void detecting--,
+  };
   const handle = (socket: net.Socket) => {
+    // A runner opening connections it never finishes cannot hold the sidecar's sockets and memory.
+    if (!slot.acquire()) {
+      const client = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+      socket.destroy();
+      opts.onOverload?.(client);
+      return;
+    }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     // Resets and timeouts during detection must never reach the process as an unhandled 'error'.
     socket.on('error', () => {});
     socket.setNoDelay(true);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      slot.release();
+    };
+    socket.once('close', release);
     try {
-      acceptConnection(socket, opts);
+      acceptConnection(socket, opts, release);
     } catch (err) {
       socket.destroy();
       opts.onError?.(err as Error);
@@ -124,7 +151,7 @@ export async function startTransparentListener<Target>(opts: TransparentListener
   };
 }
 
-function acceptConnection<Target>(socket: net.Socket, opts: TransparentListenerOptions<Target>): void {
+function acceptConnection<Target>(socket: net.Socket, opts: TransparentListenerOptions<Target>, detected: () => void): void {
   const client = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
   const refuse = (rejection: Omit<CaptureRejection, 'client'>) => refuseConnection(socket, { ...rejection, client }, opts);
 
@@ -144,6 +171,7 @@ function acceptConnection<Target>(socket: net.Socket, opts: TransparentListenerO
   }
   const dest = destination;
   peekOpening(socket, opts, (detection, initialBytes) => {
+    detected();
     let target: Target | null;
     try {
       target = opts.resolveTarget(dest, detection);

@@ -25,6 +25,8 @@ import { relayToDestination } from './passthrough-relay.js';
 export type { EgressDecision } from './egress-rule-matcher.js';
 
 export const DEFAULT_EGRESS_CONNECT_TIMEOUT_MS = 10_000;
+/** Relays open at once; beyond, new egress is refused (each relay holds two sockets). */
+export const DEFAULT_MAX_RELAYS = 1024;
 /** After end(), a refused client that never reads is cut off after this long. */
 const REFUSAL_LINGER_MS = 1000;
 
@@ -47,11 +49,14 @@ export interface CapturedEgressOptions {
   /** Writes a refusal in the client's protocol, if it has one (may write nothing); we end the socket after. */
   refuse(socket: net.Socket, detection: CaptureDetection, message: string): void;
   connectTimeoutMs?: number;
+  /** Relays open at once (default DEFAULT_MAX_RELAYS). */
+  maxRelays?: number;
   /** The pod's addresses for the loop guard; default every interface address. */
   localAddresses?(): Iterable<string>;
 }
 
 export class CapturedEgress {
+  private relays = 0;
   private readonly matcher: EgressRuleMatcher;
   private readonly loops: LoopGuard;
 
@@ -76,6 +81,9 @@ export class CapturedEgress {
 
   /** Takes the socket over: relays it or refuses it, audited either way. `initialBytes` are already back in the socket. */
   handle(socket: net.Socket, destination: OriginalDestination, detection: CaptureDetection, decision: EgressDecision, initialBytes: Buffer): void {
+    if (decision.action === 'passthrough' && this.relays >= (this.opts.maxRelays ?? DEFAULT_MAX_RELAYS)) {
+      decision = { action: 'refuse', rule: EGRESS_BUILTIN_RULES.capacity };
+    }
     const where = formatAddress(destination);
     const host = detection.protocol === 'http' ? httpRequestHost(initialBytes) : undefined;
     const facts = {
@@ -135,6 +143,7 @@ export class CapturedEgress {
             return 'refuse';
           }
         : undefined;
+    this.relays++;
     relayToDestination(socket, {
       screen,
       host: destination.host,
@@ -142,6 +151,7 @@ export class CapturedEgress {
       connectTimeoutMs: this.opts.connectTimeoutMs ?? DEFAULT_EGRESS_CONNECT_TIMEOUT_MS,
       keepOpeningBytes: detection.protocol === 'http' && host === undefined ? MAX_REQUEST_HEAD_BYTES : 0,
       onClosed: (r) => {
+        this.relays--;
         if (late) {
           span.setAttributes({ 'sidegate.protocol': late.protocol, 'sidegate.rule': late.decision.rule });
           if (r.refused) span.setAttributes({ 'sidegate.decision': 'deny' });

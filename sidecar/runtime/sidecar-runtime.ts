@@ -243,10 +243,19 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
       detectors: ADAPTERS,
       refuse: refuseInProtocol,
     });
+    let lastOverloadLog = 0;
     const capture = await startTransparentListener<CaptureRoute>({
       port: opts.capturePort,
       hosts: opts.captureHosts,
       detectors: ADAPTERS,
+      onOverload: (client) => {
+        metrics.inc('sidegate_capture_overload_total', {});
+        // One line a second at most: the flood is the event, not each connection of it.
+        const now = Date.now();
+        if (now - lastOverloadLog < 1000) return;
+        lastOverloadLog = now;
+        log.warn('security: capture overloaded; closing new connections until detection frees up', { client: client.host });
+      },
       originalDestination: opts.captureOriginalDestination,
       resolveTarget: (dest, detection): CaptureRoute | null => {
         const target = directory.lookup(dest.host, dest.port);
