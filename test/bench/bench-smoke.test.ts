@@ -28,8 +28,8 @@ test('the benchmark harness runs every workload over every path (smoke size)', {
     assert.equal(report.workloads.length, 8);
     for (const w of report.workloads) {
       assert.deepEqual(Object.keys(w.paths).sort(), ['direct', 'node-pipe', 'passthrough', 'pgbouncer', 'pgpool', 'sidegate'], w.workload);
-      for (const s of Object.values(w.paths) as { median: number; ratio: number }[]) {
-        assert.ok(s.median > 0 && Number.isFinite(s.ratio), w.workload);
+      for (const [path, s] of Object.entries(w.paths) as [string, { median: number; ratio: number }][]) {
+        assert.ok(s.median > 0 && Number.isFinite(s.ratio), `${w.workload} over ${path}: ${JSON.stringify(s)}`);
       }
     }
     assert.ok(report.memoryMb['idle'] > 0 && report.memoryMb['100 connections'] > 0 && report.memoryMb['after the first queries'] > 0);
