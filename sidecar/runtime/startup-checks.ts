@@ -4,6 +4,7 @@
 import type { Policy } from '../../policies/index.js';
 import { TokenVerifier, type CredentialsFile } from '../identity/index.js';
 import { loadMaskingKey } from './masking-key.js';
+import { adapterFor } from '../protocols/registry.js';
 
 export interface StartupCheckInputs {
   /** The credentials file start-up will use: its mode, syntax and an entry per target. Omitted: not checked. */
@@ -29,6 +30,10 @@ export async function startupProblems(policy: Policy, inputs: StartupCheckInputs
       const other = listenerOf.get(address);
       if (other) problems.push(`targets ${other} and ${target.name} both listen on ${address}`);
       else listenerOf.set(address, target.name);
+    }
+    // A target nothing can serve would accept connections only to close them: refuse it now.
+    if (!adapterFor(target.protocol)) {
+      problems.push(`target ${target.name}: sidegate has no adapter for protocol "${target.protocol}" yet`);
     }
     if (target.credentials.source !== 'file') {
       problems.push(`target ${target.name}: credential source "${target.credentials.source}" is not supported yet; use credentials: { file: KEY }`);

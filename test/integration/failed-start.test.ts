@@ -47,6 +47,8 @@ interface Setup {
   brokerPort: number;
   credentialsMode?: number;
   credentialsKey?: string;
+  /** Protocol of target b (default postgres). */
+  protocolB?: string;
 }
 
 async function attemptStart(setup: Setup): Promise<Error> {
@@ -60,7 +62,7 @@ identities:
   - { name: dev, issuer: "https://issuer.test", audiences: [sidegate], jwks: { keys: [{ kty: EC, crv: P-256, x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" }] } }
 targets:
   - { name: a, protocol: postgres, address: "127.0.0.1:1", tls: { mode: disable }, credentials: { file: a }, listen: "127.0.0.1:${setup.listenA}" }
-  - { name: b, protocol: postgres, address: "127.0.0.1:1", tls: { mode: disable }, credentials: { file: ${setup.credentialsKey ?? 'b'} }, listen: "127.0.0.1:${setup.listenB}" }
+  - { name: b, protocol: ${setup.protocolB ?? 'postgres'}, address: "127.0.0.1:1", tls: { mode: disable }, credentials: { file: ${setup.credentialsKey ?? 'b'} }, listen: "127.0.0.1:${setup.listenB}" }
 `,
     );
     const credentialsFile = join(dir, 'credentials.yaml');
@@ -132,4 +134,11 @@ test('two targets on one listen address are refused before anything opens', asyn
   const port = await freePort();
   const err = await attemptStart({ listenA: port, listenB: port, adminPort: await freePort(), brokerPort: await freePort() });
   assert.match(err.message, new RegExp(`targets a and b both listen on 127\\.0\\.0\\.1:${port}`));
+});
+
+test('a target of a protocol sidegate has no adapter for is refused before anything opens', async () => {
+  const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const err = await attemptStart({ listenA: ports[0]!, listenB: ports[1]!, adminPort: ports[2]!, brokerPort: ports[3]!, protocolB: 'mysql' });
+  assert.match(err.message, /target b: sidegate has no adapter for protocol "mysql" yet/);
+  await assertAllFree(ports);
 });
