@@ -150,6 +150,9 @@ test('held then approved: exactly that statement runs, the approver is recorded,
       10_000,
     );
     assert.ok(span);
+    // The completion's tag and its row count, as PostgreSQL reported them.
+    assert.equal(span.attributes['sidegate.command_tag'], 'UPDATE 1');
+    assert.equal(span.attributes['sidegate.rows_affected'], 1);
   } finally {
     await held.end();
     await other.end();
@@ -235,6 +238,9 @@ test('the audit trail has a session span with one child span per statement and O
   assert.ok(select);
   assert.equal(select.attributes['db.query.text'], 'SELECT id FROM orders WHERE total > ? AND id < ?');
   assert.equal(select.attributes['db.collection.name'], 'orders');
+  const tag = String(select.attributes['sidegate.command_tag']);
+  assert.match(tag, /^SELECT \d+$/);
+  assert.equal(select.attributes['db.response.returned_rows'], Number(tag.slice('SELECT '.length)));
   assert.equal(select.attributes['db.namespace'], h.pg.database);
   assert.equal(select.attributes['server.port'], h.pg.port);
   assert.equal(select.attributes['sidegate.identity.issuer'], h.issuer.issuer);

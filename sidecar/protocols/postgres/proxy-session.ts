@@ -24,7 +24,7 @@ import { CancelRegistry } from './cancel-registry.js';
 import { decisionAttributes, type Attributes } from '../../pipeline/audit-attributes.js';
 import { IdentityRejected } from '../../pipeline/client-identity.js';
 import type { ConnectionSession } from '../../pipeline/connection-session.js';
-import type { CommandRun, CommandRuns, RunOutcome as PipelineRunOutcome, RunStatement } from '../../pipeline/command-runs.js';
+import type { CommandRun, CommandRuns, RunOutcome, RunStatement } from '../../pipeline/command-runs.js';
 import type { AdapterSettings } from '../../pipeline/pipeline-services.js';
 import { PreAuthBounds, DEFAULT_AUTH_TIMEOUT_MS } from '../../pipeline/pre-auth-bounds.js';
 import { OutputBatch } from '../../../core/streams/output-batch.js';
@@ -91,14 +91,6 @@ const MAX_DEFERRED_CLIENT_BYTES = 256 * 1024;
 
 /** One statement as it runs (the pipeline's run, command-runs.ts). */
 type StatementRun = CommandRun<RunStatement>;
-
-/** How a statement ended, in PostgreSQL's terms. */
-interface RunOutcome {
-  error?: string;
-  sqlState?: string;
-  executed?: boolean;
-  tag?: string;
-}
 
 interface PreparedInfo {
   inspected: InspectedStatement[];
@@ -956,7 +948,7 @@ export class PostgresProxySession {
   private endRun(run: StatementRun, outcome: RunOutcome): void {
     if (run.ended) return;
     this.lastRunText = run.statement.text;
-    this.runs.end(run, pipelineOutcome(outcome));
+    this.runs.end(run, outcome);
   }
 
   // ───────────────────────────── upstream → client ─────────────────────────────
@@ -1266,13 +1258,14 @@ export class PostgresProxySession {
     // ROLLBACK (or a COMMIT of a failed block, tagged ROLLBACK): its WITH HOLD cursors are gone.
     // ROLLBACK TO SAVEPOINT has the same tag: forgetting them then only refuses more (fail closed).
     if (tag === 'ROLLBACK') this.errorInTxn = true;
+    const done = completed(tag);
     if (work?.t === 'execute') {
       this.tracker.shift();
-      for (const run of work.runs) this.endRun(run, { tag, executed: true });
+      for (const run of work.runs) this.endRun(run, done);
     } else if (work?.t === 'query' || (work && item?.kind === 'function-call')) {
       const q = work as Extract<Work, { t: 'query' }>;
       const run = q.runs[q.index];
-      if (run) this.endRun(run, { tag, executed: true });
+      if (run) this.endRun(run, done);
       q.index++;
       q.shape = undefined;
     }
@@ -1300,7 +1293,7 @@ export class PostgresProxySession {
       const runs = work.t === 'parse' ? (work.denied?.run ?? []) : work.t === 'query' || work.t === 'execute' ? work.runs : [];
       // A hold ended by the client's CancelRequest answers as PostgreSQL does (57014), not as a denial.
       const code = (work.t === 'query' || work.t === 'execute' ? work.deniedCode : undefined) ?? SQLSTATE.insufficientPrivilege;
-      for (const run of runs) this.endRun(run, { error: denied ?? 'denied', sqlState: code, executed: false });
+      for (const run of runs) this.endRun(run, { error: denied ?? 'denied', statusCode: code, executed: false });
       if (item.kind !== 'query') this.tracker.shift();
       this.toClient.add(
         wire.serializeError({
@@ -1330,10 +1323,10 @@ export class PostgresProxySession {
     const message = fields['M'] ?? 'error';
     if (work?.t === 'query') {
       const run = work.runs[work.index];
-      if (run) this.endRun(run, { error: message, sqlState });
+      if (run) this.endRun(run, { error: message, statusCode: sqlState });
       work.index++;
     } else if (work?.t === 'execute') {
-      for (const run of work.runs) this.endRun(run, { error: message, sqlState });
+      for (const run of work.runs) this.endRun(run, { error: message, statusCode: sqlState });
       this.tracker.shift();
     } else if (work && item?.kind !== 'sync') {
       this.tracker.shift();
@@ -1373,7 +1366,7 @@ export class PostgresProxySession {
       if (work.t === 'query' || work.t === 'execute') {
         for (const run of work.runs) this.endRun(run, { executed: false, error: run.ended ? undefined : 'not executed: an earlier statement failed' });
       } else if (work.t === 'parse' && work.denied) {
-        for (const run of work.denied.run) this.endRun(run, { error: work.denied.message, sqlState: SQLSTATE.insufficientPrivilege, executed: false });
+        for (const run of work.denied.run) this.endRun(run, { error: work.denied.message, statusCode: SQLSTATE.insufficientPrivilege, executed: false });
       }
     }
     // Outside a transaction block every portal but a WITH HOLD cursor is gone (the implicit or
@@ -1509,10 +1502,9 @@ function printable(code: number): string {
   return code >= 0x20 && code < 0x7f ? String.fromCharCode(code) : `0x${code.toString(16)}`;
 }
 
-/** The pipeline's outcome of a PostgreSQL completion: the tag's row count where the tag has one. */
-function pipelineOutcome(outcome: RunOutcome): PipelineRunOutcome {
-  const { sqlState, ...rest } = outcome;
+/** A CommandComplete as the pipeline's outcome: the tag's row count where the tag has one. */
+function completed(tag: string | undefined): RunOutcome {
   // "UPDATE 3", "INSERT 0 3", "DELETE 3", "COPY 3", "MERGE 3": the last number is the row count.
-  const affected = outcome.tag ? /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/.exec(outcome.tag) : null;
-  return { ...rest, ...(sqlState ? { statusCode: sqlState } : {}), ...(affected ? { affectedRows: Number(affected[1]) } : {}) };
+  const affected = tag ? /^(?:INSERT \d+|UPDATE|DELETE|MERGE|COPY) (\d+)$/.exec(tag) : null;
+  return affected ? { tag, executed: true, affectedRows: Number(affected[1]) } : { tag, executed: true };
 }
