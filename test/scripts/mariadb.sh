@@ -6,6 +6,8 @@
 #   test/scripts/mariadb.sh start   # idempotent; writes $SIDEGATE_TEST_RUN/mariadb.json
 #   test/scripts/mariadb.sh stop
 set -euo pipefail
+# shellcheck source=test-tls.sh
+source "$(dirname "$0")/test-tls.sh"
 
 RUN="${SIDEGATE_TEST_RUN:-/var/tmp/sidegate-test}"
 PORT="${SIDEGATE_TEST_MARIADB_PORT:-33306}"
@@ -28,20 +30,6 @@ install_packages() {
   # Debian's package may start a server of its own on 3306; we never use it.
 }
 
-make_tls() {
-  [ -f "$TLS/server.crt" ] && return 0
-  mkdir -p "$TLS"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=sidegate test MariaDB CA" \
-    -keyout "$TLS/ca.key" -out "$TLS/ca.crt" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$TLS/server.ext"
-  openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
-    -days 3650 -extfile "$TLS/server.ext" -out "$TLS/server.crt" 2>/dev/null
-  chown -R mysql:mysql "$TLS"
-  chmod 600 "$TLS/server.key" "$TLS/ca.key"
-  chmod 644 "$TLS/ca.crt" "$TLS/server.crt"
-}
 
 write_config() {
   cat > "$CNF" <<CONFIG
@@ -112,7 +100,7 @@ INFO
 start() {
   install_packages
   mkdir -p "$BASE"
-  make_tls
+  make_test_tls "$TLS" mysql "sidegate test MariaDB CA"
   write_config
   init_datadir
   if ! running; then

@@ -9,6 +9,8 @@
 # Everything lives under $SIDEGATE_TEST_RUN (default /var/tmp/sidegate-test) so the postgres OS
 # user can read it wherever the repository is cloned.
 set -euo pipefail
+# shellcheck source=test-tls.sh
+source "$(dirname "$0")/test-tls.sh"
 
 RUN="${SIDEGATE_TEST_RUN:-/var/tmp/sidegate-test}"
 PGPORT="${SIDEGATE_TEST_PGPORT:-55432}"
@@ -33,21 +35,6 @@ install_packages() {
 
 as_pg() { runuser -u postgres -- "$@"; }
 
-make_tls() {
-  [ -f "$TLS/server.crt" ] && return 0
-  mkdir -p "$TLS"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=sidegate test CA" \
-    -keyout "$TLS/ca.key" -out "$TLS/ca.crt" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-    -keyout "$TLS/server.key" -out "$TLS/server.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$TLS/server.ext"
-  openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.crt" -CAkey "$TLS/ca.key" -CAcreateserial \
-    -days 3650 -extfile "$TLS/server.ext" -out "$TLS/server.crt" 2>/dev/null
-  chown -R postgres:postgres "$TLS"
-  chmod 600 "$TLS/server.key" "$TLS/ca.key"
-  chmod 644 "$TLS/ca.crt" "$TLS/server.crt"
-}
 
 init_cluster() {
   [ -f "$DATA/PG_VERSION" ] && return 0
@@ -143,7 +130,7 @@ EOF
 start() {
   install_packages
   mkdir -p "$RUN"
-  make_tls
+  make_test_tls "$TLS" postgres "sidegate test CA"
   init_cluster
   # A server still running from before a package upgrade has its libraries replaced under it
   # (plpgsql then fails to load): restart it on the new binaries.
