@@ -213,10 +213,6 @@ export class CommandRuns<S extends RunStatement> {
     this.holding?.abort.abort();
   }
 
-  get holdInProgress(): boolean {
-    return this.holding !== undefined;
-  }
-
   /** Opens the spans of the commands just written to the target. */
   openPending(): void {
     if (this.unopened.length === 0) return;

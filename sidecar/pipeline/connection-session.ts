@@ -63,10 +63,6 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
     return this.identified;
   }
 
-  get isIdentified(): boolean {
-    return this.identified !== undefined;
-  }
-
   get audit(): AuditSession | undefined {
     return this.auditSession;
   }
