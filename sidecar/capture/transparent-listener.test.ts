@@ -124,6 +124,44 @@ describe('startTransparentListener', () => {
     client.destroy();
   });
 
+  it('hands a server-first destination over at once, without waiting for the client', async () => {
+    const asked: OriginalDestination[] = [];
+    const t = await start({ serverFirstWaitMs: 2000, serverFirst: (d) => (asked.push(d), 'mysql') });
+    const started = Date.now();
+    const client = await t.connect();
+    await t.until(() => t.handovers.length === 1, 1000);
+    assert.ok(Date.now() - started < 1000, 'waited for the client');
+    assert.deepEqual(asked, [DB]);
+    const h = t.handovers[0]!;
+    assert.deepEqual(h.detection, { protocol: 'mysql', needMore: false, clientSilent: true });
+    assert.equal(h.initialBytes.length, 0);
+    client.write('handshake response');
+    await t.until(() => h.received().toString() === 'handshake response');
+    client.destroy();
+  });
+
+  it('a destination that is not server-first is still detected from its opening', async () => {
+    const t = await start({ serverFirst: () => undefined });
+    const client = await t.connect();
+    client.write(startup);
+    await t.until(() => t.handovers.length === 1);
+    assert.equal(t.handovers[0]!.detection.protocol, 'postgres');
+    client.destroy();
+  });
+
+  it('fails closed when the server-first lookup throws', async () => {
+    const t = await start({
+      serverFirst: () => {
+        throw new Error('directory broken');
+      },
+    });
+    const client = await t.connect();
+    await t.until(() => t.rejections.length === 1);
+    assert.equal(t.rejections[0]!.reason, 'resolve-failed');
+    assert.equal(t.handovers.length, 0);
+    client.destroy();
+  });
+
   it('stops peeking at maxPeekBytes and still delivers everything', async () => {
     const t = await start({ maxPeekBytes: 1024 });
     const client = await t.connect();

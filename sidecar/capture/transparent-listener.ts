@@ -1,6 +1,7 @@
 // The pod's capture listener: every TCP connection the redirect rules send to the capture port
 // arrives here. For each one: recover the original destination, peek at the first bytes to detect
-// the protocol (or, for server-first protocols, notice that the client stays silent), ask the
+// the protocol (a destination whose server speaks first, such as a MySQL target, is handed over
+// at once; otherwise a client that stays silent is noticed as server-first), ask the
 // caller which policy target that is, and hand the connection over with the peeked bytes put back
 // in the socket's read buffer. Anything that cannot be resolved is closed (fail closed) after the
 // caller has been told, so it can audit the refusal.
@@ -9,7 +10,7 @@
 // 127.0.0.1 and IPv6 ones to ::1, and each family's NAT record is read with its own getsockopt.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { detectProtocol, type OpeningDetector, type ProtocolDetection } from './protocol-detection.js';
+import { detectProtocol, type DetectedProtocol, type OpeningDetector, type ProtocolDetection } from './protocol-detection.js';
 import { originalDestination as kernelOriginalDestination, type OriginalDestination } from './original-destination.js';
 
 export interface CaptureDetection extends ProtocolDetection {
@@ -50,6 +51,12 @@ export interface TransparentListenerOptions<Target> {
   onUnknown?(socket: net.Socket, rejection: CaptureRejection): void;
   /** Unexpected errors in callbacks; the affected connection is destroyed. */
   onError?(err: Error): void;
+  /**
+   * The protocol of a destination whose server speaks first (a MySQL target): such a connection is
+   * handed over at once, without waiting for the client's first bytes (it sends none until it
+   * reads the server's greeting). Undefined: detect from the client's opening as usual.
+   */
+  serverFirst?(destination: OriginalDestination): DetectedProtocol | undefined;
   /** How long a silent client is given before it is treated as server-first. Default 150 ms. */
   serverFirstWaitMs?: number;
   /** Upper bound for reading a recognisable opening once the client has started sending. Default 5 s. */
@@ -170,7 +177,7 @@ function acceptConnection<Target>(socket: net.Socket, opts: TransparentListenerO
     return refuse({ reason: 'not-redirected', destination, detection: null, message: 'connection made directly to the capture port' });
   }
   const dest = destination;
-  peekOpening(socket, opts, (detection, initialBytes) => {
+  const route = (detection: CaptureDetection, initialBytes: Buffer) => {
     detected();
     let target: Target | null;
     try {
@@ -187,7 +194,16 @@ function acceptConnection<Target>(socket: net.Socket, opts: TransparentListenerO
       socket.destroy();
       opts.onError?.(err as Error);
     }
-  });
+  };
+  let serverFirst: DetectedProtocol | undefined;
+  try {
+    serverFirst = opts.serverFirst?.(dest);
+  } catch (err) {
+    detected();
+    return refuse({ reason: 'resolve-failed', destination: dest, detection: null, message: (err as Error).message });
+  }
+  if (serverFirst !== undefined) return route({ protocol: serverFirst, needMore: false, clientSilent: true }, Buffer.alloc(0));
+  peekOpening(socket, opts, route);
 }
 
 /**

@@ -16,6 +16,11 @@ export interface ProtocolAdapter {
   readonly defaultPorts: readonly number[];
   /** Whether a captured client's first bytes are this protocol's (pure; asked before anything else). */
   detect(opening: Buffer): OpeningVerdict;
+  /**
+   * Its server speaks first (MySQL's greeting): a captured connection to one of its targets'
+   * addresses is its own at once, without reading the client's opening (the client sends none).
+   */
+  readonly serverFirst?: boolean;
   /** ALPN ids its clients offer when they open with TLS directly: egress decides such TLS as this protocol. */
   readonly tlsAlpn?: readonly string[];
   /** Once per process, before the first connection (a grammar to compile, say). */

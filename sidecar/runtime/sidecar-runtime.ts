@@ -257,6 +257,10 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
         log.warn('security: capture overloaded; closing new connections until detection frees up', { client: client.host });
       },
       originalDestination: opts.captureOriginalDestination,
+      serverFirst: (dest) => {
+        const target = directory.lookup(dest.host, dest.port);
+        return target && adapterFor(target.protocol)?.serverFirst ? target.protocol : undefined;
+      },
       resolveTarget: (dest, detection): CaptureRoute | null => {
         const target = directory.lookup(dest.host, dest.port);
         if (!target) {
