@@ -52,6 +52,8 @@ export function possibleSessionSettings(tokens: readonly Token[]): SessionSettin
   const out: SessionSettings = {};
   for (const t of tokens) {
     if (t.kind !== 'word' && t.kind !== 'quoted-name' && t.kind !== 'variable') continue;
+    // @user variables are the client's own: only @@system variables are settings.
+    if (t.kind === 'variable' && !t.value.startsWith('@@')) continue;
     const v = t.value.toLowerCase();
     if (/(^|[.@])(names|charset|character|character_set_client)$/.test(v)) out.charset = '?';
     if (/(^|[.@])sql_mode$/.test(v)) out.sqlMode = '?';
