@@ -7,6 +7,7 @@ import type { ConnectionSession } from '../../pipeline/connection-session.js';
 import { framePacket } from './packet-framer.js';
 import { serializeErr } from './response-packets.js';
 import { ConnectionIds } from './connection-ids.js';
+import { MysqlCatalog } from './catalog-relations.js';
 import { MysqlProxySession } from './proxy-session.js';
 import { decisionFacts, initMysqlInspector, inspectMysql, type InspectedMysqlStatement } from './sql-inspector.js';
 import { uninspectedMysql } from './uninspected-statement.js';
@@ -24,6 +25,7 @@ export const mysqlAdapter: ProtocolAdapter = {
       settings,
       connectionIds: new ConnectionIds(),
       serverVersions: new Map<string, string>(),
+      catalog: new MysqlCatalog(services.credentials),
       inspect: settings.inspection === 'off' ? uninspectedMysql : inspectMysql,
     };
     return {

@@ -24,7 +24,6 @@ import type { CommandRun, CommandRuns, HoldPort } from '../../pipeline/command-r
 import { IdentityRejected } from '../../pipeline/client-identity.js';
 import type { AdapterSettings } from '../../pipeline/pipeline-services.js';
 import { PreAuthBounds, DEFAULT_AUTH_TIMEOUT_MS } from '../../pipeline/pre-auth-bounds.js';
-import type { ResultMasker } from '../../masking/result-masker.js';
 import { MAX_TOKEN_BYTES } from '../../identity/token-size.js';
 import { OutputBatch } from '../../../core/streams/output-batch.js';
 import { isOwnAddress } from '../../../core/network/own-address.js';
@@ -55,7 +54,7 @@ import { PacketFramer, framePacket, type Packet } from './packet-framer.js';
 import { MalformedPacket } from './wire-reader.js';
 import { isSslRequest, parseHandshakeResponse41, serializeAuthSwitchRequest, serializeHandshakeV10 } from './handshake-packets.js';
 import { parseErr, parseOk, parseRowsEnd, serializeErr, serializeOk, type ErrPacket, type OkPacket } from './response-packets.js';
-import { parseColumnDefinition41, parseBinaryRow, parseTextRow, serializeBinaryRow, serializeColumnDefinition41, serializeTextRow, type ColumnDefinition41 as ColumnDefinition } from './result-packets.js';
+import { parseColumnDefinition41, serializeColumnDefinition41, type ColumnDefinition41 as ColumnDefinition } from './result-packets.js';
 import { commandName, parseComStmtClose, parseComStmtExecute, parseComStmtFetch, parseComStmtReset, parseComStmtSendLongData, parseComSetOption } from './command-packets.js';
 import { acceptClient, clearPassword, greeting, FORMAT_CAPABILITIES, TOKEN_PLUGIN } from './server-handshake.js';
 import { clientCharsetNamed, type ClientCharset } from './client-charset.js';
@@ -63,8 +62,10 @@ import { connectUpstream, type UpstreamConnection } from './upstream-connection.
 import { ReplyReader, type ReplyShape } from './response-reader.js';
 import { StatementIds, type PreparedStatement } from './statement-ids.js';
 import type { KillTarget } from './sql-token-statements.js';
-import { isScannedColumn, isShortNumericColumn, maskBinaryValue, maskTextValue } from './value-format.js';
+import { ResultRows } from './result-rows.js';
 import type { ConnectionIds } from './connection-ids.js';
+import { sourcesOf, type MaskingSources } from './masking-sources.js';
+import type { MysqlCatalog } from './catalog-relations.js';
 import { decisionFacts, type InspectedMysqlStatement, type MysqlInspectOptions } from './sql-inspector.js';
 import { executedParameters } from './executed-parameters.js';
 
@@ -74,6 +75,8 @@ export interface MysqlProxyDeps {
   /** The last server version seen per target: what the greeting announces (the login is later). */
   serverVersions: Map<string, string>;
   inspect(text: string, opts: MysqlInspectOptions): InspectedMysqlStatement[];
+  /** The relations statements name, for column rules over views and expressions. */
+  catalog: MysqlCatalog;
   /** Largest packet accepted from a client after login (documented in docs/POLICY.md). */
   maxPacketBytes?: number;
 }
@@ -122,7 +125,7 @@ interface Reply {
   index: number;
   /** Columns of the result set being read (or of the cursor being fetched). */
   columns: ColumnDefinition[];
-  masker: ResultMasker | null;
+  masker: ResultRows | null;
   /** The next packet to the client carries this sequence id. */
   sequence: number;
   /** What the command changes once the server confirms it. */
@@ -131,6 +134,8 @@ interface Reply {
   preparing?: { statement: InspectedMysqlStatement; params: number; columns: ColumnDefinition[]; id?: number; decision: Decision };
   /** COM_STMT_EXECUTE: the statement whose result set (or cursor) this is. */
   executing?: PreparedStatement<InspectedMysqlStatement>;
+  /** What the command's statements read, while column rules apply. */
+  sources?: MaskingSources;
 }
 
 export class MysqlProxySession {
@@ -578,7 +583,7 @@ export class MysqlProxySession {
     if (decision.action === 'deny') return this.deny(runs, decision);
     const go = () => {
       if (kill && this.onKill(kill, packet, runs)) return;
-      this.forwardExpecting(packet, 'results', runs);
+      this.withSources(runs, (sources) => this.forwardExpecting(packet, 'results', runs, { sources }));
     };
     if (decision.action === 'approve') {
       this.holdThen(decision, packet.payload.subarray(1), runs, undefined, go);
@@ -648,7 +653,7 @@ export class MysqlProxySession {
     const go = () => {
       // Long data is consumed by an execute, whatever its outcome.
       this.statements.reset(stmt, { keepCursor: false });
-      this.forwardExpecting(packet, 'results', runs, { binary: true, executing: stmt });
+      this.withSources(runs, (sources) => this.forwardExpecting(packet, 'results', runs, { binary: true, executing: stmt, sources }));
     };
     if (decision.action === 'approve') {
       this.holdThen(decision, Buffer.from(stmt.inspection.text, 'utf8'), runs, executedParameters(execute, stmt), go);
@@ -676,7 +681,7 @@ export class MysqlProxySession {
     // The rows of a cursor opened by an execute that was decided: a run of its own, for the evidence.
     const decision: Decision = { action: 'allow', rule: stmt.cursor.rule, reason: 'fetch from a cursor its execute opened' };
     const run = this.runs.start(stmt.inspection, decision);
-    this.forwardExpecting(packet, 'fetch', [run], { binary: true, executing: stmt, columns: [...stmt.cursor.columns] });
+    this.forwardExpecting(packet, 'fetch', [run], { binary: true, executing: stmt, columns: [...stmt.cursor.columns], sources: stmt.cursor.sources });
   }
 
   private onInitDb(packet: Packet): void {
@@ -728,6 +733,35 @@ export class MysqlProxySession {
       .catch((err: unknown) => this.protocolFailure(err));
   }
 
+  /**
+   * While column rules apply, what the statements read is looked up before they are forwarded
+   * (the reply's columns are planned against it); `go` runs once it is known. A lookup that fails
+   * leaves the sources unknown: every column without a base table of its own is masked.
+   */
+  private withSources(runs: StatementRun[], go: (sources: MaskingSources | undefined) => void): void {
+    if (!this.session.maskingRules.some((r) => r.columns.length > 0)) return go(undefined);
+    const request = sourcesOf(runs.map((r) => r.statement), this.database);
+    const cached = this.deps.catalog.cached(this.target.name, request.refs);
+    if (cached) return go(request.resolved(cached));
+    this.busy = true;
+    this.deps.catalog
+      .resolve(this.target, this.session.principal, request.refs)
+      .then(
+        (relations) => request.resolved(relations),
+        (err: Error) => {
+          this.log.warn('catalog lookup failed; masking conservatively', { session: this.session.id, target: this.target.name, error: err.message });
+          return request.failed();
+        },
+      )
+      .then((sources) => {
+        this.busy = false;
+        if (this.phase === 'closed') return;
+        go(sources);
+        this.pump();
+      })
+      .catch((err: unknown) => this.protocolFailure(err));
+  }
+
   /** A command with no reply (COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA). */
   private forward(packet: Packet): void {
     this.writeUpstream(packet);
@@ -737,7 +771,7 @@ export class MysqlProxySession {
     packet: Packet,
     shape: ReplyShape,
     runs: StatementRun[],
-    extra: { binary?: boolean; onSuccess?: (status: number) => void; preparing?: Reply['preparing']; executing?: Reply['executing']; columns?: ColumnDefinition[] } = {},
+    extra: { binary?: boolean; onSuccess?: (status: number) => void; preparing?: Reply['preparing']; executing?: Reply['executing']; columns?: ColumnDefinition[]; sources?: MaskingSources | undefined } = {},
   ): void {
     this.reply = {
       reader: new ReplyReader(shape, { capabilities: this.capabilities }),
@@ -751,8 +785,9 @@ export class MysqlProxySession {
       ...(extra.onSuccess ? { onSuccess: extra.onSuccess } : {}),
       ...(extra.preparing ? { preparing: extra.preparing } : {}),
       ...(extra.executing ? { executing: extra.executing } : {}),
+      ...(extra.sources ? { sources: extra.sources } : {}),
     };
-    if (shape === 'fetch' && this.reply.columns.length > 0) this.reply.masker = this.planMasking(this.reply.columns, true);
+    if (shape === 'fetch' && this.reply.columns.length > 0) this.reply.masker = this.planRows(this.reply.columns, true, this.reply.sources);
     this.busy = true;
     this.writeUpstream(packet);
     this.runs.openPending();
@@ -788,7 +823,11 @@ export class MysqlProxySession {
         this.noteStatus(ok.statusFlags);
         out = this.maskedOk(packet.payload, ok);
         const run = reply.runs[reply.index];
-        if (run) this.runs.end(run, { executed: true, affectedRows: ok.affectedRows });
+        if (run) {
+          this.runs.end(run, { executed: true, affectedRows: ok.affectedRows });
+          // Relations may have changed shape: catalog answers for this target are dropped.
+          if (run.statement.facts.kinds.includes('ddl')) this.deps.catalog.invalidate(this.target.name);
+        }
         reply.index++;
         if (reply.reader.done) reply.onSuccess?.(ok.statusFlags);
         break;
@@ -819,19 +858,19 @@ export class MysqlProxySession {
         out = this.maskedColumn(packet.payload, def);
         // Without an EOF after the definitions, the plan is made on the last one.
         if (event.last && !reply.preparing && reply.shape !== 'field-list' && hasFlag(this.capabilities, CLIENT_DEPRECATE_EOF)) {
-          reply.masker = this.planMasking(reply.columns, reply.binary);
+          reply.masker = this.planRows(reply.columns, reply.binary, reply.sources);
         }
         break;
       }
       case 'columns-end':
-        if (!reply.preparing) reply.masker = this.planMasking(reply.columns, reply.binary);
+        if (!reply.preparing) reply.masker = this.planRows(reply.columns, reply.binary, reply.sources);
         if (reply.reader.cursorOpened) this.noteCursor(reply);
         if (reply.reader.done && reply.preparing) this.notePrepared(reply);
         break;
       case 'row': {
         const run = reply.runs[reply.index];
         if (run) run.rows++;
-        if (reply.masker) out = this.maskedRow(packet.payload, reply);
+        if (reply.masker) out = reply.masker.mask(packet.payload);
         break;
       }
       case 'rows-end': {
@@ -839,7 +878,7 @@ export class MysqlProxySession {
         this.noteStatus(status);
         const run = reply.runs[reply.index];
         if (reply.reader.cursorOpened) this.noteCursor(reply);
-        if (reply.masker && run) run.masked += reply.masker.totalMasked;
+        if (reply.masker && run) run.masked += reply.masker.masked;
         reply.masker = null;
         // A CALL's result sets end with an OK of its own; any other statement's set ends it.
         if (run && (reply.shape !== 'results' || run.statement.facts.operation !== 'CALL')) {
@@ -878,7 +917,7 @@ export class MysqlProxySession {
   private noteCursor(reply: Reply): void {
     const stmt = reply.executing;
     const run = reply.runs[0];
-    if (stmt) stmt.cursor = { columns: [...reply.columns], rule: run?.decision.rule ?? 'default' };
+    if (stmt) stmt.cursor = { columns: [...reply.columns], rule: run?.decision.rule ?? 'default', ...(reply.sources ? { sources: reply.sources } : {}) };
   }
 
   private notePrepared(reply: Reply): void {
@@ -897,44 +936,9 @@ export class MysqlProxySession {
     }
   }
 
-  private planMasking(columns: readonly ColumnDefinition[], binary: boolean): ResultMasker | null {
+  private planRows(columns: readonly ColumnDefinition[], binary: boolean, sources: MaskingSources | undefined): ResultRows | null {
     if (!this.session.masking) return null;
-    return this.session.planResult(
-      columns.map((c) => ({
-        name: c.name,
-        sourceColumn: c.orgName || undefined,
-        ...(c.orgTable ? { table: { schema: c.schema || undefined, name: c.orgTable } } : {}),
-        ...(c.table && c.table !== c.orgTable ? { alsoTables: [{ schema: c.schema || undefined, name: c.table }] } : {}),
-        textual: isScannedColumn({ type: c.type, characterSet: c.characterSet }, binary),
-        shortNumericText: !binary && isShortNumericColumn({ type: c.type, characterSet: c.characterSet }),
-      })),
-    );
-  }
-
-  private maskedRow(payload: Buffer, reply: Reply): Buffer {
-    const masker = reply.masker!;
-    const columns = reply.columns;
-    let changed = false;
-    if (reply.binary) {
-      const values = parseBinaryRow(payload, columns);
-      for (let i = 0; i < values.length; i++) {
-        const r = maskBinaryValue(masker, i, { type: columns[i]!.type, characterSet: columns[i]!.characterSet }, values[i]!);
-        if (r.value !== values[i]) {
-          values[i] = r.value;
-          changed = true;
-        }
-      }
-      return changed ? serializeBinaryRow(columns, values) : payload;
-    }
-    const values = parseTextRow(payload, columns.length);
-    for (let i = 0; i < values.length; i++) {
-      const r = maskTextValue(masker, i, { type: columns[i]!.type, characterSet: columns[i]!.characterSet }, values[i]!);
-      if (r.value !== values[i]) {
-        values[i] = r.value;
-        changed = true;
-      }
-    }
-    return changed ? serializeTextRow(values) : payload;
+    return ResultRows.plan({ rules: this.session.maskingRules, database: this.database, plan: (c) => this.session.planResult(c) }, columns, binary, sources);
   }
 
   /** A column's label can be a value (`SELECT 'ada@example.com'`): it passes the text masker. */

@@ -3,6 +3,7 @@
 // connection reset. An execute naming any other id is refused before it reaches the server, so a
 // client can never run a statement under an id whose inspection it did not go through.
 import type { ParameterType } from './command-packets.js';
+import type { MaskingSources } from './masking-sources.js';
 import type { ColumnDefinition41 as ColumnDefinition } from './result-packets.js';
 
 export interface PreparedStatement<I> {
@@ -22,7 +23,7 @@ export interface PreparedStatement<I> {
   /** More long data than the bound: the next execute is refused. */
   longDataOverflow: boolean;
   /** A cursor the last execute opened (rows come by COM_STMT_FETCH), with its columns and rule. */
-  cursor?: { columns: readonly ColumnDefinition[]; rule: string };
+  cursor?: { columns: readonly ColumnDefinition[]; rule: string; sources?: MaskingSources };
 }
 
 /** MariaDB's `max_prepared_stmt_count` default; more are refused by the server anyway. */

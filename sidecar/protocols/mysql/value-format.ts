@@ -107,6 +107,29 @@ export function isShortNumericColumn(column: ValueColumn): boolean {
   return SHORT_NUMERIC_TYPES.has(column.type);
 }
 
+const WIDE_NUMBER_TYPES = new Set<number>([MYSQL_TYPE.LONGLONG, MYSQL_TYPE.DOUBLE, MYSQL_TYPE.DECIMAL, MYSQL_TYPE.NEWDECIMAL]);
+
+/** Numbers wide enough to spell a card number. */
+export function isWideNumberColumn(column: ValueColumn): boolean {
+  return WIDE_NUMBER_TYPES.has(column.type);
+}
+
+/** Whether a value of this type can carry another column's text (not a narrow number or a date). */
+export function canCarryText(column: ValueColumn): boolean {
+  return !OPAQUE_SAFE_TYPES.has(column.type);
+}
+
+/**
+ * How many significant decimal digits a number value spells (either protocol): leading zeros of
+ * the integer part and trailing zeros of the fraction do not count. Infinity when malformed.
+ */
+export function numberDigitCount(column: ValueColumn, value: Buffer, binary: boolean): number {
+  const text = binary ? (binaryNumberText(column.type, value)?.split(' ')[0] ?? (LENGTH_PREFIXED_TEXT_TYPES.has(column.type) ? value.toString('latin1') : null)) : value.toString('latin1');
+  if (text === null) return Infinity;
+  const m = /^[^0-9]*([0-9]*)(?:\.([0-9]*))?/.exec(text.split(/[eE]/)[0]!)!;
+  return m[1]!.replace(/^0+/, '').length + (m[2] ?? '').replace(/0+$/, '').length;
+}
+
 const unchanged = (value: Buffer | null): MaskResult<Buffer | null> => ({ value, masked: 0 });
 const nulled: MaskResult<Buffer | null> = { value: null, masked: 1 };
 

@@ -1,0 +1,87 @@
+// What a command's statements read, as masking needs it (derived-columns.ts): the relations they
+// name, each a base table or something whose columns may hold any other relation's data, and
+// whether some of what they read cannot be known at all (a CALL, an EXECUTE of SQL text, a name
+// the catalog does not have — a temporary table). Pure: the catalog answer comes from outside.
+import type { MaskStrategy, MaskingRule, TableRef } from '../../../core/vocabulary.js';
+import { derivedStrategy, type SourceRelation } from '../../masking/index.js';
+import type { MysqlRelation } from './catalog-relations.js';
+import type { InspectedMysqlStatement } from './sql-inspector.js';
+
+export interface MaskingSources {
+  /** Whether `schema.table` is a base table the catalog named for this command. */
+  isBaseTable(schema: string, table: string): boolean;
+  /** The strategy a column without a base table of its own takes (null: none applies). */
+  derived(rules: readonly MaskingRule[]): MaskStrategy | null;
+}
+
+export interface SourcesRequest {
+  /** The relations to look up, schema-qualified with the session's database when unqualified. */
+  refs: Required<TableRef>[];
+  resolved(relations: ReadonlyArray<MysqlRelation | null>): MaskingSources;
+  /** The lookup failed: nothing is known. */
+  failed(): MaskingSources;
+}
+
+/** Statement kinds and flags whose reads the statement's own text does not show. */
+const UNKNOWABLE_KINDS = new Set(['call', 'execute', 'dynamic-sql', 'uninspected', 'unparsable']);
+const UNKNOWABLE_FLAGS = new Set(['routine-call', 'dynamic-sql', 'unparsable']);
+
+export function sourcesOf(statements: readonly InspectedMysqlStatement[], database: string): SourcesRequest {
+  const seen = new Map<string, Required<TableRef>>();
+  let unknowable = false;
+  for (const s of statements) {
+    for (const t of s.facts.tables) {
+      const ref = { schema: t.schema ?? database, name: t.name };
+      seen.set(key(ref.schema, ref.name), ref);
+    }
+    if (s.facts.kinds.some((k) => UNKNOWABLE_KINDS.has(k)) || s.facts.flags.some((f) => UNKNOWABLE_FLAGS.has(f))) unknowable = true;
+  }
+  const refs = [...seen.values()];
+  return {
+    refs,
+    resolved: (relations) => {
+      const sources: SourceRelation[] = [];
+      const base = new Set<string>();
+      let unknown = unknowable;
+      relations.forEach((rel) => {
+        if (!rel) {
+          unknown = true;
+          return;
+        }
+        const relkind = relationKind(rel);
+        if (relkind === 'r') base.add(key(rel.schema, rel.name));
+        sources.push({ table: { schema: rel.schema, name: rel.name }, columns: rel.columns, relkind });
+      });
+      return maskingSources(sources, base, unknown);
+    },
+    failed: () => maskingSources([], new Set(), true),
+  };
+}
+
+function maskingSources(relations: readonly SourceRelation[], base: ReadonlySet<string>, unknown: boolean): MaskingSources {
+  let memo: { rules: readonly MaskingRule[]; strategy: MaskStrategy | null } | undefined;
+  return {
+    isBaseTable: (schema, table) => table !== '' && base.has(key(schema, table)),
+    derived: (rules) => {
+      if (memo?.rules !== rules) memo = { rules, strategy: derivedStrategy(rules, relations, unknown) };
+      return memo.strategy;
+    },
+  };
+}
+
+/**
+ * derived-columns.ts's relation kinds: `r` a base table (its columns are its own), `v` a view,
+ * `F` a relation whose columns show other sessions' statements (always opaque: the process list
+ * and performance_schema's statement history hold literal values), `s` metadata.
+ */
+function relationKind(rel: MysqlRelation): string {
+  const schema = rel.schema.toLowerCase();
+  if (schema === 'performance_schema' || (schema === 'information_schema' && rel.name.toLowerCase() === 'processlist')) return 'F';
+  if (rel.type === 'BASE TABLE' || rel.type === 'SEQUENCE') return 'r';
+  if (rel.type === 'SYSTEM VIEW') return 's';
+  return 'v';
+}
+
+function key(schema: string, name: string): string {
+  return `${schema}\0${name}`.toLowerCase();
+}
