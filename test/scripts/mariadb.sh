@@ -68,6 +68,9 @@ seed() {
   sql_root <<'SQL'
 CREATE USER IF NOT EXISTS sidegate_native@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('native-Target-Pw-3c81f0');
 CREATE USER IF NOT EXISTS sidegate_ed25519@'%' IDENTIFIED VIA ed25519 USING PASSWORD('ed25519-Target-Pw-a92d4e');
+-- Known credentials on every start, whatever a test did to them.
+ALTER USER sidegate_native@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('native-Target-Pw-3c81f0');
+ALTER USER sidegate_ed25519@'%' IDENTIFIED VIA ed25519 USING PASSWORD('ed25519-Target-Pw-a92d4e');
 CREATE DATABASE IF NOT EXISTS sidegate_test;
 CREATE TABLE IF NOT EXISTS sidegate_test.customers (
   id int AUTO_INCREMENT PRIMARY KEY, name varchar(100) NOT NULL, email varchar(200) NOT NULL, card varchar(32), notes text

@@ -17,6 +17,8 @@ export interface MaskingSources {
 export interface SourcesRequest {
   /** The relations to look up, schema-qualified with the session's database when unqualified. */
   refs: Required<TableRef>[];
+  /** Equal for requests that resolve alike from equal catalog answers. */
+  key: string;
   resolved(relations: ReadonlyArray<MysqlRelation | null>): MaskingSources;
   /** The lookup failed: nothing is known. */
   failed(): MaskingSources;
@@ -39,6 +41,7 @@ export function sourcesOf(statements: readonly InspectedMysqlStatement[], databa
   const refs = [...seen.values()];
   return {
     refs,
+    key: `${unknowable ? 'U' : 'K'}${[...seen.keys()].join('\u0001')}`,
     resolved: (relations) => {
       const sources: SourceRelation[] = [];
       const base = new Set<string>();

@@ -126,6 +126,10 @@ interface Reply {
   /** Columns of the result set being read (or of the cursor being fetched). */
   columns: ColumnDefinition[];
   masker: ResultRows | null;
+  /** The plan's masked count when this result started (plans are shared between results). */
+  maskedBefore: number;
+  /** The current result set's column definitions as sent (the plan's key). */
+  definitions: Buffer[];
   /** The next packet to the client carries this sequence id. */
   sequence: number;
   /** What the command changes once the server confirms it. */
@@ -145,7 +149,7 @@ export class MysqlProxySession {
   private clientFramer = new PacketFramer({ maxPacketBytes: MAX_LOGIN_PACKET_BYTES });
   private readonly upstreamFramer = new PacketFramer({ maxPacketBytes: MAX_UPSTREAM_PACKET_BYTES });
   private readonly connectionId: number;
-  private readonly scramble = randomBytes(20);
+  private readonly scramble = greetingScramble();
   /** Sequence id of the next packet sidegate sends the client during login. */
   private loginSequence = 1;
   private capabilities = 0;
@@ -161,6 +165,10 @@ export class MysqlProxySession {
   private busy = false;
   private reply?: Reply;
   private readonly statements = new StatementIds<InspectedMysqlStatement>();
+  /** The sources last made for a set of statements' relations, reused while the catalog's answer is the same. */
+  private readonly sourcesMemo = new Map<string, { relations: ReadonlyArray<unknown>; sources: MaskingSources }>();
+  private rowPlans = new WeakMap<object, Map<string, ResultRows | null>>();
+  private rowPlanCount = 0;
   private multiStatements = false;
   private noBackslashEscapes = false;
   private readonly toClient = new OutputBatch();
@@ -742,7 +750,15 @@ export class MysqlProxySession {
     if (!this.session.maskingRules.some((r) => r.columns.length > 0)) return go(undefined);
     const request = sourcesOf(runs.map((r) => r.statement), this.database);
     const cached = this.deps.catalog.cached(this.target.name, request.refs);
-    if (cached) return go(request.resolved(cached));
+    if (cached) {
+      // The same answer as last time for these statements: the same sources (and result plans).
+      const memo = this.sourcesMemo.get(request.key);
+      if (memo && memo.relations.length === cached.length && memo.relations.every((r, i) => r === cached[i])) return go(memo.sources);
+      const sources = request.resolved(cached);
+      if (this.sourcesMemo.size >= 256) this.sourcesMemo.clear();
+      this.sourcesMemo.set(request.key, { relations: cached, sources });
+      return go(sources);
+    }
     this.busy = true;
     this.deps.catalog
       .resolve(this.target, this.session.principal, request.refs)
@@ -781,13 +797,18 @@ export class MysqlProxySession {
       index: 0,
       columns: extra.columns ?? [],
       masker: null,
+      maskedBefore: 0,
+      definitions: [],
       sequence: 1,
       ...(extra.onSuccess ? { onSuccess: extra.onSuccess } : {}),
       ...(extra.preparing ? { preparing: extra.preparing } : {}),
       ...(extra.executing ? { executing: extra.executing } : {}),
       ...(extra.sources ? { sources: extra.sources } : {}),
     };
-    if (shape === 'fetch' && this.reply.columns.length > 0) this.reply.masker = this.planRows(this.reply.columns, true, this.reply.sources);
+    if (shape === 'fetch' && this.reply.columns.length > 0) {
+      this.reply.definitions = this.reply.columns.map((c) => serializeColumnDefinition41(c));
+      this.startRows(this.reply);
+    }
     this.busy = true;
     this.writeUpstream(packet);
     this.runs.openPending();
@@ -848,22 +869,24 @@ export class MysqlProxySession {
         throw new MalformedPacket('the server asked for a local file');
       case 'column-count':
         reply.columns = [];
+        reply.definitions = [];
         reply.masker = null;
         break;
       case 'column': {
         const def = parseColumnDefinition41(packet.payload);
+        if (!reply.preparing) reply.definitions.push(packet.payload);
         if (reply.preparing) {
           if (reply.preparing.id !== undefined) reply.preparing.columns.push(def);
         } else reply.columns.push(def);
         out = this.maskedColumn(packet.payload, def);
         // Without an EOF after the definitions, the plan is made on the last one.
         if (event.last && !reply.preparing && reply.shape !== 'field-list' && hasFlag(this.capabilities, CLIENT_DEPRECATE_EOF)) {
-          reply.masker = this.planRows(reply.columns, reply.binary, reply.sources);
+          this.startRows(reply);
         }
         break;
       }
       case 'columns-end':
-        if (!reply.preparing) reply.masker = this.planRows(reply.columns, reply.binary, reply.sources);
+        if (!reply.preparing) this.startRows(reply);
         if (reply.reader.cursorOpened) this.noteCursor(reply);
         if (reply.reader.done && reply.preparing) this.notePrepared(reply);
         break;
@@ -878,7 +901,7 @@ export class MysqlProxySession {
         this.noteStatus(status);
         const run = reply.runs[reply.index];
         if (reply.reader.cursorOpened) this.noteCursor(reply);
-        if (reply.masker && run) run.masked += reply.masker.masked;
+        if (reply.masker && run) run.masked += reply.masker.masked - reply.maskedBefore;
         reply.masker = null;
         // A CALL's result sets end with an OK of its own; any other statement's set ends it.
         if (run && (reply.shape !== 'results' || run.statement.facts.operation !== 'CALL')) {
@@ -914,6 +937,11 @@ export class MysqlProxySession {
     }
   }
 
+  private startRows(reply: Reply): void {
+    reply.masker = this.planRows(reply.columns, reply.binary, reply.sources, reply.definitions);
+    reply.maskedBefore = reply.masker?.masked ?? 0;
+  }
+
   private noteCursor(reply: Reply): void {
     const stmt = reply.executing;
     const run = reply.runs[0];
@@ -936,9 +964,24 @@ export class MysqlProxySession {
     }
   }
 
-  private planRows(columns: readonly ColumnDefinition[], binary: boolean, sources: MaskingSources | undefined): ResultRows | null {
+  private planRows(columns: readonly ColumnDefinition[], binary: boolean, sources: MaskingSources | undefined, definitions: readonly Buffer[]): ResultRows | null {
     if (!this.session.masking) return null;
-    return ResultRows.plan({ rules: this.session.maskingRules, database: this.database, plan: (c) => this.session.planResult(c) }, columns, binary, sources);
+    // Plans are kept per result shape (its column definitions, exactly) and sources: a prepared
+    // statement's thousandth execute does not compile the masking rules again.
+    const key = `${binary ? 'B' : 'T'}${this.database}\0${Buffer.concat(definitions as Buffer[]).toString('latin1')}`;
+    const bySources = this.rowPlans.get(sources ?? NO_SOURCES);
+    const hit = bySources?.get(key);
+    if (hit !== undefined) return hit;
+    const plan = ResultRows.plan({ rules: this.session.maskingRules, database: this.database, plan: (c) => this.session.planResult(c) }, columns, binary, sources);
+    if (this.rowPlanCount >= 512) {
+      this.rowPlans = new WeakMap();
+      this.rowPlanCount = 0;
+    }
+    let map = this.rowPlans.get(sources ?? NO_SOURCES);
+    if (!map) this.rowPlans.set(sources ?? NO_SOURCES, (map = new Map()));
+    map.set(key, plan);
+    this.rowPlanCount++;
+    return plan;
   }
 
   /** A column's label can be a value (`SELECT 'ada@example.com'`): it passes the text masker. */
@@ -1063,6 +1106,24 @@ export class MysqlProxySession {
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The greeting's 20-byte nonce as servers make it: printable ASCII, no NUL and no `$`. Clients
+ * read the greeting's second nonce part up to a NUL, so a random NUL inside it (one greeting in
+ * a dozen) made libmariadb misread the rest of the greeting.
+ */
+export function greetingScramble(): Buffer {
+  const out = randomBytes(20);
+  for (let i = 0; i < out.length; i++) {
+    let b = 0x21 + (out[i]! % 94);
+    if (b === 0x24 /* $ */) b++;
+    out[i] = b;
+  }
+  return out;
+}
+
+/** The key of result plans made without sources (no column rules). */
+const NO_SOURCES = {};
 
 /** The session must end: a mode or state sidegate cannot follow. */
 class SessionRefused extends Error {}

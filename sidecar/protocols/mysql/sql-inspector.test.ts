@@ -208,3 +208,13 @@ test('literal-free query text, and the same inspection per shape', () => {
   // Per-target: another target's facts are not shared.
   assert.equal(inspectMysql('SELECT c FROM sbtest1 WHERE id=19', { ...opts, target: 'other' })[0]!.facts.target, 'other');
 });
+
+test('SET PASSWORD is account management, never a session setting', async () => {
+  await initMysqlInspector();
+  for (const q of ["SET PASSWORD = PASSWORD('x')", "set password = 'x'", "SET @a = 1, PASSWORD = PASSWORD('x')"]) {
+    const [s] = inspectMysql(q, { target: 't', dialect: 'mariadb' });
+    assert.ok(s!.facts.kinds.includes('dcl') && s!.facts.kinds.includes('write'), q);
+    assert.ok(!s!.facts.kinds.includes('session') || s!.facts.kinds.includes('dcl'), q);
+    assert.equal(s!.facts.operation === 'SET PASSWORD' || s!.facts.kinds[0] === 'unparsable', true, q);
+  }
+});

@@ -65,7 +65,11 @@ export function statementFacts(ast: Node, strings: readonly string[]): Statement
   }
   const settings = sessionSettings(tree.assignments, strings);
   if (ast['type'] === 'set' && (ast['keyword'] === 'GLOBAL' || tree.assignments.some((a) => a.global))) kinds.push('admin', 'write');
-  return { operation: own.operation, kinds: unique(kinds), tables, flags: unique(flags), functions, nested, ...settings };
+  // `SET PASSWORD [FOR u] = …` is no variable: it changes an account's password (the grammar reads
+  // it as an assignment to a variable named password). Account management, like ALTER USER.
+  const password = ast['type'] === 'set' && tree.assignments.some((a) => a.name === 'password');
+  if (password) kinds.unshift('password', 'role', 'dcl', 'write');
+  return { operation: password ? 'SET PASSWORD' : own.operation, kinds: unique(kinds), tables, flags: unique(flags), functions, nested, ...settings };
 }
 
 interface Classification {
