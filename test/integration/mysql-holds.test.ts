@@ -191,10 +191,11 @@ test("another identity's KILL QUERY does not cancel the hold", async () => {
     const pending = held.query("INSERT INTO hold_items (id, note) VALUES (4, 'survives a stranger')");
     const settled = settledFlag(pending);
     const approval = await waitForPending(h, (a) => a.rule === 'writes-need-approval' && a.command.includes('(4,'));
-    // The id is not one the stranger owns: the statement goes to MariaDB, which knows no such thread.
+    // The id is not one the stranger owns: refused by sidegate, it never reaches MariaDB.
     const kill = await outcome(stranger.query(`KILL QUERY ${held.threadId}`));
     assert.ok('error' in kill, JSON.stringify(kill));
-    assert.equal(kill.error.errno, 1094);
+    assert.equal(kill.error.errno, 1142);
+    assert.match(kill.error.sqlMessage ?? '', /mysql-kill/);
     assert.ok(await stillWaiting(settled, 200));
     assert.equal((await approvalRecord(h, approval.id)).status, 'pending');
     await h.approvals.decide(approval.id, 'approve', 'dba');

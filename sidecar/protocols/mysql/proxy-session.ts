@@ -152,6 +152,8 @@ export class MysqlProxySession {
   private readonly scramble = greetingScramble();
   /** Sequence id of the next packet sidegate sends the client during login. */
   private loginSequence = 1;
+  /** The start of a possible SSLRequest, until its 36 bytes are in. */
+  private preTls: Buffer = Buffer.alloc(0);
   private capabilities = 0;
   private upstreamCapabilities = 0;
   private collation = 45;
@@ -228,6 +230,10 @@ export class MysqlProxySession {
 
   private onClientData(chunk: Buffer): void {
     if (this.phase === 'closed') return;
+    if (this.phase === 'handshake' && this.loginSequence === 1 && this.deps.settings.clientTls && !(this.client instanceof tls.TLSSocket)) {
+      chunk = this.takeSslRequest(chunk);
+      if (chunk.length === 0) return;
+    }
     let packets: Packet[];
     try {
       packets = this.clientFramer.push(chunk);
@@ -312,11 +318,35 @@ export class MysqlProxySession {
     this.client.write(framed.bytes);
   }
 
-  private upgradeClientTls(): void {
+  /**
+   * A client asking for TLS sends its SSLRequest and starts the TLS handshake at once (nothing
+   * answers an SSLRequest), often in one write: the ClientHello behind it must go to TLS, not to
+   * the packet framer. Returns the bytes that are not an SSLRequest (all of them, if it is none).
+   */
+  private takeSslRequest(chunk: Buffer): Buffer {
+    const bytes = this.preTls.length > 0 ? Buffer.concat([this.preTls, chunk]) : chunk;
+    this.preTls = Buffer.alloc(0);
+    const SSL_REQUEST = 4 + 32;
+    if (bytes.length < 4 || bytes.readUIntLE(0, 3) !== 32 || bytes[3] !== 1) return bytes;
+    if (bytes.length < SSL_REQUEST) {
+      this.preTls = bytes;
+      return Buffer.alloc(0);
+    }
+    const payload = bytes.subarray(4, SSL_REQUEST);
+    if (!isSslRequest(payload) || !hasFlag(payload.readUInt32LE(0), CLIENT_SSL)) return bytes;
+    this.loginSequence = 2;
+    this.upgradeClientTls(bytes.subarray(SSL_REQUEST));
+    return Buffer.alloc(0);
+  }
+
+  private upgradeClientTls(pending: Buffer = Buffer.alloc(0)): void {
     const raw = this.client as Socket;
     raw.removeAllListeners('data');
     raw.removeAllListeners('close');
     raw.removeAllListeners('error');
+    // TLSSocket reads what is buffered in the socket first: the ClientHello that came along.
+    raw.pause();
+    if (pending.length > 0) raw.unshift(pending);
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.deps.settings.clientTls });
     this.client = secure;
     this.attachClient(secure);
@@ -610,7 +640,13 @@ export class MysqlProxySession {
     if (!Number.isSafeInteger(id)) return false;
     const query = kill.scope === 'query';
     const entry = this.deps.connectionIds.lookup(id, `${this.session.principal.issuer} ${this.session.principal.subject}`);
-    if (!entry) return false;
+    if (!entry) {
+      // Not one of the caller's own connections: an upstream thread id could be another
+      // identity's session on the same login. Refused (fail closed).
+      const decision: Decision = { action: 'deny', rule: 'mysql-kill', reason: `connection ${kill.id} is not one of this identity's connections through sidegate` };
+      this.deny(runs, decision);
+      return true;
+    }
     if (query && entry.cancelHold()) {
       for (const run of runs) this.runs.end(run, { executed: true });
       this.sendToClient(1, serializeOk({ statusFlags: 0 }, { capabilities: this.capabilities }));
