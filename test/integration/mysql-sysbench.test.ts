@@ -106,8 +106,9 @@ async function pointSelectSpans(subject: string): Promise<number> {
   return last;
 }
 
-test('sysbench oltp_point_select as the pod (empty password, no TLS): no errors, every statement audited', async () => {
+test('sysbench oltp_point_select as the pod (empty password, no TLS): no errors, every statement audited', async (t) => {
   const r = await sysbench('', false);
+  t.diagnostic(`${r.transactions} transactions, ${r.errors} errors`);
   assert.ok(r.transactions > 100, r.output);
   assert.equal(r.errors, 0, r.output);
   assert.equal(r.reconnects, 0, r.output);
@@ -120,9 +121,10 @@ test('sysbench oltp_point_select as the pod (empty password, no TLS): no errors,
   assert.equal(sample?.attributes['sidegate.decision'], 'allow');
 });
 
-test('sysbench oltp_point_select presenting the CI token over TLS: no errors, every statement audited as the token', async () => {
+test('sysbench oltp_point_select presenting the CI token over TLS: no errors, every statement audited as the token', async (t) => {
   const token = await h.token({ sub: 'project_path:acme/bench:ref_type:branch:ref:main', project_path: 'acme/bench' });
   const r = await sysbench(token, true);
+  t.diagnostic(`${r.transactions} transactions, ${r.errors} errors`);
   assert.ok(r.transactions > 100, r.output);
   assert.equal(r.errors, 0, r.output);
   assert.equal(r.reads, r.transactions);
