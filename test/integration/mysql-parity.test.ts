@@ -109,17 +109,6 @@ test('prepared statements: binary rows of every column type, and typed parameter
   assert.deepEqual(binary.ok[0], { u: '18446744073709551615', ts: '2024-02-29 23:59:59.123456', t: '-838:59:59', j: '{"k": [1, 2.5, "x"], "n": null}' });
 });
 
-test('JSON columns: mysql2 reads them as JSON, as it does straight from MariaDB', async () => {
-  const { direct, via } = await sideBySide(async (c) => {
-    const [rows, fields] = await c.query('SELECT j FROM parity_types WHERE id = 1');
-    const f = fields[0] as unknown as { extendedFormat?: string };
-    return { rows, extendedFormat: f.extendedFormat };
-  });
-  // MariaDB marks a JSON column in its extended column metadata (MARIADB_CLIENT_EXTENDED_METADATA).
-  assert.deepEqual(direct, { ok: { rows: [{ j: { k: [1, 2.5, 'x'], n: null } }], extendedFormat: 'json' } });
-  assert.deepEqual(via, direct);
-});
-
 test('multi-statements: every result set and OK in order, and an error part-way stops the rest', async () => {
   const multi = { multipleStatements: true };
   const sql = "SELECT 1 AS one; SELECT v, e FROM parity_types WHERE id = 1; DO 1; SET @x = 5; SELECT @x AS x, 'two' AS two";
