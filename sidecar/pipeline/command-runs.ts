@@ -82,6 +82,8 @@ export interface RunSession extends GateSession {
   readonly audit: AuditSession | undefined;
   /** The adapter's semantic-convention attributes of a command (db.*, http.*). */
   commandAttributes(statement: RunStatement): Attributes;
+  /** What those attributes depend on besides the statement (the current database): a change starts new shared attributes. */
+  commandVariant(): string;
 }
 
 export class CommandRuns<S extends RunStatement> {
@@ -93,7 +95,7 @@ export class CommandRuns<S extends RunStatement> {
    * What every run of a statement starts its span with (its facts and its decision), per statement
    * or shape and per the decision's action and rule: the audit encodes them once, not per span.
    */
-  private readonly shared = new WeakMap<object, { action: Decision['action']; rule: string; set: AttributeSet }>();
+  private readonly shared = new WeakMap<object, { action: Decision['action']; rule: string; variant: string; set: AttributeSet }>();
 
   constructor(
     private readonly session: RunSession,
@@ -129,8 +131,9 @@ export class CommandRuns<S extends RunStatement> {
     const { statement, decision } = run;
     const key = statement.template ?? statement;
     let base = this.shared.get(key);
-    if (base === undefined || base.action !== decision.action || base.rule !== decision.rule) {
-      base = { action: decision.action, rule: decision.rule, set: new AttributeSet({ ...this.sharedAttributes(statement, decision), ...decisionAttributes(decision) }) };
+    const variant = this.session.commandVariant();
+    if (base === undefined || base.action !== decision.action || base.rule !== decision.rule || base.variant !== variant) {
+      base = { action: decision.action, rule: decision.rule, variant, set: new AttributeSet({ ...this.sharedAttributes(statement, decision), ...decisionAttributes(decision) }) };
       this.shared.set(key, base);
     }
     const audit = this.session.audit;

@@ -18,6 +18,8 @@ export interface SemanticConventions {
   sessionAttributes(): Attributes;
   /** A command's semantic-convention attributes (db.operation.name, db.query.text…). */
   commandAttributes(statement: RunStatement): Attributes;
+  /** What `commandAttributes` depends on besides the statement, such as the current database. */
+  commandVariant?(): string;
 }
 
 export interface Peer {
@@ -94,6 +96,10 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
 
   commandAttributes(statement: RunStatement): Attributes {
     return this.conventions.commandAttributes(statement);
+  }
+
+  commandVariant(): string {
+    return this.conventions.commandVariant?.() ?? '';
   }
 
   private baseAttributes(): Attributes {

@@ -136,3 +136,28 @@ function spanWith(value: string): string {
   const at = all.indexOf(value);
   return all.slice(Math.max(0, at - 400), at + 100);
 }
+
+test('after USE, command spans name the database the statement ran in', async () => {
+  const c = await connectVia(h);
+  const threadId = c.threadId!;
+  await c.query(`USE ${h.maria.database}`);
+  const [rows] = await c.query('SELECT COUNT(*) AS n FROM customers');
+  assert.deepEqual(rows, [{ n: 3 }], 'the statement ran in the other database');
+  await c.end();
+  const { commands } = await sessionOf(threadId);
+  const select = commands.find((s) => s.attributes['db.collection.name'] === 'customers');
+  assert.ok(select);
+  assert.equal(select.attributes['db.namespace'], h.maria.database);
+});
+
+test('comments, which can carry values (sqlcommenter tags, a pasted secret), do not reach an exported span', async () => {
+  const c = await connectVia(h);
+  const threadId = c.threadId!;
+  const [rows] = await c.query(`SELECT id FROM audit_items /* ${CANARY_PLAIN} */ WHERE id = 43 -- ${CANARY_EMAIL}\n`);
+  assert.deepEqual(rows, [{ id: 43 }]);
+  await c.query(`SELECT id FROM audit_items # ${CANARY_PLAIN}\n WHERE id = 42`);
+  await c.end();
+  const { commands } = await sessionOf(threadId);
+  assert.equal(commands.length, 2);
+  assertNoCanary();
+});

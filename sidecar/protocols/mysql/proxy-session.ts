@@ -62,6 +62,7 @@ import { connectUpstream, type UpstreamConnection } from './upstream-connection.
 import { ReplyReader, type ReplyShape } from './response-reader.js';
 import { StatementIds, type PreparedStatement } from './statement-ids.js';
 import type { KillTarget } from './sql-token-statements.js';
+import { lexMysql } from './sql-lexer.js';
 import { ResultRows } from './result-rows.js';
 import type { ConnectionIds } from './connection-ids.js';
 import { sourcesOf, type MaskingSources } from './masking-sources.js';
@@ -192,6 +193,7 @@ export class MysqlProxySession {
     session.useConventions({
       sessionAttributes: () => this.sessionAttributes(),
       commandAttributes: (statement) => this.statementAttributes(statement as InspectedMysqlStatement),
+      commandVariant: () => this.database,
     });
     this.connectionId = deps.connectionIds.allocate();
     socket.setNoDelay(true);
@@ -881,6 +883,8 @@ export class MysqlProxySession {
         out = this.maskedOk(packet.payload, ok);
         const run = reply.runs[reply.index];
         if (run) {
+          // A USE sent as a query changes the database as COM_INIT_DB does (server truth: its OK).
+          if (run.statement.facts.operation === 'USE') this.database = useTarget(run.statement.text) ?? this.database;
           this.runs.end(run, { executed: true, affectedRows: ok.affectedRows });
           // Relations may have changed shape: catalog answers for this target are dropped.
           if (run.statement.facts.kinds.includes('ddl')) this.deps.catalog.invalidate(this.target.name);
@@ -1156,6 +1160,15 @@ export function greetingScramble(): Buffer {
     out[i] = b;
   }
   return out;
+}
+
+/** The database a `USE db` statement names (a name or a quoted name), from its tokens. */
+function useTarget(text: string): string | undefined {
+  const lexed = lexMysql(text, { dialect: 'mariadb' });
+  if (!lexed.ok || lexed.statements.length !== 1) return undefined;
+  const tokens = lexed.statements[0]!.tokens;
+  const name = tokens[1];
+  return tokens[0]?.value.toUpperCase() === 'USE' && name && (name.kind === 'word' || name.kind === 'quoted-name') ? name.value : undefined;
 }
 
 /** The key of result plans made without sources (no column rules). */

@@ -91,10 +91,15 @@ test('literals, introducers, placeholders and variables', () => {
   ]);
 });
 
-test('literal-free text replaces every literal and keeps the rest', () => {
+test('literal-free text replaces every literal, drops every comment and keeps the rest', () => {
   const sql = "SELECT c FROM sbtest1 WHERE id=42 AND name = 'o''hara' AND k IN (1.5, X'41', _utf8mb4'x') /* note */";
   const [s] = lex(sql);
-  assert.equal(literalFreeText(sql, s!), 'SELECT c FROM sbtest1 WHERE id=? AND name = ? AND k IN (?, ?, ?) /* note */');
+  assert.equal(literalFreeText(sql, s!), 'SELECT c FROM sbtest1 WHERE id=? AND name = ? AND k IN (?, ?, ?)');
+  const commented = "SELECT /* card 4111111111111111 */ a, -- secret sk_live_x\n b # tag='prod'\n FROM t /*!50000 WHERE a = 1 */";
+  const [c] = lex(commented);
+  assert.equal(literalFreeText(commented, c!), 'SELECT a, b FROM t WHERE a = ?');
+  const minus = 'SELECT 1 --1';
+  assert.equal(literalFreeText(minus, lex(minus)[0]!), 'SELECT ? - -?');
   const multi = 'SELECT 1; SELECT "two"';
   assert.deepEqual(lex(multi).map((st) => literalFreeText(multi, st)), ['SELECT ?', 'SELECT ?']);
 });

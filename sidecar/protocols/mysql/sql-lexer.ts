@@ -356,15 +356,19 @@ export function isLiteral(token: Token): boolean {
   return token.kind === 'string' || token.kind === 'number' || token.kind === 'binary-literal';
 }
 
-/** The statement's own text with every literal replaced by `?` (db.query.text), comments kept. */
+/**
+ * The statement's own text with every literal replaced by `?` and every comment dropped
+ * (db.query.text): a comment can carry a value (a pasted secret, sqlcommenter tags), and
+ * executable comments keep only their code. Tokens are joined by one space where anything
+ * separated them, and two `-` are never joined (`- -`, not a comment).
+ */
 export function literalFreeText(text: string, statement: LexedStatement): string {
   let out = '';
-  let at = statement.start;
+  let previous: Token | undefined;
   for (const tok of statement.tokens) {
-    if (!isLiteral(tok)) continue;
-    out += text.slice(at, tok.start) + '?';
-    at = tok.end;
+    if (previous && (tok.start > previous.end || (tok.value === '-' && previous.value === '-'))) out += ' ';
+    out += isLiteral(tok) ? '?' : text.slice(tok.start, tok.end);
+    previous = tok;
   }
-  out += text.slice(at, statement.end);
-  return out.trim();
+  return out;
 }
