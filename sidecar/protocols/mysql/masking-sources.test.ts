@@ -49,3 +49,12 @@ test('the process list and performance_schema show other sessions\' statements: 
   ]);
   assert.equal(meta.derived(rules), null, 'metadata views are not');
 });
+
+test('a statement using @user variables may read what an earlier one stored: unknown sources', () => {
+  const s = sourcesOf([statement({ text: 'SELECT @x', tables: [] } as Partial<CommandFacts>)], 'shop');
+  assert.equal(s.resolved([]).derived(rules), null, 'facts.text is not what is lexed');
+  const withText = { ...statement({ tables: [] }), text: 'SELECT @x AS v' } as InspectedMysqlStatement;
+  assert.equal(sourcesOf([withText], 'shop').resolved([]).derived(rules), 'redact');
+  const system = { ...statement({ tables: [] }), text: 'SELECT @@version' } as InspectedMysqlStatement;
+  assert.equal(sourcesOf([system], 'shop').resolved([]).derived(rules), null, 'system variables hold no row values');
+});

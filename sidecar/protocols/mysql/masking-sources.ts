@@ -6,12 +6,15 @@ import type { MaskStrategy, MaskingRule, TableRef } from '../../../core/vocabula
 import { derivedStrategy, type SourceRelation } from '../../masking/index.js';
 import type { MysqlRelation } from './catalog-relations.js';
 import type { InspectedMysqlStatement } from './sql-inspector.js';
+import { lexMysql } from './sql-lexer.js';
 
 export interface MaskingSources {
   /** Whether `schema.table` is a base table the catalog named for this command. */
   isBaseTable(schema: string, table: string): boolean;
   /** The strategy a column without a base table of its own takes (null: none applies). */
   derived(rules: readonly MaskingRule[]): MaskStrategy | null;
+  /** Some of what the statements read cannot be known (a CALL, dynamic SQL, user variables, an unknown name). */
+  readonly unknown: boolean;
 }
 
 export interface SourcesRequest {
@@ -37,6 +40,8 @@ export function sourcesOf(statements: readonly InspectedMysqlStatement[], databa
       seen.set(key(ref.schema, ref.name), ref);
     }
     if (s.facts.kinds.some((k) => UNKNOWABLE_KINDS.has(k)) || s.facts.flags.some((f) => UNKNOWABLE_FLAGS.has(f))) unknowable = true;
+    // A user variable can hold a value an earlier statement read from a masked column.
+    else if (usesUserVariables(s.text)) unknowable = true;
   }
   const refs = [...seen.values()];
   return {
@@ -64,6 +69,7 @@ export function sourcesOf(statements: readonly InspectedMysqlStatement[], databa
 function maskingSources(relations: readonly SourceRelation[], base: ReadonlySet<string>, unknown: boolean): MaskingSources {
   let memo: { rules: readonly MaskingRule[]; strategy: MaskStrategy | null } | undefined;
   return {
+    unknown,
     isBaseTable: (schema, table) => table !== '' && base.has(key(schema, table)),
     derived: (rules) => {
       if (memo?.rules !== rules) memo = { rules, strategy: derivedStrategy(rules, relations, unknown) };
@@ -83,6 +89,14 @@ function relationKind(rel: MysqlRelation): string {
   if (rel.type === 'BASE TABLE' || rel.type === 'SEQUENCE') return 'r';
   if (rel.type === 'SYSTEM VIEW') return 's';
   return 'v';
+}
+
+/** Whether the statement reads or writes `@user` variables (not `@@system` ones). */
+export function usesUserVariables(text: string): boolean {
+  if (!text.includes('@')) return false;
+  const lexed = lexMysql(text, { dialect: 'mariadb' });
+  if (!lexed.ok) return true;
+  return lexed.statements.some((st) => st.tokens.some((t) => t.kind === 'variable' && !t.value.startsWith('@@')));
 }
 
 function key(schema: string, name: string): string {

@@ -58,6 +58,7 @@ import { parseColumnDefinition41, serializeColumnDefinition41, type ColumnDefini
 import { commandName, parseComStmtClose, parseComStmtExecute, parseComStmtFetch, parseComStmtReset, parseComStmtSendLongData, parseComSetOption } from './command-packets.js';
 import { acceptClient, clearPassword, greeting, FORMAT_CAPABILITIES, TOKEN_PLUGIN } from './server-handshake.js';
 import { clientCharsetNamed, type ClientCharset } from './client-charset.js';
+import { sqlModeReadable } from './sql-mode-guard.js';
 import { connectUpstream, type UpstreamConnection } from './upstream-connection.js';
 import { ReplyReader, type ReplyShape } from './response-reader.js';
 import { StatementIds, type PreparedStatement } from './statement-ids.js';
@@ -594,7 +595,7 @@ export class MysqlProxySession {
           return { action: 'deny', rule: 'mysql-charset', reason: `character set ${s.charset === '?' ? 'given by an expression' : s.charset} is refused: sidegate reads statements in utf8mb4, latin1, ascii or binary only` };
         }
       }
-      if (s.sqlMode !== undefined && (s.sqlMode === '?' || /ANSI_QUOTES|NO_BACKSLASH_ESCAPES|(^|,)ANSI(,|$)/.test(s.sqlMode))) {
+      if (s.sqlMode !== undefined && !sqlModeReadable(s.sqlMode)) {
         return { action: 'deny', rule: 'mysql-sql-mode', reason: `sql_mode ${s.sqlMode === '?' ? 'given by an expression' : s.sqlMode} is refused: it changes how statements are read` };
       }
       if (s.facts.flags.includes('local-infile')) {
@@ -895,7 +896,7 @@ export class MysqlProxySession {
       }
       case 'error': {
         const err = parseErr(packet.payload);
-        out = this.maskedErr(err) ?? packet.payload;
+        out = this.maskedErr(err, reply.sources) ?? packet.payload;
         const message = err.message.toString('utf8');
         const run = reply.runs[reply.index];
         if (run) this.runs.end(run, { executed: true, error: this.session.textMasker() ? '[error text withheld]' : message, statusCode: String(err.errorCode) });
@@ -1047,11 +1048,26 @@ export class MysqlProxySession {
     return changed ? serializeColumnDefinition41(next) : payload;
   }
 
-  private maskedErr(err: ErrPacket): Buffer | null {
+  /**
+   * An error's text passes the detectors; while a column rule covers what the statement read,
+   * the values it quotes ('…': a duplicate entry, a bad value) are withheld too, and a message
+   * the statement itself wrote (SIGNAL, a routine's or dynamic SQL's error) is withheld whole.
+   */
+  private maskedErr(err: ErrPacket, sources: MaskingSources | undefined): Buffer | null {
     const masker = this.session.textMasker();
     if (!masker) return null;
-    const r = masker.maskUtf8(0, err.message);
-    return r.masked > 0 ? serializeErr({ ...err, message: r.value }) : null;
+    let message = err.message;
+    let changed = false;
+    if (sources && sources.derived(this.session.maskingRules) !== null) {
+      const text = message.toString('utf8');
+      const withheld = sources.unknown || err.errorCode === ER_SIGNAL_EXCEPTION ? `[error text withheld while masking applies: error ${err.errorCode}]` : text.replace(/'(?:[^'\\]|\\.|'')*'/g, "'[REDACTED]'");
+      if (withheld !== text) {
+        message = Buffer.from(withheld, 'utf8');
+        changed = true;
+      }
+    }
+    const r = masker.maskUtf8(0, message);
+    return r.masked > 0 || changed ? serializeErr({ ...err, message: r.value }) : null;
   }
 
   private maskedOk(payload: Buffer, ok: OkPacket): Buffer {
@@ -1170,6 +1186,9 @@ function useTarget(text: string): string | undefined {
   const name = tokens[1];
   return tokens[0]?.value.toUpperCase() === 'USE' && name && (name.kind === 'word' || name.kind === 'quoted-name') ? name.value : undefined;
 }
+
+/** ER_SIGNAL_EXCEPTION: SIGNAL's own message text. */
+const ER_SIGNAL_EXCEPTION = 1644;
 
 /** The key of result plans made without sources (no column rules). */
 const NO_SOURCES = {};

@@ -218,3 +218,12 @@ test('SET PASSWORD is account management, never a session setting', async () => 
     assert.equal(s!.facts.operation === 'SET PASSWORD' || s!.facts.kinds[0] === 'unparsable', true, q);
   }
 });
+
+test('INTO OUTFILE at the end of a UNION is a server file', async () => {
+  await initMysqlInspector();
+  for (const q of ["SELECT 1 UNION SELECT 2 INTO OUTFILE '/tmp/x'", "SELECT a FROM t UNION ALL SELECT b FROM u UNION SELECT c FROM v INTO DUMPFILE '/tmp/y'"]) {
+    const [s] = inspectMysql(q, { target: 't', dialect: 'mariadb' });
+    assert.ok(s!.facts.kinds.includes('server-file'), q);
+    assert.ok(s!.facts.flags.includes('server-file'), q);
+  }
+});

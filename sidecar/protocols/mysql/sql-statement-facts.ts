@@ -82,15 +82,26 @@ interface Classification {
 
 const c = (operation: string, ...kinds: string[]): Classification => ({ operation, kinds, flags: [] });
 
+/**
+ * Whether a SELECT writes a server file: its own INTO OUTFILE/DUMPFILE, or that of any SELECT
+ * of its UNION chain (the grammar hangs `… UNION SELECT 2 INTO OUTFILE 'f'` on the last one).
+ */
+function writesServerFile(ast: Node): boolean {
+  for (let node: Node | undefined = ast, depth = 0; node && depth < 10_000; node = node['_next'] as Node | undefined, depth++) {
+    const into = node['into'] as Node | undefined;
+    const target = typeof into?.['keyword'] === 'string' ? into['keyword'].toLowerCase() : '';
+    if (target === 'outfile' || target === 'dumpfile') return true;
+  }
+  return false;
+}
+
 /** The statement's own operation and kinds, from its root node. */
 export function classify(ast: Node): Classification {
   const keyword = typeof ast['keyword'] === 'string' ? ast['keyword'].toUpperCase() : '';
   switch (ast['type']) {
     case 'select': {
-      const into = ast['into'] as Node | undefined;
-      const target = typeof into?.['keyword'] === 'string' ? into['keyword'].toLowerCase() : '';
       const own = ast['locking_read'] ? c('SELECT', 'select', 'read', 'lock') : c('SELECT', 'select', 'read');
-      if (target === 'outfile' || target === 'dumpfile') own.serverFile = ['server-file-write', 'server-file'];
+      if (writesServerFile(ast)) own.serverFile = ['server-file-write', 'server-file'];
       return own;
     }
     case 'insert':
