@@ -21,7 +21,7 @@ export interface InitCommandIo {
 // sidegate guards and puts every git clone and download through the egress policy. MySQL's 3306
 // joins when its adapter does.
 /** The ports of the protocols sidegate has an adapter for (test/architecture/capture-defaults.test.ts). */
-export const DEFAULT_INCLUDE_PORTS = '5432';
+export const DEFAULT_INCLUDE_PORTS = '3306,5432';
 
 export const INIT_USAGE = `usage: sidegate init [--capture-port 16001] [--uid 7331] [--gid 7331]
                      [--include-ports 5432|*] [--exclude-ports P,…]

@@ -2,8 +2,8 @@
 // addresses (any port), and the sidecar's own ports on any address of the pod. Relaying there
 // would hand a runner the sidecar's capture, listener or admin ports from the sidecar's own uid —
 // which the redirect rules exempt — or loop a connection back into capture.
-import os from 'node:os';
 import { AddressRanges } from '../../core/network/cidr.js';
+import { interfaceAddresses, unmappedAddress as unmapped } from '../../core/network/own-address.js';
 
 const LOOPBACK = new AddressRanges(['127.0.0.0/8', '0.0.0.0/8', '::1/128', '::/128']);
 
@@ -22,14 +22,4 @@ export class LoopGuard {
     for (const a of this.localAddresses()) if (unmapped(a).toLowerCase() === plain) return true;
     return false;
   }
-}
-
-function interfaceAddresses(): string[] {
-  return Object.values(os.networkInterfaces())
-    .flatMap((list) => list ?? [])
-    .map((i) => i.address.replace(/%.*$/, ''));
-}
-
-function unmapped(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

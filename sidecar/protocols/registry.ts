@@ -4,8 +4,9 @@ import type { Protocol } from '../../core/vocabulary.js';
 import type { DetectedProtocol } from '../capture/protocol-detection.js';
 import type { ProtocolAdapter } from '../pipeline/protocol-adapter.js';
 import { postgresAdapter } from './postgres/postgres-adapter.js';
+import { mysqlAdapter } from './mysql/mysql-adapter.js';
 
-export const ADAPTERS: readonly ProtocolAdapter[] = [postgresAdapter];
+export const ADAPTERS: readonly ProtocolAdapter[] = [postgresAdapter, mysqlAdapter];
 
 /** The adapter serving targets of `protocol`, if sidegate has one. */
 export function adapterFor(protocol: Protocol): ProtocolAdapter | undefined {

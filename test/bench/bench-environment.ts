@@ -15,11 +15,10 @@ import { mkdtemp, writeFile, chmod, rm, readFile, readdir } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import pgClient from 'pg';
-import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
+import type { BenchIdentity } from './bench-identity.js';
+import { SIDEGATE_CLI, startSidegateProcess } from './sidegate-process.js';
 
 export type PathName = 'direct' | 'pgbouncer' | 'pgpool' | 'sidegate' | 'passthrough' | 'node-pipe' | 'baseline';
 
@@ -37,40 +36,39 @@ export interface PathEndpoint {
 export interface BenchEnvironment {
   pg: PgInfo;
   paths: PathEndpoint[];
-  spansReceived(): number;
   readyMs: Record<string, number>;
   close(): Promise<void>;
 }
 
-const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+/** What every environment of a run shares: the CI identity, and where sidegate exports its spans. */
+export interface BenchShared {
+  identity: BenchIdentity;
+  otlpEndpoint: string;
+  log: (s: string) => void;
+}
+
 const NODE_PIPE = fileURLToPath(new URL('./node-pipe-proxy.js', import.meta.url));
 
 /** The benchmark's own database (test/scripts/postgres.sh creates it), apart from the tests' tables. */
 export const BENCH_DATABASE = 'sidegate_bench';
 
-export async function startBenchEnvironment(opts: { log: (s: string) => void }): Promise<BenchEnvironment> {
-  const pg = { ...(await pgInfo()), database: BENCH_DATABASE };
+export async function startBenchEnvironment(opts: BenchShared): Promise<BenchEnvironment> {
   const dir = await mkdtemp(join(tmpdir(), 'sidegate-bench-'));
   execFileSync('chmod', ['755', dir]);
   const children: ChildProcess[] = [];
-  const user = pg.users.scram;
+  try {
+    return await startPaths(opts, dir, children);
+  } catch (err) {
+    // Nothing of a half-started environment outlives the failure.
+    for (const c of children) c.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
 
-  // A real OTLP/HTTP receiver that counts and discards, like a collector would accept. It shares
-  // the machine with what is measured, so it counts without decoding (a real collector would run
-  // elsewhere): occurrences of "spanId" in the raw body.
-  let spans = 0;
-  const marker = Buffer.from('"spanId"');
-  const sink = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      for (let at = body.indexOf(marker); at >= 0; at = body.indexOf(marker, at + marker.length)) spans++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-  const otlp = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+async function startPaths(opts: BenchShared, dir: string, children: ChildProcess[]): Promise<BenchEnvironment> {
+  const pg = { ...(await pgInfo()), database: BENCH_DATABASE };
+  const user = pg.users.scram;
 
   // pgbouncer, session mode, SCRAM to clients, TLS verify-full to the server.
   // Fixed ports below the ephemeral range (32768+): probing a port nobody listens on yet from an
@@ -155,22 +153,11 @@ logdir = '${pgpoolDir}'
   children.push(pgpool);
 
   // sidegate: a realistic policy, and a passthrough one.
-  const issuer = await startTestIssuer({ issuer: 'https://bench.sidegate' });
-  const token = await issuer.sign({ sub: 'bench', project_path: 'acme/bench' }, { expiresIn: '2h' });
-  const jwksFile = join(dir, 'jwks.json');
-  await writeStaticJwks(jwksFile, issuer.jwks);
-  await issuer.close();
   const credentials = join(dir, 'credentials.yaml');
   await writeFile(credentials, `targets:\n  pg: { username: ${user.user}, password: "${user.password}" }\n`, { mode: 0o600 });
   await chmod(credentials, 0o600);
   const policy = (port: number, realistic: boolean) => `version: 1
-identities:
-  - name: ci
-    issuer: https://bench.sidegate
-    audiences: [sidegate]
-    jwksFile: ${jwksFile}
-    claims: { project_path: "acme/*" }
-targets:
+${opts.identity.policyIdentities}targets:
   - name: pg
     protocol: postgres
     address: ${pg.host}:${pg.port}
@@ -193,29 +180,16 @@ masking:
 }
 `;
   const readyMs: Record<string, number> = {};
-  const startSidegate = async (name: 'sidegate' | 'passthrough' | 'baseline', port: number, adminPort: number, cli = CLI): Promise<PathEndpoint> => {
-    const file = join(dir, `${name}.yaml`);
-    await writeFile(file, policy(port, name !== 'passthrough'));
-    const t0 = performance.now();
-    const child = spawn(
-      process.execPath,
-      [...(process.env['SIDEGATE_BENCH_NODE_OPTIONS']?.split(' ').filter(Boolean) ?? []), cli, 'sidecar', '--policy', file, '--credentials', credentials, '--state-dir', join(dir, `${name}-state`), '--admin-port', String(adminPort), ...(name === 'passthrough' ? ['--inspection', 'off'] : [])],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: otlp, SIDEGATE_LOG_LEVEL: 'warn' } },
-    );
-    child.stderr!.on('data', (d: Buffer) => opts.log(`[${name}] ${d.toString().trim()}`));
-    children.push(child);
-    for (;;) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
-        if (res.status === 200) break;
-      } catch {
-        /* not listening yet */
-      }
-      if (performance.now() - t0 > 30_000) throw new Error(`${name} did not become ready`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    readyMs[name] = performance.now() - t0;
-    return { name, host: '127.0.0.1', port, user: 'ci', password: token, sslmode: 'disable', pid: child.pid };
+  const startSidegate = async (name: 'sidegate' | 'passthrough' | 'baseline', port: number, adminPort: number, cli = SIDEGATE_CLI): Promise<PathEndpoint> => {
+    const policyFile = join(dir, `${name}.yaml`);
+    await writeFile(policyFile, policy(port, name !== 'passthrough'));
+    const started = await startSidegateProcess({
+      name, cli, policyFile, credentialsFile: credentials, stateDir: join(dir, `${name}-state`), adminPort,
+      inspection: name === 'passthrough' ? 'off' : 'on', otlpEndpoint: opts.otlpEndpoint, log: opts.log,
+    });
+    children.push(started.child);
+    readyMs[name] = started.readyMs;
+    return { name, host: '127.0.0.1', port, user: 'ci', password: opts.identity.token, sslmode: 'disable', pid: started.pid };
   };
   const sidegate = await startSidegate('sidegate', 26433, 26533);
   const passthrough = await startSidegate('passthrough', 26434, 26534);
@@ -252,12 +226,10 @@ masking:
       { name: 'node-pipe', host: '127.0.0.1', port: pipePort, user: md5.user, password: md5.password, sslmode: 'disable', pid: pipe.pid },
       ...(baseline ? [baseline] : []),
     ],
-    spansReceived: () => spans,
     readyMs,
     async close() {
       for (const c of children) c.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 300));
-      await new Promise<void>((r) => sink.close(() => r()));
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -274,7 +246,7 @@ async function assertServerLegIsTls(conn: pgClient.ClientConfig): Promise<void> 
   }
 }
 
-async function waitForPort(port: number): Promise<void> {
+export async function waitForPort(port: number): Promise<void> {
   const net = await import('node:net');
   for (let i = 0; i < 200; i++) {
     const ok = await new Promise<boolean>((resolve) => {

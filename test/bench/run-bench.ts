@@ -1,21 +1,30 @@
-// The benchmark suite: real load generators over the paths of bench-environment.ts (direct,
-// pgbouncer, pgpool, sidegate, sidegate passthrough, a bare Node.js pipe), alternated round by
+// The benchmark suite: real load generators over the paths of bench-environment.ts (PostgreSQL:
+// direct, pgbouncer, pgpool, sidegate, sidegate passthrough, a bare Node.js pipe) and of
+// mysql-bench-environment.ts (MySQL: direct, HAProxy, sidegate, passthrough), alternated round by
 // round so drift on a shared machine cancels out, every figure reported as a ratio to direct
 // from the same run. Speed is judged from a full run (`npm run bench`), never by a test;
-// `--smoke` only proves the harness works.
+// `--smoke` only proves the harness works. Only the protocols whose workloads and paths are
+// selected are started (`--only oltp` starts no PostgreSQL path).
 //
 //   node dist/test/bench/run-bench.js [--smoke] [--rounds N] [--seconds S] [--out DIR] [--docs]
 //                                     [--only TEXT[,TEXT…]] [--paths direct,sidegate,...] [--from REPORT.json]
 // SIDEGATE_BENCH_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the sidegate processes.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startBenchEnvironment, rssMb, cpuTimeUs, type PathEndpoint } from './bench-environment.js';
-import { markdown, median, summarise, writeDocs, type Measurement, type Report } from './bench-report.js';
+import { startBenchEnvironment, rssMb, cpuTimeUs, type BenchEnvironment, type BenchShared, type PathEndpoint } from './bench-environment.js';
+import { createBenchIdentity } from './bench-identity.js';
+import {
+  MYSQL_POINT_SELECT_1, MYSQL_POINT_SELECT_8, MYSQL_READ_ONLY_8,
+  markdown, median, summarise, writeDocs, type Measurement, type Report,
+} from './bench-report.js';
+import { startMysqlBenchEnvironment, type MysqlBenchEnvironment, type MysqlPathEndpoint, type MysqlPathName } from './mysql-bench-environment.js';
+import { startOtlpSpanCounter } from './otlp-span-counter.js';
+import { parseSysbenchRun } from './sysbench-output.js';
 
 
 const { values: args } = parseArgs({
@@ -115,6 +124,40 @@ async function timedPsql(p: PathEndpoint, database: string, workload: string, sq
   return { workload, path: p.name, round, throughput: units / (r.ms / 1000), unit, latencyAvgMs: r.ms, rssBeforeMb: before, peakRssMb: peak };
 }
 
+async function sysbench(env: MysqlBenchEnvironment, p: MysqlPathEndpoint, workload: string, script: string, threads: number, round: number): Promise<Measurement> {
+  const tlsBefore = await env.tlsAccepts();
+  const cpuBefore = p.pid ? await cpuTimeUs(p.pid).catch(() => undefined) : undefined;
+  const [r, before, peak] = await withPeakRss(p.pid, () =>
+    run(
+      'sysbench',
+      [
+        script, '--db-driver=mysql', `--mysql-host=${p.host}`, `--mysql-port=${p.port}`, `--mysql-user=${p.user}`, `--mysql-password=${p.password}`,
+        `--mysql-db=${env.database}`, `--mysql-ssl=${p.tls ? 'on' : 'off'}`, ...env.sysbenchTableArgs,
+        `--threads=${threads}`, `--time=${seconds}`, '--histogram=on', 'run',
+      ],
+      {},
+      env.sysbenchDir,
+    ),
+  );
+  const cpuAfter = p.pid ? await cpuTimeUs(p.pid).catch(() => undefined) : undefined;
+  // sysbench prints its FATAL lines on stdout.
+  if (r.code !== 0) throw new Error(`sysbench ${workload} over ${p.name} failed: ${(r.stderr + r.stdout).trim().slice(-800)}`);
+  const f = parseSysbenchRun(r.stdout);
+  if (f.ignoredErrors > 0) throw new Error(`sysbench ${workload} over ${p.name}: ${f.ignoredErrors} statements failed`);
+  // Each path has exactly one TLS leg to MariaDB: every client connection's, whoever opened it.
+  const tls = (await env.tlsAccepts()) - tlsBefore;
+  if (tls < threads) throw new Error(`sysbench ${workload} over ${p.name}: MariaDB accepted ${tls} TLS connections for ${threads} clients`);
+  const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
+  return {
+    workload, path: p.name, round, protocol: 'mysql',
+    throughput: f.transactionsPerSecond, unit: 'tps', queriesPerSecond: f.queriesPerSecond,
+    latencyAvgMs: f.latencyAvgMs, latencyP50Ms: f.latencyP50Ms, latencyP95Ms: f.latencyP95Ms, latencyP99Ms: f.latencyP99Ms,
+    rssBeforeMb: before, peakRssMb: peak,
+    cpuUsPerTx: cpu !== undefined && f.transactions > 0 ? cpu / f.transactions : undefined,
+    cpuUsPerQuery: cpu !== undefined && f.queries > 0 ? cpu / f.queries : undefined,
+  };
+}
+
 /**
  * How fast the machine is right now: a fixed single-threaded workload (hashing and JSON, like the
  * proxy's own per-command work), timed. Shared machines change speed by tens of percent within
@@ -129,6 +172,126 @@ function cpuReferenceMs(): number {
   return performance.now() - t0;
 }
 
+interface Workload<P> {
+  name: string;
+  run: (p: P, round: number) => Promise<Measurement>;
+}
+
+const only = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
+const selectedWorkload = (name: string) => !only || only.some((o) => name.includes(o));
+const selectedPath = (name: string) => !args.paths || args.paths.split(',').includes(name);
+
+/** Each workload over each path, `rounds` times, the order of the paths alternating each round. */
+async function measure<P extends { name: string }>(workloads: Workload<P>[], paths: P[], results: Measurement[]): Promise<void> {
+  const chosen = paths.filter((p) => selectedPath(p.name));
+  for (const w of workloads.filter((w) => selectedWorkload(w.name))) {
+    for (let round = 1; round <= rounds; round++) {
+      // Alternate the order of paths each round, so no path always runs first or last.
+      const order = round % 2 === 1 ? chosen : [...chosen].reverse();
+      for (const p of order) {
+        const m = await w.run(p, round);
+        results.push(m);
+        log(`${w.name} | ${p.name} | round ${round}: ${m.throughput.toFixed(1)} ${m.unit}`);
+      }
+    }
+  }
+}
+
+const largeRows = smoke ? 20_000 : 1_000_000;
+// What selects the PostgreSQL workloads (the COPY ones are named with their size once it is known).
+const POSTGRES_WORKLOADS = [
+  'select-only simple (8 clients)', 'select-only extended (8 clients)', 'select-only prepared (8 clients)', 'tpcb-like prepared (8 clients)',
+  'select-only prepared (1 client)', `large result, 2 masked columns (${largeRows} rows)`, 'COPY TO STDOUT', 'COPY FROM STDIN',
+];
+const POSTGRES_PATHS = ['direct', 'pgbouncer', 'pgpool', 'sidegate', 'passthrough', 'node-pipe', 'baseline'];
+const MYSQL_WORKLOADS = [MYSQL_POINT_SELECT_8, MYSQL_READ_ONLY_8, MYSQL_POINT_SELECT_1];
+const MYSQL_PATHS: MysqlPathName[] = ['direct', 'haproxy', 'sidegate', 'passthrough', 'baseline'];
+/** One sbtest table: small enough to prepare in seconds and stay in the buffer pool. */
+const MYSQL_TABLE_ROWS = 10_000;
+
+async function measurePostgres(env: BenchEnvironment, results: Measurement[], memory: Record<string, number>): Promise<void> {
+  const direct = env.paths.find((p) => p.name === 'direct')!;
+  const sidegate = env.paths.find((p) => p.name === 'sidegate')!;
+  const db = env.pg.database;
+  const scale = smoke ? 1 : 10;
+  const copyRows = smoke ? 20_000 : 1_500_000;
+  log(`setup: pgbench scale ${scale}, ${largeRows} masked rows, ${copyRows} COPY rows`);
+  const init = await run('pgbench', ['-i', '-q', '-s', String(scale)], pgEnv(direct, db));
+  if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
+  const setup = await run(
+    'psql',
+    [
+      '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c',
+      `DROP TABLE IF EXISTS bench_large, bench_copy, bench_copy_in;
+       CREATE TABLE bench_large AS SELECT g AS id, md5(g::text) || md5((g+1)::text) AS a, repeat('x', 40) AS b,
+         'user' || g || '@example.com' AS email, '4111111111111111' AS card FROM generate_series(1, ${largeRows}) g;
+       CREATE TABLE bench_copy AS SELECT g AS id, md5(g::text) || md5((g+1)::text) || md5((g+2)::text) AS a, repeat('y', 60) AS b FROM generate_series(1, ${copyRows}) g;
+       CREATE TABLE bench_copy_in (LIKE bench_copy);
+       GRANT ALL ON ALL TABLES IN SCHEMA public TO ${env.paths.find((p) => p.name === 'node-pipe')!.user};`,
+      '-c',
+      'VACUUM ANALYZE bench_large, bench_copy',
+    ],
+    pgEnv(direct, db),
+  );
+  if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}`);
+  const copyFile = join(tmpdir(), `sidegate-bench-copy-${process.pid}.tsv`);
+  const dump = await run('psql', ['-X', '-q', '-c', `\\copy bench_copy TO '${copyFile}'`], pgEnv(direct, db));
+  if (dump.code !== 0) throw new Error(`copy dump failed: ${dump.stderr}`);
+  const copyMb = (await readFile(copyFile)).length / (1024 * 1024);
+
+  // Memory: idle, then with 100 idle client connections; each the median of samples over a
+  // few quiet seconds (a single sample catches the collector at a random point).
+  const settledRss = async (ms: number) => {
+    const samples: number[] = [];
+    for (let t = 0; t < ms; t += 200) {
+      samples.push(await rssMb(sidegate.pid!));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return median(samples);
+  };
+  memory['idle'] = await settledRss(smoke ? 400 : 3000);
+  const idle: pg.Client[] = [];
+  for (let i = 0; i < 100; i++) {
+    const c = new pg.Client({ host: sidegate.host, port: sidegate.port, user: sidegate.user, password: sidegate.password, database: db });
+    await c.connect();
+    idle.push(c);
+  }
+  memory['100 connections'] = await settledRss(smoke ? 400 : 2000);
+  await Promise.all(idle.map((c) => c.end()));
+  // The first statements compile the grammar's hot code: what a sidecar holds once it has
+  // served any SQL at all (the connections above only logged in).
+  const first = new pg.Client({ host: sidegate.host, port: sidegate.port, user: sidegate.user, password: sidegate.password, database: db });
+  await first.connect();
+  for (let i = 0; i < 20; i++) await first.query(`SELECT abalance FROM pgbench_accounts WHERE aid = ${i + 1}`);
+  await first.end();
+  memory['after the first queries'] = await settledRss(smoke ? 400 : 2000);
+
+  const workloads: Workload<PathEndpoint>[] = [
+    { name: 'select-only simple (8 clients)', run: (p, r) => pgbench(p, db, 'select-only simple (8 clients)', ['-S', '-M', 'simple', '-c', '8', '-j', '2'], r) },
+    { name: 'select-only extended (8 clients)', run: (p, r) => pgbench(p, db, 'select-only extended (8 clients)', ['-S', '-M', 'extended', '-c', '8', '-j', '2'], r) },
+    { name: 'select-only prepared (8 clients)', run: (p, r) => pgbench(p, db, 'select-only prepared (8 clients)', ['-S', '-M', 'prepared', '-c', '8', '-j', '2'], r) },
+    { name: 'tpcb-like prepared (8 clients)', run: (p, r) => pgbench(p, db, 'tpcb-like prepared (8 clients)', ['-M', 'prepared', '-c', '8', '-j', '2'], r) },
+    { name: 'select-only prepared (1 client)', run: (p, r) => pgbench(p, db, 'select-only prepared (1 client)', ['-S', '-M', 'prepared', '-c', '1'], r) },
+    { name: `large result, 2 masked columns (${largeRows} rows)`, run: (p, r) => timedPsql(p, db, `large result, 2 masked columns (${largeRows} rows)`, 'SELECT * FROM bench_large', largeRows, 'rows/s', r) },
+    { name: `COPY TO STDOUT (${copyMb.toFixed(0)} MB)`, run: (p, r) => timedPsql(p, db, `COPY TO STDOUT (${copyMb.toFixed(0)} MB)`, `\\copy bench_copy TO '/dev/null'`, copyMb, 'MB/s', r) },
+    {
+      name: `COPY FROM STDIN (${copyMb.toFixed(0)} MB)`,
+      run: (p, r) => timedPsql(p, db, `COPY FROM STDIN (${copyMb.toFixed(0)} MB)`, `\\copy bench_copy_in FROM '${copyFile}'`, copyMb, 'MB/s', r, 'TRUNCATE bench_copy_in'),
+    },
+  ];
+  await measure(workloads, env.paths, results);
+  await rm(copyFile, { force: true });
+}
+
+async function measureMysql(env: MysqlBenchEnvironment, results: Measurement[]): Promise<void> {
+  const workloads: Workload<MysqlPathEndpoint>[] = [
+    { name: MYSQL_POINT_SELECT_8, run: (p, r) => sysbench(env, p, MYSQL_POINT_SELECT_8, 'oltp_point_select', 8, r) },
+    { name: MYSQL_READ_ONLY_8, run: (p, r) => sysbench(env, p, MYSQL_READ_ONLY_8, 'oltp_read_only', 8, r) },
+    { name: MYSQL_POINT_SELECT_1, run: (p, r) => sysbench(env, p, MYSQL_POINT_SELECT_1, 'oltp_point_select', 1, r) },
+  ];
+  await measure(workloads, env.paths, results);
+}
+
 async function main(): Promise<void> {
   if (args.from) {
     const md = markdown(JSON.parse(await readFile(args.from, 'utf8')) as Report);
@@ -136,98 +299,27 @@ async function main(): Promise<void> {
     process.stdout.write(md);
     return;
   }
+  const wantPostgres = POSTGRES_WORKLOADS.some(selectedWorkload) && POSTGRES_PATHS.some(selectedPath);
+  const wantMysql = MYSQL_WORKLOADS.some(selectedWorkload) && MYSQL_PATHS.some(selectedPath);
   const cpuReference = [cpuReferenceMs()];
-  const env = await startBenchEnvironment({ log });
-  const direct = env.paths.find((p) => p.name === 'direct')!;
-  const sidegate = env.paths.find((p) => p.name === 'sidegate')!;
-  const db = env.pg.database;
+  const dir = await mkdtemp(join(tmpdir(), 'sidegate-bench-identity-'));
+  const sink = await startOtlpSpanCounter();
+  let postgres: BenchEnvironment | undefined;
+  let mysql: MysqlBenchEnvironment | undefined;
   const results: Measurement[] = [];
   const memory: Record<string, number> = {};
   try {
-    const scale = smoke ? 1 : 10;
-    const largeRows = smoke ? 20_000 : 1_000_000;
-    const copyRows = smoke ? 20_000 : 1_500_000;
-    log(`setup: pgbench scale ${scale}, ${largeRows} masked rows, ${copyRows} COPY rows`);
-    const init = await run('pgbench', ['-i', '-q', '-s', String(scale)], pgEnv(direct, db));
-    if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
-    const setup = await run(
-      'psql',
-      [
-        '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c',
-        `DROP TABLE IF EXISTS bench_large, bench_copy, bench_copy_in;
-         CREATE TABLE bench_large AS SELECT g AS id, md5(g::text) || md5((g+1)::text) AS a, repeat('x', 40) AS b,
-           'user' || g || '@example.com' AS email, '4111111111111111' AS card FROM generate_series(1, ${largeRows}) g;
-         CREATE TABLE bench_copy AS SELECT g AS id, md5(g::text) || md5((g+1)::text) || md5((g+2)::text) AS a, repeat('y', 60) AS b FROM generate_series(1, ${copyRows}) g;
-         CREATE TABLE bench_copy_in (LIKE bench_copy);
-         GRANT ALL ON ALL TABLES IN SCHEMA public TO ${env.paths.find((p) => p.name === 'node-pipe')!.user};`,
-        '-c',
-        'VACUUM ANALYZE bench_large, bench_copy',
-      ],
-      pgEnv(direct, db),
-    );
-    if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}`);
-    const copyFile = join(tmpdir(), `sidegate-bench-copy-${process.pid}.tsv`);
-    const dump = await run('psql', ['-X', '-q', '-c', `\\copy bench_copy TO '${copyFile}'`], pgEnv(direct, db));
-    if (dump.code !== 0) throw new Error(`copy dump failed: ${dump.stderr}`);
-    const copyMb = (await readFile(copyFile)).length / (1024 * 1024);
-
-    // Memory: idle, then with 100 idle client connections; each the median of samples over a
-    // few quiet seconds (a single sample catches the collector at a random point).
-    const settledRss = async (ms: number) => {
-      const samples: number[] = [];
-      for (let t = 0; t < ms; t += 200) {
-        samples.push(await rssMb(sidegate.pid!));
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      return median(samples);
-    };
-    memory['idle'] = await settledRss(smoke ? 400 : 3000);
-    const idle: pg.Client[] = [];
-    for (let i = 0; i < 100; i++) {
-      const c = new pg.Client({ host: sidegate.host, port: sidegate.port, user: sidegate.user, password: sidegate.password, database: db });
-      await c.connect();
-      idle.push(c);
-    }
-    memory['100 connections'] = await settledRss(smoke ? 400 : 2000);
-    await Promise.all(idle.map((c) => c.end()));
-    // The first statements compile the grammar's hot code: what a sidecar holds once it has
-    // served any SQL at all (the connections above only logged in).
-    const first = new pg.Client({ host: sidegate.host, port: sidegate.port, user: sidegate.user, password: sidegate.password, database: db });
-    await first.connect();
-    for (let i = 0; i < 20; i++) await first.query(`SELECT abalance FROM pgbench_accounts WHERE aid = ${i + 1}`);
-    await first.end();
-    memory['after the first queries'] = await settledRss(smoke ? 400 : 2000);
-
-    const workloads: { name: string; run: (p: PathEndpoint, round: number) => Promise<Measurement> }[] = [
-      { name: 'select-only simple (8 clients)', run: (p, r) => pgbench(p, db, 'select-only simple (8 clients)', ['-S', '-M', 'simple', '-c', '8', '-j', '2'], r) },
-      { name: 'select-only extended (8 clients)', run: (p, r) => pgbench(p, db, 'select-only extended (8 clients)', ['-S', '-M', 'extended', '-c', '8', '-j', '2'], r) },
-      { name: 'select-only prepared (8 clients)', run: (p, r) => pgbench(p, db, 'select-only prepared (8 clients)', ['-S', '-M', 'prepared', '-c', '8', '-j', '2'], r) },
-      { name: 'tpcb-like prepared (8 clients)', run: (p, r) => pgbench(p, db, 'tpcb-like prepared (8 clients)', ['-M', 'prepared', '-c', '8', '-j', '2'], r) },
-      { name: 'select-only prepared (1 client)', run: (p, r) => pgbench(p, db, 'select-only prepared (1 client)', ['-S', '-M', 'prepared', '-c', '1'], r) },
-      { name: `large result, 2 masked columns (${largeRows} rows)`, run: (p, r) => timedPsql(p, db, `large result, 2 masked columns (${largeRows} rows)`, 'SELECT * FROM bench_large', largeRows, 'rows/s', r) },
-      { name: `COPY TO STDOUT (${copyMb.toFixed(0)} MB)`, run: (p, r) => timedPsql(p, db, `COPY TO STDOUT (${copyMb.toFixed(0)} MB)`, `\\copy bench_copy TO '/dev/null'`, copyMb, 'MB/s', r) },
-      {
-        name: `COPY FROM STDIN (${copyMb.toFixed(0)} MB)`,
-        run: (p, r) => timedPsql(p, db, `COPY FROM STDIN (${copyMb.toFixed(0)} MB)`, `\\copy bench_copy_in FROM '${copyFile}'`, copyMb, 'MB/s', r, 'TRUNCATE bench_copy_in'),
-      },
-    ];
-    const chosenPaths = args.paths ? env.paths.filter((p) => args.paths!.split(',').includes(p.name)) : env.paths;
-    const only = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
-    for (const w of workloads.filter((w) => !only || only.some((o) => w.name.includes(o)))) {
-      for (let round = 1; round <= rounds; round++) {
-        // Alternate the order of paths each round, so no path always runs first or last.
-        const order = round % 2 === 1 ? chosenPaths : [...chosenPaths].reverse();
-        for (const p of order) {
-          const m = await w.run(p, round);
-          results.push(m);
-          log(`${w.name} | ${p.name} | round ${round}: ${m.throughput.toFixed(1)} ${m.unit}`);
-        }
-      }
-    }
-    await rm(copyFile, { force: true });
+    const shared: BenchShared = { identity: await createBenchIdentity(dir), otlpEndpoint: sink.endpoint, log };
+    // Every selected path is started before anything is measured, so one that cannot start
+    // (sidegate without an adapter for the protocol) fails the run at once.
+    if (wantMysql) mysql = await startMysqlBenchEnvironment({ ...shared, tableRows: MYSQL_TABLE_ROWS, wanted: selectedPath });
+    if (wantPostgres) postgres = await startBenchEnvironment(shared);
+    if (postgres) await measurePostgres(postgres, results, memory);
+    if (mysql) await measureMysql(mysql, results);
     cpuReference.push(cpuReferenceMs());
     log(`CPU reference: ${cpuReference.map((ms) => ms.toFixed(0)).join(' ms, ')} ms (start, end)`);
-    const report = summarise(results, memory, env.readyMs, env.spansReceived(), { rounds, seconds, cpuReferenceMs: cpuReference });
+    const readyMs = { ...postgres?.readyMs, ...mysql?.readyMs };
+    const report = summarise(results, memory, readyMs, sink.spans(), { rounds, seconds, cpuReferenceMs: cpuReference });
     await mkdir(args.out!, { recursive: true });
     await writeFile(join(args.out!, smoke ? 'smoke.json' : 'latest.json'), JSON.stringify(report, null, 2) + '\n');
     const md = markdown(report);
@@ -235,7 +327,10 @@ async function main(): Promise<void> {
     if (args.docs) await writeDocs(md);
     process.stdout.write(md);
   } finally {
-    await env.close();
+    await postgres?.close();
+    await mysql?.close();
+    await sink.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -26,16 +26,45 @@ export async function pgInfo(): Promise<PgInfo> {
   return JSON.parse(await readFile(join(run, 'pg.json'), 'utf8')) as PgInfo;
 }
 
+/** The test MariaDB (test/scripts/mariadb.sh). */
+export interface MariaInfo {
+  host: string;
+  port: number;
+  socket: string;
+  database: string;
+  caFile: string;
+  users: Record<'native' | 'ed25519', { user: string; password: string }>;
+}
+
+export async function mariaInfo(): Promise<MariaInfo> {
+  const run = process.env['SIDEGATE_TEST_RUN'] ?? '/var/tmp/sidegate-test';
+  return JSON.parse(await readFile(join(run, 'mariadb.json'), 'utf8')) as MariaInfo;
+}
+
+/** Target `my` → the test MariaDB over verify-full TLS, for a policy's `targets:`. */
+export function mysqlTarget(maria: MariaInfo): string {
+  return `  - name: my
+    protocol: mysql
+    address: 127.0.0.1:${maria.port}
+    database: ${maria.database}
+    tls: { mode: verify-full, ca: ${maria.caFile}, serverName: localhost }
+    credentials: { file: my }
+`;
+}
+
 export type Issuer = Awaited<ReturnType<typeof startTestIssuer>>;
 export type Receiver = Awaited<ReturnType<typeof startOtlpReceiver>>;
 
 export interface Harness {
   pg: PgInfo;
+  maria: MariaInfo;
   issuer: Issuer;
   receiver: Receiver;
   sidecar: RunningSidecar;
   dir: string;
   port: number;
+  /** The explicit listener of target `my` (MariaDB), when the policy names one. */
+  myPort?: number;
   /** The capture listener's port when `capture` was given. */
   capturePort?: number;
   logs: string[];
@@ -54,8 +83,10 @@ export interface Harness {
  * chooses the upstream login (scram by default).
  */
 export async function startHarness(opts: {
-  policy: (env: { pg: PgInfo; issuer: Issuer; listenPort: number }) => string;
+  policy: (env: { pg: PgInfo; maria: MariaInfo; issuer: Issuer; listenPort: number }) => string;
   targetUser?: 'scram' | 'md5' | 'plain';
+  /** Target `my`'s upstream login (native by default). */
+  mysqlUser?: 'native' | 'ed25519';
   env?: Record<string, string>;
   /** Serve TLS to clients with the test CA's localhost certificate. */
   clientTls?: boolean;
@@ -65,14 +96,20 @@ export async function startHarness(opts: {
   capture?: { originalDestination(socket: Socket): OriginalDestination | null };
 }): Promise<Harness> {
   const pg = await pgInfo();
+  const maria = await mariaInfo();
   const issuer = await startTestIssuer({ issuer: 'https://ci.test.sidegate' });
   const receiver = await startOtlpReceiver();
   const dir = await mkdtemp(join(tmpdir(), 'sidegate-it-'));
   const policyFile = join(dir, 'policy.yaml');
-  await writeFile(policyFile, opts.policy({ pg, issuer, listenPort: 0 }));
+  await writeFile(policyFile, opts.policy({ pg, maria, issuer, listenPort: 0 }));
   const login = pg.users[opts.targetUser ?? 'scram'];
+  const myLogin = maria.users[opts.mysqlUser ?? 'native'];
   const credentialsFile = join(dir, 'credentials.yaml');
-  await writeFile(credentialsFile, `targets:\n  pg: { username: ${login.user}, password: "${login.password}" }\n`, { mode: 0o600 });
+  await writeFile(
+    credentialsFile,
+    `targets:\n  pg: { username: ${login.user}, password: "${login.password}" }\n  my: { username: ${myLogin.user}, password: "${myLogin.password}" }\n`,
+    { mode: 0o600 },
+  );
   await chmod(credentialsFile, 0o600);
   const logs: string[] = [];
   let tokenFile: string | undefined;
@@ -91,23 +128,25 @@ export async function startHarness(opts: {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
       ...opts.env,
     },
-    listenOverrides: { pg: { host: '127.0.0.1', port: 0 } },
+    listenOverrides: { pg: { host: '127.0.0.1', port: 0 }, my: { host: '127.0.0.1', port: 0 } },
     ...(opts.capture ? { capturePort: 0, captureHosts: ['127.0.0.1'], captureOriginalDestination: opts.capture.originalDestination } : {}),
     clientTls: opts.clientTls ? { certFile: join(dirname(pg.caFile), 'server.crt'), keyFile: join(dirname(pg.caFile), 'server.key') } : undefined,
     log: createLogger({ level: 'debug', sink: (line) => logs.push(line) }),
   });
-  const port = sidecar.listeners.find((l) => l.target === 'pg')!.port;
+  const port = sidecar.listeners.find((l) => l.target === 'pg')?.port ?? 0;
   const broker = sidecar.broker!;
   const adminToken = (await readFile(broker.adminTokenFile, 'utf8')).trim();
   const adminFetch = (path: string, init: RequestInit = {}) =>
     fetch(broker.url + path, { ...init, headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' } });
   return {
     pg,
+    maria,
     issuer,
     receiver,
     sidecar,
     dir,
     port,
+    myPort: sidecar.listeners.find((l) => l.target === 'my')?.port,
     capturePort: sidecar.listeners.find((l) => l.target === '*capture*')?.port,
     logs,
     token: (claims = {}, signOpts) =>

@@ -25,7 +25,7 @@ export const injectionConfigSchema = z.strictObject({
   capturePort: port.default(16001),
   adminPort: port.default(16002),
   /** Outbound TCP ports redirected to the sidecar, or '*' for all TCP. */
-  includeOutboundPorts: z.union([z.array(port).min(1), z.literal('*')]).default([5432]),
+  includeOutboundPorts: z.union([z.array(port).min(1), z.literal('*')]).default([3306, 5432]),
   excludeOutboundPorts: z.array(port).default([]),
   excludeOutboundIpRanges: z
     .array(z.string().refine((v) => normaliseCidr(v) !== undefined, 'an IPv4 or IPv6 CIDR such as 10.0.0.0/8 or fd00::/8'))
