@@ -30,7 +30,7 @@ export const CANARY = {
   awsKey: 'AKIACANARYKEY0000043',
   jwtSignature: 'c2lnbmF0dXJlLWNhbmFyeS0yMDI1LW15c3Fs',
   pemBody: 'MIIEvQCANARYPEMBODYmysqlAgEAAkEAq7B',
-  /** A column masked by a `hash` column rule that no detector recognises. */
+  /** A column masked by a column rule only: no detector recognises these. */
   nicknames: ['canary-nick-quokka-61f0', 'canary-nick-axolotl-d93b'],
 } as const;
 
@@ -54,7 +54,7 @@ export const SEED_SQL: readonly string[] = [
     (1, 'Ada', '${CANARY.emails[0]}', '${CANARY.cards[0]}', '${CANARY.nicknames[0]}', 'key ${CANARY.awsKey} in notes'),
     (2, 'Bob', '${CANARY.emails[1]}', '${CANARY.cards[1]}', '${CANARY.nicknames[1]}', 'token ${JWT}'),
     (3, 'Cy', 'cy@example.net', NULL, 'cy', '${PEM}')`,
-  `CREATE TABLE orders (id int PRIMARY KEY, customer_id int, total decimal(12,2), status varchar(20) NOT NULL DEFAULT 'open')`,
+  `CREATE TABLE orders (id int PRIMARY KEY, customer_id int, total decimal(12,2), state varchar(20) NOT NULL DEFAULT 'open')`,
   `INSERT INTO orders SELECT seq, 1 + seq % 3, seq * 10, IF(seq % 2 = 0, 'open', 'shipped') FROM seq_1_to_20`,
   `CREATE TABLE secrets (id int PRIMARY KEY, name varchar(50), value varchar(200))`,
   `INSERT INTO secrets VALUES (1, 'db', '${CANARY.secrets[0]}'), (2, 'api', '${CANARY.secrets[1]}'), (3, 'ssh', '${CANARY.secrets[2]}')`,
@@ -109,7 +109,7 @@ masking:
     strategy: redact
   - name: nicknames
     columns: [customers.nickname]
-    strategy: hash
+    strategy: redact
   - name: detectors
     detectors: [email, payment-card, jwt, aws-access-key, pem-private-key]
     strategy: redact

@@ -28,7 +28,7 @@ const OTHER = { sub: 'project_path:acme/web:ref_type:branch:ref:main', project_p
 async function heldUpdate(t: CaseContext): Promise<{ conn: RawMysqlClient; reply: Promise<Reply>; id: number }> {
   const conn = await t.raw();
   const id = conn.greeting!.connectionId;
-  const reply = conn.query("UPDATE orders SET status = 'void' WHERE id = 9", 30_000);
+  const reply = conn.query("UPDATE orders SET state = 'void' WHERE id = 9", 30_000);
   reply.catch(() => undefined);
   const deadline = Date.now() + 10_000;
   while (t.approvals.length === 0) {
@@ -62,7 +62,7 @@ c.case('KILL QUERY from a second connection of the same identity cancels the hol
 c.case('mysql2 KILL QUERY with the held connection threadId (the greeting id) cancels the hold', { pending: true }, async (t) => {
   const a = await t.mysql();
   const id = a.threadId!;
-  const update = a.query("UPDATE orders SET status = 'void' WHERE id = 10");
+  const update = a.query("UPDATE orders SET state = 'void' WHERE id = 10");
   const outcome = update.then(
     () => 'ran',
     (e: unknown) => e,

@@ -198,7 +198,7 @@ c.case('a duplicate-key error on an approved INSERT … SELECT does not echo the
 });
 
 c.case('a strict-mode conversion error on an approved INSERT does not echo the masked value', { approve: true }, async (t) => {
-  const got = await t.once("INSERT INTO orders (id, customer_id, total, status) SELECT 200, 1, nickname, 'x' FROM customers WHERE id = 1");
+  const got = await t.once("INSERT INTO orders (id, customer_id, total, state) SELECT 200, 1, nickname, 'x' FROM customers WHERE id = 1");
   assert.ok(got.error, describeReply(got));
 });
 

@@ -105,7 +105,7 @@ for (const [what, sql, rule] of [
 }
 
 c.case('INSERT … SELECT from a masked table into orders is held; the approver denies; nothing ran', async (t) => {
-  const got = await t.once('INSERT INTO orders (id, customer_id, total, status) SELECT 100 + id, id, 0, nickname FROM customers');
+  const got = await t.once('INSERT INTO orders (id, customer_id, total, state) SELECT 100 + id, id, 0, nickname FROM customers');
   t.expectHeld(got);
   assert.match(t.approvals[0]!.command, /SELECT 100 \+ id, id, 0, nickname FROM customers/);
 });

@@ -131,7 +131,7 @@ c.case('after COM_RESET_CONNECTION a new held-kind statement is held at execute,
   const r = await t.raw();
   await r.prepare('SELECT id FROM orders WHERE id = ?');
   await r.simple(COM.RESET_CONNECTION);
-  const p = await r.prepare('UPDATE orders SET status = ? WHERE id = 5');
+  const p = await r.prepare('UPDATE orders SET state = ? WHERE id = 5');
   assert.equal(p.error, undefined);
   t.expectHeld(await r.execute(p.statementId, ['void']));
 });
@@ -155,7 +155,7 @@ c.case('long data to a denied prepare id is not attached to anything that runs',
 
 c.case('long data the approver must see: the held UPDATE shows the streamed value', async (t) => {
   const r = await t.raw();
-  const p = await r.prepare('UPDATE orders SET status = ? WHERE id = 6');
+  const p = await r.prepare('UPDATE orders SET state = ? WHERE id = 6');
   r.sendLongData(p.statementId, 0, Buffer.from('LONGDATA-MARKER-'));
   r.sendLongData(p.statementId, 0, Buffer.from('second-chunk'));
   t.expectHeld(await r.execute(p.statementId, [null]));
@@ -203,7 +203,7 @@ c.case('mysql2 execute() of a DELETE on customers is denied; of an orders UPDATE
     t.expectDenied(e);
     return true;
   });
-  await assert.rejects(conn.execute('UPDATE orders SET status = ? WHERE id = ?', ['void', 7]), (e: unknown) => {
+  await assert.rejects(conn.execute('UPDATE orders SET state = ? WHERE id = ?', ['void', 7]), (e: unknown) => {
     t.expectHeld(e);
     return true;
   });

@@ -14,7 +14,7 @@ const c = corpus('server_files');
 const outFile = () => `/tmp/sidegate-corpus-${randomBytes(6).toString('hex')}.txt`;
 
 for (const [what, sql] of [
-  ['SELECT … INTO OUTFILE', 'SELECT id, status FROM orders INTO OUTFILE %PATH%'],
+  ['SELECT … INTO OUTFILE', 'SELECT id, state FROM orders INTO OUTFILE %PATH%'],
   ['SELECT … INTO DUMPFILE of a masked column', 'SELECT nickname FROM customers WHERE id = 1 INTO DUMPFILE %PATH%'],
   ['INTO OUTFILE before FROM', 'SELECT id INTO OUTFILE %PATH% FROM orders'],
   ['INTO OUTFILE after a harmless SELECT in one packet', 'SELECT 1; SELECT id FROM orders INTO OUTFILE %PATH%'],
