@@ -129,7 +129,10 @@ export interface PrepareReply {
   packets: RawPacket[];
 }
 
-export type Param = string | Buffer | number | null;
+/** A parameter value; `LONG_DATA` marks one whose value was streamed with COM_STMT_SEND_LONG_DATA (no bytes in the execute). */
+export type Param = string | Buffer | number | null | typeof LONG_DATA;
+
+export const LONG_DATA = Symbol('long data');
 
 export class RawMysqlClient {
   private buffered = Buffer.alloc(0);
@@ -447,7 +450,7 @@ export function handshakeResponse41(opts: {
   return Buffer.concat(parts);
 }
 
-/** COM_STMT_EXECUTE with every parameter sent as a string (VAR_STRING), a LONGLONG or NULL. */
+/** COM_STMT_EXECUTE with every parameter sent as a string (VAR_STRING), a LONGLONG, NULL or long data (STRING, no bytes). */
 export function stmtExecute(statementId: number, params: Param[], flags = 0): Buffer {
   const head = Buffer.alloc(10);
   head[0] = COM.STMT_EXECUTE;
@@ -462,6 +465,8 @@ export function stmtExecute(statementId: number, params: Param[], flags = 0): Bu
     if (p === null) {
       bitmap[i >> 3]! |= 1 << (i & 7);
       types.push(Buffer.from([0x06, 0]));
+    } else if (p === LONG_DATA) {
+      types.push(Buffer.from([0xfe, 0]));
     } else if (typeof p === 'number') {
       types.push(Buffer.from([0x08, 0]));
       const v = Buffer.alloc(8);

@@ -264,8 +264,13 @@ export function corpus(name: string, opts: CorpusOptions = {}): Corpus {
       const spansBefore = h.receiver.spans().length;
       const before = await checksum(root, database);
       const t = caseContext(h, database, root, received, clients, approvals, spansBefore);
+      // The three checks all run, whatever the case itself asserted, so a failure says whether
+      // the target changed or a canary leaked as well.
+      const failures: unknown[] = [];
       try {
         await fn(t);
+      } catch (err) {
+        failures.push(err);
       } finally {
         for (const c of clients) {
           try {
@@ -279,14 +284,27 @@ export function corpus(name: string, opts: CorpusOptions = {}): Corpus {
       await new Promise((r) => setTimeout(r, 100));
       await h.sidecar.audit.flush();
       const spans = h.receiver.spans().slice(spansBefore);
-      if (!caseOpts.mutates) assert.equal(await checksum(root, database), before, 'the target database changed');
-      assertNoCanary(received, 'what the client received');
-      assertNoCanary(spans, 'the audit trail');
-      assertNoCanary(
-        approvals.map((a) => ({ ...a, command: undefined })),
-        'approval metadata other than the command',
+      const check = async (f: () => unknown) => {
+        try {
+          await f();
+        } catch (err) {
+          failures.push(err);
+        }
+      };
+      if (!caseOpts.mutates) await check(async () => assert.equal(await checksum(root, database), before, 'the target database changed'));
+      await check(() => assertNoCanary(received, 'what the client received'));
+      await check(() => assertNoCanary(spans, 'the audit trail'));
+      await check(() =>
+        assertNoCanary(
+          approvals.map((a) => ({ ...a, command: undefined })),
+          'approval metadata other than the command',
+        ),
       );
       current = null;
+      if (failures.length === 1) throw failures[0];
+      if (failures.length > 1) {
+        throw new AggregateError(failures, failures.map((f) => (f instanceof Error ? f.message.split('\n')[0] : String(f))).join(' | '));
+      }
     });
   };
   return { case: define as Corpus['case'] };
@@ -336,6 +354,8 @@ function caseContext(
         database,
         multipleStatements: true,
         connectTimeout: 10_000,
+        // sidegate asks for the token with mysql_clear_password (over loopback in the tests).
+        enableCleartextPlugin: true,
         ...config,
       });
       conn.on('error', (e: unknown) => void received.push(e, String(e)));

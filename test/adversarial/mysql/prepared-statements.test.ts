@@ -5,7 +5,7 @@
 // prepared statements are in masking.test.ts.
 import assert from 'node:assert/strict';
 import { corpus, describeReply } from './corpus.js';
-import { COM, stmtExecute, type Reply } from '../../support/mysql-raw-client.js';
+import { COM, LONG_DATA, stmtExecute, type Reply } from '../../support/mysql-raw-client.js';
 
 const c = corpus('prepared');
 
@@ -158,8 +158,23 @@ c.case('long data the approver must see: the held UPDATE shows the streamed valu
   const p = await r.prepare('UPDATE orders SET state = ? WHERE id = 6');
   r.sendLongData(p.statementId, 0, Buffer.from('LONGDATA-MARKER-'));
   r.sendLongData(p.statementId, 0, Buffer.from('second-chunk'));
-  t.expectHeld(await r.execute(p.statementId, [null]));
-  assert.match(JSON.stringify(t.approvals), /LONGDATA-MARKER-second-chunk/, 'the approver saw the long data');
+  t.expectHeld(await r.execute(p.statementId, [LONG_DATA]));
+  assert.match(JSON.stringify(t.approvals), /LONGDATA-MARKER-second-chunk/, `the approver saw ${JSON.stringify(t.approvals.map((a) => a['parameters']))}`);
+});
+
+c.case('long data with the NULL bit also set: what the approver approves is what runs', { approve: true, mutates: true }, async (t) => {
+  // The server takes a parameter's long data over its NULL bit; the approver must be shown that.
+  const r = await t.raw();
+  const p = await r.prepare('UPDATE orders SET state = ? WHERE id = 8');
+  r.sendLongData(p.statementId, 0, Buffer.from('LD-UNDER-NULL'));
+  const got = await r.execute(p.statementId, [null]);
+  const rows = (await t.admin('SELECT state FROM orders WHERE id = 8')) as Array<{ state: string }>;
+  const shown = JSON.stringify(t.approvals.map((a) => a['parameters']));
+  await t.admin("UPDATE orders SET state = 'open' WHERE id = 8");
+  if (!got.error) {
+    assert.equal(t.approvals.length, 1, 'the UPDATE was not held');
+    assert.ok(shown.includes(rows[0]!.state), `ran with state ${JSON.stringify(rows[0]!.state)}; the approver was shown ${shown}`);
+  }
 });
 
 c.case('COM_STMT_FETCH of an id with no cursor, and of an unknown id, is refused', async (t) => {
