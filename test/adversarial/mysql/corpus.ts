@@ -55,14 +55,14 @@ export const SEED_SQL: readonly string[] = [
     (2, 'Bob', '${CANARY.emails[1]}', '${CANARY.cards[1]}', '${CANARY.nicknames[1]}', 'token ${JWT}'),
     (3, 'Cy', 'cy@example.net', NULL, 'cy', '${PEM}')`,
   `CREATE TABLE orders (id int PRIMARY KEY, customer_id int, total decimal(12,2), state varchar(20) NOT NULL DEFAULT 'open')`,
-  `INSERT INTO orders SELECT seq, 1 + seq % 3, seq * 10, IF(seq % 2 = 0, 'open', 'shipped') FROM seq_1_to_20`,
+  `INSERT INTO orders SELECT seq, 1 + seq % 3, seq * 10, IF(seq % 2 = 0, 'open', 'shipped') FROM seq_1_to_40`,
   `CREATE TABLE secrets (id int PRIMARY KEY, name varchar(50), value varchar(200))`,
   `INSERT INTO secrets VALUES (1, 'db', '${CANARY.secrets[0]}'), (2, 'api', '${CANARY.secrets[1]}'), (3, 'ssh', '${CANARY.secrets[2]}')`,
   `CREATE TABLE notes_copy (id int PRIMARY KEY AUTO_INCREMENT, v varchar(200), UNIQUE KEY v_unique (v))`,
   `INSERT INTO notes_copy (v) VALUES ('harmless')`,
   // Routines and a view made by root: the client can CALL / read them but never created them.
   `CREATE PROCEDURE customer_contacts() SELECT id, email, nickname FROM customers ORDER BY id`,
-  `CREATE PROCEDURE two_results() BEGIN SELECT id, name FROM orders WHERE id < 3; SELECT id, email, card FROM customers ORDER BY id; END`,
+  `CREATE PROCEDURE two_results() BEGIN SELECT id, state FROM orders WHERE id < 3; SELECT id, email, card FROM customers ORDER BY id; END`,
   `CREATE PROCEDURE raise_nickname(p int) BEGIN DECLARE v varchar(200); SELECT nickname INTO v FROM customers WHERE id = p; SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = v; END`,
   `CREATE PROCEDURE raise_secret() BEGIN DECLARE v varchar(200); SELECT value INTO v FROM secrets WHERE id = 1; SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = v; END`,
   `CREATE FUNCTION nickname_of(p int) RETURNS varchar(200) READS SQL DATA RETURN (SELECT nickname FROM customers WHERE id = p)`,
@@ -462,7 +462,9 @@ export async function checksum(root: mysql.Connection, database: string): Promis
   parts.push(`triggers=${hash(await q('SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY 1', [database]))}`);
   parts.push(`events=${hash(await q('SELECT EVENT_NAME, EVENT_DEFINITION FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ? ORDER BY 1', [database]))}`);
   // Accounts and privileges: a GRANT, CREATE USER or SET PASSWORD anywhere shows here.
-  parts.push(`users=${hash(await q('SELECT User, Host, Priv FROM mysql.global_priv ORDER BY 1, 2'))}`);
+  // Without the password change time: the nesting file's SET PASSWORD case re-sets the target
+  // login's own password, and other files running at once must not see that as their change.
+  parts.push(`users=${hash(await q("SELECT User, Host, JSON_REMOVE(Priv, '$.password_last_changed') AS p FROM mysql.global_priv ORDER BY 1, 2"))}`);
   parts.push(`db_grants=${hash(await q("SELECT Host, Db, User FROM mysql.db WHERE User LIKE 'sidegate%' ORDER BY 1, 2, 3"))}`);
   parts.push(`table_grants=${hash(await q('SELECT Host, Db, User, Table_name, Table_priv FROM mysql.tables_priv ORDER BY 1, 2, 3, 4'))}`);
   parts.push(`routine_grants=${hash(await q('SELECT Host, Db, User, Routine_name FROM mysql.procs_priv ORDER BY 1, 2, 3, 4'))}`);

@@ -41,7 +41,7 @@ c.case('mysql2 multipleStatements: SELECT then DROP is refused, the connection s
     return true;
   });
   const [rows] = await conn.query('SELECT COUNT(*) AS n FROM orders');
-  assert.equal(Number((rows as Array<{ n: number }>)[0]!.n), 20);
+  assert.equal(Number((rows as Array<{ n: number }>)[0]!.n), 40);
 });
 
 c.case('a client without CLIENT_MULTI_STATEMENTS: SELECT; DELETE is still decided as two statements', async (t) => {
