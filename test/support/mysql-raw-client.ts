@@ -365,6 +365,11 @@ export class RawMysqlClient {
         if (ok.status & SERVER_MORE_RESULTS_EXISTS) continue;
         return reply;
       }
+      if (head === 0xfe && p.payload.length < 9) {
+        // An EOF in place of an OK: COM_SET_OPTION's answer (MariaDB's is the bare 0xFE byte).
+        reply.oks.push({ affectedRows: 0, lastInsertId: 0, warnings: 0, info: '', status: p.payload.length >= 5 ? p.payload.readUInt16LE(3) : 0 });
+        return reply;
+      }
       if (head === 0xfb) {
         reply.localInfile = p.payload.subarray(1).toString('utf8');
         return reply;

@@ -4,7 +4,7 @@
 // the catalog does not have — a temporary table). Pure: the catalog answer comes from outside.
 import type { MaskStrategy, MaskingRule, TableRef } from '../../../core/vocabulary.js';
 import { derivedStrategy, type SourceRelation } from '../../masking/index.js';
-import type { MysqlRelation } from './catalog-relations.js';
+import type { CatalogAnswer, FunctionRef, MysqlRelation } from './catalog-relations.js';
 import type { InspectedMysqlStatement } from './sql-inspector.js';
 import { lexMysql } from './sql-lexer.js';
 
@@ -20,9 +20,11 @@ export interface MaskingSources {
 export interface SourcesRequest {
   /** The relations to look up, schema-qualified with the session's database when unqualified. */
   refs: Required<TableRef>[];
+  /** Functions the statements call, to tell stored ones (opaque) from built-ins. */
+  functions: FunctionRef[];
   /** Equal for requests that resolve alike from equal catalog answers. */
   key: string;
-  resolved(relations: ReadonlyArray<MysqlRelation | null>): MaskingSources;
+  resolved(answer: CatalogAnswer): MaskingSources;
   /** The lookup failed: nothing is known. */
   failed(): MaskingSources;
 }
@@ -33,8 +35,14 @@ const UNKNOWABLE_FLAGS = new Set(['routine-call', 'dynamic-sql', 'unparsable']);
 
 export function sourcesOf(statements: readonly InspectedMysqlStatement[], database: string): SourcesRequest {
   const seen = new Map<string, Required<TableRef>>();
+  const calls = new Map<string, FunctionRef>();
   let unknowable = false;
   for (const s of statements) {
+    for (const f of s.facts.functions ?? []) {
+      const dot = f.lastIndexOf('.');
+      const ref = dot === -1 ? { schema: database, name: f } : { schema: f.slice(0, dot), name: f.slice(dot + 1) };
+      calls.set(key(ref.schema, ref.name), ref);
+    }
     for (const t of s.facts.tables) {
       const ref = { schema: t.schema ?? database, name: t.name };
       seen.set(key(ref.schema, ref.name), ref);
@@ -46,11 +54,13 @@ export function sourcesOf(statements: readonly InspectedMysqlStatement[], databa
   const refs = [...seen.values()];
   return {
     refs,
-    key: `${unknowable ? 'U' : 'K'}${[...seen.keys()].join('\u0001')}`,
-    resolved: (relations) => {
+    functions: [...calls.values()],
+    key: `${unknowable ? 'U' : 'K'}${[...seen.keys()].join('\u0001')}\u0002${[...calls.keys()].join('\u0001')}`,
+    resolved: ({ relations, storedFunctions }) => {
       const sources: SourceRelation[] = [];
       const base = new Set<string>();
-      let unknown = unknowable;
+      // A stored function can return any table's values: what the statement reads is unknown.
+      let unknown = unknowable || storedFunctions.some(Boolean);
       relations.forEach((rel) => {
         if (!rel) {
           unknown = true;

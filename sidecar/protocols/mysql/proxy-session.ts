@@ -53,7 +53,7 @@ import {
 import { PacketFramer, framePacket, type Packet } from './packet-framer.js';
 import { MalformedPacket } from './wire-reader.js';
 import { isSslRequest, parseHandshakeResponse41, serializeAuthSwitchRequest, serializeHandshakeV10 } from './handshake-packets.js';
-import { parseErr, parseOk, parseRowsEnd, serializeErr, serializeOk, type ErrPacket, type OkPacket } from './response-packets.js';
+import { isEof, parseErr, parseOk, parseRowsEnd, serializeErr, serializeOk, type ErrPacket, type OkPacket } from './response-packets.js';
 import { parseColumnDefinition41, serializeColumnDefinition41, type ColumnDefinition41 as ColumnDefinition } from './result-packets.js';
 import { commandName, parseComStmtClose, parseComStmtExecute, parseComStmtFetch, parseComStmtReset, parseComStmtSendLongData, parseComSetOption } from './command-packets.js';
 import { acceptClient, clearPassword, greeting, FORMAT_CAPABILITIES, TOKEN_PLUGIN } from './server-handshake.js';
@@ -170,7 +170,7 @@ export class MysqlProxySession {
   private reply?: Reply;
   private readonly statements = new StatementIds<InspectedMysqlStatement>();
   /** The sources last made for a set of statements' relations, reused while the catalog's answer is the same. */
-  private readonly sourcesMemo = new Map<string, { relations: ReadonlyArray<unknown>; sources: MaskingSources }>();
+  private readonly sourcesMemo = new Map<string, { relations: ReadonlyArray<unknown>; stored: string; sources: MaskingSources }>();
   private rowPlans = new WeakMap<object, Map<string, ResultRows | null>>();
   private rowPlanCount = 0;
   private multiStatements = false;
@@ -788,21 +788,22 @@ export class MysqlProxySession {
   private withSources(runs: StatementRun[], go: (sources: MaskingSources | undefined) => void): void {
     if (!this.session.maskingRules.some((r) => r.columns.length > 0)) return go(undefined);
     const request = sourcesOf(runs.map((r) => r.statement), this.database);
-    const cached = this.deps.catalog.cached(this.target.name, request.refs);
+    const cached = this.deps.catalog.cached(this.target.name, request.refs, request.functions);
     if (cached) {
       // The same answer as last time for these statements: the same sources (and result plans).
       const memo = this.sourcesMemo.get(request.key);
-      if (memo && memo.relations.length === cached.length && memo.relations.every((r, i) => r === cached[i])) return go(memo.sources);
+      const same = memo && memo.relations.length === cached.relations.length && memo.relations.every((r, i) => r === cached.relations[i]) && memo.stored === cached.storedFunctions.join();
+      if (memo && same) return go(memo.sources);
       const sources = request.resolved(cached);
       if (this.sourcesMemo.size >= 256) this.sourcesMemo.clear();
-      this.sourcesMemo.set(request.key, { relations: cached, sources });
+      this.sourcesMemo.set(request.key, { relations: cached.relations, stored: cached.storedFunctions.join(), sources });
       return go(sources);
     }
     this.busy = true;
     this.deps.catalog
-      .resolve(this.target, this.session.principal, request.refs)
+      .resolve(this.target, this.session.principal, request.refs, request.functions)
       .then(
-        (relations) => request.resolved(relations),
+        (answer) => request.resolved(answer),
         (err: Error) => {
           this.log.warn('catalog lookup failed; masking conservatively', { session: this.session.id, target: this.target.name, error: err.message });
           return request.failed();
@@ -879,9 +880,12 @@ export class MysqlProxySession {
     let out: Buffer = packet.payload;
     switch (event.kind) {
       case 'ok': {
-        const ok = parseOk(packet.payload, { capabilities: this.capabilities });
+        // COM_SET_OPTION's answer is an EOF (the reader read its status), the rest OK packets.
+        const ok: Pick<OkPacket, 'statusFlags' | 'affectedRows'> = isEof(packet.payload)
+          ? { statusFlags: reply.reader.lastStatus, affectedRows: 0 }
+          : parseOk(packet.payload, { capabilities: this.capabilities });
         this.noteStatus(ok.statusFlags);
-        out = this.maskedOk(packet.payload, ok);
+        if (!isEof(packet.payload)) out = this.maskedOk(packet.payload, ok as OkPacket);
         const run = reply.runs[reply.index];
         if (run) {
           // A USE sent as a query changes the database as COM_INIT_DB does (server truth: its OK).

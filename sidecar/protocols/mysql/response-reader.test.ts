@@ -80,6 +80,7 @@ test('an execute that opens a cursor ends after its definitions, flagged', () =>
 test('status replies: an OK, or the EOF COM_SET_OPTION answers with; fetch and field list end at their terminator', () => {
   assert.deepEqual(read('status', CLASSIC, [ok()]).kinds, ['ok']);
   assert.deepEqual(read('status', CLASSIC, [eof()]).kinds, ['ok']);
+  assert.deepEqual(read('status', CLASSIC, [Buffer.from([0xfe])]).kinds, ['ok'], "MariaDB's bare EOF to COM_SET_OPTION");
   assert.throws(() => read('status', CLASSIC, [row('x')]), MalformedPacket);
   assert.deepEqual(read('fetch', CLASSIC, [Buffer.from([0, 0, 1]), eof()]).kinds, ['row', 'rows-end']);
   assert.deepEqual(read('field-list', CLASSIC, [column('a'), column('b'), eof()]).kinds, ['column', 'column', 'rows-end']);

@@ -164,8 +164,8 @@ export class ReplyReader {
         this.finish(0);
         return { kind: 'statistics' };
       case 'status':
-        // COM_SET_OPTION answers with an EOF; the others with an OK.
-        if (isEof(payload)) this.finish(parseEof(payload, this.options).statusFlags);
+        // COM_SET_OPTION answers with an EOF (MariaDB's is the bare 0xFE byte); the others with an OK.
+        if (isEof(payload)) this.finish(payload.length === 1 ? 0 : parseEof(payload, this.options).statusFlags);
         else if (head === 0x00) this.finish(parseOk(payload, this.options).statusFlags);
         else throw new MalformedPacket(`unexpected packet 0x${head.toString(16)} where OK was expected`);
         return { kind: 'ok' };

@@ -68,7 +68,8 @@ export function statementFacts(ast: Node, strings: readonly string[]): Statement
   // `SET PASSWORD [FOR u] = …` is no variable: it changes an account's password (the grammar reads
   // it as an assignment to a variable named password). Account management, like ALTER USER.
   const password = ast['type'] === 'set' && tree.assignments.some((a) => a.name === 'password');
-  if (password) kinds.unshift('password', 'role', 'dcl', 'write');
+  // Not also `set, session`: a rule allowing session settings must never match it.
+  if (password) kinds.splice(0, kinds.length, 'password', 'role', 'dcl', 'write', ...kinds.filter((k) => k !== 'set' && k !== 'session'));
   return { operation: password ? 'SET PASSWORD' : own.operation, kinds: unique(kinds), tables, flags: unique(flags), functions, nested, ...settings };
 }
 
