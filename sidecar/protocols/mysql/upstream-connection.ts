@@ -4,7 +4,7 @@
 // The password is used here and in auth-scrambles.ts only; no error produced here contains it.
 import net from 'node:net';
 import tls from 'node:tls';
-import { readFile } from 'node:fs/promises';
+import { upstreamTlsOptions } from '../../pipeline/upstream-tls.js';
 import type { UpstreamTls } from '../../../core/vocabulary.js';
 import {
   CLIENT_COMPRESS,
@@ -438,27 +438,14 @@ function serverError(payload: Buffer, fallback: string): UpstreamError {
 }
 
 async function startTls(raw: net.Socket, opts: UpstreamConnectOptions, signal: AbortSignal): Promise<tls.TLSSocket> {
-  const mode = opts.tls.mode;
-  const verify = mode === 'verify-full' || mode === 'verify-ca';
-  let ca: Buffer | undefined;
-  if (verify && opts.tls.caFile) {
-    try {
-      ca = await readFile(opts.tls.caFile);
-    } catch {
-      throw new UpstreamError('tls-failed', 'cannot read the CA file configured for the target');
-    }
+  let options: tls.ConnectionOptions;
+  try {
+    options = await upstreamTlsOptions(raw, opts.host, opts.tls);
+  } catch (err) {
+    throw new UpstreamError('tls-failed', (err as Error).message);
   }
-  const expectedName = opts.tls.serverName ?? opts.host;
   return new Promise((resolve, reject) => {
-    const secure = tls.connect({
-      socket: raw,
-      ca,
-      // SNI must be a host name, never an address.
-      servername: net.isIP(expectedName) ? undefined : expectedName,
-      minVersion: 'TLSv1.2',
-      rejectUnauthorized: verify,
-      checkServerIdentity: mode === 'verify-full' ? (_host, cert) => tls.checkServerIdentity(expectedName, cert) : () => undefined,
-    });
+    const secure = tls.connect(options);
     const off = onAbort(signal, () => {
       secure.destroy();
       reject(new UpstreamError('timeout', 'TLS handshake with the target timed out'));

@@ -4,7 +4,7 @@
 // The password is used here and nowhere else; no error produced here contains it.
 import net from 'node:net';
 import tls from 'node:tls';
-import { readFile } from 'node:fs/promises';
+import { upstreamTlsOptions } from '../../pipeline/upstream-tls.js';
 import { createHash } from 'node:crypto';
 import type { UpstreamTls } from '../../../core/vocabulary.js';
 import { MessageFramer, ProtocolError } from './message-framer.js';
@@ -184,27 +184,14 @@ async function negotiateTls(raw: net.Socket, opts: { host: string; tls: Upstream
     if (opts.tls.mode === 'prefer') return raw;
     throw new UpstreamError('tls-unavailable', `the target does not accept TLS (tls mode ${opts.tls.mode})`);
   }
-  const mode = opts.tls.mode;
-  const verify = mode === 'verify-full' || mode === 'verify-ca';
-  let ca: Buffer | undefined;
-  if (verify && opts.tls.caFile) {
-    try {
-      ca = await readFile(opts.tls.caFile);
-    } catch {
-      throw new UpstreamError('tls-failed', 'cannot read the CA file configured for the target');
-    }
+  let options: tls.ConnectionOptions;
+  try {
+    options = await upstreamTlsOptions(raw, opts.host, opts.tls);
+  } catch (err) {
+    throw new UpstreamError('tls-failed', (err as Error).message);
   }
-  const expectedName = opts.tls.serverName ?? opts.host;
   return new Promise((resolve, reject) => {
-    const secure = tls.connect({
-      socket: raw,
-      ca,
-      // SNI must be a host name, never an address.
-      servername: net.isIP(expectedName) ? undefined : expectedName,
-      minVersion: 'TLSv1.2',
-      rejectUnauthorized: verify,
-      checkServerIdentity: mode === 'verify-full' ? (_host, cert) => tls.checkServerIdentity(expectedName, cert) : () => undefined,
-    });
+    const secure = tls.connect(options);
     deadline.watch(() => {
       secure.destroy();
       reject(new UpstreamError('timeout', 'TLS handshake with the target timed out'));
