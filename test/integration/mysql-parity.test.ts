@@ -248,3 +248,14 @@ test('the mariadb CLI runs a script with a failing statement exactly as it does 
     else assert.doesNotMatch(direct.stdout, /after the error/);
   }
 });
+
+test('JSON columns: mysql2 reads them as JSON, as it does straight from MariaDB', async () => {
+  const { direct, via } = await sideBySide(async (c) => {
+    const [rows, fields] = await c.query('SELECT j FROM parity_types WHERE id = 1');
+    const f = fields[0] as unknown as { extendedFormat?: string };
+    return { rows, extendedFormat: f.extendedFormat };
+  });
+  // MariaDB marks a JSON column in its extended column metadata (MARIADB_CLIENT_EXTENDED_METADATA).
+  assert.deepEqual(direct, { ok: { rows: [{ j: { k: [1, 2.5, 'x'], n: null } }], extendedFormat: 'json' } });
+  assert.deepEqual(via, direct);
+});

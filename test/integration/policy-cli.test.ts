@@ -12,7 +12,7 @@ const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../../policies/examples/', import.meta.url));
 const sidegate = (...args: string[]) => run(process.execPath, [CLI, ...args], {}, undefined, 30_000);
 
-for (const name of ['local-demo', 'ci-postgres']) {
+for (const name of ['local-demo', 'ci-postgres', 'ci-mysql']) {
   test(`policy check accepts the example ${name}.yaml`, async () => {
     const r = await sidegate('policy', 'check', join(EXAMPLES, `${name}.yaml`));
     assert.equal(r.code, 0, r.stderr);

@@ -24,7 +24,7 @@ export const mysqlAdapter: ProtocolAdapter = {
     const deps = {
       settings,
       connectionIds: new ConnectionIds(),
-      serverVersions: new Map<string, string>(),
+      greetings: new Map(),
       catalog: new MysqlCatalog(services.credentials),
       inspect: settings.inspection === 'off' ? uninspectedMysql : inspectMysql,
     };

@@ -30,6 +30,8 @@ import { isOwnAddress } from '../../../core/network/own-address.js';
 import {
   CLIENT_DEPRECATE_EOF,
   CLIENT_MULTI_STATEMENTS,
+  CLIENT_MYSQL,
+  MARIADB_CLIENT_EXTENDED_METADATA,
   CLIENT_SSL,
   COM_FIELD_LIST,
   COM_INIT_DB,
@@ -57,6 +59,7 @@ import { isEof, parseErr, parseOk, parseRowsEnd, serializeErr, serializeOk, type
 import { parseColumnDefinition41, serializeColumnDefinition41, type ColumnDefinition41 as ColumnDefinition } from './result-packets.js';
 import { commandName, parseComStmtClose, parseComStmtExecute, parseComStmtFetch, parseComStmtReset, parseComStmtSendLongData, parseComSetOption } from './command-packets.js';
 import { acceptClient, clearPassword, greeting, FORMAT_CAPABILITIES, TOKEN_PLUGIN } from './server-handshake.js';
+import { probeGreeting, type TargetGreeting } from './server-greeting-probe.js';
 import { clientCharsetNamed, type ClientCharset } from './client-charset.js';
 import { sqlModeReadable } from './sql-mode-guard.js';
 import { connectUpstream, type UpstreamConnection } from './upstream-connection.js';
@@ -74,8 +77,11 @@ import { executedParameters } from './executed-parameters.js';
 export interface MysqlProxyDeps {
   settings: AdapterSettings;
   connectionIds: ConnectionIds;
-  /** The last server version seen per target: what the greeting announces (the login is later). */
-  serverVersions: Map<string, string>;
+  /**
+   * Per target, what its own greeting says (probed once, then what each login saw): the version
+   * and extended metadata sidegate's greeting offers, as the client would have seen directly.
+   */
+  greetings: Map<string, Promise<TargetGreeting | null>>;
   inspect(text: string, opts: MysqlInspectOptions): InspectedMysqlStatement[];
   /** The relations statements name, for column rules over views and expressions. */
   catalog: MysqlCatalog;
@@ -154,6 +160,10 @@ export class MysqlProxySession {
   private readonly scramble = greetingScramble();
   /** Sequence id of the next packet sidegate sends the client during login. */
   private loginSequence = 1;
+  /** The greeting offered MariaDB's extended column metadata (the target does). */
+  private offersExtendedMetadata = false;
+  /** The client took it: column definitions carry an extended-metadata field. */
+  private extendedMetadata = false;
   /** The start of a possible SSLRequest, until its 36 bytes are in. */
   private preTls: Buffer = Buffer.alloc(0);
   private capabilities = 0;
@@ -209,13 +219,20 @@ export class MysqlProxySession {
       deps.settings.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
     );
     if (this.phase === 'closed') return;
-    const hello = greeting({
-      connectionId: this.connectionId,
-      scramble: this.scramble,
-      serverVersion: deps.serverVersions.get(target.name) ?? GREETING_VERSION,
-      tls: deps.settings.clientTls !== undefined,
+    let known = deps.greetings.get(target.name);
+    if (!known) deps.greetings.set(target.name, (known = probeGreeting(target)));
+    void known.then((target) => {
+      if (this.phase !== 'handshake') return;
+      this.offersExtendedMetadata = target?.extendedMetadata === true;
+      const hello = greeting({
+        connectionId: this.connectionId,
+        scramble: this.scramble,
+        serverVersion: target?.serverVersion ?? GREETING_VERSION,
+        tls: deps.settings.clientTls !== undefined,
+        extendedMetadata: this.offersExtendedMetadata,
+      });
+      this.client.write(framePacket(0, serializeHandshakeV10(hello)).bytes);
     });
-    this.client.write(framePacket(0, serializeHandshakeV10(hello)).bytes);
   }
 
   private get log() {
@@ -288,6 +305,9 @@ export class MysqlProxySession {
       }
       this.capabilities = accepted.capabilities;
       this.upstreamCapabilities = accepted.upstreamCapabilities;
+      // A MariaDB client that speaks the extended capabilities and asked for the metadata.
+      this.extendedMetadata =
+        this.offersExtendedMetadata && !hasFlag(response.capabilities, CLIENT_MYSQL) && hasFlag(response.mariaDbCapabilities, MARIADB_CLIENT_EXTENDED_METADATA);
       this.charset = accepted.charset;
       this.collation = response.characterSet;
       this.user = response.user;
@@ -383,6 +403,7 @@ export class MysqlProxySession {
           database: this.database || undefined,
           collation: this.collation,
           clientCapabilities: this.upstreamCapabilities,
+          mariaDbCapabilities: this.extendedMetadata ? MARIADB_CLIENT_EXTENDED_METADATA : 0,
         });
       } catch (err) {
         const e = err as { message?: string; errorNumber?: number; sqlState?: string; code?: string };
@@ -399,7 +420,7 @@ export class MysqlProxySession {
       }
       // Reply formats must be what the client was promised.
       const missing = (this.upstreamCapabilities & FORMAT_CAPABILITIES & ~upstream.capabilities) >>> 0;
-      if (missing !== 0) {
+      if (missing !== 0 || (this.extendedMetadata && !hasFlag(upstream.mariaDbCapabilities, MARIADB_CLIENT_EXTENDED_METADATA))) {
         upstream.socket.destroy();
         const message = `sidegate: target "${this.target.name}" does not support capabilities 0x${missing.toString(16)} the client asked for`;
         this.session.upstreamFailed(message, 'capabilities');
@@ -416,7 +437,10 @@ export class MysqlProxySession {
     this.upstream = upstream.socket;
     this.upstream.setNoDelay?.(true);
     this.serverVersion = upstream.serverVersion;
-    this.deps.serverVersions.set(this.target.name, upstream.serverVersion);
+    this.deps.greetings.set(
+      this.target.name,
+      Promise.resolve({ serverVersion: upstream.serverVersion, extendedMetadata: !hasFlag(upstream.greeting.capabilities, CLIENT_MYSQL) && hasFlag(upstream.greeting.mariaDbCapabilities, MARIADB_CLIENT_EXTENDED_METADATA) }),
+    );
     this.deps.connectionIds.register(this.connectionId, {
       owner: `${this.session.principal.issuer} ${this.session.principal.subject}`,
       upstreamThreadId: upstream.connectionId,
@@ -918,7 +942,7 @@ export class MysqlProxySession {
         reply.masker = null;
         break;
       case 'column': {
-        const def = parseColumnDefinition41(packet.payload);
+        const def = parseColumnDefinition41(packet.payload, { extendedMetadata: this.extendedMetadata });
         if (!reply.preparing) reply.definitions.push(packet.payload);
         if (reply.preparing) {
           if (reply.preparing.id !== undefined) reply.preparing.columns.push(def);

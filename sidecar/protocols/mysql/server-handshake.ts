@@ -18,6 +18,7 @@ import {
   CLIENT_LONG_PASSWORD,
   CLIENT_MULTI_RESULTS,
   CLIENT_MULTI_STATEMENTS,
+  CLIENT_MYSQL,
   CLIENT_PLUGIN_AUTH,
   CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA,
   CLIENT_PROTOCOL_41,
@@ -27,6 +28,7 @@ import {
   CLIENT_TRANSACTIONS,
   CLIENT_ZSTD_COMPRESSION_ALGORITHM,
   SERVER_STATUS_AUTOCOMMIT,
+  MARIADB_CLIENT_EXTENDED_METADATA,
   hasFlag,
 } from './capabilities.js';
 import type { HandshakeResponse41, HandshakeV10 } from './handshake-packets.js';
@@ -79,16 +81,22 @@ const FORWARDED_CAPABILITIES =
 /** Capabilities that change the reply formats: the target must grant every one the client got. */
 export const FORMAT_CAPABILITIES = CLIENT_DEPRECATE_EOF | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS | CLIENT_PROTOCOL_41;
 
-export function greeting(opts: { connectionId: number; scramble: Buffer; serverVersion: string; tls: boolean }): HandshakeV10 {
+/**
+ * `extendedMetadata`: greet as MariaDB does when it offers extended column metadata (the
+ * CLIENT_MYSQL bit clear, the extended capability in the greeting's reserved bytes), so a client
+ * that types JSON columns from it sees the server it would have seen directly.
+ */
+export function greeting(opts: { connectionId: number; scramble: Buffer; serverVersion: string; tls: boolean; extendedMetadata?: boolean }): HandshakeV10 {
+  const capabilities = (OFFERED_CAPABILITIES | (opts.tls ? CLIENT_SSL : 0)) >>> 0;
   return {
     protocolVersion: 10,
     serverVersion: opts.serverVersion,
     connectionId: opts.connectionId,
     authPluginData: opts.scramble,
-    capabilities: (OFFERED_CAPABILITIES | (opts.tls ? CLIENT_SSL : 0)) >>> 0,
+    capabilities: opts.extendedMetadata ? (capabilities & ~CLIENT_MYSQL) >>> 0 : capabilities,
     characterSet: GREETING_COLLATION,
     statusFlags: SERVER_STATUS_AUTOCOMMIT,
-    mariaDbCapabilities: 0,
+    mariaDbCapabilities: opts.extendedMetadata ? MARIADB_CLIENT_EXTENDED_METADATA : 0,
     authPluginName: TOKEN_PLUGIN,
   };
 }
