@@ -322,17 +322,28 @@ export class MysqlProxySession {
         this.failLogin(ER.accessDenied, message);
         return;
       }
+      if (accepted.token === '' && response.authPluginName !== undefined && !ONE_STEP_PLUGINS.has(response.authPluginName)) {
+        // An empty answer by a plugin whose dialog may not be over (libmariadb's threads sometimes
+        // answer with `dummy_fallback_auth`, which waits for the server's plugin): switch to ours,
+        // as a server whose plugin differs does, and read the password (empty: no token).
+        this.switchTo(TOKEN_PLUGIN);
+        return;
+      }
       if (accepted.token !== undefined) {
         this.phase = 'connecting';
         void this.authenticate(accepted.token);
         return;
       }
       // The client answered with another plugin's scramble: ask for the password in clear.
-      this.phase = 'auth-switch';
-      this.sendLogin(serializeAuthSwitchRequest({ pluginName: TOKEN_PLUGIN, pluginData: Buffer.concat([this.scramble, Buffer.from([0])]) }));
+      this.switchTo(TOKEN_PLUGIN);
     } catch (err) {
       this.protocolFailure(err);
     }
+  }
+
+  private switchTo(plugin: string): void {
+    this.phase = 'auth-switch';
+    this.sendLogin(serializeAuthSwitchRequest({ pluginName: plugin, pluginData: Buffer.concat([this.scramble, Buffer.from([0])]) }));
   }
 
   private sendLogin(payload: Buffer): void {
@@ -1214,6 +1225,12 @@ function useTarget(text: string): string | undefined {
   const name = tokens[1];
   return tokens[0]?.value.toUpperCase() === 'USE' && name && (name.kind === 'word' || name.kind === 'quoted-name') ? name.value : undefined;
 }
+
+/**
+ * Plugins whose first answer is their last: an empty one means an empty password, and the
+ * server's OK ends the login (mysql2 and the mariadb CLI answer with one of these).
+ */
+const ONE_STEP_PLUGINS = new Set([TOKEN_PLUGIN, 'mysql_native_password', 'caching_sha2_password', 'sha256_password', 'client_ed25519']);
 
 /** ER_SIGNAL_EXCEPTION: SIGNAL's own message text. */
 const ER_SIGNAL_EXCEPTION = 1644;
