@@ -7,6 +7,7 @@ import type { ConnectionSession } from '../../pipeline/connection-session.js';
 import { framePacket } from './packet-framer.js';
 import { serializeErr } from './response-packets.js';
 import { ConnectionIds } from './connection-ids.js';
+import { detectMysqlReply } from './opening-detection.js';
 import { MysqlCatalog } from './catalog-relations.js';
 import { MysqlProxySession } from './proxy-session.js';
 import { decisionFacts, initMysqlInspector, inspectMysql, type InspectedMysqlStatement } from './sql-inspector.js';
@@ -15,9 +16,11 @@ import { uninspectedMysql } from './uninspected-statement.js';
 export const mysqlAdapter: ProtocolAdapter = {
   protocol: 'mysql',
   defaultPorts: [3306],
-  // The server speaks first: a MySQL client sends nothing before the greeting.
+  // The server speaks first: a MySQL client sends nothing before the greeting, so its targets'
+  // connections are the adapter's by destination. What a client sends after a greeting is still
+  // recognised, for egress to addresses no target names (a guarded protocol, refused by default).
   serverFirst: true,
-  detect: () => 'no',
+  detect: detectMysqlReply,
   init: initMysqlInspector,
   inspect: (text, target) => decisionFacts(inspectMysql(text, { target, dialect: 'mariadb' })),
   open(services, settings) {
