@@ -17,7 +17,7 @@ interface Source {
 
 /** Parsed statements per source, as measured; the rate may rise, never fall. */
 const MEASURED: Record<MysqlDialect, Record<string, [number, number]>> = {
-  mariadb: { sysbench: [47, 47], 'mariadb-dump': [77, 84], mysql2: [4, 4], 'mariadb-cli': [8, 9], 'migration-tools': [51, 56] },
+  mariadb: { sysbench: [47, 47], 'mariadb-dump': [77, 84], mysql2: [4, 4], 'mariadb-cli': [8, 9], 'migration-tools': [53, 56] },
   mysql: { sysbench: [47, 47], 'mariadb-dump': [74, 84], mysql2: [4, 4], 'mariadb-cli': [8, 9], 'migration-tools': [53, 56] },
 };
 

@@ -227,3 +227,13 @@ test('INTO OUTFILE at the end of a UNION is a server file', async () => {
     assert.ok(s!.facts.flags.includes('server-file'), q);
   }
 });
+
+test('plain SQL the MariaDB grammar rejects but MySQL\'s reads is read, not denied as unparsable', async () => {
+  await initMysqlInspector();
+  const [status] = inspectMysql('SELECT status FROM orders WHERE id = 1', { target: 't', dialect: 'mariadb' });
+  assert.deepEqual([status!.facts.operation, status!.facts.kinds, status!.facts.tables], ['SELECT', ['select', 'read'], [{ name: 'orders' }]]);
+  const [limited] = inspectMysql('DELETE FROM orders WHERE id = 1 LIMIT 1', { target: 't', dialect: 'mariadb' });
+  assert.ok(limited!.facts.kinds.includes('delete'));
+  const [garbled] = inspectMysql('SELEC 1', { target: 't', dialect: 'mariadb' });
+  assert.deepEqual(garbled!.facts.kinds, ['unparsable'], 'neither grammar reads it');
+});

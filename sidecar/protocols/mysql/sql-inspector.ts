@@ -208,7 +208,21 @@ function withOwn(inner: StatementFacts, operation: string, ownKinds: string[]): 
 }
 
 function parseCanonical(grammar: Grammar, canonical: string, strings: readonly string[], opts: MysqlInspectOptions): StatementFacts {
-  const { ast } = grammar.parse(canonical, { database: opts.dialect });
+  let ast: unknown;
+  try {
+    ({ ast } = grammar.parse(canonical, { database: opts.dialect }));
+  } catch (err) {
+    // The MariaDB build rejects some plain SQL the two servers share (an unquoted column named
+    // `status`, `DELETE … LIMIT`); the MySQL build reads those. Where a statement ends, what is a
+    // string and what a comment were decided by the lexer, not by either grammar.
+    const mysql = opts.dialect === 'mariadb' ? grammars.mysql : undefined;
+    if (!mysql) throw err;
+    try {
+      ({ ast } = mysql.parse(canonical, { database: 'mysql' }));
+    } catch {
+      throw err;
+    }
+  }
   const list = Array.isArray(ast) ? ast : [ast];
   if (list.length !== 1 || list[0] === null || typeof list[0] !== 'object') throw new Error('not one statement');
   return statementFacts(list[0] as Record<string, unknown>, strings);
