@@ -49,11 +49,9 @@ test('the benchmark harness runs every PostgreSQL workload over every path (smok
   }
 });
 
-// The sidegate paths join this list when sidegate has its MySQL adapter; until then starting
-// them fails the harness at once (sidegate refuses a target it has no adapter for).
-const MYSQL_SMOKE_PATHS = ['direct', 'haproxy'];
+const MYSQL_SMOKE_PATHS = ['direct', 'haproxy', 'sidegate', 'passthrough'];
 
-test('the benchmark harness runs the MySQL workloads with sysbench (smoke size)', { timeout: 120_000 }, async () => {
+test('the benchmark harness runs the MySQL workloads with sysbench over every path (smoke size)', { timeout: 180_000 }, async () => {
   const out = await mkdtemp(join(tmpdir(), 'sidegate-bench-smoke-mysql-'));
   try {
     assert.equal(await harness(['--only', 'oltp', '--paths', MYSQL_SMOKE_PATHS.join(','), '--out', out]), 0);
@@ -70,8 +68,10 @@ test('the benchmark harness runs the MySQL workloads with sysbench (smoke size)'
         if (path !== 'direct') assert.ok(s.cpuUsPerQuery! > 0 && s.peakRssMb! > 0, `${w.workload} over ${path}: the proxy's CPU and RSS`);
       }
     }
+    assert.ok(report.spansReceived > 0, 'the MySQL sidegate path exported audit spans');
     const md = await readFile(join(out, 'smoke.md'), 'utf8');
     assert.match(md, /\| sysbench oltp_read_only \(8 threads\) \| haproxy \|/);
+    assert.match(md, /\| sysbench oltp_point_select \(8 threads\) \| sidegate \|/);
   } finally {
     await rm(out, { recursive: true, force: true });
   }
