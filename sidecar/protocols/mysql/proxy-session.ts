@@ -722,7 +722,7 @@ export class MysqlProxySession {
       this.sendError(1, ER.unknownStmtHandler, `Unknown prepared statement handler (${id === 0xffffffff ? -1 : id}) given to mysqld_stmt_execute`);
       return;
     }
-    const execute = parseComStmtExecute(packet.payload, { paramCount: stmt.params, previousTypes: stmt.paramTypes, longDataParameters: new Set(stmt.longData.keys()) });
+    const execute = parseComStmtExecute(packet.payload, { paramCount: stmt.params, previousTypes: stmt.paramTypes, longDataParameters: stmt.longData.size > 0 ? new Set(stmt.longData.keys()) : undefined });
     stmt.paramTypes = execute.types;
     if (stmt.longDataOverflow) {
       this.sendError(1, ER.packetTooLarge, `sidegate: long data for this statement exceeds ${MAX_LONG_DATA_BYTES} bytes`);

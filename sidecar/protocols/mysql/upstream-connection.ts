@@ -5,6 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { upstreamTlsOptions } from '../../pipeline/upstream-tls.js';
+import { handOver } from '../../pipeline/socket-handover.js';
 import type { UpstreamTls } from '../../../core/vocabulary.js';
 import {
   CLIENT_COMPRESS,
@@ -459,23 +460,6 @@ async function startTls(raw: net.Socket, opts: UpstreamConnectOptions, signal: A
       off();
       reject(new UpstreamError('tls-failed', `TLS to the target failed: ${err.message}`));
     });
-  });
-}
-
-/**
- * The socket changes owner: pause it so no byte is emitted before the new owner listens, resume
- * as soon as a 'data' listener is attached, and absorb errors the owner may not listen for.
- */
-function handOver(socket: net.Socket | tls.TLSSocket): void {
-  socket.pause();
-  const onNewListener = (event: string | symbol) => {
-    if (event !== 'data') return;
-    socket.off('newListener', onNewListener);
-    process.nextTick(() => socket.resume());
-  };
-  socket.on('newListener', onNewListener);
-  socket.on('error', () => {
-    /* reported through 'close' */
   });
 }
 

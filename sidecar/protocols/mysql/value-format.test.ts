@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planResultMasking, type ResultColumn } from '../../masking/result-masker.js';
 import type { MaskingRule } from '../../../core/vocabulary.js';
-import { BINARY_CHARSET, isShortNumericColumn, isScannedColumn, maskBinaryValue, maskTextValue, MYSQL_TYPE, type ValueColumn } from './value-format.js';
+import { MYSQL_TYPE_BIT, MYSQL_TYPE_BLOB, MYSQL_TYPE_JSON, MYSQL_TYPE_LONG, MYSQL_TYPE_LONGLONG, MYSQL_TYPE_NEWDECIMAL, MYSQL_TYPE_VAR_STRING, COLLATION_BINARY } from './capabilities.js';
+import { isShortNumericColumn, isScannedColumn, maskBinaryValue, maskTextValue, type ValueColumn } from './value-format.js';
 
 const UTF8MB4 = 45;
 const rules: MaskingRule[] = [
@@ -10,15 +11,15 @@ const rules: MaskingRule[] = [
   { name: 'detect', columns: [], detectors: [{ kind: 'builtin', name: 'email' }, { kind: 'builtin', name: 'payment-card' }], strategy: 'redact' },
 ];
 const defs: Array<[string, ValueColumn]> = [
-  ['card', { type: MYSQL_TYPE.VAR_STRING, characterSet: UTF8MB4 }],
-  ['amount', { type: MYSQL_TYPE.LONG, characterSet: BINARY_CHARSET }],
-  ['note', { type: MYSQL_TYPE.VAR_STRING, characterSet: UTF8MB4 }],
-  ['blob', { type: MYSQL_TYPE.BLOB, characterSet: BINARY_CHARSET }],
-  ['big', { type: MYSQL_TYPE.LONGLONG, characterSet: BINARY_CHARSET }],
-  ['n', { type: MYSQL_TYPE.LONG, characterSet: BINARY_CHARSET }],
-  ['doc', { type: MYSQL_TYPE.JSON, characterSet: UTF8MB4 }],
-  ['bits', { type: MYSQL_TYPE.BIT, characterSet: BINARY_CHARSET }],
-  ['price', { type: MYSQL_TYPE.NEWDECIMAL, characterSet: BINARY_CHARSET }],
+  ['card', { type: MYSQL_TYPE_VAR_STRING, characterSet: UTF8MB4 }],
+  ['amount', { type: MYSQL_TYPE_LONG, characterSet: COLLATION_BINARY }],
+  ['note', { type: MYSQL_TYPE_VAR_STRING, characterSet: UTF8MB4 }],
+  ['blob', { type: MYSQL_TYPE_BLOB, characterSet: COLLATION_BINARY }],
+  ['big', { type: MYSQL_TYPE_LONGLONG, characterSet: COLLATION_BINARY }],
+  ['n', { type: MYSQL_TYPE_LONG, characterSet: COLLATION_BINARY }],
+  ['doc', { type: MYSQL_TYPE_JSON, characterSet: UTF8MB4 }],
+  ['bits', { type: MYSQL_TYPE_BIT, characterSet: COLLATION_BINARY }],
+  ['price', { type: MYSQL_TYPE_NEWDECIMAL, characterSet: COLLATION_BINARY }],
 ];
 const columns: ResultColumn[] = defs.map(([name, c]) => ({ name, table: { name: 'customers' }, textual: isScannedColumn(c, true), shortNumericText: isShortNumericColumn(c) }));
 const idx = (name: string) => defs.findIndex(([n]) => n === name);

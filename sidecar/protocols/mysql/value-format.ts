@@ -12,44 +12,8 @@
 //   become NULL (a number cannot hold `[REDACTED]`). BIT and GEOMETRY are bytes no detector can
 //   read reliably: withheld whenever masking applies to the column.
 import type { MaskResult, ResultMasker } from '../../masking/result-masker.js';
+import { MYSQL_TYPE_BLOB, MYSQL_TYPE_DATE, MYSQL_TYPE_DATETIME, MYSQL_TYPE_DATETIME2, MYSQL_TYPE_DECIMAL, MYSQL_TYPE_DOUBLE, MYSQL_TYPE_ENUM, MYSQL_TYPE_FLOAT, MYSQL_TYPE_INT24, MYSQL_TYPE_JSON, MYSQL_TYPE_LONG, MYSQL_TYPE_LONGLONG, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_NEWDATE, MYSQL_TYPE_NEWDECIMAL, MYSQL_TYPE_NULL, MYSQL_TYPE_SET, MYSQL_TYPE_SHORT, MYSQL_TYPE_STRING, MYSQL_TYPE_TIME, MYSQL_TYPE_TIME2, MYSQL_TYPE_TIMESTAMP, MYSQL_TYPE_TIMESTAMP2, MYSQL_TYPE_TINY, MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_VARCHAR, MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_YEAR, COLLATION_BINARY } from './capabilities.js';
 
-/** Column types (enum_field_types) this module tells apart. */
-export const MYSQL_TYPE = {
-  DECIMAL: 0,
-  TINY: 1,
-  SHORT: 2,
-  LONG: 3,
-  FLOAT: 4,
-  DOUBLE: 5,
-  NULL: 6,
-  TIMESTAMP: 7,
-  LONGLONG: 8,
-  INT24: 9,
-  DATE: 10,
-  TIME: 11,
-  DATETIME: 12,
-  YEAR: 13,
-  NEWDATE: 14,
-  VARCHAR: 15,
-  BIT: 16,
-  TIMESTAMP2: 17,
-  DATETIME2: 18,
-  TIME2: 19,
-  JSON: 245,
-  NEWDECIMAL: 246,
-  ENUM: 247,
-  SET: 248,
-  TINY_BLOB: 249,
-  MEDIUM_BLOB: 250,
-  LONG_BLOB: 251,
-  BLOB: 252,
-  VAR_STRING: 253,
-  STRING: 254,
-  GEOMETRY: 255,
-} as const;
-
-/** The `binary` character set: the column's bytes are not text in the connection charset. */
-export const BINARY_CHARSET = 63;
 
 /** What masking needs to know of a column (from its ColumnDefinition41). */
 export interface ValueColumn {
@@ -59,40 +23,40 @@ export interface ValueColumn {
 }
 
 const STRING_TYPES = new Set<number>([
-  MYSQL_TYPE.VARCHAR,
-  MYSQL_TYPE.VAR_STRING,
-  MYSQL_TYPE.STRING,
-  MYSQL_TYPE.TINY_BLOB,
-  MYSQL_TYPE.MEDIUM_BLOB,
-  MYSQL_TYPE.LONG_BLOB,
-  MYSQL_TYPE.BLOB,
-  MYSQL_TYPE.ENUM,
-  MYSQL_TYPE.SET,
+  MYSQL_TYPE_VARCHAR,
+  MYSQL_TYPE_VAR_STRING,
+  MYSQL_TYPE_STRING,
+  MYSQL_TYPE_TINY_BLOB,
+  MYSQL_TYPE_MEDIUM_BLOB,
+  MYSQL_TYPE_LONG_BLOB,
+  MYSQL_TYPE_BLOB,
+  MYSQL_TYPE_ENUM,
+  MYSQL_TYPE_SET,
 ]);
 /** Values whose text is at most 11 characters of digits and signs (Detector.skipsShortNumericText). */
 const SHORT_NUMERIC_TYPES = new Set<number>([
-  MYSQL_TYPE.TINY,
-  MYSQL_TYPE.SHORT,
-  MYSQL_TYPE.LONG,
-  MYSQL_TYPE.INT24,
-  MYSQL_TYPE.YEAR,
-  MYSQL_TYPE.DATE,
-  MYSQL_TYPE.NEWDATE,
-  MYSQL_TYPE.TIME,
+  MYSQL_TYPE_TINY,
+  MYSQL_TYPE_SHORT,
+  MYSQL_TYPE_LONG,
+  MYSQL_TYPE_INT24,
+  MYSQL_TYPE_YEAR,
+  MYSQL_TYPE_DATE,
+  MYSQL_TYPE_NEWDATE,
+  MYSQL_TYPE_TIME,
 ]);
 /** Binary values that cannot hold a detector match: narrow numbers, dates and times, NULL. */
 const OPAQUE_SAFE_TYPES = new Set<number>([
   ...SHORT_NUMERIC_TYPES,
-  MYSQL_TYPE.FLOAT,
-  MYSQL_TYPE.NULL,
-  MYSQL_TYPE.TIMESTAMP,
-  MYSQL_TYPE.DATETIME,
-  MYSQL_TYPE.TIMESTAMP2,
-  MYSQL_TYPE.DATETIME2,
-  MYSQL_TYPE.TIME2,
+  MYSQL_TYPE_FLOAT,
+  MYSQL_TYPE_NULL,
+  MYSQL_TYPE_TIMESTAMP,
+  MYSQL_TYPE_DATETIME,
+  MYSQL_TYPE_TIMESTAMP2,
+  MYSQL_TYPE_DATETIME2,
+  MYSQL_TYPE_TIME2,
 ]);
 /** Binary-protocol values sent as length-prefixed text. */
-const LENGTH_PREFIXED_TEXT_TYPES = new Set<number>([...STRING_TYPES, MYSQL_TYPE.DECIMAL, MYSQL_TYPE.NEWDECIMAL, MYSQL_TYPE.JSON]);
+const LENGTH_PREFIXED_TEXT_TYPES = new Set<number>([...STRING_TYPES, MYSQL_TYPE_DECIMAL, MYSQL_TYPE_NEWDECIMAL, MYSQL_TYPE_JSON]);
 
 /**
  * Whether detectors look at this column's values (ResultColumn.textual): every text-protocol
@@ -107,7 +71,7 @@ export function isShortNumericColumn(column: ValueColumn): boolean {
   return SHORT_NUMERIC_TYPES.has(column.type);
 }
 
-const WIDE_NUMBER_TYPES = new Set<number>([MYSQL_TYPE.LONGLONG, MYSQL_TYPE.DOUBLE, MYSQL_TYPE.DECIMAL, MYSQL_TYPE.NEWDECIMAL]);
+const WIDE_NUMBER_TYPES = new Set<number>([MYSQL_TYPE_LONGLONG, MYSQL_TYPE_DOUBLE, MYSQL_TYPE_DECIMAL, MYSQL_TYPE_NEWDECIMAL]);
 
 /** Numbers wide enough to spell a card number. */
 export function isWideNumberColumn(column: ValueColumn): boolean {
@@ -157,8 +121,8 @@ export function maskBinaryValue(masker: ResultMasker, index: number, column: Val
 }
 
 function maskAsText(masker: ResultMasker, index: number, column: ValueColumn, value: Buffer): MaskResult<Buffer | null> {
-  if (column.type === MYSQL_TYPE.JSON) return masker.maskJsonUtf8(index, value);
-  if (column.characterSet === BINARY_CHARSET && STRING_TYPES.has(column.type)) {
+  if (column.type === MYSQL_TYPE_JSON) return masker.maskJsonUtf8(index, value);
+  if (column.characterSet === COLLATION_BINARY && STRING_TYPES.has(column.type)) {
     // Bytes, not text: read one character per byte so that every byte is seen, and write back
     // the same way (a replacement is ASCII).
     const r = masker.maskText(index, value.toString('latin1'));
@@ -170,10 +134,10 @@ function maskAsText(masker: ResultMasker, index: number, column: ValueColumn, va
 /** The digits detectors should see of a wide binary number; undefined for other types, null when malformed. */
 function binaryNumberText(type: number, value: Buffer): string | null | undefined {
   switch (type) {
-    case MYSQL_TYPE.LONGLONG:
+    case MYSQL_TYPE_LONGLONG:
       // Signed or unsigned, the digits are the same but for the sign and the top bit's range.
       return value.length === 8 ? `${value.readBigInt64LE(0)} ${value.readBigUInt64LE(0)}` : null;
-    case MYSQL_TYPE.DOUBLE:
+    case MYSQL_TYPE_DOUBLE:
       return value.length === 8 ? String(value.readDoubleLE(0)) : null;
     default:
       return undefined;

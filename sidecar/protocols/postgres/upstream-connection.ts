@@ -5,6 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { upstreamTlsOptions } from '../../pipeline/upstream-tls.js';
+import { handOver } from '../../pipeline/socket-handover.js';
 import { createHash } from 'node:crypto';
 import type { UpstreamTls } from '../../../core/vocabulary.js';
 import { MessageFramer, ProtocolError } from './message-framer.js';
@@ -391,23 +392,6 @@ function startScram(mechanisms: string[], socket: net.Socket | tls.TLSSocket, pa
     return createScramClient(password);
   }
   throw new UpstreamError('auth-unsupported', `the target offers no supported SASL mechanism (${mechanisms.join(', ').slice(0, 200)})`);
-}
-
-/**
- * The socket changes owner: pause it so no byte is emitted before the new owner listens, resume
- * as soon as a 'data' listener is attached, and absorb errors the owner may not listen for.
- */
-function handOver(socket: net.Socket | tls.TLSSocket): void {
-  socket.pause();
-  const onNewListener = (event: string | symbol) => {
-    if (event !== 'data') return;
-    socket.off('newListener', onNewListener);
-    process.nextTick(() => socket.resume());
-  };
-  socket.on('newListener', onNewListener);
-  socket.on('error', () => {
-    /* reported through 'close' */
-  });
 }
 
 /** Every failure leaves as an UpstreamError, and none carries the password. */
