@@ -23,8 +23,7 @@ COPY cli ./cli
 COPY sidecar ./sidecar
 COPY policies ./policies
 COPY webhook ./webhook
-COPY core ./core
-COPY cli ./cli
+COPY broker ./broker
 # tsconfig includes test/ and some unit tests import its helpers; the compiled tests are dropped.
 COPY test ./test
 RUN npx tsc -p tsconfig.json \

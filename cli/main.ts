@@ -56,7 +56,7 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
     case 'policy':
       return (await import('../sidecar/cli/policy-command.js')).runPolicyCommand(rest, io);
     case 'approvals':
-      return (await import('../sidecar/approvals/index.js')).runApprovalsCommand(rest, io);
+      return (await import('../broker/cli/approvals-cli.js')).runApprovalsCommand(rest, io);
     case 'audit':
       return (await import('../sidecar/cli/audit-command.js')).runAuditCommand(rest, io);
     case 'webhook':

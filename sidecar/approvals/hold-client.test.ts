@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startApprovalBroker, type ApprovalBroker } from './broker-server.js';
+import { startApprovalBroker, type ApprovalBroker } from '../../broker/server/broker-server.js';
 import { ApprovalClient, approvalRequestOf } from './hold-client.js';
-import { CreateApprovalBody } from './broker-api-schema.js';
+import { CreateApprovalBody } from '../../broker/api/broker-api-schema.js';
 // The pipeline's side of the translation hold-client.ts makes: real held commands, not copies.
 import type { HoldRequest } from '../pipeline/command-gate.js';
 import { MAX_SHOWN_PARAM_BYTES, MAX_SHOWN_PARAMS, heldCommand } from '../pipeline/held-command.js';

@@ -7,8 +7,8 @@
 // command's hash and consumes it at the broker (which refuses a second use).
 // This is the one place that knows both the gate's HoldRequest and the broker's API request.
 import type { ApprovalHolder, HoldRequest, HoldResult } from '../pipeline/command-gate.js';
-import { BrokerCallError, callBroker } from './broker-http-client.js';
-import { MAX_BODY_BYTES, MAX_COMMAND_CHARS, type ApprovalRecord, type ApprovalRequest } from './broker-api-schema.js';
+import { BrokerCallError, callBroker } from '../../broker/api/broker-http-client.js';
+import { MAX_BODY_BYTES, MAX_COMMAND_CHARS, type ApprovalRecord, type ApprovalRequest } from '../../broker/api/broker-api-schema.js';
 
 /** How a hold ended. The gate's HoldResult under the name this module's callers know. */
 export type HoldOutcome = HoldResult;

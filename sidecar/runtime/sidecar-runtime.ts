@@ -10,7 +10,8 @@ import { loadPolicyFile, Policy, type LoadedPolicy } from '../../policies/index.
 import type { TargetSpec } from '../../core/vocabulary.js';
 import { TokenVerifier, TokenFile, CredentialsFile } from '../identity/index.js';
 import { createAuditTrail, type AuditTrail } from '../audit/index.js';
-import { startApprovalBroker, ApprovalClient } from '../approvals/index.js';
+import { ApprovalClient } from '../approvals/index.js';
+import { startApprovalBroker } from '../../broker/index.js';
 import { CommandGate, type ApprovalHolder } from '../pipeline/command-gate.js';
 import { ClientIdentity } from '../pipeline/client-identity.js';
 import { ConnectionSession } from '../pipeline/connection-session.js';

@@ -21,6 +21,8 @@ test('a planted wrong-way import is reported, one per broken rule', () => {
     { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'sidecar/protocols/postgres/proxy-session.ts' },
     { from: 'sidecar/audit/audit-trail.ts', to: 'test/support/otlp-receiver.ts' },
     { from: 'policies/policy.ts', to: 'sidecar/masking/index.ts' },
+    { from: 'broker/server/broker-server.ts', to: 'sidecar/pipeline/command-gate.ts' },
+    { from: 'sidecar/approvals/hold-client.ts', to: 'broker/store/approval-store.ts' },
   ];
   const rules = layerViolations(planted).map((v) => v.rule);
   assert.equal(rules.length, planted.length);
@@ -34,6 +36,8 @@ test('allowed directions are not reported', () => {
     { from: 'webhook/admission/webhook-server.ts', to: 'core/logging/logger.ts' },
     { from: 'sidecar/audit/audit-trail.test.ts', to: 'test/support/otlp-receiver.ts' },
     { from: 'cli/main.ts', to: 'webhook/cli/webhook-command.ts' },
+    { from: 'sidecar/approvals/hold-client.ts', to: 'broker/api/broker-api-schema.ts' },
+    { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'broker/index.ts' },
   ];
   assert.deepEqual(layerViolations(allowed), []);
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
-import { startApprovalBroker, type ApprovalBroker } from '../../sidecar/approvals/broker-server.js';
+import { startApprovalBroker, type ApprovalBroker } from '../../broker/server/broker-server.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { startTestIssuer } from '../support/token-issuer.js';
 import { basePolicy, pgInfo, type PgInfo } from '../support/sidegate-harness.js';

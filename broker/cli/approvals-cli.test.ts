@@ -4,9 +4,9 @@ import { PassThrough } from 'node:stream';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApprovalBroker, type ApprovalBroker } from './broker-server.js';
+import { startApprovalBroker, type ApprovalBroker } from '../server/broker-server.js';
 import { runApprovalsCommand, type ApprovalsCliIo } from './approvals-cli.js';
-import type { ApprovalRequest } from './broker-api-schema.js';
+import type { ApprovalRequest } from '../api/broker-api-schema.js';
 
 const ADMIN = 'admin-token-0123456789';
 const REQUESTER = 'requester-token-0123456789';

@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
-import type { ApprovalRecord } from './broker-api-schema.js';
-import { isApprovalId } from './approval-id.js';
-import { BrokerCallError, callBroker } from './broker-http-client.js';
+import type { ApprovalRecord } from '../api/broker-api-schema.js';
+import { isApprovalId } from '../api/approval-id.js';
+import { BrokerCallError, callBroker } from '../api/broker-http-client.js';
 import { formatApprovalDetails, formatApprovalTable, terminalSafe } from './approvals-table.js';
 import { parseArgsProblem } from '../../core/command-line/command-line.js';
 

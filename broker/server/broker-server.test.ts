@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startApprovalBroker, type ApprovalBroker } from './broker-server.js';
-import type { ApprovalRecord } from './broker-api-schema.js';
+import type { ApprovalRecord } from '../api/broker-api-schema.js';
 
 const ADMIN = 'admin-token-0123456789';
 const REQUESTER = 'requester-token-0123456789';

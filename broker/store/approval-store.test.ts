@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApprovalError, ApprovalStore } from './approval-store.js';
-import type { ApprovalRequest } from './broker-api-schema.js';
-import { isApprovalId } from './approval-id.js';
+import type { ApprovalRequest } from '../api/broker-api-schema.js';
+import { isApprovalId } from '../api/approval-id.js';
 
 const input = (over: Partial<ApprovalRequest> = {}): ApprovalRequest => ({
   requester: { subject: 'project_path:acme/api', issuer: 'https://gitlab.example', identities: ['ci'] },

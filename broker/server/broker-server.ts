@@ -11,9 +11,9 @@
 //   POST /v1/approvals/:id/consume      requester  { hash } → record; once, for the bound hash (409)
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApprovalError, ApprovalStore, type ApprovalStoreOptions } from './approval-store.js';
-import { isApprovalId } from './approval-id.js';
-import { CancelBody, ConsumeBody, CreateApprovalBody, DecideBody, MAX_BODY_BYTES, parseBoundedInt, parseStatusFilter } from './broker-api-schema.js';
+import { ApprovalError, ApprovalStore, type ApprovalStoreOptions } from '../store/approval-store.js';
+import { isApprovalId } from '../api/approval-id.js';
+import { CancelBody, ConsumeBody, CreateApprovalBody, DecideBody, MAX_BODY_BYTES, parseBoundedInt, parseStatusFilter } from '../api/broker-api-schema.js';
 import { checkBrokerTokens, roleOf, type BrokerRole, type BrokerTokens } from './bearer-auth.js';
 import { HttpError, readJsonBody, sendJson } from './http-json.js';
 

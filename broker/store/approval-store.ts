@@ -2,8 +2,8 @@
 // pending until it is approved, denied, expired or cancelled — exactly once. Whoever waits on a
 // request is told the moment it leaves pending. Errors carry an HTTP-like status so the broker can
 // answer with them directly; their messages are safe to show to a client.
-import { newApprovalId } from './approval-id.js';
-import type { ApprovalRecord, ApprovalRequest, ApprovalStatus, FinalStatus } from './broker-api-schema.js';
+import { newApprovalId } from '../api/approval-id.js';
+import type { ApprovalRecord, ApprovalRequest, ApprovalStatus, FinalStatus } from '../api/broker-api-schema.js';
 
 export class ApprovalError extends Error {
   constructor(

@@ -3,7 +3,7 @@
 // made terminal-safe (no escape sequences, no bidi overrides, no line breaks) before it is printed,
 // control characters shown as visible escapes (\x01, \u202e) rather than hidden, and nothing is
 // shortened without saying so.
-import type { ApprovalParameter, ApprovalRecord } from './broker-api-schema.js';
+import type { ApprovalParameter, ApprovalRecord } from '../api/broker-api-schema.js';
 
 // C0/C1 controls (ESC, CSI…), DEL, and the bidi embedding/override/isolate characters that can
 // make a command display as something else.

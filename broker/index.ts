@@ -1,0 +1,17 @@
+// The approval broker: its API contract (api/), the store of requests (store/), the HTTP service
+// (server/) and the approvers' CLI (cli/). It imports nothing from the sidecar: sidecars reach it
+// over HTTP, through the contract in api/.
+export { ApprovalStore, ApprovalError, type ApprovalStoreOptions } from './store/approval-store.js';
+export {
+  APPROVAL_STATUSES,
+  type ApprovalParameter,
+  type ApprovalRecord,
+  type ApprovalRequest,
+  type ApprovalStatus,
+  type FinalStatus,
+} from './api/broker-api-schema.js';
+export { isApprovalId } from './api/approval-id.js';
+export { BrokerCallError } from './api/broker-http-client.js';
+export { startApprovalBroker, MAX_WAIT_MS, type ApprovalBroker, type ApprovalBrokerOptions } from './server/broker-server.js';
+export type { BrokerRole, BrokerTokens } from './server/bearer-auth.js';
+export { runApprovalsCommand, APPROVALS_USAGE, type ApprovalsCliIo } from './cli/approvals-cli.js';
