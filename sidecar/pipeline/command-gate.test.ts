@@ -36,6 +36,18 @@ test('an unhealthy audit trail denies everything (audit records are evidence)', 
   assert.equal(gate.decide(principal, [facts('SELECT')]).action, 'allow');
 });
 
+test("recheck: an earlier decision stands while the audit trail is healthy, and denies once it is not", () => {
+  let healthy = true;
+  const gate = new CommandGate(decider({ SELECT: 'allow', UPDATE: 'approve' }), null, () => healthy);
+  const allowed = gate.decide(principal, [facts('SELECT')]);
+  const held = gate.decide(principal, [facts('UPDATE')]);
+  assert.equal(gate.recheck(allowed), allowed);
+  assert.equal(gate.recheck(held).action, 'approve');
+  healthy = false;
+  assert.deepEqual([gate.recheck(allowed).action, gate.recheck(allowed).rule], ['deny', 'audit-unavailable']);
+  assert.equal(gate.recheck(held).rule, 'audit-unavailable');
+});
+
 const held = (sql: string) => heldCommand({ sessionId: 's1', target: 'db', sql: Buffer.from(sql) });
 
 test('hold: approved releases, anything else denies with a message naming the approval and rule', async () => {

@@ -69,6 +69,16 @@ export class CommandGate {
   }
 
   /**
+   * A decision `decide` gave earlier for the same command and principal (a prepared statement's,
+   * at each execute), as it stands now: the policy's answer cannot have changed, the audit trail's
+   * health can.
+   */
+  recheck(earlier: Decision): Decision {
+    if (!this.auditHealthy()) return { action: 'deny', ...AUDIT_UNAVAILABLE };
+    return earlier;
+  }
+
+  /**
    * Resolves an `approve` decision by holding the command at the broker. A broker that cannot be
    * reached, a denial, an expiry or a cancelled hold all deny: nothing runs unless a human said
    * yes to exactly these bytes (an approval naming another hash is a denial).

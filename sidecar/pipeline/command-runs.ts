@@ -108,6 +108,11 @@ export class CommandRuns<S extends RunStatement> {
     return this.gate.decide(this.session.principal, facts);
   }
 
+  /** An earlier decision for the same command, as it stands now (see CommandGate.recheck). */
+  recheck(earlier: Decision): Decision {
+    return this.gate.recheck(earlier);
+  }
+
   start(statement: S, decision: Decision): CommandRun<S> {
     const run: CommandRun<S> = { statement, decision, startedAt: nowUnixNano(), rows: 0, masked: 0, ended: false };
     if (decision.action === 'deny') {

@@ -69,7 +69,7 @@ import type { KillTarget } from './sql-token-statements.js';
 import { lexMysql } from './sql-lexer.js';
 import { ResultRows } from './result-rows.js';
 import type { ConnectionIds } from './connection-ids.js';
-import { sourcesOf, type MaskingSources } from './masking-sources.js';
+import { sourcesOf, type MaskingSources, type SourcesRequest } from './masking-sources.js';
 import type { MysqlCatalog } from './catalog-relations.js';
 import { decisionFacts, type InspectedMysqlStatement, type MysqlInspectOptions } from './sql-inspector.js';
 import { executedParameters } from './executed-parameters.js';
@@ -183,6 +183,13 @@ export class MysqlProxySession {
   private readonly sourcesMemo = new Map<string, { relations: ReadonlyArray<unknown>; stored: string; sources: MaskingSources }>();
   private rowPlans = new WeakMap<object, Map<string, ResultRows | null>>();
   private rowPlanCount = 0;
+  /**
+   * Column definitions by their exact bytes, parsed and with their labels masked: a prepared
+   * statement's every execute sends the same ones again. `masked` null: sent as they came.
+   */
+  private readonly columnMemo = new Map<string, { def: ColumnDefinition; masked: Buffer | null }>();
+  /** What each inspected statement reads, per current database (sourcesOf lexes the text). */
+  private readonly sourcesRequests = new WeakMap<InspectedMysqlStatement, { database: string; request: SourcesRequest }>();
   private multiStatements = false;
   private noBackslashEscapes = false;
   private readonly toClient = new OutputBatch();
@@ -729,7 +736,8 @@ export class MysqlProxySession {
       this.statements.reset(stmt);
       return;
     }
-    const decision = this.decide([stmt.inspection]);
+    // Decided at prepare, as the server binds its tables then; approve still holds every execute.
+    const decision = this.runs.recheck(stmt.decision);
     const runs = [this.runs.start(stmt.inspection, decision)];
     if (decision.action === 'deny') return this.deny(runs, decision);
     const go = () => {
@@ -822,7 +830,7 @@ export class MysqlProxySession {
    */
   private withSources(runs: StatementRun[], go: (sources: MaskingSources | undefined) => void): void {
     if (!this.session.maskingRules.some((r) => r.columns.length > 0)) return go(undefined);
-    const request = sourcesOf(runs.map((r) => r.statement), this.database);
+    const request = this.sourcesRequest(runs);
     const cached = this.deps.catalog.cached(this.target.name, request.refs, request.functions);
     if (cached) {
       // The same answer as last time for these statements: the same sources (and result plans).
@@ -851,6 +859,16 @@ export class MysqlProxySession {
         this.pump();
       })
       .catch((err: unknown) => this.protocolFailure(err));
+  }
+
+  private sourcesRequest(runs: readonly StatementRun[]): SourcesRequest {
+    if (runs.length !== 1) return sourcesOf(runs.map((r) => r.statement), this.database);
+    const statement = runs[0]!.statement;
+    const known = this.sourcesRequests.get(statement);
+    if (known && known.database === this.database) return known.request;
+    const request = sourcesOf([statement], this.database);
+    this.sourcesRequests.set(statement, { database: this.database, request });
+    return request;
   }
 
   /** A command with no reply (COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA). */
@@ -953,12 +971,12 @@ export class MysqlProxySession {
         reply.masker = null;
         break;
       case 'column': {
-        const def = parseColumnDefinition41(packet.payload, { extendedMetadata: this.extendedMetadata });
+        const { def, masked } = this.columnOf(packet.payload);
         if (!reply.preparing) reply.definitions.push(packet.payload);
         if (reply.preparing) {
           if (reply.preparing.id !== undefined) reply.preparing.columns.push(def);
         } else reply.columns.push(def);
-        out = this.maskedColumn(packet.payload, def);
+        if (masked) out = masked;
         // Without an EOF after the definitions, the plan is made on the last one.
         if (event.last && !reply.preparing && reply.shape !== 'field-list' && hasFlag(this.capabilities, CLIENT_DEPRECATE_EOF)) {
           this.startRows(reply);
@@ -1017,6 +1035,19 @@ export class MysqlProxySession {
     }
   }
 
+  private columnOf(payload: Buffer): { def: ColumnDefinition; masked: Buffer | null } {
+    const key = payload.toString('latin1');
+    const known = this.columnMemo.get(key);
+    if (known) return known;
+    const def = parseColumnDefinition41(payload, { extendedMetadata: this.extendedMetadata });
+    const out = this.maskedColumn(payload, def);
+    // Only a fresh buffer is kept: the packet itself is a view of a whole chunk read.
+    const entry = { def, masked: out === payload ? null : out };
+    if (this.columnMemo.size >= 1024) this.columnMemo.clear();
+    this.columnMemo.set(key, entry);
+    return entry;
+  }
+
   private startRows(reply: Reply): void {
     reply.masker = this.planRows(reply.columns, reply.binary, reply.sources, reply.definitions);
     reply.maskedBefore = reply.masker?.masked ?? 0;
@@ -1031,7 +1062,7 @@ export class MysqlProxySession {
   private notePrepared(reply: Reply): void {
     const p = reply.preparing;
     if (!p || p.id === undefined || this.statements.get(p.id)) return;
-    this.statements.add({ id: p.id, inspection: p.statement, params: p.params, columns: p.columns });
+    this.statements.add({ id: p.id, inspection: p.statement, decision: p.decision, params: p.params, columns: p.columns });
   }
 
   /** Watches the server's status for modes that change how statements are read. */

@@ -2,6 +2,7 @@
 // carrying it came back for a statement sidegate decided, and it is gone once closed or the
 // connection reset. An execute naming any other id is refused before it reaches the server, so a
 // client can never run a statement under an id whose inspection it did not go through.
+import type { Decision } from '../../../core/vocabulary.js';
 import type { ParameterType } from './command-packets.js';
 import type { MaskingSources } from './masking-sources.js';
 import type { ColumnDefinition41 as ColumnDefinition } from './result-packets.js';
@@ -9,8 +10,10 @@ import type { ColumnDefinition41 as ColumnDefinition } from './result-packets.js
 export interface PreparedStatement<I> {
   /** The server's statement id (clients use it as given). */
   readonly id: number;
-  /** The statement's inspection, decided at prepare and again at every execute. */
+  /** The statement's inspection, decided at prepare. */
   readonly inspection: I;
+  /** The decision at prepare: every execute runs under it, rechecked (CommandRuns.recheck). */
+  readonly decision: Decision;
   /** Parameters the server counted. */
   readonly params: number;
   /** Result columns the server announced at prepare. */
@@ -36,7 +39,7 @@ export class StatementIds<I> {
   private last?: PreparedStatement<I>;
 
   /** The server replied PREPARE_OK with this id. */
-  add(entry: { id: number; inspection: I; params: number; columns: readonly ColumnDefinition[] }): PreparedStatement<I> {
+  add(entry: { id: number; inspection: I; decision: Decision; params: number; columns: readonly ColumnDefinition[] }): PreparedStatement<I> {
     if (this.byId.size >= MAX_PREPARED_STATEMENTS && !this.byId.has(entry.id)) throw new Error(`more than ${MAX_PREPARED_STATEMENTS} prepared statements`);
     const stmt: PreparedStatement<I> = { ...entry, longData: new Map(), longDataBytes: 0, longDataOverflow: false };
     this.byId.set(entry.id, stmt);

@@ -825,7 +825,8 @@ export class PostgresProxySession {
     // prepared by SQL PREPARE runs its query, not the PREPARE.
     const plan = portal.cursor || statement.viaSql ? null : planSessionObjects(statement.inspected, statement.decision, this.lookupPortal, this.lookupStatement);
     if (plan === UNCERTAIN) return this.afterReplies(frame);
-    const decision = plan?.decision ?? statement.decision;
+    // Decided at Parse; the audit trail may have failed since (then nothing runs).
+    const decision = this.runs.recheck(plan?.decision ?? statement.decision);
     const runs = statement.inspected.map((s) => this.runs.start(s, decision));
     const forward = (approved: boolean) => {
       if (approved) portal.cleared = true;
