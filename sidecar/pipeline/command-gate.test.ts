@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandGate, denialMessage, type ApprovalHolder, type HoldResult, type PolicyDecider } from './command-gate.js';
+import { CommandGate, denialMessage, holdHeartbeat, type ApprovalHolder, type HoldResult, type PolicyDecider } from './command-gate.js';
 import type { CommandFacts, Decision, Principal } from '../../core/vocabulary.js';
 import { heldCommand } from './held-command.js';
 
@@ -66,6 +66,27 @@ test('hold: approved releases, anything else denies with a message naming the ap
   }
   const noBroker = await new CommandGate(decider({}), null).hold(session, decision, held('UPDATE t'));
   assert.equal(noBroker.verdict, 'deny');
+});
+
+test('hold: the waiting client hears a heartbeat until the decision, and none after', async () => {
+  const decision: Decision = { action: 'approve', rule: 'r', reason: 'x', timeoutMs: 1000 };
+  const session = { id: 's1', principal, target: 'db', protocol: 'postgres' };
+  const slow: ApprovalHolder = {
+    async hold(_req, opts) {
+      opts.onCreated?.('apr-7');
+      await new Promise((r) => setTimeout(r, 130));
+      return { id: 'apr-7', status: 'denied' };
+    },
+  };
+  const beats: { id: string; waitedMs: number }[] = [];
+  await new CommandGate(decider({}), slow, () => true, 25).hold(session, decision, held('UPDATE t'), { onWaiting: (id, waitedMs) => beats.push({ id, waitedMs }) });
+  assert.ok(beats.length >= 3, `heartbeats: ${beats.length}`);
+  assert.ok(beats.every((b) => b.id === 'apr-7'));
+  assert.ok(beats.every((b, i) => i === 0 || b.waitedMs > beats[i - 1]!.waitedMs), 'time waited grows');
+  const after = beats.length;
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(beats.length, after, 'no heartbeat after the decision');
+  assert.equal(holdHeartbeat('apr-7', 185_000), 'sidegate: still waiting for approval apr-7 (3m 5s so far)');
 });
 
 test('denial messages name the rule', () => {

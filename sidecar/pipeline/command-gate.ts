@@ -53,12 +53,16 @@ export interface GateSession {
   protocol: string;
 }
 
+/** How often a held client hears that its command still waits. */
+export const DEFAULT_HOLD_HEARTBEAT_MS = 30_000;
+
 export class CommandGate {
   constructor(
     private readonly policy: PolicyDecider,
     private readonly approvals: ApprovalHolder | null,
     /** Audit records are evidence: when they cannot be kept, nothing runs (fail closed). */
     private readonly auditHealthy: () => boolean = () => true,
+    private readonly heartbeatMs = DEFAULT_HOLD_HEARTBEAT_MS,
   ) {}
 
   /** Synchronous policy decision for one command (all statements of one client message). */
@@ -87,28 +91,41 @@ export class CommandGate {
     session: GateSession,
     decision: Decision,
     held: HeldCommand,
-    opts: { signal?: AbortSignal; onCreated?: (id: string) => void } = {},
+    opts: { signal?: AbortSignal; onCreated?: (id: string) => void; onWaiting?: (id: string, waitedMs: number) => void } = {},
   ): Promise<GateOutcome> {
     if (decision.action !== 'approve') throw new Error('hold() is only for approve decisions');
     if (!this.approvals) {
       return { verdict: 'deny', decision, message: denialMessage(decision, { id: '-', status: 'unavailable' }) };
     }
-    const approval = await this.approvals.hold(
-      {
-        requester: {
-          subject: session.principal.subject,
-          issuer: session.principal.issuer,
-          identities: [...session.principal.identities],
+    // A client waiting in silence looks hung: once the request exists, it hears that it still waits.
+    let heartbeat: NodeJS.Timeout | undefined;
+    const onCreated = (id: string) => {
+      const since = Date.now();
+      if (opts.onWaiting) {
+        const onWaiting = opts.onWaiting;
+        heartbeat = setInterval(() => onWaiting(id, Date.now() - since), this.heartbeatMs);
+        heartbeat.unref();
+      }
+      opts.onCreated?.(id);
+    };
+    const approval = await this.approvals
+      .hold(
+        {
+          requester: {
+            subject: session.principal.subject,
+            issuer: session.principal.issuer,
+            identities: [...session.principal.identities],
+          },
+          target: session.target,
+          protocol: session.protocol,
+          ...held,
+          rule: decision.rule,
+          approvers: [...(decision.approvers ?? [])],
+          sessionId: session.id,
         },
-        target: session.target,
-        protocol: session.protocol,
-        ...held,
-        rule: decision.rule,
-        approvers: [...(decision.approvers ?? [])],
-        sessionId: session.id,
-      },
-      { timeoutMs: decision.timeoutMs ?? 300_000, signal: opts.signal, onCreated: opts.onCreated },
-    );
+        { timeoutMs: decision.timeoutMs ?? 300_000, signal: opts.signal, onCreated },
+      )
+      .finally(() => clearInterval(heartbeat));
     if (approval.status === 'approved') {
       // A hold lasts minutes; the audit trail may have failed since decide(). An approved command
       // that cannot be recorded does not run either (fail closed, as decide() would now say).
@@ -149,6 +166,13 @@ export function holdCanceledMessage(approvalId: string): string {
 }
 
 /** What a client is told while its command waits. */
+/** What a held client hears every so often while it waits. */
+export function holdHeartbeat(approvalId: string, waitedMs: number): string {
+  const seconds = Math.round(waitedMs / 1000);
+  const waited = seconds < 120 ? `${seconds}s` : `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  return `sidegate: still waiting for approval ${approvalId} (${waited} so far)`;
+}
+
 export function holdNotice(decision: Decision, approvalId: string): string {
   const who = decision.approvers && decision.approvers.length > 0 ? ` from ${decision.approvers.join(', ')}` : '';
   return `sidegate: held for approval ${approvalId} (rule "${decision.rule}"); waiting for a decision${who}`;

@@ -12,7 +12,7 @@ import type { CommandFacts, Decision, TargetSpec } from '../../core/vocabulary.j
 import type { Logger } from '../../core/logging/logger.js';
 import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession } from '../audit/index.js';
 import { decisionAttributes, targetAttributes, type Attributes } from './audit-attributes.js';
-import { holdCanceledMessage, holdNotice, type CommandGate, type GateOutcome, type GateSession } from './command-gate.js';
+import { holdCanceledMessage, holdHeartbeat, holdNotice, type CommandGate, type GateOutcome, type GateSession } from './command-gate.js';
 import { heldCommand, type HeldCommandInput } from './held-command.js';
 
 /** What an adapter's inspector says of one command: the pipeline needs no more of it. */
@@ -186,6 +186,7 @@ export class CommandRuns<S extends RunStatement> {
         this.log.info('command held for approval', { session: this.session.id, target: this.session.target, rule: decision.rule, approval: id });
         port.notice(holdNotice(decision, id));
       },
+      onWaiting: (id, waitedMs) => port.notice(holdHeartbeat(id, waitedMs)),
     });
     if (this.holding === holding) this.holding = undefined;
     const status = outcome.approval?.status ?? 'none';

@@ -154,7 +154,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     approvals = new ApprovalClient({ url: opts.broker.url, token });
   }
 
-  const gate = new CommandGate(policy, approvals, () => audit.healthy);
+  const gate = new CommandGate(policy, approvals, () => audit.healthy, positiveIntegerEnv(env, 'SIDEGATE_HOLD_HEARTBEAT_MS'));
   const maskingKey = await loadMaskingKey(policy, env);
   const clientTls = opts.clientTls
     ? tls.createSecureContext({ cert: await readFile(opts.clientTls.certFile), key: await readFile(opts.clientTls.keyFile) })

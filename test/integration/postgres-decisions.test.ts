@@ -39,6 +39,8 @@ before(async () => {
     when: { text: "forbidden-literal" }
     action: deny`,
       }),
+    // Heartbeats every 150 ms instead of 30 s, so a test sees a waiting client hear them.
+    env: { SIDEGATE_HOLD_HEARTBEAT_MS: '150' },
   });
 });
 
@@ -133,6 +135,9 @@ test('held then approved: exactly that statement runs, the approver is recorded,
     // The waiting client was told why nothing happens, with the approval id.
     for (let i = 0; i < 50 && notices.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.match(notices[0] ?? '', new RegExp(`held for approval ${approval.id}.*orders-writes-need-approval.*waiting for a decision from dba`));
+    // While it waits, it keeps hearing that it waits (a client in silence looks hung).
+    for (let i = 0; i < 100 && notices.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.match(notices[1] ?? '', new RegExp(`still waiting for approval ${approval.id} \\(\\d+s so far\\)`));
     const res = await h.approvals.decide(approval.id, 'approve', 'dba');
     assert.equal(res.status, 200, await res.text());
     const done = await pending;
