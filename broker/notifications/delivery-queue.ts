@@ -100,7 +100,11 @@ export class DeliveryQueue {
     await Promise.race([this.worker, deadline]);
     clearTimeout(timer);
     this.stop.abort();
-    for (const left of this.waiting.splice(0)) this.drop(left.event, 'closing');
+    const left = this.waiting.splice(0).length;
+    if (left > 0) {
+      this.counts.dropped += left;
+      this.log.warn('notifications dropped at shutdown', { destination: this.destination.label, count: left });
+    }
     await this.worker;
   }
 
@@ -137,17 +141,23 @@ export class DeliveryQueue {
   }
 
   private async attempt(item: Queued): Promise<AttemptResult> {
-    const timeout = AbortSignal.timeout(this.opts.attemptTimeoutMs);
-    const signal = AbortSignal.any([timeout, this.stop.signal]);
     let request;
     try {
       request = this.destination.render(item.event, item.deliveryId, Date.now());
     } catch {
       return { verdict: 'give-up', failure: 'could not render the event' };
     }
+    // One controller per attempt, aborted by its timeout or by close()'s deadline.
+    const attempt = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attempt.abort();
+    }, this.opts.attemptTimeoutMs);
+    const onStop = () => attempt.abort();
+    this.stop.signal.addEventListener('abort', onStop);
     try {
-      const { body, headers } = request;
-      const response = await fetch(this.destination.url, { method: 'POST', body, headers, signal, redirect: 'manual' });
+      const response = await fetch(this.destination.url, { method: 'POST', ...request, signal: attempt.signal, redirect: 'manual' });
       // The answer's body is not needed; cancelling it frees the connection.
       await response.body?.cancel().catch(() => {});
       const verdict = verdictFor(response.status);
@@ -155,9 +165,12 @@ export class DeliveryQueue {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
       return { verdict, failure: `HTTP ${response.status}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     } catch (err) {
-      if (timeout.aborted) return { verdict: 'retry', failure: `timeout after ${this.opts.attemptTimeoutMs} ms` };
+      if (timedOut) return { verdict: 'retry', failure: `timeout after ${this.opts.attemptTimeoutMs} ms` };
       if (this.stop.signal.aborted) return { verdict: 'give-up', failure: 'closing' };
       return { verdict: 'retry', failure: networkFailure(err) };
+    } finally {
+      clearTimeout(timer);
+      this.stop.signal.removeEventListener('abort', onStop);
     }
   }
 

@@ -5,6 +5,7 @@
 // page link is the way to the whole request.
 import type { ApprovalStatus } from '../api/broker-api-schema.js';
 import type { ApprovalEvent, NotifiedCi } from './approval-event.js';
+import { boundText } from './bounded-text.js';
 import { escapeMrkdwn, escapeMrkdwnBounded, mrkdwnLink } from './slack-mrkdwn.js';
 
 export interface SlackMessage {
@@ -18,8 +19,9 @@ export type SlackBlock =
   | { type: 'section'; text: MrkdwnText; fields?: MrkdwnText[] }
   | { type: 'context'; elements: MrkdwnText[] };
 
-/** Slack refuses a section text longer than 3000 characters and a field longer than 2000. */
+/** Slack refuses a section text longer than 3000 characters, a field longer than 2000, a header longer than 150. */
 const SECTION_CHARS = 3000;
+const HEADER_CHARS = 150;
 const FIELD_CHARS = 2000;
 /** Room the statement's block leaves for the fences and the truncation marker. */
 const STATEMENT_CHARS = SECTION_CHARS - 200;
@@ -37,7 +39,7 @@ export function slackMessage(event: ApprovalEvent): SlackMessage {
   const headline = HEADLINES[a.status];
   const requester = a.ci.actor ?? a.requester.identities[0] ?? a.requester.subject;
   const blocks: SlackBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: `${headline}: ${a.id}` } },
+    { type: 'header', text: { type: 'plain_text', text: boundText(`${headline}: ${a.id}`, HEADER_CHARS).text } },
     {
       type: 'section',
       text: mrkdwn(mrkdwnLink(a.url, `Open ${a.id} on the approvals page`)),
