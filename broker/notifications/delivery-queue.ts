@@ -110,7 +110,11 @@ export class DeliveryQueue {
 
   private async work(): Promise<void> {
     try {
-      while (this.waiting.length > 0 && !this.stop.signal.aborted) await this.deliver(this.waiting.shift()!);
+      while (this.waiting.length > 0 && !this.stop.signal.aborted) {
+        // Nobody awaits the sender: whatever throws in it (a logger's sink, say) must end here,
+        // never as an unhandled rejection that takes the broker down.
+        await this.deliver(this.waiting.shift()!).catch(() => this.counts.failed++);
+      }
     } finally {
       this.worker = undefined;
     }
