@@ -24,12 +24,18 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 export function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
+  setHeaders(res, { 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(html)) });
+  res.writeHead(status);
   res.end(html);
 }
 
 /** 303 See Other: after a form, the browser GETs the next page (a reload does not re-submit). */
 export function redirect(res: ServerResponse, location: string): void {
-  res.writeHead(303, { ...SECURITY_HEADERS, location, 'content-length': 0 });
+  setHeaders(res, { location, 'content-length': '0' });
+  res.writeHead(303);
   res.end();
+}
+
+function setHeaders(res: ServerResponse, own: Record<string, string>): void {
+  for (const [name, value] of Object.entries({ ...SECURITY_HEADERS, ...own })) res.setHeader(name, value);
 }
