@@ -8,8 +8,8 @@
 //   POST /logout                      csrf
 //
 // A visit without a session is sent to /login; a POST without one is refused (its body would be
-// lost on the way). Every POST must carry the session's CSRF token and, when the browser says
-// where it comes from, come from the page's own origin. The store decides who may decide: the
+// lost on the way). Every POST must carry the session's CSRF token and, when the browser names
+// the origin it comes from, come from the page's own. The store decides who may decide: the
 // page shows what it answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isApprovalId } from '../api/approval-id.js';
@@ -122,8 +122,9 @@ function showDetail(res: ServerResponse, status: number, deps: WebDeps, view: Ap
 
 /** The form, once it is known to come from this page of this session; else a refusal. */
 async function checkedForm(req: IncomingMessage, deps: WebDeps, session: WebSession): Promise<URLSearchParams> {
+  // Browsers send `Origin: null` under Referrer-Policy no-referrer; a named other origin is refused.
   const origin = req.headers.origin;
-  if (origin !== undefined && origin !== new URL(deps.publicUrl).origin) {
+  if (origin !== undefined && origin !== 'null' && origin !== new URL(deps.publicUrl).origin) {
     req.resume();
     throw new PageError(403, 'This form was sent from another site and was refused.');
   }
