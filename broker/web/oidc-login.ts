@@ -15,6 +15,7 @@ import { renderPage } from './page-layout.js';
 import { redirect, sendHtml } from './page-response.js';
 import { safeReturnPath } from './return-path.js';
 import type { VerifiedApprover, WebLogin, WebSession } from './web-deps.js';
+import { HttpError } from '../server/http-json.js';
 
 export const CALLBACK_PATH = '/auth/callback';
 
@@ -55,14 +56,6 @@ interface PendingLogin {
 const LOGIN_TTL_MS = 10 * 60_000;
 const MAX_PENDING_LOGINS = 1000;
 
-class LoginError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
   const secure = new URL(opts.publicUrl).protocol === 'https:';
@@ -82,7 +75,7 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
   const configuration = (): Promise<client.Configuration> => {
     discovered ??= discover(opts).catch(() => {
       discovered = undefined;
-      throw new LoginError(502, 'The sign-in provider could not be reached. Try again shortly.');
+      throw new HttpError(502, 'The sign-in provider could not be reached. Try again shortly.');
     });
     return discovered;
   };

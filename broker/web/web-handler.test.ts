@@ -11,19 +11,11 @@ import { randomBytes } from 'node:crypto';
 import Provider from 'oidc-provider';
 import type { Page } from 'playwright-core';
 import { launchChromium, type TestBrowser } from '../../test/support/chromium.js';
+import { ApprovalError } from '../store/approval-store.js';
 import { createOidcLogin } from './oidc-login.js';
 import { handleWebRequest } from './web-handler.js';
 import { HOSTILE, sampleApproval } from './sample-approval.test.js';
 import type { ApprovalListFilter, ShownApproval, VerifiedApprover, WebDeps, WebStore } from './web-deps.js';
-
-class StoreRefusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 interface Decision {
   id: string;
@@ -48,14 +40,14 @@ class RecordingStore implements WebStore {
 
   async get(id: string): Promise<ShownApproval> {
     const record = this.records.get(id);
-    if (!record) throw new StoreRefusal(404, `no approval ${id}`);
+    if (!record) throw new ApprovalError(404, `no approval ${id}`);
     return record;
   }
 
   async decide(id: string, verdict: 'approved' | 'denied', approver: VerifiedApprover, reason: string): Promise<ShownApproval> {
     const record = await this.get(id);
-    if (record.status !== 'pending') throw new StoreRefusal(409, `approval ${id} is already ${record.status}`);
-    if (approver.name === record.ci?.actor) throw new StoreRefusal(403, `${approver.name} started this run and cannot decide its own request`);
+    if (record.status !== 'pending') throw new ApprovalError(409, `approval ${id} is already ${record.status}`);
+    if (approver.name === record.ci?.actor) throw new ApprovalError(403, `${approver.name} started this run and cannot decide its own request`);
     this.decisions.push({ id, verdict, approver, reason });
     const votes = [...(record.votes ?? []), { approver: { name: approver.name, subject: approver.subject, issuer: approver.issuer }, verdict, reason, at: new Date().toISOString() }];
     const approvals = votes.filter((v) => v.verdict === 'approved').length;
@@ -101,6 +93,7 @@ before(async () => {
     // Groups in the ID token itself, as providers configured for this do.
     conformIdTokenClaims: false,
     cookies: { keys: ['a-cookie-key-for-the-test-only'] },
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600 },
   });
   providerServer.on('request', provider.callback());
 
@@ -207,6 +200,18 @@ test('a POST without the session CSRF token is refused, whether forged in-sessio
   assert.equal(missing.status(), 403);
   assert.match(await missing.text(), /not sent from this page of your session/);
   assert.equal((await decide({ verdict: 'approved', reason: 'forged', csrf: 'A'.repeat(43) })).status(), 403);
+  // Even the session's own token does not carry a form another named origin sent.
+  await alice.goto(`${publicUrl}/approvals/apr-csrfab`);
+  const csrf = (await alice.getAttribute('input[name=csrf]', 'value')) ?? '';
+  assert.match(csrf, /^[A-Za-z0-9_-]{43}$/);
+  const foreign = await alice.context().request.post(`${publicUrl}/approvals/apr-csrfab/decision`, { form: { verdict: 'approved', reason: 'forged', csrf }, headers: { origin: 'http://evil.example' }, maxRedirects: 0 });
+  assert.equal(foreign.status(), 403);
+  assert.match(await foreign.text(), /sent from another site/);
+  // With the token, the form is read: a blank reason or an unknown verdict still decides nothing.
+  const blank = await decide({ verdict: 'approved', reason: '  ', csrf });
+  assert.equal(blank.status(), 400);
+  assert.match(await blank.text(), /A reason is required/);
+  assert.equal((await decide({ verdict: 'yes', reason: 'r', csrf })).status(), 400);
 
   // Another site's form, submitted by the signed-in approver's browser.
   const evil = http.createServer((_req, res) => {
@@ -258,4 +263,37 @@ test('signing out ends the session: the next visit goes to sign in again', async
   assert.equal(res.status(), 303);
   assert.match(res.headers().location ?? '', /^\/login\?next=/);
   await alice.context().close();
+});
+
+test('a callback without the login it answers is refused, and so is one with a wrong state', async () => {
+  const orphan = await fetch(`${publicUrl}/auth/callback?code=abc&state=xyz&iss=${encodeURIComponent(issuer)}`, { redirect: 'manual' });
+  assert.equal(orphan.status, 400);
+  assert.match(await orphan.text(), /expired or was not started in this browser/);
+
+  const start = await fetch(`${publicUrl}/login`, { redirect: 'manual' });
+  const loginCookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
+  const wrongState = await fetch(`${publicUrl}/auth/callback?code=abc&state=not-the-one&iss=${encodeURIComponent(issuer)}`, { headers: { cookie: loginCookie }, redirect: 'manual' });
+  assert.equal(wrongState.status, 401);
+  assert.match(await wrongState.text(), /The sign-in failed/);
+  assert.equal(/sidegate_session=[^;]/.test(wrongState.headers.get('set-cookie') ?? ''), false, 'no session opened');
+  const replay = await fetch(`${publicUrl}/auth/callback?code=abc&state=not-the-one`, { headers: { cookie: loginCookie }, redirect: 'manual' });
+  assert.equal(replay.status, 400, 'the login state is used once');
+});
+
+test('an unreachable provider: signing in fails with a clear page, the broker keeps serving', async () => {
+  const closed = http.createServer();
+  const port = await listen(closed);
+  await new Promise((resolve) => closed.close(resolve));
+  const login = createOidcLogin({ issuer: `http://127.0.0.1:${port}`, clientId: 'x', publicUrl, sessionSecret: randomBytes(32), allowInsecureIssuer: true });
+  const server = http.createServer((req, res) => void handleWebRequest(req, res, { store, authenticate: login.authenticate, login, publicUrl }));
+  const url = `http://127.0.0.1:${await listen(server)}`;
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await fetch(`${url}/login`, { redirect: 'manual' });
+      assert.equal(res.status, 502);
+      assert.match(await res.text(), /sign-in provider could not be reached/);
+    }
+  } finally {
+    server.close();
+  }
 });

@@ -21,6 +21,7 @@ import { readForm } from './form-body.js';
 import { renderPage } from './page-layout.js';
 import { redirect, sendHtml } from './page-response.js';
 import type { WebDeps, WebSession } from './web-deps.js';
+import { HttpError } from '../server/http-json.js';
 
 /** Most requests listed as pending, and as recently decided. */
 const PENDING_SHOWN = 200;
@@ -31,14 +32,6 @@ const DONE_NOTICES: Record<string, string> = {
   denied: 'Your denial is recorded.',
 };
 
-class PageError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function handleWebRequest(req: IncomingMessage, res: ServerResponse, deps: WebDeps): Promise<void> {
   let session: WebSession | undefined;
@@ -86,10 +79,10 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: WebDeps, s
   }
 
   const match = /^\/approvals\/([^/]+)(\/decision)?$/.exec(path);
-  if (!match) throw new PageError(404, 'There is no such page.');
+  if (!match) throw new HttpError(404, 'There is no such page.');
   // Ids are checked before lookup so nothing a visitor invents is echoed back or reaches the store.
   const id = match[1] as string;
-  if (!isApprovalId(id)) throw new PageError(404, 'There is no such request.');
+  if (!isApprovalId(id)) throw new HttpError(404, 'There is no such request.');
 
   if (!match[2]) {
     if (!only(method, 'GET', res)) return;
@@ -99,10 +92,10 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: WebDeps, s
   }
 
   if (!only(method, 'POST', res)) return;
-  if (!session) throw new PageError(401, 'You are not signed in (or your session ended). Sign in and try again.');
+  if (!session) throw new HttpError(401, 'You are not signed in (or your session ended). Sign in and try again.');
   const form = await checkedForm(req, deps, session);
   const verdict = form.get('verdict');
-  if (verdict !== 'approved' && verdict !== 'denied') throw new PageError(400, 'Choose approve or deny.');
+  if (verdict !== 'approved' && verdict !== 'denied') throw new HttpError(400, 'Choose approve or deny.');
   const reason = (form.get('reason') ?? '').trim();
   const refusal = reasonRefusal(reason);
   if (refusal) return showDetail(res, 400, deps, { record: await deps.store.get(id), now: Date.now(), session, notice: { kind: 'error', text: refusal }, reason });
@@ -126,17 +119,17 @@ async function checkedForm(req: IncomingMessage, deps: WebDeps, session: WebSess
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== 'null' && origin !== new URL(deps.publicUrl).origin) {
     req.resume();
-    throw new PageError(403, 'This form was sent from another site and was refused.');
+    throw new HttpError(403, 'This form was sent from another site and was refused.');
   }
   const form = await readForm(req);
-  if (!form.ok) throw new PageError(form.status, form.message);
+  if (!form.ok) throw new HttpError(form.status, form.message);
   if (!csrfTokenMatches(session.csrfToken, form.fields.get('csrf') ?? undefined)) {
-    throw new PageError(403, 'This form was not sent from this page of your session and was refused. Reload the page and try again.');
+    throw new HttpError(403, 'This form was not sent from this page of your session and was refused. Reload the page and try again.');
   }
   return form.fields;
 }
 
-export function reasonRefusal(reason: string): string | undefined {
+function reasonRefusal(reason: string): string | undefined {
   if (reason === '') return 'A reason is required: it is recorded with your decision.';
   if (reason.length > MAX_REASON_CHARS) return `A reason is at most ${MAX_REASON_CHARS} characters.`;
   return undefined;
@@ -156,7 +149,7 @@ function only(method: string, allowed: string, res: ServerResponse): boolean {
 }
 
 /** An error's status and the message an approver may see: a store's or ours, else "internal error". */
-export function shownError(err: unknown): { status: number; message: string } {
+function shownError(err: unknown): { status: number; message: string } {
   if (err instanceof Error) {
     const status = (err as { status?: unknown }).status;
     if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status <= 599) return { status, message: err.message };
