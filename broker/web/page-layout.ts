@@ -15,6 +15,7 @@ h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.6em}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border:1px solid #d5d9de;padding:.3em .5em;text-align:left;vertical-align:top}
 th{background:#eceff2;font-weight:600}
+td:first-child{white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;background:#fff;padding:.6em;border:1px solid #d5d9de}
 dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}
 pre,code{font:13px/1.4 ui-monospace,monospace}
