@@ -9,9 +9,9 @@ import { createLocalJWKSet } from 'jose/jwks/local';
 import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote';
 import * as errors from 'jose/errors';
 import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
-import type { IssuerSpec } from '../../core/vocabulary.js';
+import type { IssuerSpec } from '../vocabulary.js';
 import { IdentityError } from './identity-error.js';
-import { ReloadingFile, FileReadError } from './reloading-file.js';
+import { ReloadingFile, FileReadError } from '../files/reloading-file.js';
 import { boundedFetch, ResponseTooLarge } from './bounded-fetch.js';
 
 export type KeyGetter = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair } from 'jose';
-import type { IssuerSpec } from '../../core/vocabulary.js';
+import type { IssuerSpec } from '../vocabulary.js';
 import { startTestIssuer, writeStaticJwks, type TestIssuer } from '../../test/support/token-issuer.js';
 import { TokenVerifier } from './token-verifier.js';
 import { IdentityError, type IdentityErrorCode } from './identity-error.js';
