@@ -263,7 +263,7 @@ test('jwksFile is re-read when the file changes', async () => {
 
 test('configuration errors are thrown at construction', () => {
   const base = { issuer: 'https://a', audiences: ['x'], clockSkewSeconds: 30 };
-  assert.throws(() => new TokenVerifier([{ ...base }]), /exactly one of jwksUrl, jwks, jwksFile/);
+  assert.throws(() => new TokenVerifier([{ ...base }]), /exactly one of jwksUrl, discoveryUrl, jwks, jwksFile/);
   assert.throws(() => new TokenVerifier([{ ...base, jwksUrl: 'http://127.0.0.1:1/jwks', jwksFile: '/x' }]), /found 2/);
   assert.throws(() => new TokenVerifier([{ ...base, jwksUrl: 'http://127.0.0.1:1/j' }, { ...base, jwksUrl: 'http://127.0.0.1:1/j' }]), /configured twice/);
   assert.throws(() => new TokenVerifier([{ ...base, audiences: [], jwksUrl: 'http://127.0.0.1:1/j' }]), /no audiences/);
