@@ -5,3 +5,4 @@ export { IdentityError, type IdentityErrorCode } from './identity-error.js';
 export type { RemoteJwksOptions } from './issuer-keys.js';
 export { ACCEPTED_ALGORITHMS } from './signing-algorithms.js';
 export { MAX_TOKEN_BYTES } from './token-size.js';
+export { discoveryUrlOf } from './issuer-discovery.js';
