@@ -179,8 +179,17 @@ export interface IssuerSpec {
   audiences: readonly string[];
   /** Where the signing keys come from: exactly one of these. */
   jwksUrl?: string;
+  /** An OpenID discovery document (`…/.well-known/openid-configuration`) whose `jwks_uri` is used. */
+  discoveryUrl?: string;
   jwks?: { keys: readonly Record<string, unknown>[] };
   jwksFile?: string;
+  /** PEM CA bundle trusted instead of the system roots when jwksUrl/discoveryUrl is fetched (a cluster's CA). */
+  caFile?: string;
+  /**
+   * A token file presented as a bearer token to the origin of jwksUrl/discoveryUrl (https only):
+   * Kubernetes serves its issuer discovery to authenticated service accounts by default.
+   */
+  bearerTokenFile?: string;
   /** Allowed clock skew for exp/nbf/iat, seconds (default 30). */
   clockSkewSeconds: number;
 }

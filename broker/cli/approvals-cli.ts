@@ -1,7 +1,8 @@
 // `sidegate approvals list|show|approve|deny`: what an approver types. Talks to the broker's admin
 // API. Where the broker is: --broker/--token-file, else SIDEGATE_BROKER_URL /
 // SIDEGATE_BROKER_TOKEN_FILE, else local mode's state file `.sidegate/broker.json`
-// ({ url, adminTokenFile }) in the current directory.
+// ({ url, adminTokenFile }) in the current directory. With a broker URL and no token file, the
+// approver's ID token cached by `sidegate approvals login` (device authorization grant) is sent.
 // Exit codes: 0 done, 1 the broker refused or could not be reached, 2 usage or configuration error.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { isApprovalId } from '../api/approval-id.js';
 import { BrokerCallError, callBroker } from '../api/broker-http-client.js';
 import { formatApprovalDetails, formatApprovalTable, terminalSafe } from './approvals-table.js';
 import { parseArgsProblem } from '../../core/command-line/command-line.js';
+import { defaultApproverTokenFile, deviceLogin } from './device-login.js';
 
 export interface ApprovalsCliIo {
   stdout: Writable;
@@ -25,8 +27,10 @@ export const APPROVALS_USAGE = `usage: sidegate approvals list [--all] [--json]
        sidegate approvals show ID [--json]
        sidegate approvals approve ID [--as NAME] [--reason TEXT]
        sidegate approvals deny ID [--as NAME] [--reason TEXT]
+       sidegate approvals login --issuer URL --client-id ID [--scope NAME]… [--token-file FILE]
 options: --broker URL --token-file FILE (or SIDEGATE_BROKER_URL, SIDEGATE_BROKER_TOKEN_FILE;
-         default: .sidegate/broker.json from \`sidegate local\`), --state-dir DIR
+         default: the token \`login\` cached, or .sidegate/broker.json from \`sidegate local\`),
+         --state-dir DIR; login: --issuer/--client-id (or SIDEGATE_OIDC_ISSUER, SIDEGATE_OIDC_CLIENT_ID)
 `;
 
 const CALL_TIMEOUT_MS = 10_000;
@@ -62,6 +66,9 @@ export async function runApprovalsCommand(argv: string[], io: ApprovalsCliIo): P
         reason: { type: 'string' },
         all: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        issuer: { type: 'string' },
+        'client-id': { type: 'string' },
+        scope: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -75,11 +82,12 @@ export async function runApprovalsCommand(argv: string[], io: ApprovalsCliIo): P
     return 0;
   }
   const [sub, id, ...extra] = positionals;
+  if (sub === 'login' && !id) return login(values, io);
   const needsId = sub === 'show' || sub === 'approve' || sub === 'deny';
   const known = sub === 'list' || needsId;
   if (!known || (needsId && !id) || (sub === 'list' && id) || extra.length > 0) {
     const problem = !sub
-      ? 'missing subcommand (list, show, approve or deny)'
+      ? 'missing subcommand (list, show, approve, deny or login)'
       : !known
         ? `unknown subcommand "${terminalSafe(sub)}"`
         : needsId && !id
@@ -127,6 +135,35 @@ export async function runApprovalsCommand(argv: string[], io: ApprovalsCliIo): P
   }
 }
 
+async function login(
+  values: { issuer?: string; 'client-id'?: string; scope?: string[]; 'token-file'?: string },
+  io: ApprovalsCliIo,
+): Promise<number> {
+  const issuer = values.issuer ?? io.env['SIDEGATE_OIDC_ISSUER'];
+  const clientId = values['client-id'] ?? io.env['SIDEGATE_OIDC_CLIENT_ID'];
+  if (!issuer || !clientId) {
+    io.stderr.write(`sidegate approvals: login needs --issuer URL and --client-id ID\n${APPROVALS_USAGE}`);
+    return 2;
+  }
+  const tokenFile = resolve(io.cwd ?? process.cwd(), values['token-file'] ?? io.env['SIDEGATE_BROKER_TOKEN_FILE'] ?? defaultApproverTokenFile(io.env));
+  try {
+    const { name, expiresAt } = await deviceLogin({
+      issuer,
+      clientId,
+      tokenFile,
+      scopes: values.scope ?? ['groups'],
+      show: (instructions) => io.stderr.write(`${terminalSafe(instructions)}\n`),
+    });
+    const until = expiresAt ? ` until ${expiresAt.toISOString()}` : '';
+    io.stdout.write(terminalSafe(`signed in as ${name}${until}; token cached in ${tokenFile}`) + '\n');
+    return 0;
+  } catch (err) {
+    // openid-client's messages name the failing step and the provider's error code, never a token.
+    io.stderr.write(`sidegate approvals: login failed: ${terminalSafe(err instanceof Error ? err.message : String(err))}\n`);
+    return 1;
+  }
+}
+
 async function admin<T>(broker: BrokerAccess, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   try {
     return await callBroker<T>({ baseUrl: broker.url, token: broker.token, method, path, body, timeoutMs: CALL_TIMEOUT_MS });
@@ -149,6 +186,7 @@ async function locateBroker(
   const cwd = io.cwd ?? process.cwd();
   let url = values.broker ?? io.env['SIDEGATE_BROKER_URL'];
   let tokenFile = values['token-file'] ?? io.env['SIDEGATE_BROKER_TOKEN_FILE'];
+  if (url && !tokenFile) tokenFile = defaultApproverTokenFile(io.env);
   if (!url || !tokenFile) {
     const stateFile = join(resolve(cwd, values['state-dir'] ?? '.sidegate'), 'broker.json');
     const local = await readLocalState(stateFile);

@@ -6,7 +6,7 @@ import type { BigIntStats } from 'node:fs';
 import type { Principal, TargetSpec } from '../../core/vocabulary.js';
 import { CredentialError, SecretCredential, unsupportedSource, type CredentialSource } from './credential-source.js';
 import { CredentialsDocumentError, parseCredentialsDocument } from './credentials-document.js';
-import { FileReadError, ReloadingFile } from './reloading-file.js';
+import { FileReadError, ReloadingFile } from '../../core/files/reloading-file.js';
 
 export interface CredentialsFileOptions {
   /** Accept a file readable by group/others. For tests only. */

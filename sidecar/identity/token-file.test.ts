@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TokenFile } from './token-file.js';
-import { FileReadError } from './reloading-file.js';
+import { FileReadError } from '../../core/files/reloading-file.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sidegate-token-'));

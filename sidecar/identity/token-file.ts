@@ -1,8 +1,8 @@
 // The sidecar's own identity token: the projected ServiceAccount token kubelet mounts into the pod
 // (audience `sidegate`) and rotates well before it expires. Re-read whenever the file changes so a
 // rotated token is used at once; never cached past a change, never logged.
-import { ReloadingFile, FileReadError } from './reloading-file.js';
-import { MAX_TOKEN_BYTES } from './token-size.js';
+import { ReloadingFile, FileReadError } from '../../core/files/reloading-file.js';
+import { MAX_TOKEN_BYTES } from '../../core/tokens/token-size.js';
 
 export class TokenFile {
   private readonly file: ReloadingFile<string>;

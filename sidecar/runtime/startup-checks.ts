@@ -2,7 +2,8 @@
 // function so `sidegate policy check` and startSidecar cannot drift apart. A sidecar that started
 // anyway would fail each connection later, at a worse time and further from the cause.
 import type { Policy } from '../../policies/index.js';
-import { TokenVerifier, type CredentialsFile } from '../identity/index.js';
+import { TokenVerifier } from '../../core/tokens/index.js';
+import type { CredentialsFile } from '../identity/index.js';
 import { loadMaskingKey } from './masking-key.js';
 import { adapterFor } from '../protocols/registry.js';
 

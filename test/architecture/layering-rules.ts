@@ -14,7 +14,8 @@ export interface LayerRule {
 const TEST_FILE = /(^test\/|\.test\.ts$)/;
 
 export const LAYER_RULES: LayerRule[] = [
-  { name: 'core is the bottom layer: it imports nothing of ours above it', from: /^core\//, mustNotImport: /^(policies|sidecar|webhook|broker|cli|test)\// },
+  // Its tests may start the test support's servers (a token issuer); production code never does (last rule).
+  { name: 'core is the bottom layer: it imports nothing of ours above it', from: /^core\//, mustNotImport: /^((policies|sidecar|webhook|broker|cli)\/|test\/(?!support\/))/ },
   { name: 'the policy language knows no runtime', from: /^policies\//, mustNotImport: /^(sidecar|webhook|cli)\// },
   { name: 'the webhook imports nothing from the sidecar', from: /^webhook\//, mustNotImport: /^(sidecar|broker|cli)\// },
   { name: 'the broker imports nothing from the sidecar or the webhook', from: /^broker\//, mustNotImport: /^(sidecar|webhook|cli)\// },

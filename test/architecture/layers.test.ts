@@ -35,6 +35,7 @@ test('allowed directions are not reported', () => {
     { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'sidecar/protocols/registry.ts' },
     { from: 'webhook/admission/webhook-server.ts', to: 'core/logging/logger.ts' },
     { from: 'sidecar/audit/audit-trail.test.ts', to: 'test/support/otlp-receiver.ts' },
+    { from: 'core/tokens/token-verifier.test.ts', to: 'test/support/token-issuer.ts' },
     { from: 'cli/main.ts', to: 'webhook/cli/webhook-command.ts' },
     { from: 'sidecar/approvals/hold-client.ts', to: 'broker/api/broker-api-schema.ts' },
     { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'broker/index.ts' },

@@ -1,6 +1,9 @@
-// A real OIDC-style token issuer for tests: fresh signing keys, a JWKS served over real HTTP on
-// 127.0.0.1 (port 0), a request counter so tests can assert JWKS caching/refresh, and key rotation.
-import { createServer, type Server } from 'node:http';
+// A real OIDC-style token issuer for tests: fresh signing keys, a JWKS and an OpenID discovery
+// document served over real HTTP — or HTTPS with a given certificate, optionally only to a bearer
+// token, as Kubernetes serves its service-account issuer — on 127.0.0.1 (port 0), request counters
+// so tests can assert caching/refresh, and key rotation.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { rename, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +15,10 @@ export interface TestIssuerOptions {
   /** `iss` of issued tokens; default the server's own URL (`http://127.0.0.1:<port>`). */
   issuer?: string;
   alg?: TestIssuerAlg;
+  /** Serve HTTPS with this certificate (PEM) instead of HTTP; URLs then use https. */
+  tls?: { cert: string; key: string };
+  /** Answer 401 to requests without `Authorization: Bearer <this>`. */
+  requireBearer?: string;
 }
 
 export interface SignOptions {
@@ -36,8 +43,14 @@ export interface TestIssuer {
   readonly jwks: JwkSet;
   /** kid of the key new tokens are signed with. */
   readonly kid: string;
+  /** The OpenID discovery document's URL. */
+  discoveryUrl: string;
   /** How many times the JWKS was requested. */
   readonly jwksRequests: number;
+  /** How many times the discovery document was requested. */
+  readonly discoveryRequests: number;
+  /** Authorization headers received, in order (undefined: none sent). */
+  readonly authorizations: readonly (string | undefined)[];
   sign(claims: Record<string, unknown>, opts?: SignOptions): Promise<string>;
   /** New signing key with a new kid; the old public key stays published unless `retireOld`. */
   rotateKey(opts?: { retireOld?: boolean }): Promise<void>;
@@ -80,8 +93,15 @@ export async function startTestIssuer(opts: TestIssuerOptions = {}): Promise<Tes
   let current = await newSigningKey(alg);
   let published: JWK[] = [current.publicJwk];
   let jwksRequests = 0;
+  let discoveryRequests = 0;
+  const authorizations: (string | undefined)[] = [];
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    authorizations.push(req.headers.authorization);
+    if (opts.requireBearer !== undefined && req.headers.authorization !== `Bearer ${opts.requireBearer}`) {
+      res.writeHead(401).end();
+      return;
+    }
     if (req.method === 'GET' && req.url === '/jwks') {
       jwksRequests++;
       res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
@@ -89,20 +109,23 @@ export async function startTestIssuer(opts: TestIssuerOptions = {}): Promise<Tes
       return;
     }
     if (req.method === 'GET' && req.url === '/.well-known/openid-configuration') {
+      discoveryRequests++;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ issuer, jwks_uri: jwksUrl, id_token_signing_alg_values_supported: [alg] }));
       return;
     }
     res.writeHead(404).end();
-  });
+  };
+  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handle) : createServer(handle);
   const { port } = await listen(server);
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const issuer = opts.issuer ?? base;
   const jwksUrl = `${base}/jwks`;
 
   return {
     issuer,
     jwksUrl,
+    discoveryUrl: `${base}/.well-known/openid-configuration`,
     get jwks() {
       return { keys: published.map((k) => ({ ...k })) };
     },
@@ -111,6 +134,12 @@ export async function startTestIssuer(opts: TestIssuerOptions = {}): Promise<Tes
     },
     get jwksRequests() {
       return jwksRequests;
+    },
+    get discoveryRequests() {
+      return discoveryRequests;
+    },
+    get authorizations() {
+      return [...authorizations];
     },
     async sign(claims, signOpts = {}) {
       const now = Math.floor(Date.now() / 1000);

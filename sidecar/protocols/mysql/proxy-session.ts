@@ -24,7 +24,7 @@ import type { CommandRun, CommandRuns, HoldPort } from '../../pipeline/command-r
 import { IdentityRejected } from '../../pipeline/client-identity.js';
 import type { AdapterSettings } from '../../pipeline/pipeline-services.js';
 import { PreAuthBounds, DEFAULT_AUTH_TIMEOUT_MS } from '../../pipeline/pre-auth-bounds.js';
-import { MAX_TOKEN_BYTES } from '../../identity/token-size.js';
+import { MAX_TOKEN_BYTES } from '../../../core/tokens/token-size.js';
 import { OutputBatch } from '../../../core/streams/output-batch.js';
 import { isOwnAddress } from '../../../core/network/own-address.js';
 import {

@@ -42,7 +42,7 @@ import { fastPathCallFacts } from './fastpath-function.js';
 import { settingIndependentSql } from './sql-string-mode.js';
 import { decideStartup } from './startup-settings.js';
 import { serializeNegotiateProtocolVersion } from './startup-negotiation.js';
-import { MAX_TOKEN_BYTES } from '../../identity/token-size.js';
+import { MAX_TOKEN_BYTES } from '../../../core/tokens/token-size.js';
 import { PINNED_CLIENT_ENCODING } from './upstream-connection.js';
 import { MAX_STATEMENT_BYTES, OFF_THREAD_BYTES, StatementRefused, checkStatementSize, statementInspectionPool, type OffThreadInspection } from './statement-inspection-pool.js';
 import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js';

@@ -1,6 +1,7 @@
 // Where one trusted issuer's signing keys come from: a JWKS URL (fetched lazily, cached, re-fetched
-// on an unknown `kid` at most once per cooldown — jose's remote JWK set does exactly that), a JWKS
-// inline in the policy, or a JWKS file re-read when it changes.
+// on an unknown `kid` at most once per cooldown — jose's remote JWK set does exactly that), the
+// JWKS URL an OpenID discovery document names (looked up once, on first use), a JWKS inline in the
+// policy, or a JWKS file re-read when it changes.
 //
 // Every failure to *obtain* keys becomes `jwks-unavailable`; "no key matches this token" is left as
 // jose's error so the verifier reports it as a signature problem.
@@ -8,11 +9,13 @@
 import { createLocalJWKSet } from 'jose/jwks/local';
 import { createRemoteJWKSet, customFetch } from 'jose/jwks/remote';
 import * as errors from 'jose/errors';
-import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
-import type { IssuerSpec } from '../../core/vocabulary.js';
+import type { CryptoKey, FetchImplementation, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
+import type { IssuerSpec } from '../vocabulary.js';
 import { IdentityError } from './identity-error.js';
-import { ReloadingFile, FileReadError } from './reloading-file.js';
+import { ReloadingFile, FileReadError } from '../files/reloading-file.js';
 import { boundedFetch, ResponseTooLarge } from './bounded-fetch.js';
+import { issuerFetchTrust } from './issuer-fetch-trust.js';
+import { DiscoveryFailure, discoverJwksUri } from './issuer-discovery.js';
 
 export type KeyGetter = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
 
@@ -25,8 +28,12 @@ export interface RemoteJwksOptions {
   timeoutMs?: number;
 }
 
-/** A JWKS is a handful of keys; real ones are a few KiB. */
+/** A JWKS is a handful of keys, a discovery document a page of metadata; real ones are a few KiB. */
 const MAX_JWKS_BYTES = 512 * 1024;
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+/** TLS verification failures: the endpoint answered, but not with a certificate we trust. */
+const UNTRUSTED_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS_CERT_ALTNAME_INVALID/;
 
 /** True for the jose errors that mean "these keys do not fit this token" rather than "no keys". */
 function isKeySelectionError(err: unknown): boolean {
@@ -39,7 +46,10 @@ function displayUrl(url: URL): string {
 }
 
 function fetchFailureReason(err: unknown): string {
-  if (err instanceof errors.JWKSTimeout) return 'timed out';
+  if (err instanceof errors.JWKSTimeout || (err instanceof Error && err.name === 'TimeoutError')) return 'timed out';
+  if (err instanceof DiscoveryFailure || err instanceof FileReadError) return err.message;
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.test(code)) return `its TLS certificate is not trusted (${code})`;
   if (err instanceof errors.JWKSInvalid) return 'the response is not a valid JWK set';
   if (err instanceof ResponseTooLarge) return `the response is larger than ${MAX_JWKS_BYTES} bytes`;
   if (err instanceof errors.JOSEError && /200 OK/.test(err.message)) return 'the endpoint did not answer 200 OK';
@@ -47,13 +57,12 @@ function fetchFailureReason(err: unknown): string {
   return 'the endpoint could not be reached';
 }
 
-export function remoteIssuerKeys(issuer: string, jwksUrl: string, opts: RemoteJwksOptions = {}): KeyGetter {
-  const url = new URL(jwksUrl);
+export function remoteIssuerKeys(issuer: string, url: URL, fetcher: FetchImplementation, opts: RemoteJwksOptions = {}): KeyGetter {
   const remote = createRemoteJWKSet(url, {
     cooldownDuration: opts.cooldownMs ?? 30_000,
     cacheMaxAge: opts.cacheMaxAgeMs ?? 600_000,
-    timeoutDuration: opts.timeoutMs ?? 5_000,
-    [customFetch]: boundedFetch(MAX_JWKS_BYTES),
+    timeoutDuration: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    [customFetch]: fetcher,
   });
   return async (header, token) => {
     try {
@@ -65,6 +74,29 @@ export function remoteIssuerKeys(issuer: string, jwksUrl: string, opts: RemoteJw
         `signing keys of issuer ${issuer} could not be fetched from ${displayUrl(url)}: ${fetchFailureReason(err)}`,
       );
     }
+  };
+}
+
+/**
+ * Keys from the URL the issuer's discovery document names. A failed lookup is not cached: the next
+ * token tries again (concurrent ones share one lookup); a successful one is kept for the process.
+ */
+export function discoveredIssuerKeys(issuer: string, discoveryUrl: URL, fetcher: FetchImplementation, opts: RemoteJwksOptions = {}): KeyGetter {
+  let keys: Promise<KeyGetter> | undefined;
+  const discover = async (): Promise<KeyGetter> => {
+    try {
+      return remoteIssuerKeys(issuer, await discoverJwksUri(issuer, discoveryUrl, fetcher, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS), fetcher, opts);
+    } catch (err) {
+      keys = undefined;
+      throw new IdentityError(
+        'jwks-unavailable',
+        `signing keys of issuer ${issuer} could not be discovered from ${displayUrl(discoveryUrl)}: ${fetchFailureReason(err)}`,
+      );
+    }
+  };
+  return async (header, token) => {
+    keys ??= discover();
+    return (await keys)(header, token);
   };
 }
 
@@ -139,13 +171,36 @@ export function fileIssuerKeys(issuer: string, path: string): KeyGetter {
   };
 }
 
+/** The URL an issuer's keys are fetched from (directly or through discovery), checked for its options. */
+function fetchedUrl(spec: IssuerSpec, configured: string): URL {
+  let url: URL;
+  try {
+    url = new URL(configured);
+  } catch {
+    throw new TypeError(`issuer ${spec.issuer}: ${configured} is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`issuer ${spec.issuer}: ${displayUrl(url)} is not an http(s) URL`);
+  if (spec.bearerTokenFile !== undefined && url.protocol !== 'https:') {
+    throw new TypeError(`issuer ${spec.issuer}: bearerTokenFile is only sent over https, and ${displayUrl(url)} is not`);
+  }
+  return url;
+}
+
 /** The key getter for one issuer spec; exactly one key source must be configured. */
 export function issuerKeys(spec: IssuerSpec, remote: RemoteJwksOptions = {}): KeyGetter {
-  const sources = [spec.jwksUrl, spec.jwks, spec.jwksFile].filter((s) => s !== undefined).length;
+  const sources = [spec.jwksUrl, spec.discoveryUrl, spec.jwks, spec.jwksFile].filter((s) => s !== undefined).length;
   if (sources !== 1) {
-    throw new TypeError(`issuer ${spec.issuer}: configure exactly one of jwksUrl, jwks, jwksFile (found ${sources})`);
+    throw new TypeError(`issuer ${spec.issuer}: configure exactly one of jwksUrl, discoveryUrl, jwks, jwksFile (found ${sources})`);
   }
-  if (spec.jwksUrl !== undefined) return remoteIssuerKeys(spec.issuer, spec.jwksUrl, remote);
+  const fetched = spec.jwksUrl ?? spec.discoveryUrl;
+  if (fetched === undefined && (spec.caFile !== undefined || spec.bearerTokenFile !== undefined)) {
+    throw new TypeError(`issuer ${spec.issuer}: caFile and bearerTokenFile apply to jwksUrl or discoveryUrl only`);
+  }
+  if (fetched !== undefined) {
+    const url = fetchedUrl(spec, fetched);
+    const fetcher = boundedFetch(MAX_JWKS_BYTES, issuerFetchTrust(spec, url.origin));
+    return spec.jwksUrl !== undefined ? remoteIssuerKeys(spec.issuer, url, fetcher, remote) : discoveredIssuerKeys(spec.issuer, url, fetcher, remote);
+  }
   if (spec.jwks !== undefined) return staticIssuerKeys(spec.issuer, spec.jwks);
   return fileIssuerKeys(spec.issuer, spec.jwksFile as string);
 }

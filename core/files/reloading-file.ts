@@ -104,7 +104,7 @@ export class ReloadingFile<T> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return new FileReadError('missing', `${this.path} does not exist`);
     if (code === 'EISDIR') return new FileReadError('not-a-file', `${this.path} is not a regular file`);
-    if (code === 'EACCES' || code === 'EPERM') return new FileReadError('unreadable', `${this.path} is not readable by the sidecar (${code})`);
+    if (code === 'EACCES' || code === 'EPERM') return new FileReadError('unreadable', `${this.path} is not readable by this process (${code})`);
     return new FileReadError('unreadable', `${this.path} could not be read (${code ?? 'unknown error'})`);
   }
 }

@@ -8,7 +8,7 @@ import { decodeProtectedHeader } from 'jose/decode/protected_header';
 import { jwtVerify } from 'jose/jwt/verify';
 import * as errors from 'jose/errors';
 import type { JWTPayload, JWTVerifyOptions, JWTVerifyResult } from 'jose';
-import type { IssuerSpec } from '../../core/vocabulary.js';
+import type { IssuerSpec } from '../vocabulary.js';
 import { IdentityError, formatNumericDate, quoteUntrusted } from './identity-error.js';
 import { issuerKeys, type KeyGetter, type RemoteJwksOptions } from './issuer-keys.js';
 import { ACCEPTED_ALGORITHMS, isAcceptedAlgorithm } from './signing-algorithms.js';
