@@ -29,7 +29,8 @@ approvers:
       clientSecretFile: /secrets/oidc-0/client-secret
       groupsClaim: roles
     - issuer: https://gitlab.example.com
-      clientId: sidegate-cli
+      clientId: sidegate-web
+      cliClientId: sidegate-cli
   superApprovers: [alice]
 notifications:
   slack: { webhookUrlFile: /secrets/slack/webhook-url }
@@ -62,7 +63,7 @@ test('a full document: postgres, cluster requesters with their defaults, two OID
   assert.deepEqual(config.requesters.kubernetes, { issuer: 'https://kubernetes.default.svc.cluster.local', audience: 'sidegate-broker', discovery: true });
   assert.deepEqual(config.approvers.oidc, [
     { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', groupsClaim: 'roles', usernameClaim: 'preferred_username' },
-    { issuer: 'https://gitlab.example.com', clientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username' },
+    { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username' },
   ]);
   assert.deepEqual(config.approvers.superApprovers, ['alice']);
   assert.deepEqual(config.notifications, {
@@ -117,7 +118,8 @@ test('mistakes fail with the field named', () => {
     ['jwksUrl with discovery', replace('issuer: https://kubernetes.default.svc.cluster.local', 'issuer: https://kubernetes.default.svc.cluster.local\n    jwksUrl: https://k/keys'), /requesters\.kubernetes\.jwksUrl: jwksUrl replaces discovery/],
     ['discovery off, no keys', replace('issuer: https://kubernetes.default.svc.cluster.local', 'issuer: https://kubernetes.default.svc.cluster.local\n    discovery: false'), /requesters\.kubernetes\.jwksUrl: required when discovery is false/],
     ['OIDC issuer over http', replace('issuer: https://login.example.com', 'issuer: http://login.example.com'), /approvers\.oidc\.0\.issuer/],
-    ['OIDC issuer without client', replace('      clientId: sidegate-cli\n', ''), /approvers\.oidc\.1\.clientId/],
+    ['OIDC issuer without client', replace('      clientId: sidegate-web\n', ''), /approvers\.oidc\.1\.clientId/],
+    ['empty CLI client', replace('cliClientId: sidegate-cli', 'cliClientId: ""'), /approvers\.oidc\.1\.cliClientId/],
     ['OIDC typo', replace('groupsClaim: roles', 'groupClaim: roles'), /approvers\.oidc\.0: Unrecognized key: "groupClaim"/],
     ['the same issuer twice', replace('issuer: https://gitlab.example.com', 'issuer: https://login.example.com'), /approvers\.oidc: each issuer once/],
     ['empty super-approver', replace('superApprovers: [alice]', 'superApprovers: [""]'), /approvers\.superApprovers\.0/],

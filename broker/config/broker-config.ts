@@ -58,7 +58,10 @@ const requestersSchema = z
 
 const oidcApproverIssuerSchema = z.strictObject({
   issuer: httpsUrl,
+  /** The web page's client; the redirect URI registered for it is `<publicUrl>/login/callback`. */
   clientId: name,
+  /** A public client for `sidegate approvals login` (device authorization grant); its ID tokens are accepted too. */
+  cliClientId: name.optional(),
   /** Absent: a public client (PKCE only). */
   clientSecretFile: filePath.optional(),
   groupsClaim: name.default('groups'),

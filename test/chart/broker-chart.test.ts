@@ -28,7 +28,8 @@ const everything = [
   'broker.config.approvers.oidc[0].ca.existingSecret=corp-ca',
   'broker.config.approvers.oidc[0].ca.key=ca.pem',
   'broker.config.approvers.oidc[1].issuer=https://gitlab.example.com',
-  'broker.config.approvers.oidc[1].clientId=sidegate-cli',
+  'broker.config.approvers.oidc[1].clientId=sidegate-web',
+  'broker.config.approvers.oidc[1].cliClientId=sidegate-cli',
   'broker.config.approvers.superApprovers={alice,bob}',
   'broker.config.notifications.slack.existingSecret=sidegate-slack',
   'broker.config.notifications.webhooks[0].url=https://hooks.example.com/sidegate',
@@ -187,7 +188,7 @@ test('broker.yaml: accepted by the broker\'s own parser, every key set from valu
   assert.deepEqual(config.approvers, {
     oidc: [
       { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', caFile: '/secrets/oidc-0-ca/ca.crt', groupsClaim: 'roles', usernameClaim: 'preferred_username' },
-      { issuer: 'https://gitlab.example.com', clientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username' },
+      { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username' },
     ],
     superApprovers: ['alice', 'bob'],
   });
