@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chartDirectory } from './repository-root.js';
 import { runHelm } from './helm-binary.js';
-import { renderChart, setArguments, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
+import { renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
 import { validateAgainstKubernetesSchema } from './kubernetes-schema-validation.js';
 import { labelSelectorMatches, type LabelSelector } from './label-selector.js';
 import { injectionConfigSchema, parseInjectionConfigYaml } from '../../webhook/config/injection-config.js';
@@ -33,15 +33,7 @@ const variants = {
 } satisfies Record<string, string[]>;
 type Variant = keyof typeof variants;
 
-const renderCache = new Map<Variant, RenderedChart>();
-function rendered(variant: Variant): RenderedChart {
-  let chart = renderCache.get(variant);
-  if (!chart) {
-    chart = renderChart(variants[variant]);
-    renderCache.set(variant, chart);
-  }
-  return chart;
-}
+const rendered = variantRenderer(variants);
 
 function webhookOf(chart: RenderedChart) {
   const configuration = chart.one('MutatingWebhookConfiguration') as KubernetesObject & { webhooks: Array<Record<string, any>> };
@@ -50,19 +42,11 @@ function webhookOf(chart: RenderedChart) {
 }
 
 function deploymentOf(chart: RenderedChart) {
-  return chart.one('Deployment') as KubernetesObject & { spec: Record<string, any> };
-}
-
-function configMapData(chart: RenderedChart, name: string, key: string): string {
-  const configMap = chart.ofKind('ConfigMap').find((c) => c.metadata.name === name && c.metadata.namespace === RELEASE_NAMESPACE);
-  assert.ok(configMap, `ConfigMap ${name} rendered`);
-  const value = (configMap as { data?: Record<string, string> }).data?.[key];
-  assert.equal(typeof value, 'string', `ConfigMap ${name} has key ${key}`);
-  return value!;
+  return chart.one('Deployment', 'webhook') as KubernetesObject & { spec: Record<string, any> };
 }
 
 function injectionConfigOf(chart: RenderedChart) {
-  return parseInjectionConfigYaml(configMapData(chart, `${RELEASE_NAME}-sidegate-injection`, 'injection.yaml'), 'injection.yaml');
+  return parseInjectionConfigYaml(chart.configMapData(`${RELEASE_NAME}-sidegate-injection`, 'injection.yaml'), 'injection.yaml');
 }
 
 test('helm lint passes, also with --strict, for every variant', () => {
@@ -95,10 +79,10 @@ test('the schema check is not a formality: a broken object is rejected', () => {
 
 test('default render: exactly the expected objects, all labelled app.kubernetes.io/*, namespaced ones in the release namespace', () => {
   const chart = rendered('default');
-  assert.deepEqual(chart.kinds(), [
+  const kindsOf = (component: string) => chart.objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === component).map((o) => o.kind).sort();
+  assert.deepEqual(kindsOf('webhook'), [
     'ClusterRole',
     'ClusterRoleBinding',
-    'ConfigMap',
     'ConfigMap',
     'Deployment',
     'MutatingWebhookConfiguration',
@@ -107,6 +91,10 @@ test('default render: exactly the expected objects, all labelled app.kubernetes.
     'Service',
     'ServiceAccount',
   ]);
+  assert.deepEqual(kindsOf('policy'), ['ConfigMap']);
+  // The broker's (broker-chart.test.ts): config and CA ConfigMaps, TLS and session Secrets.
+  assert.deepEqual(kindsOf('broker'), ['ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Secret', 'Service', 'ServiceAccount']);
+  assert.equal(chart.objects.length, 19);
   const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration']);
   for (const object of chart.objects) {
     const labels = object.metadata.labels ?? {};
@@ -128,7 +116,7 @@ test('MutatingWebhookConfiguration: pods CREATE, v1 reviews, fail closed, no sid
   assert.equal(webhook.reinvocationPolicy, 'IfNeeded');
   assert.equal(webhook.matchPolicy, 'Equivalent');
   assert.equal(webhook.timeoutSeconds, 5);
-  const service = rendered('default').one('Service') as KubernetesObject & { spec: Record<string, any> };
+  const service = rendered('default').one('Service', 'webhook') as KubernetesObject & { spec: Record<string, any> };
   assert.deepEqual(webhook.clientConfig.service, { name: service.metadata.name, namespace: RELEASE_NAMESPACE, path: '/mutate', port: 443 });
 });
 
@@ -178,7 +166,7 @@ test('self-signed TLS: the caBundle is a CA that signed the Secret\'s certificat
   const ca = new X509Certificate(Buffer.from(webhook.clientConfig.caBundle, 'base64'));
   assert.equal(ca.ca, true);
 
-  const secret = chart.one('Secret') as KubernetesObject & { type: string; data: Record<string, string> };
+  const secret = chart.one('Secret', 'webhook') as KubernetesObject & { type: string; data: Record<string, string> };
   assert.equal(secret.type, 'kubernetes.io/tls');
   assert.equal(secret.data['ca.crt'], webhook.clientConfig.caBundle);
   const certificate = new X509Certificate(Buffer.from(secret.data['tls.crt']!, 'base64'));
@@ -197,11 +185,11 @@ test('self-signed TLS: the caBundle is a CA that signed the Secret\'s certificat
 
 test('cert-manager TLS: CA chain of Issuers and Certificates, inject-ca-from annotation, no chart-made secret or caBundle', () => {
   const chart = rendered('certManager');
-  assert.equal(chart.ofKind('Secret').length, 0);
+  assert.equal(chart.ofKind('Secret', 'webhook').length, 0);
   const { configuration, webhook } = webhookOf(chart);
   assert.equal(webhook.clientConfig.caBundle, undefined);
 
-  const certificates = chart.ofKind('Certificate') as Array<KubernetesObject & { spec: Record<string, any> }>;
+  const certificates = chart.ofKind('Certificate', 'webhook') as Array<KubernetesObject & { spec: Record<string, any> }>;
   const issuers = chart.ofKind('Issuer') as Array<KubernetesObject & { spec: Record<string, any> }>;
   assert.equal(certificates.length, 2);
   assert.equal(issuers.length, 2);
@@ -223,7 +211,7 @@ test('cert-manager TLS: CA chain of Issuers and Certificates, inject-ca-from ann
 
   const withIssuer = rendered('certManagerWithIssuer');
   assert.equal(withIssuer.ofKind('Issuer').length, 0, 'an existing issuer replaces the chart-made CA');
-  const servingOnly = withIssuer.one('Certificate') as KubernetesObject & { spec: Record<string, any> };
+  const servingOnly = withIssuer.one('Certificate', 'webhook') as KubernetesObject & { spec: Record<string, any> };
   assert.deepEqual(servingOnly.spec.issuerRef, { group: 'cert-manager.io', kind: 'ClusterIssuer', name: 'corp-ca' });
 });
 
@@ -232,9 +220,9 @@ test('RBAC: one ClusterRole whose only permission is get on namespaces, bound to
   assert.equal(chart.ofKind('Role').length + chart.ofKind('RoleBinding').length, 0);
   const role = chart.one('ClusterRole') as KubernetesObject & { rules: unknown[] };
   assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['namespaces'], verbs: ['get'] }]);
-  const binding = chart.one('ClusterRoleBinding') as KubernetesObject & { roleRef: Record<string, string>; subjects: Array<Record<string, string>> };
+  const binding = chart.one('ClusterRoleBinding', 'webhook') as KubernetesObject & { roleRef: Record<string, string>; subjects: Array<Record<string, string>> };
   assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name });
-  const serviceAccount = chart.one('ServiceAccount');
+  const serviceAccount = chart.one('ServiceAccount', 'webhook');
   assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: serviceAccount.metadata.name, namespace: RELEASE_NAMESPACE }]);
   assert.equal(deploymentOf(chart).spec.template.spec.serviceAccountName, serviceAccount.metadata.name);
 });
@@ -278,11 +266,11 @@ test('Deployment: 2 replicas spread by hostname, HTTPS probes, non-root 7331, re
   const configVolume = pod.volumes.find((v: { name: string }) => v.name === 'config');
   assert.equal(configVolume.configMap.name, `${RELEASE_NAME}-sidegate-injection`);
 
-  const service = chart.one('Service') as KubernetesObject & { spec: Record<string, any> };
+  const service = chart.one('Service', 'webhook') as KubernetesObject & { spec: Record<string, any> };
   assert.equal(labelSelectorMatches({ matchLabels: service.spec.selector }, podLabels), true);
   assert.deepEqual(service.spec.ports, [{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
 
-  const budget = chart.one('PodDisruptionBudget') as KubernetesObject & { spec: Record<string, any> };
+  const budget = chart.one('PodDisruptionBudget', 'webhook') as KubernetesObject & { spec: Record<string, any> };
   assert.equal(budget.spec.minAvailable, 1);
   assert.equal(budget.spec.maxUnavailable, undefined);
   assert.equal(labelSelectorMatches(budget.spec.selector, podLabels), true);
@@ -300,7 +288,7 @@ test('injection.yaml is accepted by the webhook\'s own strict parser, in native 
   assert.equal(native.failureMode, 'deny');
   assert.equal(native.policyConfigMap, 'sidegate-policy');
   assert.deepEqual(native.resources, { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '500m', memory: '256Mi' } });
-  assert.equal(native.brokerUrl, undefined);
+  assert.equal(native.brokerUrl, `https://${RELEASE_NAME}-sidegate-broker.${RELEASE_NAMESPACE}.svc:443`, 'this release\'s broker');
 
   assert.equal(injectionConfigOf(rendered('classic')).sidecarMode, 'classic');
 
@@ -325,7 +313,7 @@ test('injection.yaml is accepted by the webhook\'s own strict parser, in native 
 });
 
 test('policy ConfigMap: a deny-all policy the policy loader accepts, rendered into every runner namespace', () => {
-  const text = configMapData(rendered('default'), 'sidegate-policy', 'policy.yaml');
+  const text = rendered('default').configMapData('sidegate-policy', 'policy.yaml');
   const policy = parsePolicy(text, 'policy.yaml').document;
   assert.equal(policy.defaults?.action, 'deny');
   assert.equal(policy.defaults?.unparsable, 'deny');

@@ -16,15 +16,25 @@ export const RELEASE_NAMESPACE = 'sidegate-system';
 export class RenderedChart {
   constructor(readonly objects: KubernetesObject[]) {}
 
-  ofKind(kind: string): KubernetesObject[] {
-    return this.objects.filter((o) => o.kind === kind);
+  /** Objects of a kind; with a component, only those labelled app.kubernetes.io/component=<component>. */
+  ofKind(kind: string, component?: string): KubernetesObject[] {
+    return this.objects.filter((o) => o.kind === kind && (component === undefined || o.metadata.labels?.['app.kubernetes.io/component'] === component));
   }
 
-  /** The one object of a kind; fails when there is none or more than one. */
-  one(kind: string): KubernetesObject {
-    const found = this.ofKind(kind);
-    if (found.length !== 1) throw new Error(`expected exactly one ${kind}, rendered ${found.length}`);
+  /** The one object of a kind (and component); fails when there is none or more than one. */
+  one(kind: string, component?: string): KubernetesObject {
+    const found = this.ofKind(kind, component);
+    if (found.length !== 1) throw new Error(`expected exactly one ${kind}${component ? ` of ${component}` : ''}, rendered ${found.length}`);
     return found[0]!;
+  }
+
+  /** A key of a rendered ConfigMap; fails when the ConfigMap or the key is missing. */
+  configMapData(name: string, key: string, namespace = RELEASE_NAMESPACE): string {
+    const configMap = this.ofKind('ConfigMap').find((c) => c.metadata.name === name && c.metadata.namespace === namespace);
+    if (!configMap) throw new Error(`no ConfigMap ${namespace}/${name} rendered`);
+    const value = (configMap as { data?: Record<string, unknown> }).data?.[key];
+    if (typeof value !== 'string') throw new Error(`ConfigMap ${namespace}/${name} has no key ${key}`);
+    return value;
   }
 
   kinds(): string[] {
@@ -48,4 +58,17 @@ export function renderChart(settings: readonly string[] = []): RenderedChart {
 
 export function setArguments(settings: readonly string[]): string[] {
   return settings.flatMap((expression) => ['--set', expression]);
+}
+
+/** Renders each named variant once, on first use; the tests of a file share the results. */
+export function variantRenderer<Variant extends string>(variants: Record<Variant, readonly string[]>): (variant: Variant) => RenderedChart {
+  const cache = new Map<Variant, RenderedChart>();
+  return (variant) => {
+    let chart = cache.get(variant);
+    if (!chart) {
+      chart = renderChart(variants[variant]);
+      cache.set(variant, chart);
+    }
+    return chart;
+  };
 }

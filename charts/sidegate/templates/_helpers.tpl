@@ -35,11 +35,16 @@ sidegate
 {{- default (include "sidegate.webhookName" .) .Values.serviceAccount.name -}}
 {{- end -}}
 
-{{/* The DNS names the API server uses to reach the webhook Service; the certificate covers all. */}}
-{{- define "sidegate.webhookDnsNames" -}}
-{{- $svc := include "sidegate.webhookName" . -}}
-{{- $ns := .Release.Namespace -}}
+{{/* The DNS names a Service is reached by, as JSON; its serving certificate covers all. Takes (list $ "<service>"). */}}
+{{- define "sidegate.serviceDnsNames" -}}
+{{- $svc := index . 1 -}}
+{{- $ns := (index . 0).Release.Namespace -}}
 {{- list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) | toJson -}}
+{{- end -}}
+
+{{/* The DNS names the API server uses to reach the webhook Service. */}}
+{{- define "sidegate.webhookDnsNames" -}}
+{{- include "sidegate.serviceDnsNames" (list . (include "sidegate.webhookName" .)) -}}
 {{- end -}}
 
 {{- define "sidegate.image" -}}
@@ -62,28 +67,171 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: sidegate
 {{- end -}}
 
-{{/* Labels of the webhook's own objects, and the selector of its pods. */}}
+{{/* Labels of one component's objects, and the selector of its pods. Take (list $ "<component>"). */}}
+{{- define "sidegate.componentLabels" -}}
+{{ include "sidegate.labels" (index . 0) }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "sidegate.componentSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "sidegate.name" (index . 0) }}
+app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
 {{- define "sidegate.webhookLabels" -}}
-{{ include "sidegate.labels" . }}
-app.kubernetes.io/component: webhook
+{{ include "sidegate.componentLabels" (list . "webhook") }}
 {{- end -}}
 
 {{- define "sidegate.webhookSelectorLabels" -}}
-app.kubernetes.io/name: {{ include "sidegate.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: webhook
+{{ include "sidegate.componentSelectorLabels" (list . "webhook") }}
 {{- end -}}
 
 {{/*
 The webhook's --config file. Built from values.injection so that its keys are exactly the ones
 webhook/config/injection-config.ts accepts (it rejects unknown keys); empty optional URLs are
-left out because the webhook would reject "".
+left out because the webhook would reject "". The broker URL defaults to this release's broker.
 */}}
 {{- define "sidegate.injectionConfig" -}}
 {{- $config := omit .Values.injection "image" "brokerUrl" "otlpEndpoint" -}}
 {{- $_ := set $config "image" (include "sidegate.sidecarImage" .) -}}
 {{- $_ := set $config "policyConfigMap" .Values.policy.configMapName -}}
-{{- with .Values.injection.brokerUrl }}{{ $_ := set $config "brokerUrl" . }}{{ end -}}
+{{- if .Values.injection.brokerUrl }}{{ $_ := set $config "brokerUrl" .Values.injection.brokerUrl }}
+{{- else if .Values.broker.enabled }}{{ $_ := set $config "brokerUrl" (include "sidegate.brokerUrl" .) }}{{ end -}}
 {{- with .Values.injection.otlpEndpoint }}{{ $_ := set $config "otlpEndpoint" . }}{{ end -}}
 {{- toYaml $config -}}
+{{- end -}}
+
+{{/*
+Pod-level pieces the webhook and the broker share: both run as uid/gid 7331, non-root, with a
+read-only root filesystem, no capabilities and the runtime's default seccomp profile.
+*/}}
+{{- define "sidegate.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 7331
+runAsGroup: 7331
+fsGroup: 7331
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "sidegate.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 7331
+runAsGroup: 7331
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Liveness on /healthz and readiness on /readyz, over HTTPS on the port named https. */}}
+{{- define "sidegate.httpsProbes" -}}
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: https
+    scheme: HTTPS
+  periodSeconds: 10
+  timeoutSeconds: 2
+  failureThreshold: 3
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: https
+    scheme: HTTPS
+  periodSeconds: 5
+  timeoutSeconds: 2
+  failureThreshold: 2
+{{- end -}}
+
+{{/* Spread replicas over nodes: "soft" (preferred) or "hard" (required). Takes (list $ "<component>" "<soft|hard>"). */}}
+{{- define "sidegate.podAntiAffinity" -}}
+{{- $selector := include "sidegate.componentSelectorLabels" (list (index . 0) (index . 1)) -}}
+podAntiAffinity:
+  {{- if eq (index . 2) "hard" }}
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels:
+          {{- $selector | nindent 10 }}
+  {{- else }}
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- $selector | nindent 12 }}
+  {{- end }}
+{{- end -}}
+
+{{/*
+A serving certificate made by the chart (no cert-manager): the Secret's data (ca.crt, tls.crt,
+tls.key) as JSON. An existing Secret of that name is reused, so the CA stays what clients already
+trust; `helm template` cannot look up and makes new material each time.
+Takes (list $ "<secret name>" "<CA name>" "<common name>" <DNS names as JSON>).
+*/}}
+{{- define "sidegate.selfSignedTlsData" -}}
+{{- $root := index . 0 -}}
+{{- $existing := lookup "v1" "Secret" $root.Release.Namespace (index . 1) -}}
+{{- $existingData := dig "data" dict $existing -}}
+{{- if and (hasKey $existingData "ca.crt") (hasKey $existingData "tls.crt") (hasKey $existingData "tls.key") -}}
+{{- pick $existingData "ca.crt" "tls.crt" "tls.key" | toJson -}}
+{{- else -}}
+{{- $days := int $root.Values.tls.selfSignedValidityDays -}}
+{{- $ca := genCA (index . 2) $days -}}
+{{- $cert := genSignedCert (index . 3) nil (index . 4 | fromJsonArray) $days $ca -}}
+{{- dict "ca.crt" ($ca.Cert | b64enc) "tls.crt" ($cert.Cert | b64enc) "tls.key" ($cert.Key | b64enc) | toJson -}}
+{{- end -}}
+{{- end -}}
+
+{{/* cert-manager's issuerRef for a serving certificate: tls.certManager.issuerRef, else the chart-made CA Issuer. */}}
+{{- define "sidegate.certManagerIssuerRef" -}}
+{{- $issuerRef := .Values.tls.certManager.issuerRef -}}
+{{- if $issuerRef.name -}}
+group: {{ $issuerRef.group | default "cert-manager.io" }}
+kind: {{ $issuerRef.kind | default "Issuer" }}
+name: {{ $issuerRef.name }}
+{{- else -}}
+group: cert-manager.io
+kind: Issuer
+name: {{ include "sidegate.fullname" . }}-ca
+{{- end -}}
+{{- end -}}
+
+{{/*
+cert-manager mode: a serving certificate for a Service, ECDSA P-256, rotated key, from
+sidegate.certManagerIssuerRef. Takes (list $ "<name>" "<secret name>" "<component>" <DNS names as JSON>).
+*/}}
+{{- define "sidegate.servingCertificate" -}}
+{{- $root := index . 0 -}}
+{{- $name := index . 1 -}}
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: {{ $name }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "sidegate.componentLabels" (list $root (index . 3)) | nindent 4 }}
+spec:
+  secretName: {{ index . 2 }}
+  commonName: {{ printf "%s.%s.svc" $name $root.Release.Namespace }}
+  dnsNames:
+    {{- index . 4 | fromJsonArray | toYaml | nindent 4 }}
+  duration: {{ $root.Values.tls.certManager.duration }}
+  renewBefore: {{ $root.Values.tls.certManager.renewBefore }}
+  usages:
+    - server auth
+    - digital signature
+    - key encipherment
+  privateKey:
+    algorithm: ECDSA
+    size: 256
+    rotationPolicy: Always
+  issuerRef:
+    {{- include "sidegate.certManagerIssuerRef" $root | nindent 4 }}
 {{- end -}}

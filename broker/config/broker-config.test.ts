@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadBrokerConfigFile, parseBrokerConfigYaml } from './broker-config.js';
+
+const MINIMAL = `
+publicUrl: https://approvals.example.com
+store: { kind: embedded, dataDir: /data }
+requesters: { staticTokenFile: /secrets/requester-token }
+session: { secretFile: /secrets/session/secret }
+`;
+
+const FULL = `
+publicUrl: https://approvals.example.com/sidegate
+store:
+  kind: postgres
+  connectionFile: /secrets/store/connection-string
+  caFile: /secrets/store-ca/ca.crt
+  maxConnections: 20
+requesters:
+  kubernetes:
+    issuer: https://kubernetes.default.svc.cluster.local
+approvers:
+  oidc:
+    - issuer: https://login.example.com
+      clientId: sidegate
+      clientSecretFile: /secrets/oidc-0/client-secret
+      groupsClaim: roles
+    - issuer: https://gitlab.example.com
+      clientId: sidegate-web
+      cliClientId: sidegate-cli
+  superApprovers: [alice]
+notifications:
+  slack: { webhookUrlFile: /secrets/slack/webhook-url }
+  webhooks:
+    - url: https://hooks.example.com/sidegate
+      secretFile: /secrets/webhook-0/secret
+      events: [approval.decided]
+session: { secretFile: /secrets/session/secret }
+maxPending: 50
+maxTimeout: 30m
+`;
+
+test('a minimal document gets the defaults: no approvers, no notifications, 1000 pending, 1h', () => {
+  const config = parseBrokerConfigYaml(MINIMAL, 'broker.yaml');
+  assert.deepEqual(config, {
+    publicUrl: 'https://approvals.example.com',
+    store: { kind: 'embedded', dataDir: '/data' },
+    requesters: { staticTokenFile: '/secrets/requester-token' },
+    approvers: { oidc: [], superApprovers: [] },
+    notifications: { webhooks: [] },
+    session: { secretFile: '/secrets/session/secret' },
+    maxPending: 1000,
+    maxTimeout: 3_600_000,
+  });
+});
+
+test('a full document: postgres, cluster requesters with their defaults, two OIDC issuers, notifications', () => {
+  const config = parseBrokerConfigYaml(FULL, 'broker.yaml');
+  assert.deepEqual(config.store, { kind: 'postgres', connectionFile: '/secrets/store/connection-string', caFile: '/secrets/store-ca/ca.crt', maxConnections: 20 });
+  assert.deepEqual(config.requesters.kubernetes, { issuer: 'https://kubernetes.default.svc.cluster.local', audience: 'sidegate-broker', discovery: true });
+  assert.deepEqual(config.approvers.oidc, [
+    { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', groupsClaim: 'roles', usernameClaim: 'preferred_username' },
+    { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username' },
+  ]);
+  assert.deepEqual(config.approvers.superApprovers, ['alice']);
+  assert.deepEqual(config.notifications, {
+    slack: { webhookUrlFile: '/secrets/slack/webhook-url' },
+    webhooks: [{ url: 'https://hooks.example.com/sidegate', secretFile: '/secrets/webhook-0/secret', events: ['approval.decided'] }],
+  });
+  assert.equal(config.maxPending, 50);
+  assert.equal(config.maxTimeout, 30 * 60_000);
+});
+
+test('keys outside the cluster: discovery off with a JWKS URL and its CA', () => {
+  const config = parseBrokerConfigYaml(
+    MINIMAL.replace(
+      'requesters: { staticTokenFile: /secrets/requester-token }',
+      'requesters: { kubernetes: { issuer: https://oidc.eks.example.com/id/ABC, audience: approvals, discovery: false, jwksUrl: https://oidc.eks.example.com/id/ABC/keys, caFile: /etc/ca.crt } }',
+    ),
+  );
+  assert.deepEqual(config.requesters.kubernetes, {
+    issuer: 'https://oidc.eks.example.com/id/ABC',
+    audience: 'approvals',
+    discovery: false,
+    jwksUrl: 'https://oidc.eks.example.com/id/ABC/keys',
+    caFile: '/etc/ca.crt',
+  });
+});
+
+test('a file is read and its path names the errors', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sidegate-broker-config-'));
+  const good = join(dir, 'broker.yaml');
+  writeFileSync(good, MINIMAL);
+  assert.equal((await loadBrokerConfigFile(good)).store.kind, 'embedded');
+  const bad = join(dir, 'bad.yaml');
+  writeFileSync(bad, MINIMAL.replace('kind: embedded', 'kind: sqlite'));
+  await assert.rejects(loadBrokerConfigFile(bad), (err: Error) => err.name === 'BrokerConfigError' && err.message.startsWith(`${bad}: invalid broker configuration: store.kind`));
+});
+
+test('mistakes fail with the field named', () => {
+  const replace = (from: string, to: string) => {
+    assert.ok(FULL.includes(from), from);
+    return FULL.replace(from, to);
+  };
+  const cases: Array<[string, string, RegExp]> = [
+    ['typo at the top', replace('maxPending: 50', 'maxPendng: 50'), /\(root\): Unrecognized key: "maxPendng"/],
+    ['http publicUrl', replace('publicUrl: https://approvals.example.com/sidegate', 'publicUrl: http://approvals.example.com'), /publicUrl/],
+    ['no publicUrl', replace('publicUrl: https://approvals.example.com/sidegate\n', ''), /publicUrl/],
+    ['unknown store', replace('kind: postgres', 'kind: sqlite'), /store\.kind/],
+    ['embedded keys on postgres', replace('maxConnections: 20', 'dataDir: /data'), /store: Unrecognized key: "dataDir"/],
+    ['postgres without its connection', replace('  connectionFile: /secrets/store/connection-string\n', ''), /store\.connectionFile/],
+    ['relative secret path', replace('connectionFile: /secrets/store/connection-string', 'connectionFile: secrets/conn'), /store\.connectionFile: an absolute file path/],
+    ['too many connections', replace('maxConnections: 20', 'maxConnections: 1000'), /store\.maxConnections/],
+    ['no requesters at all', replace('  kubernetes:\n    issuer: https://kubernetes.default.svc.cluster.local\n', '  {}\n'), /requesters: name how requesters authenticate/],
+    ['jwksUrl with discovery', replace('issuer: https://kubernetes.default.svc.cluster.local', 'issuer: https://kubernetes.default.svc.cluster.local\n    jwksUrl: https://k/keys'), /requesters\.kubernetes\.jwksUrl: jwksUrl replaces discovery/],
+    ['discovery off, no keys', replace('issuer: https://kubernetes.default.svc.cluster.local', 'issuer: https://kubernetes.default.svc.cluster.local\n    discovery: false'), /requesters\.kubernetes\.jwksUrl: required when discovery is false/],
+    ['OIDC issuer over http', replace('issuer: https://login.example.com', 'issuer: http://login.example.com'), /approvers\.oidc\.0\.issuer/],
+    ['OIDC issuer without client', replace('      clientId: sidegate-web\n', ''), /approvers\.oidc\.1\.clientId/],
+    ['empty CLI client', replace('cliClientId: sidegate-cli', 'cliClientId: ""'), /approvers\.oidc\.1\.cliClientId/],
+    ['OIDC typo', replace('groupsClaim: roles', 'groupClaim: roles'), /approvers\.oidc\.0: Unrecognized key: "groupClaim"/],
+    ['the same issuer twice', replace('issuer: https://gitlab.example.com', 'issuer: https://login.example.com'), /approvers\.oidc: each issuer once/],
+    ['empty super-approver', replace('superApprovers: [alice]', 'superApprovers: [""]'), /approvers\.superApprovers\.0/],
+    ['unknown event', replace('events: [approval.decided]', 'events: [approval.expired]'), /notifications\.webhooks\.0\.events\.0/],
+    ['webhook without a secret', replace('      secretFile: /secrets/webhook-0/secret\n', ''), /notifications\.webhooks\.0\.secretFile/],
+    ['slack URL inline', replace('slack: { webhookUrlFile: /secrets/slack/webhook-url }', 'slack: { webhookUrl: https://hooks.slack.com/x }'), /notifications\.slack: Unrecognized key: "webhookUrl"/],
+    ['no session secret', replace('session: { secretFile: /secrets/session/secret }\n', ''), /session/],
+    ['zero pending', replace('maxPending: 50', 'maxPending: 0'), /maxPending/],
+    ['timeout without unit', replace('maxTimeout: 30m', 'maxTimeout: thirty'), /maxTimeout: a duration/],
+    ['timeout too short', replace('maxTimeout: 30m', 'maxTimeout: 10ms'), /maxTimeout: a duration of at least 1s/],
+    ['not YAML', 'publicUrl: [', /not valid YAML/],
+  ];
+  for (const [label, yaml, expected] of cases) {
+    assert.throws(
+      () => parseBrokerConfigYaml(yaml, 'broker.yaml'),
+      (err: Error) => {
+        assert.equal(err.name, 'BrokerConfigError', label);
+        assert.match(err.message, /^broker\.yaml: /, label);
+        assert.match(err.message, expected, label);
+        return true;
+      },
+      label,
+    );
+  }
+});
+
+test('an error message never echoes a secret file\'s contents: it only names paths', () => {
+  // The file holds paths, never secrets, so a failing document cannot leak one; an inline
+  // secret is refused by name.
+  assert.throws(() => parseBrokerConfigYaml(MINIMAL.replace('session: { secretFile: /secrets/session/secret }', 'session: { secret: hunter2hunter2 }')), (err: Error) => {
+    assert.match(err.message, /session: Unrecognized key: "secret"/);
+    assert.doesNotMatch(err.message, /hunter2/);
+    return true;
+  });
+});

@@ -1,0 +1,134 @@
+// The broker's configuration file (`sidegate broker --config broker.yaml`): where approvers reach
+// it, where it keeps requests, whom it believes as requesters and approvers, whom it tells, and its
+// bounds. Secrets are never in this file, only the paths of files mounted from Secrets, so the file
+// itself can be a ConfigMap. Validated strictly: a typo fails at startup instead of quietly
+// leaving a broker that trusts nobody, or the wrong issuer.
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '../../policies/duration.js';
+
+const httpsUrl = z.url({ protocol: /^https$/ });
+const httpUrl = z.url({ protocol: /^https?$/ });
+const filePath = z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'an absolute file path');
+const name = z.string().min(1).max(256);
+const duration = z
+  .union([z.string(), z.number()])
+  .refine((v) => (parseDuration(v) ?? 0) >= 1000, 'a duration of at least 1s such as 30s, 10m or 1h')
+  .transform((v) => parseDuration(v)!);
+
+const APPROVAL_EVENT_TYPES = ['approval.created', 'approval.decided'] as const;
+
+// PGlite has one writer: one broker process over one data directory. PostgreSQL serves replicas.
+const storeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('embedded'), dataDir: filePath }),
+  z.strictObject({
+    kind: z.literal('postgres'),
+    /** File holding the connection string (a key of a mounted Secret): it carries the password. */
+    connectionFile: filePath,
+    caFile: filePath.optional(),
+    maxConnections: z.number().int().min(1).max(100).default(10),
+  }),
+]);
+
+const kubernetesRequestersSchema = z
+  .strictObject({
+    /** The cluster's service-account issuer (`--service-account-issuer`), the tokens' `iss`. */
+    issuer: httpsUrl,
+    /** The audience sidecars request their projected token for; never the API server's own. */
+    audience: name.default('sidegate-broker'),
+    /** true: keys through the in-cluster API server's issuer discovery (its CA, the broker's own token). */
+    discovery: z.boolean().default(true),
+    /** With discovery off: where the issuer's keys are (JWKS). */
+    jwksUrl: httpsUrl.optional(),
+    caFile: filePath.optional(),
+  })
+  .superRefine((k, ctx) => {
+    if (k.discovery && k.jwksUrl !== undefined) ctx.addIssue({ code: 'custom', path: ['jwksUrl'], message: 'jwksUrl replaces discovery: set discovery: false to use it' });
+    if (!k.discovery && k.jwksUrl === undefined) ctx.addIssue({ code: 'custom', path: ['jwksUrl'], message: 'required when discovery is false: the keys must come from somewhere' });
+  });
+
+const requestersSchema = z
+  .strictObject({
+    kubernetes: kubernetesRequestersSchema.optional(),
+    /** Local mode only: a file with the one bearer token the local sidecar presents. */
+    staticTokenFile: filePath.optional(),
+  })
+  .refine((r) => r.kubernetes !== undefined || r.staticTokenFile !== undefined, 'name how requesters authenticate: kubernetes, staticTokenFile or both');
+
+const oidcApproverIssuerSchema = z.strictObject({
+  issuer: httpsUrl,
+  /** The web page's client; the redirect URI registered for it is `<publicUrl>/login/callback`. */
+  clientId: name,
+  /** A public client for `sidegate approvals login` (device authorization grant); its ID tokens are accepted too. */
+  cliClientId: name.optional(),
+  /** Absent: a public client (PKCE only). */
+  clientSecretFile: filePath.optional(),
+  groupsClaim: name.default('groups'),
+  usernameClaim: name.default('preferred_username'),
+  caFile: filePath.optional(),
+});
+
+const approversSchema = z.strictObject({
+  oidc: z
+    .array(oidcApproverIssuerSchema)
+    .max(16)
+    .default([])
+    .refine((list) => new Set(list.map((i) => i.issuer)).size === list.length, 'each issuer once'),
+  /** Approver names that may decide any request (never their own). */
+  superApprovers: z.array(name).max(256).default([]),
+});
+
+const notificationsSchema = z.strictObject({
+  slack: z.strictObject({ webhookUrlFile: filePath }).optional(),
+  webhooks: z
+    .array(z.strictObject({ url: httpUrl, secretFile: filePath, events: z.array(z.enum(APPROVAL_EVENT_TYPES)).min(1).optional() }))
+    .max(16)
+    .default([]),
+});
+
+export const brokerConfigSchema = z.strictObject({
+  /** The https URL approvers open: links in notifications and in the held client's notice. */
+  publicUrl: httpsUrl,
+  store: storeSchema,
+  requesters: requestersSchema,
+  approvers: approversSchema.default({ oidc: [], superApprovers: [] }),
+  notifications: notificationsSchema.default({ webhooks: [] }),
+  /** Key for the page's signed cookies (at least 32 bytes). */
+  session: z.strictObject({ secretFile: filePath }),
+  /** Pending requests at most; beyond it new ones are refused (and so denied), not queued. */
+  maxPending: z.number().int().min(1).max(100_000).default(1000),
+  /** The longest a request may wait for a decision, in milliseconds once parsed; a policy's longer timeout is cut to it. */
+  maxTimeout: duration.default(3_600_000),
+});
+
+export type BrokerConfig = z.infer<typeof brokerConfigSchema>;
+export type BrokerStoreConfig = BrokerConfig['store'];
+
+export class BrokerConfigError extends Error {
+  override name = 'BrokerConfigError';
+}
+
+/** Validates an already-parsed object. */
+export function parseBrokerConfig(value: unknown, source = 'config'): BrokerConfig {
+  const result = brokerConfigSchema.safeParse(value ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new BrokerConfigError(`${source}: invalid broker configuration: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+export function parseBrokerConfigYaml(text: string, source = 'config'): BrokerConfig {
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err) {
+    throw new BrokerConfigError(`${source}: not valid YAML: ${(err as Error).message}`);
+  }
+  return parseBrokerConfig(value, source);
+}
+
+export async function loadBrokerConfigFile(file: string): Promise<BrokerConfig> {
+  return parseBrokerConfigYaml(await readFile(file, 'utf8'), file);
+}
