@@ -23,6 +23,7 @@ test('defaults follow DESIGN.md: image, uid/gid 7331, ports 16001/16002, native,
     policyConfigMap: 'sidegate-policy',
     credentialsSecret: 'sidegate-credentials',
     tokenAudience: 'sidegate',
+    brokerTokenAudience: 'sidegate-broker',
     tokenExpirationSeconds: 3600,
   });
 });
@@ -37,6 +38,13 @@ test('a YAML file overrides what it names and keeps the other defaults', async (
   assert.equal(config.uid, 7331);
 });
 
+test('the broker\'s CA ConfigMap and token audience are read beside its URL', () => {
+  const config = parseInjectionConfigYaml('brokerUrl: https://broker.sidegate-system.svc\nbrokerCaConfigMap: sidegate-broker-ca\nbrokerTokenAudience: approvals\n');
+  assert.equal(config.brokerCaConfigMap, 'sidegate-broker-ca');
+  assert.equal(config.brokerTokenAudience, 'approvals');
+  assert.equal(config.tokenAudience, 'sidegate', 'the identity token keeps its own audience');
+});
+
 test('mistakes fail with the field named: typos, bad enums, ports, CIDRs, names', () => {
   const cases: Array<[string, RegExp]> = [
     ['escapPolicy: refuse', /unrecognized key.*escapPolicy|escapPolicy/i],
@@ -46,6 +54,11 @@ test('mistakes fail with the field named: typos, bad enums, ports, CIDRs, names'
     ['policyConfigMap: My_Policy', /policyConfigMap: a Kubernetes object name/],
     ['resources: { requests: { cpu: lots, memory: 1Gi }, limits: { cpu: "1", memory: 1Gi } }', /resources\.requests\.cpu/],
     ['brokerUrl: ftp://broker', /brokerUrl/],
+    ['brokerCaConfigMap: sidegate-broker-ca', /brokerCaConfigMap: names the broker's CA, but brokerUrl is not set/],
+    ['{ brokerUrl: "https://broker", brokerCaConfigMap: Broker_CA }', /brokerCaConfigMap: a Kubernetes object name/],
+    ['brokerTokenAudience: sidegate', /brokerTokenAudience: must differ from tokenAudience/],
+    ['{ tokenAudience: shared, brokerTokenAudience: shared }', /brokerTokenAudience: must differ from tokenAudience \("shared"\)/],
+    ['brokerTokenAudience: ""', /brokerTokenAudience/],
     ['image: [', /not valid YAML/],
   ];
   for (const [yaml, expected] of cases) {

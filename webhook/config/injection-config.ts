@@ -42,9 +42,22 @@ export const injectionConfigSchema = z.strictObject({
   policyConfigMap: objectName.default('sidegate-policy'),
   credentialsSecret: objectName.default('sidegate-credentials'),
   brokerUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** ConfigMap (key ca.crt) in the pod's namespace with the CA the broker's certificate chains to. */
+  brokerCaConfigMap: objectName.optional(),
   tokenAudience: z.string().min(1).default('sidegate'),
+  /** Audience of the second projected token, the one the sidecar presents to the broker. */
+  brokerTokenAudience: z.string().min(1).default('sidegate-broker'),
   tokenExpirationSeconds: z.number().int().min(600).max(86_400).default(3600),
   otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+}).superRefine((config, context) => {
+  if (config.brokerCaConfigMap !== undefined && config.brokerUrl === undefined) {
+    context.addIssue({ code: 'custom', path: ['brokerCaConfigMap'], message: 'names the broker\'s CA, but brokerUrl is not set' });
+  }
+  // One audience per relying party: a token the broker receives must be useless to whatever
+  // accepts the pod's identity token, and the other way round.
+  if (config.brokerTokenAudience === config.tokenAudience) {
+    context.addIssue({ code: 'custom', path: ['brokerTokenAudience'], message: `must differ from tokenAudience ("${config.tokenAudience}")` });
+  }
 });
 
 export type InjectionConfig = z.infer<typeof injectionConfigSchema>;

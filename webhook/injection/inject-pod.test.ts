@@ -13,8 +13,8 @@ import { Pod as PodModel } from 'kubernetes-models/v1';
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import { injectPod, type InjectionResult, type InjectionStatus } from './inject-pod.js';
 import { applyJsonPatch } from '../../test/support/apply-json-patch.js';
-import { parseInjectionConfig } from '../config/injection-config.js';
-import { INIT_CONTAINER_NAME, POD_STATUS_ANNOTATION, SIDECAR_CONTAINER_NAME, VOLUME_NAMES } from './pod-markers.js';
+import { parseInjectionConfig, type InjectionConfig } from '../config/injection-config.js';
+import { INIT_CONTAINER_NAME, POD_STATUS_ANNOTATION, SIDECAR_CONTAINER_NAME, SIDECAR_PATHS, VOLUME_NAMES } from './pod-markers.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const goldenDir = join(repoRoot, 'test/golden/injection');
@@ -38,7 +38,7 @@ test('the golden directory holds every case the issue names', () => {
     'tekton-pod', 'traffic-annotations', 'traffic-all-ports', 'classic-sidecar-config', 'classic-sidecar-annotation',
     'explicit-opt-in', 'injector-own-pod', 'escape-uid-pod-level-warn', 'escape-uid-pod-level-refuse',
     'escape-privileged-warn', 'escape-privileged-refuse', 'escape-net-admin-warn', 'escape-net-admin-refuse',
-    'escape-net-raw-warn', 'escape-net-raw-refuse',
+    'escape-net-raw-warn', 'escape-net-raw-refuse', 'broker-with-ca', 'broker-without-ca', 'no-broker',
   ]) {
     assert.ok(cases.includes(required), `missing golden case ${required}`);
   }
@@ -85,7 +85,7 @@ test('a pod without metadata gets the whole metadata object with the status anno
   assert.ok(patched.metadata?.annotations?.[POD_STATUS_ANNOTATION]);
 });
 
-function checkInjectedPod(name: string, input: GoldenCase, config: ReturnType<typeof parseInjectionConfig>, result: Extract<InjectionResult, { kind: 'inject' }>) {
+function checkInjectedPod(name: string, input: GoldenCase, config: InjectionConfig, result: Extract<InjectionResult, { kind: 'inject' }>) {
   const patched = applyJsonPatch(input.pod, result.patch);
   // Valid against the Kubernetes OpenAPI schema (throws with the offending path if not).
   new PodModel(patched as ConstructorParameters<typeof PodModel>[0]).validate();
@@ -122,6 +122,7 @@ function checkInjectedPod(name: string, input: GoldenCase, config: ReturnType<ty
   }
   const tokenVolume = patched.spec!.volumes!.find((v) => v.name === VOLUME_NAMES.token)!;
   assert.equal(tokenVolume.projected!.sources![0]!.serviceAccountToken!.audience, config.tokenAudience);
+  checkBrokerWiring(name, config, patched, sidecar);
 
   // The sidecar runs as the uid the rules exclude, with nothing to spare; the init container has only network capabilities.
   assert.equal(sidecar.securityContext!.runAsUser, config.uid);
@@ -136,6 +137,40 @@ function checkInjectedPod(name: string, input: GoldenCase, config: ReturnType<ty
   // Re-invocation is a no-op.
   const again = injectPod({ pod: patched, namespace: input.namespace, config, operation: 'CREATE' });
   assert.equal(again.kind, 'skip', `${name}: re-injecting must be a no-op`);
+}
+
+// The broker's token and CA reach the sidecar when a broker is configured, and nothing else ever:
+// not the init container, not a runner container (nor the pod's own init containers).
+function checkBrokerWiring(name: string, config: InjectionConfig, patched: Pod, sidecar: Container) {
+  const tokens = patched.spec!.volumes!.find((v) => v.name === VOLUME_NAMES.token)!.projected!.sources!.map((s) => s.serviceAccountToken!);
+  const caVolume = patched.spec!.volumes!.find((v) => v.name === VOLUME_NAMES.brokerCa);
+  const args = sidecar.args!;
+  const caEnv = (c: Container) => (c.env ?? []).find((e) => e.name === 'NODE_EXTRA_CA_CERTS');
+  if (config.brokerUrl) {
+    assert.deepEqual(tokens.map((t) => [t.audience, t.path, t.expirationSeconds]), [
+      [config.tokenAudience, 'token', config.tokenExpirationSeconds],
+      [config.brokerTokenAudience, 'broker-token', config.tokenExpirationSeconds],
+    ], `${name}: the broker gets a token of its own audience, the identity token stays`);
+    assert.equal(args[args.indexOf('--broker-token-file') + 1], SIDECAR_PATHS.brokerTokenFile);
+    assert.equal(args[args.indexOf('--token-file') + 1], SIDECAR_PATHS.tokenFile);
+  } else {
+    assert.equal(tokens.length, 1, `${name}: no broker, no broker token`);
+    assert.ok(!args.includes('--broker-url') && !args.includes('--broker-token-file'));
+  }
+  if (config.brokerCaConfigMap) {
+    assert.deepEqual(caVolume?.configMap, { name: config.brokerCaConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+    const mount = sidecar.volumeMounts!.find((m) => m.name === VOLUME_NAMES.brokerCa)!;
+    assert.equal(mount.readOnly, true);
+    assert.equal(caEnv(sidecar)?.value, `${mount.mountPath}/ca.crt`, `${name}: NODE_EXTRA_CA_CERTS names the mounted ca.crt`);
+  } else {
+    assert.equal(caVolume, undefined, `${name}: no broker CA configured, no CA volume`);
+    assert.equal(caEnv(sidecar), undefined);
+  }
+  for (const c of [...patched.spec!.initContainers!, ...patched.spec!.containers]) {
+    if (c.name === SIDECAR_CONTAINER_NAME) continue;
+    assert.equal(caEnv(c), undefined, `${name}: ${c.name} must not get the broker CA`);
+    assert.ok(!(c.volumeMounts ?? []).some((m) => m.name === VOLUME_NAMES.token || m.name === VOLUME_NAMES.brokerCa), `${name}: ${c.name} must not mount a token or the broker CA`);
+  }
 }
 
 function compareGolden(file: string, actual: unknown) {

@@ -55,8 +55,7 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
     '--capture-port', String(config.capturePort),
     '--admin-port', String(config.adminPort),
   ];
-  // The sidecar proves itself to the broker with the same projected token the pod's identity uses.
-  if (config.brokerUrl) args.push('--broker-url', config.brokerUrl, '--broker-token-file', SIDECAR_PATHS.tokenFile);
+  if (config.brokerUrl) args.push('--broker-url', config.brokerUrl, '--broker-token-file', SIDECAR_PATHS.brokerTokenFile);
   const env: NonNullable<Container['env']> = [
     { name: 'SIDEGATE_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'SIDEGATE_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -65,6 +64,17 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
     { name: 'SIDEGATE_PODINFO_DIR', value: SIDECAR_PATHS.podinfoDir },
   ];
   if (config.otlpEndpoint) env.push({ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: config.otlpEndpoint });
+  // Node adds this file to its trusted roots when the process starts, which covers the broker
+  // client's fetch; the sidecar is the only container that gets it.
+  if (config.brokerCaConfigMap) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: SIDECAR_PATHS.brokerCaFile });
+  const volumeMounts: NonNullable<Container['volumeMounts']> = [
+    { name: VOLUME_NAMES.token, mountPath: SIDECAR_PATHS.tokenDir, readOnly: true },
+    { name: VOLUME_NAMES.podinfo, mountPath: SIDECAR_PATHS.podinfoDir, readOnly: true },
+    { name: VOLUME_NAMES.policy, mountPath: SIDECAR_PATHS.policyDir, readOnly: true },
+    { name: VOLUME_NAMES.credentials, mountPath: SIDECAR_PATHS.credentialsDir, readOnly: true },
+    { name: VOLUME_NAMES.state, mountPath: SIDECAR_PATHS.stateDir },
+  ];
+  if (config.brokerCaConfigMap) volumeMounts.push({ name: VOLUME_NAMES.brokerCa, mountPath: SIDECAR_PATHS.brokerCaDir, readOnly: true });
   const container: Container = {
     name: SIDECAR_CONTAINER_NAME,
     image: config.image,
@@ -92,13 +102,7 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    volumeMounts: [
-      { name: VOLUME_NAMES.token, mountPath: SIDECAR_PATHS.tokenDir, readOnly: true },
-      { name: VOLUME_NAMES.podinfo, mountPath: SIDECAR_PATHS.podinfoDir, readOnly: true },
-      { name: VOLUME_NAMES.policy, mountPath: SIDECAR_PATHS.policyDir, readOnly: true },
-      { name: VOLUME_NAMES.credentials, mountPath: SIDECAR_PATHS.credentialsDir, readOnly: true },
-      { name: VOLUME_NAMES.state, mountPath: SIDECAR_PATHS.stateDir },
-    ],
+    volumeMounts,
   };
   // A native sidecar is an init container that keeps running; the kubelet stops it after the
   // runner containers exit, so Jobs complete.

@@ -6,16 +6,15 @@ import type { InjectionConfig } from '../config/injection-config.js';
 import { VOLUME_NAMES } from './pod-markers.js';
 
 export function buildInjectedVolumes(config: InjectionConfig): Volume[] {
-  return [
-    {
-      name: VOLUME_NAMES.token,
-      // No defaultMode: the kubelet then makes the token file owned by the sidecar's runAsUser, 0600.
-      projected: {
-        sources: [
-          { serviceAccountToken: { audience: config.tokenAudience, expirationSeconds: config.tokenExpirationSeconds, path: 'token' } },
-        ],
-      },
-    },
+  const tokens = [{ serviceAccountToken: { audience: config.tokenAudience, expirationSeconds: config.tokenExpirationSeconds, path: 'token' } }];
+  // The broker gets a token of its own audience, so it cannot replay the pod's identity token
+  // (nor the identity token's verifier the broker's).
+  if (config.brokerUrl) {
+    tokens.push({ serviceAccountToken: { audience: config.brokerTokenAudience, expirationSeconds: config.tokenExpirationSeconds, path: 'broker-token' } });
+  }
+  const volumes: Volume[] = [
+    // No defaultMode: the kubelet then makes the token files owned by the sidecar's runAsUser, 0600.
+    { name: VOLUME_NAMES.token, projected: { sources: tokens } },
     {
       name: VOLUME_NAMES.podinfo,
       // Labels and annotations carry the CI job's identity facts (job.runner.gitlab.com/*,
@@ -37,4 +36,9 @@ export function buildInjectedVolumes(config: InjectionConfig): Volume[] {
     { name: VOLUME_NAMES.state, emptyDir: { sizeLimit: '64Mi' } },
     { name: VOLUME_NAMES.initTmp, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
   ];
+  // Only ca.crt: a missing key keeps the pod from starting rather than leaving the broker untrusted.
+  if (config.brokerCaConfigMap) {
+    volumes.push({ name: VOLUME_NAMES.brokerCa, configMap: { name: config.brokerCaConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+  }
+  return volumes;
 }

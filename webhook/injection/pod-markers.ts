@@ -23,12 +23,17 @@ export const VOLUME_NAMES = {
   credentials: 'sidegate-credentials',
   state: 'sidegate-state',
   initTmp: 'sidegate-init-tmp',
+  brokerCa: 'sidegate-broker-ca',
 } as const;
 
 /** Paths inside the sidecar container. */
 export const SIDECAR_PATHS = {
   tokenDir: '/var/run/secrets/sidegate',
   tokenFile: '/var/run/secrets/sidegate/token',
+  /** In the token volume beside the identity token, minted for the broker's audience. */
+  brokerTokenFile: '/var/run/secrets/sidegate/broker-token',
+  brokerCaDir: '/etc/sidegate/broker-ca',
+  brokerCaFile: '/etc/sidegate/broker-ca/ca.crt',
   podinfoDir: '/etc/sidegate/podinfo',
   policyDir: '/etc/sidegate/policy',
   policyFile: '/etc/sidegate/policy/policy.yaml',
