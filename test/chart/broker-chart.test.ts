@@ -8,11 +8,15 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { dirname } from 'node:path';
 import { chartDirectory } from './repository-root.js';
 import { runHelm } from './helm-binary.js';
-import { setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
+import { renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
 import { validateAgainstKubernetesSchema } from './kubernetes-schema-validation.js';
 import { labelSelectorMatches, type LabelSelector } from './label-selector.js';
 import { brokerConfigSchema, parseBrokerConfigYaml, type BrokerConfig } from '../../broker/config/broker-config.js';
 import { parseInjectionConfigYaml } from '../../webhook/config/injection-config.js';
+import { injectPod } from '../../webhook/injection/inject-pod.js';
+import { SIDECAR_CONTAINER_NAME } from '../../webhook/injection/pod-markers.js';
+import { applyJsonPatch } from '../support/apply-json-patch.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 
 const BROKER = `${RELEASE_NAME}-sidegate-broker`;
 const BROKER_URL = `https://${BROKER}.${RELEASE_NAMESPACE}.svc:443`;
@@ -56,6 +60,8 @@ const variants = {
   certManager: ['tls.certManager.enabled=true'],
   certManagerWithIssuer: ['tls.certManager.enabled=true', 'tls.certManager.issuerRef.name=corp-ca', 'tls.certManager.issuerRef.kind=ClusterIssuer'],
   scrapedHardSpread: ['broker.metrics.scrapeAnnotations=true', 'broker.podAntiAffinity=hard', 'broker.replicas=3', 'policy.runnerNamespaces={ci-a,ci-b}'],
+  customAudience: ['broker.config.requesters.kubernetes.audience=approvals-broker'],
+  certManagerWithTrustBundle: ['tls.certManager.enabled=true', 'injection.brokerCaConfigMap=broker-trust-bundle'],
 } satisfies Record<string, string[]>;
 type Variant = keyof typeof variants;
 const rendered = variantRenderer(variants);
@@ -288,6 +294,75 @@ test('generated TLS: the broker\'s own CA signs a certificate for the broker Ser
   }
 });
 
+test('an injected sidecar trusts this release\'s broker by its CA ConfigMap and presents a token of the audience it verifies', () => {
+  const chart = rendered('scrapedHardSpread');
+  const config = injectionConfigOf(chart);
+  assert.equal(config.brokerUrl, BROKER_URL);
+  assert.equal(config.brokerCaConfigMap, 'sidegate-broker-ca');
+  assert.equal(config.brokerTokenAudience, brokerConfigOf(chart).requesters.kubernetes!.audience);
+  assert.notEqual(config.brokerTokenAudience, config.tokenAudience);
+
+  // What the webhook makes of a runner pod in a runner namespace with exactly this file.
+  const pod: Pod = { metadata: { name: 'job' }, spec: { containers: [{ name: 'job', image: 'postgres:15' }] } };
+  const result = injectPod({ pod, namespace: { name: 'ci-a', labels: { 'sidegate.dev/inject': 'enabled' } }, config, operation: 'CREATE' });
+  assert.equal(result.kind, 'inject');
+  const patched = applyJsonPatch(pod, result.kind === 'inject' ? result.patch : []);
+  const sidecar = patched.spec!.initContainers!.find((c) => c.name === SIDECAR_CONTAINER_NAME)!;
+  const volumes = new Map(patched.spec!.volumes!.map((v) => [v.name, v]));
+  const mountOf = (file: string) => sidecar.volumeMounts!.find((m) => file.startsWith(`${m.mountPath}/`))!;
+
+  const caFile = sidecar.env!.find((e) => e.name === 'NODE_EXTRA_CA_CERTS')!.value!;
+  const caMount = mountOf(caFile);
+  const caSource = volumes.get(caMount.name)!.configMap!;
+  const caItem = caSource.items!.find((i) => `${caMount.mountPath}/${i.path}` === caFile)!;
+  const tlsSecret = chart.ofKind('Secret', 'broker').find((s) => s.metadata.name === `${BROKER}-tls`) as KubernetesObject & { data: Record<string, string> };
+  assert.equal(
+    new X509Certificate(chart.configMapData(caSource.name!, caItem.key, 'ci-a')).fingerprint256,
+    new X509Certificate(Buffer.from(tlsSecret.data['ca.crt']!, 'base64')).fingerprint256,
+    'the file NODE_EXTRA_CA_CERTS names is the CA of the broker\'s certificate, rendered in the runner namespace',
+  );
+
+  const args = sidecar.args!;
+  const brokerTokenFile = args[args.indexOf('--broker-token-file') + 1]!;
+  const tokenMount = mountOf(brokerTokenFile);
+  const brokerToken = volumes.get(tokenMount.name)!.projected!.sources!.find((s) => `${tokenMount.mountPath}/${s.serviceAccountToken?.path}` === brokerTokenFile)!;
+  assert.equal(brokerToken.serviceAccountToken!.audience, 'sidegate-broker', 'the audience broker.yaml verifies');
+  assert.equal(args[args.indexOf('--broker-url') + 1], BROKER_URL);
+
+  const runner = patched.spec!.containers.find((c) => c.name === 'job')!;
+  assert.equal(runner.env, undefined, 'the runner gets no NODE_EXTRA_CA_CERTS');
+  assert.equal(runner.volumeMounts, undefined, 'nor the CA or either token');
+
+  assert.equal(injectionConfigOf(rendered('customAudience')).brokerTokenAudience, 'approvals-broker', 'follows broker.config.requesters.kubernetes.audience');
+});
+
+test('the sidecars\' broker CA and token audience when the broker is not this release\'s or its TLS is cert-manager\'s', () => {
+  const certManager = injectionConfigOf(rendered('certManager'));
+  assert.equal(certManager.brokerCaConfigMap, undefined, 'no chart-rendered CA ConfigMap to name; trust-manager\'s is named explicitly');
+  assert.equal(certManager.brokerTokenAudience, 'sidegate-broker');
+  assert.equal(injectionConfigOf(rendered('certManagerWithTrustBundle')).brokerCaConfigMap, 'broker-trust-bundle');
+  for (const variant of ['disabled', 'disabledWithUrl'] as const) {
+    const config = injectionConfigOf(rendered(variant));
+    assert.equal(config.brokerCaConfigMap, undefined, variant);
+    assert.equal(config.brokerTokenAudience, 'sidegate-broker', `${variant}: the webhook's default`);
+  }
+  const external = injectionConfigOf(renderChart(['injection.brokerUrl=https://approvals.example.com', 'injection.brokerCaConfigMap=corp-ca', 'injection.brokerTokenAudience=approvals.example.com']));
+  assert.deepEqual([external.brokerUrl, external.brokerCaConfigMap, external.brokerTokenAudience], ['https://approvals.example.com', 'corp-ca', 'approvals.example.com']);
+});
+
+test('a broker CA without a broker, or one audience for both tokens, fails the render', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['broker.enabled=false', 'injection.brokerCaConfigMap=corp-ca'], /injection\.brokerCaConfigMap is set, but no broker is/],
+    [['injection.tokenAudience=sidegate-broker'], /token audience "sidegate-broker" equals injection\.tokenAudience/],
+    [['injection.brokerTokenAudience=sidegate'], /token audience "sidegate" equals injection\.tokenAudience/],
+  ];
+  for (const [settings, expected] of cases) {
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, ...setArguments(settings)]);
+    assert.notEqual(result.status, 0, `${settings.join(' ')} should fail`);
+    assert.match(result.stderr, expected, settings.join(' '));
+  }
+});
+
 test('cert-manager TLS: a broker Certificate for the Service\'s names from the chart CA or the given issuer', () => {
   const chart = rendered('certManager');
   assert.equal(chart.ofKind('Secret', 'broker').filter((s) => s.metadata.name.endsWith('-tls')).length, 0);
@@ -338,6 +413,7 @@ test('values.schema.json rejects bad broker values before anything renders', () 
     [['broker.store.postgres.existingSecret=Not_A_Name'], /existingSecret/],
     [['broker.podDisruptionBudget.enabled=maybe'], /enabled/],
     [['broker.replica=3'], /replica/],
+    [['injection.brokerCaConfigMap=Broker_CA'], /brokerCaConfigMap/],
   ];
   for (const [settings, expected] of cases) {
     const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, ...setArguments(settings)]);

@@ -89,16 +89,29 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/*
 The webhook's --config file. Built from values.injection so that its keys are exactly the ones
-webhook/config/injection-config.ts accepts (it rejects unknown keys); empty optional URLs are
-left out because the webhook would reject "". The broker URL defaults to this release's broker.
+webhook/config/injection-config.ts accepts (it rejects unknown keys); empty optional values are
+left out because the webhook would reject "". When the sidecars call this release's broker, its
+URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are the defaults.
 */}}
 {{- define "sidegate.injectionConfig" -}}
-{{- $config := omit .Values.injection "image" "brokerUrl" "otlpEndpoint" -}}
+{{- $injection := .Values.injection -}}
+{{- $config := omit $injection "image" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "otlpEndpoint" -}}
 {{- $_ := set $config "image" (include "sidegate.sidecarImage" .) -}}
 {{- $_ := set $config "policyConfigMap" .Values.policy.configMapName -}}
-{{- if .Values.injection.brokerUrl }}{{ $_ := set $config "brokerUrl" .Values.injection.brokerUrl }}
-{{- else if .Values.broker.enabled }}{{ $_ := set $config "brokerUrl" (include "sidegate.brokerUrl" .) }}{{ end -}}
-{{- with .Values.injection.otlpEndpoint }}{{ $_ := set $config "otlpEndpoint" . }}{{ end -}}
+{{- $ownBroker := and .Values.broker.enabled (not $injection.brokerUrl) -}}
+{{- if $injection.brokerUrl }}{{ $_ := set $config "brokerUrl" $injection.brokerUrl }}
+{{- else if $ownBroker }}{{ $_ := set $config "brokerUrl" (include "sidegate.brokerUrl" .) }}{{ end -}}
+{{- if $injection.brokerCaConfigMap }}{{ $_ := set $config "brokerCaConfigMap" $injection.brokerCaConfigMap }}
+{{- else if and $ownBroker (not .Values.tls.certManager.enabled) }}{{ $_ := set $config "brokerCaConfigMap" .Values.broker.caConfigMapName }}{{ end -}}
+{{- if $injection.brokerTokenAudience }}{{ $_ := set $config "brokerTokenAudience" $injection.brokerTokenAudience }}
+{{- else if $ownBroker }}{{ $_ := set $config "brokerTokenAudience" .Values.broker.config.requesters.kubernetes.audience }}{{ end -}}
+{{- with $injection.otlpEndpoint }}{{ $_ := set $config "otlpEndpoint" . }}{{ end -}}
+{{- if and $config.brokerCaConfigMap (not $config.brokerUrl) }}
+{{- fail "injection.brokerCaConfigMap is set, but no broker is: set injection.brokerUrl or broker.enabled" }}
+{{- end -}}
+{{- if eq ($config.brokerTokenAudience | default "sidegate-broker") $config.tokenAudience }}
+{{- fail (printf "the broker's token audience %q equals injection.tokenAudience: one audience per relying party, so neither can replay the other's token" $config.tokenAudience) }}
+{{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
 
