@@ -58,7 +58,7 @@ const requestersSchema = z
 
 const oidcApproverIssuerSchema = z.strictObject({
   issuer: httpsUrl,
-  /** The web page's client; the redirect URI registered for it is `<publicUrl>/login/callback`. */
+  /** The web page's client; the redirect URI registered for it is `<publicUrl>/auth/callback`. */
   clientId: name,
   /** A public client for `sidegate approvals login` (device authorization grant); its ID tokens are accepted too. */
   cliClientId: name.optional(),
