@@ -103,7 +103,7 @@ before(async () => {
     clientSecret: 'a-client-secret-for-the-test-only',
     publicUrl,
     scopes: 'openid profile groups',
-    sessionSecret: randomBytes(32),
+    sessionSecrets: [randomBytes(32)],
     allowInsecureIssuer: true,
   });
   deps = { store, authenticate: login.authenticate, login, publicUrl };
@@ -268,7 +268,7 @@ test('signing out ends the session: the next visit goes to sign in again', async
 test('a callback without the login it answers is refused, and so is one with a wrong state', async () => {
   const orphan = await fetch(`${publicUrl}/auth/callback?code=abc&state=xyz&iss=${encodeURIComponent(issuer)}`, { redirect: 'manual' });
   assert.equal(orphan.status, 400);
-  assert.match(await orphan.text(), /expired or was not started in this browser/);
+  assert.match(await orphan.text(), /expired, was already answered, or was not started in this browser/);
 
   const start = await fetch(`${publicUrl}/login`, { redirect: 'manual' });
   const loginCookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
@@ -284,7 +284,7 @@ test('an unreachable provider: signing in fails with a clear page, the broker ke
   const closed = http.createServer();
   const port = await listen(closed);
   await new Promise((resolve) => closed.close(resolve));
-  const login = createOidcLogin({ issuer: `http://127.0.0.1:${port}`, clientId: 'x', publicUrl, sessionSecret: randomBytes(32), allowInsecureIssuer: true });
+  const login = createOidcLogin({ issuer: `http://127.0.0.1:${port}`, clientId: 'x', publicUrl, sessionSecrets: [randomBytes(32)], allowInsecureIssuer: true });
   const server = http.createServer((req, res) => void handleWebRequest(req, res, { store, authenticate: login.authenticate, login, publicUrl }));
   const url = `http://127.0.0.1:${await listen(server)}`;
   try {
