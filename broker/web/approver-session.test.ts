@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApproverSessions, MAX_SESSION_GROUPS, type ApproverSessionOptions } from './approver-session.js';
 import { LoginStates } from './login-state.js';
-import { cookieOf, exchange, setCookies } from './sealed-cookie.test.js';
+import { cookieOf, exchange, setCookies } from './cookie-exchange.test.js';
 import type { VerifiedApprover } from './web-deps.js';
 
 const OLD = Buffer.alloc(32, 1);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cookieName, cookieValues, setCookie } from './cookie-header.js';
-import { exchange, setCookies } from './sealed-cookie.test.js';
+import { exchange, setCookies } from './cookie-exchange.test.js';
 
 test('cookie values are found by exact name', () => {
   assert.deepEqual(cookieValues('a=1; sid=x.y; sidx=2;sid=z', 'sid'), ['x.y', 'z']);

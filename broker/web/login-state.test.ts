@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LOGIN_TTL_MS, LoginStates, type PendingLogin } from './login-state.js';
-import { cookieOf, exchange, setCookies } from './sealed-cookie.test.js';
+import { cookieOf, exchange, setCookies } from './cookie-exchange.test.js';
 
 const SECRET = Buffer.alloc(32, 1);
 const pending: PendingLogin = { state: 'state-'.padEnd(43, 's'), nonce: 'nonce-'.padEnd(43, 'n'), codeVerifier: 'v'.repeat(43), returnTo: '/approvals/apr-abc234' };

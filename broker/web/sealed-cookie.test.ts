@@ -1,25 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IncomingMessage, ServerResponse } from 'node:http';
-import { Socket } from 'node:net';
+import { cookieOf, exchange, setCookies } from './cookie-exchange.test.js';
 import { MAX_COOKIE_CHARS, SealedCookie, type SealedCookieOptions } from './sealed-cookie.js';
-
-export function exchange(cookie?: string): { req: IncomingMessage; res: ServerResponse } {
-  const req = new IncomingMessage(new Socket());
-  if (cookie !== undefined) req.headers.cookie = cookie;
-  return { req, res: new ServerResponse(req) };
-}
-
-export function setCookies(res: ServerResponse): string[] {
-  return (res.getHeader('set-cookie') as string[] | undefined) ?? [];
-}
-
-/** The `name=value` part of the last Set-Cookie. */
-export function cookieOf(res: ServerResponse): string {
-  const header = setCookies(res).at(-1);
-  assert.ok(header);
-  return header.split(';')[0] as string;
-}
 
 interface Note {
   who: string;
