@@ -61,7 +61,7 @@ class RecordingStore implements WebStore {
   }
 }
 
-const ACCOUNTS: Record<string, string[]> = { alice: ['dba'], bob: ['dba', 'sre'], carol: ['dev'] };
+const ACCOUNTS: Record<string, string[]> = { alice: ['dba'], bob: ['dba', 'sre'], carol: ['dev'], erin: Array.from({ length: 101 }, (_, i) => `team-${i}`) };
 
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -397,6 +397,16 @@ test('two replicas with one secret serve one browser in turn; one with another s
   });
   assert.deepEqual((await bob.context().cookies(publicUrl)).map((c) => c.name), [], 'neither a login nor a session cookie is left');
   await Promise.all([alice.context().close(), bob.context().close()]);
+});
+
+test('a sign-in naming more groups than a session cookie holds is refused with a page saying why', async () => {
+  const { page: erin } = await browser.newPage();
+  await erin.goto(`${publicUrl}/`);
+  const [response] = await Promise.all([erin.waitForResponse((r) => new URL(r.url()).pathname === '/auth/callback'), throughProvider(erin, 'erin')]);
+  assert.equal(response.status(), 403);
+  assert.match((await erin.textContent('#notice')) ?? '', /names 101 groups; a session holds at most 100\. Ask the broker's operator/);
+  assert.deepEqual((await erin.context().cookies(publicUrl)).map((c) => c.name), [], 'no session cookie');
+  await erin.context().close();
 });
 
 test('an unreachable provider: signing in fails with a clear page, the broker keeps serving', async () => {
