@@ -1,11 +1,12 @@
-// CSRF tokens for the approval page's forms: an HMAC of the server-side session id under the
-// broker's secret. The token is bound to the session (a token from another session, or from before
-// a new login, is refused), needs no storage, and is compared in constant time.
+// CSRF tokens for the approval page's forms: an HMAC of the session id (which only the sealed
+// session cookie carries) under a key derived from the session secret. The token is bound to the
+// session (a token from another session, or from before a new login, is refused), needs no
+// storage, is the same on every replica, and is compared in constant time.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** The token every form of `sessionId`'s pages carries. */
-export function csrfTokenFor(secret: Buffer, sessionId: string): string {
-  return createHmac('sha256', secret).update('csrf\0').update(sessionId).digest('base64url');
+export function csrfTokenFor(key: Buffer, sessionId: string): string {
+  return createHmac('sha256', key).update('csrf\0').update(sessionId).digest('base64url');
 }
 
 /** Whether a submitted token is the session's; a missing or malformed one is simply false. */

@@ -1,20 +1,22 @@
 // Approvers sign in to the page with OpenID Connect: authorization code with PKCE (S256), state
 // and nonce, through openid-client. The login's secrets (verifier, state, nonce, where to return)
-// live server-side under a short-lived signed cookie and are used once; the callback has the
+// travel in a short-lived sealed cookie and are used once (login-state.ts); the callback has the
 // client check state, the issuer, the code exchange and the ID token (signature against the
 // provider's JWKS, audience, nonce, expiry), then opens a fresh session for the approver its
-// claims name. Discovery happens at the first login and is retried after a failure, so the broker
-// starts even while the provider is unreachable (nobody can sign in until it is back).
+// claims name (approver-session.ts). Nothing is kept per process that a login or session needs,
+// so the broker's replicas serve one approver in turn without sticky sessions. Discovery happens
+// at the first login and is retried after a failure, so the broker starts even while the provider
+// is unreachable (nobody can sign in until it is back).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as client from 'openid-client';
 import { approverFromClaims } from './approver-claims.js';
-import { CookieSessions } from './cookie-session.js';
-import { csrfTokenFor } from './csrf-token.js';
+import { ApproverSessions } from './approver-session.js';
+import { LoginStates, type PendingLogin } from './login-state.js';
 import { escapeHtml } from './html-escape.js';
 import { renderPage } from './page-layout.js';
 import { redirect, sendHtml } from './page-response.js';
 import { safeReturnPath } from './return-path.js';
-import type { VerifiedApprover, WebLogin, WebSession } from './web-deps.js';
+import type { WebLogin, WebSession } from './web-deps.js';
 import { HttpError } from '../server/http-json.js';
 
 export const CALLBACK_PATH = '/auth/callback';
@@ -31,12 +33,14 @@ export interface OidcLoginOptions {
   scopes?: string;
   /** Claim holding the approver's groups; dots reach nested claims. Default `groups`. */
   groupsClaim?: string;
-  /** Signs session cookies and derives CSRF tokens; at least 32 random bytes. */
-  sessionSecret: Buffer;
-  /** Default 8 hours. */
+  /**
+   * Seal the login and session cookies and key CSRF tokens; at least 32 random bytes each, the
+   * same on every replica. The first seals, all open: to rotate, add the new one last everywhere,
+   * then move it first, then drop the old one after a session lifetime.
+   */
+  sessionSecrets: readonly Buffer[];
+  /** Absolute session lifetime; default 8 hours. */
   sessionTtlMs?: number;
-  /** Default 10,000 signed-in approvers. */
-  maxSessions?: number;
   /** Accept an http:// issuer (tests and local mode only). */
   allowInsecureIssuer?: boolean;
 }
@@ -45,31 +49,14 @@ export interface OidcLogin extends WebLogin {
   authenticate(req: IncomingMessage): WebSession | undefined;
 }
 
-interface PendingLogin {
-  state: string;
-  nonce: string;
-  codeVerifier: string;
-  returnTo: string;
-}
-
-/** A login must finish within this long of starting. */
-const LOGIN_TTL_MS = 10 * 60_000;
-const MAX_PENDING_LOGINS = 1000;
-
 
 export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
   const secure = new URL(opts.publicUrl).protocol === 'https:';
   const redirectUri = new URL(CALLBACK_PATH, opts.publicUrl).href;
   const scope = opts.scopes ?? 'openid profile email';
   const groupsClaim = opts.groupsClaim ?? 'groups';
-  const logins = new CookieSessions<PendingLogin>({ name: 'sidegate_login', secret: opts.sessionSecret, ttlMs: LOGIN_TTL_MS, maxSessions: MAX_PENDING_LOGINS, secure });
-  const sessions = new CookieSessions<VerifiedApprover>({
-    name: 'sidegate_session',
-    secret: opts.sessionSecret,
-    ttlMs: opts.sessionTtlMs ?? 8 * 3600_000,
-    maxSessions: opts.maxSessions ?? 10_000,
-    secure,
-  });
+  const logins = new LoginStates({ secrets: opts.sessionSecrets, secure });
+  const sessions = new ApproverSessions({ secrets: opts.sessionSecrets, secure, ttlMs: opts.sessionTtlMs });
 
   let discovered: Promise<client.Configuration> | undefined;
   const configuration = (): Promise<client.Configuration> => {
@@ -81,10 +68,7 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
   };
 
   return {
-    authenticate(req) {
-      const session = sessions.read(req);
-      return session && { approver: session.data, csrfToken: csrfTokenFor(opts.sessionSecret, session.id) };
-    },
+    authenticate: (req) => sessions.read(req),
 
     async start(req, res) {
       const config = await configuration();
@@ -104,13 +88,13 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
         state: pending.state,
         nonce: pending.nonce,
       });
-      logins.create(res, pending);
+      logins.begin(res, pending);
       redirect(res, url.href);
     },
 
     async callback(req, res) {
-      const pending = logins.take(req, res)?.data;
-      if (!pending) return refuse(res, 400, 'This sign-in expired or was not started in this browser.');
+      const pending = logins.take(req, res);
+      if (!pending) return refuse(res, 400, 'This sign-in expired, was already answered, or was not started in this browser.');
       const config = await configuration();
       // The redirect URI as registered, with the provider's answer: never the Host header's idea of it.
       const current = new URL(redirectUri);
@@ -130,13 +114,14 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
       const approver = claims && approverFromClaims(claims, groupsClaim);
       if (!approver) return refuse(res, 401, 'The sign-in provider did not say who you are (no issuer or subject).');
       // A fresh session id at every sign-in: a session planted before login is never promoted.
-      sessions.destroy(req, res);
-      sessions.create(res, approver);
+      sessions.end(req, res);
+      const opened = sessions.open(res, approver);
+      if (!opened.ok) return refuse(res, 403, opened.message);
       redirect(res, pending.returnTo);
     },
 
     async logout(req, res) {
-      sessions.destroy(req, res);
+      sessions.end(req, res);
       sendHtml(res, 200, renderPage({ title: 'Signed out', body: '<p class="notice ok" id="notice">You are signed out.</p><p><a href="/login">Sign in again</a></p>' }));
     },
   };

@@ -1,6 +1,9 @@
 // The approval page end to end, as an approver's browser sees it: Debian's Chromium (headless)
-// against a real node:http server mounting the page, signing in through a real OpenID provider
-// (oidc-provider, its own login and consent pages). Only the approval store is a stand-in (it
+// against real node:http servers mounting the page, signing in through a real OpenID provider
+// (oidc-provider, its own login and consent pages). The page runs as two replicas sharing one
+// session secret behind a front that, like a Kubernetes Service without sticky sessions, sends
+// each request to either (in turn, or as a test pins it); a third replica has another secret.
+// Only the approval store is a stand-in, shared by the replicas as PostgreSQL would be (it
 // records what the page asks of it and refuses a requester's own approval, as the broker's store
 // does); everything the page talks to over HTTP is real.
 import { after, before, test } from 'node:test';
@@ -58,26 +61,60 @@ class RecordingStore implements WebStore {
   }
 }
 
-const ACCOUNTS: Record<string, string[]> = { alice: ['dba'], bob: ['dba', 'sre'], carol: ['dev'] };
+const ACCOUNTS: Record<string, string[]> = { alice: ['dba'], bob: ['dba', 'sre'], carol: ['dev'], erin: Array.from({ length: 101 }, (_, i) => `team-${i}`) };
 
 async function listen(server: http.Server): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
 }
 
+/** a and b share the session secret; c has another. */
+type Replica = 'a' | 'b' | 'c';
+
+interface Served {
+  replica: Replica;
+  method: string;
+  url: string;
+  cookie: string | undefined;
+}
+
+/**
+ * One public address in front of the replicas, as a Service is: each request goes where `pick`
+ * says, and is logged.
+ */
+function createFront(ports: Map<Replica, number>, pick: (req: http.IncomingMessage) => Replica, served: Served[]): http.Server {
+  return http.createServer((req, res) => {
+    const replica = pick(req);
+    served.push({ replica, method: req.method ?? '', url: req.url ?? '', cookie: req.headers.cookie });
+    const upstream = http.request({ host: '127.0.0.1', port: ports.get(replica), method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+}
+
+/** Round robin over the replicas sharing the secret: no two requests in a row on the same one. */
+function inTurn(): (req: http.IncomingMessage) => Replica {
+  let turn = 0;
+  return () => (turn++ % 2 === 0 ? 'a' : 'b');
+}
+
 const store = new RecordingStore();
+const served: Served[] = [];
+const replicaPorts = new Map<Replica, number>();
+let pick: (req: http.IncomingMessage) => Replica = inTurn();
 let browser: TestBrowser;
-let webServer: http.Server;
+let front: http.Server;
+const replicas: http.Server[] = [];
 let providerServer: http.Server;
 let publicUrl: string;
 let issuer: string;
 
 before(async () => {
-  let deps: WebDeps | undefined;
-  webServer = http.createServer((req, res) => {
-    if (deps) void handleWebRequest(req, res, deps);
-  });
-  publicUrl = `http://127.0.0.1:${await listen(webServer)}`;
+  front = createFront(replicaPorts, (req) => pick(req), served);
+  publicUrl = `http://127.0.0.1:${await listen(front)}`;
 
   // The provider is on another site (localhost, not 127.0.0.1): the return from sign-in is a
   // cross-site navigation, as with a real identity provider, so the SameSite=Lax cookies are tested.
@@ -97,35 +134,57 @@ before(async () => {
   });
   providerServer.on('request', provider.callback());
 
-  const login = createOidcLogin({
-    issuer,
-    clientId: 'sidegate-approvals',
-    clientSecret: 'a-client-secret-for-the-test-only',
-    publicUrl,
-    scopes: 'openid profile groups',
-    sessionSecret: randomBytes(32),
-    allowInsecureIssuer: true,
-  });
-  deps = { store, authenticate: login.authenticate, login, publicUrl };
+  const shared = randomBytes(32);
+  for (const [replica, secret] of [['a', shared], ['b', shared], ['c', randomBytes(32)]] as const) {
+    const login = createOidcLogin({
+      issuer,
+      clientId: 'sidegate-approvals',
+      clientSecret: 'a-client-secret-for-the-test-only',
+      publicUrl,
+      scopes: 'openid profile groups',
+      sessionSecrets: [secret],
+      allowInsecureIssuer: true,
+    });
+    const deps: WebDeps = { store, authenticate: login.authenticate, login, publicUrl };
+    const server = http.createServer((req, res) => void handleWebRequest(req, res, deps));
+    replicaPorts.set(replica, await listen(server));
+    replicas.push(server);
+  }
   browser = await launchChromium(['--host-resolver-rules=MAP localhost 127.0.0.1']);
 });
 
 after(async () => {
   await browser?.close();
-  webServer?.closeAllConnections();
-  providerServer?.closeAllConnections();
-  await Promise.all([webServer, providerServer].map((s) => new Promise((resolve) => s?.close(resolve))));
+  const servers = [front, ...replicas, providerServer].filter((s) => s !== undefined);
+  for (const server of servers) server.closeAllConnections();
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
 });
 
-/** Opens the page in a fresh browser profile and signs in as `user` through the provider's own pages. */
-async function signedIn(user: string, options: { javaScriptEnabled?: boolean } = {}): Promise<Page> {
-  const { page } = await browser.newPage(options);
-  await page.goto(`${publicUrl}/`);
+/** Sends each request whose path is listed to that replica, the others in turn, for the length of `body`. */
+async function pinned<T>(routes: Record<string, Replica>, body: () => Promise<T>): Promise<T> {
+  const inTurnOtherwise = inTurn();
+  pick = (req) => routes[new URL(req.url ?? '/', 'http://front').pathname] ?? inTurnOtherwise(req);
+  try {
+    return await body();
+  } finally {
+    pick = inTurn();
+  }
+}
+
+/** On the provider's login page: signs in as `user` and consents. */
+async function throughProvider(page: Page, user: string): Promise<void> {
   assert.ok(page.url().startsWith(`${issuer}/interaction/`), `sent to the provider's login, at ${page.url()}`);
   await page.fill('input[name=login]', user);
   await page.fill('input[name=password]', 'any');
   await page.click('button[type=submit]');
   await page.click('button:has-text("Continue")');
+}
+
+/** Opens the page in a fresh browser profile and signs in as `user` through the provider's own pages. */
+async function signedIn(user: string, options: { javaScriptEnabled?: boolean } = {}): Promise<Page> {
+  const { page } = await browser.newPage(options);
+  await page.goto(`${publicUrl}/`);
+  await throughProvider(page, user);
   await page.waitForURL(`${publicUrl}/`);
   assert.equal(await page.textContent('strong.approver'), user);
   return page;
@@ -268,23 +327,93 @@ test('signing out ends the session: the next visit goes to sign in again', async
 test('a callback without the login it answers is refused, and so is one with a wrong state', async () => {
   const orphan = await fetch(`${publicUrl}/auth/callback?code=abc&state=xyz&iss=${encodeURIComponent(issuer)}`, { redirect: 'manual' });
   assert.equal(orphan.status, 400);
-  assert.match(await orphan.text(), /expired or was not started in this browser/);
+  assert.match(await orphan.text(), /expired, was already answered, or was not started in this browser/);
 
-  const start = await fetch(`${publicUrl}/login`, { redirect: 'manual' });
-  const loginCookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
-  const wrongState = await fetch(`${publicUrl}/auth/callback?code=abc&state=not-the-one&iss=${encodeURIComponent(issuer)}`, { headers: { cookie: loginCookie }, redirect: 'manual' });
-  assert.equal(wrongState.status, 401);
-  assert.match(await wrongState.text(), /The sign-in failed/);
-  assert.equal(/sidegate_session=[^;]/.test(wrongState.headers.get('set-cookie') ?? ''), false, 'no session opened');
-  const replay = await fetch(`${publicUrl}/auth/callback?code=abc&state=not-the-one`, { headers: { cookie: loginCookie }, redirect: 'manual' });
-  assert.equal(replay.status, 400, 'the login state is used once');
+  await pinned({ '/auth/callback': 'a' }, async () => {
+    const start = await fetch(`${publicUrl}/login`, { redirect: 'manual' });
+    const loginCookie = (start.headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const wrongState = await fetch(`${publicUrl}/auth/callback?code=abc&state=not-the-one&iss=${encodeURIComponent(issuer)}`, { headers: { cookie: loginCookie }, redirect: 'manual' });
+    assert.equal(wrongState.status, 401);
+    assert.match(await wrongState.text(), /The sign-in failed/);
+    assert.equal(/sidegate_session=[^;]/.test(wrongState.headers.get('set-cookie') ?? ''), false, 'no session opened');
+    const replay = await fetch(`${publicUrl}/auth/callback?code=abc&state=not-the-one`, { headers: { cookie: loginCookie }, redirect: 'manual' });
+    assert.equal(replay.status, 400, 'the replica that answered the login refuses it again');
+  });
+});
+
+test('two replicas with one secret serve one browser in turn; one with another secret fails closed', async () => {
+  store.add(sampleApproval({ id: 'apr-rep2ab', threshold: 1 }));
+  served.length = 0;
+  // Sign-in starts on a and its callback is answered by b; the list is read from a, the approval posted to b.
+  const routes: Record<string, Replica> = { '/': 'a', '/login': 'a', '/auth/callback': 'b', '/approvals/apr-rep2ab': 'a', '/approvals/apr-rep2ab/decision': 'b' };
+  const alice = await pinned(routes, async () => {
+    const page = await signedIn('alice', { javaScriptEnabled: false });
+    await page.click('tr.pending[data-id="apr-rep2ab"] a');
+    await page.fill('#reason', 'seen on a, decided on b');
+    await page.click('button.approve');
+    await page.waitForURL(`${publicUrl}/approvals/apr-rep2ab?done=approved`);
+    assert.equal(await page.textContent('#status'), 'approved');
+    return page;
+  });
+  const trail = served.map((s) => `${s.replica} ${s.method} ${s.url.replace(/\?.*/, '')}`).filter((line) => !line.endsWith('/favicon.ico'));
+  assert.deepEqual(trail, ['a GET /', 'a GET /login', 'b GET /auth/callback', 'a GET /', 'a GET /approvals/apr-rep2ab', 'b POST /approvals/apr-rep2ab/decision', 'a GET /approvals/apr-rep2ab']);
+  assert.deepEqual(store.decisions.at(-1), { id: 'apr-rep2ab', verdict: 'approved', approver: { issuer, subject: 'alice', name: 'alice', groups: ['dba'] }, reason: 'seen on a, decided on b' });
+
+  // The answered callback, replayed with its login cookie: a never saw it, but the provider
+  // redeems a code once; b remembers the state. Neither opens a session.
+  const callback = served.find((s) => s.url.startsWith('/auth/callback'));
+  const callbackUrl = `${publicUrl}${callback?.url}`;
+  const loginCookie = callback?.cookie ?? '';
+  assert.match(loginCookie, /^sidegate_login=/);
+  for (const [replica, status, text] of [['a', 401, /The sign-in failed \(invalid_grant\)/], ['b', 400, /already answered/]] as const) {
+    const replay = await pinned({ '/auth/callback': replica }, () => fetch(callbackUrl, { headers: { cookie: loginCookie }, redirect: 'manual' }));
+    assert.equal(replay.status, status, replica);
+    assert.match(await replay.text(), text);
+    assert.equal(/sidegate_session=[^;]/.test(replay.headers.get('set-cookie') ?? ''), false, 'no session opened');
+  }
+
+  // Replica c does not share the secret: alice's session is no session there, her form decides nothing.
+  store.add(sampleApproval({ id: 'apr-repc3a' }));
+  await alice.goto(`${publicUrl}/approvals/apr-rep2ab`);
+  const csrf = (await alice.getAttribute('input[name=csrf]', 'value')) ?? '';
+  await pinned({ '/': 'c', '/approvals/apr-repc3a/decision': 'c' }, async () => {
+    const list = await alice.context().request.get(`${publicUrl}/`, { maxRedirects: 0 });
+    assert.equal(list.status(), 303);
+    assert.equal(list.headers().location, '/login?next=%2F');
+    const post = await alice.context().request.post(`${publicUrl}/approvals/apr-repc3a/decision`, { form: { verdict: 'approved', reason: 'on the wrong replica', csrf }, maxRedirects: 0 });
+    assert.equal(post.status(), 401);
+    assert.match(await post.text(), /not signed in/);
+  });
+  assert.equal(store.decisions.some((d) => d.id === 'apr-repc3a'), false);
+  assert.equal((await store.get('apr-repc3a')).status, 'pending');
+
+  // Nor is a login started on a: its callback on c is refused and opens no session.
+  const { page: bob } = await browser.newPage();
+  await pinned({ '/login': 'a', '/auth/callback': 'c' }, async () => {
+    await bob.goto(`${publicUrl}/`);
+    await throughProvider(bob, 'bob');
+    await bob.waitForURL((url) => url.pathname === '/auth/callback');
+    assert.match((await bob.textContent('#notice')) ?? '', /expired, was already answered, or was not started in this browser/);
+  });
+  assert.deepEqual((await bob.context().cookies(publicUrl)).map((c) => c.name), [], 'neither a login nor a session cookie is left');
+  await Promise.all([alice.context().close(), bob.context().close()]);
+});
+
+test('a sign-in naming more groups than a session cookie holds is refused with a page saying why', async () => {
+  const { page: erin } = await browser.newPage();
+  await erin.goto(`${publicUrl}/`);
+  const [response] = await Promise.all([erin.waitForResponse((r) => new URL(r.url()).pathname === '/auth/callback'), throughProvider(erin, 'erin')]);
+  assert.equal(response.status(), 403);
+  assert.match((await erin.textContent('#notice')) ?? '', /names 101 groups; a session holds at most 100\. Ask the broker's operator/);
+  assert.deepEqual((await erin.context().cookies(publicUrl)).map((c) => c.name), [], 'no session cookie');
+  await erin.context().close();
 });
 
 test('an unreachable provider: signing in fails with a clear page, the broker keeps serving', async () => {
   const closed = http.createServer();
   const port = await listen(closed);
   await new Promise((resolve) => closed.close(resolve));
-  const login = createOidcLogin({ issuer: `http://127.0.0.1:${port}`, clientId: 'x', publicUrl, sessionSecret: randomBytes(32), allowInsecureIssuer: true });
+  const login = createOidcLogin({ issuer: `http://127.0.0.1:${port}`, clientId: 'x', publicUrl, sessionSecrets: [randomBytes(32)], allowInsecureIssuer: true });
   const server = http.createServer((req, res) => void handleWebRequest(req, res, { store, authenticate: login.authenticate, login, publicUrl }));
   const url = `http://127.0.0.1:${await listen(server)}`;
   try {
