@@ -185,7 +185,7 @@ test('beyond the pending bound creation is refused (429) and nothing is held', (
       assert.equal((await call(REQUESTER, 'POST', '/v1/approvals', body())).status, 201);
       const refused = await call(REQUESTER, 'POST', '/v1/approvals', body());
       assert.deepEqual([refused.status, refused.json['error']], [429, 'too many pending approvals (limit 1); the command is not held']);
-      assert.equal(b.store.pendingCount, 1);
+      assert.equal(await b.store.countPending(), 1);
     },
     { maxPending: 1 },
   ));
