@@ -20,12 +20,16 @@ const req = (command = 'UPDATE orders SET total = ? WHERE id = ?'): HoldRequest 
   ...heldCommand({ sessionId: 's1', target: 'db', sql: Buffer.from(command) }),
   rule: 'writes-need-approval',
   approvers: ['dba'],
+  groups: [],
+  threshold: 1,
   sessionId: 's1',
 });
 
 test('the broker request carries every field of the gate\'s hold request, and the timeout', () => {
   const full: HoldRequest = {
     ...req(),
+    groups: ['db-owners'],
+    threshold: 2,
     ...heldCommand({
       sessionId: 's1',
       target: 'db',
