@@ -258,10 +258,7 @@ export class SqlApprovalStore implements ApprovalStore {
        SELECT id, pg_notify('${CHANGE_CHANNEL}', id) FROM expired`,
       [EXPIRED_REASON],
     );
-    for (const { id } of expired) {
-      clearTimeout(this.expiryTimers.get(id));
-      this.expiryTimers.delete(id);
-    }
+    for (const { id } of expired) this.forgetExpiry(id);
     await this.recheck(expired.map((r) => r.id));
     return expired.length;
   }
@@ -273,7 +270,10 @@ export class SqlApprovalStore implements ApprovalStore {
     const rows = await this.sql
       .query<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM sidegate_approval_requests r WHERE r.id = ANY($1::text[]) AND r.status <> 'pending'`, [wanted])
       .catch(() => []);
-    for (const row of rows) this.waiters.settle(recordOf(row));
+    for (const row of rows) {
+      this.forgetExpiry(row.id);
+      this.waiters.settle(recordOf(row));
+    }
   }
 
   /** A transition's result: errors thrown, records released to this process's waiters. */
@@ -283,11 +283,14 @@ export class SqlApprovalStore implements ApprovalStore {
       throw result.error;
     }
     this.waiters.settle(result);
-    if (result.status !== 'pending') {
-      clearTimeout(this.expiryTimers.get(result.id));
-      this.expiryTimers.delete(result.id);
-    }
+    if (result.status !== 'pending') this.forgetExpiry(result.id);
     return result;
+  }
+
+  /** A request that left pending needs no sweep at its expiry. */
+  private forgetExpiry(id: string): void {
+    clearTimeout(this.expiryTimers.get(id));
+    this.expiryTimers.delete(id);
   }
 
   /** Sweeps when `record` is due (unref: a pending hold must not keep a finished process alive). */
