@@ -9,17 +9,23 @@ import type { SqlClient, SqlQueryable, SqlRow } from './sql-client.js';
  */
 let blankCluster: Promise<Blob> | undefined;
 
+/**
+ * The store's tables are small: PostgreSQL's default 128 MB of shared buffers would roughly double
+ * the process's memory for nothing (measured: 300 → 163 MB RSS opening a data directory).
+ */
+const SMALL = { postgresqlconf: ['shared_buffers = 16MB', 'work_mem = 1MB'] };
+
 /** `dataDir` keeps the data across restarts; without it the database lives and dies in memory. */
 export async function openPgliteClient(opts: { dataDir?: string } = {}): Promise<SqlClient> {
-  return pgliteClient(opts.dataDir !== undefined ? await PGlite.create(opts.dataDir) : await blankInMemory());
+  return pgliteClient(opts.dataDir !== undefined ? await PGlite.create({ ...SMALL, dataDir: opts.dataDir }) : await blankInMemory());
 }
 
 async function blankInMemory(): Promise<PGlite> {
   if (blankCluster) {
     const dump = await blankCluster.catch(() => undefined);
-    if (dump) return PGlite.create({ loadDataDir: dump });
+    if (dump) return PGlite.create({ ...SMALL, loadDataDir: dump });
   }
-  const db = await PGlite.create();
+  const db = await PGlite.create(SMALL);
   blankCluster ??= db.dumpDataDir('gzip');
   await blankCluster.catch(() => (blankCluster = undefined));
   return db;
