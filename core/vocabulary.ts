@@ -70,8 +70,12 @@ export interface Decision {
   rule: string;
   /** Human-readable reason, safe to show to the client (never contains secrets). */
   reason: string;
-  /** For `approve`: who may approve (free-form names/groups from the policy). */
+  /** For `approve`: approvers allowed by name (none and no groups: any authenticated approver). */
   approvers?: readonly string[];
+  /** For `approve`: approvers allowed by group membership. */
+  approverGroups?: readonly string[];
+  /** For `approve`: distinct approvals needed (default 1). */
+  approvalThreshold?: number;
   /** For `approve`: how long to hold before the hold becomes a deny. */
   timeoutMs?: number;
 }

@@ -76,6 +76,22 @@ test('approve wins over allow; deny wins over approve; approvals carry approvers
   assert.equal(p.decide(who, facts({ operation: 'DROP TABLE', kinds: ['drop', 'ddl', 'write'] })).rule, 'no-drop');
 });
 
+test('approval groups and threshold reach the decision; left out they are none and one', () => {
+  const p = policy(
+    [
+      '  - { name: deletes-held, when: { statements: [delete] }, action: approve, approval: { approvers: [alice], groups: [dba, sre], threshold: 2 } }',
+      '  - { name: writes-held, when: { statements: [write] }, action: approve, approval: { approvers: [dba] } }',
+    ].join('\n'),
+  );
+  const who = principal(p, {});
+  const del = p.decide(who, facts({ operation: 'DELETE', kinds: ['delete', 'write'] }));
+  assert.deepEqual([del.rule, del.approvers, del.approverGroups, del.approvalThreshold], ['deletes-held', ['alice'], ['dba', 'sre'], 2]);
+  const upd = p.decide(who, facts({ operation: 'UPDATE', kinds: ['update', 'write'] }));
+  assert.deepEqual([upd.rule, upd.approverGroups, upd.approvalThreshold], ['writes-held', [], 1]);
+  assert.throws(() => policy('  - { name: r, action: approve, approval: { threshold: 0 } }'), /threshold/);
+  assert.throws(() => policy('  - { name: r, action: approve, approval: { groups: dba } }'), /groups/);
+});
+
 test('no matching rule: the default (deny unless changed), rule "default"', () => {
   const p = policy('  - { name: reads, when: { statements: [read] }, action: allow }');
   const who = principal(p, {});

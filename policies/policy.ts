@@ -157,7 +157,13 @@ export class Policy {
   private withApproval(d: Decision, rule: RuleDoc | undefined): Decision {
     if (d.action !== 'approve') return d;
     const timeout = rule?.approval?.timeout ?? this.doc.defaults?.approvalTimeout;
-    return { ...d, approvers: rule?.approval?.approvers ?? [], timeoutMs: timeout !== undefined ? parseDuration(timeout)! : DEFAULT_APPROVAL_MS };
+    return {
+      ...d,
+      approvers: rule?.approval?.approvers ?? [],
+      approverGroups: rule?.approval?.groups ?? [],
+      approvalThreshold: rule?.approval?.threshold ?? 1,
+      timeoutMs: timeout !== undefined ? parseDuration(timeout)! : DEFAULT_APPROVAL_MS,
+    };
   }
 
   private ruleMatches(rule: CompiledRule, principal: Principal, facts: CommandFacts): boolean {

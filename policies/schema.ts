@@ -84,7 +84,15 @@ export const RuleSchema = z
       .optional(),
     action: z.enum(['allow', 'deny', 'approve']),
     approval: z
-      .object({ approvers: z.array(z.string().min(1)).default([]), timeout: duration.optional() })
+      .object({
+        /** Approvers allowed by name (their verified name: preferred_username, email or sub). */
+        approvers: z.array(z.string().min(1).max(256)).max(64).default([]),
+        /** Approvers allowed by membership of one of these groups (the OIDC groups claim). */
+        groups: z.array(z.string().min(1).max(256)).max(64).default([]),
+        /** Distinct approvers who must approve (one deny denies). */
+        threshold: z.number().int().min(1).max(16).default(1),
+        timeout: duration.optional(),
+      })
       .strict()
       .optional(),
     message: z.string().optional(),

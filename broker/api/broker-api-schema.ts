@@ -4,6 +4,7 @@
 // approvers' CLIs, and what they carry ends up in memory for the life of the request and on
 // approvers' terminals. The broker knows nothing of the pipeline; hold-client.ts translates.
 import { z } from 'zod';
+import { ApprovalRequirementSchema, CiContextSchema } from './parties.js';
 
 /** Largest request body the broker reads (413 beyond): a full statement and its shown parameters. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -46,7 +47,13 @@ const names = z.array(name).max(64);
 
 /** `POST /v1/approvals`: what a sidecar asks the broker to hold, and for how long. */
 export const CreateApprovalBody = z.object({
-  requester: z.object({ subject: z.string().max(1024), issuer: z.string().max(1024), identities: names }),
+  requester: z.object({
+    subject: z.string().max(1024),
+    issuer: z.string().max(1024),
+    identities: names,
+    /** The CI run behind the request (its actor can never approve it). */
+    ci: CiContextSchema.optional(),
+  }),
   target: name,
   protocol: z.string().min(1).max(32),
   command: z.string().max(MAX_COMMAND_CHARS),
@@ -59,11 +66,22 @@ export const CreateApprovalBody = z.object({
   context: z.string().max(MAX_COMMAND_CHARS).optional(),
   hash: BindingHash,
   rule: name,
-  approvers: names,
+  /** Who may decide and how many must approve: the rule's requirement (parties.ts). */
+  ...ApprovalRequirementSchema.shape,
   sessionId: name,
   timeoutMs: z.number().int().positive().max(2 ** 31 - 1),
 });
-export type ApprovalRequest = z.infer<typeof CreateApprovalBody>;
+/** What a requester sends; `groups` and `threshold` may be left out (none, and one approval). */
+export type ApprovalRequest = z.input<typeof CreateApprovalBody>;
+
+/** One approver's vote, with the identity its token proved. */
+export const ApprovalVoteSchema = z.object({
+  verdict: z.enum(['approved', 'denied']),
+  approver: z.object({ issuer: z.string(), subject: z.string(), name: z.string(), groups: z.array(z.string()) }),
+  reason: z.string().optional(),
+  at: z.string(),
+});
+export type ApprovalVote = z.infer<typeof ApprovalVoteSchema>;
 
 /** What every endpoint answers with: the request as held (without its timeout) and its lifecycle. */
 export const ApprovalRecordSchema = CreateApprovalBody.omit({ timeoutMs: true }).extend({
@@ -71,7 +89,9 @@ export const ApprovalRecordSchema = CreateApprovalBody.omit({ timeoutMs: true })
   status: ApprovalStatusSchema,
   createdAt: z.string(),
   expiresAt: z.string(),
-  /** Who approved or denied (absent for expired/cancelled: nobody decided). */
+  /** Every vote cast, oldest first. */
+  votes: z.array(ApprovalVoteSchema),
+  /** Who approved (their names, comma-separated) or denied (absent for expired/cancelled: nobody decided). */
   decidedBy: z.string().optional(),
   /** When the request left pending, for any reason. */
   decidedAt: z.string().optional(),
@@ -81,6 +101,7 @@ export const ApprovalRecordSchema = CreateApprovalBody.omit({ timeoutMs: true })
 });
 export type ApprovalRecord = z.infer<typeof ApprovalRecordSchema>;
 
+/** With the static admin token the approver names itself; an OIDC approver's name comes from its token. */
 export const DecideBody = z.object({
   approver: z.string().trim().min(1, 'an approver name is required').max(256),
   reason: z.string().max(2000).optional(),

@@ -59,7 +59,7 @@ test('list prints a table of pending requests; approve decides and prints who', 
   withCli(async ({ broker, tokenFile, run }) => {
     const flags = ['--broker', broker.url, '--token-file', tokenFile];
     assert.deepEqual(await run(['list', ...flags]), { code: 0, stdout: 'no pending approvals\n', stderr: '' });
-    const r = broker.store.create(input());
+    const r = await broker.store.create(input());
     const list = await run(['list', ...flags]);
     assert.equal(list.code, 0, list.stderr);
     const [header, row, ...rest] = list.stdout.trimEnd().split('\n');
@@ -69,7 +69,7 @@ test('list prints a table of pending requests; approve decides and prints who', 
 
     const approve = await run(['approve', r.id, '--as', 'dba', '--reason', 'ticket OPS-9', ...flags]);
     assert.deepEqual(approve, { code: 0, stdout: `${r.id} approved by dba: ticket OPS-9\n`, stderr: '' });
-    assert.equal(broker.store.get(r.id).decidedBy, 'dba');
+    assert.equal((await broker.store.get(r.id)).decidedBy, 'dba');
     assert.equal((await run(['list', ...flags])).stdout, 'no pending approvals\n');
     const all = await run(['list', '--all', ...flags]);
     assert.match(all.stdout, new RegExp(`${r.id}\\s+approved\\s+\\d+s\\s+-\\s`));
@@ -78,25 +78,25 @@ test('list prints a table of pending requests; approve decides and prints who', 
 test('deny, and the errors an approver meets: already decided, not an approver, unknown id', () =>
   withCli(async ({ broker, tokenFile, run }) => {
     const flags = ['--broker', broker.url, '--token-file', tokenFile];
-    const r = broker.store.create(input());
+    const r = await broker.store.create(input());
     const notListed = await run(['approve', r.id, ...flags], { USER: 'alice' });
     assert.equal(notListed.code, 1);
     assert.equal(notListed.stderr, `sidegate approvals: "alice" is not an approver for rule "writes-need-approval" (approvers: dba) — decide as one of them with --as NAME\n`);
-    assert.equal(broker.store.get(r.id).status, 'pending');
+    assert.equal((await broker.store.get(r.id)).status, 'pending');
     const deny = await run(['deny', r.id, '--as', 'dba', ...flags]);
     assert.deepEqual(deny, { code: 0, stdout: `${r.id} denied by dba\n`, stderr: '' });
     const again = await run(['approve', r.id, '--as', 'dba', ...flags]);
     assert.deepEqual([again.code, again.stderr], [1, `sidegate approvals: approval ${r.id} is already denied\n`]);
     const unknown = await run(['show', 'apr-zzzzzz', ...flags]);
     assert.deepEqual([unknown.code, unknown.stderr], [1, 'sidegate approvals: no approval apr-zzzzzz\n']);
-    const open = broker.store.create(input({ approvers: [] }));
+    const open = await broker.store.create(input({ approvers: [] }));
     const byDefault = await run(['approve', open.id, ...flags], {});
     assert.equal(byDefault.stdout, `${open.id} approved by local-approver\n`, 'the name defaults to local-approver without USER');
   }));
 
 test('show prints every field and the whole multi-line command', () =>
   withCli(async ({ broker, tokenFile, run }) => {
-    const r = broker.store.create(input({ command: 'UPDATE orders\n   SET total = ?\n WHERE id = ?' }));
+    const r = await broker.store.create(input({ command: 'UPDATE orders\n   SET total = ?\n WHERE id = ?' }));
     const show = await run(['show', r.id, '--broker', broker.url, '--token-file', tokenFile]);
     assert.equal(show.code, 0);
     assert.match(show.stdout, new RegExp(`^id:\\s+${r.id}$`, 'm'));
@@ -111,7 +111,7 @@ test('show prints every field and the whole multi-line command', () =>
 test('pipeline-controlled text cannot drive the approver’s terminal', () =>
   withCli(async ({ broker, tokenFile, run }) => {
     const evil = 'DROP TABLE orders \u001b[2K\u001b[1G\u009b2KSELECT 1 -- \u202eharmless';
-    const r = broker.store.create(input({ command: evil, requester: { subject: 'ci\u001b]0;pwned\u0007', issuer: 'x', identities: [] } }));
+    const r = await broker.store.create(input({ command: evil, requester: { subject: 'ci\u001b]0;pwned\u0007', issuer: 'x', identities: [] } }));
     for (const argv of [['list'], ['show', r.id]]) {
       const out = await run([...argv, '--broker', broker.url, '--token-file', tokenFile]);
       assert.equal(out.code, 0);
@@ -125,7 +125,7 @@ test('pipeline-controlled text cannot drive the approver’s terminal', () =>
 
 test('show prints the exact statement, every parameter (control characters escaped), the hash and whether it was used', () =>
   withCli(async ({ broker, tokenFile, run }) => {
-    const r = broker.store.create(
+    const r = await broker.store.create(
       input({
         command: "DELETE FROM orders WHERE status <> $1 /* \u0001 */ AND id = $2",
         parameters: [
@@ -155,14 +155,14 @@ test('show prints the exact statement, every parameter (control characters escap
     const list = await run(['list', '--broker', broker.url, '--token-file', tokenFile]);
     assert.match(list.stdout, /writes-need-approval\s+6\s+DELETE FROM orders WHERE status <> \$1 \/\* \\x01 \*\//);
     assert.doesNotMatch(list.stdout, /cut here/, 'nothing was cut');
-    broker.store.create(input({ command: `DELETE FROM orders WHERE id IN (${'1, '.repeat(40)}2)` }));
+    await broker.store.create(input({ command: `DELETE FROM orders WHERE id IN (${'1, '.repeat(40)}2)` }));
     const cut = await run(['list', '--broker', broker.url, '--token-file', tokenFile]);
     assert.match(cut.stdout, /\.\.\.\n\(commands ending in \.\.\. are cut here: `sidegate approvals show ID` shows all of one, with its parameters\)\n$/);
   }));
 
 test('finds the broker through env variables, or local mode’s .sidegate/broker.json', () =>
   withCli(async ({ broker, dir, tokenFile, run }) => {
-    broker.store.create(input());
+    await broker.store.create(input());
     const viaEnv = await run(['list'], { SIDEGATE_BROKER_URL: broker.url, SIDEGATE_BROKER_TOKEN_FILE: tokenFile });
     assert.equal(viaEnv.code, 0, viaEnv.stderr);
     assert.match(viaEnv.stdout, /writes-need-approval/);

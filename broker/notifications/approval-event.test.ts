@@ -3,21 +3,9 @@ import assert from 'node:assert/strict';
 import type { ApprovalRecord } from '../api/broker-api-schema.js';
 import { MAX_COMMAND_CHARS } from '../api/broker-api-schema.js';
 import { approvalEvent, approvalPageUrl } from './approval-event.js';
+import { sampleApprovalRecord } from '../../test/support/approval-record.js';
 
-const pending: ApprovalRecord = {
-  id: 'apr-7k2m9q',
-  status: 'pending',
-  createdAt: '2025-01-01T10:00:00.000Z',
-  expiresAt: '2025-01-01T10:10:00.000Z',
-  requester: { subject: 'system:serviceaccount:ci:runner', issuer: 'https://kubernetes.default.svc', identities: ['ci-runner'] },
-  target: 'orders-db',
-  protocol: 'postgres',
-  command: 'DELETE FROM orders WHERE id = $1',
-  hash: `sha256:${'b'.repeat(64)}`,
-  rule: 'deletes-need-approval',
-  approvers: ['dba'],
-  sessionId: 's-1',
-};
+const pending: ApprovalRecord = sampleApprovalRecord();
 
 test('a pending record is approval.created with the page link and no approvers yet', () => {
   const event = approvalEvent(pending, 'https://sidegate.example.com');
@@ -66,7 +54,7 @@ test('votes become approvers in order, whatever shape the approver has; junk vot
     null,
     'carol',
   ];
-  const event = approvalEvent({ ...pending, status: 'approved', decidedBy: 'bob', votes } as ApprovalRecord, 'https://b.example');
+  const event = approvalEvent({ ...pending, status: 'approved', decidedBy: 'bob', votes } as unknown as ApprovalRecord, 'https://b.example');
   assert.deepEqual(event.approval.approvers, [
     { name: 'alice', issuer: 'https://idp', decision: 'approve', reason: 'ok', at: '2025-01-01T10:01:00.000Z' },
     { name: 'bob', decision: 'approve' },

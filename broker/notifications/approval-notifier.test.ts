@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../core/logging/logger.js';
 import type { ApprovalRecord } from '../api/broker-api-schema.js';
+import { sampleApprovalRecord } from '../../test/support/approval-record.js';
 import type { ApprovalEvent } from './approval-event.js';
 import { createApprovalNotifier } from './approval-notifier.js';
 import type { DeliveryOptions } from './delivery-queue.js';
@@ -69,23 +70,10 @@ async function startReceiver(behaviour: Behaviour = () => ({ status: 200 })) {
   };
 }
 
-const record = (over: Partial<ApprovalRecord> & Record<string, unknown> = {}): ApprovalRecord => ({
-  id: 'apr-7k2m9q',
-  status: 'pending',
-  createdAt: '2025-01-01T10:00:00.000Z',
-  expiresAt: '2025-01-01T10:10:00.000Z',
-  requester: { subject: 'system:serviceaccount:ci:runner', issuer: 'https://kubernetes.default.svc', identities: ['ci-runner'] },
-  target: 'orders-db',
-  protocol: 'postgres',
-  command: "DELETE FROM orders WHERE note = '<!here> <https://evil.example|sign in>'",
-  hash: `sha256:${'c'.repeat(64)}`,
-  rule: 'deletes-need-approval',
-  approvers: ['dba'],
-  sessionId: 's-1',
-  ...over,
-});
+const record = (over: Partial<ApprovalRecord> = {}): ApprovalRecord =>
+  sampleApprovalRecord({ command: "DELETE FROM orders WHERE note = '<!here> <https://evil.example|sign in>'", hash: `sha256:${'c'.repeat(64)}`, ...over });
 const decided = (id = 'apr-7k2m9q') =>
-  record({ id, status: 'approved', decidedBy: 'alice', decidedAt: '2025-01-01T10:02:00.000Z', reason: 'OPS-42', ci: { repository: 'acme/shop', actor: 'octocat' } });
+  record({ id, status: 'approved', decidedBy: 'alice', decidedAt: '2025-01-01T10:02:00.000Z', reason: 'OPS-42', requester: { ...sampleApprovalRecord().requester, ci: { repository: 'acme/shop', actor: 'octocat' } } });
 
 function captureLog() {
   const lines: string[] = [];

@@ -96,6 +96,38 @@ test('a request expires on the broker at its timeout', () =>
     assert.equal((await call(ADMIN, 'POST', `/v1/approvals/${id}/approve`, { approver: 'dba' })).status, 409);
   }));
 
+test('threshold 2 over HTTP: each approve is a vote of the static admin issuer; a second vote by the same name is 409', () =>
+  withBroker(async (_b, call) => {
+    const id = (await call(REQUESTER, 'POST', '/v1/approvals', body({ approvers: ['alice', 'bob'], groups: ['dba'], threshold: 2 }))).json['id'] as string;
+    const first = await call(ADMIN, 'POST', `/v1/approvals/${id}/approve`, { approver: 'alice', reason: 'checked the ticket' });
+    assert.deepEqual([first.status, first.json['status'], first.json['threshold'], first.json['groups']], [200, 'pending', 2, ['dba']]);
+    assert.deepEqual(first.json['votes'], [
+      {
+        verdict: 'approved',
+        approver: { issuer: 'urn:sidegate:static-admin', subject: 'alice', name: 'alice', groups: [] },
+        reason: 'checked the ticket',
+        at: (first.json['votes'] as { at: string }[])[0]!.at,
+      },
+    ]);
+    const again = await call(ADMIN, 'POST', `/v1/approvals/${id}/approve`, { approver: 'alice' });
+    assert.deepEqual([again.status, again.json['error']], [409, '"alice" has already voted on this request']);
+    const second = await call(ADMIN, 'POST', `/v1/approvals/${id}/approve`, { approver: 'bob' });
+    assert.deepEqual([second.json['status'], second.json['decidedBy']], ['approved', 'alice, bob']);
+    const bad = await call(REQUESTER, 'POST', '/v1/approvals', body({ threshold: 0 }));
+    assert.deepEqual([bad.status, bad.json['error']], [400, 'invalid approval request: threshold: Too small: expected number to be >=1']);
+  }));
+
+test("the requester's identities and CI actor cannot approve, whatever token decides", () =>
+  withBroker(async (_b, call) => {
+    const id = (await call(REQUESTER, 'POST', '/v1/approvals', body({ approvers: [], requester: { subject: 'ci', issuer: 'https://ci', identities: ['deploy-bot'], ci: { actor: 'octocat' } } }))).json['id'] as string;
+    const self = await call(ADMIN, 'POST', `/v1/approvals/${id}/approve`, { approver: 'deploy-bot' });
+    assert.deepEqual([self.status, self.json['error']], [403, `"deploy-bot" cannot decide this request: it is one of the requester's identities`]);
+    const actor = await call(ADMIN, 'POST', `/v1/approvals/${id}/approve`, { approver: 'octocat' });
+    assert.equal(actor.status, 403);
+    const record = await call(ADMIN, 'GET', `/v1/approvals/${id}`);
+    assert.deepEqual([record.json['status'], record.json['votes'], (record.json['requester'] as { ci: unknown }).ci], ['pending', [], { actor: 'octocat' }]);
+  }));
+
 test('the requester cancels; a cancelled request cannot be approved', () =>
   withBroker(async (_b, call) => {
     const id = (await call(REQUESTER, 'POST', '/v1/approvals', body())).json['id'] as string;
@@ -185,7 +217,7 @@ test('beyond the pending bound creation is refused (429) and nothing is held', (
       assert.equal((await call(REQUESTER, 'POST', '/v1/approvals', body())).status, 201);
       const refused = await call(REQUESTER, 'POST', '/v1/approvals', body());
       assert.deepEqual([refused.status, refused.json['error']], [429, 'too many pending approvals (limit 1); the command is not held']);
-      assert.equal(b.store.pendingCount, 1);
+      assert.equal(await b.store.countPending(), 1);
     },
     { maxPending: 1 },
   ));

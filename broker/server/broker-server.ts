@@ -6,12 +6,15 @@
 //   GET  /v1/approvals?status=&limit=   admin      → { approvals: [...] } oldest first
 //   GET  /v1/approvals/:id              any        → record
 //   GET  /v1/approvals/:id/wait?timeoutMs=  any    → record once decided, or still pending at timeout
-//   POST /v1/approvals/:id/approve|deny admin      { approver, reason? } → record (403/404/409)
+//   POST /v1/approvals/:id/approve|deny admin      { approver, reason? } → record (403/404/409); one vote
 //   POST /v1/approvals/:id/cancel       requester  { reason? } → record (also revokes an unused approval)
 //   POST /v1/approvals/:id/consume      requester  { hash } → record; once, for the bound hash (409)
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApprovalError, ApprovalStore, type ApprovalStoreOptions } from '../store/approval-store.js';
+import { ApprovalError, type ApprovalStore } from '../store/approval-store.js';
+import { openApprovalStore, type ApprovalDatabase } from '../store/open-approval-store.js';
+import type { SqlApprovalStoreOptions } from '../store/sql-approval-store.js';
+import { staticAdminApprover } from './static-admin-approver.js';
 import { isApprovalId } from '../api/approval-id.js';
 import { CancelBody, ConsumeBody, CreateApprovalBody, DecideBody, MAX_BODY_BYTES, parseBoundedInt, parseStatusFilter } from '../api/broker-api-schema.js';
 import { checkBrokerTokens, roleOf, type BrokerRole, type BrokerTokens } from './bearer-auth.js';
@@ -23,9 +26,13 @@ const DEFAULT_WAIT_MS = 30_000;
 const DEFAULT_LIST_LIMIT = 200;
 const MAX_LIST_LIMIT = 1000;
 
-export interface ApprovalBrokerOptions extends BrokerTokens, ApprovalStoreOptions {
+export interface ApprovalBrokerOptions extends BrokerTokens, SqlApprovalStoreOptions {
   host?: string;
   port?: number;
+  /** Where requests are kept; default an in-memory embedded database. */
+  database?: ApprovalDatabase;
+  /** A store opened by the caller (it stays the caller's to close); `database` is then ignored. */
+  store?: ApprovalStore;
 }
 
 export interface ApprovalBroker {
@@ -36,7 +43,8 @@ export interface ApprovalBroker {
 
 export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<ApprovalBroker> {
   checkBrokerTokens(opts);
-  const store = new ApprovalStore(opts);
+  const ownStore = !opts.store;
+  const store = opts.store ?? (await openApprovalStore(opts.database, opts));
   const server = http.createServer((req, res) => {
     route(store, opts, req, res).catch((err: unknown) => answerError(res, err));
   });
@@ -50,19 +58,25 @@ export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<
       server.off('error', reject);
       resolve();
     });
+  }).catch(async (err: unknown) => {
+    if (ownStore) await store.close().catch(() => undefined);
+    throw err;
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${host}:${addr.port}`,
     store,
-    close: () =>
-      new Promise<void>((resolve) => {
-        // Releasing waiters first answers every open long-poll with the current record.
-        store.close();
-        server.close(() => resolve());
+    close: async () => {
+      // Releasing waiters first answers every open long-poll with the current record.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      try {
+        if (ownStore) await store.close();
+      } finally {
         server.closeAllConnections();
-      }),
+        await closed;
+      }
+    },
   };
 }
 
@@ -80,7 +94,7 @@ async function route(store: ApprovalStore, tokens: BrokerTokens, req: http.Incom
       need(role, 'requester', 'creating approvals needs the requester token');
       const body = CreateApprovalBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
       if (!body.success) throw new HttpError(400, `invalid approval request: ${firstIssue(body.error)}`);
-      const created = store.create(body.data);
+      const created = await store.create(body.data);
       return sendJson(res, 201, { id: created.id, status: created.status, expiresAt: created.expiresAt });
     }
     if (method === 'GET') {
@@ -89,7 +103,7 @@ async function route(store: ApprovalStore, tokens: BrokerTokens, req: http.Incom
       if (status === 'invalid') throw new HttpError(400, 'status must be one of pending, approved, denied, expired, cancelled');
       const limit = parseBoundedInt(url.searchParams.get('limit'), DEFAULT_LIST_LIMIT, 1, MAX_LIST_LIMIT);
       if (limit === undefined) throw new HttpError(400, 'limit must be a number');
-      return sendJson(res, 200, { approvals: store.list({ status, limit }) });
+      return sendJson(res, 200, { approvals: await store.list({ status, limit }) });
     }
     throw new HttpError(405, 'method not allowed');
   }
@@ -97,7 +111,7 @@ async function route(store: ApprovalStore, tokens: BrokerTokens, req: http.Incom
   // Ids are checked before lookup so nothing a client invents is echoed back in an error.
   if (!isApprovalId(id)) throw new HttpError(404, 'no such approval');
 
-  if (action === undefined && method === 'GET') return sendJson(res, 200, store.get(id));
+  if (action === undefined && method === 'GET') return sendJson(res, 200, await store.get(id));
   if (action === 'wait' && method === 'GET') {
     const timeoutMs = parseBoundedInt(url.searchParams.get('timeoutMs'), DEFAULT_WAIT_MS, 0, MAX_WAIT_MS);
     if (timeoutMs === undefined) throw new HttpError(400, 'timeoutMs must be a number of milliseconds');
@@ -113,19 +127,19 @@ async function route(store: ApprovalStore, tokens: BrokerTokens, req: http.Incom
     const body = DecideBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
     if (!body.success) throw new HttpError(400, firstIssue(body.error));
     const verdict = action === 'approve' ? 'approved' : 'denied';
-    return sendJson(res, 200, store.decide(id, verdict, body.data.approver, body.data.reason));
+    return sendJson(res, 200, await store.decide(id, verdict, staticAdminApprover(body.data.approver), body.data.reason));
   }
   if (action === 'cancel' && method === 'POST') {
     need(role, 'requester', 'cancelling approvals needs the requester token');
     const body = CancelBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
     if (!body.success) throw new HttpError(400, firstIssue(body.error));
-    return sendJson(res, 200, store.cancel(id, body.data.reason));
+    return sendJson(res, 200, await store.cancel(id, body.data.reason));
   }
   if (action === 'consume' && method === 'POST') {
     need(role, 'requester', 'using approvals needs the requester token');
     const body = ConsumeBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
     if (!body.success) throw new HttpError(400, firstIssue(body.error));
-    return sendJson(res, 200, store.consume(id, body.data.hash));
+    return sendJson(res, 200, await store.consume(id, body.data.hash));
   }
   throw new HttpError(404, 'not found');
 }

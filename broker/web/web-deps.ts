@@ -4,14 +4,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApprovalRecord, ApprovalStatus } from '../api/broker-api-schema.js';
 
-/** An approver whose OIDC login was verified (same shape as broker/api/parties.ts). */
-export interface VerifiedApprover {
-  issuer: string;
-  subject: string;
-  /** preferred_username, email or sub. */
-  name: string;
-  groups: string[];
-}
+import type { VerifiedApprover } from '../api/parties.js';
+
+export type { VerifiedApprover };
 
 /** One vote on a request as the page shows it; tolerant of how the store spells the approver. */
 export interface ShownVote {
@@ -22,10 +17,10 @@ export interface ShownVote {
 }
 
 /** A record as the page reads it: the API record plus the fields a threshold store adds, if present. */
-export type ShownApproval = ApprovalRecord & {
+export type ShownApproval = Omit<ApprovalRecord, 'votes' | 'groups' | 'threshold' | 'requester'> & {
   /** CI claims of the requester (also accepted under `requester.ci`). */
   ci?: Record<string, string | undefined>;
-  requester?: ApprovalRecord['requester'] & { ci?: Record<string, string | undefined> };
+  requester: Omit<ApprovalRecord['requester'], 'ci'> & { ci?: Record<string, string | undefined> };
   groups?: string[];
   threshold?: number;
   votes?: ShownVote[];

@@ -20,12 +20,16 @@ const req = (command = 'UPDATE orders SET total = ? WHERE id = ?'): HoldRequest 
   ...heldCommand({ sessionId: 's1', target: 'db', sql: Buffer.from(command) }),
   rule: 'writes-need-approval',
   approvers: ['dba'],
+  groups: [],
+  threshold: 1,
   sessionId: 's1',
 });
 
 test('the broker request carries every field of the gate\'s hold request, and the timeout', () => {
   const full: HoldRequest = {
     ...req(),
+    groups: ['db-owners'],
+    threshold: 2,
     ...heldCommand({
       sessionId: 's1',
       target: 'db',
@@ -82,11 +86,11 @@ test('hold tells the id as soon as it exists and resolves approved when someone 
     const held = client.hold(req(), { timeoutMs: 10_000, onCreated: c.onCreated });
     const id = await c.id;
     assert.match(id, /^apr-[a-z2-9]{6}$/);
-    assert.equal(b.store.get(id).status, 'pending');
-    assert.equal(b.store.get(id).command, 'UPDATE orders SET total = ? WHERE id = ?');
+    assert.equal((await b.store.get(id)).status, 'pending');
+    assert.equal((await b.store.get(id)).command, 'UPDATE orders SET total = ? WHERE id = ?');
     assert.equal(await decide(id, 'approve', 'dba', 'ticket OPS-7'), 200);
     assert.deepEqual(await held, { id, status: 'approved', approver: 'dba', reason: 'ticket OPS-7', hash: req().hash });
-    assert.ok(b.store.get(id).consumedAt, 'the approval was used at the broker before it was reported');
+    assert.ok((await b.store.get(id)).consumedAt, 'the approval was used at the broker before it was reported');
   }));
 
 test('an approval is used once: the broker refuses a second use', () =>
@@ -170,7 +174,7 @@ test('no decision before the timeout → expired, and the broker has expired it 
     assert.equal(out.status, 'expired');
     assert.ok(Date.now() - started >= 140, 'did not give up early');
     assert.ok(Date.now() - started < 3_000);
-    assert.equal(b.store.get(out.id).status, 'expired');
+    assert.equal((await b.store.get(out.id)).status, 'expired');
   }));
 
 test('two concurrent holds do not block each other', () =>
@@ -199,12 +203,12 @@ test('an aborted hold (client disconnected) is cancelled at the broker', () =>
     const id = await c.id;
     abort.abort();
     assert.deepEqual(await held, { id, status: 'cancelled' });
-    assert.equal(b.store.get(id).status, 'cancelled');
+    assert.equal((await b.store.get(id)).status, 'cancelled');
     assert.equal(await decide(id, 'approve', 'dba'), 409, 'nobody can approve a command that will not run');
     const early = new AbortController();
     early.abort();
     assert.equal((await client.hold(req(), { timeoutMs: 10_000, signal: early.signal })).status, 'cancelled');
-    assert.equal(b.store.list().length, 1, 'an already-aborted hold creates nothing');
+    assert.equal((await b.store.list()).length, 1, 'an already-aborted hold creates nothing');
   }));
 
 test('an abort while the request is being created still cancels it at the broker (no orphan to approve)', () =>
@@ -214,7 +218,7 @@ test('an abort while the request is being created still cancels it at the broker
     abort.abort(); // the create is on its way
     const out = await held;
     assert.equal(out.status, 'cancelled');
-    const records = b.store.list();
+    const records = await b.store.list();
     assert.equal(records.length, 1);
     assert.equal(records[0]!.status, 'cancelled');
     assert.equal(out.id, records[0]!.id);
@@ -233,7 +237,7 @@ test('a statement too long to show an approver is refused before it is sent, wit
   withBroker(async (b, client) => {
     const out = await client.hold(req('SELECT ' + '?,'.repeat(20_000) + '?'), { timeoutMs: 5_000 });
     assert.deepEqual(out, { id: '-', status: 'unavailable', reason: 'the statement is too long to be held for approval (limit 32768 characters)' });
-    assert.equal(b.store.list().length, 0);
+    assert.equal((await b.store.list()).length, 0);
   }));
 
 test('broker refusing (wrong token, pending bound full) → unavailable', () =>

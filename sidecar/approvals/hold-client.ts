@@ -148,6 +148,8 @@ export function approvalRequestOf(req: HoldRequest, timeoutMs: number): Approval
     hash: req.hash,
     rule: req.rule,
     approvers: [...req.approvers],
+    groups: [...req.groups],
+    threshold: req.threshold,
     sessionId: req.sessionId,
     timeoutMs,
   };

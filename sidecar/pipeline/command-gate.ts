@@ -18,7 +18,10 @@ export interface HoldRequest extends HeldCommand {
   target: string;
   protocol: string;
   rule: string;
+  /** The rule's requirement: approvers by name, by group, and how many must approve. */
   approvers: string[];
+  groups: string[];
+  threshold: number;
   sessionId: string;
 }
 
@@ -121,6 +124,8 @@ export class CommandGate {
           ...held,
           rule: decision.rule,
           approvers: [...(decision.approvers ?? [])],
+          groups: [...(decision.approverGroups ?? [])],
+          threshold: decision.approvalThreshold ?? 1,
           sessionId: session.id,
         },
         { timeoutMs: decision.timeoutMs ?? 300_000, signal: opts.signal, onCreated },

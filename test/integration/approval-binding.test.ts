@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
 import { startApprovalBroker, type ApprovalBroker } from '../../broker/server/broker-server.js';
+import { staticAdminApprover } from '../../broker/server/static-admin-approver.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { startTestIssuer } from '../support/token-issuer.js';
 import { basePolicy, pgInfo, type PgInfo } from '../support/sidegate-harness.js';
@@ -113,9 +114,9 @@ async function client(): Promise<pg.Client> {
 
 async function approveNextPending(): Promise<string> {
   for (let i = 0; i < 200; i++) {
-    const [pending] = broker.store.list({ status: 'pending' });
+    const [pending] = await broker.store.list({ status: 'pending' });
     if (pending) {
-      broker.store.decide(pending.id, 'approved', 'dba');
+      await broker.store.decide(pending.id, 'approved', staticAdminApprover('dba'));
       return pending.id;
     }
     await new Promise((r) => setTimeout(r, 25));
@@ -134,11 +135,11 @@ async function rowCount(): Promise<number> {
 }
 
 test('an approval the broker reports for another statement (another hash) runs nothing', async () => {
-  const other = broker.store.create({
+  const other = await broker.store.create({
     requester: { subject: 's', issuer: 'i', identities: [] }, target: 'pg', protocol: 'postgres', command: 'DELETE FROM binding_t WHERE id = 1',
     hash: `sha256:${'e'.repeat(64)}`, rule: 'deletes-need-approval', approvers: ['dba'], sessionId: 'x', timeoutMs: 10_000,
   });
-  broker.store.cancel(other.id);
+  await broker.store.cancel(other.id);
   rewrite = (r) => ({ ...r, hash: other.hash });
   const c = await client();
   try {
@@ -150,7 +151,7 @@ test('an approval the broker reports for another statement (another hash) runs n
     assert.match(err.message, new RegExp(`approval ${id} .*is not for this statement`));
     assert.equal(await rowCount(), 5);
     assert.equal(consumed.length, 0, 'a mismatched approval is never used');
-    assert.equal(broker.store.get(id).status, 'cancelled', 'and it is revoked');
+    assert.equal((await broker.store.get(id)).status, 'cancelled', 'and it is revoked');
     assert.equal((await c.query('SELECT 1 AS x')).rows[0].x, 1, 'the session goes on');
   } finally {
     rewrite = null;
@@ -173,8 +174,8 @@ test('a replayed approval (an earlier request, same statement and session) runs 
     const err = await twice;
     assert.ok(err);
     assert.equal(err.code, '42501');
-    assert.equal(broker.store.get(firstId).consumedAt !== undefined, true);
-    assert.equal(broker.store.get(secondId).consumedAt, undefined, 'the second approval was never used');
+    assert.equal((await broker.store.get(firstId)).consumedAt !== undefined, true);
+    assert.equal((await broker.store.get(secondId)).consumedAt, undefined, 'the second approval was never used');
     assert.equal(await rowCount(), 4);
   } finally {
     rewrite = null;
@@ -188,7 +189,7 @@ test('with an honest broker the approved DELETE runs once and the approval is us
     const done = c.query('DELETE FROM binding_t WHERE id = 4');
     const id = await approveNextPending();
     assert.equal((await done).rowCount, 1);
-    assert.ok(broker.store.get(id).consumedAt);
+    assert.ok((await broker.store.get(id)).consumedAt);
     assert.equal(await rowCount(), 3);
   } finally {
     await c.end();

@@ -21,7 +21,7 @@ import { ConnectionSession } from '../../sidecar/pipeline/connection-session.js'
 import type { PipelineServices } from '../../sidecar/pipeline/pipeline-services.js';
 import { UnauthenticatedSlots } from '../../sidecar/pipeline/unauthenticated-slots.js';
 import { ApprovalClient } from '../../sidecar/approvals/index.js';
-import { startApprovalBroker, type ApprovalBroker } from '../../broker/index.js';
+import { startApprovalBroker, staticAdminApprover, type ApprovalBroker } from '../../broker/index.js';
 import type { Attributes, AuditCommand, AuditSession, AuditTrail } from '../../sidecar/audit/index.js';
 import { AttributeSet } from '../../sidecar/audit/index.js';
 import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
@@ -219,7 +219,7 @@ async function settled(p: Pipeline): Promise<void> {
 /** Waits for the broker to hold a request; returns its id. */
 async function pendingApproval(): Promise<string> {
   for (let i = 0; i < 200; i++) {
-    const pending = broker.store.list({ status: 'pending' });
+    const pending = await broker.store.list({ status: 'pending' });
     if (pending.length > 0) return pending[0]!.id;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -273,9 +273,9 @@ test('approve → approved: the client waits, is told, and the command runs once
   const id = await pendingApproval();
   assert.match(notice!, new RegExp(`held for approval ${id}`));
   assert.equal(p.store.get('orders')![0]!.note, 'first', 'nothing ran while held');
-  const record = broker.store.get(id);
+  const record = await broker.store.get(id);
   assert.equal(record.command, 'update orders', 'the approver sees exactly what will run');
-  broker.store.decide(id, 'approved', 'dba');
+  await broker.store.decide(id, 'approved', staticAdminApprover('dba'));
   assert.equal((await c.until('DONE', 'ERR')).at(-1), 'DONE UPDATE 2');
   assert.equal(p.store.get('orders')![0]!.note, 'updated');
   await c.close();
@@ -296,7 +296,7 @@ test('approve → denied by a human: nothing runs, the client gets the denial', 
   c.send('Q update orders');
   await c.until('NOTICE');
   const id = await pendingApproval();
-  broker.store.decide(id, 'denied', 'dba', 'not today');
+  await broker.store.decide(id, 'denied', staticAdminApprover('dba'), 'not today');
   const [reply] = await c.until('ERR', 'DONE');
   assert.match(reply!, /was denied by dba: not today/);
   assert.equal(p.store.get('orders')![0]!.note, 'first');
@@ -331,9 +331,9 @@ test('approve → cancelled by the client: the request is cancelled at the broke
   c.send('CANCEL');
   const [reply] = await c.until('ERR', 'DONE');
   assert.match(reply!, new RegExp(`canceled while waiting for approval ${id}`));
-  assert.equal(broker.store.get(id).status, 'cancelled');
+  assert.equal((await broker.store.get(id)).status, 'cancelled');
   // An approval arriving now is too late: the request is final.
-  assert.throws(() => broker.store.decide(id, 'approved', 'dba'));
+  await assert.rejects(broker.store.decide(id, 'approved', staticAdminApprover('dba')));
   assert.equal(p.store.get('orders')![0]!.note, 'first');
   await c.close();
   await settled(p);
@@ -348,8 +348,8 @@ test('a client that goes away while held: the request is cancelled, the span end
   await c.until('NOTICE');
   const id = await pendingApproval();
   await c.close();
-  for (let i = 0; i < 200 && broker.store.get(id).status === 'pending'; i++) await new Promise((r) => setTimeout(r, 10));
-  assert.equal(broker.store.get(id).status, 'cancelled');
+  for (let i = 0; i < 200 && (await broker.store.get(id)).status === 'pending'; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal((await broker.store.get(id)).status, 'cancelled');
   await settled(p);
   const span = lastCommand(p);
   assert.equal(span.attributes['sidegate.executed'], false);
@@ -381,7 +381,7 @@ test('attacker: the audit trail fails while a command is held; the approval that
   const id = await pendingApproval();
   // Decided while the audit was healthy; the spool stops accepting records during the wait.
   p.trail.healthy = false;
-  broker.store.decide(id, 'approved', 'dba');
+  await broker.store.decide(id, 'approved', staticAdminApprover('dba'));
   const reply = (await c.until('DONE', 'ERR')).at(-1)!;
   assert.match(reply, /^ERR .*audit-unavailable/);
   assert.equal(p.store.get('orders')![0]!.note, 'first', 'the approved command ran without an audit trail');
@@ -474,7 +474,7 @@ test('security events are log lines, and no token is ever in one', BOUNDED, asyn
   await c.until('ERR');
   c.send('Q update orders');
   await c.until('NOTICE');
-  broker.store.decide(await pendingApproval(), 'denied', 'dba');
+  await broker.store.decide(await pendingApproval(), 'denied', staticAdminApprover('dba'));
   await c.until('ERR');
   await c.close();
   const text = p.logs.join('\n');

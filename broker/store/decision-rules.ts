@@ -1,0 +1,68 @@
+// Who may vote on a request and what a vote does to it: a pure function, so every replica and
+// every front end (CLI, web page) applies the same rules, and the store applies them inside the
+// transaction that records the vote. Names from tokens are compared case-insensitively where a
+// match refuses (requester, CI actor): a near-miss in case must not let a requester approve.
+import type { ApprovalRequirement, VerifiedApprover } from '../api/parties.js';
+
+export type Verdict = 'approved' | 'denied';
+
+/** A vote already cast on the request. */
+export interface CastVote {
+  verdict: Verdict;
+  approver: { issuer: string; subject: string };
+}
+
+/** The request as the rules see it. */
+export interface VotedRequest {
+  rule: string;
+  requirement: ApprovalRequirement;
+  requester: { issuer: string; subject: string; identities: readonly string[]; ci?: { actor?: string } };
+  votes: readonly CastVote[];
+}
+
+export type VoteOutcome =
+  /** The vote counts; `final` is set when it decides the request. */
+  | { accepted: true; final?: Verdict }
+  | { accepted: false; status: 403 | 409; message: string };
+
+export function judgeVote(request: VotedRequest, approver: VerifiedApprover, verdict: Verdict, superApprovers: ReadonlySet<string>): VoteOutcome {
+  const own = ownRequestReason(request, approver);
+  if (own) return { accepted: false, status: 403, message: `"${approver.name}" cannot decide this request: ${own}` };
+  if (!mayDecide(request.requirement, approver, superApprovers)) {
+    return { accepted: false, status: 403, message: `"${approver.name}" is not an approver for rule "${request.rule}" (${describeRequirement(request.requirement)})` };
+  }
+  if (request.votes.some((v) => sameParty(v.approver, approver))) {
+    return { accepted: false, status: 409, message: `"${approver.name}" has already voted on this request` };
+  }
+  if (verdict === 'denied') return { accepted: true, final: 'denied' };
+  const approvals = request.votes.filter((v) => v.verdict === 'approved').length + 1;
+  return approvals >= request.requirement.threshold ? { accepted: true, final: 'approved' } : { accepted: true };
+}
+
+/** Listed by name, in a listed group, or a super-approver; nobody listed → any approver. */
+export function mayDecide(requirement: ApprovalRequirement, approver: VerifiedApprover, superApprovers: ReadonlySet<string>): boolean {
+  if (superApprovers.has(approver.name)) return true;
+  if (requirement.approvers.length === 0 && requirement.groups.length === 0) return true;
+  return requirement.approvers.includes(approver.name) || approver.groups.some((g) => requirement.groups.includes(g));
+}
+
+/** Why `approver` is the requester in another guise, or undefined. */
+function ownRequestReason(request: VotedRequest, approver: VerifiedApprover): string | undefined {
+  if (sameParty(request.requester, approver)) return 'it is the requester';
+  const name = approver.name.toLowerCase();
+  const actor = request.requester.ci?.actor;
+  if (actor !== undefined && actor.toLowerCase() === name) return 'it is the CI actor who started the run';
+  if (request.requester.identities.some((i) => i.toLowerCase() === name)) return "it is one of the requester's identities";
+  return undefined;
+}
+
+function sameParty(a: { issuer: string; subject: string }, b: { issuer: string; subject: string }): boolean {
+  return a.issuer === b.issuer && a.subject === b.subject;
+}
+
+function describeRequirement(r: ApprovalRequirement): string {
+  const parts = [];
+  if (r.approvers.length) parts.push(`approvers: ${r.approvers.join(', ')}`);
+  if (r.groups.length) parts.push(`groups: ${r.groups.join(', ')}`);
+  return parts.join('; ');
+}
