@@ -9,6 +9,7 @@
 //   approvals list|show|approve|deny …   decide held commands
 //   audit show|verify [FILE]   print the audit trail as a tree / verify its hash chain
 //   webhook                    the admission webhook (injection) over HTTPS
+//   broker                     the approval broker over HTTPS (store, API, approvers' page)
 //   drain                      ask the running sidecar to stop accepting and finish (preStop)
 //   init                       the pod's init container: install the traffic redirect rules
 // Every command answers --help/-h on stdout with exit 0; usage errors exit 2 (core/command-line/command-line.ts).
@@ -28,9 +29,10 @@ commands:
   sidecar    --policy FILE --credentials FILE [--token-file FILE] [--capture-port PORT] [--broker-url URL --broker-token-file FILE]
   token      [--state-dir DIR] [--subject SUB]
   policy     check FILE [--credentials FILE] | test FILE CASES
-  approvals  list | show ID | approve ID [--as NAME] [--reason TEXT] | deny ID [--as NAME] [--reason TEXT]
+  approvals  login | list | show ID | approve ID [--reason TEXT] | deny ID [--reason TEXT]   (--broker URL, --token-file FILE)
   audit      show [FILE] | verify [FILE]
   webhook    --tls-cert FILE --tls-key FILE [--config FILE] [--port 8443] [--namespaces-file FILE]
+  broker     --config FILE --tls-cert FILE --tls-key FILE [--port 8443]
   drain      [--admin-port 16002]      (the sidecar's preStop hook)
   init       [--capture-port 16001] [--uid 7331] [--gid 7331] [--include-ports 5432|*] [--exclude-ports …] [--exclude-cidrs …]
 `;
@@ -61,6 +63,8 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
       return (await import('../sidecar/cli/audit-command.js')).runAuditCommand(rest, io);
     case 'webhook':
       return (await import('../webhook/cli/webhook-command.js')).runWebhookCommand(rest, io);
+    case 'broker':
+      return (await import('../broker/cli/broker-command.js')).runBrokerCommand(rest, io);
     case 'drain':
       return (await import('../sidecar/cli/drain-command.js')).runDrainCommand(rest, io);
     case 'init':

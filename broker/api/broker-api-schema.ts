@@ -103,7 +103,8 @@ export type ApprovalRecord = z.infer<typeof ApprovalRecordSchema>;
 
 /** With the static admin token the approver names itself; an OIDC approver's name comes from its token. */
 export const DecideBody = z.object({
-  approver: z.string().trim().min(1, 'an approver name is required').max(256),
+  /** Who decides, for the static admin token only: a verified approver's token names them itself. */
+  approver: z.string().trim().min(1, 'an approver name is required').max(256).optional(),
   reason: z.string().max(2000).optional(),
 });
 

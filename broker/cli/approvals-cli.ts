@@ -25,8 +25,9 @@ export interface ApprovalsCliIo {
 
 export const APPROVALS_USAGE = `usage: sidegate approvals list [--all] [--json]
        sidegate approvals show ID [--json]
-       sidegate approvals approve ID [--as NAME] [--reason TEXT]
-       sidegate approvals deny ID [--as NAME] [--reason TEXT]
+       sidegate approvals approve ID [--reason TEXT] [--as NAME]
+       sidegate approvals deny ID [--reason TEXT] [--as NAME]
+       (with an OIDC token the approver is who the token says; --as only with local mode's admin token)
        sidegate approvals login --issuer URL --client-id ID [--scope NAME]… [--token-file FILE]
 options: --broker URL --token-file FILE (or SIDEGATE_BROKER_URL, SIDEGATE_BROKER_TOKEN_FILE;
          default: the token \`login\` cached, or .sidegate/broker.json from \`sidegate local\`),
@@ -122,7 +123,10 @@ export async function runApprovalsCommand(argv: string[], io: ApprovalsCliIo): P
         const approver = values.as ?? io.env['USER'] ?? 'local-approver';
         const record = await admin<ApprovalRecord>(broker, 'POST', `/v1/approvals/${id}/${sub}`, { approver, reason: values.reason });
         const why = record.reason ? `: ${record.reason}` : '';
-        io.stdout.write(terminalSafe(`${record.id} ${record.status} by ${record.decidedBy ?? approver}${why}`) + '\n');
+        // A vote short of the threshold leaves the request pending: say how far it got.
+        const approvals = (record.votes ?? []).filter((v) => v.verdict === 'approved').length;
+        const line = record.status === 'pending' ? `${record.id} pending: vote recorded (${approvals} of ${record.threshold ?? 1} approvals)` : `${record.id} ${record.status} by ${record.decidedBy ?? approver}${why}`;
+        io.stdout.write(terminalSafe(line) + '\n');
         return 0;
       }
     }

@@ -7,7 +7,7 @@
 // falling back to something the policy author did not mean.
 import type { IssuerSpec } from '../../core/vocabulary.js';
 import { IdentityError, TokenVerifier, discoveryUrlOf, type TokenVerifierOptions, type VerifiedToken } from '../../core/tokens/index.js';
-import type { VerifiedApprover } from './approver-identity.js';
+import type { VerifiedApprover } from '../api/parties.js';
 import { claimAt } from './claim-path.js';
 
 export interface ApproverIssuer {

@@ -7,7 +7,7 @@
 // workload a held statement could have come from.
 import type { IssuerSpec } from '../../core/vocabulary.js';
 import { IdentityError, TokenVerifier, type TokenVerifierOptions, type VerifiedToken } from '../../core/tokens/index.js';
-import type { VerifiedRequester } from './approver-identity.js';
+import type { VerifiedRequester } from '../api/parties.js';
 
 export interface ClusterIssuer {
   /** The cluster's service-account issuer (`--service-account-issuer`). */

@@ -1,23 +1,33 @@
-// The approval broker's HTTP API. Runs in-process in local mode and, unchanged, as a cluster
-// service later: sidecars always reach it over HTTP. Two bearer tokens: requesters (sidecars)
-// create, wait and cancel; admins (the approvers' CLI) list and decide. Either may read a record.
+// The approval broker's HTTP API. Runs in-process in local mode and as its own service
+// (`sidegate broker`): sidecars always reach it over HTTP. Callers are requesters (sidecars:
+// create, wait, cancel, consume) or approvers (list, decide); see broker-callers.ts for how each
+// is proven. Either may read a record. Every other path is the approvers' web page, when one is
+// configured.
 //
 //   POST /v1/approvals                  requester  → 201 { id, status, expiresAt }
-//   GET  /v1/approvals?status=&limit=   admin      → { approvals: [...] } oldest first
+//   GET  /v1/approvals?status=&limit=   approver   → { approvals: [...] } oldest first
 //   GET  /v1/approvals/:id              any        → record
 //   GET  /v1/approvals/:id/wait?timeoutMs=  any    → record once decided, or still pending at timeout
-//   POST /v1/approvals/:id/approve|deny admin      { approver, reason? } → record (403/404/409); one vote
+//   POST /v1/approvals/:id/approve|deny approver   { approver?, reason? } → record (403/404/409); one vote
 //   POST /v1/approvals/:id/cancel       requester  { reason? } → record (also revokes an unused approval)
 //   POST /v1/approvals/:id/consume      requester  { hash } → record; once, for the bound hash (409)
+//   GET  /healthz, /readyz              none       → 200 when alive / when the store answers
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { ApprovalRecord, ApprovalRequest } from '../api/broker-api-schema.js';
+import type { ApprovalNotifier } from '../notifications/index.js';
+import { handleWebRequest } from '../web/web-handler.js';
+import type { WebDeps } from '../web/web-deps.js';
+import { callerOf, CallerRefused, type BrokerCaller, type BrokerCallerSources } from './broker-callers.js';
 import { ApprovalError, type ApprovalStore } from '../store/approval-store.js';
 import { openApprovalStore, type ApprovalDatabase } from '../store/open-approval-store.js';
+import { lazyApprovalStore } from '../store/lazy-approval-store.js';
 import type { SqlApprovalStoreOptions } from '../store/sql-approval-store.js';
 import { staticAdminApprover } from './static-admin-approver.js';
 import { isApprovalId } from '../api/approval-id.js';
 import { CancelBody, ConsumeBody, CreateApprovalBody, DecideBody, MAX_BODY_BYTES, parseBoundedInt, parseStatusFilter } from '../api/broker-api-schema.js';
-import { checkBrokerTokens, roleOf, type BrokerRole, type BrokerTokens } from './bearer-auth.js';
+import { checkBrokerTokens, type BrokerTokens } from './bearer-auth.js';
 import { HttpError, readJsonBody, sendJson } from './http-json.js';
 
 /** One long-poll lasts at most this long; clients poll again (keeps proxies and timeouts happy). */
@@ -26,11 +36,21 @@ const DEFAULT_WAIT_MS = 30_000;
 const DEFAULT_LIST_LIMIT = 200;
 const MAX_LIST_LIMIT = 1000;
 
-export interface ApprovalBrokerOptions extends BrokerTokens, SqlApprovalStoreOptions {
+export interface ApprovalBrokerOptions extends Partial<BrokerTokens>, SqlApprovalStoreOptions {
   host?: string;
   port?: number;
+  /** Serve HTTPS with this certificate and key (PEM); without it plain HTTP (local mode, on loopback). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Callers proven by tokens verified against issuers, besides (or instead of) the static tokens. */
+  callers?: Omit<BrokerCallerSources, 'tokens'>;
+  /** Told of each request when it is created and when it leaves pending. */
+  notifier?: ApprovalNotifier;
+  /** The approvers' web page, served on every path outside /v1/ and the probes. */
+  web?: Omit<WebDeps, 'store'>;
   /** Where requests are kept; default an in-memory embedded database. */
   database?: ApprovalDatabase;
+  /** Open the database on the first request rather than at start (an embedded broker that may never hold anything). */
+  lazy?: boolean;
   /** A store opened by the caller (it stays the caller's to close); `database` is then ignored. */
   store?: ApprovalStore;
 }
@@ -42,12 +62,18 @@ export interface ApprovalBroker {
 }
 
 export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<ApprovalBroker> {
-  checkBrokerTokens(opts);
+  const tokens = opts.adminToken !== undefined || opts.requesterToken !== undefined ? { adminToken: opts.adminToken ?? '', requesterToken: opts.requesterToken ?? '' } : undefined;
+  if (tokens) checkBrokerTokens(tokens);
+  const sources: BrokerCallerSources = { ...opts.callers, ...(tokens ? { tokens } : {}) };
+  if (!sources.tokens && !sources.requesters && !sources.approvers) throw new Error('the approval broker needs a way to authenticate its callers');
   const ownStore = !opts.store;
-  const store = opts.store ?? (await openApprovalStore(opts.database, opts));
-  const server = http.createServer((req, res) => {
-    route(store, opts, req, res).catch((err: unknown) => answerError(res, err));
-  });
+  const store = opts.store ?? (opts.lazy ? lazyApprovalStore(() => openApprovalStore(opts.database, opts)) : await openApprovalStore(opts.database, opts));
+  const core = { store, sources, notifier: opts.notifier };
+  const service: BrokerService = { ...core, web: opts.web ? { ...opts.web, store: webStore(core) } : undefined };
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    route(service, req, res).catch((err: unknown) => answerError(res, err));
+  };
+  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, handler) : http.createServer(handler);
   server.headersTimeout = 10_000;
   // Long-polls last up to MAX_WAIT_MS; anything much longer is a stuck client.
   server.requestTimeout = MAX_WAIT_MS + 30_000;
@@ -65,7 +91,7 @@ export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    url: `http://${host}:${addr.port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${host}:${addr.port}`,
     store,
     close: async () => {
       // Releasing waiters first answers every open long-poll with the current record.
@@ -80,25 +106,52 @@ export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<
   };
 }
 
-async function route(store: ApprovalStore, tokens: BrokerTokens, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const role = roleOf(req.headers.authorization, tokens);
-  if (!role) throw new HttpError(401, 'missing or invalid bearer token');
+interface BrokerService {
+  store: ApprovalStore;
+  sources: BrokerCallerSources;
+  notifier?: ApprovalNotifier | undefined;
+  web?: WebDeps | undefined;
+}
+
+async function route(service: BrokerService, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const { store } = service;
   const url = new URL(req.url ?? '/', 'http://broker');
+  if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+  if (url.pathname === '/readyz') {
+    // Ready once the store answers: a replica whose database is gone takes no requests.
+    await store.list({ status: 'pending', limit: 1 }).catch(() => {
+      throw new HttpError(503, 'the approval store does not answer');
+    });
+    return sendJson(res, 200, { ok: true });
+  }
   const parts = url.pathname.split('/').filter(Boolean);
-  if (parts[0] !== 'v1' || parts[1] !== 'approvals' || parts.length > 4) throw new HttpError(404, 'not found');
+  if (parts[0] !== 'v1') {
+    if (service.web) return handleWebRequest(req, res, service.web);
+    throw new HttpError(404, 'not found');
+  }
+  let caller: BrokerCaller | undefined;
+  try {
+    caller = await callerOf(req.headers.authorization, service.sources);
+  } catch (err) {
+    if (err instanceof CallerRefused) throw new HttpError(401, err.message);
+    throw err;
+  }
+  if (!caller) throw new HttpError(401, 'missing or invalid bearer token');
+  if (parts[1] !== 'approvals' || parts.length > 4) throw new HttpError(404, 'not found');
   const [, , id, action] = parts;
   const method = req.method ?? 'GET';
 
   if (id === undefined) {
     if (method === 'POST') {
-      need(role, 'requester', 'creating approvals needs the requester token');
+      const requester = need(caller, 'requester', 'creating approvals needs a requester (a sidecar)');
       const body = CreateApprovalBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
       if (!body.success) throw new HttpError(400, `invalid approval request: ${firstIssue(body.error)}`);
-      const created = await store.create(body.data);
+      const created = await store.create(withWorkload(body.data, requester));
+      service.notifier?.notify(created);
       return sendJson(res, 201, { id: created.id, status: created.status, expiresAt: created.expiresAt });
     }
     if (method === 'GET') {
-      need(role, 'admin', 'listing approvals needs the admin token');
+      need(caller, 'approver', 'listing approvals needs an approver');
       const status = parseStatusFilter(url.searchParams.get('status'));
       if (status === 'invalid') throw new HttpError(400, 'status must be one of pending, approved, denied, expired, cancelled');
       const limit = parseBoundedInt(url.searchParams.get('limit'), DEFAULT_LIST_LIMIT, 1, MAX_LIST_LIMIT);
@@ -123,20 +176,23 @@ async function route(store: ApprovalStore, tokens: BrokerTokens, req: http.Incom
     return sendJson(res, 200, record);
   }
   if ((action === 'approve' || action === 'deny') && method === 'POST') {
-    need(role, 'admin', 'deciding approvals needs the admin token');
+    const approver = need(caller, 'approver', 'deciding approvals needs an approver');
     const body = DecideBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
     if (!body.success) throw new HttpError(400, firstIssue(body.error));
+    // A verified approver is who their token says, whatever the body claims.
+    const who = approver.approver ?? (body.data.approver !== undefined ? staticAdminApprover(body.data.approver) : undefined);
+    if (!who) throw new HttpError(400, 'approver: an approver name is required with the admin token');
     const verdict = action === 'approve' ? 'approved' : 'denied';
-    return sendJson(res, 200, await store.decide(id, verdict, staticAdminApprover(body.data.approver), body.data.reason));
+    return sendJson(res, 200, notified(service, await store.decide(id, verdict, who, body.data.reason)));
   }
   if (action === 'cancel' && method === 'POST') {
-    need(role, 'requester', 'cancelling approvals needs the requester token');
+    need(caller, 'requester', 'cancelling approvals needs a requester (a sidecar)');
     const body = CancelBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
     if (!body.success) throw new HttpError(400, firstIssue(body.error));
-    return sendJson(res, 200, await store.cancel(id, body.data.reason));
+    return sendJson(res, 200, notified(service, await store.cancel(id, body.data.reason)));
   }
   if (action === 'consume' && method === 'POST') {
-    need(role, 'requester', 'using approvals needs the requester token');
+    need(caller, 'requester', 'using approvals needs a requester (a sidecar)');
     const body = ConsumeBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
     if (!body.success) throw new HttpError(400, firstIssue(body.error));
     return sendJson(res, 200, await store.consume(id, body.data.hash));
@@ -144,10 +200,37 @@ async function route(store: ApprovalStore, tokens: BrokerTokens, req: http.Incom
   throw new HttpError(404, 'not found');
 }
 
-function need(role: BrokerRole, wanted: BrokerRole, message: string): void {
-  if (role !== wanted) throw new HttpError(403, message);
+function need<R extends BrokerCaller['role']>(caller: BrokerCaller, wanted: R, message: string): Extract<BrokerCaller, { role: R }> {
+  if (caller.role !== wanted) throw new HttpError(403, message);
+  return caller as Extract<BrokerCaller, { role: R }>;
 }
 
+/**
+ * A sidecar's request, bound to the pod its token proves: the pod's names join the requester's
+ * identities, so nobody acting as that pod can approve what it asked.
+ */
+function withWorkload(request: ApprovalRequest, caller: Extract<BrokerCaller, { role: 'requester' }>): ApprovalRequest {
+  const w = caller.workload;
+  if (!w) return request;
+  const pod = [w.subject, `${w.namespace}/${w.serviceAccount}`, `pod:${w.namespace}/${w.podName}`];
+  return { ...request, requester: { ...request.requester, identities: [...new Set([...request.requester.identities, ...pod])] } };
+}
+
+/** A record that left pending is announced (a vote short of the threshold is not a decision). */
+function notified(service: BrokerService, record: ApprovalRecord): ApprovalRecord {
+  if (record.status !== 'pending') service.notifier?.notify(record);
+  return record;
+}
+
+/** The store as the page uses it; a decision made on the page is announced like one made by API. */
+function webStore(service: Omit<BrokerService, 'web'>): WebDeps['store'] {
+  const { store } = service;
+  return {
+    list: (filter) => store.list({ status: filter.status, limit: filter.limit }),
+    get: (id) => store.get(id),
+    decide: async (id, verdict, approver, reason) => notified(service, await store.decide(id, verdict, approver, reason)),
+  };
+}
 /** The first validation problem as "path: message" — names a field, never echoes its value. */
 function firstIssue(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
   const issue = error.issues[0];

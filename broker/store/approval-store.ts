@@ -36,8 +36,8 @@ export const CONSUME_WINDOW_MS = 60_000;
 export interface ApprovalStore {
   create(input: ApprovalRequest): Promise<ApprovalRecord>;
   get(id: string): Promise<ApprovalRecord>;
-  /** Records in creation order (oldest first), optionally of one status, at most `limit`. */
-  list(filter?: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRecord[]>;
+  /** Records in creation order (oldest first), optionally of one status, at most `limit`; `decided`: every final status, most recently decided first. */
+  list(filter?: { status?: ApprovalStatus | 'decided'; limit?: number }): Promise<ApprovalRecord[]>;
   /**
    * One approver's vote (decision-rules.ts): 403 when it may not vote, 409 when the request is no
    * longer pending or it already voted. The request is decided when the votes say so.

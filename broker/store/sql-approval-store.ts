@@ -74,8 +74,17 @@ export class SqlApprovalStore implements ApprovalStore {
       if (opts.ownsClient !== false) await sql.close().catch(() => undefined);
       throw err;
     }
-    store.every(opts.sweepIntervalMs ?? 1_000, () => store.expireOverdue());
-    store.every(opts.recheckIntervalMs ?? 2_000, () => store.recheck(store.waiters.ids()));
+    if (sql.listen) {
+      // Shared by replicas: any of them may have gone away with requests pending, and a
+      // notification can be missed while a LISTEN connection reconnects.
+      store.every(opts.sweepIntervalMs ?? 5_000, () => store.expireOverdue());
+      store.every(opts.recheckIntervalMs ?? 2_000, () => store.recheck(store.waiters.ids()));
+    } else {
+      // One process owns the database: a timer per pending request is the whole sweep (a
+      // periodic query would cost an embedded database CPU all the time for nothing).
+      await store.expireOverdue().catch(() => undefined);
+      for (const record of await store.list({ status: 'pending' })) store.expireAt(record);
+    }
     return store;
   }
 
@@ -130,11 +139,17 @@ export class SqlApprovalStore implements ApprovalStore {
     return readRecord(this.sql, id);
   }
 
-  async list(filter: { status?: ApprovalStatus; limit?: number } = {}): Promise<ApprovalRecord[]> {
-    const rows = await this.sql.query<RecordRow>(
-      `SELECT ${RECORD_COLUMNS} FROM sidegate_approval_requests r WHERE ($1::text IS NULL OR r.status = $1) ORDER BY r.seq LIMIT $2`,
-      [filter.status ?? null, filter.limit ?? null],
-    );
+  async list(filter: { status?: ApprovalStatus | 'decided'; limit?: number } = {}): Promise<ApprovalRecord[]> {
+    const rows =
+      filter.status === 'decided'
+        ? await this.sql.query<RecordRow>(
+            `SELECT ${RECORD_COLUMNS} FROM sidegate_approval_requests r WHERE r.status <> 'pending' ORDER BY r.decided_at DESC, r.seq DESC LIMIT $1`,
+            [filter.limit ?? null],
+          )
+        : await this.sql.query<RecordRow>(
+            `SELECT ${RECORD_COLUMNS} FROM sidegate_approval_requests r WHERE ($1::text IS NULL OR r.status = $1) ORDER BY r.seq LIMIT $2`,
+            [filter.status ?? null, filter.limit ?? null],
+          );
     return rows.map(recordOf);
   }
 

@@ -139,7 +139,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     const adminToken = randomBytes(24).toString('base64url');
     const requesterToken = randomBytes(24).toString('base64url');
     const brokerPort = Number(env['SIDEGATE_BROKER_PORT'] ?? 0);
-    const broker = await startApprovalBroker({ host: '127.0.0.1', port: brokerPort, adminToken, requesterToken }).catch((err: unknown) => {
+    const broker = await startApprovalBroker({ host: '127.0.0.1', port: brokerPort, adminToken, requesterToken, lazy: true }).catch((err: unknown) => {
       throw listenFailure('the approval broker', { host: '127.0.0.1', port: brokerPort }, err);
     });
     opened.push('approval broker', () => broker.close());

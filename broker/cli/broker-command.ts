@@ -1,0 +1,182 @@
+// `sidegate broker --config FILE --tls-cert FILE --tls-key FILE`: the approval broker as a service
+// of its own (the chart's broker Deployment or StatefulSet). Everything it trusts comes from the
+// configuration file and the files it names; any problem there stops startup with exit code 2: a
+// broker that started with a misread configuration would trust the wrong issuer, or nobody.
+import { readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../core/logging/logger.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
+import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
+import { loadBrokerConfigFile, type BrokerConfig } from '../config/broker-config.js';
+import { ApproverTokens } from '../identity/approver-tokens.js';
+import { RequesterTokens } from '../identity/requester-tokens.js';
+import { createApprovalNotifier, loadNotificationTargets, parseNotificationsConfig } from '../notifications/index.js';
+import { openApprovalStore, type ApprovalDatabase } from '../store/open-approval-store.js';
+import { startApprovalBroker, type ApprovalBroker } from '../server/broker-server.js';
+import { createOidcLogin } from '../web/oidc-login.js';
+
+export interface BrokerCommandIo {
+  stdout: Writable;
+  stderr: Writable;
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+export const BROKER_USAGE = `usage: sidegate broker --config FILE --tls-cert FILE --tls-key FILE [--host ADDR] [--port PORT]
+
+The approval broker: holds the statements sidecars ask approval for until approvers decide, on
+its web page or with \`sidegate approvals\`. HTTPS only. Configuration problems exit 2; SIGTERM or
+SIGINT stops it (open long-polls are answered first).
+
+options:
+  --config FILE                    broker configuration (YAML; docs/BROKER.md)
+  --tls-cert FILE --tls-key FILE   the serving certificate (required)
+  --host ADDR --port PORT          where to listen (default 0.0.0.0:8443)
+  -h, --help                       this text
+`;
+
+const BROKER_SPEC = {
+  name: 'sidegate broker',
+  usage: BROKER_USAGE,
+  options: {
+    config: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    host: { type: 'string', default: '0.0.0.0' },
+    port: { type: 'string', default: '8443' },
+  },
+} as const;
+
+/** A secret file's content, trimmed; refused when empty (the message names the file, never its content). */
+async function secretFile(path: string, what: string): Promise<string> {
+  const text = (await readFile(path, 'utf8')).trim();
+  if (!text) throw new Error(`${what} file ${path} is empty`);
+  return text;
+}
+
+/** Session secrets: one per line (the first seals, all open), each at least 32 bytes. */
+async function sessionSecrets(path: string): Promise<Buffer[]> {
+  const lines = (await secretFile(path, 'session secret')).split('\n').map((l) => l.trim()).filter(Boolean);
+  const secrets = lines.map((l) => Buffer.from(l, 'utf8'));
+  if (secrets.some((s) => s.length < 32)) throw new Error(`session secret file ${path}: each secret must be at least 32 bytes`);
+  return secrets;
+}
+
+async function databaseOf(store: BrokerConfig['store']): Promise<ApprovalDatabase> {
+  if (store.kind === 'embedded') return { kind: 'pglite', dataDir: store.dataDir };
+  return {
+    kind: 'postgres',
+    connection: {
+      connectionString: await secretFile(store.connectionFile, 'PostgreSQL connection'),
+      max: store.maxConnections,
+      ...(store.caFile ? { ssl: { ca: await readFile(store.caFile, 'utf8'), rejectUnauthorized: true } } : {}),
+    },
+  };
+}
+
+/** Starts the broker a configuration describes (also what tests run in-process). */
+export async function startBrokerService(config: BrokerConfig, listen: { host: string; port: number; tls: { cert: Buffer; key: Buffer } }, log: Logger): Promise<ApprovalBroker> {
+  const kube = config.requesters.kubernetes;
+  const requesters = kube
+    ? new RequesterTokens({
+        issuer: kube.issuer,
+        audience: kube.audience,
+        ...(kube.discovery ? {} : { jwksUrl: kube.jwksUrl! }),
+        ...(kube.caFile ? { caFile: kube.caFile } : {}),
+      })
+    : undefined;
+  const requesterToken = config.requesters.staticTokenFile ? await secretFile(config.requesters.staticTokenFile, 'requester token') : undefined;
+  const oidc = config.approvers.oidc;
+  const approvers = oidc.length > 0
+    ? new ApproverTokens(
+        oidc.map((i) => ({
+          issuer: i.issuer,
+          clientIds: [i.clientId, ...(i.cliClientId ? [i.cliClientId] : [])],
+          groupsClaim: i.groupsClaim,
+          usernameClaim: i.usernameClaim,
+          ...(i.caFile ? { caFile: i.caFile } : {}),
+        })),
+      )
+    : undefined;
+  const page = oidc[0];
+  const web = page
+    ? {
+        publicUrl: config.publicUrl,
+        ...(await (async () => {
+          const login = createOidcLogin({
+            issuer: page.issuer,
+            clientId: page.clientId,
+            ...(page.clientSecretFile ? { clientSecret: await secretFile(page.clientSecretFile, 'OIDC client secret') } : {}),
+            publicUrl: config.publicUrl,
+            groupsClaim: page.groupsClaim,
+            sessionSecrets: await sessionSecrets(config.session.secretFile),
+          });
+          return { login, authenticate: (req: Parameters<typeof login.authenticate>[0]) => login.authenticate(req) };
+        })()),
+      }
+    : undefined;
+  const notifications = parseNotificationsConfig({ ...config.notifications, publicUrl: config.publicUrl }, 'notifications');
+  const notifier = createApprovalNotifier(await loadNotificationTargets(notifications), log);
+  const store = await openApprovalStore(await databaseOf(config.store), {
+    maxPending: config.maxPending,
+    maxTimeoutMs: config.maxTimeout,
+    superApprovers: config.approvers.superApprovers,
+  });
+  try {
+    const broker = await startApprovalBroker({
+      host: listen.host,
+      port: listen.port,
+      tls: listen.tls,
+      store,
+      callers: { ...(requesters ? { requesters } : {}), ...(approvers ? { approvers } : {}) },
+      ...(requesterToken ? { requesterToken } : {}),
+      notifier,
+      ...(web ? { web } : {}),
+    });
+    return {
+      ...broker,
+      close: async () => {
+        await broker.close();
+        await notifier.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    await notifier.close();
+    throw err;
+  }
+}
+
+/** Parses arguments and starts the broker; exit-code problems come back as numbers. */
+export async function startBrokerFromArgs(argv: string[], io: BrokerCommandIo): Promise<ApprovalBroker | number> {
+  const parsed = parseCommandLine(argv, BROKER_SPEC, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  if (!values.config) return usageError(BROKER_SPEC, '--config is required', io);
+  if (!values['tls-cert'] || !values['tls-key']) return usageError(BROKER_SPEC, '--tls-cert and --tls-key are required (approvers and sidecars reach the broker over HTTPS only)', io);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    io.stderr.write(`sidegate broker: --port must be a TCP port, got "${values.port}"\n`);
+    return 2;
+  }
+  const log = io.log ?? createLogger();
+  try {
+    const config = await loadBrokerConfigFile(values.config);
+    const tls = { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) };
+    const broker = await startBrokerService(config, { host: values.host, port, tls }, log);
+    io.stdout.write(`sidegate broker: listening on ${broker.url} (store ${config.store.kind}, ${config.approvers.oidc.length} OIDC issuer(s), page ${config.publicUrl})\n`);
+    return broker;
+  } catch (err) {
+    io.stderr.write(`sidegate broker: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
+
+/** The CLI entry: runs until SIGTERM/SIGINT. Returns -1 while running, like `sidegate webhook`. */
+export async function runBrokerCommand(argv: string[], io: BrokerCommandIo): Promise<number> {
+  const started = await startBrokerFromArgs(argv, io);
+  if (typeof started === 'number') return started;
+  stopOnSignals({ name: 'sidegate broker', boundMs: 10_000, stderr: io.stderr, stop: () => started.close() });
+  return -1;
+}
