@@ -4,7 +4,7 @@
 // is proven. Either may read a record. Every other path is the approvers' web page, when one is
 // configured.
 //
-//   POST /v1/approvals                  requester  → 201 { id, status, expiresAt }
+//   POST /v1/approvals                  requester  → 201 { id, status, expiresAt, page? }
 //   GET  /v1/approvals?status=&limit=   approver   → { approvals: [...] } oldest first
 //   GET  /v1/approvals/:id              any        → record
 //   GET  /v1/approvals/:id/wait?timeoutMs=  any    → record once decided, or still pending at timeout
@@ -148,7 +148,9 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
       if (!body.success) throw new HttpError(400, `invalid approval request: ${firstIssue(body.error)}`);
       const created = await store.create(withWorkload(body.data, requester));
       service.notifier?.notify(created);
-      return sendJson(res, 201, { id: created.id, status: created.status, expiresAt: created.expiresAt });
+      // Where approvers decide it: the held client is shown the link at once.
+      const page = service.web ? new URL(`/approvals/${created.id}`, service.web.publicUrl).href : undefined;
+      return sendJson(res, 201, { id: created.id, status: created.status, expiresAt: created.expiresAt, ...(page ? { page } : {}) });
     }
     if (method === 'GET') {
       need(caller, 'approver', 'listing approvals needs an approver');

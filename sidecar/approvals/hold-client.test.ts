@@ -297,3 +297,21 @@ test('a peer answering 500s or non-JSON → unavailable', async () => {
     await new Promise((r) => broken.close(r));
   }
 });
+
+test('a token read at every call: a rotated one is used at once, an unreadable one fails closed', () =>
+  withBroker(async (b, _client, decide) => {
+    let current = 'expired-token-0123456789';
+    const client = new ApprovalClient({ url: b.url, token: async () => current });
+    // The old token is refused by the broker: the hold cannot be asked for, so it is not held.
+    assert.equal((await client.hold(req(), { timeoutMs: 5_000 })).status, 'unavailable');
+    // The kubelet rotated the file: the next call presents the new token.
+    current = REQUESTER;
+    const c = created();
+    const held = client.hold(req(), { timeoutMs: 10_000, onCreated: c.onCreated });
+    await decide(await c.id, 'approve', 'dba');
+    assert.equal((await held).status, 'approved');
+    const unreadable = new ApprovalClient({ url: b.url, token: () => Promise.reject(new Error('token file /x is empty')) });
+    const outcome = await unreadable.hold(req(), { timeoutMs: 5_000 });
+    assert.equal(outcome.status, 'unavailable');
+    assert.match(outcome.reason ?? '', /broker token could not be read: token file \/x is empty/);
+  }));

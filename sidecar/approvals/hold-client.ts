@@ -16,12 +16,14 @@ export type HoldOutcome = HoldResult;
 export interface HoldOptions {
   timeoutMs: number;
   signal?: AbortSignal;
-  onCreated?: (id: string) => void;
+  /** `page`: the request on the broker's page, when the broker has one. */
+  onCreated?: (id: string, page?: string) => void;
 }
 
 export interface ApprovalClientOptions {
   url: string;
-  token: string;
+  /** The bearer token, or how to read the current one (a projected token the kubelet rotates). */
+  token: string | (() => Promise<string>);
   /** Deadline for one create/cancel call, and the slack added to each long-poll. Default 5 s. */
   requestTimeoutMs?: number;
 }
@@ -52,10 +54,11 @@ export class ApprovalClient implements ApprovalHolder {
       return { id: '-', status: 'unavailable', reason: `the statement is too long to be held for approval (limit ${MAX_COMMAND_CHARS} characters)` };
     }
     let id: string;
+    let page: string | undefined;
     try {
       // Not abortable: a create cut short may still exist at the broker, pending for nobody; once
       // its id is known, an abort in the meantime cancels it there (below).
-      ({ id } = await this.call<{ id: string }>('POST', '/v1/approvals', body, this.requestTimeoutMs));
+      ({ id, page } = await this.call<{ id: string; page?: string }>('POST', '/v1/approvals', body, this.requestTimeoutMs));
     } catch (err) {
       if (signal?.aborted) return { id: '-', status: 'cancelled' };
       return { id: '-', status: 'unavailable', reason: messageOf(err) };
@@ -65,7 +68,7 @@ export class ApprovalClient implements ApprovalHolder {
       return { id, status: 'cancelled' };
     }
     try {
-      opts.onCreated?.(id);
+      opts.onCreated?.(id, typeof page === 'string' && /^https:\/\/[^\s]{1,500}$/.test(page) ? page : undefined);
     } catch {
       // A failing notice must not turn into an unanswered hold; the wait goes on.
     }
@@ -130,8 +133,15 @@ export class ApprovalClient implements ApprovalHolder {
     await this.call('POST', `/v1/approvals/${encodeURIComponent(id)}/cancel`, { reason }, this.requestTimeoutMs).catch(() => undefined);
   }
 
-  private call<T>(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    return callBroker<T>({ baseUrl: this.opts.url, token: this.opts.token, method, path, body, timeoutMs, signal });
+  private async call<T>(method: 'GET' | 'POST', path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+    let token: string;
+    try {
+      token = typeof this.opts.token === 'string' ? this.opts.token : await this.opts.token();
+    } catch (err) {
+      // No token to present: the broker cannot be asked, so the hold fails closed.
+      throw new BrokerCallError(`the broker token could not be read: ${(err as Error).message}`);
+    }
+    return callBroker<T>({ baseUrl: this.opts.url, token, method, path, body, timeoutMs, signal });
   }
 }
 

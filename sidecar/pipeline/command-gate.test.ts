@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandGate, denialMessage, holdHeartbeat, type ApprovalHolder, type HoldResult, type PolicyDecider } from './command-gate.js';
+import { CommandGate, denialMessage, holdHeartbeat, holdNotice, type ApprovalHolder, type HoldResult, type PolicyDecider } from './command-gate.js';
 import type { CommandFacts, Decision, Principal } from '../../core/vocabulary.js';
 import { heldCommand } from './held-command.js';
 
@@ -87,6 +87,7 @@ test('hold: the waiting client hears a heartbeat until the decision, and none af
   await new Promise((r) => setTimeout(r, 80));
   assert.equal(beats.length, after, 'no heartbeat after the decision');
   assert.equal(holdHeartbeat('apr-7', 185_000), 'sidegate: still waiting for approval apr-7 (3m 5s so far)');
+  assert.match(holdNotice(decision, 'apr-7', 'https://approvals.example/approvals/apr-7'), /held for approval apr-7 \(rule "r"\); waiting for a decision at https:\/\/approvals\.example\/approvals\/apr-7$/);
 });
 
 test('denial messages name the rule', () => {

@@ -39,7 +39,7 @@ export interface HoldResult {
 export interface ApprovalHolder {
   hold(
     req: HoldRequest,
-    opts: { timeoutMs: number; signal?: AbortSignal; onCreated?: (id: string) => void },
+    opts: { timeoutMs: number; signal?: AbortSignal; onCreated?: (id: string, page?: string) => void },
   ): Promise<HoldResult>;
 }
 
@@ -94,7 +94,7 @@ export class CommandGate {
     session: GateSession,
     decision: Decision,
     held: HeldCommand,
-    opts: { signal?: AbortSignal; onCreated?: (id: string) => void; onWaiting?: (id: string, waitedMs: number) => void } = {},
+    opts: { signal?: AbortSignal; onCreated?: (id: string, page?: string) => void; onWaiting?: (id: string, waitedMs: number) => void } = {},
   ): Promise<GateOutcome> {
     if (decision.action !== 'approve') throw new Error('hold() is only for approve decisions');
     if (!this.approvals) {
@@ -102,14 +102,14 @@ export class CommandGate {
     }
     // A client waiting in silence looks hung: once the request exists, it hears that it still waits.
     let heartbeat: NodeJS.Timeout | undefined;
-    const onCreated = (id: string) => {
+    const onCreated = (id: string, page?: string) => {
       const since = Date.now();
       if (opts.onWaiting) {
         const onWaiting = opts.onWaiting;
         heartbeat = setInterval(() => onWaiting(id, Date.now() - since), this.heartbeatMs);
         heartbeat.unref();
       }
-      opts.onCreated?.(id);
+      opts.onCreated?.(id, page);
     };
     const approval = await this.approvals
       .hold(
@@ -178,7 +178,7 @@ export function holdHeartbeat(approvalId: string, waitedMs: number): string {
   return `sidegate: still waiting for approval ${approvalId} (${waited} so far)`;
 }
 
-export function holdNotice(decision: Decision, approvalId: string): string {
+export function holdNotice(decision: Decision, approvalId: string, page?: string): string {
   const who = decision.approvers && decision.approvers.length > 0 ? ` from ${decision.approvers.join(', ')}` : '';
-  return `sidegate: held for approval ${approvalId} (rule "${decision.rule}"); waiting for a decision${who}`;
+  return `sidegate: held for approval ${approvalId} (rule "${decision.rule}"); waiting for a decision${who}${page ? ` at ${page}` : ''}`;
 }

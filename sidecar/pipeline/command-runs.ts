@@ -180,11 +180,11 @@ export class CommandRuns<S extends RunStatement> {
     this.mark(runs, { 'sidegate.approval.hash': held.hash });
     const outcome = await this.gate.hold(this.session, decision, held, {
       signal: holding.abort.signal,
-      onCreated: (id) => {
+      onCreated: (id, page) => {
         approvalId = id;
         for (const run of runs) this.spanOf(run).setAttributes({ 'sidegate.approval.id': id });
         this.log.info('command held for approval', { session: this.session.id, target: this.session.target, rule: decision.rule, approval: id });
-        port.notice(holdNotice(decision, id));
+        port.notice(holdNotice(decision, id, page));
       },
       onWaiting: (id, waitedMs) => port.notice(holdHeartbeat(id, waitedMs)),
     });

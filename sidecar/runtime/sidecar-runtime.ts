@@ -151,8 +151,10 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     approvals = new ApprovalClient({ url: broker.url, token: requesterToken });
     stopBroker = () => broker.close();
   } else {
-    const token = (await readFile(opts.broker.tokenFile, 'utf8')).trim();
-    approvals = new ApprovalClient({ url: opts.broker.url, token });
+    // Read at every call: the kubelet replaces a projected token long before it expires.
+    const brokerToken = new TokenFile(opts.broker.tokenFile);
+    await brokerToken.read();
+    approvals = new ApprovalClient({ url: opts.broker.url, token: () => brokerToken.read() });
   }
 
   const gate = new CommandGate(policy, approvals, () => audit.healthy, positiveIntegerEnv(env, 'SIDEGATE_HOLD_HEARTBEAT_MS'));

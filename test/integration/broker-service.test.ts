@@ -126,6 +126,8 @@ const held = (command: string) => ({
 test('who may ask: only a pod-bound ServiceAccount token for the broker audience creates a request', async () => {
   const created = await call('POST', '/v1/approvals', await podToken(), held('DELETE FROM orders WHERE id = 7'));
   assert.equal(created.status, 201, JSON.stringify(created.json));
+  // The held client is told where approvers decide it.
+  assert.equal(created.json['page'], `https://approvals.example.test/approvals/${created.json['id']}`);
   const record = (await call('GET', `/v1/approvals/${created.json['id']}`, await podToken())).json as unknown as ApprovalRecord;
   // The pod the token proves joins the requester's identities: acting as that pod decides nothing.
   assert.ok(record.requester.identities.includes('pod:ci/job-42-abcde'));
