@@ -148,7 +148,9 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     await chmod(adminTokenFile, 0o600);
     brokerInfo = { url: broker.url, adminTokenFile: resolvePath(adminTokenFile) };
     await writeFile(join(opts.stateDir, 'broker.json'), JSON.stringify(brokerInfo, null, 2), { mode: 0o600 });
-    approvals = new ApprovalClient({ url: broker.url, token: requesterToken });
+    // The embedded store opens at the first hold (a few seconds for PGlite's first database):
+    // this broker is in-process, so a slow first answer is that, not a broker gone away.
+    approvals = new ApprovalClient({ url: broker.url, token: requesterToken, requestTimeoutMs: 60_000 });
     stopBroker = () => broker.close();
   } else {
     // Read at every call: the kubelet replaces a projected token long before it expires.
