@@ -4,9 +4,9 @@
 // itself can be a ConfigMap. Validated strictly: a typo fails at startup instead of quietly
 // leaving a broker that trusts nobody, or the wrong issuer.
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../../policies/duration.js';
+import { issuesLine, yamlDocument } from '../../core/config/config-document.js';
 
 const httpsUrl = z.url({ protocol: /^https$/ });
 const httpUrl = z.url({ protocol: /^https?$/ });
@@ -113,20 +113,13 @@ export class BrokerConfigError extends Error {
 export function parseBrokerConfig(value: unknown, source = 'config'): BrokerConfig {
   const result = brokerConfigSchema.safeParse(value ?? {});
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new BrokerConfigError(`${source}: invalid broker configuration: ${problems.join('; ')}`);
+    throw new BrokerConfigError(`${source}: invalid broker configuration: ${issuesLine(result.error.issues)}`);
   }
   return result.data;
 }
 
 export function parseBrokerConfigYaml(text: string, source = 'config'): BrokerConfig {
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (err) {
-    throw new BrokerConfigError(`${source}: not valid YAML: ${(err as Error).message}`);
-  }
-  return parseBrokerConfig(value, source);
+  return parseBrokerConfig(yamlDocument(text, source, (message) => new BrokerConfigError(message)), source);
 }
 
 export async function loadBrokerConfigFile(file: string): Promise<BrokerConfig> {

@@ -5,6 +5,7 @@
 import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { APPROVAL_EVENT_TYPES, type ApprovalEventType } from './approval-event.js';
+import { issuesLine } from '../../core/config/config-document.js';
 
 /** Secrets are short; a larger file is a wrong path, not a secret. */
 const MAX_SECRET_FILE_BYTES = 4096;
@@ -47,8 +48,7 @@ export class NotificationsConfigError extends Error {
 export function parseNotificationsConfig(value: unknown, source = 'notifications'): NotificationsConfig {
   const result = notificationsConfigSchema.safeParse(value);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new NotificationsConfigError(`${source}: invalid notifications configuration: ${problems.join('; ')}`);
+    throw new NotificationsConfigError(`${source}: invalid notifications configuration: ${issuesLine(result.error.issues)}`);
   }
   return result.data;
 }

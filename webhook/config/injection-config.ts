@@ -2,9 +2,9 @@
 // when it cannot inject. Loaded from YAML and validated strictly so that a typo in an operator's
 // file fails at startup instead of silently producing pods without capture.
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { normaliseCidr } from '../../core/network/cidr.js';
+import { issuesLine, yamlDocument } from '../../core/config/config-document.js';
 
 const port = z.number().int().min(1).max(65535);
 const id = z.number().int().min(1).max(2 ** 31 - 1);
@@ -70,20 +70,13 @@ export class InjectionConfigError extends Error {
 export function parseInjectionConfig(value: unknown, source = 'config'): InjectionConfig {
   const result = injectionConfigSchema.safeParse(value ?? {});
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new InjectionConfigError(`${source}: invalid webhook configuration: ${problems.join('; ')}`);
+    throw new InjectionConfigError(`${source}: invalid webhook configuration: ${issuesLine(result.error.issues)}`);
   }
   return result.data;
 }
 
 export function parseInjectionConfigYaml(text: string, source = 'config'): InjectionConfig {
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (err) {
-    throw new InjectionConfigError(`${source}: not valid YAML: ${(err as Error).message}`);
-  }
-  return parseInjectionConfig(value, source);
+  return parseInjectionConfig(yamlDocument(text, source, (message) => new InjectionConfigError(message)), source);
 }
 
 export async function loadInjectionConfigFile(file: string): Promise<InjectionConfig> {
