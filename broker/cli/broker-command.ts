@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
+import { readSecretFile } from '../../core/config/secret-file.js';
 import { loadBrokerConfigFile, type BrokerConfig } from '../config/broker-config.js';
 import { ApproverTokens } from '../identity/approver-tokens.js';
 import { RequesterTokens } from '../identity/requester-tokens.js';
@@ -47,11 +48,11 @@ const BROKER_SPEC = {
   },
 } as const;
 
-/** A secret file's content, trimmed; refused when empty (the message names the file, never its content). */
-async function secretFile(path: string, what: string): Promise<string> {
-  const text = (await readFile(path, 'utf8')).trim();
-  if (!text) throw new Error(`${what} file ${path} is empty`);
-  return text;
+/** Secrets are short: a token, a password, a connection string, a few session keys. */
+const MAX_SECRET_FILE_BYTES = 16 * 1024;
+
+function secretFile(path: string, what: string): Promise<string> {
+  return readSecretFile(path, MAX_SECRET_FILE_BYTES, (message) => new Error(`${what} file ${message}`));
 }
 
 /** Session secrets: one per line (the first seals, all open), each at least 32 bytes. */
@@ -99,22 +100,17 @@ export async function startBrokerService(config: BrokerConfig, listen: { host: s
       )
     : undefined;
   const page = oidc[0];
-  const web = page
-    ? {
+  const login = page
+    ? createOidcLogin({
+        issuer: page.issuer,
+        clientId: page.clientId,
+        ...(page.clientSecretFile ? { clientSecret: await secretFile(page.clientSecretFile, 'OIDC client secret') } : {}),
         publicUrl: config.publicUrl,
-        ...(await (async () => {
-          const login = createOidcLogin({
-            issuer: page.issuer,
-            clientId: page.clientId,
-            ...(page.clientSecretFile ? { clientSecret: await secretFile(page.clientSecretFile, 'OIDC client secret') } : {}),
-            publicUrl: config.publicUrl,
-            groupsClaim: page.groupsClaim,
-            sessionSecrets: await sessionSecrets(config.session.secretFile),
-          });
-          return { login, authenticate: (req: Parameters<typeof login.authenticate>[0]) => login.authenticate(req) };
-        })()),
-      }
+        groupsClaim: page.groupsClaim,
+        sessionSecrets: await sessionSecrets(config.session.secretFile),
+      })
     : undefined;
+  const web = login ? { publicUrl: config.publicUrl, login, authenticate: login.authenticate.bind(login) } : undefined;
   const notifications = parseNotificationsConfig({ ...config.notifications, publicUrl: config.publicUrl }, 'notifications');
   const notifier = createApprovalNotifier(await loadNotificationTargets(notifications), log);
   const store = await openApprovalStore(await databaseOf(config.store), {

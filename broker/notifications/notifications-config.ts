@@ -2,10 +2,10 @@
 // are pure; loadNotificationTargets reads the secret files (a Slack webhook URL is itself the
 // credential, a generic webhook has a shared HMAC secret), so the configuration file itself can be
 // a ConfigMap and the secrets mounted Secrets. Errors name the field or the file, never a secret.
-import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { APPROVAL_EVENT_TYPES, type ApprovalEventType } from './approval-event.js';
 import { issuesLine } from '../../core/config/config-document.js';
+import { readSecretFile } from '../../core/config/secret-file.js';
 
 /** Secrets are short; a larger file is a wrong path, not a secret. */
 const MAX_SECRET_FILE_BYTES = 4096;
@@ -58,10 +58,10 @@ export async function loadNotificationTargets(config: NotificationsConfig): Prom
   const targets: NotificationTargets = { publicUrl: config.publicUrl, webhooks: [] };
   if (config.slack) {
     const file = config.slack.webhookUrlFile;
-    targets.slack = { webhookUrl: slackWebhookUrl(await readSecretFile(file), file) };
+    targets.slack = { webhookUrl: slackWebhookUrl(await readSecret(file), file) };
   }
   for (const hook of config.webhooks) {
-    const secret = await readSecretFile(hook.secretFile);
+    const secret = await readSecret(hook.secretFile);
     if (secret.length < MIN_WEBHOOK_SECRET_CHARS) {
       throw new NotificationsConfigError(`${hook.secretFile}: a webhook secret needs at least ${MIN_WEBHOOK_SECRET_CHARS} characters`);
     }
@@ -70,26 +70,8 @@ export async function loadNotificationTargets(config: NotificationsConfig): Prom
   return targets;
 }
 
-/** The file's text without surrounding whitespace (a Secret mounted from `echo` ends in a newline). */
-async function readSecretFile(path: string): Promise<string> {
-  let text: string;
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const stats = await handle.stat();
-      if (!stats.isFile()) throw new NotificationsConfigError(`${path}: not a regular file`);
-      if (stats.size > MAX_SECRET_FILE_BYTES) throw new NotificationsConfigError(`${path}: larger than ${MAX_SECRET_FILE_BYTES} bytes`);
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    if (err instanceof NotificationsConfigError) throw err;
-    throw new NotificationsConfigError(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  const secret = text.trim();
-  if (secret.length === 0) throw new NotificationsConfigError(`${path}: empty`);
-  return secret;
+function readSecret(path: string): Promise<string> {
+  return readSecretFile(path, MAX_SECRET_FILE_BYTES, (message) => new NotificationsConfigError(message));
 }
 
 // The URL is the credential: the message says what is wrong with it, never what it is.
