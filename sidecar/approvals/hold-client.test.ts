@@ -14,7 +14,7 @@ const ADMIN = 'admin-token-0123456789';
 const REQUESTER = 'requester-token-0123456789';
 
 const req = (command = 'UPDATE orders SET total = ? WHERE id = ?'): HoldRequest => ({
-  requester: { subject: 'ci', issuer: 'https://ci', identities: ['ci'] },
+  requester: { subject: 'ci', issuer: 'https://ci', identities: ['ci'], claims: { sub: 'ci' } },
   target: 'db',
   protocol: 'postgres',
   ...heldCommand({ sessionId: 's1', target: 'db', sql: Buffer.from(command) }),
@@ -39,7 +39,15 @@ test('the broker request carries every field of the gate\'s hold request, and th
     }),
   };
   assert.ok(full.commandEscaped && full.parameters?.[0]?.truncated && full.context, 'every optional field is set');
-  assert.deepEqual(approvalRequestOf(full, 5_000), { ...full, timeoutMs: 5_000 });
+  const { claims: _claims, ...requester } = full.requester;
+  assert.deepEqual(approvalRequestOf(full, 5_000), { ...full, requester, timeoutMs: 5_000 });
+});
+
+test("the requester's CI context comes from its verified claims, and nothing else of them", () => {
+  const claims = { sub: 'repo:acme/shop:ref:refs/heads/main', repository: 'acme/shop', run_id: '991', actor: 'octocat', secret_note: 'not for the broker' };
+  const body = approvalRequestOf({ ...req(), requester: { subject: claims.sub, issuer: 'https://token.actions.githubusercontent.com', identities: ['ci'], claims } }, 5_000);
+  assert.deepEqual(body.requester.ci, { system: 'github', repository: 'acme/shop', runId: '991', runUrl: 'https://github.com/acme/shop/actions/runs/991', actor: 'octocat' });
+  assert.doesNotMatch(JSON.stringify(body), /not for the broker/);
 });
 
 test('the largest held command the pipeline shows fits the broker\'s schema', () => {

@@ -9,6 +9,7 @@
 import type { ApprovalHolder, HoldRequest, HoldResult } from '../pipeline/command-gate.js';
 import { BrokerCallError, callBroker } from '../../broker/api/broker-http-client.js';
 import { MAX_BODY_BYTES, MAX_COMMAND_CHARS, type ApprovalRecord, type ApprovalRequest } from '../../broker/api/broker-api-schema.js';
+import { ciContextOf } from '../../broker/api/ci-context.js';
 
 /** How a hold ended. The gate's HoldResult under the name this module's callers know. */
 export type HoldOutcome = HoldResult;
@@ -150,8 +151,9 @@ export class ApprovalClient implements ApprovalHolder {
  * broker only when it is named here (and in the broker's schema).
  */
 export function approvalRequestOf(req: HoldRequest, timeoutMs: number): ApprovalRequest {
+  const ci = ciContextOf(req.requester.issuer, req.requester.claims);
   const body: ApprovalRequest = {
-    requester: { subject: req.requester.subject, issuer: req.requester.issuer, identities: [...req.requester.identities] },
+    requester: { subject: req.requester.subject, issuer: req.requester.issuer, identities: [...req.requester.identities], ...(ci ? { ci } : {}) },
     target: req.target,
     protocol: req.protocol,
     command: req.command,

@@ -14,7 +14,8 @@ export interface PolicyDecider {
 
 /** What the broker is asked: the held command exactly as it will run (held-command.ts), and who asks. */
 export interface HoldRequest extends HeldCommand {
-  requester: { subject: string; issuer: string; identities: string[] };
+  /** `claims`: the verified token's, from which the broker request takes the CI context. */
+  requester: { subject: string; issuer: string; identities: string[]; claims: Readonly<Record<string, unknown>> };
   target: string;
   protocol: string;
   rule: string;
@@ -118,6 +119,7 @@ export class CommandGate {
             subject: session.principal.subject,
             issuer: session.principal.issuer,
             identities: [...session.principal.identities],
+            claims: session.principal.claims,
           },
           target: session.target,
           protocol: session.protocol,

@@ -33,6 +33,8 @@ export interface TestOidcProviderOptions {
   cliClientId?: string;
   /** Lifetime of ID tokens, seconds (default 300). */
   idTokenTtlSeconds?: number;
+  /** Address to listen on (default 127.0.0.1): another one inside a test's network namespace. */
+  host?: string;
 }
 
 export interface TestOidcProvider {
@@ -119,10 +121,10 @@ function deviceFlowPages(): NonNullable<NonNullable<Configuration['features']>['
   };
 }
 
-function listen(server: Server): Promise<number> {
+function listen(server: Server, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    server.listen(0, host, () => resolve((server.address() as AddressInfo).port));
   });
 }
 
@@ -220,13 +222,14 @@ export async function startOidcProvider(opts: TestOidcProviderOptions): Promise<
   const cliClientId = opts.cliClientId ?? 'sidegate-cli';
   const redirectUris = new Set(opts.webClient?.redirectUris ?? []);
 
-  const certificate = opts.https ? makeSelfSignedCertificate(undefined, 'oidc') : undefined;
+  const host = opts.host ?? '127.0.0.1';
+  const certificate = opts.https ? makeSelfSignedCertificate(undefined, 'oidc', host === '127.0.0.1' ? [] : [`IP:${host}`]) : undefined;
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
   const server: Server = certificate
     ? createHttpsServer({ cert: certificate.cert, key: await readFile(certificate.keyFile, 'utf8') }, (req, res) => handler(req, res))
     : createHttpServer((req, res) => handler(req, res));
-  const port = await listen(server);
-  const issuer = `${certificate ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const port = await listen(server, host);
+  const issuer = `${certificate ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
