@@ -106,6 +106,7 @@ export async function startBrokerService(config: BrokerConfig, listen: { host: s
         clientId: page.clientId,
         ...(page.clientSecretFile ? { clientSecret: await secretFile(page.clientSecretFile, 'OIDC client secret') } : {}),
         publicUrl: config.publicUrl,
+        scopes: ['openid', 'profile', 'email', ...page.scopes].join(' '),
         groupsClaim: page.groupsClaim,
         sessionSecrets: await sessionSecrets(config.session.secretFile),
       })

@@ -28,6 +28,7 @@ approvers:
       clientId: sidegate
       clientSecretFile: /secrets/oidc-0/client-secret
       groupsClaim: roles
+      scopes: [roles, offline_access]
     - issuer: https://gitlab.example.com
       clientId: sidegate-web
       cliClientId: sidegate-cli
@@ -62,8 +63,8 @@ test('a full document: postgres, cluster requesters with their defaults, two OID
   assert.deepEqual(config.store, { kind: 'postgres', connectionFile: '/secrets/store/connection-string', caFile: '/secrets/store-ca/ca.crt', maxConnections: 20 });
   assert.deepEqual(config.requesters.kubernetes, { issuer: 'https://kubernetes.default.svc.cluster.local', audience: 'sidegate-broker', discovery: true });
   assert.deepEqual(config.approvers.oidc, [
-    { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', groupsClaim: 'roles', usernameClaim: 'preferred_username' },
-    { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username' },
+    { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', groupsClaim: 'roles', usernameClaim: 'preferred_username', scopes: ['roles', 'offline_access'] },
+    { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username', scopes: ['groups'] },
   ]);
   assert.deepEqual(config.approvers.superApprovers, ['alice']);
   assert.deepEqual(config.notifications, {
@@ -121,6 +122,7 @@ test('mistakes fail with the field named', () => {
     ['OIDC issuer without client', replace('      clientId: sidegate-web\n', ''), /approvers\.oidc\.1\.clientId/],
     ['empty CLI client', replace('cliClientId: sidegate-cli', 'cliClientId: ""'), /approvers\.oidc\.1\.cliClientId/],
     ['OIDC typo', replace('groupsClaim: roles', 'groupClaim: roles'), /approvers\.oidc\.0: Unrecognized key: "groupClaim"/],
+    ['a scope with a space in it', replace('scopes: [roles, offline_access]', 'scopes: ["roles admin"]'), /approvers\.oidc\.0\.scopes\.0: a scope token/],
     ['the same issuer twice', replace('issuer: https://gitlab.example.com', 'issuer: https://login.example.com'), /approvers\.oidc: each issuer once/],
     ['empty super-approver', replace('superApprovers: [alice]', 'superApprovers: [""]'), /approvers\.superApprovers\.0/],
     ['unknown event', replace('events: [approval.decided]', 'events: [approval.expired]'), /notifications\.webhooks\.0\.events\.0/],

@@ -66,6 +66,11 @@ const oidcApproverIssuerSchema = z.strictObject({
   clientSecretFile: filePath.optional(),
   groupsClaim: name.default('groups'),
   usernameClaim: name.default('preferred_username'),
+  /**
+   * Scopes the page asks for beyond `openid profile email`: most providers release groups only for
+   * their own scope (Dex, Keycloak, Authentik: `groups`). The CLI's device login asks for the same.
+   */
+  scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/, 'a scope token (RFC 6749 §3.3)')).max(16).default(['groups']),
   caFile: filePath.optional(),
 });
 

@@ -46,10 +46,12 @@ test('CI context is read from the record or its requester, strings only, bounded
   assert.deepEqual(approvalEvent({ ...pending, ci: 'nonsense' } as ApprovalRecord, 'https://b.example').approval.ci, {});
 });
 
-test('votes become approvers in order, whatever shape the approver has; junk votes are skipped', () => {
+test('votes as the store records them become approvers in order, with their verdicts; junk votes are skipped', () => {
   const votes = [
-    { approver: { issuer: 'https://idp', subject: 'u1', name: 'alice', groups: ['dba'] }, decision: 'approve', reason: 'ok', at: '2025-01-01T10:01:00.000Z' },
-    { approver: 'bob', decision: 'approve' },
+    { approver: { issuer: 'https://idp', subject: 'u1', name: 'alice', groups: ['dba'] }, verdict: 'approved', reason: 'ok', at: '2025-01-01T10:01:00.000Z' },
+    { approver: 'bob', verdict: 'approved' },
+    { approver: { issuer: 'https://idp', subject: 'u3', name: 'dave', groups: [] }, verdict: 'denied' },
+    { approver: 'erin', decision: 'approve' },
     { approver: { subject: 'no-name' } },
     null,
     'carol',
@@ -58,6 +60,9 @@ test('votes become approvers in order, whatever shape the approver has; junk vot
   assert.deepEqual(event.approval.approvers, [
     { name: 'alice', issuer: 'https://idp', decision: 'approve', reason: 'ok', at: '2025-01-01T10:01:00.000Z' },
     { name: 'bob', decision: 'approve' },
+    { name: 'dave', issuer: 'https://idp', decision: 'deny' },
+    // A field the store never writes says nothing.
+    { name: 'erin' },
   ]);
 });
 

@@ -121,8 +121,9 @@ function voteApprover(vote: unknown): NotifiedApprover | undefined {
   const approver: NotifiedApprover = { name };
   const issuer = isObject(who) ? shortString(who['issuer']) : undefined;
   if (issuer !== undefined) approver.issuer = issuer;
-  const decision = vote['decision'];
-  if (decision === 'approve' || decision === 'deny') approver.decision = decision;
+  // The store records a vote's verdict as the outcome it asks for (ApprovalVote.verdict).
+  const verdict = vote['verdict'];
+  if (verdict === 'approved' || verdict === 'denied') approver.decision = verdict === 'approved' ? 'approve' : 'deny';
   const reason = shortString(vote['reason'], MAX_REASON_CHARS);
   if (reason !== undefined) approver.reason = reason;
   const at = shortString(vote['at']);

@@ -193,8 +193,8 @@ test('broker.yaml: accepted by the broker\'s own parser, every key set from valu
   assert.deepEqual(config.requesters, { kubernetes: { issuer: 'https://kubernetes.default.svc.cluster.local', audience: 'sidegate-broker', discovery: true } });
   assert.deepEqual(config.approvers, {
     oidc: [
-      { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', caFile: '/secrets/oidc-0-ca/ca.crt', groupsClaim: 'roles', usernameClaim: 'preferred_username' },
-      { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username' },
+      { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', caFile: '/secrets/oidc-0-ca/ca.crt', groupsClaim: 'roles', usernameClaim: 'preferred_username', scopes: ['groups'] },
+      { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username', scopes: ['groups'] },
     ],
     superApprovers: ['alice', 'bob'],
   });

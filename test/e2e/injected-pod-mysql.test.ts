@@ -12,36 +12,26 @@ import { mkdtemp, rm, writeFile, readFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { createNamespacePair, letOtherUsersReach, mustRun, run, spawnInNamespace, type NamespacePair } from '../netns/network-namespaces.js';
 import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
 import { startWebhookServer, type WebhookServer } from '../../webhook/admission/webhook-server.js';
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
 import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
-import { applyJsonPatch } from '../support/apply-json-patch.js';
 import { makeSelfSignedCertificate } from '../support/self-signed-certificate.js';
-import { httpsRequest } from '../support/https-json-client.js';
 import { flattenOtlpJson, verifyChain } from '../../sidecar/audit/index.js';
-import { prepareContainer, runContainer, startContainer, type PodSpec, type VolumeContents } from './pod-simulator.js';
+import type { PodSpec, VolumeContents } from './pod-simulator.js';
+import { admitPod, runPatchedPod, RUNNER_UID, type InjectedSidecar } from './injected-pod-harness.js';
 
-const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-const RUNNER_UID = 65534;
 const TARGET_USER = 'app';
 const TARGET_PASSWORD = 'e2e-Maria-Pw-7d31';
 const POD_SUBJECT = 'system:serviceaccount:ci:runner';
-
-interface RunningPod {
-  sidecar: ChildProcess;
-  stateDir: string;
-  log: () => string;
-}
 
 let ns: NamespacePair;
 let dir: string;
 let webhook: WebhookServer;
 let webhookCa: string;
-let pod: RunningPod;
+let pod: InjectedSidecar;
 let jwksFile: string;
 let podToken = '';
 let restoreModes: (() => Promise<void>) | undefined;
@@ -87,44 +77,14 @@ function asRoot(sql: string) {
   return run(['mariadb', '--no-defaults', `--socket=${mariaSocket}`, '-uroot', '-N', '-B', '-e', sql]);
 }
 
-/** Sends the pod to the webhook as an AdmissionReview and returns the patched pod. */
-async function admit(spec: PodSpec): Promise<PodSpec> {
-  const review = {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: { uid: randomUUID(), kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'ci', operation: 'CREATE', object: spec, dryRun: false },
-  };
-  const reply = await httpsRequest(`${webhook.url}/mutate`, { ca: webhookCa, method: 'POST', body: JSON.stringify(review), headers: { 'content-type': 'application/json' } });
-  assert.equal(reply.status, 200, reply.text);
-  const response = (reply.json as { response: { allowed: boolean; patch: string } }).response;
-  assert.equal(response.allowed, true);
-  return applyJsonPatch(spec, JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'))) as PodSpec;
-}
-
-/** Runs the patched pod in `pair.pod`: the init container (redirect rules), then the sidecar until ready. */
-async function runPod(pair: NamespacePair, patched: PodSpec, policy: string, root: string): Promise<RunningPod> {
-  const init = patched.spec.initContainers!.find((c) => c.name === 'sidegate-init')!;
-  const side = patched.spec.initContainers!.find((c) => c.name === 'sidegate')!;
+/** Runs the patched pod in `pair.pod` with what the cluster would put in its volumes. */
+function runPod(pair: NamespacePair, patched: PodSpec, policy: string, root: string): Promise<InjectedSidecar> {
   const volumes: VolumeContents = {
     'sidegate-policy': { 'policy.yaml': { content: policy, mode: 0o644, owner: 'root' } },
     'sidegate-credentials': { 'credentials.yaml': { content: `targets:\n  shop: { username: ${TARGET_USER}, password: "${TARGET_PASSWORD}" }\n`, mode: 0o444, owner: 'root' } },
     'sidegate-token': { token: podToken },
   };
-  const entrypoint = [process.execPath, CLI];
-  const r = await runContainer(pair.pod, await prepareContainer(init, root, volumes, entrypoint));
-  assert.equal(r.code, 0, r.stderr);
-  const sideProc = await prepareContainer(side, root, volumes, entrypoint);
-  const stateDir = sideProc.argv[sideProc.argv.indexOf('--state-dir') + 1]!;
-  const sidecar = startContainer(pair.pod, sideProc);
-  let log = '';
-  sidecar.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  sidecar.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!/"sidecar ready"/.test(log)) {
-    if (Date.now() > deadline || sidecar.exitCode !== null) throw new Error(`sidecar did not start:\n${log}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return { sidecar, stateDir, log: () => log };
+  return runPatchedPod(pair.pod, patched, volumes, root);
 }
 
 function podPolicy(v4Target: string, v6Target: string): string {
@@ -176,7 +136,7 @@ before(async () => {
     metadata: { name: 'migrate', namespace: 'ci' },
     spec: { containers: [{ name: 'runner', image: 'mariadb:10.11', command: ['mariadb', '-h', ns.v4.db, '-u', TARGET_USER, 'shop', '-e', 'SELECT count(*) FROM items'] }] },
   };
-  pod = await runPod(ns, await admit(spec), podPolicy(`${ns.v4.db}:3306`, `[${ns.v6.db}]:3306`), join(dir, 'pod'));
+  pod = await runPod(ns, await admitPod({ url: webhook.url, ca: webhookCa }, spec), podPolicy(`${ns.v4.db}:3306`, `[${ns.v6.db}]:3306`), join(dir, 'pod'));
 });
 
 after(async () => {

@@ -13,24 +13,20 @@ import { mkdtemp, rm, writeFile, readFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { createNamespacePair, letOtherUsersReach, mustRun, run, type NamespacePair } from '../netns/network-namespaces.js';
 import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
 import { startWebhookServer, type WebhookServer } from '../../webhook/admission/webhook-server.js';
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
 import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
-import { applyJsonPatch } from '../support/apply-json-patch.js';
 import { makeSelfSignedCertificate } from '../support/self-signed-certificate.js';
-import { httpsRequest } from '../support/https-json-client.js';
 import { flattenOtlpJson, verifyChain } from '../../sidecar/audit/index.js';
-import { prepareContainer, runContainer, startContainer, type PodSpec, type VolumeContents } from './pod-simulator.js';
+import type { PodSpec, VolumeContents } from './pod-simulator.js';
+import { admitPod, runPatchedPod, startPodPostgres, RUNNER_UID, type PodPostgres } from './injected-pod-harness.js';
 import { watchJsonLines, type JsonLinesProcess } from '../netns/json-lines-process.js';
 import { spawnInNamespace } from '../netns/network-namespaces.js';
 
-const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-const PGBIN = '/usr/lib/postgresql/15/bin';
-const RUNNER_UID = 65534;
+const TARGET_PASSWORD = 'e2e-Target-Pw-55aa';
 const EGRESS_SERVERS = fileURLToPath(new URL('./fixtures/egress-servers.js', import.meta.url));
 
 /** A pod made from a patched spec: its sidecar process, where it keeps state, what it logged. */
@@ -51,7 +47,7 @@ let widePod: RunningPod | undefined;
 let nsWide: NamespacePair | undefined;
 const servers: JsonLinesProcess[] = [];
 let wideServers: JsonLinesProcess;
-let pgData: string;
+let postgres: PodPostgres | undefined;
 let jwksFile: string;
 /** CA of the git/web fixture's HTTPS certificate (for GIT_SSL_CAINFO / curl --cacert). */
 let fixtureCaFile: string;
@@ -60,68 +56,15 @@ let restoreModes: (() => Promise<void>) | undefined;
 /** The pod's projected ServiceAccount token (what the sidecar's token file holds). */
 let podToken = '';
 
-async function startPostgresIn(namespace: string, addresses: string[]): Promise<void> {
-  pgData = join(dir, 'pg');
-  await mustRun(['mkdir', '-p', pgData]);
-  await mustRun(['chown', 'postgres:postgres', pgData]);
-  await mustRun(['runuser', '-u', 'postgres', '--', `${PGBIN}/initdb`, '-D', pgData, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256']);
-  await writeFile(
-    join(pgData, 'postgresql.conf'),
-    `listen_addresses = '${addresses.join(',')}'\nport = 5432\nunix_socket_directories = '${pgData}'\nfsync = off\n`,
-    { flag: 'a' },
-  );
-  await writeFile(join(pgData, 'pg_hba.conf'), 'local all all trust\nhost all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n');
-  await mustRun(['chown', '-R', 'postgres:postgres', pgData]);
-  await mustRun(['ip', 'netns', 'exec', namespace, 'runuser', '-u', 'postgres', '--', `${PGBIN}/pg_ctl`, '-D', pgData, '-l', join(pgData, 'log'), '-w', 'start'], { timeoutMs: 60_000 });
-  const psql = (sql: string, db = 'postgres') => mustRun(['ip', 'netns', 'exec', namespace, 'runuser', '-u', 'postgres', '--', 'psql', '-X', '-q', '-h', pgData, '-d', db, '-c', sql]);
-  await psql("CREATE ROLE app LOGIN PASSWORD 'e2e-Target-Pw-55aa'");
-  await psql('CREATE DATABASE shop OWNER app');
-  await psql("SET ROLE app; CREATE TABLE items (id int, name text); INSERT INTO items VALUES (1, 'a'), (2, 'b'), (3, 'c');", 'shop');
-}
-
-/** Sends the pod to the webhook as an AdmissionReview and returns the patched pod. */
-async function admit(spec: PodSpec): Promise<PodSpec> {
-  const review = {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: { uid: randomUUID(), kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'ci', operation: 'CREATE', object: spec, dryRun: false },
-  };
-  const reply = await httpsRequest(`${webhook.url}/mutate`, { ca: webhookCa, method: 'POST', body: JSON.stringify(review), headers: { 'content-type': 'application/json' } });
-  assert.equal(reply.status, 200, reply.text);
-  const response = (reply.json as { response: { allowed: boolean; patch: string } }).response;
-  assert.equal(response.allowed, true);
-  return applyJsonPatch(spec, JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'))) as PodSpec;
-}
-
-/** Runs the patched pod in `pair.pod`: the init container (redirect rules), then the sidecar until ready. */
+/** Runs the patched pod in `pair.pod` with what the cluster would put in its volumes. */
 async function runPod(pair: NamespacePair, patched: PodSpec, policy: string, root: string): Promise<RunningPod> {
-  const init = patched.spec.initContainers!.find((c) => c.name === 'sidegate-init')!;
-  const side = patched.spec.initContainers!.find((c) => c.name === 'sidegate')!;
-  assert.equal(side.restartPolicy, 'Always', 'native sidecar');
-  // What the cluster would put in the volumes: the policy ConfigMap, the credentials Secret and
-  // the projected ServiceAccount token.
   const volumes: VolumeContents = {
     'sidegate-policy': { 'policy.yaml': { content: policy, mode: 0o644, owner: 'root' } },
     // As the kubelet writes a Secret with the injected defaultMode 0444: root-owned, world-readable.
-    'sidegate-credentials': { 'credentials.yaml': { content: `targets:\n  shop: { username: app, password: "e2e-Target-Pw-55aa" }\n`, mode: 0o444, owner: 'root' } },
+    'sidegate-credentials': { 'credentials.yaml': { content: `targets:\n  shop: { username: app, password: "${TARGET_PASSWORD}" }\n`, mode: 0o444, owner: 'root' } },
     'sidegate-token': { token: podToken },
   };
-  const entrypoint = [process.execPath, CLI];
-  const initProc = await prepareContainer(init, root, volumes, entrypoint);
-  const r = await runContainer(pair.pod, initProc);
-  assert.equal(r.code, 0, r.stderr);
-  const sideProc = await prepareContainer(side, root, volumes, entrypoint);
-  const stateDir = sideProc.argv[sideProc.argv.indexOf('--state-dir') + 1]!;
-  const sidecar = startContainer(pair.pod, sideProc);
-  let log = '';
-  sidecar.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  sidecar.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!/"sidecar ready"/.test(log)) {
-    if (Date.now() > deadline || sidecar.exitCode !== null) throw new Error(`sidecar did not start:\n${log}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return { ns: pair, sidecar, stateDir, log: () => log };
+  return { ns: pair, ...(await runPatchedPod(pair.pod, patched, volumes, root)) };
 }
 
 /** The git repository and web endpoint a CI job fetches from, served in `namespace` (+ a sink at `sinkAddr`). */
@@ -154,7 +97,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sidegate-e2e-'));
   await chmod(dir, 0o755);
   ns = await createNamespacePair();
-  await startPostgresIn(ns.db, [ns.v4.db, ns.v6.db]);
+  postgres = await startPodPostgres(dir, ns.db, [ns.v4.db, ns.v6.db], TARGET_PASSWORD);
   const cert = makeSelfSignedCertificate(join(dir));
   webhookCa = cert.cert;
   webhook = await startWebhookServer({
@@ -191,7 +134,7 @@ before(async () => {
     metadata: { name: 'migrate', namespace: 'ci' },
     spec: { containers: [{ name: 'runner', image: 'postgres:15', command: ['psql', '-h', ns.v4.db, '-U', 'app', '-d', 'shop', '-c', 'SELECT count(*) FROM items'] }] },
   };
-  pod = await runPod(ns, await admit(spec), podPolicy(`${ns.v4.db}:5432`, `[${ns.v6.db}]:5432`), join(dir, 'pod'));
+  pod = await runPod(ns, await admitPod({ url: webhook.url, ca: webhookCa }, spec), podPolicy(`${ns.v4.db}:5432`, `[${ns.v6.db}]:5432`), join(dir, 'pod'));
 
   // The second pod asks for HTTP and HTTPS to be captured as well. Its target's address has only
   // a connection sink behind it; dbOther stands for a destination an operator refuses.
@@ -204,7 +147,7 @@ before(async () => {
   const widePolicy =
     podPolicy(`${nsWide.v4.dbAlt}:5432`, `[${nsWide.v6.dbAlt}]:5432`) +
     `egress:\n  default: passthrough\n  rules:\n    - { name: no-other-host, destinations: ["${nsWide.v4.dbOther}/32"], action: refuse }\n`;
-  widePod = await runPod(nsWide, await admit(wideSpec), widePolicy, join(dir, 'pod-wide'));
+  widePod = await runPod(nsWide, await admitPod({ url: webhook.url, ca: webhookCa }, wideSpec), widePolicy, join(dir, 'pod-wide'));
 });
 
 function podPolicy(v4Target: string, v6Target: string): string {
@@ -228,7 +171,7 @@ after(async () => {
   for (const p of [pod, widePod]) p?.sidecar.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 300));
   for (const p of servers) await p.stop();
-  if (pgData && ns) await run(['ip', 'netns', 'exec', ns.db, 'runuser', '-u', 'postgres', '--', `${PGBIN}/pg_ctl`, '-D', pgData, '-m', 'immediate', 'stop']);
+  await postgres?.stop();
   await webhook?.close();
   await ns?.destroy();
   await nsWide?.destroy();

@@ -1,0 +1,97 @@
+// What every injected-pod test does the same way: send a runner pod to the running webhook as an
+// AdmissionReview, run the patched pod (the init container's redirect rules, then the sidecar
+// until it says it is ready) and, for the PostgreSQL pods, start the target in the db namespace.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { mustRun, run } from '../netns/network-namespaces.js';
+import { applyJsonPatch } from '../support/apply-json-patch.js';
+import { httpsRequest } from '../support/https-json-client.js';
+import { prepareContainer, runContainer, startContainer, type PodSpec, type VolumeContents } from './pod-simulator.js';
+
+export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+export const PGBIN = '/usr/lib/postgresql/15/bin';
+/** The runner's uid: not root, not the sidecar's. */
+export const RUNNER_UID = 65534;
+
+/** The patched pod's sidecar process, where it keeps state, what it logged. */
+export interface InjectedSidecar {
+  sidecar: ChildProcess;
+  stateDir: string;
+  log: () => string;
+}
+
+/** Sends the pod to the webhook as an AdmissionReview and returns the patched pod. */
+export async function admitPod(webhook: { url: string; ca: string }, spec: PodSpec): Promise<PodSpec> {
+  const review = {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: randomUUID(), kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'ci', operation: 'CREATE', object: spec, dryRun: false },
+  };
+  const reply = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: JSON.stringify(review), headers: { 'content-type': 'application/json' } });
+  assert.equal(reply.status, 200, reply.text);
+  const response = (reply.json as { response: { allowed: boolean; patch: string } }).response;
+  assert.equal(response.allowed, true);
+  return applyJsonPatch(spec, JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'))) as PodSpec;
+}
+
+/**
+ * Runs the patched pod in network namespace `podNamespace`: the init container (redirect rules),
+ * then the sidecar until ready. `volumes` is what the cluster would put in the pod's volumes.
+ */
+export async function runPatchedPod(podNamespace: string, patched: PodSpec, volumes: VolumeContents, root: string): Promise<InjectedSidecar> {
+  const init = patched.spec.initContainers!.find((c) => c.name === 'sidegate-init')!;
+  const side = patched.spec.initContainers!.find((c) => c.name === 'sidegate')!;
+  assert.equal(side.restartPolicy, 'Always', 'native sidecar');
+  const entrypoint = [process.execPath, CLI];
+  const r = await runContainer(podNamespace, await prepareContainer(init, root, volumes, entrypoint));
+  assert.equal(r.code, 0, r.stderr);
+  const sideProc = await prepareContainer(side, root, volumes, entrypoint);
+  const stateDir = sideProc.argv[sideProc.argv.indexOf('--state-dir') + 1]!;
+  const sidecar = startContainer(podNamespace, sideProc);
+  let log = '';
+  sidecar.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  sidecar.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const deadline = Date.now() + 30_000;
+  while (!/"sidecar ready"/.test(log)) {
+    if (Date.now() > deadline || sidecar.exitCode !== null) throw new Error(`sidecar did not start:\n${log}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return { sidecar, stateDir, log: () => log };
+}
+
+/** A PostgreSQL 15 cluster in `namespace`: role `app` owning database `shop` with table items (1 a, 2 b, 3 c). */
+export interface PodPostgres {
+  pgData: string;
+  /** SQL as the superuser over the cluster's Unix socket. */
+  psql(sql: string, db?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startPodPostgres(dir: string, namespace: string, addresses: string[], appPassword: string): Promise<PodPostgres> {
+  const pgData = join(dir, 'pg');
+  await mustRun(['mkdir', '-p', pgData]);
+  await mustRun(['chown', 'postgres:postgres', pgData]);
+  await mustRun(['runuser', '-u', 'postgres', '--', `${PGBIN}/initdb`, '-D', pgData, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256']);
+  await writeFile(
+    join(pgData, 'postgresql.conf'),
+    `listen_addresses = '${addresses.join(',')}'\nport = 5432\nunix_socket_directories = '${pgData}'\nfsync = off\n`,
+    { flag: 'a' },
+  );
+  await writeFile(join(pgData, 'pg_hba.conf'), 'local all all trust\nhost all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n');
+  await mustRun(['chown', '-R', 'postgres:postgres', pgData]);
+  const asPostgres = (argv: string[]) => ['ip', 'netns', 'exec', namespace, 'runuser', '-u', 'postgres', '--', ...argv];
+  await mustRun(asPostgres([`${PGBIN}/pg_ctl`, '-D', pgData, '-l', join(pgData, 'log'), '-w', 'start']), { timeoutMs: 60_000 });
+  const psql = (sql: string, db = 'postgres') => mustRun(asPostgres(['psql', '-X', '-q', '-tA', '-h', pgData, '-d', db, '-c', sql]));
+  await psql(`CREATE ROLE app LOGIN PASSWORD '${appPassword}'`);
+  await psql('CREATE DATABASE shop OWNER app');
+  await psql("SET ROLE app; CREATE TABLE items (id int, name text); INSERT INTO items VALUES (1, 'a'), (2, 'b'), (3, 'c');", 'shop');
+  return {
+    pgData,
+    psql,
+    stop: async () => void (await run(asPostgres([`${PGBIN}/pg_ctl`, '-D', pgData, '-m', 'immediate', 'stop']))),
+  };
+}
