@@ -181,17 +181,31 @@ const only = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
 const selectedWorkload = (name: string) => !only || only.some((o) => name.includes(o));
 const selectedPath = (name: string) => !args.paths || args.paths.split(',').includes(name);
 
-/** Each workload over each path, `rounds` times, the order of the paths alternating each round. */
-async function measure<P extends { name: string }>(workloads: Workload<P>[], paths: P[], results: Measurement[]): Promise<void> {
+/** One workload over the selected paths, ready to run a round. */
+interface Scheduled {
+  workload: string;
+  paths: { name: string; run: (round: number) => Promise<Measurement> }[];
+}
+
+function schedule<P extends { name: string }>(workloads: Workload<P>[], paths: P[]): Scheduled[] {
   const chosen = paths.filter((p) => selectedPath(p.name));
-  for (const w of workloads.filter((w) => selectedWorkload(w.name))) {
-    for (let round = 1; round <= rounds; round++) {
-      // Alternate the order of paths each round, so no path always runs first or last.
-      const order = round % 2 === 1 ? chosen : [...chosen].reverse();
+  return workloads.filter((w) => selectedWorkload(w.name)).map((w) => ({ workload: w.name, paths: chosen.map((p) => ({ name: p.name, run: (round: number) => w.run(p, round) })) }));
+}
+
+/**
+ * Round by round, every workload over each path: a round measures PostgreSQL and MySQL minutes
+ * apart at most, so a shared machine's slow spell hits both protocols' figures in the same round
+ * instead of one protocol's all rounds. Paths alternate their order each round, so no path always
+ * runs first or last.
+ */
+async function measure(scheduled: Scheduled[], results: Measurement[]): Promise<void> {
+  for (let round = 1; round <= rounds; round++) {
+    for (const w of scheduled) {
+      const order = round % 2 === 1 ? w.paths : [...w.paths].reverse();
       for (const p of order) {
-        const m = await w.run(p, round);
+        const m = await p.run(round);
         results.push(m);
-        log(`${w.name} | ${p.name} | round ${round}: ${m.throughput.toFixed(1)} ${m.unit}`);
+        log(`${w.workload} | ${p.name} | round ${round}: ${m.throughput.toFixed(1)} ${m.unit}`);
       }
     }
   }
@@ -209,7 +223,8 @@ const MYSQL_PATHS: MysqlPathName[] = ['direct', 'haproxy', 'sidegate', 'passthro
 /** One sbtest table: small enough to prepare in seconds and stay in the buffer pool. */
 const MYSQL_TABLE_ROWS = 10_000;
 
-async function measurePostgres(env: BenchEnvironment, results: Measurement[], memory: Record<string, number>): Promise<void> {
+/** Loads the PostgreSQL data, measures memory, and returns its workloads and what removes their files. */
+async function preparePostgres(env: BenchEnvironment, memory: Record<string, number>, cleanups: (() => Promise<void>)[]): Promise<Scheduled[]> {
   const direct = env.paths.find((p) => p.name === 'direct')!;
   const sidegate = env.paths.find((p) => p.name === 'sidegate')!;
   const db = env.pg.database;
@@ -237,6 +252,7 @@ async function measurePostgres(env: BenchEnvironment, results: Measurement[], me
   const copyFile = join(tmpdir(), `sidegate-bench-copy-${process.pid}.tsv`);
   const dump = await run('psql', ['-X', '-q', '-c', `\\copy bench_copy TO '${copyFile}'`], pgEnv(direct, db));
   if (dump.code !== 0) throw new Error(`copy dump failed: ${dump.stderr}`);
+  cleanups.push(() => rm(copyFile, { force: true }));
   const copyMb = (await readFile(copyFile)).length / (1024 * 1024);
 
   // Memory: idle, then with 100 idle client connections; each the median of samples over a
@@ -279,17 +295,16 @@ async function measurePostgres(env: BenchEnvironment, results: Measurement[], me
       run: (p, r) => timedPsql(p, db, `COPY FROM STDIN (${copyMb.toFixed(0)} MB)`, `\\copy bench_copy_in FROM '${copyFile}'`, copyMb, 'MB/s', r, 'TRUNCATE bench_copy_in'),
     },
   ];
-  await measure(workloads, env.paths, results);
-  await rm(copyFile, { force: true });
+  return schedule(workloads, env.paths);
 }
 
-async function measureMysql(env: MysqlBenchEnvironment, results: Measurement[]): Promise<void> {
+function mysqlWorkloads(env: MysqlBenchEnvironment): Scheduled[] {
   const workloads: Workload<MysqlPathEndpoint>[] = [
     { name: MYSQL_POINT_SELECT_8, run: (p, r) => sysbench(env, p, MYSQL_POINT_SELECT_8, 'oltp_point_select', 8, r) },
     { name: MYSQL_READ_ONLY_8, run: (p, r) => sysbench(env, p, MYSQL_READ_ONLY_8, 'oltp_read_only', 8, r) },
     { name: MYSQL_POINT_SELECT_1, run: (p, r) => sysbench(env, p, MYSQL_POINT_SELECT_1, 'oltp_point_select', 1, r) },
   ];
-  await measure(workloads, env.paths, results);
+  return schedule(workloads, env.paths);
 }
 
 async function main(): Promise<void> {
@@ -308,14 +323,29 @@ async function main(): Promise<void> {
   let mysql: MysqlBenchEnvironment | undefined;
   const results: Measurement[] = [];
   const memory: Record<string, number> = {};
+  const cleanups: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const c of cleanups) await c().catch(() => undefined);
+    await postgres?.close();
+    await mysql?.close();
+    await sink.close();
+    await rm(dir, { recursive: true, force: true });
+  };
+  // Stopped by hand (Ctrl-C, kill): the proxies, poolers and sidecars it started go too.
+  const stop = (signal: NodeJS.Signals) => {
+    log(`bench: ${signal}, stopping what it started`);
+    void closeAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     const shared: BenchShared = { identity: await createBenchIdentity(dir), otlpEndpoint: sink.endpoint, log };
     // Every selected path is started before anything is measured, so one that cannot start
     // (sidegate without an adapter for the protocol) fails the run at once.
     if (wantMysql) mysql = await startMysqlBenchEnvironment({ ...shared, tableRows: MYSQL_TABLE_ROWS, wanted: selectedPath });
     if (wantPostgres) postgres = await startBenchEnvironment(shared);
-    if (postgres) await measurePostgres(postgres, results, memory);
-    if (mysql) await measureMysql(mysql, results);
+    const scheduled = [...(postgres ? await preparePostgres(postgres, memory, cleanups) : []), ...(mysql ? mysqlWorkloads(mysql) : [])];
+    await measure(scheduled, results);
     cpuReference.push(cpuReferenceMs());
     log(`CPU reference: ${cpuReference.map((ms) => ms.toFixed(0)).join(' ms, ')} ms (start, end)`);
     const readyMs = { ...postgres?.readyMs, ...mysql?.readyMs };
@@ -327,10 +357,7 @@ async function main(): Promise<void> {
     if (args.docs) await writeDocs(md);
     process.stdout.write(md);
   } finally {
-    await postgres?.close();
-    await mysql?.close();
-    await sink.close();
-    await rm(dir, { recursive: true, force: true });
+    await closeAll();
   }
 }
 
