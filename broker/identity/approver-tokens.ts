@@ -8,7 +8,7 @@
 import type { IssuerSpec } from '../../core/vocabulary.js';
 import { IdentityError, TokenVerifier, discoveryUrlOf, type TokenVerifierOptions, type VerifiedToken } from '../../core/tokens/index.js';
 import type { VerifiedApprover } from '../api/parties.js';
-import { claimAt } from './claim-path.js';
+import { claimAt } from '../../core/tokens/claim-path.js';
 
 export interface ApproverIssuer {
   /** The issuer URL (`iss`); keys are found through its discovery document unless jwksUrl is set. */
