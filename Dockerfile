@@ -24,6 +24,7 @@ COPY sidecar ./sidecar
 COPY policies ./policies
 COPY webhook ./webhook
 COPY broker ./broker
+COPY exchange ./exchange
 # tsconfig includes test/ and some unit tests import its helpers; the compiled tests are dropped.
 COPY test ./test
 RUN npx tsc -p tsconfig.json \

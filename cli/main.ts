@@ -10,6 +10,7 @@
 //   audit show|verify [FILE]   print the audit trail as a tree / verify its hash chain
 //   webhook                    the admission webhook (injection) over HTTPS
 //   broker                     the approval broker over HTTPS (store, API, approvers' page)
+//   exchange                   the token exchange over HTTPS (RFC 8693: short-lived target credentials)
 //   drain                      ask the running sidecar to stop accepting and finish (preStop)
 //   init                       the pod's init container: install the traffic redirect rules
 // Every command answers --help/-h on stdout with exit 0; usage errors exit 2 (core/command-line/command-line.ts).
@@ -33,6 +34,7 @@ commands:
   audit      show [FILE] | verify [FILE]
   webhook    --tls-cert FILE --tls-key FILE [--config FILE] [--port 8443] [--namespaces-file FILE]
   broker     --config FILE --tls-cert FILE --tls-key FILE [--port 8443]
+  exchange   --config FILE --tls-cert FILE --tls-key FILE [--port 8443]
   drain      [--admin-port 16002]      (the sidecar's preStop hook)
   init       [--capture-port 16001] [--uid 7331] [--gid 7331] [--include-ports 5432|*] [--exclude-ports …] [--exclude-cidrs …]
 `;
@@ -65,6 +67,8 @@ export async function main(argv: string[], io: MainIo = { stdout: process.stdout
       return (await import('../webhook/cli/webhook-command.js')).runWebhookCommand(rest, io);
     case 'broker':
       return (await import('../broker/cli/broker-command.js')).runBrokerCommand(rest, io);
+    case 'exchange':
+      return (await import('../exchange/cli/exchange-command.js')).runExchangeCommand(rest, io);
     case 'drain':
       return (await import('../sidecar/cli/drain-command.js')).runDrainCommand(rest, io);
     case 'init':

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=dist/.build-stamp
-if [ -f "$stamp" ] && [ -z "$(find core cli sidecar webhook broker policies test tsconfig.json package.json package-lock.json \
+if [ -f "$stamp" ] && [ -z "$(find core cli sidecar webhook broker exchange policies test tsconfig.json package.json package-lock.json \
     -newer "$stamp" \( -type d -o -name '*.ts' -o -name '*.json' \) -not -path 'test/.run*' -print -quit)" ]; then
   exit 0
 fi

@@ -9,7 +9,7 @@ export interface ImportEdge {
   to: string;
 }
 
-const SOURCE_ROOTS = ['core', 'cli', 'policies', 'sidecar', 'webhook', 'broker', 'test'];
+const SOURCE_ROOTS = ['core', 'cli', 'policies', 'sidecar', 'webhook', 'broker', 'exchange', 'test'];
 
 function listTypeScript(dir: string, out: string[]): void {
   for (const name of readdirSync(dir)) {

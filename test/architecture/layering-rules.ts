@@ -15,10 +15,12 @@ const TEST_FILE = /(^test\/|\.test\.ts$)/;
 
 export const LAYER_RULES: LayerRule[] = [
   // Its tests may start the test support's servers (a token issuer); production code never does (last rule).
-  { name: 'core is the bottom layer: it imports nothing of ours above it', from: /^core\//, mustNotImport: /^((policies|sidecar|webhook|broker|cli)\/|test\/(?!support\/))/ },
+  { name: 'core is the bottom layer: it imports nothing of ours above it', from: /^core\//, mustNotImport: /^((policies|sidecar|webhook|broker|exchange|cli)\/|test\/(?!support\/))/ },
   { name: 'the policy language knows no runtime', from: /^policies\//, mustNotImport: /^(sidecar|webhook|cli)\// },
-  { name: 'the webhook imports nothing from the sidecar', from: /^webhook\//, mustNotImport: /^(sidecar|broker|cli)\// },
-  { name: 'the broker imports nothing from the sidecar or the webhook', from: /^broker\//, mustNotImport: /^(sidecar|webhook|cli)\// },
+  { name: 'the webhook imports nothing from the sidecar', from: /^webhook\//, mustNotImport: /^(sidecar|broker|exchange|cli)\// },
+  { name: 'the broker imports nothing from the sidecar or the webhook', from: /^broker\//, mustNotImport: /^(sidecar|webhook|exchange|cli)\// },
+  // The control plane's token exchange stands on core and the policy language alone.
+  { name: 'the token exchange imports nothing from the sidecar, the webhook or the broker', from: /^exchange\//, mustNotImport: /^(sidecar|webhook|broker|cli)\// },
   { name: 'the sidecar reaches the broker through its API contract, or embeds it whole', from: /^sidecar\/(?!runtime\/)/, mustNotImport: /^broker\/(?!api\/)/, except: TEST_FILE },
   { name: 'the sidecar imports nothing from the webhook or the CLI entry', from: /^sidecar\//, mustNotImport: /^(webhook|cli)\// },
   {
@@ -27,7 +29,7 @@ export const LAYER_RULES: LayerRule[] = [
     mustNotImport: /^sidecar\/protocols\//,
   },
   { name: 'only the registry knows the adapters', from: /^sidecar\/(runtime|cli|local)\//, mustNotImport: /^sidecar\/protocols\/(?!registry\.ts$)/ },
-  { name: 'production code imports no test code', from: /^(core|cli|policies|sidecar|webhook|broker)\//, mustNotImport: TEST_FILE, except: TEST_FILE },
+  { name: 'production code imports no test code', from: /^(core|cli|policies|sidecar|webhook|broker|exchange)\//, mustNotImport: TEST_FILE, except: TEST_FILE },
 ];
 
 /** Adapters are independent: one protocol's folder never imports another's. */

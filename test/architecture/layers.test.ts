@@ -23,6 +23,7 @@ test('a planted wrong-way import is reported, one per broken rule', () => {
     { from: 'policies/policy.ts', to: 'sidecar/masking/index.ts' },
     { from: 'broker/server/broker-server.ts', to: 'sidecar/pipeline/command-gate.ts' },
     { from: 'sidecar/approvals/hold-client.ts', to: 'broker/store/approval-store.ts' },
+    { from: 'exchange/server/exchange-server.ts', to: 'broker/server/http-json.ts' },
   ];
   const rules = layerViolations(planted).map((v) => v.rule);
   assert.equal(rules.length, planted.length);
@@ -39,6 +40,8 @@ test('allowed directions are not reported', () => {
     { from: 'cli/main.ts', to: 'webhook/cli/webhook-command.ts' },
     { from: 'sidecar/approvals/hold-client.ts', to: 'broker/api/broker-api-schema.ts' },
     { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'broker/index.ts' },
+    { from: 'exchange/server/exchange-server.ts', to: 'core/http/bounded-body.ts' },
+    { from: 'cli/main.ts', to: 'exchange/cli/exchange-command.ts' },
   ];
   assert.deepEqual(layerViolations(allowed), []);
 });

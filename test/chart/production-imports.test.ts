@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { repositoryRoot } from './repository-root.js';
 
-const PRODUCTION_FOLDERS = ['core', 'cli', 'sidecar', 'webhook', 'broker', 'policies'];
+const PRODUCTION_FOLDERS = ['core', 'cli', 'sidecar', 'webhook', 'broker', 'exchange', 'policies'];
 const LAZY_DEV_ONLY = 'sidecar/local/embedded-demo-target.ts';
 const LAZY_LOADER = 'sidecar/local/load-embedded-demo-target.ts';
 

@@ -1,0 +1,133 @@
+// `sidegate exchange --config FILE --tls-cert FILE --tls-key FILE`: the control plane's token
+// exchange (RFC 8693), which turns a pod's or a CI job's token into a short-lived credential on a
+// target. Configuration problems stop startup with exit code 2: an exchange that started with a
+// misread configuration would trust the wrong issuer or grant the wrong role.
+import { readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../core/logging/logger.js';
+import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
+import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
+import { loadExchangeConfigFile, type ExchangeConfig } from '../config/exchange-config.js';
+import { SubjectTokens } from '../identity/subject-tokens.js';
+import { PostgresCredentialIssuer, type PostgresIssuerTimeouts } from '../postgres/postgres-credential-issuer.js';
+import type { CredentialIssuer } from '../service/credential-issuer.js';
+import { startExpirySweeper, type ExpirySweeper } from '../service/expiry-sweeper.js';
+import type { ExchangeOutcome, RevocationOutcome } from '../service/exchange-outcome.js';
+import { TokenExchange } from '../service/token-exchange.js';
+import { startExchangeServer } from '../server/exchange-server.js';
+import type { TokenVerifierOptions } from '../../core/tokens/index.js';
+
+export interface ExchangeCommandIo {
+  stdout: Writable;
+  stderr: Writable;
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+export const EXCHANGE_USAGE = `usage: sidegate exchange --config FILE --tls-cert FILE --tls-key FILE [--host ADDR] [--port PORT]
+
+The token exchange (RFC 8693): POST /v1/token turns a pod's ServiceAccount token or a CI OIDC
+token into a short-lived credential on a target, as the configuration's grants allow; POST
+/v1/revoke drops it early. Expired credentials are swept. HTTPS only. Configuration problems
+exit 2; SIGTERM or SIGINT stops it.
+
+options:
+  --config FILE                    exchange configuration (YAML; docs/TOKEN-EXCHANGE.md)
+  --tls-cert FILE --tls-key FILE   the serving certificate (required)
+  --host ADDR --port PORT          where to listen (default 0.0.0.0:8443)
+  -h, --help                       this text
+`;
+
+const EXCHANGE_SPEC = {
+  name: 'sidegate exchange',
+  usage: EXCHANGE_USAGE,
+  options: {
+    config: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    host: { type: 'string', default: '0.0.0.0' },
+    port: { type: 'string', default: '8443' },
+  },
+} as const;
+
+export interface ExchangeService {
+  url: string;
+  exchange: TokenExchange;
+  sweeper: ExpirySweeper;
+  close(): Promise<void>;
+}
+
+export interface ExchangeServiceOptions {
+  host: string;
+  port: number;
+  /** Without it plain HTTP: tests only; the command always passes one. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
+  verifier?: TokenVerifierOptions;
+  postgresTimeouts?: Partial<PostgresIssuerTimeouts>;
+  now?: () => number;
+  onOutcome?: (outcome: ExchangeOutcome | RevocationOutcome) => void;
+}
+
+/** Starts the exchange a configuration describes (also what tests run in-process). */
+export async function startExchangeService(config: ExchangeConfig, opts: ExchangeServiceOptions, log: Logger): Promise<ExchangeService> {
+  const subjects = new SubjectTokens(config.issuers, opts.verifier);
+  const issuers: CredentialIssuer[] = [];
+  try {
+    for (const target of config.targets) issuers.push(await PostgresCredentialIssuer.open(target, log, opts.postgresTimeouts));
+    const exchange = new TokenExchange({
+      subjects,
+      grants: config.grants,
+      issuers: new Map(issuers.map((i) => [i.target, i])),
+      log,
+      ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+    });
+    const server = await startExchangeServer({ exchange, host: opts.host, port: opts.port, maxConcurrent: config.maxConcurrent, ...(opts.tls ? { tls: opts.tls } : {}) });
+    const sweeper = startExpirySweeper(issuers, config.sweepInterval, log, opts.now);
+    return {
+      url: server.url,
+      exchange,
+      sweeper,
+      close: async () => {
+        await server.close();
+        await sweeper.stop();
+        await Promise.all(issuers.map((i) => i.close()));
+      },
+    };
+  } catch (err) {
+    await Promise.all(issuers.map((i) => i.close().catch(() => undefined)));
+    throw err;
+  }
+}
+
+export async function startExchangeFromArgs(argv: string[], io: ExchangeCommandIo): Promise<ExchangeService | number> {
+  const parsed = parseCommandLine(argv, EXCHANGE_SPEC, io);
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  if (!values.config) return usageError(EXCHANGE_SPEC, '--config is required', io);
+  if (!values['tls-cert'] || !values['tls-key']) return usageError(EXCHANGE_SPEC, '--tls-cert and --tls-key are required (subject tokens and credentials travel over HTTPS only)', io);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    io.stderr.write(`sidegate exchange: --port must be a TCP port, got "${values.port}"\n`);
+    return 2;
+  }
+  const log = io.log ?? createLogger();
+  try {
+    const config = await loadExchangeConfigFile(values.config);
+    const tls = { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) };
+    const service = await startExchangeService(config, { host: values.host, port, tls }, log);
+    io.stdout.write(`sidegate exchange: listening on ${service.url} (${config.issuers.length} issuer(s), ${config.targets.length} target(s), ${config.grants.length} grant(s))\n`);
+    return service;
+  } catch (err) {
+    io.stderr.write(`sidegate exchange: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
+
+/** The CLI entry: runs until SIGTERM/SIGINT. Returns -1 while running. */
+export async function runExchangeCommand(argv: string[], io: ExchangeCommandIo): Promise<number> {
+  const started = await startExchangeFromArgs(argv, io);
+  if (typeof started === 'number') return started;
+  stopOnSignals({ name: 'sidegate exchange', boundMs: 10_000, stderr: io.stderr, stop: () => started.close() });
+  return -1;
+}

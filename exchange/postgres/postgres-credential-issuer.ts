@@ -1,0 +1,189 @@
+// Per-exchange PostgreSQL credentials: a LOGIN role with VALID UNTIL, a member of the grant's
+// template role, created with its ledger marker (role-marker.ts) in one transaction; dropped on
+// revocation or once expired (backends terminated, owned objects reassigned to the template).
+//
+// The admin login is the only long-lived secret: its password file is read on every new admin
+// connection (a rotated Secret is picked up) and it travels only over verify-full TLS. Role names
+// are ours (prefix + random hex) and template names are configuration checked as identifiers; all
+// are quoted anyway. The password is sent as its SCRAM verifier, never in clear.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import pg from 'pg';
+import type { Logger } from '../../core/logging/logger.js';
+import { readSecretFile } from '../../core/config/secret-file.js';
+import type { PostgresTargetConfig } from '../config/exchange-config.js';
+import { CredentialIssueError, type CredentialIssuer, type IssueRequest, type IssuedCredential, type RevokeResult, type SweepResult } from '../service/credential-issuer.js';
+import { encodeRoleMarker, parseRoleMarker } from './role-marker.js';
+import { scramSha256Verifier } from './scram-verifier.js';
+
+export interface PostgresIssuerTimeouts {
+  connectMs: number;
+  statementMs: number;
+  /** How long a revocation waits for each of the role's backends to end. */
+  terminateMs: number;
+}
+
+const DEFAULT_TIMEOUTS: PostgresIssuerTimeouts = { connectMs: 5000, statementMs: 10_000, terminateMs: 5000 };
+const MAX_ADMIN_SECRET_BYTES = 4096;
+const UNDEFINED_OBJECT = '42704';
+
+/** SQLSTATE classes that mean "could not reach or talk to the server" rather than "refused". */
+function unreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return true;
+  return code.startsWith('08') || code.startsWith('57P') || code === '53300' || /^E[A-Z]/.test(code);
+}
+
+/** A failure from the target as a safe message: SQLSTATE and our words, never the server's text (it may quote SQL). */
+function issueError(err: unknown, what: string): CredentialIssueError {
+  const code = (err as { code?: unknown }).code;
+  if (code === UNDEFINED_OBJECT) return new CredentialIssueError(`${what}: the template role does not exist on the target`, false);
+  const state = typeof code === 'string' ? ` (${code.replace(/[^A-Z0-9]/g, '?').slice(0, 16)})` : '';
+  return new CredentialIssueError(`${what}: the target ${unreachable(err) ? 'could not be reached' : 'refused'}${state}`, unreachable(err));
+}
+
+export class PostgresCredentialIssuer implements CredentialIssuer {
+  readonly protocol = 'postgres' as const;
+  readonly target: string;
+  private readonly pool: pg.Pool;
+
+  private constructor(
+    private readonly config: PostgresTargetConfig,
+    ca: string | undefined,
+    private readonly log: Logger,
+    private readonly timeouts: PostgresIssuerTimeouts,
+  ) {
+    this.target = config.name;
+    this.pool = new pg.Pool({
+      host: config.host,
+      port: config.port,
+      database: config.database,
+      user: config.admin.username,
+      password: () => readSecretFile(config.admin.passwordFile, MAX_ADMIN_SECRET_BYTES, (m) => new Error(`admin password file ${m}`)),
+      ssl: { rejectUnauthorized: true, servername: config.tls.serverName ?? config.host, ...(ca !== undefined ? { ca } : {}) },
+      max: 4,
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: timeouts.connectMs,
+      statement_timeout: timeouts.statementMs,
+      query_timeout: timeouts.statementMs + 1000,
+      application_name: 'sidegate-exchange',
+    });
+    // An idle admin connection the server closed: the pool replaces it; nothing to tell a client.
+    this.pool.on('error', (err) => this.log.warn('token exchange: admin connection lost', { target: this.target, code: String((err as { code?: unknown }).code ?? 'unknown') }));
+  }
+
+  static async open(config: PostgresTargetConfig, log: Logger, timeouts: Partial<PostgresIssuerTimeouts> = {}): Promise<PostgresCredentialIssuer> {
+    const ca = config.tls.caFile !== undefined ? await readFile(config.tls.caFile, 'utf8') : undefined;
+    return new PostgresCredentialIssuer(config, ca, log, { ...DEFAULT_TIMEOUTS, ...timeouts });
+  }
+
+  async issue(request: IssueRequest): Promise<IssuedCredential> {
+    const username = `${this.config.rolePrefix}${randomBytes(10).toString('hex')}`;
+    const password = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(request.nowMs + request.ttlMs).toISOString();
+    const role = pg.escapeIdentifier(username);
+    const marker = encodeRoleMarker({ expiresAt, template: request.role, grant: request.grant, owner: request.owner });
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw issueError(err, 'creating the credential');
+    }
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ` +
+          `PASSWORD ${pg.escapeLiteral(scramSha256Verifier(password))} VALID UNTIL ${pg.escapeLiteral(expiresAt)} IN ROLE ${pg.escapeIdentifier(request.role)}`,
+      );
+      await client.query(`COMMENT ON ROLE ${role} IS ${pg.escapeLiteral(marker)}`);
+      // Membership lets the admin end the role's sessions and reassign what it owns when dropping it.
+      await client.query(`GRANT ${role} TO CURRENT_USER`);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(unreachable(err));
+      throw issueError(err, 'creating the credential');
+    }
+    client.release();
+    return { username, password, expiresAt };
+  }
+
+  async revoke(username: string, owner: string): Promise<RevokeResult> {
+    if (!username.startsWith(this.config.rolePrefix)) return 'unknown';
+    let rows: { description: string | null }[];
+    try {
+      ({ rows } = await this.pool.query<{ description: string | null }>(
+        `SELECT d.description FROM pg_roles r JOIN pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass WHERE r.rolname = $1`,
+        [username],
+      ));
+    } catch (err) {
+      throw issueError(err, 'revoking the credential');
+    }
+    const marker = parseRoleMarker(rows[0]?.description);
+    if (marker === undefined) return 'unknown';
+    if (marker.owner !== owner) return 'not-owner';
+    try {
+      await this.drop(username, marker.template);
+    } catch (err) {
+      throw issueError(err, 'revoking the credential');
+    }
+    return 'revoked';
+  }
+
+  async sweep(nowMs: number): Promise<SweepResult> {
+    let rows: { rolname: string; description: string | null }[];
+    try {
+      ({ rows } = await this.pool.query<{ rolname: string; description: string | null }>(
+        `SELECT r.rolname, d.description FROM pg_roles r JOIN pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass WHERE starts_with(r.rolname, $1)`,
+        [this.config.rolePrefix],
+      ));
+    } catch (err) {
+      throw issueError(err, 'listing issued credentials');
+    }
+    const result: SweepResult = { dropped: [], failed: 0 };
+    for (const row of rows) {
+      const marker = parseRoleMarker(row.description);
+      if (marker === undefined || Date.parse(marker.expiresAt) > nowMs) continue;
+      try {
+        await this.drop(row.rolname, marker.template);
+        result.dropped.push(row.rolname);
+      } catch (err) {
+        result.failed += 1;
+        this.log.warn('token exchange: an expired credential could not be dropped yet', { target: this.target, role: row.rolname, reason: issueError(err, 'dropping').message });
+      }
+    }
+    return result;
+  }
+
+  /** NOLOGIN first (committed on its own), then its sessions, then the role; a role already gone is done. */
+  private async drop(username: string, template: string): Promise<void> {
+    const role = pg.escapeIdentifier(username);
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query(`ALTER ROLE ${role} NOLOGIN`);
+      await client.query('SELECT pg_terminate_backend(pid, $2) FROM pg_stat_activity WHERE usename = $1', [username, this.timeouts.terminateMs]);
+      await client.query('BEGIN');
+      await client.query(`REASSIGN OWNED BY ${role} TO ${pg.escapeIdentifier(template)}`);
+      await client.query(`DROP OWNED BY ${role}`);
+      await client.query(`DROP ROLE ${role}`);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      broken = unreachable(err);
+      if ((err as { code?: unknown }).code === UNDEFINED_OBJECT && !(await this.exists(client, username).catch(() => true))) return;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async exists(client: pg.PoolClient, username: string): Promise<boolean> {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,51 @@
+// What the exchange asks of a target: create a credential for a template role that expires, drop
+// one at its owner's request, and drop every expired one. One implementation per protocol
+// (PostgreSQL now; MySQL/MariaDB after issue 7).
+
+export interface IssueRequest {
+  /** The template role the credential is a member of. */
+  role: string;
+  ttlMs: number;
+  grant: string;
+  /** ownerHash(issuer, subject) of the identity it is issued to. */
+  owner: string;
+  nowMs: number;
+}
+
+export interface IssuedCredential {
+  username: string;
+  /** Secret: goes into the answer and nowhere else. */
+  password: string;
+  expiresAt: string;
+}
+
+export type RevokeResult = 'revoked' | 'unknown' | 'not-owner';
+
+export interface SweepResult {
+  dropped: string[];
+  failed: number;
+}
+
+/** A target said no or could not be reached; `message` is safe to log and to show (no secret, no SQL). */
+export class CredentialIssueError extends Error {
+  override readonly name = 'CredentialIssueError';
+
+  constructor(
+    message: string,
+    /** The target could not be reached (retrying later may work), rather than refusing. */
+    readonly unavailable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface CredentialIssuer {
+  readonly target: string;
+  readonly protocol: 'postgres';
+  issue(request: IssueRequest): Promise<IssuedCredential>;
+  /** Drops the credential named `username` when `owner` is its owner. */
+  revoke(username: string, owner: string): Promise<RevokeResult>;
+  /** Drops every credential whose expiry is at or before `nowMs`. */
+  sweep(nowMs: number): Promise<SweepResult>;
+  close(): Promise<void>;
+}
