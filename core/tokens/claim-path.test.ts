@@ -11,3 +11,12 @@ test('a claim is read at the top or along a dotted path, never through prototype
   assert.equal(claimAt(claims, 'constructor'), undefined);
   assert.equal(claimAt(claims, 'groups.length'), undefined);
 });
+
+test("a key with a dot in it is read whole: Kubernetes' kubernetes.io claim", () => {
+  const claims = { 'kubernetes.io': { namespace: 'ci', pod: { name: 'runner-1' } }, a: { b: 1 }, 'a.b': 2 };
+  assert.equal(claimAt(claims, 'kubernetes.io.namespace'), 'ci');
+  assert.equal(claimAt(claims, 'kubernetes.io.pod.name'), 'runner-1');
+  assert.equal(claimAt(claims, 'kubernetes.io.pod.uid'), undefined);
+  assert.equal(claimAt(claims, 'a.b'), 2, 'the longest key wins');
+  assert.equal(claimAt(claims, 'kubernetes'), undefined);
+});

@@ -1,0 +1,363 @@
+// The token exchange against the test PostgreSQL 15 and real token issuers over HTTPS: a CI-style
+// OIDC issuer (JWKS with its CA) and a cluster-style issuer (discovery served only to a bearer
+// token). An exchanged credential logs in with node-postgres and has exactly the template role's
+// grants; revocation ends it and its sessions; expired roles are swept, also by a restarted
+// exchange; refusals answer the RFC's error and create nothing; no token or password is logged.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createLogger } from '../../core/logging/logger.js';
+import { parseExchangeConfig, type ExchangeConfig } from '../../exchange/config/exchange-config.js';
+import { startExchangeService, type ExchangeService } from '../../exchange/cli/exchange-command.js';
+import { decodeCredentialToken, type TargetCredential } from '../../exchange/protocol/credential-token.js';
+import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
+import { httpsRequest, type HttpsReply } from '../support/https-json-client.js';
+import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
+import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
+import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
+
+const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT = 'urn:ietf:params:oauth:token-type:jwt';
+const AUDIENCE = 'sidegate-exchange';
+const CLUSTER_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+const run = randomBytes(4).toString('hex');
+const prefix = `sgx_${run}_`;
+const adminRole = `sgx_admin_${run}`;
+const reader = `sgx_reader_${run}`;
+
+let dir: string;
+let cert: TestCertificate;
+let info: PgInfo;
+let ci: TestIssuer;
+let cluster: TestIssuer;
+let config: ExchangeConfig;
+let service: ExchangeService;
+let clockShiftMs = 0;
+const logs: string[] = [];
+const outcomes: (ExchangeOutcome | RevocationOutcome)[] = [];
+/** Every secret a test saw: none may appear in a log line. */
+const canaries: string[] = [];
+
+async function superuser<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ host: info.socketDir, port: info.port, user: 'postgres', database: info.database });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function issuedRoles(): Promise<string[]> {
+  return superuser(async (c) => (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [prefix])).rows.map((r) => r.rolname));
+}
+
+function start(now: () => number = () => Date.now() + clockShiftMs): Promise<ExchangeService> {
+  const log = createLogger({ level: 'debug', sink: (line) => logs.push(line) });
+  return startExchangeService(config, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key: readFileSyncKey() }, now, onOutcome: (o) => outcomes.push(o) }, log);
+}
+
+let tlsKey: string;
+function readFileSyncKey(): string {
+  return tlsKey;
+}
+
+before(async () => {
+  info = await pgInfo();
+  dir = await mkdtemp(join(tmpdir(), 'sidegate-exchange-'));
+  cert = makeSelfSignedCertificate(dir);
+  tlsKey = await readFile(cert.keyFile, 'utf8');
+  const adminPassword = randomBytes(18).toString('base64url');
+  canaries.push(adminPassword);
+  await writeFile(join(dir, 'admin-password'), `${adminPassword}\n`, { mode: 0o600 });
+  await writeFile(join(dir, 'cluster-bearer'), 'the-exchange-own-sa-token');
+  await superuser(async (c) => {
+    await c.query(`CREATE ROLE ${adminRole} LOGIN CREATEROLE PASSWORD ${pg.escapeLiteral(adminPassword)}`);
+    await c.query(`CREATE ROLE ${reader} NOLOGIN`);
+    await c.query(`GRANT SELECT ON customers TO ${reader}`);
+    await c.query(`GRANT CREATE ON SCHEMA public TO ${reader}`);
+  });
+  ci = await startTestIssuer({ tls: { cert: cert.cert, key: tlsKey } });
+  cluster = await startTestIssuer({ issuer: CLUSTER_ISSUER, tls: { cert: cert.cert, key: tlsKey }, requireBearer: 'the-exchange-own-sa-token' });
+  config = parseExchangeConfig({
+    issuers: [
+      { issuer: ci.issuer, audience: AUDIENCE, jwksUrl: ci.jwksUrl, caFile: cert.certFile },
+      { issuer: CLUSTER_ISSUER, audience: AUDIENCE, kubernetes: true, discoveryUrl: cluster.discoveryUrl, caFile: cert.certFile, bearerTokenFile: join(dir, 'cluster-bearer') },
+    ],
+    targets: [
+      {
+        name: 'orders',
+        protocol: 'postgres',
+        host: info.host,
+        port: info.port,
+        database: info.database,
+        tls: { caFile: info.caFile, serverName: 'localhost' },
+        admin: { username: adminRole, passwordFile: join(dir, 'admin-password') },
+        rolePrefix: prefix,
+      },
+    ],
+    grants: [
+      { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app', ref: ['refs/heads/main', 'refs/tags/v*'] }, target: 'orders', roles: [reader], ttl: '15m' },
+      { name: 'ci-runners', issuer: CLUSTER_ISSUER, subject: 'system:serviceaccount:ci:*', target: 'orders', roles: [reader], ttl: '10m' },
+    ],
+    sweepInterval: '1h',
+  });
+  service = await start();
+});
+
+after(async () => {
+  await service?.close();
+  await ci?.close();
+  await cluster?.close();
+  await superuser(async (c) => {
+    for (const role of await issuedRoles()) await c.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined);
+    await c.query(`DROP OWNED BY ${reader}`).catch(() => undefined);
+    await c.query(`DROP ROLE IF EXISTS ${reader}`);
+    await c.query(`DROP ROLE IF EXISTS ${adminRole}`);
+  }).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
+
+function ciToken(claims: Record<string, unknown> = {}, opts: { audience?: string; expiresIn?: string | number } = {}): Promise<string> {
+  return ci.sign(
+    { sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', ref: 'refs/heads/main', run_id: '4242', actor: 'octocat', ...claims },
+    { audience: opts.audience ?? AUDIENCE, expiresIn: opts.expiresIn ?? 300 },
+  );
+}
+
+function podToken(bound = true): Promise<string> {
+  return cluster.sign(
+    {
+      sub: 'system:serviceaccount:ci:runner',
+      'kubernetes.io': { namespace: 'ci', serviceaccount: { name: 'runner', uid: 'sa-uid' }, ...(bound ? { pod: { name: 'runner-7f9c', uid: 'pod-uid-1' } } : {}) },
+    },
+    { audience: AUDIENCE },
+  );
+}
+
+function post(path: string, form: Record<string, string>, on: ExchangeService = service): Promise<HttpsReply> {
+  for (const [k, v] of Object.entries(form)) if (k === 'subject_token' || k === 'token') canaries.push(v);
+  return httpsRequest(`${on.url}${path}`, {
+    ca: cert.cert,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+
+function exchange(subjectToken: string, extra: Record<string, string> = {}, on?: ExchangeService): Promise<HttpsReply> {
+  return post('/v1/token', { grant_type: GRANT_TYPE, subject_token: subjectToken, subject_token_type: JWT, audience: 'orders', ...extra }, on);
+}
+
+function credentialOf(reply: HttpsReply): TargetCredential {
+  assert.equal(reply.status, 200, reply.text);
+  const credential = decodeCredentialToken(reply.json.access_token);
+  assert.ok(credential, 'access_token holds a credential');
+  canaries.push(credential.password, reply.json.access_token);
+  return credential;
+}
+
+async function login(credential: TargetCredential): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: info.host,
+    port: info.port,
+    database: info.database,
+    user: credential.username,
+    password: credential.password,
+    ssl: { ca: await readFile(info.caFile, 'utf8'), servername: 'localhost' },
+    connectionTimeoutMillis: 5000,
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+async function loginFails(credential: TargetCredential): Promise<string> {
+  try {
+    const client = await login(credential);
+    await client.end();
+  } catch (err) {
+    return String((err as { code?: string }).code);
+  }
+  assert.fail('the login should have been refused');
+}
+
+test('a CI token with a grant gets a login role with the template role grants, and nothing more', async () => {
+  const before = await issuedRoles();
+  const reply = await exchange(await ciToken());
+  const credential = credentialOf(reply);
+  assert.equal(reply.json.issued_token_type, 'urn:sidegate:params:oauth:token-type:target-credential');
+  assert.equal(reply.json.token_type, 'N_A');
+  assert.equal(reply.json.scope, reader);
+  assert.ok(reply.json.expires_in > 14 * 60 && reply.json.expires_in <= 15 * 60, String(reply.json.expires_in));
+  assert.equal(credential.target, 'orders');
+  assert.ok(credential.username.startsWith(prefix));
+  assert.deepEqual(await issuedRoles(), [...before, credential.username].sort());
+  const validUntil = await superuser(async (c) => (await c.query<{ v: Date }>('SELECT rolvaliduntil AS v FROM pg_roles WHERE rolname = $1', [credential.username])).rows[0]!.v);
+  assert.equal(validUntil.toISOString(), credential.expiresAt);
+
+  const client = await login(credential);
+  try {
+    assert.equal((await client.query('SELECT count(*)::int AS n FROM customers')).rows[0].n, 3);
+    await assert.rejects(client.query('SELECT count(*) FROM orders'), (err: { code?: string }) => err.code === '42501');
+    await assert.rejects(client.query(`CREATE ROLE sgx_escalate_${run}`), (err: { code?: string }) => err.code === '42501');
+  } finally {
+    await client.end();
+  }
+  const outcome = outcomes.at(-1) as ExchangeOutcome;
+  assert.equal(outcome.decision, 'issued');
+  assert.equal(outcome.subject?.claims['repository'], 'acme/app');
+  assert.equal(outcome.grant, 'app-main');
+  assert.equal(outcome.username, credential.username);
+});
+
+test('the password reaches PostgreSQL only as its SCRAM verifier', async () => {
+  const credential = credentialOf(await exchange(await ciToken()));
+  const stored = await superuser(async (c) => (await c.query<{ p: string }>('SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1', [credential.username])).rows[0]!.p);
+  assert.match(stored, /^SCRAM-SHA-256\$4096:/);
+  assert.ok(!stored.includes(credential.password));
+});
+
+test('revocation by the owner drops the role and ends its sessions; another identity is refused', async () => {
+  const credential = credentialOf(await exchange(await ciToken()));
+  const other = credentialOf(await exchange(await ciToken())); // a second credential of the same owner stays
+  const session = await login(credential);
+  const ended = new Promise<void>((resolve) => session.once('end', () => resolve()));
+
+  const stranger = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' }), subject_token_type: JWT });
+  assert.equal(stranger.status, 400);
+  assert.equal(stranger.json.error, 'unauthorized_client');
+  assert.ok((await issuedRoles()).includes(credential.username));
+
+  const revoked = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+  assert.equal(revoked.status, 200, revoked.text);
+  assert.deepEqual(revoked.json, {});
+  await ended;
+  assert.ok(!(await issuedRoles()).includes(credential.username));
+  assert.equal(await loginFails(credential), '28P01');
+  assert.ok((await issuedRoles()).includes(other.username), 'only the revoked credential is gone');
+
+  const again = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+  assert.equal(again.status, 200, 'revoking what is gone is not an error (RFC 7009)');
+  const noProof = await post('/v1/revoke', { token: encodeToken(other) });
+  assert.equal(noProof.status, 401);
+  assert.equal(noProof.json.error, 'invalid_client');
+});
+
+function encodeToken(credential: TargetCredential): string {
+  return Buffer.from(JSON.stringify({ v: 1, ...credential })).toString('base64url');
+}
+
+test('objects a credential created survive its revocation, owned by the template role', async () => {
+  const credential = credentialOf(await exchange(await ciToken()));
+  const client = await login(credential);
+  const table = `sgx_made_${run}`;
+  await client.query(`CREATE TABLE ${table} (id int)`);
+  await client.end();
+  assert.equal((await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() })).status, 200);
+  const owner = await superuser(async (c) => (await c.query<{ o: string }>('SELECT tableowner AS o FROM pg_tables WHERE tablename = $1', [table])).rows[0]?.o);
+  assert.equal(owner, reader);
+  await superuser((c) => c.query(`DROP TABLE ${table}`));
+});
+
+test('a pod-bound ServiceAccount token is exchanged; one not bound to a pod is refused', async () => {
+  const credential = credentialOf(await exchange(await podToken()));
+  assert.equal((outcomes.at(-1) as ExchangeOutcome).subject?.claims['kubernetes.io.pod.name'], 'runner-7f9c');
+  await (await login(credential)).end();
+  const unbound = await exchange(await podToken(false));
+  assert.equal(unbound.status, 400);
+  assert.equal(unbound.json.error, 'invalid_request');
+  assert.match(unbound.json.error_description, /not bound to a pod/);
+  assert.ok(cluster.authorizations.every((a) => a === 'Bearer the-exchange-own-sa-token'));
+});
+
+test('refusals answer the RFC error and create nothing in PostgreSQL', async (t) => {
+  const evil = await startTestIssuer({ issuer: 'https://evil.example' });
+  t.after(() => evil.close());
+  const rolesBefore = await issuedRoles();
+  const cases: { name: string; reply: () => Promise<HttpsReply>; status: number; error: string; description?: RegExp }[] = [
+    { name: 'another audience', reply: async () => exchange(await ciToken({}, { audience: 'sidegate-broker' })), status: 400, error: 'invalid_request', description: /audience/ },
+    { name: 'expired', reply: async () => exchange(await ciToken({}, { expiresIn: -120 })), status: 400, error: 'invalid_request', description: /expired/ },
+    { name: 'no grant (another repository)', reply: async () => exchange(await ciToken({ repository: 'acme/other' })), status: 400, error: 'invalid_target' },
+    { name: 'no grant (a branch the grant does not name)', reply: async () => exchange(await ciToken({ ref: 'refs/heads/feature' })), status: 400, error: 'invalid_target' },
+    { name: 'unknown target', reply: async () => exchange(await ciToken(), { audience: 'payments' }), status: 400, error: 'invalid_target' },
+    { name: 'a role the grant does not give', reply: async () => exchange(await ciToken(), { scope: 'postgres' }), status: 400, error: 'invalid_scope' },
+    { name: 'untrusted issuer', reply: async () => exchange(await evil.sign({ sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', ref: 'refs/heads/main' }, { audience: AUDIENCE })), status: 400, error: 'invalid_request', description: /not trusted/ },
+    { name: 'another grant type', reply: async () => post('/v1/token', { grant_type: 'client_credentials' }), status: 400, error: 'unsupported_grant_type' },
+    { name: 'no subject token', reply: () => post('/v1/token', { grant_type: GRANT_TYPE, subject_token_type: JWT, audience: 'orders' }), status: 400, error: 'invalid_request' },
+    { name: 'not a JWT', reply: () => exchange('not-a-jwt'), status: 400, error: 'invalid_request' },
+  ];
+  for (const c of cases) {
+    const reply = await c.reply();
+    assert.equal(reply.status, c.status, `${c.name}: ${reply.text}`);
+    assert.equal(reply.json.error, c.error, `${c.name}: ${reply.text}`);
+    assert.equal(typeof reply.json.error_description, 'string');
+    if (c.description) assert.match(reply.json.error_description, c.description, c.name);
+  }
+  // An unknown target and a target without a grant read alike: no probing for target names.
+  const unknown = await exchange(await ciToken(), { audience: 'payments' });
+  const ungranted = await exchange(await ciToken({ repository: 'acme/other' }));
+  assert.equal(unknown.json.error_description.replace('payments', 'T'), ungranted.json.error_description.replace('orders', 'T'));
+  assert.deepEqual(await issuedRoles(), rolesBefore);
+});
+
+test('HTTP bounds: a body too large, a wrong method, a wrong content type', async () => {
+  const big = await httpsRequest(`${service.url}/v1/token`, { ca: cert.cert, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a='.padEnd(200_000, 'x') });
+  assert.equal(big.status, 413);
+  assert.equal(big.json.error, 'invalid_request');
+  const get = await httpsRequest(`${service.url}/v1/token`, { ca: cert.cert });
+  assert.equal(get.status, 405);
+  const json = await httpsRequest(`${service.url}/v1/token`, { ca: cert.cert, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  assert.equal(json.status, 400);
+  assert.equal(json.json.error, 'invalid_request');
+  assert.equal(json.json.error_description, 'the body must be application/x-www-form-urlencoded');
+});
+
+test('an expired credential is swept, and a restarted exchange sweeps what it left behind', async () => {
+  const first = credentialOf(await exchange(await ciToken()));
+  await service.sweeper.sweepNow();
+  assert.ok((await issuedRoles()).includes(first.username), 'not expired: kept');
+
+  clockShiftMs = 16 * 60_000;
+  await service.sweeper.sweepNow();
+  assert.ok(!(await issuedRoles()).includes(first.username), 'expired: dropped');
+
+  // A credential issued, then the exchange stops before it expires (a crash looks the same to the target).
+  clockShiftMs = 0;
+  const second = credentialOf(await exchange(await ciToken()));
+  await service.close();
+  assert.ok((await issuedRoles()).includes(second.username));
+  clockShiftMs = 16 * 60_000;
+  service = await start();
+  await service.sweeper.sweepNow();
+  assert.ok(!(await issuedRoles()).includes(second.username), 'the restarted exchange swept it at start');
+  assert.equal(await loginFails(second), '28P01');
+  clockShiftMs = 0;
+});
+
+test('roles of ours without our marker, and roles outside the prefix, are never swept', async () => {
+  const foreign = `${prefix}foreign`;
+  await superuser((c) => c.query(`CREATE ROLE ${foreign} NOLOGIN`));
+  clockShiftMs = 48 * 3_600_000;
+  await service.sweeper.sweepNow();
+  clockShiftMs = 0;
+  assert.ok((await issuedRoles()).includes(foreign));
+  assert.equal(await superuser(async (c) => (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [reader])).rowCount), 1);
+  await superuser((c) => c.query(`DROP ROLE ${foreign}`));
+});
+
+test('no token, password or admin secret appears in any log line', () => {
+  assert.ok(logs.length > 10, `${logs.length} log lines`);
+  assert.ok(canaries.length > 10);
+  for (const line of logs) {
+    for (const canary of canaries) assert.ok(!line.includes(canary), `a secret in: ${line.slice(0, 200)}`);
+    // Not even a part of a JWT (its signature) or of a credential token.
+    assert.doesNotMatch(line, /eyJ[A-Za-z0-9_-]{10,}/);
+  }
+  assert.ok(logs.some((l) => l.includes('"msg":"token exchange: exchange issued"')));
+  assert.ok(logs.some((l) => l.includes('"msg":"token exchange: exchange refused"') && l.includes('"error":"invalid_target"')));
+});
