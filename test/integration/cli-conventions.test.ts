@@ -24,6 +24,7 @@ const COMMANDS: string[][] = [
   ['audit', 'show'],
   ['audit', 'verify'],
   ['webhook'],
+  ['exchange'],
   ['drain'],
   ['init'],
 ];
@@ -71,6 +72,8 @@ test('missing arguments, unknown commands and subcommands are usage errors (exit
     [['local', '--admin-port', 'x'], /^sidegate local: --admin-port must be a TCP port, got "x"$/],
     [['init', '--uid', 'root'], /^sidegate init: --uid: "root" is not a number$/],
     [['drain', 'now'], /^sidegate drain: unexpected argument "now"$/],
+    [['exchange', '--tls-cert', 'c', '--tls-key', 'k'], /^sidegate exchange: --config is required$/],
+    [['exchange', '--config', 'x.yaml'], /^sidegate exchange: --tls-cert and --tls-key are required/],
   ];
   for (const [args, line] of cases) {
     const r = await sidegate(...args);

@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ExchangeConfigError, parseExchangeConfigYaml } from './exchange-config.js';
+
+const VALID = `
+issuers:
+  - issuer: https://token.actions.githubusercontent.com
+    audience: sidegate-exchange
+  - issuer: https://kubernetes.default.svc.cluster.local
+    audience: sidegate-exchange
+    kubernetes: true
+targets:
+  - name: orders
+    protocol: postgres
+    host: orders-db.example.com
+    database: orders
+    tls: { caFile: /etc/sidegate/orders-ca.crt }
+    admin: { username: sidegate_admin, passwordFile: /secrets/orders-admin/password }
+grants:
+  - name: deploys
+    issuer: https://token.actions.githubusercontent.com
+    claims: { repository: acme/app, ref: [refs/heads/main, "refs/tags/v*"] }
+    target: orders
+    roles: [orders_migrator]
+    ttl: 30m
+`;
+
+test('a valid configuration with its defaults', () => {
+  const config = parseExchangeConfigYaml(VALID, 'exchange.yaml');
+  assert.equal(config.targets[0]!.port, 5432);
+  assert.equal(config.targets[0]!.rolePrefix, 'sidegate_x_');
+  assert.equal(config.sweepInterval, 60_000);
+  assert.equal(config.maxConcurrent, 64);
+  assert.equal(config.issuers[0]!.kubernetes, false);
+  assert.deepEqual(config.grants[0]!.claims, { repository: ['acme/app'], ref: ['refs/heads/main', 'refs/tags/v*'] });
+  assert.equal(config.grants[0]!.ttl, 1_800_000);
+});
+
+function refused(yaml: string, message: RegExp): void {
+  assert.throws(() => parseExchangeConfigYaml(yaml, 'exchange.yaml'), (err: unknown) => err instanceof ExchangeConfigError && message.test(err.message), message.source);
+}
+
+test('a grant must name who: a subject or a claim, never a whole issuer', () => {
+  refused(VALID.replace('    claims: { repository: acme/app, ref: [refs/heads/main, "refs/tags/v*"] }\n', ''), /grants\.0: a grant must match the subject or at least one claim/);
+});
+
+test('grants name declared issuers and targets; names are unique', () => {
+  refused(VALID.replace('    target: orders\n', '    target: payments\n'), /grants\.0\.target: not one of targets/);
+  refused(VALID.replace('    issuer: https://token.actions.githubusercontent.com\n    claims', '    issuer: https://gitlab.com\n    claims'), /grants\.0\.issuer: not one of issuers/);
+  refused(VALID.replace('  - issuer: https://kubernetes.default.svc.cluster.local', '  - issuer: https://token.actions.githubusercontent.com'), /each issuer once/);
+});
+
+test('roles are plain identifiers, TTLs bounded, secrets only by path, unknown keys refused', () => {
+  refused(VALID.replace('roles: [orders_migrator]', 'roles: ["x\\"; DROP ROLE y; --"]'), /grants\.0\.roles\.0: a lower-case identifier/);
+  refused(VALID.replace('ttl: 30m', 'ttl: 10s'), /at least 1m/);
+  refused(VALID.replace('ttl: 30m', 'ttl: 48h'), /at most 24h/);
+  refused(VALID.replace('passwordFile: /secrets/orders-admin/password', 'password: hunter2'), /admin/);
+  refused(VALID.replace('passwordFile: /secrets/orders-admin/password', 'passwordFile: relative/pw'), /an absolute file path/);
+  refused(`${VALID}\nsweepIntervall: 5s\n`, /Unrecognized key/);
+  refused(VALID.replace('https://token.actions.githubusercontent.com\n    audience', 'http://token.actions.githubusercontent.com\n    audience'), /issuers\.0\.issuer/);
+});
+
+test('errors never echo a value', () => {
+  assert.throws(
+    () => parseExchangeConfigYaml(VALID.replace('passwordFile: /secrets/orders-admin/password', 'passwordFile: s3cr3t-value'), 'exchange.yaml'),
+    (err: unknown) => err instanceof Error && !err.message.includes('s3cr3t'),
+  );
+});
