@@ -99,9 +99,12 @@ before(async () => {
         admin: { username: adminRole, passwordFile: join(dir, 'admin-password') },
         rolePrefix: prefix,
       },
+      // Nothing listens there: exchanges for it fail fast and closed, its sweeps are retried.
+      { name: 'down', protocol: 'postgres', host: '127.0.0.1', port: 1, database: 'x', admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
     ],
     grants: [
       { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app', ref: ['refs/heads/main', 'refs/tags/v*'] }, target: 'orders', roles: [reader], ttl: '15m' },
+      { name: 'down-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'down', roles: [reader], ttl: '15m' },
       { name: 'ci-runners', issuer: CLUSTER_ISSUER, subject: 'system:serviceaccount:ci:*', target: 'orders', roles: [reader], ttl: '10m' },
     ],
     sweepInterval: '1h',
@@ -303,6 +306,17 @@ test('refusals answer the RFC error and create nothing in PostgreSQL', async (t)
   const ungranted = await exchange(await ciToken({ repository: 'acme/other' }));
   assert.equal(unknown.json.error_description.replace('payments', 'T'), ungranted.json.error_description.replace('orders', 'T'));
   assert.deepEqual(await issuedRoles(), rolesBefore);
+});
+
+test('a target that cannot be reached: temporarily_unavailable, quickly, and the sweep of the others goes on', async () => {
+  const started = Date.now();
+  const reply = await exchange(await ciToken(), { audience: 'down' });
+  assert.equal(reply.status, 503, reply.text);
+  assert.equal(reply.json.error, 'temporarily_unavailable');
+  assert.match(reply.json.error_description, /could not be reached/);
+  assert.ok(Date.now() - started < 6000);
+  await service.sweeper.sweepNow();
+  assert.ok(logs.some((l) => l.includes('sweep failed, will retry') && l.includes('"target":"down"')));
 });
 
 test('HTTP bounds: a body too large, a wrong method, a wrong content type', async () => {
