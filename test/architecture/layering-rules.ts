@@ -22,6 +22,8 @@ export const LAYER_RULES: LayerRule[] = [
   // The control plane's token exchange stands on core and the policy language alone.
   { name: 'the token exchange imports nothing from the sidecar, the webhook or the broker', from: /^exchange\//, mustNotImport: /^(sidecar|webhook|broker|cli)\// },
   { name: 'the sidecar reaches the broker through its API contract, or embeds it whole', from: /^sidecar\/(?!runtime\/)/, mustNotImport: /^broker\/(?!api\/)/, except: TEST_FILE },
+  // Its credential source will read the issued credential by the exchange's wire contract; local mode may embed the whole exchange.
+  { name: 'the sidecar reaches the token exchange through its wire contract, or embeds it whole', from: /^sidecar\/(?!runtime\/)/, mustNotImport: /^exchange\/(?!protocol\/)/, except: TEST_FILE },
   { name: 'the sidecar imports nothing from the webhook or the CLI entry', from: /^sidecar\//, mustNotImport: /^(webhook|cli)\// },
   {
     name: 'protocol-agnostic parts import no protocol adapter',

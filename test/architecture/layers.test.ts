@@ -24,6 +24,7 @@ test('a planted wrong-way import is reported, one per broken rule', () => {
     { from: 'broker/server/broker-server.ts', to: 'sidecar/pipeline/command-gate.ts' },
     { from: 'sidecar/approvals/hold-client.ts', to: 'broker/store/approval-store.ts' },
     { from: 'exchange/server/exchange-server.ts', to: 'broker/server/http-json.ts' },
+    { from: 'sidecar/identity/credential-source.ts', to: 'exchange/postgres/postgres-credential-issuer.ts' },
   ];
   const rules = layerViolations(planted).map((v) => v.rule);
   assert.equal(rules.length, planted.length);
@@ -42,6 +43,7 @@ test('allowed directions are not reported', () => {
     { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'broker/index.ts' },
     { from: 'exchange/server/exchange-server.ts', to: 'core/http/bounded-body.ts' },
     { from: 'cli/main.ts', to: 'exchange/cli/exchange-command.ts' },
+    { from: 'sidecar/identity/credential-source.ts', to: 'exchange/protocol/credential-token.ts' },
   ];
   assert.deepEqual(layerViolations(allowed), []);
 });
