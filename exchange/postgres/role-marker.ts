@@ -2,7 +2,6 @@
 // holding this marker, in the same transaction, so a role exists with its marker or not at all.
 // Any exchange replica, or the same one after a crash, finds every role it must drop by listing
 // roles with the prefix and reading their markers. Pure.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 export const MARKER_KIND = 'sidegate-exchange/v1';
@@ -14,7 +13,7 @@ export interface RoleMarker {
   template: string;
   /** The grant that issued it. */
   grant: string;
-  /** Hash of the owner's issuer and subject: who may revoke it, without naming them in the catalog. */
+  /** ownerHash of the identity it was issued to (identity/owner-hash.ts): who may revoke it. */
   owner: string;
 }
 
@@ -43,9 +42,4 @@ export function parseRoleMarker(comment: string | null | undefined): RoleMarker 
   if (!parsed.success) return undefined;
   const { kind: _kind, ...marker } = parsed.data;
   return marker;
-}
-
-/** The owner's identity as the marker keeps it. */
-export function ownerHash(issuer: string, subject: string): string {
-  return createHash('sha256').update(issuer).update('\n').update(subject).digest('hex');
 }

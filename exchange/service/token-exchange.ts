@@ -8,13 +8,13 @@ import type { Logger } from '../../core/logging/logger.js';
 import { IdentityError } from '../../core/tokens/index.js';
 import type { GrantConfig } from '../config/exchange-config.js';
 import { decideGrant, type SubjectIdentity } from '../grants/grant-decision.js';
-import { subjectContext, type SubjectContext } from '../identity/subject-context.js';
+import { subjectContext } from '../identity/subject-context.js';
 import { decodeCredentialToken } from '../protocol/credential-token.js';
 import { OAuthError, oauthErrorAnswer } from '../protocol/oauth-error.js';
 import { parseRevocationRequest } from '../protocol/revocation-request.js';
 import { parseTokenExchangeRequest } from '../protocol/token-exchange-request.js';
 import { tokenExchangeResponse } from '../protocol/token-response.js';
-import { ownerHash } from '../postgres/role-marker.js';
+import { ownerHash } from '../identity/owner-hash.js';
 import { CredentialIssueError, type CredentialIssuer } from './credential-issuer.js';
 import { outcomeFields, type ExchangeOutcome, type RevocationOutcome } from './exchange-outcome.js';
 
@@ -136,5 +136,3 @@ export class TokenExchange {
     this.deps.onOutcome?.(outcome);
   }
 }
-
-export type { SubjectContext };

@@ -37,6 +37,7 @@ let cluster: TestIssuer;
 let config: ExchangeConfig;
 let service: ExchangeService;
 let clockShiftMs = 0;
+let tlsKey: string;
 const logs: string[] = [];
 const outcomes: (ExchangeOutcome | RevocationOutcome)[] = [];
 /** Every secret a test saw: none may appear in a log line. */
@@ -58,13 +59,9 @@ async function issuedRoles(): Promise<string[]> {
 
 function start(now: () => number = () => Date.now() + clockShiftMs): Promise<ExchangeService> {
   const log = createLogger({ level: 'debug', sink: (line) => logs.push(line) });
-  return startExchangeService(config, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key: readFileSyncKey() }, now, onOutcome: (o) => outcomes.push(o) }, log);
+  return startExchangeService(config, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key: tlsKey }, now, onOutcome: (o) => outcomes.push(o) }, log);
 }
 
-let tlsKey: string;
-function readFileSyncKey(): string {
-  return tlsKey;
-}
 
 before(async () => {
   info = await pgInfo();
