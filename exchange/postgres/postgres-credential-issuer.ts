@@ -155,12 +155,20 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     return result;
   }
 
-  /** NOLOGIN first (committed on its own), then its sessions, then the role; a role already gone is done. */
+  /**
+   * NOLOGIN first (committed on its own), then its sessions, then the role; a role already gone is
+   * done. Replicas sweep the same roles: an advisory lock on the role's name makes them take turns
+   * (two ALTER/DROP ROLE on one role at once fail with "tuple concurrently updated").
+   */
   private async drop(username: string, template: string): Promise<void> {
     const role = pg.escapeIdentifier(username);
     const client = await this.pool.connect();
     let broken = false;
+    let locked = false;
     try {
+      await client.query(`SELECT pg_advisory_lock(hashtext('sidegate-exchange'), hashtext($1))`, [username]);
+      locked = true;
+      if (!(await this.exists(client, username))) return;
       await client.query(`ALTER ROLE ${role} NOLOGIN`);
       await client.query('SELECT pg_terminate_backend(pid, $2) FROM pg_stat_activity WHERE usename = $1', [username, this.timeouts.terminateMs]);
       await client.query('BEGIN');
@@ -174,6 +182,8 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       if ((err as { code?: unknown }).code === UNDEFINED_OBJECT && !(await this.exists(client, username).catch(() => true))) return;
       throw err;
     } finally {
+      // A broken connection is discarded, and its session's lock goes with it.
+      if (locked && !broken) await client.query(`SELECT pg_advisory_unlock(hashtext('sidegate-exchange'), hashtext($1))`, [username]).catch(() => (broken = true));
       client.release(broken);
     }
   }

@@ -352,6 +352,23 @@ test('an expired credential is swept, and a restarted exchange sweeps what it le
   clockShiftMs = 0;
 });
 
+test('two replicas sweeping the same expired credentials at once drop each exactly once, without failures', async () => {
+  const replica = await start();
+  try {
+    const credentials = await Promise.all([1, 2, 3, 4, 5, 6].map(async () => credentialOf(await exchange(await ciToken()))));
+    clockShiftMs = 16 * 60_000;
+    const warningsBefore = logs.filter((l) => l.includes('could not be dropped')).length;
+    await Promise.all([service.sweeper.sweepNow(), replica.sweeper.sweepNow()]);
+    clockShiftMs = 0;
+    const left = await issuedRoles();
+    for (const c of credentials) assert.ok(!left.includes(c.username), c.username);
+    assert.equal(logs.filter((l) => l.includes('could not be dropped')).length, warningsBefore);
+  } finally {
+    clockShiftMs = 0;
+    await replica.close();
+  }
+});
+
 test('roles of ours without our marker, and roles outside the prefix, are never swept', async () => {
   const foreign = `${prefix}foreign`;
   await superuser((c) => c.query(`CREATE ROLE ${foreign} NOLOGIN`));
