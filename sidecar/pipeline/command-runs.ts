@@ -10,7 +10,7 @@
 // start; nothing is lost if the session closes first (`closeAll`).
 import type { CommandFacts, Decision, TargetSpec } from '../../core/vocabulary.js';
 import type { Logger } from '../../core/logging/logger.js';
-import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession } from '../audit/index.js';
+import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession } from '../../core/audit/index.js';
 import { decisionAttributes, targetAttributes, type Attributes } from './audit-attributes.js';
 import { holdCanceledMessage, holdHeartbeat, holdNotice, type CommandGate, type GateOutcome, type GateSession } from './command-gate.js';
 import { heldCommand, type HeldCommandInput } from './held-command.js';

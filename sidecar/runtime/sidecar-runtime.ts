@@ -10,7 +10,7 @@ import { loadPolicyFile, Policy, type LoadedPolicy } from '../../policies/index.
 import type { TargetSpec } from '../../core/vocabulary.js';
 import { TokenVerifier } from '../../core/tokens/index.js';
 import { TokenFile, CredentialsFile } from '../identity/index.js';
-import { createAuditTrail, type AuditTrail } from '../audit/index.js';
+import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import { ApprovalClient } from '../approvals/index.js';
 import { startApprovalBroker } from '../../broker/index.js';
 import { CommandGate, type ApprovalHolder } from '../pipeline/command-gate.js';

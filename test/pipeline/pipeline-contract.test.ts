@@ -22,8 +22,8 @@ import type { PipelineServices } from '../../sidecar/pipeline/pipeline-services.
 import { UnauthenticatedSlots } from '../../sidecar/pipeline/unauthenticated-slots.js';
 import { ApprovalClient } from '../../sidecar/approvals/index.js';
 import { startApprovalBroker, staticAdminApprover, type ApprovalBroker } from '../../broker/index.js';
-import type { Attributes, AuditCommand, AuditSession, AuditTrail } from '../../sidecar/audit/index.js';
-import { AttributeSet } from '../../sidecar/audit/index.js';
+import type { Attributes, AuditCommand, AuditSession, AuditTrail } from '../../core/audit/index.js';
+import { AttributeSet } from '../../core/audit/index.js';
 import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
 import { lineAdapter, type Store } from './line-protocol-adapter.js';
 

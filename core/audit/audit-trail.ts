@@ -11,7 +11,7 @@
 // the OpenTelemetry OTLP/HTTP exporter's. Nothing is registered globally and there is no
 // auto-instrumentation (it would trace the proxy's own sockets).
 import { randomBytes } from 'node:crypto';
-import { createLogger, type Logger } from '../../core/logging/logger.js';
+import { createLogger, type Logger } from '../logging/logger.js';
 import { boundedAttributes, type AttributeSet, type Attributes } from './attribute-values.js';
 import { AuditSpan } from './audit-span.js';
 import { DurableSpool } from './durable-spool.js';

@@ -10,7 +10,7 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
 import { EXPORT_FAILED, EXPORT_SUCCESS } from './deferred-exporter.js';
-import type { Logger } from '../../core/logging/logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableSpool, type SpoolBatch } from './durable-spool.js';
 import { DurableWriteQueue } from './durable-write-queue.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../core/logging/logger.js';
+import { createLogger } from '../logging/logger.js';
 import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './audit-trail.js';
 import { CHAIN_ATTR, verifyChain } from './hash-chain.js';
 import { AttributeSet, MAX_ATTRIBUTE_STRING_CHARS } from './attribute-values.js';
