@@ -22,7 +22,7 @@ import { startWebhookServer, type WebhookServer } from '../../webhook/admission/
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
 import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
 import { verifyWebhookSignature } from '../../broker/notifications/index.js';
-import { flattenOtlpJson } from '../../sidecar/audit/index.js';
+import { flattenOtlpJson } from '../../core/audit/index.js';
 import type { PodSpec, VolumeContents } from './pod-simulator.js';
 import { admitPod, runPatchedPod, startPodPostgres, CLI, RUNNER_UID, type InjectedSidecar, type PodPostgres } from './injected-pod-harness.js';
 
