@@ -2,7 +2,7 @@
 // at its end, its end time and status are fixed and it goes on to be sealed (chain, hash,
 // encoding) and written. Protocol-agnostic; no I/O of its own.
 import { AttributeSet, boundedAttributes, type Attributes } from './attribute-values.js';
-import type { EndedSpan } from './otlp-span-json.js';
+import type { EndedSpan, SpanLink } from './otlp-span-json.js';
 import { newSpanId, nowUnixNano } from './span-ids.js';
 
 /** Takes ended spans, in the order they ended, to be sealed and written. */
@@ -29,6 +29,7 @@ export class AuditSpan {
     parentSpanId: string | undefined,
     private readonly sealer: EndedSpanSink,
     start: string = nowUnixNano(),
+    links?: readonly SpanLink[],
   ) {
     this.span = {
       traceId,
@@ -43,6 +44,7 @@ export class AuditSpan {
       ...(attrs instanceof AttributeSet ? { baseAttributes: attrs.values } : {}),
       events: [],
       status: { code: 0 },
+      ...(links?.length ? { links: links.map((l) => ({ traceId: l.traceId, spanId: l.spanId })) } : {}),
     };
   }
 

@@ -285,3 +285,38 @@ test('commands started from one AttributeSet carry its bounded values, each span
     assert.equal(verifyChain(spans).ok, true);
   });
 });
+
+test('OTLP: a span of its own links to another trace\'s span, the link is hashed, and persist means spooled while the collector is away', async () => {
+  const receiver = await startOtlpReceiver();
+  await withDir(async (dir) => {
+    const trail = await createAuditTrail(otlpOptions(receiver.endpoint, dir));
+    try {
+      const held = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+      receiver.setFailing(1000);
+      const span = trail.startSpan('approval vote', { 'sidegate.approval.id': 'x' }, { traceId: 'c'.repeat(32), links: [held] });
+      span.end();
+      await trail.persist(2000);
+      assert.equal(receiver.accepted, 0, 'persist does not wait for the collector');
+      receiver.setFailing(0);
+      const [got] = await receiver.waitForSpans((spans) => (spans.length === 1 ? spans : undefined));
+      assert.equal(got!.traceId, 'c'.repeat(32));
+      assert.equal(got!.spanId, span.spanId);
+      assert.equal(got!.kind, 1);
+      assert.equal(got!.parentSpanId, undefined);
+      assert.deepEqual(got!.links, [held]);
+      assert.equal(verifyChain(receiver.spans()).ok, true);
+      assert.equal(verifyChain([{ ...got!, links: [{ ...held, spanId: '1'.repeat(16) }] }]).ok, false);
+    } finally {
+      await trail.shutdown();
+      await receiver.close();
+    }
+  });
+});
+
+test('persist rejects once the trail is shut down: no evidence can be written then', async () => {
+  await withDir(async (dir) => {
+    const trail = await createAuditTrail({ filePath: join(dir, 'audit.jsonl'), env: {} });
+    await trail.shutdown();
+    await assert.rejects(trail.persist(100), /closed/);
+  });
+});

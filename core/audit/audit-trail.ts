@@ -19,15 +19,18 @@ import { HashChain } from './hash-chain.js';
 import { otlpTracesConfig } from './otlp-env.js';
 import { OtlpJsonFileSink } from './otlp-json-file-sink.js';
 import { deferredOtlpJsonExporter } from './deferred-exporter.js';
-import { OTLP_SPAN_KIND, otlpResourceJson } from './otlp-span-json.js';
+import { OTLP_SPAN_KIND, otlpResourceJson, type SpanLink } from './otlp-span-json.js';
 import { newTraceId } from './span-ids.js';
 import { SpanSealer } from './span-sealer.js';
 import { SpoolingSink } from './spooling-sink.js';
 
 export type { Attributes, AttributeValue } from './attribute-values.js';
+export type { SpanLink } from './otlp-span-json.js';
 export { AttributeSet } from './attribute-values.js';
 
 export interface AuditCommand {
+  readonly traceId: string;
+  readonly spanId: string;
   setAttributes(attrs: Attributes): void;
   addEvent(name: string, attrs?: Attributes): void;
   /** Ends the span; `error` (safe to show, no secrets) sets status ERROR. Later calls are no-ops. */
@@ -35,8 +38,6 @@ export interface AuditCommand {
 }
 
 export interface AuditSession extends AuditCommand {
-  readonly traceId: string;
-  readonly spanId: string;
   /**
    * `startTimeUnixNano` (from `nowUnixNano`) when the command began before its span is opened: a
    * proxy opens a statement's span after forwarding it, off the command's round trip.
@@ -47,6 +48,17 @@ export interface AuditSession extends AuditCommand {
 export interface AuditTrail {
   /** `name` defaults to `<sidegate.protocol|db.system.name> session <sidegate.target>`. */
   startSession(attrs: Attributes, name?: string): AuditSession;
+  /**
+   * A span on its own (kind INTERNAL), in trace `traceId` (default a new one), linking to
+   * `links`: evidence of an event that is no command of a session (an approval decision).
+   */
+  startSpan(name: string, attrs: Attributes, opts?: { traceId?: string; links?: readonly SpanLink[] }): AuditCommand;
+  /**
+   * Everything ended so far is durable where this trail keeps spans before export (the spool, or
+   * the file), without waiting for the collector. Rejects when it is not within `timeoutMs`
+   * (default 10 s): evidence that must exist before an answer waits on this.
+   */
+  persist(timeoutMs?: number): Promise<void>;
   /**
    * Everything ended so far is exported (OTLP) / written (file), or safely spooled. Rejects when
    * the spans could not be made durable within `timeoutMs` (default 30 s).
@@ -126,6 +138,14 @@ export async function createAuditTrail(opts: AuditTrailOptions): Promise<AuditTr
         end: (status) => session.end(status),
         startCommand: (cmdName, cmdAttrs, start) => new AuditSpan(session.traceId, cmdName, OTLP_SPAN_KIND.client, cmdAttrs, session.spanId, sealer, start),
       };
+    },
+    startSpan(name, attrs, opts = {}) {
+      return new AuditSpan(opts.traceId ?? newTraceId(), name, OTLP_SPAN_KIND.internal, attrs, undefined, sealer, undefined, opts.links);
+    },
+    persist(timeoutMs = 10_000) {
+      if (closed) return Promise.reject(new Error('audit: the trail is closed'));
+      sealer.sealPending();
+      return sink.persist(timeoutMs);
     },
     flush(timeoutMs) {
       sealer.sealPending();

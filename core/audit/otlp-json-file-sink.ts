@@ -41,6 +41,11 @@ export class OtlpJsonFileSink implements EncodedSpanSink {
   }
 
   /** Everything ended so far is in the file (fsync'd); rejects if the file stays unwritable. */
+  /** Everything pushed so far is in the file (durable). */
+  persist(timeoutMs: number): Promise<void> {
+    return this.writes.drained(timeoutMs);
+  }
+
   forceFlush(timeoutMs = 30_000): Promise<void> {
     return this.writes.drained(timeoutMs);
   }

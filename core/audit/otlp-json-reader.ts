@@ -15,6 +15,8 @@ export interface FlatSpan {
   attributes: Record<string, FlatValue>;
   status?: { code?: number; message?: string };
   events: { name: string; timeUnixNano: string; attributes: Record<string, FlatValue> }[];
+  /** Spans this one links to (absent when none). */
+  links?: { traceId: string; spanId: string }[];
   resource: Record<string, FlatValue>;
 }
 
@@ -70,12 +72,18 @@ export function flattenTraceRequest(req: unknown): FlatSpan[] {
             timeUnixNano: String(e.timeUnixNano ?? '0'),
             attributes: attributes(e.attributes),
           })),
+          ...linksOf(s['links']),
           resource,
         });
       }
     }
   }
   return spans;
+}
+
+function linksOf(raw: unknown): Pick<FlatSpan, 'links'> {
+  if (!Array.isArray(raw) || raw.length === 0) return {};
+  return { links: (raw as Record<string, unknown>[]).map((l) => ({ traceId: String(l['traceId'] ?? ''), spanId: String(l['spanId'] ?? '') })) };
 }
 
 /** Flattens a file of OTLP/JSON lines; a malformed line is an error naming its line number. */

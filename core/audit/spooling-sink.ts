@@ -106,6 +106,11 @@ export class SpoolingSink implements EncodedSpanSink {
    * Everything ended so far is delivered, or durable in the spool and the collector has just
    * refused it (the export loop keeps retrying; the next run replays it if this one ends).
    */
+  /** Everything pushed so far is in the spool (durable), delivered or not. */
+  persist(timeoutMs: number): Promise<void> {
+    return this.writes.drained(timeoutMs);
+  }
+
   async forceFlush(timeoutMs = 30_000): Promise<void> {
     this.flushing++;
     try {

@@ -44,8 +44,6 @@ class RecordingTrail implements Pick<AuditTrail, 'startSession' | 'healthy'> {
     const session = this.span(name, attrs);
     return {
       ...this.handle(session),
-      traceId: 't',
-      spanId: 's',
       startCommand: (n: string, a: Attributes | AttributeSet) => this.handle(this.span(n, a instanceof AttributeSet ? (a.values as Attributes) : a, session)),
     };
   }
@@ -56,6 +54,8 @@ class RecordingTrail implements Pick<AuditTrail, 'startSession' | 'healthy'> {
   }
   private handle(span: RecordedSpan): AuditCommand {
     return {
+      traceId: 'a'.repeat(32),
+      spanId: this.spans.indexOf(span).toString(16).padStart(16, '1'),
       setAttributes: (a) => void Object.assign(span.attributes, a),
       addEvent: (n) => void span.events.push(n),
       end: (status) => {
