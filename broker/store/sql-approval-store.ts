@@ -105,8 +105,8 @@ export class SqlApprovalStore implements ApprovalStore {
       for (;;) {
         const rows = await tx.query<{ id: string }>(
           `INSERT INTO sidegate_approval_requests (id, status, created_at, expires_at, requester_issuer, requester_subject, requester,
-             target, protocol, command, shown, hash, rule, approvers, groups, threshold, session_id)
-           VALUES ($1, 'pending', ${NOW_MS}, ${NOW_MS} + $2::float8 * interval '1 millisecond', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             target, protocol, command, shown, hash, rule, approvers, groups, threshold, session_id, traceparent)
+           VALUES ($1, 'pending', ${NOW_MS}, ${NOW_MS} + $2::float8 * interval '1 millisecond', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
            ON CONFLICT (id) DO NOTHING RETURNING id`,
           [
             newApprovalId(() => false),
@@ -124,6 +124,7 @@ export class SqlApprovalStore implements ApprovalStore {
             JSON.stringify(input.groups ?? []),
             input.threshold ?? 1,
             input.sessionId,
+            input.traceparent ?? null,
           ],
         );
         // An id already taken (one in 8.9e8) is drawn again.

@@ -28,6 +28,7 @@ import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
 import { lineAdapter, type Store } from './line-protocol-adapter.js';
 
 interface RecordedSpan {
+  spanId: string;
   name: string;
   parent?: RecordedSpan;
   attributes: Attributes;
@@ -48,14 +49,14 @@ class RecordingTrail implements Pick<AuditTrail, 'startSession' | 'healthy'> {
     };
   }
   private span(name: string, attributes: Attributes, parent?: RecordedSpan): RecordedSpan {
-    const span: RecordedSpan = { name, parent, attributes: { ...attributes }, events: [], ended: false };
+    const span: RecordedSpan = { spanId: (this.spans.length + 1).toString(16).padStart(16, '0'), name, parent, attributes: { ...attributes }, events: [], ended: false };
     this.spans.push(span);
     return span;
   }
   private handle(span: RecordedSpan): AuditCommand {
     return {
       traceId: 'a'.repeat(32),
-      spanId: this.spans.indexOf(span).toString(16).padStart(16, '1'),
+      spanId: span.spanId,
       setAttributes: (a) => void Object.assign(span.attributes, a),
       addEvent: (n) => void span.events.push(n),
       end: (status) => {
@@ -287,6 +288,7 @@ test('approve → approved: the client waits, is told, and the command runs once
   assert.equal(span.attributes['sidegate.rows_affected'], 2);
   assert.ok(typeof span.attributes['sidegate.approval.hash'] === 'string');
   assert.deepEqual(span.events, ['sidegate.hold.start', 'sidegate.hold.end']);
+  assert.equal(record.traceparent, `00-${'a'.repeat(32)}-${span.spanId}-01`, "the broker knows the held statement's span");
   await p.close();
 });
 
