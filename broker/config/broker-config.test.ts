@@ -10,6 +10,7 @@ publicUrl: https://approvals.example.com
 store: { kind: embedded, dataDir: /data }
 requesters: { staticTokenFile: /secrets/requester-token }
 session: { secretFile: /secrets/session/secret }
+audit: { stateDir: /var/lib/sidegate-broker }
 `;
 
 const FULL = `
@@ -40,6 +41,7 @@ notifications:
       secretFile: /secrets/webhook-0/secret
       events: [approval.decided]
 session: { secretFile: /secrets/session/secret }
+audit: { stateDir: /var/lib/sidegate-broker }
 maxPending: 50
 maxTimeout: 30m
 `;
@@ -53,6 +55,7 @@ test('a minimal document gets the defaults: no approvers, no notifications, 1000
     approvers: { oidc: [], superApprovers: [] },
     notifications: { webhooks: [] },
     session: { secretFile: '/secrets/session/secret' },
+    audit: { stateDir: '/var/lib/sidegate-broker' },
     maxPending: 1000,
     maxTimeout: 3_600_000,
   });
@@ -129,6 +132,8 @@ test('mistakes fail with the field named', () => {
     ['webhook without a secret', replace('      secretFile: /secrets/webhook-0/secret\n', ''), /notifications\.webhooks\.0\.secretFile/],
     ['slack URL inline', replace('slack: { webhookUrlFile: /secrets/slack/webhook-url }', 'slack: { webhookUrl: https://hooks.slack.com/x }'), /notifications\.slack: Unrecognized key: "webhookUrl"/],
     ['no session secret', replace('session: { secretFile: /secrets/session/secret }\n', ''), /session/],
+    ['no audit state directory: no evidence, no broker', replace('audit: { stateDir: /var/lib/sidegate-broker }\n', ''), /audit/],
+    ['audit state directory relative', replace('stateDir: /var/lib/sidegate-broker', 'stateDir: audit'), /audit\.stateDir: an absolute file path/],
     ['zero pending', replace('maxPending: 50', 'maxPending: 0'), /maxPending/],
     ['timeout without unit', replace('maxTimeout: 30m', 'maxTimeout: thirty'), /maxTimeout: a duration/],
     ['timeout too short', replace('maxTimeout: 30m', 'maxTimeout: 10ms'), /maxTimeout: a duration of at least 1s/],

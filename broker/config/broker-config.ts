@@ -101,6 +101,12 @@ export const brokerConfigSchema = z.strictObject({
   notifications: notificationsSchema.default({ webhooks: [] }),
   /** Key for the page's signed cookies (at least 32 bytes). */
   session: z.strictObject({ secretFile: filePath }),
+  /**
+   * Where the evidence of decisions is kept before export: the durable spool when an
+   * OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set, else the OTLP/JSON lines file `audit.otlp.jsonl`.
+   * Required: a broker without evidence of its decisions does not start.
+   */
+  audit: z.strictObject({ stateDir: filePath }),
   /** Pending requests at most; beyond it new ones are refused (and so denied), not queued. */
   maxPending: z.number().int().min(1).max(100_000).default(1000),
   /** The longest a request may wait for a decision, in milliseconds once parsed; a policy's longer timeout is cut to it. */

@@ -2,7 +2,7 @@
 // approved, denied, expired or cancelled — exactly once, whichever replica acts — and whoever waits
 // on it is told soon after it leaves pending. Errors carry an HTTP-like status so the broker can
 // answer with them directly; their messages are safe to show to a client.
-import type { ApprovalRecord, ApprovalRequest, ApprovalStatus } from '../api/broker-api-schema.js';
+import type { ApprovalRecord, ApprovalRequest, ApprovalStatus, ApprovalVote } from '../api/broker-api-schema.js';
 import type { VerifiedApprover } from '../api/parties.js';
 import type { Verdict } from './decision-rules.js';
 
@@ -25,6 +25,23 @@ export interface ApprovalStoreOptions {
   maxTimeoutMs?: number;
   /** Approver names that may decide any request, listed or not (never their own). */
   superApprovers?: readonly string[];
+  /** Where every transition out of pending, and every vote, is recorded before it commits. */
+  evidence?: TransitionEvidence;
+}
+
+/** A vote cast (`vote`, with the record after it) or a request that left pending (`record` alone). */
+export interface Transition {
+  record: ApprovalRecord;
+  vote?: ApprovalVote;
+}
+
+/**
+ * Evidence of transitions (broker/evidence/). `record` runs inside the transition's transaction,
+ * on the replica that made it, and resolves once the evidence is durable; when it rejects (an
+ * ApprovalError 503: the audit trail cannot record now) the transition is rolled back.
+ */
+export interface TransitionEvidence {
+  record(transition: Transition): Promise<void>;
 }
 
 export const DEFAULT_MAX_PENDING = 1000;

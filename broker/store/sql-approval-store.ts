@@ -163,7 +163,10 @@ export class SqlApprovalStore implements ApprovalStore {
     if (!approver.name.trim() || !approver.issuer || !approver.subject) throw new ApprovalError(400, 'an approver name is required');
     const result = await this.sql.transaction(async (tx): Promise<ApprovalRecord | (Failure & { changed?: ApprovalRecord })> => {
       const row = await lockPending(tx, id);
-      if ('error' in row) return row;
+      if ('error' in row) {
+        if (row.changed) await this.opts.evidence?.record({ record: row.changed });
+        return row;
+      }
       const r = recordOf(row);
       const judged = judgeVote({ rule: r.rule, requirement: r, requester: r.requester, votes: r.votes }, approver, verdict, this.superApprovers);
       if (!judged.accepted) return { error: new ApprovalError(judged.status, judged.message) };
@@ -182,7 +185,10 @@ export class SqlApprovalStore implements ApprovalStore {
         ]);
         await tx.query(NOTIFY, [id]);
       }
-      return readRecord(tx, id);
+      const after = await readRecord(tx, id);
+      const vote = after.votes.find((v) => v.approver.issuer === approver.issuer && v.approver.subject === approver.subject);
+      await this.opts.evidence?.record({ record: after, ...(vote ? { vote } : {}) });
+      return after;
     });
     return this.settled(result);
   }
@@ -199,6 +205,9 @@ export class SqlApprovalStore implements ApprovalStore {
         const decidedAt = row.status === 'pending' ? `, decided_at = ${NOW_MS}` : '';
         await tx.query(`UPDATE sidegate_approval_requests SET status = 'cancelled', reason = $2${decidedAt} WHERE id = $1`, [id, reason]);
         await tx.query(NOTIFY, [id]);
+        const after = await readRecord(tx, id);
+        await this.opts.evidence?.record({ record: after });
+        return after;
       }
       return readRecord(tx, id);
     });
@@ -267,13 +276,18 @@ export class SqlApprovalStore implements ApprovalStore {
   }
 
   private async sweepOnce(): Promise<number> {
-    const expired = await this.sql.query<{ id: string }>(
-      `WITH expired AS (
-         UPDATE sidegate_approval_requests SET status = 'expired', decided_at = ${NOW_MS}, reason = $1
-         WHERE status = 'pending' AND expires_at <= statement_timestamp() RETURNING id)
-       SELECT id, pg_notify('${CHANGE_CHANNEL}', id) FROM expired`,
-      [EXPIRED_REASON],
-    );
+    // Whichever replica's UPDATE expires a request records it, before the expiry commits.
+    const expired = await this.sql.transaction(async (tx) => {
+      const rows = await tx.query<{ id: string }>(
+        `WITH expired AS (
+           UPDATE sidegate_approval_requests SET status = 'expired', decided_at = ${NOW_MS}, reason = $1
+           WHERE status = 'pending' AND expires_at <= statement_timestamp() RETURNING id)
+         SELECT id, pg_notify('${CHANGE_CHANNEL}', id) FROM expired`,
+        [EXPIRED_REASON],
+      );
+      if (this.opts.evidence) for (const { id } of rows) await this.opts.evidence.record({ record: await readRecord(tx, id) });
+      return rows;
+    });
     for (const { id } of expired) this.forgetExpiry(id);
     await this.recheck(expired.map((r) => r.id));
     return expired.length;
@@ -315,7 +329,8 @@ export class SqlApprovalStore implements ApprovalStore {
     const timer = setTimeout(
       () => {
         this.expiryTimers.delete(record.id);
-        void this.expireOverdue().catch(() => undefined);
+        // An expiry that could not be recorded (the audit trail is down) is tried again shortly.
+        void this.expireOverdue().catch(() => this.expireAt({ ...record, expiresAt: new Date(Date.now() + 1000).toISOString() }));
       },
       Math.max(Date.parse(record.expiresAt) - Date.now(), 0) + 5,
     );

@@ -47,12 +47,15 @@ const everything = [
   'broker.session.existingSecret=approvals-session',
   'broker.config.maxPending=50',
   'broker.config.maxTimeout=30m',
+  'broker.audit.otlpEndpoint=http://collector.observability:4318',
+  'broker.audit.spool.sizeLimit=2Gi',
 ];
 
 const variants = {
   default: [],
   everything,
   embedded: ['broker.store.kind=embedded', 'broker.store.embedded.size=5Gi', 'broker.store.embedded.storageClassName=fast'],
+  sidecarsCollector: ['injection.otlpEndpoint=http://otel.monitoring:4318', 'broker.audit.spool.volume.ephemeral.volumeClaimTemplate.spec.accessModes={ReadWriteOnce}', 'broker.audit.spool.volume.ephemeral.volumeClaimTemplate.spec.resources.requests.storage=3Gi'],
   noBudget: ['broker.podDisruptionBudget.enabled=false'],
   disabled: ['broker.enabled=false'],
   disabledWithUrl: ['broker.enabled=false', 'injection.brokerUrl=https://approvals.example.com'],
@@ -421,4 +424,27 @@ test('values.schema.json rejects bad broker values before anything renders', () 
     assert.match(result.stderr, /schema/, settings.join(' '));
     assert.match(result.stderr, expected, settings.join(' '));
   }
+});
+
+test('evidence: broker.yaml names /audit, a writable spool volume is mounted there, OTEL_EXPORTER_OTLP_ENDPOINT is the collector', () => {
+  const env = (chart: RenderedChart) => brokerWorkload(chart).spec.template.spec.containers[0].env as Array<{ name: string; value: string }> | undefined;
+  const auditVolume = (chart: RenderedChart) => {
+    const pod = brokerWorkload(chart).spec.template.spec;
+    const mount = pod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'audit');
+    assert.equal(mount.mountPath, brokerConfigOf(chart).audit.stateDir, 'the spool is where broker.yaml says');
+    assert.equal(mount.readOnly, undefined, 'writable');
+    return pod.volumes.find((v: { name: string }) => v.name === 'audit');
+  };
+  assert.equal(brokerConfigOf(rendered('default')).audit.stateDir, '/audit');
+  assert.deepEqual(auditVolume(rendered('default')), { name: 'audit', emptyDir: { sizeLimit: '1Gi' } });
+  assert.equal(env(rendered('default')), undefined, 'no collector anywhere: the spool volume holds the file');
+  assert.deepEqual(auditVolume(rendered('everything')), { name: 'audit', emptyDir: { sizeLimit: '2Gi' } });
+  assert.deepEqual(env(rendered('everything')), [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://collector.observability:4318' }]);
+  // The sidecars' collector by default, and any volume source in place of the emptyDir.
+  assert.deepEqual(env(rendered('sidecarsCollector')), [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://otel.monitoring:4318' }]);
+  assert.deepEqual(auditVolume(rendered('sidecarsCollector')), {
+    name: 'audit',
+    ephemeral: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '3Gi' } } } } },
+  });
+  assert.ok(auditVolume(rendered('embedded')).emptyDir, 'the embedded store too');
 });
