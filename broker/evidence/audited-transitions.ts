@@ -16,23 +16,34 @@ export class AuditedTransitions implements TransitionEvidence {
   constructor(
     private readonly trail: Pick<AuditTrail, 'healthy' | 'startSpan' | 'persist' | 'destination'>,
     private readonly log: Logger,
+    private readonly persistTimeoutMs = PERSIST_TIMEOUT_MS,
   ) {}
 
   async record(transition: Transition): Promise<void> {
-    // Checked before a span exists: a refused transition leaves none behind.
+    const id = transition.record.id;
+    // Checked before a span exists: a transition refused here leaves none behind.
     if (!this.trail.healthy) {
-      this.log.error('approval transition refused: the audit trail is unhealthy', { approval: transition.record.id, destination: this.trail.destination });
+      this.log.error('approval transition refused: the audit trail is unhealthy', { approval: id, destination: this.trail.destination });
       throw new ApprovalError(503, UNRECORDABLE);
     }
-    for (const span of decisionSpans(transition)) this.trail.startSpan(span.name, span.attributes, { traceId: span.traceId, links: span.links }).end();
+    const spans = decisionSpans(transition);
+    const ended = spans.map((s) => {
+      const span = this.trail.startSpan(s.name, s.attributes, { traceId: s.traceId, links: s.links });
+      span.end();
+      return span.spanId;
+    });
     try {
-      await this.trail.persist(PERSIST_TIMEOUT_MS);
+      await this.trail.persist(this.persistTimeoutMs);
     } catch (err) {
-      this.log.error('approval transition refused: its evidence could not be made durable', {
-        approval: transition.record.id,
-        destination: this.trail.destination,
-        error: (err as Error).message,
-      });
+      // The spans stay queued and reach the trail once it can write: this one, right behind
+      // them in the chain, says they never took effect (the transition is rolled back).
+      const first = spans[0];
+      if (first) {
+        this.trail
+          .startSpan('approval transition refused', { 'sidegate.approval.id': id, 'sidegate.approval.refused_spans': ended, 'sidegate.approval.reason': 'its evidence could not be made durable; rolled back' }, { traceId: first.traceId, links: first.links })
+          .end();
+      }
+      this.log.error('approval transition refused: its evidence could not be made durable', { approval: id, destination: this.trail.destination, error: (err as Error).message });
       throw new ApprovalError(503, UNRECORDABLE);
     }
   }
