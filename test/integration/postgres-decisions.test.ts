@@ -151,7 +151,8 @@ test('held then approved: exactly that statement runs, the approver is recorded,
     await again;
     await h.sidecar.audit.flush();
     const span = await h.receiver.waitForSpans(
-      (spans) => spans.find((s) => s.attributes['sidegate.approval.id'] === approval.id && s.attributes['sidegate.approval.approver'] === 'dba'),
+      // The statement's span (a child of its session), not the embedded broker's decision spans beside it.
+      (spans) => spans.find((s) => s.parentSpanId !== undefined && s.attributes['sidegate.approval.id'] === approval.id && s.attributes['sidegate.approval.approver'] === 'dba'),
       10_000,
     );
     assert.ok(span);
