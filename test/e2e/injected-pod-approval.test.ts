@@ -100,6 +100,7 @@ before(async () => {
         webhooks: [{ url: ready['webhookUrl'], secretFile: await secret('webhook-secret', WEBHOOK_SECRET) }],
       },
       session: { secretFile: await secret('session-secret', 'an-e2e-session-secret-of-at-least-32-bytes\n') },
+      audit: { stateDir: join(dir, 'broker-audit') },
     }),
   );
   const brokerProcess = spawnInNamespace(ns.db, [process.execPath, CLI, 'broker', '--config', brokerConfig, '--tls-cert', brokerTls.certFile, '--tls-key', brokerTls.keyFile, '--host', brokerAddress, '--port', '8443'], undefined, {
