@@ -39,6 +39,8 @@ test('the golden directory holds every case the issue names', () => {
     'explicit-opt-in', 'injector-own-pod', 'escape-uid-pod-level-warn', 'escape-uid-pod-level-refuse',
     'escape-privileged-warn', 'escape-privileged-refuse', 'escape-net-admin-warn', 'escape-net-admin-refuse',
     'escape-net-raw-warn', 'escape-net-raw-refuse', 'broker-with-ca', 'broker-without-ca', 'no-broker',
+    'label-opt-in-unlabelled-namespace', 'label-opt-out-labelled-namespace', 'invalid-inject-label',
+    'inject-label-annotation-conflict', 'namespace-disabled-pod-opts-in',
   ]) {
     assert.ok(cases.includes(required), `missing golden case ${required}`);
   }

@@ -7,15 +7,13 @@ import type { InjectionConfig } from '../config/injection-config.js';
 import { findEscapeRisks } from './escape-risks.js';
 import { buildInitContainer, buildSidecarContainer, type SidecarMode } from './injected-containers.js';
 import { buildInjectedVolumes } from './injected-volumes.js';
+import { decideInjectionScope } from './injection-scope.js';
 import { jsonPointer, type JsonPatchOperation } from './json-patch.js';
 import {
   INIT_CONTAINER_NAME,
   INJECTION_TEMPLATE_VERSION,
   INJECTOR_COMPONENT_LABEL,
   INJECTOR_NAME_LABEL,
-  NAMESPACE_INJECT_ENABLED,
-  NAMESPACE_INJECT_LABEL,
-  POD_INJECT_ANNOTATION,
   POD_SIDECAR_MODE_ANNOTATION,
   POD_STATUS_ANNOTATION,
   SIDECAR_CONTAINER_NAME,
@@ -59,15 +57,8 @@ export function injectPod(input: InjectionInput): InjectionResult {
   if (annotations[POD_STATUS_ANNOTATION] !== undefined) {
     return { kind: 'skip', reason: `already injected (${POD_STATUS_ANNOTATION} is set)` };
   }
-  const podChoice = annotations[POD_INJECT_ANNOTATION];
-  if (podChoice !== undefined && podChoice !== 'true' && podChoice !== 'false') {
-    return { kind: 'deny', reason: `annotation ${POD_INJECT_ANNOTATION} is "${podChoice}"; use "true" to inject or "false" to opt out` };
-  }
-  if (podChoice === 'false') return { kind: 'skip', reason: `the pod opts out (${POD_INJECT_ANNOTATION}: "false")` };
-  const namespaceEnabled = namespace.labels[NAMESPACE_INJECT_LABEL] === NAMESPACE_INJECT_ENABLED;
-  if (!namespaceEnabled && podChoice !== 'true') {
-    return { kind: 'skip', reason: `namespace ${namespace.name} is not labelled ${NAMESPACE_INJECT_LABEL}=${NAMESPACE_INJECT_ENABLED} and the pod does not opt in` };
-  }
+  const scope = decideInjectionScope(labels, annotations, namespace);
+  if (scope.kind !== 'in-scope') return scope;
   if (pod.spec?.hostNetwork === true) {
     return { kind: 'skip', reason: 'hostNetwork pods share the node\'s network namespace, where redirect rules would capture the node\'s traffic' };
   }

@@ -2,6 +2,11 @@
 // that the webhook, the chart's selectors and the tests agree on every spelling.
 export const NAMESPACE_INJECT_LABEL = 'sidegate.dev/inject';
 export const NAMESPACE_INJECT_ENABLED = 'enabled';
+/** The pod label that opts in (a namespace without the label) or out (a labelled namespace), as Istio's does. */
+export const POD_INJECT_LABEL = 'sidegate.dev/inject';
+export const POD_INJECT_LABEL_ENABLED = 'enabled';
+export const POD_INJECT_LABEL_DISABLED = 'disabled';
+/** The older per-pod switch ("true"/"false"); the chart's selectors see labels only (webhook/README.md). */
 export const POD_INJECT_ANNOTATION = 'sidegate.dev/inject';
 export const POD_STATUS_ANNOTATION = 'sidegate.dev/status';
 export const POD_SIDECAR_MODE_ANNOTATION = 'sidegate.dev/sidecar-mode';

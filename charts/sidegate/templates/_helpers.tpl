@@ -88,6 +88,21 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 
 {{/*
+The sidecar mode the webhook injects: injection.sidecarMode, with "auto" resolved from the
+cluster's version. Native sidecars (init containers with restartPolicy: Always) are on by default
+from Kubernetes 1.29 (SidecarContainers beta); an older API server would drop the field and run
+the sidecar as an init container that never exits, so the pod would never start.
+*/}}
+{{- define "sidegate.sidecarMode" -}}
+{{- $mode := .Values.injection.sidecarMode -}}
+{{- if eq $mode "auto" -}}
+{{- if semverCompare ">=1.29.0-0" .Capabilities.KubeVersion.Version }}native{{ else }}classic{{ end -}}
+{{- else -}}
+{{- $mode -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The webhook's --config file. Built from values.injection so that its keys are exactly the ones
 webhook/config/injection-config.ts accepts (it rejects unknown keys); empty optional values are
 left out because the webhook would reject "". When the sidecars call this release's broker, its
@@ -97,6 +112,7 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 {{- $injection := .Values.injection -}}
 {{- $config := omit $injection "image" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "otlpEndpoint" -}}
 {{- $_ := set $config "image" (include "sidegate.sidecarImage" .) -}}
+{{- $_ := set $config "sidecarMode" (include "sidegate.sidecarMode" .) -}}
 {{- $_ := set $config "policyConfigMap" .Values.policy.configMapName -}}
 {{- $ownBroker := and .Values.broker.enabled (not $injection.brokerUrl) -}}
 {{- if $injection.brokerUrl }}{{ $_ := set $config "brokerUrl" $injection.brokerUrl }}
