@@ -6,8 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pod as PodModel } from 'kubernetes-models/v1';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { applyJsonPatch } from '../support/apply-json-patch.js';
 import { chartDirectory } from './repository-root.js';
 import { runHelm } from './helm-binary.js';
 import { renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
@@ -21,6 +25,7 @@ import {
   NAMESPACE_INJECT_LABEL,
   POD_INJECT_LABEL,
   POD_INJECT_LABEL_ENABLED,
+  SIDECAR_ENV_NAMES,
 } from '../../webhook/injection/pod-markers.js';
 import { injectPod } from '../../webhook/injection/inject-pod.js';
 import { parsePolicy } from '../../policies/loader.js';
@@ -377,6 +382,66 @@ test('injection.yaml is accepted by the webhook\'s own strict parser, in native 
   // A configuration change rolls the webhook (it reads the file once at start).
   const checksum = (chart: RenderedChart) => deploymentOf(chart).spec.template.metadata.annotations['checksum/injection-config'];
   assert.notEqual(checksum(rendered('default')), checksum(rendered('classic')));
+});
+
+test('the injected sidecar\'s extra env, volumes, mounts and log level: rendered into injection.yaml, and the pod the webhook makes from it validates', () => {
+  const values = join(mkdtempSync(join(tmpdir(), 'sidegate-chart-')), 'extras.yaml');
+  writeFileSync(values, `
+injection:
+  logLevel: warn
+  extraEnv:
+    - name: OTEL_EXPORTER_OTLP_HEADERS
+      valueFrom: { secretKeyRef: { name: otlp-auth, key: headers } }
+    - name: OTEL_EXPORTER_OTLP_CERTIFICATE
+      value: /etc/sidegate-extra/otlp-ca/ca.crt
+  extraVolumes:
+    - name: otlp-ca
+      configMap: { name: otlp-collector-ca }
+    - name: masking-key
+      csi: { driver: secrets-store.csi.k8s.io, readOnly: true, volumeAttributes: { secretProviderClass: sidegate-masking } }
+  extraVolumeMounts:
+    - { name: otlp-ca, mountPath: /etc/sidegate-extra/otlp-ca }
+    - { name: masking-key, mountPath: /etc/sidegate-extra/masking }
+`);
+  const lint = runHelm(['lint', chartDirectory, '--strict', '-f', values]);
+  assert.equal(lint.status, 0, lint.stdout + lint.stderr);
+  const chart = renderChart([], ['-f', values]);
+  for (const object of chart.objects) validateAgainstKubernetesSchema(object);
+  const config = injectionConfigOf(chart);
+  assert.equal(config.logLevel, 'warn');
+  assert.deepEqual(config.extraVolumeMounts.map((m) => [m.name, m.readOnly]), [['otlp-ca', true], ['masking-key', true]]);
+
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'job' }, spec: { containers: [{ name: 'job', image: 'busybox' }] } };
+  const result = injectPod({ pod, namespace: { name: 'ci', labels: { [NAMESPACE_INJECT_LABEL]: NAMESPACE_INJECT_ENABLED } }, config, operation: 'CREATE' });
+  assert.equal(result.kind, 'inject');
+  const patched = applyJsonPatch(pod, result.kind === 'inject' ? result.patch : []);
+  new PodModel(patched as ConstructorParameters<typeof PodModel>[0]).validate();
+  const sidecar = patched.spec!.initContainers!.find((c) => c.name === 'sidegate')!;
+  assert.deepEqual(sidecar.env!.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS'), { name: 'OTEL_EXPORTER_OTLP_HEADERS', valueFrom: { secretKeyRef: { name: 'otlp-auth', key: 'headers' } } });
+  assert.deepEqual(sidecar.env!.find((e) => e.name === 'SIDEGATE_LOG_LEVEL'), { name: 'SIDEGATE_LOG_LEVEL', value: 'warn' });
+  assert.equal(patched.spec!.containers[0]!.volumeMounts, undefined, 'the runner container gets none of them');
+});
+
+test('values.schema.json refuses extras named like sidegate\'s own, with the same list the webhook refuses', () => {
+  const schema = JSON.parse(readFileSync(join(chartDirectory, 'values.schema.json'), 'utf8'));
+  const reserved = schema.properties.injection.properties.extraEnv.items.allOf[1].properties.name.not.enum;
+  assert.deepEqual([...reserved].sort(), [...SIDECAR_ENV_NAMES].sort());
+  const cases: Array<[string, RegExp]> = [
+    ['injection.extraEnv=[{"name":"SIDEGATE_POD_NAME","value":"x"}]', /extraEnv/],
+    ['injection.extraEnv=[{"name":"A"}]', /extraEnv/],
+    ['injection.extraEnv=[{"name":"A","value":"x","valueFrom":{"fieldRef":{"fieldPath":"spec.nodeName"}}}]', /extraEnv/],
+    ['injection.extraVolumes=[{"name":"sidegate-token","emptyDir":{}}]', /extraVolumes/],
+    ['injection.extraVolumes=[{"name":"root","hostPath":{"path":"/"}}]', /extraVolumes/],
+    ['injection.extraVolumes=[{"name":"two","emptyDir":{},"secret":{"secretName":"s"}}]', /extraVolumes/],
+    ['injection.extraVolumeMounts=[{"name":"ca","mountPath":"relative"}]', /extraVolumeMounts/],
+    ['injection.logLevel="verbose"', /logLevel/],
+  ];
+  for (const [json, expected] of cases) {
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set-json', json]);
+    assert.notEqual(result.status, 0, `${json} should fail`);
+    assert.match(result.stderr, /schema/, json);
+    assert.match(result.stderr, expected, json);
+  }
 });
 
 test('policy ConfigMap: a deny-all policy the policy loader accepts, rendered into every runner namespace', () => {

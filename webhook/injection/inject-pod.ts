@@ -19,6 +19,7 @@ import {
   SIDECAR_CONTAINER_NAME,
 } from './pod-markers.js';
 import { resolveTrafficSettings } from './traffic-settings.js';
+import { resolveSidecarSettings } from './sidecar-annotations.js';
 
 export type { JsonPatchOperation } from './json-patch.js';
 
@@ -74,6 +75,8 @@ export function injectPod(input: InjectionInput): InjectionResult {
 
   const traffic = resolveTrafficSettings(annotations, config);
   if (!traffic.ok) return { kind: 'deny', reason: `cannot build redirect rules: ${traffic.reason}` };
+  const sidecarSettings = resolveSidecarSettings(annotations, config);
+  if (!sidecarSettings.ok) return { kind: 'deny', reason: `cannot configure the sidecar: ${sidecarSettings.reason}` };
 
   const existingInit: Container[] = pod.spec.initContainers ?? [];
   const existing: Container[] = pod.spec.containers;
@@ -83,7 +86,7 @@ export function injectPod(input: InjectionInput): InjectionResult {
     ...(pod.spec.volumes ?? []).map((v) => v.name).filter((n) => volumes.some((v) => v.name === n)).map((n) => `volume "${n}"`),
   ];
   if (collisions.length > 0) {
-    return { kind: 'deny', reason: `the pod already has ${collisions.join(', ')} without ${POD_STATUS_ANNOTATION}; rename them (these names are reserved for sidegate)` };
+    return { kind: 'deny', reason: `the pod already has ${collisions.join(', ')} without ${POD_STATUS_ANNOTATION}; rename them (these names are reserved for sidegate and the volumes its configuration adds)` };
   }
 
   const warnings: string[] = [];
@@ -101,7 +104,7 @@ export function injectPod(input: InjectionInput): InjectionResult {
   }
 
   const initContainer = buildInitContainer(config, traffic.settings);
-  const sidecar = buildSidecarContainer(config, mode);
+  const sidecar = buildSidecarContainer(config, mode, sidecarSettings.settings);
   const status: InjectionStatus = {
     version: INJECTION_TEMPLATE_VERSION,
     image: config.image,

@@ -110,7 +110,7 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 */}}
 {{- define "sidegate.injectionConfig" -}}
 {{- $injection := .Values.injection -}}
-{{- $config := omit $injection "image" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "otlpEndpoint" -}}
+{{- $config := omit $injection "image" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "otlpEndpoint" "logLevel" -}}
 {{- $_ := set $config "image" (include "sidegate.sidecarImage" .) -}}
 {{- $_ := set $config "sidecarMode" (include "sidegate.sidecarMode" .) -}}
 {{- $_ := set $config "policyConfigMap" .Values.policy.configMapName -}}
@@ -122,6 +122,7 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 {{- if $injection.brokerTokenAudience }}{{ $_ := set $config "brokerTokenAudience" $injection.brokerTokenAudience }}
 {{- else if $ownBroker }}{{ $_ := set $config "brokerTokenAudience" .Values.broker.config.requesters.kubernetes.audience }}{{ end -}}
 {{- with $injection.otlpEndpoint }}{{ $_ := set $config "otlpEndpoint" . }}{{ end -}}
+{{- with $injection.logLevel }}{{ $_ := set $config "logLevel" . }}{{ end -}}
 {{- if and $config.brokerCaConfigMap (not $config.brokerUrl) }}
 {{- fail "injection.brokerCaConfigMap is set, but no broker is: set injection.brokerUrl or broker.enabled" }}
 {{- end -}}
