@@ -160,9 +160,14 @@ test('the broker pod: the command contract, HTTPS probes, non-root 7331, read-on
   assert.equal(hard.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey, 'kubernetes.io/hostname');
   assert.equal(hard.preferredDuringSchedulingIgnoredDuringExecution, undefined);
 
-  // The webhook never injects the broker: its objectSelector excludes app.kubernetes.io/name=sidegate.
-  const objectSelector = (rendered('default').one('MutatingWebhookConfiguration') as KubernetesObject & { webhooks: Array<{ objectSelector: LabelSelector }> }).webhooks[0]!.objectSelector;
-  assert.equal(labelSelectorMatches(objectSelector, labels), false);
+  // The webhook never injects the broker: both entries' objectSelectors exclude app.kubernetes.io/name=sidegate,
+  // even if the broker's pods were labelled to opt in.
+  const webhooks = (rendered('default').one('MutatingWebhookConfiguration') as KubernetesObject & { webhooks: Array<{ objectSelector: LabelSelector }> }).webhooks;
+  assert.equal(webhooks.length, 2);
+  for (const { objectSelector } of webhooks) {
+    assert.equal(labelSelectorMatches(objectSelector, labels), false);
+    assert.equal(labelSelectorMatches(objectSelector, { ...labels, 'sidegate.dev/inject': 'enabled' }), false);
+  }
 });
 
 test('scrape annotations only when asked for, pointing at /metrics over HTTPS', () => {
