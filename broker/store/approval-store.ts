@@ -79,6 +79,13 @@ export interface ApprovalStore {
   countPending(): Promise<number>;
   /** Expires every pending request past its time; any replica may run it, any number of times. */
   expireOverdue(): Promise<number>;
+  /**
+   * Calls `listener` with every request this process moved out of pending (decided, expired,
+   * cancelled) or whose unused approval it revoked: once per change, by the replica whose
+   * transaction made it, so a change is announced exactly once however many replicas see it.
+   * Returns the unsubscribe. A listener's error is ignored.
+   */
+  onSettled(listener: (record: ApprovalRecord) => void): () => void;
   /** Long-polls currently waiting in this process. */
   readonly waiterCount: number;
   /** Stops timers, releases every waiter with the record as it stands, closes the database. */
