@@ -4,7 +4,7 @@
 // answer with them directly; their messages are safe to show to a client.
 import type { ApprovalRecord, ApprovalRequest, ApprovalStatus, ApprovalVote } from '../api/broker-api-schema.js';
 import type { VerifiedApprover } from '../api/parties.js';
-import type { Verdict } from './decision-rules.js';
+import type { SuperApprover, Verdict } from './decision-rules.js';
 
 export class ApprovalError extends Error {
   constructor(
@@ -23,8 +23,8 @@ export interface ApprovalStoreOptions {
   maxRecords?: number;
   /** Longest hold accepted; longer requests are shortened to it. */
   maxTimeoutMs?: number;
-  /** Approver names that may decide any request, listed or not (never their own). */
-  superApprovers?: readonly string[];
+  /** Approvers (names or issuer+subject identities) that may decide any request, listed or not (never their own). */
+  superApprovers?: readonly SuperApprover[];
   /** Where every transition out of pending, and every vote, is recorded before it commits. */
   evidence?: TransitionEvidence;
 }

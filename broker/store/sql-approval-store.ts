@@ -18,7 +18,7 @@ import {
 } from './approval-store.js';
 import { NOW_MS, RECORD_COLUMNS, recordOf, shownOf, type RecordRow } from './approval-record-row.js';
 import { ApprovalWaiters } from './approval-waiters.js';
-import { judgeVote, type Verdict } from './decision-rules.js';
+import { judgeVote, superApprovers, type SuperApprovers, type Verdict } from './decision-rules.js';
 import { migrate } from './schema-migrations.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
@@ -49,7 +49,7 @@ export class SqlApprovalStore implements ApprovalStore {
   private readonly maxPending: number;
   private readonly maxRecords: number;
   private readonly maxTimeoutMs: number;
-  private readonly superApprovers: ReadonlySet<string>;
+  private readonly superApprovers: SuperApprovers;
   private readonly timers: NodeJS.Timeout[] = [];
   private sweeping: Promise<number> | undefined;
   private sweepAgain = false;
@@ -62,7 +62,7 @@ export class SqlApprovalStore implements ApprovalStore {
     this.maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING;
     this.maxRecords = Math.max(opts.maxRecords ?? DEFAULT_MAX_RECORDS, this.maxPending);
     this.maxTimeoutMs = opts.maxTimeoutMs ?? DEFAULT_MAX_TIMEOUT_MS;
-    this.superApprovers = new Set(opts.superApprovers ?? []);
+    this.superApprovers = superApprovers(opts.superApprovers);
   }
 
   /** Migrates the schema, subscribes to other replicas' changes and starts the sweeper. */
