@@ -170,6 +170,7 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
 
   // Ids are checked before lookup so nothing a client invents is echoed back in an error.
   if (!isApprovalId(id)) throw new HttpError(404, 'no such approval');
+  if (caller.role === 'requester' && caller.workload && !(await madeBy(store, id, caller.workload))) throw new HttpError(404, 'no such approval');
 
   if (action === undefined && method === 'GET') return sendJson(res, 200, await store.get(id));
   if (action === 'wait' && method === 'GET') {
@@ -213,13 +214,27 @@ function need<R extends BrokerCaller['role']>(caller: BrokerCaller, wanted: R, m
 }
 
 /**
+ * Whether the pod made request `id`. A sidecar reaches only its own pod's requests: another pod's
+ * statement, parameters and binding hash are not its to read, and its approval not its to cancel
+ * or use up. Unknown ids answer the same as foreign ones.
+ */
+async function madeBy(store: ApprovalStore, id: string, workload: NonNullable<Extract<BrokerCaller, { role: 'requester' }>['workload']>): Promise<boolean> {
+  const record = await store.get(id).catch(() => undefined);
+  return record !== undefined && record.requester.identities.includes(podIdentity(workload));
+}
+
+function podIdentity(w: { namespace: string; podName: string }): string {
+  return `pod:${w.namespace}/${w.podName}`;
+}
+
+/**
  * A sidecar's request, bound to the pod its token proves: the pod's names join the requester's
  * identities, so nobody acting as that pod can approve what it asked.
  */
 function withWorkload(request: ApprovalRequest, caller: Extract<BrokerCaller, { role: 'requester' }>): ApprovalRequest {
   const w = caller.workload;
   if (!w) return request;
-  const pod = [w.subject, `${w.namespace}/${w.serviceAccount}`, `pod:${w.namespace}/${w.podName}`];
+  const pod = [w.subject, `${w.namespace}/${w.serviceAccount}`, podIdentity(w)];
   return { ...request, requester: { ...request.requester, identities: [...new Set([...request.requester.identities, ...pod])] } };
 }
 
