@@ -6,7 +6,7 @@
 // configurable claim (a dotted path reaches nested ones, e.g. Keycloak's `realm_access.roles`).
 // Bounded, strings only: claims come from a provider an operator configured, but end up on pages
 // and in every vote.
-import { claimAt } from '../identity/claim-path.js';
+import { claimAt } from '../../core/tokens/claim-path.js';
 import type { VerifiedApprover } from './web-deps.js';
 
 const MAX_NAME_CHARS = 256;

@@ -60,7 +60,8 @@ export interface BrokerUnderAttack {
   /** A request held by the pod `pod` (default job-42), with the given overrides; its id. */
   hold(over?: Record<string, unknown>, pod?: string): Promise<string>;
   record(id: string): Promise<ApprovalRecord>;
-  browser(): BrokerPageBrowser;
+  /** A fresh browser, aimed at replica A (the public URL) unless told otherwise. */
+  browser(replica?: ApprovalBroker): BrokerPageBrowser;
   /** Fails if any canary (a secret of the broker, or a token a test presented) is in `text`. */
   assertNoCanary(text: string, label?: string): void;
   /** Tokens presented so far are canaries too. */
@@ -224,7 +225,7 @@ export async function startBrokerUnderAttack(): Promise<BrokerUnderAttack> {
       rememberToken(await second.sign({ sub: `sub-${claims.preferred_username}`, ...claims }, { audience: opts.audience ?? SECOND_CLIENT, ...(opts.expiresIn !== undefined ? { expiresIn: opts.expiresIn } : {}) })),
     hold,
     record: async (id) => (await api('GET', `/v1/approvals/${id}`, await podToken())).json as unknown as ApprovalRecord,
-    browser: () => new BrokerPageBrowser(a.url, [tls.cert, idpCa]),
+    browser: (replica = a) => new BrokerPageBrowser(replica.url, [tls.cert, idpCa]),
     assertNoCanary(text, label = 'answer') {
       for (const canary of canaries) assert.ok(!text.includes(canary), `${label} leaks a secret or a token (${canary.slice(0, 6)}…)`);
     },
