@@ -1,8 +1,8 @@
 // The approval broker's HTTP API. Runs in-process in local mode and as its own service
 // (`sidegate broker`): sidecars always reach it over HTTP. Callers are requesters (sidecars:
 // create, wait, cancel, consume) or approvers (list, decide); see broker-callers.ts for how each
-// is proven. Either may read a record. Every other path is the approvers' web page, when one is
-// configured.
+// is proven. Either may read a record — a sidecar only those its own pod made. Every other path
+// is the approvers' web page, when one is configured.
 //
 //   POST /v1/approvals                  requester  → 201 { id, status, expiresAt, page? }
 //   GET  /v1/approvals?status=&limit=   approver   → { approvals: [...] } oldest first
