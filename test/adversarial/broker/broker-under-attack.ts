@@ -147,11 +147,18 @@ export async function startBrokerUnderAttack(): Promise<BrokerUnderAttack> {
       webhooks: [{ url: `${receiverBase}/hook`, secretFile: await file('webhook-secret', WEBHOOK_SECRET) }],
     },
     session: { secretFile: await file('session-secret', SESSION_SECRET) },
+    audit: { stateDir: join(dir, 'audit') },
   });
   const log = createLogger({ level: 'error', sink: () => undefined });
-  const listen = async (port: number) => startBrokerService(config, { host: '127.0.0.1', port, tls: { cert: Buffer.from(tls.cert), key: await readFile(tls.keyFile) } }, log);
-  const a = await listen(portA);
-  const b = await listen(0);
+  // Each replica keeps its own evidence spool, as each pod does.
+  const listen = async (port: number, replica: string) =>
+    startBrokerService({ ...config, audit: { stateDir: join(dir, `audit-${replica}`) } }, { host: '127.0.0.1', port, tls: { cert: Buffer.from(tls.cert), key: await readFile(tls.keyFile) } }, log);
+  // A broker that fails to start must not leave the servers above running (the test would hang).
+  const [a, b] = await Promise.all([listen(portA, 'a'), listen(0, 'b')]).catch(async (err: unknown) => {
+    await Promise.allSettled([idp.close(), cluster.close(), second.close(), stranger.close(), db.drop()]);
+    await new Promise<void>((r) => receiver.close(() => r()));
+    throw err;
+  });
 
   const canaries = new Set([SESSION_SECRET, WEBHOOK_SECRET, SLACK_PATH, 'canarySlackPathSecret', idp.webClient.clientSecret!, String(c.password)]);
   const rememberToken = (token: string) => {
