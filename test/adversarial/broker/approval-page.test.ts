@@ -111,6 +111,39 @@ test('a session signed out on one replica is refused by the others', async () =>
   assert.equal((await againOnB.request(`/approvals/${id}`)).status, 200);
 });
 
+test('while the store does not answer, a signed-in cookie is no session on either replica: 503, nothing shown or decided', async () => {
+  const id = await h.hold();
+  const alice = h.browser();
+  await alice.signIn('alice', `/approvals/${id}`);
+  const token = await alice.csrf(`/approvals/${id}`);
+  const before = await h.record(id);
+  await h.db.setReachable(false);
+  try {
+    for (const replica of [h.a, h.b]) {
+      const browser = h.browser(replica);
+      browser.setCookie(SESSION, alice.cookie(SESSION)!);
+      for (const answer of [await browser.request(`/approvals/${id}`), await browser.request('/'), await decision(browser, id, { verdict: 'approved', reason: 'r', csrf: token })]) {
+        assert.equal(answer.status, 503, `${replica.url}: ${answer.body.slice(0, 300)}`);
+        assert.match(answer.body, /cannot check your session/);
+        assert.doesNotMatch(answer.body, /DELETE FROM orders|name="csrf"|alice/, 'nothing of the request or the session is shown');
+        h.assertNoCanary(answer.body);
+      }
+    }
+    const out = await alice.request('/logout', { form: new URLSearchParams({ csrf: token }) });
+    assert.equal(out.status, 503);
+    assert.ok(alice.cookie(SESSION), 'a sign-out that was not recorded leaves the cookie, to be tried again');
+  } finally {
+    await h.db.setReachable(true);
+  }
+  // Back: the same session works again on both replicas, and nothing was decided meanwhile.
+  for (let tries = 0; (await h.api('GET', '/readyz', undefined)).status !== 200; tries++) {
+    assert.ok(tries < 100, 'the store is back within 10 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(await h.record(id), before);
+  assert.equal((await alice.request(`/approvals/${id}`)).status, 200);
+});
+
 test('open redirect: whatever `next` says, the approver lands on the broker', async () => {
   const origin = new URL(h.a.url).origin;
   for (const next of ['https://evil.example/', '//evil.example/', '/\\evil.example', '/%2F%2Fevil.example', '/\t/evil.example', 'javascript:alert(1)', '/..//evil.example', '\\\\evil.example']) {
