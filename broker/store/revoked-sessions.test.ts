@@ -3,6 +3,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openPgliteClient } from './pglite-sql-client.js';
 import { openPostgresClient } from './postgres-sql-client.js';
 import { SKEW_MARGIN_MS, SqlRevokedSessions, revokedSessionKey } from './revoked-sessions.js';
@@ -90,6 +93,24 @@ for (const backend of backends) {
     });
   });
 }
+
+test('a sign-out outlives a restart of a one-replica broker (PGlite in a data directory)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sidegate-revoked-'));
+  try {
+    const signedOut = sid();
+    const first = await openPgliteClient({ dataDir: dir });
+    await (await SqlRevokedSessions.open(first)).revoke(signedOut, Date.now() + HOUR);
+    await first.close();
+    const second = await openPgliteClient({ dataDir: dir });
+    try {
+      assert.equal(await (await SqlRevokedSessions.open(second)).isRevoked(signedOut), true);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test('a database that does not answer: the lookup rejects (callers fail closed), it never says "not revoked"', async () => {
   const sql = await openPgliteClient();
