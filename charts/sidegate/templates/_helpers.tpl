@@ -106,6 +106,8 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 {{- if $injection.brokerTokenAudience }}{{ $_ := set $config "brokerTokenAudience" $injection.brokerTokenAudience }}
 {{- else if $ownBroker }}{{ $_ := set $config "brokerTokenAudience" .Values.broker.config.requesters.kubernetes.audience }}{{ end -}}
 {{- with $injection.otlpEndpoint }}{{ $_ := set $config "otlpEndpoint" . }}{{ end -}}
+{{- /* With exchange.enabled: exchangeUrl, exchangeCaConfigMap, exchangeTokenAudience (_exchange.tpl). */ -}}
+{{- $config = merge $config (include "sidegate.exchangeInjection" . | fromJson) -}}
 {{- if and $config.brokerCaConfigMap (not $config.brokerUrl) }}
 {{- fail "injection.brokerCaConfigMap is set, but no broker is: set injection.brokerUrl or broker.enabled" }}
 {{- end -}}
