@@ -38,6 +38,9 @@ export class AuditedOutcomes implements OutcomeEvidence {
     const { span } = evidence as OpenSpan;
     span.setAttributes(outcome.kind === 'exchange' ? exchangeAttributes(outcome) : revocationAttributes(outcome));
     span.end(outcome.refusal ? { error: outcome.refusal.code } : undefined);
+    // Already known not to write: answer now rather than hold a request slot for the timeout
+    // (the span stays queued and reaches the trail once it can write).
+    if (!this.trail.healthy) throw new Error('the audit trail is unhealthy');
     await this.trail.persist(this.persistTimeoutMs);
   }
 

@@ -476,8 +476,10 @@ test('a trail that cannot record: the exchange answers 503 and no role is left; 
     assert.equal(first.json.error, 'temporarily_unavailable');
     assert.match(first.json.error_description, /audit trail cannot record this now; nothing was issued/);
     assert.deepEqual(await issuedRoles(), rolesBefore, 'the role created before the write failed is dropped again');
+    const asked = Date.now();
     const second = await exchange(await ciToken(), {}, broken);
     assert.equal(second.status, 503, 'an unhealthy trail refuses before anything is created');
+    assert.ok(Date.now() - asked < 2000, 'at once, not after the persist timeout');
     assert.deepEqual(await issuedRoles(), rolesBefore);
     assert.ok(logs.some((l) => l.includes('its evidence could not be made durable') && l.includes('dropped sgx_')));
 
