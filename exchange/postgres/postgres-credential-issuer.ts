@@ -7,6 +7,8 @@
 // are ours (prefix + random hex) and template names are configuration checked as identifiers; all
 // are quoted anyway. The password is sent as its SCRAM verifier, never in clear.
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { Logger } from '../../core/logging/logger.js';
@@ -42,6 +44,20 @@ function issueError(err: unknown, what: string): CredentialIssueError {
   return new CredentialIssueError(`${what}: the target ${unreachable(err) ? 'could not be reached' : 'refused'}${state}`, unreachable(err));
 }
 
+/**
+ * verify-full against `expectedName`: the configured serverName, else the host. pg would set SNI
+ * to the host itself (overriding a serverName), so the identity check names the expected server
+ * explicitly; an IP address is never sent as SNI (RFC 6066) and is matched against IP SANs.
+ */
+export function postgresTls(expectedName: string, ca: string | undefined): ConnectionOptions {
+  return {
+    rejectUnauthorized: true,
+    ...(isIP(expectedName) ? {} : { servername: expectedName }),
+    checkServerIdentity: (_host, cert) => checkServerIdentity(expectedName, cert),
+    ...(ca !== undefined ? { ca } : {}),
+  };
+}
+
 export class PostgresCredentialIssuer implements CredentialIssuer {
   readonly protocol = 'postgres' as const;
   readonly target: string;
@@ -60,7 +76,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       database: config.database,
       user: config.admin.username,
       password: () => readSecretFile(config.admin.passwordFile, MAX_ADMIN_SECRET_BYTES, (m) => new Error(`admin password file ${m}`)),
-      ssl: { rejectUnauthorized: true, servername: config.tls.serverName ?? config.host, ...(ca !== undefined ? { ca } : {}) },
+      ssl: postgresTls(config.tls.serverName ?? config.host, ca),
       max: 4,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: timeouts.connectMs,

@@ -113,12 +113,15 @@ before(async () => {
         admin: { username: adminRole, passwordFile: join(dir, 'admin-password') },
         rolePrefix: prefix,
       },
+      // The server's certificate does not name db.example.com: its admin login must never be sent.
+      { name: 'misnamed', protocol: 'postgres', host: 'localhost', port: info.port, database: info.database, tls: { caFile: info.caFile, serverName: 'db.example.com' }, admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
       // Nothing listens there: exchanges for it fail fast and closed, its sweeps are retried.
       { name: 'down', protocol: 'postgres', host: '127.0.0.1', port: 1, database: 'x', admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
     ],
     grants: [
       { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app', ref: ['refs/heads/main', 'refs/tags/v*'] }, target: 'orders', roles: [reader], ttl: '15m' },
       { name: 'down-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'down', roles: [reader], ttl: '15m' },
+      { name: 'misnamed-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'misnamed', roles: [reader], ttl: '15m' },
       { name: 'ci-runners', issuer: CLUSTER_ISSUER, subject: 'system:serviceaccount:ci:*', target: 'orders', roles: [reader], ttl: '10m' },
     ],
     sweepInterval: '1h',
@@ -332,6 +335,14 @@ test('a target that cannot be reached: temporarily_unavailable, quickly, and the
   assert.ok(Date.now() - started < 6000);
   await service.sweeper.sweepNow();
   assert.ok(logs.some((l) => l.includes('sweep failed, will retry') && l.includes('"target":"down"')));
+});
+
+test("a target whose certificate does not name its serverName is never logged in to, even on a host the certificate names", async () => {
+  const before = await issuedRoles();
+  const reply = await exchange(await ciToken(), { audience: 'misnamed' });
+  assert.equal(reply.status, 503, reply.text);
+  assert.equal(reply.json.error, 'temporarily_unavailable');
+  assert.deepEqual(await issuedRoles(), before);
 });
 
 test('HTTP bounds: a body too large, a wrong method, a wrong content type', async () => {
