@@ -116,7 +116,7 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
       ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     });
     const server = await startExchangeServer({ exchange, host: opts.host, port: opts.port, maxConcurrent: config.maxConcurrent, ...(opts.tls ? { tls: opts.tls } : {}) });
-    const sweeper = startExpirySweeper(issuers, config.sweepInterval, log, opts.now, (target, usernames) => evidence.expired(target, usernames));
+    const sweeper = startExpirySweeper(issuers, config.sweepInterval, log, opts.now, (target, dropped) => evidence.expired(target, dropped));
     return {
       url: server.url,
       exchange,

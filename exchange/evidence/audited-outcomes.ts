@@ -6,7 +6,8 @@ import type { AuditCommand, AuditTrail } from '../../core/audit/index.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../service/exchange-outcome.js';
 import type { EvidenceSpan, OutcomeEvidence } from '../service/outcome-evidence.js';
-import { EXCHANGE_SPAN, EXPIRY_SPAN, REVOCATION_SPAN, exchangeAttributes, expiryAttributes, revocationAttributes, traceparentOf } from './outcome-spans.js';
+import type { DroppedCredential } from '../service/credential-issuer.js';
+import { EXCHANGE_SPAN, EXPIRY_SPAN, REVOCATION_SPAN, exchangeAttributes, expiryAttributes, revocationAttributes, spanContextOf, traceparentOf } from './outcome-spans.js';
 
 /** How long an answer waits for its span to be durable before the request is refused. */
 const PERSIST_TIMEOUT_MS = 5_000;
@@ -54,8 +55,12 @@ export class AuditedOutcomes implements OutcomeEvidence {
     this.log.error(`token exchange: ${outcome.kind} refused: its evidence could not be made durable`, { destination: this.trail.destination, undone });
   }
 
-  expired(target: string, usernames: readonly string[]): void {
-    for (const username of usernames) this.trail.startSpan(EXPIRY_SPAN, expiryAttributes(target, username)).end();
+  expired(target: string, dropped: readonly DroppedCredential[]): void {
+    for (const credential of dropped) {
+      // In the issuing exchange's trace, linked to its span: a credential's life reads as one trace.
+      const issued = spanContextOf(credential.issuedBy);
+      this.trail.startSpan(EXPIRY_SPAN, expiryAttributes(target, credential), issued ? { traceId: issued.traceId, links: [issued] } : {}).end();
+    }
     // Nobody waits on a sweep's answer; the drop happened whatever the trail says, and its spans
     // reach the trail with the next persist if not this one.
     this.trail.persist(this.persistTimeoutMs).catch((err: unknown) => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExchangeOutcome } from '../service/exchange-outcome.js';
-import { exchangeAttributes, expiryAttributes, revocationAttributes, traceparentOf } from './outcome-spans.js';
+import { exchangeAttributes, expiryAttributes, revocationAttributes, spanContextOf, traceparentOf } from './outcome-spans.js';
 
 const subject = {
   issuer: 'https://token.actions.githubusercontent.com',
@@ -35,6 +35,12 @@ test('a refusal before the token verified names nobody, only the error', () => {
 
 test('a revocation and an expiry name the login; a traceparent is version 00, sampled', () => {
   assert.equal(revocationAttributes({ kind: 'revocation', decision: 'revoked', startedAt: '', durationMs: 0, subject, target: 'orders', username: 'sidegate_x_ab' })['sidegate.exchange.login'], 'sidegate_x_ab');
-  assert.deepEqual(expiryAttributes('orders', 'sidegate_x_ab'), { 'sidegate.exchange.decision': 'expired', 'sidegate.target': 'orders', 'sidegate.exchange.login': 'sidegate_x_ab' });
-  assert.equal(traceparentOf({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) }), `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
+  assert.deepEqual(expiryAttributes('orders', { username: 'sidegate_x_ab' }), { 'sidegate.exchange.decision': 'expired', 'sidegate.target': 'orders', 'sidegate.exchange.login': 'sidegate_x_ab' });
+  const span = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) };
+  const traceparent = traceparentOf(span);
+  assert.equal(traceparent, `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
+  assert.deepEqual(spanContextOf(traceparent), span);
+  assert.equal(expiryAttributes('orders', { username: 'sidegate_x_ab', issuedBy: traceparent })['sidegate.exchange.issued_span'], traceparent);
+  assert.equal(spanContextOf(`00-${'0'.repeat(32)}-${'b'.repeat(16)}-01`), undefined);
+  assert.equal(spanContextOf(undefined), undefined);
 });

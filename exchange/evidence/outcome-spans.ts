@@ -6,6 +6,7 @@
 import type { AttributeValue } from '../../core/audit/index.js';
 import { ciAttributes } from '../../core/tokens/ci-attributes.js';
 import type { SubjectContext } from '../identity/subject-context.js';
+import type { DroppedCredential } from '../service/credential-issuer.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../service/exchange-outcome.js';
 
 export type SpanAttributes = Record<string, AttributeValue>;
@@ -63,14 +64,22 @@ export function revocationAttributes(o: RevocationOutcome): SpanAttributes {
     ...subjectAttributes(o.subject),
     'sidegate.target': o.target,
     'sidegate.exchange.login': o.username,
+    'sidegate.exchange.issued_span': o.issuedBy,
     'sidegate.exchange.error': o.refusal?.code,
     'sidegate.exchange.reason': o.refusal?.description,
   });
 }
 
 /** A credential the sweeper dropped because its expiry passed. */
-export function expiryAttributes(target: string, username: string): SpanAttributes {
-  return { 'sidegate.exchange.decision': 'expired', 'sidegate.target': target, 'sidegate.exchange.login': username };
+export function expiryAttributes(target: string, dropped: DroppedCredential): SpanAttributes {
+  return defined({ 'sidegate.exchange.decision': 'expired', 'sidegate.target': target, 'sidegate.exchange.login': dropped.username, 'sidegate.exchange.issued_span': dropped.issuedBy });
+}
+
+/** The span a W3C traceparent names (version 00, ids not all zero), or undefined. */
+export function spanContextOf(traceparent: string | undefined): { traceId: string; spanId: string } | undefined {
+  const m = traceparent === undefined ? null : /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(traceparent);
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return { traceId: m[1]!, spanId: m[2]! };
 }
 
 /** The W3C traceparent naming a span (audit spans are always recorded: sampled). */

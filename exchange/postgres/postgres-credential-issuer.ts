@@ -98,7 +98,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     const password = randomBytes(32).toString('base64url');
     const expiresAt = new Date(request.nowMs + request.ttlMs).toISOString();
     const role = pg.escapeIdentifier(username);
-    const marker = encodeRoleMarker({ expiresAt, template: request.role, grant: request.grant, owner: request.owner });
+    const marker = encodeRoleMarker({ expiresAt, template: request.role, grant: request.grant, owner: request.owner, ...(request.issuedBy ? { issuedBy: request.issuedBy } : {}) });
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -125,7 +125,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
   }
 
   async revoke(username: string, owner: string): Promise<RevokeResult> {
-    if (!username.startsWith(this.config.rolePrefix)) return 'unknown';
+    if (!username.startsWith(this.config.rolePrefix)) return { result: 'unknown' };
     let rows: { description: string | null }[];
     try {
       ({ rows } = await this.pool.query<{ description: string | null }>(
@@ -136,14 +136,15 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       throw issueError(err, 'revoking the credential');
     }
     const marker = parseRoleMarker(rows[0]?.description);
-    if (marker === undefined) return 'unknown';
-    if (marker.owner !== owner) return 'not-owner';
+    if (marker === undefined) return { result: 'unknown' };
+    const issuedBy = marker.issuedBy ? { issuedBy: marker.issuedBy } : {};
+    if (marker.owner !== owner) return { result: 'not-owner', ...issuedBy };
     try {
       await this.drop(username, marker.template);
     } catch (err) {
       throw issueError(err, 'revoking the credential');
     }
-    return 'revoked';
+    return { result: 'revoked', ...issuedBy };
   }
 
   async sweep(nowMs: number): Promise<SweepResult> {
@@ -162,7 +163,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       if (marker === undefined || Date.parse(marker.expiresAt) > nowMs) continue;
       try {
         await this.drop(row.rolname, marker.template);
-        result.dropped.push(row.rolname);
+        result.dropped.push({ username: row.rolname, ...(marker.issuedBy ? { issuedBy: marker.issuedBy } : {}) });
       } catch (err) {
         result.failed += 1;
         this.log.warn('token exchange: an expired credential could not be dropped yet', { target: this.target, role: row.rolname, reason: issueError(err, 'dropping').message });

@@ -4,7 +4,7 @@
 // a target that cannot be reached is tried again at the next interval. Each dropped credential is
 // an audit span (exchange/evidence/).
 import type { Logger } from '../../core/logging/logger.js';
-import type { CredentialIssuer } from './credential-issuer.js';
+import type { CredentialIssuer, DroppedCredential } from './credential-issuer.js';
 
 export interface ExpirySweeper {
   /** Sweeps now (tests, and the first sweep); resolves when done. */
@@ -18,7 +18,7 @@ export function startExpirySweeper(
   log: Logger,
   now: () => number = Date.now,
   /** Told of the credentials each sweep dropped (their audit spans). */
-  onExpired?: (target: string, usernames: readonly string[]) => void,
+  onExpired?: (target: string, dropped: readonly DroppedCredential[]) => void,
 ): ExpirySweeper {
   let running: Promise<void> | undefined;
   let stopped = false;
@@ -28,7 +28,7 @@ export function startExpirySweeper(
         const result = await issuer.sweep(now());
         if (result.dropped.length > 0) onExpired?.(issuer.target, result.dropped);
         if (result.dropped.length > 0 || result.failed > 0) {
-          log.info('token exchange: expired credentials swept', { target: issuer.target, dropped: result.dropped.length, failed: result.failed, roles: result.dropped.join(' ') });
+          log.info('token exchange: expired credentials swept', { target: issuer.target, dropped: result.dropped.length, failed: result.failed, roles: result.dropped.map((d) => d.username).join(' ') });
         }
       } catch (err) {
         log.warn('token exchange: sweep failed, will retry', { target: issuer.target, reason: (err as Error).message });

@@ -2,6 +2,7 @@
 // opened when a request arrives, whose traceparent the answer carries, and recorded durably with
 // the outcome before the answer goes out. The exchange fails closed on it: while it cannot record,
 // no credential is created, and one created whose record could not be made durable is dropped.
+import type { DroppedCredential } from './credential-issuer.js';
 import type { ExchangeOutcome, RevocationOutcome } from './exchange-outcome.js';
 
 export interface EvidenceSpan {
@@ -17,6 +18,6 @@ export interface OutcomeEvidence {
   record(span: EvidenceSpan, outcome: ExchangeOutcome | RevocationOutcome): Promise<void>;
   /** After `record` failed: a span right behind it saying what was undone instead. */
   rolledBack(span: EvidenceSpan, outcome: ExchangeOutcome | RevocationOutcome, undone: string): void;
-  /** Credentials the sweeper dropped at their expiry. */
-  expired(target: string, usernames: readonly string[]): void;
+  /** Credentials the sweeper dropped at their expiry (each span links to its exchange's). */
+  expired(target: string, dropped: readonly DroppedCredential[]): void;
 }

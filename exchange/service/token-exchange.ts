@@ -88,7 +88,7 @@ export class TokenExchange {
       if (!this.deps.evidence.healthy) throw new OAuthError('temporarily_unavailable', UNRECORDABLE);
       const owner = ownerHash(identity.issuer, identity.subject);
       const nowMs = this.now();
-      const credential = await issuer.issue({ role: granted.role, ttlMs: granted.ttlMs, grant: granted.grant, owner, nowMs }).catch((err: unknown) => {
+      const credential = await issuer.issue({ role: granted.role, ttlMs: granted.ttlMs, grant: granted.grant, owner, nowMs, issuedBy: span.traceparent }).catch((err: unknown) => {
         throw issueFailure(err);
       });
       undo = () => issuer.revoke(credential.username, owner);
@@ -121,9 +121,10 @@ export class TokenExchange {
         Object.assign(outcome, { target: credential.target, username: credential.username });
         // Taking access away never waits on the trail: a revocation proceeds while it is unhealthy
         // and its answer says whether its record is durable.
-        const result = await issuer.revoke(credential.username, ownerHash(identity.issuer, identity.subject)).catch((err: unknown) => {
+        const { result, issuedBy } = await issuer.revoke(credential.username, ownerHash(identity.issuer, identity.subject)).catch((err: unknown) => {
           throw issueFailure(err);
         });
+        if (issuedBy !== undefined) outcome.issuedBy = issuedBy;
         if (result === 'not-owner') throw new OAuthError('unauthorized_client', 'this credential was issued to another identity');
         outcome.decision = result;
         answer = { status: 200, body: {}, headers: {} };

@@ -358,7 +358,8 @@ test('HTTP bounds: a body too large, a wrong method, a wrong content type', asyn
 });
 
 test('an expired credential is swept, and a restarted exchange sweeps what it left behind', async () => {
-  const first = credentialOf(await exchange(await ciToken()));
+  const firstReply = await exchange(await ciToken());
+  const first = credentialOf(firstReply);
   await service.sweeper.sweepNow();
   assert.ok((await issuedRoles()).includes(first.username), 'not expired: kept');
 
@@ -368,6 +369,10 @@ test('an expired credential is swept, and a restarted exchange sweeps what it le
   const swept = await receiver.waitForSpans((spans) => spans.find((s) => s.name === 'credential expired' && s.attributes['sidegate.exchange.login'] === first.username), 10_000);
   assert.deepEqual(swept.attributes['sidegate.target'], 'orders');
   assert.equal(swept.attributes['sidegate.exchange.decision'], 'expired');
+  const issuedSpan = await spanOf(firstReply);
+  assert.equal(swept.attributes['sidegate.exchange.issued_span'], firstReply.headers['traceparent']);
+  assert.deepEqual(swept.links, [{ traceId: issuedSpan.traceId, spanId: issuedSpan.spanId }], 'linked to the exchange that issued it');
+  assert.equal(swept.traceId, issuedSpan.traceId, "in the issuing exchange's trace");
 
   // A credential issued, then the exchange stops before it expires (a crash looks the same to the target).
   clockShiftMs = 0;
@@ -467,6 +472,7 @@ test('each exchange and revocation is an audit span the answer names, with the s
   assert.equal(revocation.name, 'token revocation');
   assert.equal(revocation.attributes['sidegate.exchange.decision'], 'revoked');
   assert.equal(revocation.attributes['sidegate.exchange.login'], credential.username);
+  assert.equal(revocation.attributes['sidegate.exchange.issued_span'], reply.headers['traceparent'], 'names the exchange that issued it');
   const stranger = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' }) });
   assert.equal((await spanOf(stranger)).attributes['sidegate.exchange.decision'], 'unknown', 'already gone: nothing to refuse');
 
