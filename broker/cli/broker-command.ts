@@ -132,6 +132,8 @@ export async function startBrokerService(
         publicUrl: config.publicUrl,
         scopes: ['openid', 'profile', 'email', ...page.scopes].join(' '),
         groupsClaim: page.groupsClaim,
+        usernameClaim: page.usernameClaim,
+        ...(page.caFile ? { caFile: page.caFile } : {}),
         sessionSecrets: await sessionSecrets(config.session.secretFile),
       })
     : undefined;

@@ -80,9 +80,23 @@ const approversSchema = z.strictObject({
     .max(16)
     .default([])
     .refine((list) => new Set(list.map((i) => i.issuer)).size === list.length, 'each issuer once'),
-  /** Approver names that may decide any request (never their own). */
-  superApprovers: z.array(name).max(256).default([]),
-});
+  /**
+   * Who may decide any request (never their own): `{ issuer, subject }` (an identity no approver
+   * can choose), or a name (the username claim), accepted only with a single OIDC issuer: with
+   * several, each could issue anyone's name.
+   */
+  superApprovers: z.array(z.union([name, z.strictObject({ issuer: httpsUrl, subject: name })])).max(256).default([]),
+})
+  .superRefine((a, ctx) => {
+    const issuers = new Set(a.oidc.map((o) => o.issuer));
+    a.superApprovers.forEach((s, i) => {
+      if (typeof s !== 'string') {
+        if (!issuers.has(s.issuer)) ctx.addIssue({ code: 'custom', path: ['superApprovers', i, 'issuer'], message: 'not one of approvers.oidc' });
+      } else if (issuers.size > 1) {
+        ctx.addIssue({ code: 'custom', path: ['superApprovers', i], message: 'with several OIDC issuers a super-approver is named by { issuer, subject }: any issuer could issue the name' });
+      }
+    });
+  });
 
 const notificationsSchema = z.strictObject({
   slack: z.strictObject({ webhookUrlFile: filePath }).optional(),

@@ -34,7 +34,11 @@ const everything = [
   'broker.config.approvers.oidc[1].issuer=https://gitlab.example.com',
   'broker.config.approvers.oidc[1].clientId=sidegate-web',
   'broker.config.approvers.oidc[1].cliClientId=sidegate-cli',
-  'broker.config.approvers.superApprovers={alice,bob}',
+  // Two issuers: a super-approver is an identity, never a name either issuer could give anyone.
+  'broker.config.approvers.superApprovers[0].issuer=https://login.example.com',
+  'broker.config.approvers.superApprovers[0].subject=alice-0a1b',
+  'broker.config.approvers.superApprovers[1].issuer=https://gitlab.example.com',
+  'broker.config.approvers.superApprovers[1].subject=u-42',
   'broker.config.notifications.slack.existingSecret=sidegate-slack',
   'broker.config.notifications.webhooks[0].url=https://hooks.example.com/sidegate',
   'broker.config.notifications.webhooks[0].existingSecret=sidegate-hooks',
@@ -160,9 +164,14 @@ test('the broker pod: the command contract, HTTPS probes, non-root 7331, read-on
   assert.equal(hard.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey, 'kubernetes.io/hostname');
   assert.equal(hard.preferredDuringSchedulingIgnoredDuringExecution, undefined);
 
-  // The webhook never injects the broker: its objectSelector excludes app.kubernetes.io/name=sidegate.
-  const objectSelector = (rendered('default').one('MutatingWebhookConfiguration') as KubernetesObject & { webhooks: Array<{ objectSelector: LabelSelector }> }).webhooks[0]!.objectSelector;
-  assert.equal(labelSelectorMatches(objectSelector, labels), false);
+  // The webhook never injects the broker: both entries' objectSelectors exclude app.kubernetes.io/name=sidegate,
+  // even if the broker's pods were labelled to opt in.
+  const webhooks = (rendered('default').one('MutatingWebhookConfiguration') as KubernetesObject & { webhooks: Array<{ objectSelector: LabelSelector }> }).webhooks;
+  assert.equal(webhooks.length, 2);
+  for (const { objectSelector } of webhooks) {
+    assert.equal(labelSelectorMatches(objectSelector, labels), false);
+    assert.equal(labelSelectorMatches(objectSelector, { ...labels, 'sidegate.dev/inject': 'enabled' }), false);
+  }
 });
 
 test('scrape annotations only when asked for, pointing at /metrics over HTTPS', () => {
@@ -199,7 +208,10 @@ test('broker.yaml: accepted by the broker\'s own parser, every key set from valu
       { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', caFile: '/secrets/oidc-0-ca/ca.crt', groupsClaim: 'roles', usernameClaim: 'preferred_username', scopes: ['groups'] },
       { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username', scopes: ['groups'] },
     ],
-    superApprovers: ['alice', 'bob'],
+    superApprovers: [
+      { issuer: 'https://login.example.com', subject: 'alice-0a1b' },
+      { issuer: 'https://gitlab.example.com', subject: 'u-42' },
+    ],
   });
   assert.deepEqual(config.notifications, {
     slack: { webhookUrlFile: '/secrets/slack/webhook-url' },

@@ -81,6 +81,20 @@ const variants = {
   jwks: [...minimal, 'exchange.config.kubernetes.discovery=false', 'exchange.config.kubernetes.jwksUrl=https://oidc.example.com/keys'],
   ciOnly: [...minimal.filter((s) => !s.startsWith('exchange.config.grants')), 'exchange.config.kubernetes.enabled=false', 'exchange.config.issuers[0].issuer=https://token.actions.githubusercontent.com', 'exchange.config.issuers[0].audience=sidegate-exchange'],
   certManager: [...minimal, 'tls.certManager.enabled=true'],
+  conventions: [
+    ...minimal,
+    'exchange.serviceAccount.create=false',
+    'exchange.serviceAccount.name=existing-exchange-sa',
+    'exchange.topologySpreadConstraints[0].maxSkew=1',
+    'exchange.topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone',
+    'exchange.topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway',
+    'exchange.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key=node-role',
+    'exchange.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator=Exists',
+    'exchange.podSecurityContext.runAsUser=null',
+    'exchange.podSecurityContext.runAsGroup=null',
+    'exchange.podSecurityContext.fsGroup=null',
+    'commonLabels.team=platform',
+  ],
   sidecarsCollector: [...minimal, 'injection.otlpEndpoint=http://otel.monitoring:4318', 'exchange.audit.spool.volume.ephemeral.volumeClaimTemplate.spec.accessModes={ReadWriteOnce}', 'exchange.audit.spool.volume.ephemeral.volumeClaimTemplate.spec.resources.requests.storage=3Gi'],
 } satisfies Record<string, string[]>;
 type Variant = keyof typeof variants;
@@ -350,6 +364,24 @@ test('evidence: exchange.yaml names /audit, a writable spool volume is mounted t
   });
 });
 
+test("the chart's standard values apply to the exchange: an existing ServiceAccount, topology spread, affinity, security contexts, common labels", () => {
+  const chart = rendered('conventions');
+  const deployment = exchangeDeployment(chart);
+  const pod = deployment.spec.template.spec;
+  assert.equal(chart.ofKind('ServiceAccount', 'exchange').length, 0, 'no ServiceAccount created');
+  assert.equal(pod.serviceAccountName, 'existing-exchange-sa');
+  const binding = chart.one('ClusterRoleBinding', 'exchange') as KubernetesObject & { subjects: Array<Record<string, string>> };
+  assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'existing-exchange-sa', namespace: RELEASE_NAMESPACE }], 'discovery is granted to the account the pods run as');
+  assert.equal(pod.topologySpreadConstraints.length, 1);
+  assert.equal(labelSelectorMatches(pod.topologySpreadConstraints[0].labelSelector, deployment.spec.template.metadata.labels), true, 'the exchange pods\' selector filled in');
+  assert.ok(pod.affinity.nodeAffinity, 'the operator\'s nodeAffinity added');
+  assert.ok(pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution, 'beside the spread');
+  assert.deepEqual(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, 'platform-assigned ids');
+  assert.equal(pod.containers[0].securityContext.readOnlyRootFilesystem, true);
+  assert.equal(deployment.spec.template.metadata.labels['team'], 'platform');
+  assert.equal(deployment.spec.selector.matchLabels['team'], undefined, 'selectors never change');
+});
+
 test('values.schema.json rejects bad exchange values before anything renders', () => {
   const cases: Array<[string[], RegExp]> = [
     [['exchange.replicas=0'], /replicas/],
@@ -365,6 +397,7 @@ test('values.schema.json rejects bad exchange values before anything renders', (
     [[...minimal, 'exchange.config.issuers[0].issuer=http://token.example.com', 'exchange.config.issuers[0].audience=x'], /issuer/],
     [[...minimal, 'exchange.config.sweepInterval=often'], /sweepInterval/],
     [['exchange.replica=3'], /replica/],
+    [['exchange.serviceAccount.create=false'], /name/],
   ];
   for (const [settings, expected] of cases) {
     const stderr = renderFails(settings);
