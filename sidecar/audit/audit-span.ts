@@ -12,6 +12,8 @@ export interface EndedSpanSink {
 
 /** Events kept per span; more would make one span's record unbounded. */
 export const MAX_EVENTS_PER_SPAN = 256;
+/** Links kept per span. */
+const MAX_LINKS_PER_SPAN = 8;
 /** Longest status message kept. */
 const MAX_STATUS_MESSAGE_CHARS = 1024;
 
@@ -48,6 +50,14 @@ export class AuditSpan {
 
   setAttributes(attrs: Attributes): void {
     if (!this.ended) Object.assign(this.span.attributes, boundedAttributes(attrs, this.span.attributes, this.span.baseAttributes));
+  }
+
+  /** Links this span to another trace's span (at most a few: each is a distinct cause). */
+  addLink(traceId: string, spanId: string, attrs?: Attributes): void {
+    if (this.ended) return;
+    const links = (this.span.links ??= []);
+    if (links.length >= MAX_LINKS_PER_SPAN || links.some((l) => l.traceId === traceId && l.spanId === spanId)) return;
+    links.push({ traceId, spanId, attributes: boundedAttributes(attrs) });
   }
 
   addEvent(name: string, attrs?: Attributes): void {

@@ -285,3 +285,25 @@ test('commands started from one AttributeSet carry its bounded values, each span
     assert.equal(verifyChain(spans).ok, true);
   });
 });
+
+test('a session span links to another trace\'s span; the chain covers the link', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'audit.otlp.jsonl');
+    const trail = await createAuditTrail({ env: {}, filePath: file, log: capturingLog().log });
+    const session = trail.startSession({ 'sidegate.protocol': 'postgres', 'sidegate.target': 'orders-db' });
+    session.addLink('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', { 'sidegate.link': 'token-exchange' });
+    session.addLink('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7');
+    session.end();
+    runSession(trail, 1, 'unlinked');
+    await trail.shutdown();
+    const text = await readFile(file, 'utf8');
+    const spans = readOtlpJsonFile(file);
+    const linked = spans.find((s) => s.spanId === session.spanId)!;
+    assert.deepEqual(linked.links, [{ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', attributes: { 'sidegate.link': 'token-exchange' } }], 'one link, kept once');
+    assert.equal(spans.filter((s) => s.links).length, 1, 'spans without links carry none');
+    assert.equal(verifyChain(spans).ok, true);
+    const tampered = text.replace('00f067aa0ba902b7', '00f067aa0ba902b8');
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, tampered));
+    assert.equal(verifyChain(readOtlpJsonFile(file)).ok, false, 'a link changed after sealing breaks the chain');
+  });
+});

@@ -37,6 +37,8 @@ export interface AuditCommand {
 export interface AuditSession extends AuditCommand {
   readonly traceId: string;
   readonly spanId: string;
+  /** A link to a span of another trace (ids as lower-case hex, W3C trace context). */
+  addLink(traceId: string, spanId: string, attrs?: Attributes): void;
   /**
    * `startTimeUnixNano` (from `nowUnixNano`) when the command began before its span is opened: a
    * proxy opens a statement's span after forwarding it, off the command's round trip.
@@ -123,6 +125,7 @@ export async function createAuditTrail(opts: AuditTrailOptions): Promise<AuditTr
         spanId: session.spanId,
         setAttributes: (a) => session.setAttributes(a),
         addEvent: (n, a) => session.addEvent(n, a),
+        addLink: (t, sp, a) => session.addLink(t, sp, a),
         end: (status) => session.end(status),
         startCommand: (cmdName, cmdAttrs, start) => new AuditSpan(session.traceId, cmdName, OTLP_SPAN_KIND.client, cmdAttrs, session.spanId, sealer, start),
       };

@@ -27,6 +27,8 @@ export interface ExportedSpanLike {
   attributes: Readonly<Record<string, unknown>>;
   status?: { code?: number; message?: string };
   events?: readonly { name: string; timeUnixNano?: string; attributes?: Readonly<Record<string, unknown>> }[];
+  /** Covered when present: a span without links hashes as it always has. */
+  links?: readonly { traceId: string; spanId: string; attributes?: Readonly<Record<string, unknown>> }[];
 }
 
 /** JSON with object keys sorted at every level, so equal content always hashes equally. */
@@ -44,7 +46,7 @@ export function canonicalJson(value: unknown): string {
 /**
  * The canonical form of one span: everything the hash covers, the hash attribute itself excluded.
  * Exactly `canonicalJson` of {traceId, spanId, parentSpanId, name, start, end, attributes, status,
- * events}, written out directly because it runs for every command (a test pins the equality).
+ * events, links (only when there are any)}, written out directly because it runs for every command (a test pins the equality).
  */
 export function canonicalSpan(s: ExportedSpanLike, canonicalAttributesWithoutHash?: string): string {
   const status = `{"code":${canonicalJson(s.status?.code ?? 0)},"message":${JSON.stringify(s.status?.message ?? '')}}`;
@@ -55,8 +57,12 @@ export function canonicalSpan(s: ExportedSpanLike, canonicalAttributesWithoutHas
     events += `${i ? ',' : ''}{"attributes":${canonicalAttributes(e.attributes ?? {}, false)},"name":${JSON.stringify(e.name)},"time":${JSON.stringify(normalizeNanos(e.timeUnixNano ?? '0'))}}`;
   }
   events += ']';
+  let links = '';
+  if (s.links && s.links.length > 0) {
+    links = `,"links":[${s.links.map((l) => `{"attributes":${canonicalAttributes(l.attributes ?? {}, false)},"spanId":${JSON.stringify(l.spanId)},"traceId":${JSON.stringify(l.traceId)}}`).join(',')}]`;
+  }
   return (
-    `{"attributes":${canonicalAttributesWithoutHash ?? canonicalAttributes(s.attributes, true)},"end":${JSON.stringify(normalizeNanos(s.endTimeUnixNano))},"events":${events}` +
+    `{"attributes":${canonicalAttributesWithoutHash ?? canonicalAttributes(s.attributes, true)},"end":${JSON.stringify(normalizeNanos(s.endTimeUnixNano))},"events":${events}${links}` +
     `,"name":${JSON.stringify(s.name)},"parentSpanId":${JSON.stringify(s.parentSpanId || '')},"spanId":${JSON.stringify(s.spanId)}` +
     `,"start":${JSON.stringify(normalizeNanos(s.startTimeUnixNano))},"status":${status},"traceId":${JSON.stringify(s.traceId)}}`
   );

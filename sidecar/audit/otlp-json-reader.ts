@@ -15,6 +15,7 @@ export interface FlatSpan {
   attributes: Record<string, FlatValue>;
   status?: { code?: number; message?: string };
   events: { name: string; timeUnixNano: string; attributes: Record<string, FlatValue> }[];
+  links?: { traceId: string; spanId: string; attributes: Record<string, FlatValue> }[];
   resource: Record<string, FlatValue>;
 }
 
@@ -47,6 +48,18 @@ function attributes(kvs: KeyValue[] | undefined): Record<string, FlatValue> {
   return out;
 }
 
+/** A span's links, only when it has some (the hash covers them only then). */
+function linksOf(raw: unknown): Pick<FlatSpan, 'links'> {
+  if (!Array.isArray(raw) || raw.length === 0) return {};
+  return {
+    links: (raw as { traceId?: string; spanId?: string; attributes?: KeyValue[] }[]).map((l) => ({
+      traceId: String(l.traceId ?? ''),
+      spanId: String(l.spanId ?? ''),
+      attributes: attributes(l.attributes),
+    })),
+  };
+}
+
 /** Flattens one ExportTraceServiceRequest object. */
 export function flattenTraceRequest(req: unknown): FlatSpan[] {
   const spans: FlatSpan[] = [];
@@ -70,6 +83,7 @@ export function flattenTraceRequest(req: unknown): FlatSpan[] {
             timeUnixNano: String(e.timeUnixNano ?? '0'),
             attributes: attributes(e.attributes),
           })),
+          ...linksOf(s['links']),
           resource,
         });
       }

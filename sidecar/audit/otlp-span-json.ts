@@ -32,6 +32,14 @@ export interface EndedSpan {
   events: { name: string; timeUnixNano: string; attributes: Record<string, BoundedValue> }[];
   /** 0 unset, 2 error (the API and proto enums agree). */
   status: { code: number; message?: string };
+  /** Spans of other traces this one stands in a causal relation to (the exchange that issued its login). */
+  links?: SpanLink[];
+}
+
+export interface SpanLink {
+  traceId: string;
+  spanId: string;
+  attributes: Record<string, BoundedValue>;
 }
 
 /** W3C sampled flag plus OTLP's "has is_remote" bit, as the transformer sets them for local spans. */
@@ -77,12 +85,18 @@ export function otlpSpanJson(s: EndedSpan, attributesJson?: string): string {
     events += `${i ? ',' : ''}{"attributes":${otlpAttributesJson(e.attributes)},"name":${JSON.stringify(e.name)},"timeUnixNano":"${e.timeUnixNano}","droppedAttributesCount":0}`;
   }
   events += ']';
+  let links = '[';
+  for (let i = 0; i < (s.links?.length ?? 0); i++) {
+    const l = s.links![i]!;
+    links += `${i ? ',' : ''}{"traceId":"${l.traceId}","spanId":"${l.spanId}","attributes":${otlpAttributesJson(l.attributes)},"droppedAttributesCount":0,"flags":${SPAN_FLAGS}}`;
+  }
+  links += ']';
   const status = s.status.message !== undefined ? `{"code":${s.status.code},"message":${JSON.stringify(s.status.message)}}` : `{"code":${s.status.code}}`;
   return (
     `{"traceId":"${s.traceId}","spanId":"${s.spanId}"${s.parentSpanId ? `,"parentSpanId":"${s.parentSpanId}"` : ''}` +
     `,"name":${JSON.stringify(s.name)},"kind":${s.kind},"startTimeUnixNano":"${s.startTimeUnixNano}","endTimeUnixNano":"${s.endTimeUnixNano}"` +
     `,"attributes":${attributesJson ?? otlpAttributesJson(s.attributes)},"droppedAttributesCount":0,"events":${events},"droppedEventsCount":0` +
-    `,"status":${status},"links":[],"droppedLinksCount":0,"flags":${SPAN_FLAGS}}`
+    `,"status":${status},"links":${links},"droppedLinksCount":0,"flags":${SPAN_FLAGS}}`
   );
 }
 

@@ -45,6 +45,7 @@ class RecordingTrail implements Pick<AuditTrail, 'startSession' | 'healthy'> {
     return {
       ...this.handle(session),
       traceId: 't',
+      addLink: () => undefined,
       spanId: 's',
       startCommand: (n: string, a: Attributes | AttributeSet) => this.handle(this.span(n, a instanceof AttributeSet ? (a.values as Attributes) : a, session)),
     };
