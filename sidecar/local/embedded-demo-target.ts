@@ -18,7 +18,15 @@ INSERT INTO orders (customer_id, total) SELECT 1 + (g % 3), g * 10 FROM generate
 CREATE SCHEMA audit_only;
 CREATE TABLE audit_only.events (id serial PRIMARY KEY, body text);
 INSERT INTO audit_only.events (body) VALUES ('internal event');
+-- The template role local mode's embedded token exchange makes each sidecar login a member of.
+CREATE ROLE demo_app NOLOGIN;
+GRANT USAGE ON SCHEMA public TO demo_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO demo_app;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO demo_app;
 `;
+
+/** The demo's template role for logins the embedded exchange creates. */
+export const DEMO_TEMPLATE_ROLE = 'demo_app';
 
 export interface EmbeddedTarget {
   host: string;
