@@ -12,9 +12,9 @@ import { startEmbeddedExchange, type EmbeddedExchange } from '../runtime/embedde
 import { Closers } from '../runtime/closers.js';
 import { listenFailure } from '../runtime/listen-failure.js';
 import { ensureLocalIssuer, LOCAL_ISSUER, localIssuerFiles, mintLocalToken } from '../local/local-issuer.js';
-import { DEMO_TEMPLATE_ROLE, type EmbeddedTarget } from '../local/embedded-demo-target.js';
+import type { EmbeddedTarget } from '../local/embedded-demo-target.js';
 import { loadEmbeddedDemoTarget } from '../local/load-embedded-demo-target.js';
-import { DEMO_TARGET_ADDRESS, LOCAL_IDENTITY_NAME, loadLocalPolicy, parseUpstream, type UpstreamOverride } from '../local/local-policy.js';
+import { DEMO_TARGET_ADDRESS, DEMO_TEMPLATE_ROLE, LOCAL_IDENTITY_NAME, loadLocalPolicy, parseUpstream, type UpstreamOverride } from '../local/local-policy.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';

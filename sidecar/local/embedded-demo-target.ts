@@ -4,6 +4,7 @@
 // configured no real target; it is a demo, not a database to keep data in.
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { DEMO_TEMPLATE_ROLE } from './local-policy.js';
 
 export const DEMO_SEED = `
 CREATE TABLE customers (
@@ -19,14 +20,12 @@ CREATE SCHEMA audit_only;
 CREATE TABLE audit_only.events (id serial PRIMARY KEY, body text);
 INSERT INTO audit_only.events (body) VALUES ('internal event');
 -- The template role local mode's embedded token exchange makes each sidecar login a member of.
-CREATE ROLE demo_app NOLOGIN;
-GRANT USAGE ON SCHEMA public TO demo_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO demo_app;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO demo_app;
+CREATE ROLE ${DEMO_TEMPLATE_ROLE} NOLOGIN;
+GRANT USAGE ON SCHEMA public TO ${DEMO_TEMPLATE_ROLE};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${DEMO_TEMPLATE_ROLE};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${DEMO_TEMPLATE_ROLE};
 `;
 
-/** The demo's template role for logins the embedded exchange creates. */
-export const DEMO_TEMPLATE_ROLE = 'demo_app';
 
 export interface EmbeddedTarget {
   host: string;
