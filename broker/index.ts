@@ -1,7 +1,8 @@
-// The approval broker: its API contract (api/), the store of requests (store/), the HTTP service
-// (server/) and the approvers' CLI (cli/). It imports nothing from the sidecar: sidecars reach it
+// The approval broker: its API contract (api/), the store of requests (store/), the evidence of
+// its decisions (evidence/), the HTTP service (server/) and the approvers' CLI (cli/). It imports nothing from the sidecar: sidecars reach it
 // over HTTP, through the contract in api/.
-export { ApprovalError, CONSUME_WINDOW_MS, type ApprovalStore, type ApprovalStoreOptions } from './store/approval-store.js';
+export { ApprovalError, CONSUME_WINDOW_MS, type ApprovalStore, type ApprovalStoreOptions, type TransitionEvidence } from './store/approval-store.js';
+export { AuditedTransitions } from './evidence/audited-transitions.js';
 export { openApprovalStore, type ApprovalDatabase } from './store/open-approval-store.js';
 export type { ApprovalRequirement, CiContext, VerifiedApprover, VerifiedRequester } from './api/parties.js';
 export { staticAdminApprover, STATIC_ADMIN_ISSUER } from './server/static-admin-approver.js';

@@ -5,6 +5,7 @@
 // approvers' terminals. The broker knows nothing of the pipeline; hold-client.ts translates.
 import { z } from 'zod';
 import { ApprovalRequirementSchema, CiContextSchema } from './parties.js';
+import { TraceparentSchema } from './trace-context.js';
 
 /** Largest request body the broker reads (413 beyond): a full statement and its shown parameters. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -69,6 +70,8 @@ export const CreateApprovalBody = z.object({
   /** Who may decide and how many must approve: the rule's requirement (parties.ts). */
   ...ApprovalRequirementSchema.shape,
   sessionId: name,
+  /** The held statement's span (W3C traceparent): the broker's decision spans link to it. */
+  traceparent: TraceparentSchema.optional(),
   timeoutMs: z.number().int().positive().max(2 ** 31 - 1),
 });
 /** What a requester sends; `groups` and `threshold` may be left out (none, and one approval). */

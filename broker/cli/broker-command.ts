@@ -3,6 +3,9 @@
 // configuration file and the files it names; any problem there stops startup with exit code 2: a
 // broker that started with a misread configuration would trust the wrong issuer, or nobody.
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import type { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
@@ -11,6 +14,7 @@ import { readSecretFile } from '../../core/config/secret-file.js';
 import { loadBrokerConfigFile, type BrokerConfig } from '../config/broker-config.js';
 import { ApproverTokens } from '../identity/approver-tokens.js';
 import { RequesterTokens } from '../identity/requester-tokens.js';
+import { AuditedTransitions } from '../evidence/audited-transitions.js';
 import { createApprovalNotifier, loadNotificationTargets, parseNotificationsConfig } from '../notifications/index.js';
 import { openApprovalStore, type ApprovalDatabase } from '../store/open-approval-store.js';
 import { startApprovalBroker, type ApprovalBroker } from '../server/broker-server.js';
@@ -75,8 +79,28 @@ async function databaseOf(store: BrokerConfig['store']): Promise<ApprovalDatabas
   };
 }
 
-/** Starts the broker a configuration describes (also what tests run in-process). */
-export async function startBrokerService(config: BrokerConfig, listen: { host: string; port: number; tls: { cert: Buffer; key: Buffer } }, log: Logger): Promise<ApprovalBroker> {
+/**
+ * The trail of the broker's decisions: OTLP (standard OTEL_* variables) through a durable spool,
+ * or a local file without an endpoint; each replica its own chain, named by its host (the pod).
+ */
+function brokerAuditTrail(config: BrokerConfig, env: NodeJS.ProcessEnv, log: Logger): Promise<AuditTrail> {
+  return createAuditTrail({
+    serviceName: 'sidegate-broker',
+    env,
+    spoolDir: join(config.audit.stateDir, 'spool'),
+    filePath: join(config.audit.stateDir, 'audit.otlp.jsonl'),
+    resourceAttributes: { 'service.instance.id': hostname() },
+    log,
+  });
+}
+
+/** Starts the broker a configuration describes (also what tests run in-process); `env` carries OTEL_*. */
+export async function startBrokerService(
+  config: BrokerConfig,
+  listen: { host: string; port: number; tls: { cert: Buffer; key: Buffer } },
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ApprovalBroker> {
   const kube = config.requesters.kubernetes;
   const requesters = kube
     ? new RequesterTokens({
@@ -108,16 +132,27 @@ export async function startBrokerService(config: BrokerConfig, listen: { host: s
         publicUrl: config.publicUrl,
         scopes: ['openid', 'profile', 'email', ...page.scopes].join(' '),
         groupsClaim: page.groupsClaim,
+        usernameClaim: page.usernameClaim,
+        ...(page.caFile ? { caFile: page.caFile } : {}),
         sessionSecrets: await sessionSecrets(config.session.secretFile),
       })
     : undefined;
   const web = login ? { publicUrl: config.publicUrl, login, authenticate: login.authenticate.bind(login) } : undefined;
   const notifications = parseNotificationsConfig({ ...config.notifications, publicUrl: config.publicUrl }, 'notifications');
-  const notifier = createApprovalNotifier(await loadNotificationTargets(notifications), log);
-  const store = await openApprovalStore(await databaseOf(config.store), {
+  const database = await databaseOf(config.store);
+  const targets = await loadNotificationTargets(notifications);
+  // Opened last of what can fail at start, so nothing before it needs closing.
+  const audit = await brokerAuditTrail(config, env, log);
+  const notifier = createApprovalNotifier(targets, log);
+  const store = await openApprovalStore(database, {
     maxPending: config.maxPending,
     maxTimeoutMs: config.maxTimeout,
     superApprovers: config.approvers.superApprovers,
+    evidence: new AuditedTransitions(audit, log),
+  }).catch(async (err: unknown) => {
+    await notifier.close();
+    await audit.shutdown();
+    throw err;
   });
   try {
     const broker = await startApprovalBroker({
@@ -136,11 +171,13 @@ export async function startBrokerService(config: BrokerConfig, listen: { host: s
         await broker.close();
         await notifier.close();
         await store.close();
+        await audit.shutdown();
       },
     };
   } catch (err) {
     await store.close().catch(() => undefined);
     await notifier.close();
+    await audit.shutdown();
     throw err;
   }
 }
@@ -161,7 +198,7 @@ export async function startBrokerFromArgs(argv: string[], io: BrokerCommandIo): 
   try {
     const config = await loadBrokerConfigFile(values.config);
     const tls = { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) };
-    const broker = await startBrokerService(config, { host: values.host, port, tls }, log);
+    const broker = await startBrokerService(config, { host: values.host, port, tls }, log, io.env ?? process.env);
     io.stdout.write(`sidegate broker: listening on ${broker.url} (store ${config.store.kind}, ${config.approvers.oidc.length} OIDC issuer(s), page ${config.publicUrl})\n`);
     return broker;
   } catch (err) {

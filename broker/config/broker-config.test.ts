@@ -10,6 +10,7 @@ publicUrl: https://approvals.example.com
 store: { kind: embedded, dataDir: /data }
 requesters: { staticTokenFile: /secrets/requester-token }
 session: { secretFile: /secrets/session/secret }
+audit: { stateDir: /var/lib/sidegate-broker }
 `;
 
 const FULL = `
@@ -32,7 +33,7 @@ approvers:
     - issuer: https://gitlab.example.com
       clientId: sidegate-web
       cliClientId: sidegate-cli
-  superApprovers: [alice]
+  superApprovers: [{ issuer: https://login.example.com, subject: 0a1b-alice }]
 notifications:
   slack: { webhookUrlFile: /secrets/slack/webhook-url }
   webhooks:
@@ -40,6 +41,7 @@ notifications:
       secretFile: /secrets/webhook-0/secret
       events: [approval.decided]
 session: { secretFile: /secrets/session/secret }
+audit: { stateDir: /var/lib/sidegate-broker }
 maxPending: 50
 maxTimeout: 30m
 `;
@@ -53,6 +55,7 @@ test('a minimal document gets the defaults: no approvers, no notifications, 1000
     approvers: { oidc: [], superApprovers: [] },
     notifications: { webhooks: [] },
     session: { secretFile: '/secrets/session/secret' },
+    audit: { stateDir: '/var/lib/sidegate-broker' },
     maxPending: 1000,
     maxTimeout: 3_600_000,
   });
@@ -66,7 +69,7 @@ test('a full document: postgres, cluster requesters with their defaults, two OID
     { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', groupsClaim: 'roles', usernameClaim: 'preferred_username', scopes: ['roles', 'offline_access'] },
     { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username', scopes: ['groups'] },
   ]);
-  assert.deepEqual(config.approvers.superApprovers, ['alice']);
+  assert.deepEqual(config.approvers.superApprovers, [{ issuer: 'https://login.example.com', subject: '0a1b-alice' }]);
   assert.deepEqual(config.notifications, {
     slack: { webhookUrlFile: '/secrets/slack/webhook-url' },
     webhooks: [{ url: 'https://hooks.example.com/sidegate', secretFile: '/secrets/webhook-0/secret', events: ['approval.decided'] }],
@@ -124,11 +127,16 @@ test('mistakes fail with the field named', () => {
     ['OIDC typo', replace('groupsClaim: roles', 'groupClaim: roles'), /approvers\.oidc\.0: Unrecognized key: "groupClaim"/],
     ['a scope with a space in it', replace('scopes: [roles, offline_access]', 'scopes: ["roles admin"]'), /approvers\.oidc\.0\.scopes\.0: a scope token/],
     ['the same issuer twice', replace('issuer: https://gitlab.example.com', 'issuer: https://login.example.com'), /approvers\.oidc: each issuer once/],
-    ['empty super-approver', replace('superApprovers: [alice]', 'superApprovers: [""]'), /approvers\.superApprovers\.0/],
+    ['empty super-approver', replace('superApprovers: [{ issuer: https://login.example.com, subject: 0a1b-alice }]', 'superApprovers: [""]'), /approvers\.superApprovers\.0/],
+    // Either issuer could put "alice" in a token: with two, a name alone would let one vouch for the other's users.
+    ['a super-approver by name with two issuers', replace('superApprovers: [{ issuer: https://login.example.com, subject: 0a1b-alice }]', 'superApprovers: [alice]'), /approvers\.superApprovers\.0: with several OIDC issuers a super-approver is named by \{ issuer, subject \}/],
+    ['a super-approver of an unknown issuer', replace('subject: 0a1b-alice', 'subject: 0a1b-alice }, { issuer: https://evil.example, subject: x'), /approvers\.superApprovers\.1\.issuer: not one of approvers\.oidc/],
     ['unknown event', replace('events: [approval.decided]', 'events: [approval.expired]'), /notifications\.webhooks\.0\.events\.0/],
     ['webhook without a secret', replace('      secretFile: /secrets/webhook-0/secret\n', ''), /notifications\.webhooks\.0\.secretFile/],
     ['slack URL inline', replace('slack: { webhookUrlFile: /secrets/slack/webhook-url }', 'slack: { webhookUrl: https://hooks.slack.com/x }'), /notifications\.slack: Unrecognized key: "webhookUrl"/],
     ['no session secret', replace('session: { secretFile: /secrets/session/secret }\n', ''), /session/],
+    ['no audit state directory: no evidence, no broker', replace('audit: { stateDir: /var/lib/sidegate-broker }\n', ''), /audit/],
+    ['audit state directory relative', replace('stateDir: /var/lib/sidegate-broker', 'stateDir: audit'), /audit\.stateDir: an absolute file path/],
     ['zero pending', replace('maxPending: 50', 'maxPending: 0'), /maxPending/],
     ['timeout without unit', replace('maxTimeout: 30m', 'maxTimeout: thirty'), /maxTimeout: a duration/],
     ['timeout too short', replace('maxTimeout: 30m', 'maxTimeout: 10ms'), /maxTimeout: a duration of at least 1s/],
@@ -156,4 +164,9 @@ test('an error message never echoes a secret file\'s contents: it only names pat
     assert.doesNotMatch(err.message, /hunter2/);
     return true;
   });
+});
+
+test('a super-approver by name is accepted with a single OIDC issuer', () => {
+  const config = parseBrokerConfigYaml(`${MINIMAL}approvers:\n  oidc: [{ issuer: https://login.example.com, clientId: sidegate }]\n  superApprovers: [alice]\n`, 'broker.yaml');
+  assert.deepEqual(config.approvers.superApprovers, ['alice']);
 });

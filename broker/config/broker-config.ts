@@ -80,9 +80,23 @@ const approversSchema = z.strictObject({
     .max(16)
     .default([])
     .refine((list) => new Set(list.map((i) => i.issuer)).size === list.length, 'each issuer once'),
-  /** Approver names that may decide any request (never their own). */
-  superApprovers: z.array(name).max(256).default([]),
-});
+  /**
+   * Who may decide any request (never their own): `{ issuer, subject }` (an identity no approver
+   * can choose), or a name (the username claim), accepted only with a single OIDC issuer: with
+   * several, each could issue anyone's name.
+   */
+  superApprovers: z.array(z.union([name, z.strictObject({ issuer: httpsUrl, subject: name })])).max(256).default([]),
+})
+  .superRefine((a, ctx) => {
+    const issuers = new Set(a.oidc.map((o) => o.issuer));
+    a.superApprovers.forEach((s, i) => {
+      if (typeof s !== 'string') {
+        if (!issuers.has(s.issuer)) ctx.addIssue({ code: 'custom', path: ['superApprovers', i, 'issuer'], message: 'not one of approvers.oidc' });
+      } else if (issuers.size > 1) {
+        ctx.addIssue({ code: 'custom', path: ['superApprovers', i], message: 'with several OIDC issuers a super-approver is named by { issuer, subject }: any issuer could issue the name' });
+      }
+    });
+  });
 
 const notificationsSchema = z.strictObject({
   slack: z.strictObject({ webhookUrlFile: filePath }).optional(),
@@ -101,6 +115,12 @@ export const brokerConfigSchema = z.strictObject({
   notifications: notificationsSchema.default({ webhooks: [] }),
   /** Key for the page's signed cookies (at least 32 bytes). */
   session: z.strictObject({ secretFile: filePath }),
+  /**
+   * Where the evidence of decisions is kept before export: the durable spool when an
+   * OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set, else the OTLP/JSON lines file `audit.otlp.jsonl`.
+   * Required: a broker without evidence of its decisions does not start.
+   */
+  audit: z.strictObject({ stateDir: filePath }),
   /** Pending requests at most; beyond it new ones are refused (and so denied), not queued. */
   maxPending: z.number().int().min(1).max(100_000).default(1000),
   /** The longest a request may wait for a decision, in milliseconds once parsed; a policy's longer timeout is cut to it. */

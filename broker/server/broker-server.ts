@@ -1,8 +1,8 @@
 // The approval broker's HTTP API. Runs in-process in local mode and as its own service
 // (`sidegate broker`): sidecars always reach it over HTTP. Callers are requesters (sidecars:
 // create, wait, cancel, consume) or approvers (list, decide); see broker-callers.ts for how each
-// is proven. Either may read a record. Every other path is the approvers' web page, when one is
-// configured.
+// is proven. Either may read a record — a sidecar only those its own pod made. Every other path
+// is the approvers' web page, when one is configured.
 //
 //   POST /v1/approvals                  requester  → 201 { id, status, expiresAt, page? }
 //   GET  /v1/approvals?status=&limit=   approver   → { approvals: [...] } oldest first
@@ -15,7 +15,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { ApprovalRecord, ApprovalRequest } from '../api/broker-api-schema.js';
+import type { ApprovalRequest } from '../api/broker-api-schema.js';
 import type { ApprovalNotifier } from '../notifications/index.js';
 import { handleWebRequest } from '../web/web-handler.js';
 import type { WebDeps } from '../web/web-deps.js';
@@ -43,7 +43,7 @@ export interface ApprovalBrokerOptions extends Partial<BrokerTokens>, SqlApprova
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Callers proven by tokens verified against issuers, besides (or instead of) the static tokens. */
   callers?: Omit<BrokerCallerSources, 'tokens'>;
-  /** Told of each request when it is created and when it leaves pending. */
+  /** Told of each request when it is created and when it leaves pending (the store's onSettled: decided, expired, cancelled). */
   notifier?: ApprovalNotifier;
   /** The approvers' web page, served on every path outside /v1/ and the probes. */
   web?: Omit<WebDeps, 'store'>;
@@ -69,6 +69,10 @@ export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<
   const ownStore = !opts.store;
   const store = opts.store ?? (opts.lazy ? lazyApprovalStore(() => openApprovalStore(opts.database, opts)) : await openApprovalStore(opts.database, opts));
   const core = { store, sources, notifier: opts.notifier };
+  // Every change the store makes is announced by the replica that made it, once: a decision, a
+  // cancel, and an expiry that no call here made (a timer, a sweep).
+  const notifier = opts.notifier;
+  const unsubscribe = notifier ? store.onSettled((record) => notifier.notify(record)) : () => undefined;
   const service: BrokerService = { ...core, web: opts.web ? { ...opts.web, store: webStore(core) } : undefined };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     route(service, req, res).catch((err: unknown) => answerError(res, err));
@@ -97,6 +101,7 @@ export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<
       // Releasing waiters first answers every open long-poll with the current record.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       try {
+        unsubscribe();
         if (ownStore) await store.close();
       } finally {
         server.closeAllConnections();
@@ -165,6 +170,7 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
 
   // Ids are checked before lookup so nothing a client invents is echoed back in an error.
   if (!isApprovalId(id)) throw new HttpError(404, 'no such approval');
+  if (caller.role === 'requester' && caller.workload && !(await madeBy(store, id, caller.workload))) throw new HttpError(404, 'no such approval');
 
   if (action === undefined && method === 'GET') return sendJson(res, 200, await store.get(id));
   if (action === 'wait' && method === 'GET') {
@@ -185,13 +191,13 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
     const who = approver.approver ?? (body.data.approver !== undefined ? staticAdminApprover(body.data.approver) : undefined);
     if (!who) throw new HttpError(400, 'approver: an approver name is required with the admin token');
     const verdict = action === 'approve' ? 'approved' : 'denied';
-    return sendJson(res, 200, notified(service, await store.decide(id, verdict, who, body.data.reason)));
+    return sendJson(res, 200, await store.decide(id, verdict, who, body.data.reason));
   }
   if (action === 'cancel' && method === 'POST') {
     need(caller, 'requester', 'cancelling approvals needs a requester (a sidecar)');
     const body = CancelBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
     if (!body.success) throw new HttpError(400, firstIssue(body.error));
-    return sendJson(res, 200, notified(service, await store.cancel(id, body.data.reason)));
+    return sendJson(res, 200, await store.cancel(id, body.data.reason));
   }
   if (action === 'consume' && method === 'POST') {
     need(caller, 'requester', 'using approvals needs a requester (a sidecar)');
@@ -208,29 +214,37 @@ function need<R extends BrokerCaller['role']>(caller: BrokerCaller, wanted: R, m
 }
 
 /**
+ * Whether the pod made request `id`. A sidecar reaches only its own pod's requests: another pod's
+ * statement, parameters and binding hash are not its to read, and its approval not its to cancel
+ * or use up. Unknown ids answer the same as foreign ones.
+ */
+async function madeBy(store: ApprovalStore, id: string, workload: NonNullable<Extract<BrokerCaller, { role: 'requester' }>['workload']>): Promise<boolean> {
+  const record = await store.get(id).catch(() => undefined);
+  return record !== undefined && record.requester.identities.includes(podIdentity(workload));
+}
+
+function podIdentity(w: { namespace: string; podName: string }): string {
+  return `pod:${w.namespace}/${w.podName}`;
+}
+
+/**
  * A sidecar's request, bound to the pod its token proves: the pod's names join the requester's
  * identities, so nobody acting as that pod can approve what it asked.
  */
 function withWorkload(request: ApprovalRequest, caller: Extract<BrokerCaller, { role: 'requester' }>): ApprovalRequest {
   const w = caller.workload;
   if (!w) return request;
-  const pod = [w.subject, `${w.namespace}/${w.serviceAccount}`, `pod:${w.namespace}/${w.podName}`];
+  const pod = [w.subject, `${w.namespace}/${w.serviceAccount}`, podIdentity(w)];
   return { ...request, requester: { ...request.requester, identities: [...new Set([...request.requester.identities, ...pod])] } };
 }
 
-/** A record that left pending is announced (a vote short of the threshold is not a decision). */
-function notified(service: BrokerService, record: ApprovalRecord): ApprovalRecord {
-  if (record.status !== 'pending') service.notifier?.notify(record);
-  return record;
-}
-
-/** The store as the page uses it; a decision made on the page is announced like one made by API. */
+/** The store as the page uses it; its decisions are announced by the store's onSettled like any. */
 function webStore(service: Omit<BrokerService, 'web'>): WebDeps['store'] {
   const { store } = service;
   return {
     list: (filter) => store.list({ status: filter.status, limit: filter.limit }),
     get: (id) => store.get(id),
-    decide: async (id, verdict, approver, reason) => notified(service, await store.decide(id, verdict, approver, reason)),
+    decide: (id, verdict, approver, reason) => store.decide(id, verdict, approver, reason),
   };
 }
 /** The first validation problem as "path: message" — names a field, never echoes its value. */

@@ -12,7 +12,7 @@ export const NOW_MS = `date_trunc('milliseconds', statement_timestamp())`;
 /** Columns of one record, votes included; `r` is sidegate_approval_requests. */
 export const RECORD_COLUMNS = `r.id, r.status, ${iso('r.created_at')} AS created_at, ${iso('r.expires_at')} AS expires_at,
   ${iso('r.decided_at')} AS decided_at, r.decided_by, r.reason, ${iso('r.consumed_at')} AS consumed_at,
-  r.requester, r.target, r.protocol, r.command, r.shown, r.hash, r.rule, r.approvers, r.groups, r.threshold, r.session_id,
+  r.requester, r.target, r.protocol, r.command, r.shown, r.hash, r.rule, r.approvers, r.groups, r.threshold, r.session_id, r.traceparent,
   COALESCE((SELECT jsonb_agg(jsonb_build_object(
       'verdict', v.verdict,
       'approver', jsonb_build_object('issuer', v.approver_issuer, 'subject', v.approver_subject, 'name', v.approver_name, 'groups', v.approver_groups),
@@ -40,6 +40,7 @@ export interface RecordRow {
   groups: string[];
   threshold: number;
   session_id: string;
+  traceparent: string | null;
   votes: (Omit<ApprovalVote, 'reason'> & { reason: string | null })[];
 }
 
@@ -81,6 +82,7 @@ export function recordOf(row: RecordRow): ApprovalRecord {
   if (row.decided_at !== null) record.decidedAt = row.decided_at;
   if (row.reason !== null) record.reason = row.reason;
   if (row.consumed_at !== null) record.consumedAt = row.consumed_at;
+  if (row.traceparent !== null) record.traceparent = row.traceparent;
   return record;
 }
 

@@ -279,6 +279,40 @@ for (const backend of [pglite, postgres]) {
         assert.equal((await store.wait(r.id, 5_000)).status, 'denied', 'waiting on a decided request returns at once');
       });
 
+      test('onSettled: each change announced once — a decision, a cancel, a revocation, an expiry by timer or by a late vote', async () => {
+        const seen: string[] = [];
+        const stop = store.onSettled((record) => seen.push(`${record.id}:${record.status}`));
+        const throwing = store.onSettled(() => {
+          throw new Error('a broken listener');
+        });
+        try {
+          const two = await store.create(input({ threshold: 2, approvers: [], groups: ['dba'] }));
+          await store.decide(two.id, 'approved', approver('x', ['dba']));
+          assert.deepEqual(seen, [], 'a vote short of the threshold is no change');
+          await store.decide(two.id, 'approved', approver('y', ['dba']));
+          const cancelled = await store.create(input());
+          await store.cancel(cancelled.id);
+          await store.cancel(cancelled.id);
+          await store.cancel(two.id, 'the client went away');
+          await store.cancel(two.id);
+          const timed = await store.create(input({ timeoutMs: 50 }));
+          assert.equal((await store.wait(timed.id, 5_000)).status, 'expired');
+          const late = await store.create(input({ timeoutMs: 1_000_000 }));
+          await new Promise((res) => setTimeout(res, 20));
+          const lateVote = await store.create(input({ timeoutMs: 30 }));
+          await new Promise((res) => setTimeout(res, 40));
+          // The vote comes before the timer's sweep can (both race; only one expires it).
+          await assert.rejects(store.decide(lateVote.id, 'approved', dba));
+          await store.cancel(lateVote.id);
+          for (let i = 0; i < 50 && seen.length < 5; i++) await new Promise((res) => setTimeout(res, 20));
+          assert.deepEqual(seen, [`${two.id}:approved`, `${cancelled.id}:cancelled`, `${two.id}:cancelled`, `${timed.id}:expired`, `${lateVote.id}:expired`]);
+          assert.equal((await store.get(late.id)).status, 'pending');
+        } finally {
+          stop();
+          throwing();
+        }
+      });
+
       test('expireOverdue is idempotent: the second run finds nothing', async () => {
         const rs = await Promise.all([1, 2, 3].map(() => store.create(input({ timeoutMs: 1 }))));
         await new Promise((res) => setTimeout(res, 30));

@@ -2,9 +2,9 @@
 // approved, denied, expired or cancelled — exactly once, whichever replica acts — and whoever waits
 // on it is told soon after it leaves pending. Errors carry an HTTP-like status so the broker can
 // answer with them directly; their messages are safe to show to a client.
-import type { ApprovalRecord, ApprovalRequest, ApprovalStatus } from '../api/broker-api-schema.js';
+import type { ApprovalRecord, ApprovalRequest, ApprovalStatus, ApprovalVote } from '../api/broker-api-schema.js';
 import type { VerifiedApprover } from '../api/parties.js';
-import type { Verdict } from './decision-rules.js';
+import type { SuperApprover, Verdict } from './decision-rules.js';
 
 export class ApprovalError extends Error {
   constructor(
@@ -23,8 +23,25 @@ export interface ApprovalStoreOptions {
   maxRecords?: number;
   /** Longest hold accepted; longer requests are shortened to it. */
   maxTimeoutMs?: number;
-  /** Approver names that may decide any request, listed or not (never their own). */
-  superApprovers?: readonly string[];
+  /** Approvers (names or issuer+subject identities) that may decide any request, listed or not (never their own). */
+  superApprovers?: readonly SuperApprover[];
+  /** Where every transition out of pending, and every vote, is recorded before it commits. */
+  evidence?: TransitionEvidence;
+}
+
+/** A vote cast (`vote`, with the record after it) or a request that left pending (`record` alone). */
+export interface Transition {
+  record: ApprovalRecord;
+  vote?: ApprovalVote;
+}
+
+/**
+ * Evidence of transitions (broker/evidence/). `record` runs inside the transition's transaction,
+ * on the replica that made it, and resolves once the evidence is durable; when it rejects (an
+ * ApprovalError 503: the audit trail cannot record now) the transition is rolled back.
+ */
+export interface TransitionEvidence {
+  record(transition: Transition): Promise<void>;
 }
 
 export const DEFAULT_MAX_PENDING = 1000;
@@ -62,6 +79,13 @@ export interface ApprovalStore {
   countPending(): Promise<number>;
   /** Expires every pending request past its time; any replica may run it, any number of times. */
   expireOverdue(): Promise<number>;
+  /**
+   * Calls `listener` with every request this process moved out of pending (decided, expired,
+   * cancelled) or whose unused approval it revoked: once per change, by the replica whose
+   * transaction made it, so a change is announced exactly once however many replicas see it.
+   * Returns the unsubscribe. A listener's error is ignored.
+   */
+  onSettled(listener: (record: ApprovalRecord) => void): () => void;
   /** Long-polls currently waiting in this process. */
   readonly waiterCount: number;
   /** Stops timers, releases every waiter with the record as it stands, closes the database. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeVote, type CastVote, type VotedRequest } from './decision-rules.js';
+import { judgeVote, superApprovers, type CastVote, type VotedRequest } from './decision-rules.js';
 import type { VerifiedApprover } from '../api/parties.js';
 
 const IDP = 'https://idp.example';
@@ -13,7 +13,7 @@ const request = (over: Partial<VotedRequest> & { approvers?: string[]; groups?: 
   requester: over.requester ?? { issuer: 'https://token.actions.githubusercontent.com', subject: 'repo:acme/api:ref:refs/heads/main', identities: ['ci-bot'], ci: { actor: 'Mallory' } },
   votes: over.votes ?? [],
 });
-const none = new Set<string>();
+const none = superApprovers([]);
 
 test('a listed approver decides with one vote at threshold 1; approve and deny are both final', () => {
   assert.deepEqual(judgeVote(request(), who('alice'), 'approved', none), { accepted: true, final: 'approved' });
@@ -25,7 +25,7 @@ test('eligibility: by name, by group, as a super-approver; nobody listed lets an
   assert.equal(judgeVote(r, who('bob', ['dba']), 'approved', none).accepted, true, 'in a listed group');
   const carol = judgeVote(r, who('carol', ['dev']), 'approved', none);
   assert.deepEqual(carol, { accepted: false, status: 403, message: '"carol" is not an approver for rule "deletes-need-approval" (approvers: alice; groups: dba)' });
-  assert.equal(judgeVote(r, who('carol'), 'approved', new Set(['carol'])).accepted, true, 'super-approver');
+  assert.equal(judgeVote(r, who('carol'), 'approved', superApprovers(['carol'])).accepted, true, 'super-approver');
   assert.equal(judgeVote(request({ approvers: [], groups: [] }), who('anyone'), 'denied', none).accepted, true);
   assert.equal(judgeVote(request({ approvers: [], groups: ['sre'] }), who('anyone'), 'approved', none).accepted, false, 'groups alone still restrict');
 });
@@ -42,14 +42,14 @@ test('threshold 2 needs two distinct approvers; the first approval is counted, n
 
 test('a vote is per issuer+subject: the same name from another issuer is another approver, the same subject is not', () => {
   const r = request({ approvers: ['alice'], threshold: 2, votes: [vote('alice')] });
-  const sameSubject = judgeVote(r, { ...who('alice-renamed'), subject: 'sub-alice' }, 'approved', new Set(['alice-renamed']));
+  const sameSubject = judgeVote(r, { ...who('alice-renamed'), subject: 'sub-alice' }, 'approved', superApprovers(['alice-renamed']));
   assert.deepEqual([sameSubject.accepted, !sameSubject.accepted && sameSubject.status], [false, 409]);
   assert.deepEqual(judgeVote(r, who('alice', [], 'https://other-idp.example'), 'approved', none), { accepted: true, final: 'approved' });
 });
 
 test('the requester never decides: same issuer+subject, its CI actor (any case), one of its identities — even as super-approver', () => {
   const r = request({ approvers: [], groups: [] });
-  const supers = new Set(['mallory', 'ci-bot', 'x']);
+  const supers = superApprovers(['mallory', 'ci-bot', 'x']);
   const self = judgeVote(r, { issuer: r.requester.issuer, subject: r.requester.subject, name: 'x', groups: [] }, 'approved', supers);
   assert.deepEqual(self, { accepted: false, status: 403, message: '"x" cannot decide this request: it is the requester' });
   const actor = judgeVote(r, who('mallory'), 'approved', supers);
@@ -57,4 +57,13 @@ test('the requester never decides: same issuer+subject, its CI actor (any case),
   const identity = judgeVote(r, who('CI-Bot'), 'denied', supers);
   assert.deepEqual(identity, { accepted: false, status: 403, message: `"CI-Bot" cannot decide this request: it is one of the requester's identities` });
   assert.equal(judgeVote(r, who('alice'), 'approved', supers).accepted, true, 'someone else may');
+});
+
+test('a super-approver named by identity is that identity only: the same name from elsewhere is nobody special', () => {
+  const r = request({ approvers: ['dba'], groups: [] });
+  const boss = superApprovers([{ issuer: 'https://idp.example', subject: 'sub-boss' }]);
+  assert.equal(judgeVote(r, { ...who('boss'), subject: 'sub-boss' }, 'approved', boss).accepted, true);
+  const impostor = judgeVote(r, { ...who('boss', [], 'https://other-idp.example'), subject: 'sub-boss' }, 'approved', boss);
+  assert.deepEqual(impostor.accepted, false, 'same subject at another issuer');
+  assert.equal(judgeVote(r, { ...who('boss'), subject: 'sub-mallory' }, 'approved', boss).accepted, false, 'same name, another subject');
 });

@@ -25,7 +25,24 @@ export type VoteOutcome =
   | { accepted: true; final?: Verdict }
   | { accepted: false; status: 403 | 409; message: string };
 
-export function judgeVote(request: VotedRequest, approver: VerifiedApprover, verdict: Verdict, superApprovers: ReadonlySet<string>): VoteOutcome {
+/**
+ * Who may decide any request: an identity (issuer and subject, which no approver can choose), or a
+ * name — the configured username claim, trusted only where approvers come from one issuer (the
+ * broker's configuration refuses names with several: each could issue the same name).
+ */
+export type SuperApprover = string | { issuer: string; subject: string };
+
+export interface SuperApprovers {
+  includes(approver: VerifiedApprover): boolean;
+}
+
+export function superApprovers(list: readonly SuperApprover[] = []): SuperApprovers {
+  const names = new Set(list.filter((s): s is string => typeof s === 'string'));
+  const identities = list.filter((s): s is { issuer: string; subject: string } => typeof s !== 'string');
+  return { includes: (approver) => names.has(approver.name) || identities.some((id) => sameParty(id, approver)) };
+}
+
+export function judgeVote(request: VotedRequest, approver: VerifiedApprover, verdict: Verdict, superApprovers: SuperApprovers): VoteOutcome {
   const own = ownRequestReason(request, approver);
   if (own) return { accepted: false, status: 403, message: `"${approver.name}" cannot decide this request: ${own}` };
   if (!mayDecide(request.requirement, approver, superApprovers)) {
@@ -40,8 +57,8 @@ export function judgeVote(request: VotedRequest, approver: VerifiedApprover, ver
 }
 
 /** Listed by name, in a listed group, or a super-approver; nobody listed → any approver. */
-export function mayDecide(requirement: ApprovalRequirement, approver: VerifiedApprover, superApprovers: ReadonlySet<string>): boolean {
-  if (superApprovers.has(approver.name)) return true;
+export function mayDecide(requirement: ApprovalRequirement, approver: VerifiedApprover, superApprovers: SuperApprovers): boolean {
+  if (superApprovers.includes(approver)) return true;
   if (requirement.approvers.length === 0 && requirement.groups.length === 0) return true;
   return requirement.approvers.includes(approver.name) || approver.groups.some((g) => requirement.groups.includes(g));
 }

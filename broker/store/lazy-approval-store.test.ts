@@ -46,3 +46,21 @@ test('closing a store that was never used opens nothing', async () => {
   await lazy.close();
   assert.equal(opens, 0);
 });
+
+test('a listener subscribed before the store opens hears its changes; unsubscribed, it hears no more', async () => {
+  const lazy = lazyApprovalStore(() => openApprovalStore({ kind: 'memory' }));
+  const heard: string[] = [];
+  const stop = lazy.onSettled((record) => heard.push(record.status));
+  lazy.onSettled(() => {
+    throw new Error('a broken listener does not stop the others');
+  });
+  try {
+    const a = await lazy.create(request);
+    await lazy.cancel(a.id);
+    stop();
+    await lazy.cancel((await lazy.create(request)).id);
+    assert.deepEqual(heard, ['cancelled']);
+  } finally {
+    await lazy.close();
+  }
+});

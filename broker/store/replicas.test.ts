@@ -159,6 +159,9 @@ test('requests of a replica that went away expire on the others, each exactly on
     const rs = await Promise.all(Array.from({ length: 20 }, () => gone.create(input({ timeoutMs: 2_000 }))));
     await gone.close();
     const replicas = await Promise.all([openOn(), openOn(), openOn()]);
+    // Whoever expires a request announces it (the notifiers' "expired" message): exactly once.
+    const announced: string[] = [];
+    for (const s of replicas) s.onSettled((record) => announced.push(`${record.id}:${record.status}`));
     try {
       const lastExpiry = Math.max(...rs.map((r) => Date.parse(r.expiresAt)));
       await new Promise((res) => setTimeout(res, lastExpiry - Date.now() + 100));
@@ -167,6 +170,7 @@ test('requests of a replica that went away expire on the others, each exactly on
       assert.equal(counts.reduce((x, y) => x + y, 0), rs.length, `each request expired once (${counts.join(' + ')})`);
       for (const r of rs) assert.equal((await replicas[1]!.get(r.id)).status, 'expired');
       assert.equal(await replicas[2]!.expireOverdue(), 0);
+      assert.deepEqual(announced.sort(), rs.map((r) => `${r.id}:expired`).sort(), 'each expiry announced once, by the replica that made it');
     } finally {
       await Promise.all(replicas.map((s) => s.close()));
     }

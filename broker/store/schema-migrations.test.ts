@@ -56,11 +56,45 @@ test('a database migrated by a newer broker is refused, naming the version', asy
 test('a migration that fails leaves nothing behind (one transaction)', async () => {
   const sql = await openPgliteClient();
   try {
-    const broken = [...MIGRATIONS, { version: 2, name: 'broken', statements: ['CREATE TABLE half_done (x int)', 'SELECT no_such_function()'] }];
+    const broken = [...MIGRATIONS, { version: 99, name: 'broken', statements: ['CREATE TABLE half_done (x int)', 'SELECT no_such_function()'] }];
     await assert.rejects(migrate(sql, broken), /no_such_function/);
     assert.deepEqual(await sql.query(`SELECT to_regclass('half_done') AS t, to_regclass('sidegate_approval_requests') AS r`), [{ t: null, r: null }]);
-    assert.deepEqual(await migrate(sql), [1]);
+    assert.deepEqual(await migrate(sql), MIGRATIONS.map((m) => m.version));
   } finally {
     await sql.close();
   }
 });
+
+for (const kind of ['pglite', 'postgres'] as const) {
+  test(`${kind}: a database of schema version 1 is upgraded in place; its requests stay, without a span context`, async () => {
+    const scratch = kind === 'postgres' ? await createScratchDatabase('sidegate_broker_upgrade') : undefined;
+    const open = () => (scratch ? openPostgresClient(scratch.connection) : undefined);
+    const sql = open() ?? (await openPgliteClient());
+    try {
+      assert.deepEqual(await migrate(sql, MIGRATIONS.filter((m) => m.version === 1)), [1]);
+      await sql.query(
+        `INSERT INTO sidegate_approval_requests (id, status, created_at, expires_at, requester_issuer, requester_subject, requester,
+           target, protocol, command, shown, hash, rule, approvers, groups, threshold, session_id)
+         VALUES ('01JOLDREQUEST0000000000000', 'pending', now(), now() + interval '1 hour', 'https://ci', 'ci', '{"subject":"ci","issuer":"https://ci","identities":[]}',
+           'db', 'postgres', 'DELETE FROM t', '{}', 'sha256:' || repeat('a', 64), 'r', '[]', '[]', 1, 's1')`,
+      );
+      const store = await SqlApprovalStore.open(sql, { ownsClient: false });
+      try {
+        const old = await store.get('01JOLDREQUEST0000000000000');
+        assert.equal(old.status, 'pending');
+        assert.equal(old.traceparent, undefined);
+        const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+        const created = await store.create({
+          requester: { subject: 'ci', issuer: 'https://ci', identities: [] },
+          target: 'db', protocol: 'postgres', command: 'DELETE FROM t', hash: `sha256:${'b'.repeat(64)}`, rule: 'r', sessionId: 's2', timeoutMs: 60_000, traceparent,
+        });
+        assert.equal((await store.get(created.id)).traceparent, traceparent);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sql.close();
+      await scratch?.drop();
+    }
+  });
+}

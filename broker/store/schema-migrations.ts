@@ -59,6 +59,13 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'the held statement\'s span context',
+    // W3C traceparent of the sidecar's span for the held statement: decision spans link to it.
+    // Null for requests made before it was sent (and by sidecars that send none).
+    statements: [`ALTER TABLE sidegate_approval_requests ADD COLUMN traceparent text`],
+  },
 ];
 
 /** Applies the migrations `sql` lacks; returns the versions this call applied (none when up to date). */

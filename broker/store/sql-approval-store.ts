@@ -18,7 +18,7 @@ import {
 } from './approval-store.js';
 import { NOW_MS, RECORD_COLUMNS, recordOf, shownOf, type RecordRow } from './approval-record-row.js';
 import { ApprovalWaiters } from './approval-waiters.js';
-import { judgeVote, type Verdict } from './decision-rules.js';
+import { judgeVote, superApprovers, type SuperApprovers, type Verdict } from './decision-rules.js';
 import { migrate } from './schema-migrations.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 
@@ -44,11 +44,12 @@ type Failure = { error: ApprovalError };
 
 export class SqlApprovalStore implements ApprovalStore {
   private readonly waiters = new ApprovalWaiters();
+  private readonly settledListeners = new Set<(record: ApprovalRecord) => void>();
   private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
   private readonly maxPending: number;
   private readonly maxRecords: number;
   private readonly maxTimeoutMs: number;
-  private readonly superApprovers: ReadonlySet<string>;
+  private readonly superApprovers: SuperApprovers;
   private readonly timers: NodeJS.Timeout[] = [];
   private sweeping: Promise<number> | undefined;
   private sweepAgain = false;
@@ -61,7 +62,7 @@ export class SqlApprovalStore implements ApprovalStore {
     this.maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING;
     this.maxRecords = Math.max(opts.maxRecords ?? DEFAULT_MAX_RECORDS, this.maxPending);
     this.maxTimeoutMs = opts.maxTimeoutMs ?? DEFAULT_MAX_TIMEOUT_MS;
-    this.superApprovers = new Set(opts.superApprovers ?? []);
+    this.superApprovers = superApprovers(opts.superApprovers);
   }
 
   /** Migrates the schema, subscribes to other replicas' changes and starts the sweeper. */
@@ -88,6 +89,11 @@ export class SqlApprovalStore implements ApprovalStore {
     return store;
   }
 
+  onSettled(listener: (record: ApprovalRecord) => void): () => void {
+    this.settledListeners.add(listener);
+    return () => this.settledListeners.delete(listener);
+  }
+
   get waiterCount(): number {
     return this.waiters.count;
   }
@@ -105,8 +111,8 @@ export class SqlApprovalStore implements ApprovalStore {
       for (;;) {
         const rows = await tx.query<{ id: string }>(
           `INSERT INTO sidegate_approval_requests (id, status, created_at, expires_at, requester_issuer, requester_subject, requester,
-             target, protocol, command, shown, hash, rule, approvers, groups, threshold, session_id)
-           VALUES ($1, 'pending', ${NOW_MS}, ${NOW_MS} + $2::float8 * interval '1 millisecond', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             target, protocol, command, shown, hash, rule, approvers, groups, threshold, session_id, traceparent)
+           VALUES ($1, 'pending', ${NOW_MS}, ${NOW_MS} + $2::float8 * interval '1 millisecond', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
            ON CONFLICT (id) DO NOTHING RETURNING id`,
           [
             newApprovalId(() => false),
@@ -124,6 +130,7 @@ export class SqlApprovalStore implements ApprovalStore {
             JSON.stringify(input.groups ?? []),
             input.threshold ?? 1,
             input.sessionId,
+            input.traceparent ?? null,
           ],
         );
         // An id already taken (one in 8.9e8) is drawn again.
@@ -160,9 +167,14 @@ export class SqlApprovalStore implements ApprovalStore {
 
   async decide(id: string, verdict: Verdict, approver: VerifiedApprover, reason?: string): Promise<ApprovalRecord> {
     if (!approver.name.trim() || !approver.issuer || !approver.subject) throw new ApprovalError(400, 'an approver name is required');
+    let decided = false;
     const result = await this.sql.transaction(async (tx): Promise<ApprovalRecord | (Failure & { changed?: ApprovalRecord })> => {
+      decided = false;
       const row = await lockPending(tx, id);
-      if ('error' in row) return row;
+      if ('error' in row) {
+        if (row.changed) await this.opts.evidence?.record({ record: row.changed });
+        return row;
+      }
       const r = recordOf(row);
       const judged = judgeVote({ rule: r.rule, requirement: r, requester: r.requester, votes: r.votes }, approver, verdict, this.superApprovers);
       if (!judged.accepted) return { error: new ApprovalError(judged.status, judged.message) };
@@ -180,14 +192,20 @@ export class SqlApprovalStore implements ApprovalStore {
           reason ?? null,
         ]);
         await tx.query(NOTIFY, [id]);
+        decided = true;
       }
-      return readRecord(tx, id);
+      const after = await readRecord(tx, id);
+      const vote = after.votes.find((v) => v.approver.issuer === approver.issuer && v.approver.subject === approver.subject);
+      await this.opts.evidence?.record({ record: after, ...(vote ? { vote } : {}) });
+      return after;
     });
-    return this.settled(result);
+    return this.settled(result, decided);
   }
 
   async cancel(id: string, reason = 'the requester stopped waiting'): Promise<ApprovalRecord> {
+    let cancelled = false;
     const result = await this.sql.transaction(async (tx) => {
+      cancelled = false;
       const [row] = await tx.query<{ status: ApprovalStatus; consumed: boolean }>(
         'SELECT status, consumed_at IS NOT NULL AS consumed FROM sidegate_approval_requests WHERE id = $1 FOR UPDATE',
         [id],
@@ -198,10 +216,14 @@ export class SqlApprovalStore implements ApprovalStore {
         const decidedAt = row.status === 'pending' ? `, decided_at = ${NOW_MS}` : '';
         await tx.query(`UPDATE sidegate_approval_requests SET status = 'cancelled', reason = $2${decidedAt} WHERE id = $1`, [id, reason]);
         await tx.query(NOTIFY, [id]);
+        const after = await readRecord(tx, id);
+        await this.opts.evidence?.record({ record: after });
+        cancelled = true;
+        return after;
       }
       return readRecord(tx, id);
     });
-    return this.settled(result);
+    return this.settled(result, cancelled);
   }
 
   async consume(id: string, hash: string, now?: number): Promise<ApprovalRecord> {
@@ -266,15 +288,27 @@ export class SqlApprovalStore implements ApprovalStore {
   }
 
   private async sweepOnce(): Promise<number> {
-    const expired = await this.sql.query<{ id: string }>(
-      `WITH expired AS (
-         UPDATE sidegate_approval_requests SET status = 'expired', decided_at = ${NOW_MS}, reason = $1
-         WHERE status = 'pending' AND expires_at <= statement_timestamp() RETURNING id)
-       SELECT id, pg_notify('${CHANGE_CHANNEL}', id) FROM expired`,
-      [EXPIRED_REASON],
-    );
+    // Whichever replica's UPDATE expires a request records it, before the expiry commits.
+    const expired = await this.sql.transaction(async (tx) => {
+      const rows = await tx.query<{ id: string }>(
+        `WITH expired AS (
+           UPDATE sidegate_approval_requests SET status = 'expired', decided_at = ${NOW_MS}, reason = $1
+           WHERE status = 'pending' AND expires_at <= statement_timestamp() RETURNING id)
+         SELECT id, pg_notify('${CHANGE_CHANNEL}', id) FROM expired`,
+        [EXPIRED_REASON],
+      );
+      if (this.opts.evidence) for (const { id } of rows) await this.opts.evidence.record({ record: await readRecord(tx, id) });
+      return rows;
+    });
     for (const { id } of expired) this.forgetExpiry(id);
     await this.recheck(expired.map((r) => r.id));
+    // Only this replica's UPDATE matched these rows: it alone announces them.
+    if (expired.length > 0 && this.settledListeners.size > 0) {
+      const rows = await this.sql
+        .query<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM sidegate_approval_requests r WHERE r.id = ANY($1::text[])`, [expired.map((r) => r.id)])
+        .catch(() => []);
+      for (const row of rows) this.announce(recordOf(row));
+    }
     return expired.length;
   }
 
@@ -291,15 +325,30 @@ export class SqlApprovalStore implements ApprovalStore {
     }
   }
 
-  /** A transition's result: errors thrown, records released to this process's waiters. */
-  private settled(result: ApprovalRecord | (Failure & { changed?: ApprovalRecord })): ApprovalRecord {
+  /** A transition's result: errors thrown, records released to this process's waiters, changes announced. */
+  private settled(result: ApprovalRecord | (Failure & { changed?: ApprovalRecord }), changed = false): ApprovalRecord {
     if ('error' in result) {
-      if (result.changed) this.waiters.settle(result.changed);
+      if (result.changed) {
+        this.waiters.settle(result.changed);
+        this.forgetExpiry(result.changed.id);
+        this.announce(result.changed);
+      }
       throw result.error;
     }
     this.waiters.settle(result);
+    if (changed) this.announce(result);
     if (result.status !== 'pending') this.forgetExpiry(result.id);
     return result;
+  }
+
+  private announce(record: ApprovalRecord): void {
+    for (const listener of this.settledListeners) {
+      try {
+        listener(record);
+      } catch {
+        // A listener (a notifier) must not undo or fail a transition that is already committed.
+      }
+    }
   }
 
   /** A request that left pending needs no sweep at its expiry. */
@@ -314,7 +363,8 @@ export class SqlApprovalStore implements ApprovalStore {
     const timer = setTimeout(
       () => {
         this.expiryTimers.delete(record.id);
-        void this.expireOverdue().catch(() => undefined);
+        // An expiry that could not be recorded (the audit trail is down) is tried again shortly.
+        void this.expireOverdue().catch(() => this.expireAt({ ...record, expiresAt: new Date(Date.now() + 1000).toISOString() }));
       },
       Math.max(Date.parse(record.expiresAt) - Date.now(), 0) + 5,
     );

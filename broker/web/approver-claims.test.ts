@@ -27,3 +27,10 @@ test('groups: from the configured claim, nested by dots, strings only, deduplica
   const many = { iss, sub: 'u1', groups: Array.from({ length: 400 }, (_, i) => `g${i}`) };
   assert.equal(approverFromClaims(many, 'groups')?.groups.length, 256);
 });
+
+test('a configured username claim is the only source of the name, as for the CLI: no fallback to a claim the user picks', () => {
+  const claims = { iss, sub: 'u1', preferred_username: 'alice', email: 'mallory@corp.example' };
+  assert.equal(approverFromClaims(claims, 'groups', 'email')?.name, 'mallory@corp.example', 'not the preferred_username the user chose');
+  assert.equal(approverFromClaims({ iss, sub: 'u1', preferred_username: 'alice' }, 'groups', 'email'), undefined, 'no email: nobody, not alice');
+  assert.equal(approverFromClaims({ iss, sub: 'u1', profile: { login: 'bob' } }, 'groups', 'profile.login')?.name, 'bob');
+});

@@ -12,6 +12,7 @@ import * as client from 'openid-client';
 import { approverFromClaims } from './approver-claims.js';
 import { ApproverSessions } from './approver-session.js';
 import { LoginStates, type PendingLogin } from './login-state.js';
+import { caBundleFile, providerFetch } from './provider-fetch.js';
 import { escapeHtml } from './html-escape.js';
 import { renderPage } from './page-layout.js';
 import { redirect, sendHtml } from './page-response.js';
@@ -41,6 +42,10 @@ export interface OidcLoginOptions {
   sessionSecrets: readonly Buffer[];
   /** Absolute session lifetime; default 8 hours. */
   sessionTtlMs?: number;
+  /** PEM CA bundle the provider's HTTPS is verified with instead of the system roots (a private CA). */
+  caFile?: string;
+  /** Claim naming the approver, as for the CLI's tokens (approver-tokens.ts). Default preferred_username, email, sub. */
+  usernameClaim?: string;
   /** Accept an http:// issuer (tests and local mode only). */
   allowInsecureIssuer?: boolean;
 }
@@ -55,6 +60,7 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
   const redirectUri = new URL(CALLBACK_PATH, opts.publicUrl).href;
   const scope = opts.scopes ?? 'openid profile email';
   const groupsClaim = opts.groupsClaim ?? 'groups';
+  const usernameClaim = opts.usernameClaim;
   const logins = new LoginStates({ secrets: opts.sessionSecrets, secure });
   const sessions = new ApproverSessions({ secrets: opts.sessionSecrets, secure, ttlMs: opts.sessionTtlMs });
 
@@ -111,8 +117,8 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
       } catch (err) {
         return refuse(res, 401, `The sign-in failed${providerErrorCode(err)}.`);
       }
-      const approver = claims && approverFromClaims(claims, groupsClaim);
-      if (!approver) return refuse(res, 401, 'The sign-in provider did not say who you are (no issuer or subject).');
+      const approver = claims && approverFromClaims(claims, groupsClaim, usernameClaim);
+      if (!approver) return refuse(res, 401, `The sign-in provider did not say who you are (no issuer, subject or ${usernameClaim ?? 'name'}).`);
       // A fresh session id at every sign-in: a session planted before login is never promoted.
       sessions.end(req, res);
       const opened = sessions.open(res, approver);
@@ -130,7 +136,9 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
 async function discover(opts: OidcLoginOptions): Promise<client.Configuration> {
   const clientAuth = opts.clientSecret === undefined ? client.None() : client.ClientSecretBasic(opts.clientSecret);
   const execute = [client.enableNonRepudiationChecks, ...(opts.allowInsecureIssuer ? [client.allowInsecureRequests] : [])];
-  return client.discovery(new URL(opts.issuer), opts.clientId, opts.clientSecret === undefined ? undefined : { client_secret: opts.clientSecret }, clientAuth, { execute, timeout: 10 });
+  // Set on discovery, the fetch stays on the configuration: the JWKS and token requests use it too.
+  const trust = opts.caFile !== undefined ? { [client.customFetch]: providerFetch(caBundleFile(opts.caFile)) } : {};
+  return client.discovery(new URL(opts.issuer), opts.clientId, opts.clientSecret === undefined ? undefined : { client_secret: opts.clientSecret }, clientAuth, { execute, timeout: 10, ...trust });
 }
 
 /** The provider's OAuth error code (a fixed vocabulary such as access_denied), never its free text. */

@@ -12,3 +12,10 @@ test('anything that could leave the site becomes /', () => {
     assert.equal(safeReturnPath(next), '/', String(next));
   }
 });
+
+test('dot segments that collapse into //host become / (an open redirect after resolution)', () => {
+  for (const next of ['/..//evil.example', '/.//evil.example', '/%2e%2e//evil.example', '/a/..//evil.example/x?y=1', '/./..//evil.example']) {
+    assert.equal(safeReturnPath(next), '/', next);
+  }
+  assert.equal(safeReturnPath('/a/../approvals/apr-abc234'), '/approvals/apr-abc234', 'a harmless dot segment still resolves');
+});

@@ -8,7 +8,11 @@ export function safeReturnPath(next: string | null | undefined): string {
   if (!next || next.length > MAX_PATH_CHARS) return '/';
   if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/';
   if (/[\u0000-\u001f\u007f\\]/.test(next)) return '/';
-  // Resolved against a throwaway origin it must stay on that origin.
+  // Resolved against a throwaway origin it must stay on that origin — and what is returned must be
+  // checked again: dot segments collapse (`/..//evil.example` resolves to the path
+  // `//evil.example`), and that path in a Location header is another host.
   const resolved = new URL(next, 'http://page.invalid');
-  return resolved.origin === 'http://page.invalid' ? resolved.pathname + resolved.search : '/';
+  if (resolved.origin !== 'http://page.invalid') return '/';
+  const path = resolved.pathname + resolved.search;
+  return path.startsWith('//') || path.startsWith('/\\') ? '/' : path;
 }

@@ -37,10 +37,18 @@ test('the broker request carries every field of the gate\'s hold request, and th
       parameters: { values: [Buffer.from('x'.repeat(MAX_SHOWN_PARAM_BYTES + 1)), null], formats: [0], types: [25], resultFormats: [1] },
       context: 'DECLARE c CURSOR FOR SELECT 1',
     }),
+    heldSpan: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' },
   };
   assert.ok(full.commandEscaped && full.parameters?.[0]?.truncated && full.context, 'every optional field is set');
   const { claims: _claims, ...requester } = full.requester;
-  assert.deepEqual(approvalRequestOf(full, 5_000), { ...full, requester, timeoutMs: 5_000 });
+  const { heldSpan: _held, ...rest } = full;
+  assert.deepEqual(approvalRequestOf(full, 5_000), { ...rest, requester, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', timeoutMs: 5_000 });
+});
+
+test('a held span whose ids are not a valid span context is left out, not sent for the broker to refuse', () => {
+  const body = approvalRequestOf({ ...req(), heldSpan: { traceId: '0'.repeat(32), spanId: '00f067aa0ba902b7' } }, 5_000);
+  assert.equal(body.traceparent, undefined);
+  assert.ok(CreateApprovalBody.safeParse(body).success);
 });
 
 test("the requester's CI context comes from its verified claims, and nothing else of them", () => {

@@ -10,6 +10,7 @@ import type { ApprovalHolder, HoldRequest, HoldResult } from '../pipeline/comman
 import { BrokerCallError, callBroker } from '../../broker/api/broker-http-client.js';
 import { MAX_BODY_BYTES, MAX_COMMAND_CHARS, type ApprovalRecord, type ApprovalRequest } from '../../broker/api/broker-api-schema.js';
 import { ciContextOf } from '../../broker/api/ci-context.js';
+import { traceparentOf } from '../../broker/api/trace-context.js';
 
 /** How a hold ended. The gate's HoldResult under the name this module's callers know. */
 export type HoldOutcome = HoldResult;
@@ -180,6 +181,10 @@ export function approvalRequestOf(req: HoldRequest, timeoutMs: number): Approval
   if (req.parametersOmitted) body.parametersOmitted = req.parametersOmitted;
   if (req.resultFormats) body.resultFormats = [...req.resultFormats];
   if (req.context !== undefined) body.context = req.context;
+  // Evidence of the hold, not part of it: a span context that is not a valid one is left out
+  // rather than refused (the broker would refuse the whole request, and so the statement).
+  const traceparent = req.heldSpan && traceparentOf(req.heldSpan);
+  if (traceparent) body.traceparent = traceparent;
   return body;
 }
 

@@ -2,8 +2,8 @@
 // sessions with their statements, decisions and approvals — and check its hash chain.
 import type { Writable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
-import { verifyChain } from '../audit/index.js';
-import { flattenOtlpJson, type FlatSpan } from '../audit/otlp-json-reader.js';
+import { verifyChain } from '../../core/audit/index.js';
+import { flattenOtlpJson, type FlatSpan } from '../../core/audit/otlp-json-reader.js';
 import { parseCommandLine, printable, usageError } from '../../core/command-line/command-line.js';
 
 interface Io {

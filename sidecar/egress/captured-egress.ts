@@ -11,7 +11,7 @@
 // Nothing here knows a wire protocol beyond reading names for the record: a protocol-native
 // refusal (PostgreSQL's FATAL) is the `refuse` callback the runtime passes in.
 import type net from 'node:net';
-import type { AuditTrail } from '../audit/index.js';
+import type { AuditTrail } from '../../core/audit/index.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { EGRESS_BUILTIN_RULES, type EgressPolicy } from '../../core/vocabulary.js';
 import type { CaptureDetection } from '../capture/transparent-listener.js';

@@ -2,7 +2,7 @@
 // own semantic-convention attributes (db.*, http.*) next to these.
 import type { Decision, Principal, TargetSpec } from '../../core/vocabulary.js';
 import type { GateOutcome } from './command-gate.js';
-import type { AttributeValue } from '../audit/index.js';
+import type { AttributeValue } from '../../core/audit/index.js';
 
 /** Attribute maps these builders fill in; the value types are the audit trail's own. */
 export type Attributes = Record<string, AttributeValue>;

@@ -24,6 +24,8 @@ export interface HoldRequest extends HeldCommand {
   groups: string[];
   threshold: number;
   sessionId: string;
+  /** The held statement's audit span, for the broker's decision spans to link to. */
+  heldSpan?: { traceId: string; spanId: string };
 }
 
 export interface HoldResult {
@@ -95,7 +97,12 @@ export class CommandGate {
     session: GateSession,
     decision: Decision,
     held: HeldCommand,
-    opts: { signal?: AbortSignal; onCreated?: (id: string, page?: string) => void; onWaiting?: (id: string, waitedMs: number) => void } = {},
+    opts: {
+      signal?: AbortSignal;
+      onCreated?: (id: string, page?: string) => void;
+      onWaiting?: (id: string, waitedMs: number) => void;
+      heldSpan?: { traceId: string; spanId: string };
+    } = {},
   ): Promise<GateOutcome> {
     if (decision.action !== 'approve') throw new Error('hold() is only for approve decisions');
     if (!this.approvals) {
@@ -129,6 +136,7 @@ export class CommandGate {
           groups: [...(decision.approverGroups ?? [])],
           threshold: decision.approvalThreshold ?? 1,
           sessionId: session.id,
+          ...(opts.heldSpan ? { heldSpan: { traceId: opts.heldSpan.traceId, spanId: opts.heldSpan.spanId } } : {}),
         },
         { timeoutMs: decision.timeoutMs ?? 300_000, signal: opts.signal, onCreated },
       )

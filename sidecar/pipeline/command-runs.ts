@@ -10,7 +10,7 @@
 // start; nothing is lost if the session closes first (`closeAll`).
 import type { CommandFacts, Decision, TargetSpec } from '../../core/vocabulary.js';
 import type { Logger } from '../../core/logging/logger.js';
-import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession } from '../audit/index.js';
+import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession } from '../../core/audit/index.js';
 import { decisionAttributes, targetAttributes, type Attributes } from './audit-attributes.js';
 import { holdCanceledMessage, holdHeartbeat, holdNotice, type CommandGate, type GateOutcome, type GateSession } from './command-gate.js';
 import { heldCommand, type HeldCommandInput } from './held-command.js';
@@ -177,9 +177,12 @@ export class CommandRuns<S extends RunStatement> {
     this.holding = holding;
     let approvalId = '-';
     for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule, 'sidegate.approval.hash': held.hash });
+    // The broker links its decision to the first held statement's span (one message, one request).
+    const heldSpan = runs[0] ? this.spanOf(runs[0]) : undefined;
     this.mark(runs, { 'sidegate.approval.hash': held.hash });
     const outcome = await this.gate.hold(this.session, decision, held, {
       signal: holding.abort.signal,
+      ...(heldSpan ? { heldSpan } : {}),
       onCreated: (id, page) => {
         approvalId = id;
         for (const run of runs) this.spanOf(run).setAttributes({ 'sidegate.approval.id': id });

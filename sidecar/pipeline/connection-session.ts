@@ -4,7 +4,7 @@
 // refused. An adapter drives it from its handshake and gets every command's run from `runs`.
 import { randomUUID } from 'node:crypto';
 import type { MaskingRule, Principal, Protocol, TargetSpec } from '../../core/vocabulary.js';
-import type { AuditSession } from '../audit/index.js';
+import type { AuditSession } from '../../core/audit/index.js';
 import { planResultMasking, type ResultColumn, type ResultMasker } from '../masking/index.js';
 import type { TargetCredential } from '../identity/credential-source.js';
 import { principalAttributes, targetAttributes, type Attributes } from './audit-attributes.js';
@@ -150,7 +150,7 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
     const exchanged = credential.exchanged;
     if (exchanged && this.auditSession) {
       this.auditSession.setAttributes({ 'sidegate.credential.source': 'exchange', 'sidegate.credential.login': credential.username, 'sidegate.credential.expires_at': exchanged.expiresAt });
-      if (exchanged.span) this.auditSession.addLink(exchanged.span.traceId, exchanged.span.spanId, { 'sidegate.link': 'token-exchange' });
+      if (exchanged.span) this.auditSession.addLink(exchanged.span);
     }
     return credential;
   }

@@ -4,7 +4,7 @@
 import type tls from 'node:tls';
 import type { MaskingRule, Principal } from '../../core/vocabulary.js';
 import type { Logger } from '../../core/logging/logger.js';
-import type { AuditTrail } from '../audit/index.js';
+import type { AuditTrail } from '../../core/audit/index.js';
 import type { CredentialSource } from '../identity/credential-source.js';
 import type { ClientIdentity } from './client-identity.js';
 import type { CommandGate } from './command-gate.js';

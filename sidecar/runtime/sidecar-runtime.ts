@@ -10,9 +10,9 @@ import { loadPolicyFile, Policy, type LoadedPolicy } from '../../policies/index.
 import type { TargetSpec } from '../../core/vocabulary.js';
 import { TokenVerifier } from '../../core/tokens/index.js';
 import { TokenFile, CredentialsFile, ExchangeCredentials, TargetCredentials } from '../identity/index.js';
-import { createAuditTrail, type AuditTrail } from '../audit/index.js';
+import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import { ApprovalClient } from '../approvals/index.js';
-import { startApprovalBroker } from '../../broker/index.js';
+import { AuditedTransitions, startApprovalBroker } from '../../broker/index.js';
 import { CommandGate, type ApprovalHolder } from '../pipeline/command-gate.js';
 import { ClientIdentity } from '../pipeline/client-identity.js';
 import { ConnectionSession } from '../pipeline/connection-session.js';
@@ -147,7 +147,9 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     const adminToken = randomBytes(24).toString('base64url');
     const requesterToken = randomBytes(24).toString('base64url');
     const brokerPort = Number(env['SIDEGATE_BROKER_PORT'] ?? 0);
-    const broker = await startApprovalBroker({ host: '127.0.0.1', port: brokerPort, adminToken, requesterToken, lazy: true }).catch((err: unknown) => {
+    // Local mode's decisions are evidence in the sidecar's own trail, beside the statements they held.
+    const evidence = new AuditedTransitions(audit, log);
+    const broker = await startApprovalBroker({ host: '127.0.0.1', port: brokerPort, adminToken, requesterToken, lazy: true, evidence }).catch((err: unknown) => {
       throw listenFailure('the approval broker', { host: '127.0.0.1', port: brokerPort }, err);
     });
     opened.push('approval broker', () => broker.close());

@@ -27,7 +27,7 @@ export const LAYER_RULES: LayerRule[] = [
   { name: 'the sidecar imports nothing from the webhook or the CLI entry', from: /^sidecar\//, mustNotImport: /^(webhook|cli)\// },
   {
     name: 'protocol-agnostic parts import no protocol adapter',
-    from: /^sidecar\/(pipeline|identity|masking|audit|approvals|admin|capture|egress)\//,
+    from: /^sidecar\/(pipeline|identity|masking|approvals|admin|capture|egress)\//,
     mustNotImport: /^sidecar\/protocols\//,
   },
   { name: 'only the registry knows the adapters', from: /^sidecar\/(runtime|cli|local)\//, mustNotImport: /^sidecar\/protocols\/(?!registry\.ts$)/ },

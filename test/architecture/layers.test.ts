@@ -14,12 +14,12 @@ test('the repository has no wrong-way import', () => {
 
 test('a planted wrong-way import is reported, one per broken rule', () => {
   const planted = [
-    { from: 'webhook/injection/inject-pod.ts', to: 'sidecar/audit/audit-trail.ts' },
+    { from: 'webhook/injection/inject-pod.ts', to: 'sidecar/pipeline/command-gate.ts' },
     { from: 'core/logging/logger.ts', to: 'policies/policy.ts' },
     { from: 'sidecar/pipeline/command-gate.ts', to: 'sidecar/protocols/postgres/wire.ts' },
     { from: 'sidecar/protocols/mysql/session.ts', to: 'sidecar/protocols/postgres/wire.ts' },
     { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'sidecar/protocols/postgres/proxy-session.ts' },
-    { from: 'sidecar/audit/audit-trail.ts', to: 'test/support/otlp-receiver.ts' },
+    { from: 'core/audit/audit-trail.ts', to: 'test/support/otlp-receiver.ts' },
     { from: 'policies/policy.ts', to: 'sidecar/masking/index.ts' },
     { from: 'broker/server/broker-server.ts', to: 'sidecar/pipeline/command-gate.ts' },
     { from: 'sidecar/approvals/hold-client.ts', to: 'broker/store/approval-store.ts' },
@@ -36,7 +36,7 @@ test('allowed directions are not reported', () => {
     { from: 'sidecar/protocols/postgres/proxy-session.ts', to: 'sidecar/pipeline/command-gate.ts' },
     { from: 'sidecar/runtime/sidecar-runtime.ts', to: 'sidecar/protocols/registry.ts' },
     { from: 'webhook/admission/webhook-server.ts', to: 'core/logging/logger.ts' },
-    { from: 'sidecar/audit/audit-trail.test.ts', to: 'test/support/otlp-receiver.ts' },
+    { from: 'core/audit/audit-trail.test.ts', to: 'test/support/otlp-receiver.ts' },
     { from: 'core/tokens/token-verifier.test.ts', to: 'test/support/token-issuer.ts' },
     { from: 'cli/main.ts', to: 'webhook/cli/webhook-command.ts' },
     { from: 'sidecar/approvals/hold-client.ts', to: 'broker/api/broker-api-schema.ts' },

@@ -34,7 +34,11 @@ const everything = [
   'broker.config.approvers.oidc[1].issuer=https://gitlab.example.com',
   'broker.config.approvers.oidc[1].clientId=sidegate-web',
   'broker.config.approvers.oidc[1].cliClientId=sidegate-cli',
-  'broker.config.approvers.superApprovers={alice,bob}',
+  // Two issuers: a super-approver is an identity, never a name either issuer could give anyone.
+  'broker.config.approvers.superApprovers[0].issuer=https://login.example.com',
+  'broker.config.approvers.superApprovers[0].subject=alice-0a1b',
+  'broker.config.approvers.superApprovers[1].issuer=https://gitlab.example.com',
+  'broker.config.approvers.superApprovers[1].subject=u-42',
   'broker.config.notifications.slack.existingSecret=sidegate-slack',
   'broker.config.notifications.webhooks[0].url=https://hooks.example.com/sidegate',
   'broker.config.notifications.webhooks[0].existingSecret=sidegate-hooks',
@@ -47,12 +51,15 @@ const everything = [
   'broker.session.existingSecret=approvals-session',
   'broker.config.maxPending=50',
   'broker.config.maxTimeout=30m',
+  'broker.audit.otlpEndpoint=http://collector.observability:4318',
+  'broker.audit.spool.sizeLimit=2Gi',
 ];
 
 const variants = {
   default: [],
   everything,
   embedded: ['broker.store.kind=embedded', 'broker.store.embedded.size=5Gi', 'broker.store.embedded.storageClassName=fast'],
+  sidecarsCollector: ['injection.otlpEndpoint=http://otel.monitoring:4318', 'broker.audit.spool.volume.ephemeral.volumeClaimTemplate.spec.accessModes={ReadWriteOnce}', 'broker.audit.spool.volume.ephemeral.volumeClaimTemplate.spec.resources.requests.storage=3Gi'],
   noBudget: ['broker.podDisruptionBudget.enabled=false'],
   disabled: ['broker.enabled=false'],
   disabledWithUrl: ['broker.enabled=false', 'injection.brokerUrl=https://approvals.example.com'],
@@ -157,9 +164,14 @@ test('the broker pod: the command contract, HTTPS probes, non-root 7331, read-on
   assert.equal(hard.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey, 'kubernetes.io/hostname');
   assert.equal(hard.preferredDuringSchedulingIgnoredDuringExecution, undefined);
 
-  // The webhook never injects the broker: its objectSelector excludes app.kubernetes.io/name=sidegate.
-  const objectSelector = (rendered('default').one('MutatingWebhookConfiguration') as KubernetesObject & { webhooks: Array<{ objectSelector: LabelSelector }> }).webhooks[0]!.objectSelector;
-  assert.equal(labelSelectorMatches(objectSelector, labels), false);
+  // The webhook never injects the broker: both entries' objectSelectors exclude app.kubernetes.io/name=sidegate,
+  // even if the broker's pods were labelled to opt in.
+  const webhooks = (rendered('default').one('MutatingWebhookConfiguration') as KubernetesObject & { webhooks: Array<{ objectSelector: LabelSelector }> }).webhooks;
+  assert.equal(webhooks.length, 2);
+  for (const { objectSelector } of webhooks) {
+    assert.equal(labelSelectorMatches(objectSelector, labels), false);
+    assert.equal(labelSelectorMatches(objectSelector, { ...labels, 'sidegate.dev/inject': 'enabled' }), false);
+  }
 });
 
 test('scrape annotations only when asked for, pointing at /metrics over HTTPS', () => {
@@ -196,7 +208,10 @@ test('broker.yaml: accepted by the broker\'s own parser, every key set from valu
       { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', caFile: '/secrets/oidc-0-ca/ca.crt', groupsClaim: 'roles', usernameClaim: 'preferred_username', scopes: ['groups'] },
       { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username', scopes: ['groups'] },
     ],
-    superApprovers: ['alice', 'bob'],
+    superApprovers: [
+      { issuer: 'https://login.example.com', subject: 'alice-0a1b' },
+      { issuer: 'https://gitlab.example.com', subject: 'u-42' },
+    ],
   });
   assert.deepEqual(config.notifications, {
     slack: { webhookUrlFile: '/secrets/slack/webhook-url' },
@@ -421,4 +436,27 @@ test('values.schema.json rejects bad broker values before anything renders', () 
     assert.match(result.stderr, /schema/, settings.join(' '));
     assert.match(result.stderr, expected, settings.join(' '));
   }
+});
+
+test('evidence: broker.yaml names /audit, a writable spool volume is mounted there, OTEL_EXPORTER_OTLP_ENDPOINT is the collector', () => {
+  const env = (chart: RenderedChart) => brokerWorkload(chart).spec.template.spec.containers[0].env as Array<{ name: string; value: string }> | undefined;
+  const auditVolume = (chart: RenderedChart) => {
+    const pod = brokerWorkload(chart).spec.template.spec;
+    const mount = pod.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'audit');
+    assert.equal(mount.mountPath, brokerConfigOf(chart).audit.stateDir, 'the spool is where broker.yaml says');
+    assert.equal(mount.readOnly, undefined, 'writable');
+    return pod.volumes.find((v: { name: string }) => v.name === 'audit');
+  };
+  assert.equal(brokerConfigOf(rendered('default')).audit.stateDir, '/audit');
+  assert.deepEqual(auditVolume(rendered('default')), { name: 'audit', emptyDir: { sizeLimit: '1Gi' } });
+  assert.equal(env(rendered('default')), undefined, 'no collector anywhere: the spool volume holds the file');
+  assert.deepEqual(auditVolume(rendered('everything')), { name: 'audit', emptyDir: { sizeLimit: '2Gi' } });
+  assert.deepEqual(env(rendered('everything')), [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://collector.observability:4318' }]);
+  // The sidecars' collector by default, and any volume source in place of the emptyDir.
+  assert.deepEqual(env(rendered('sidecarsCollector')), [{ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: 'http://otel.monitoring:4318' }]);
+  assert.deepEqual(auditVolume(rendered('sidecarsCollector')), {
+    name: 'audit',
+    ephemeral: { volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '3Gi' } } } } },
+  });
+  assert.ok(auditVolume(rendered('embedded')).emptyDir, 'the embedded store too');
 });

@@ -6,8 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Pod as PodModel } from 'kubernetes-models/v1';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { applyJsonPatch } from '../support/apply-json-patch.js';
 import { chartDirectory } from './repository-root.js';
 import { runHelm } from './helm-binary.js';
 import { renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
@@ -19,7 +23,11 @@ import {
   INJECTOR_NAME_LABEL,
   NAMESPACE_INJECT_ENABLED,
   NAMESPACE_INJECT_LABEL,
+  POD_INJECT_LABEL,
+  POD_INJECT_LABEL_ENABLED,
+  SIDECAR_ENV_NAMES,
 } from '../../webhook/injection/pod-markers.js';
+import { injectPod } from '../../webhook/injection/inject-pod.js';
 import { parsePolicy } from '../../policies/loader.js';
 
 // The chart variants the issue names; each is rendered once and shared by the tests below.
@@ -29,16 +37,18 @@ const variants = {
   certManagerWithIssuer: ['tls.certManager.enabled=true', 'tls.certManager.issuerRef.name=corp-ca', 'tls.certManager.issuerRef.kind=ClusterIssuer'],
   failOpen: ['webhook.failurePolicy=Ignore'],
   classic: ['injection.sidecarMode=classic'],
+  noBudgets: ['webhook.podDisruptionBudget.enabled=false', 'broker.podDisruptionBudget.enabled=false'],
   hardAntiAffinityAndRunnerNamespaces: ['webhook.podAntiAffinity=hard', 'policy.runnerNamespaces={ci-a,ci-b}'],
 } satisfies Record<string, string[]>;
 type Variant = keyof typeof variants;
 
 const rendered = variantRenderer(variants);
 
+/** The configuration, its two entries, and `webhook`: the namespace entry (what both share is checked on both). */
 function webhookOf(chart: RenderedChart) {
   const configuration = chart.one('MutatingWebhookConfiguration') as KubernetesObject & { webhooks: Array<Record<string, any>> };
-  assert.equal(configuration.webhooks.length, 1);
-  return { configuration, webhook: configuration.webhooks[0]! };
+  assert.deepEqual(configuration.webhooks.map((w) => w.name), ['namespace.inject.sidegate.dev', 'pod.inject.sidegate.dev']);
+  return { configuration, webhooks: configuration.webhooks, webhook: configuration.webhooks[0]!, podWebhook: configuration.webhooks[1]! };
 }
 
 function deploymentOf(chart: RenderedChart) {
@@ -108,20 +118,21 @@ test('default render: exactly the expected objects, all labelled app.kubernetes.
 });
 
 test('MutatingWebhookConfiguration: pods CREATE, v1 reviews, fail closed, no side effects, re-invoked if needed', () => {
-  const { webhook } = webhookOf(rendered('default'));
-  assert.deepEqual(webhook.admissionReviewVersions, ['v1']);
-  assert.deepEqual(webhook.rules, [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }]);
-  assert.equal(webhook.failurePolicy, 'Fail');
-  assert.equal(webhook.sideEffects, 'None');
-  assert.equal(webhook.reinvocationPolicy, 'IfNeeded');
-  assert.equal(webhook.matchPolicy, 'Equivalent');
-  assert.equal(webhook.timeoutSeconds, 5);
-  const service = rendered('default').one('Service', 'webhook') as KubernetesObject & { spec: Record<string, any> };
-  assert.deepEqual(webhook.clientConfig.service, { name: service.metadata.name, namespace: RELEASE_NAMESPACE, path: '/mutate', port: 443 });
+  for (const webhook of webhookOf(rendered('default')).webhooks) {
+    assert.deepEqual(webhook.admissionReviewVersions, ['v1']);
+    assert.deepEqual(webhook.rules, [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], scope: 'Namespaced' }]);
+    assert.equal(webhook.failurePolicy, 'Fail');
+    assert.equal(webhook.sideEffects, 'None');
+    assert.equal(webhook.reinvocationPolicy, 'IfNeeded');
+    assert.equal(webhook.matchPolicy, 'Equivalent');
+    assert.equal(webhook.timeoutSeconds, 5);
+    const service = rendered('default').one('Service', 'webhook') as KubernetesObject & { spec: Record<string, any> };
+    assert.deepEqual(webhook.clientConfig.service, { name: service.metadata.name, namespace: RELEASE_NAMESPACE, path: '/mutate', port: 443 });
+  }
 });
 
 test('webhook.failurePolicy=Ignore is the only thing that opens it, and the notes warn about it', () => {
-  assert.equal(webhookOf(rendered('failOpen')).webhook.failurePolicy, 'Ignore');
+  assert.deepEqual(webhookOf(rendered('failOpen')).webhooks.map((w) => w.failurePolicy), ['Ignore', 'Ignore']);
   const notes = (failurePolicy: string) =>
     runHelm(['install', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--dry-run=client', '--set', `webhook.failurePolicy=${failurePolicy}`]);
   const open = notes('Ignore');
@@ -139,23 +150,84 @@ test('selectors: labelled namespaces only (never the release or control-plane na
   const { webhook } = webhookOf(chart);
   const namespaceSelector = webhook.namespaceSelector as LabelSelector;
   const objectSelector = webhook.objectSelector as LabelSelector;
-  assert.deepEqual(namespaceSelector.matchLabels, { [NAMESPACE_INJECT_LABEL]: NAMESPACE_INJECT_ENABLED });
   const namespace = (name: string, labels: Record<string, string> = {}) => ({ 'kubernetes.io/metadata.name': name, ...labels });
   const enabled = { [NAMESPACE_INJECT_LABEL]: NAMESPACE_INJECT_ENABLED };
   assert.equal(labelSelectorMatches(namespaceSelector, namespace('ci-runners', enabled)), true);
   assert.equal(labelSelectorMatches(namespaceSelector, namespace('ci-runners')), false);
   assert.equal(labelSelectorMatches(namespaceSelector, namespace('ci-runners', { [NAMESPACE_INJECT_LABEL]: 'disabled' })), false);
-  for (const protectedNamespace of [RELEASE_NAMESPACE, 'kube-system', 'kube-public', 'kube-node-lease']) {
-    assert.equal(labelSelectorMatches(namespaceSelector, namespace(protectedNamespace, enabled)), false, protectedNamespace);
+  for (const { namespaceSelector: selector } of webhookOf(chart).webhooks) {
+    for (const protectedNamespace of [RELEASE_NAMESPACE, 'kube-system', 'kube-public', 'kube-node-lease']) {
+      for (const labels of [{}, enabled]) assert.equal(labelSelectorMatches(selector, namespace(protectedNamespace, labels)), false, protectedNamespace);
+    }
   }
 
   const injectorPodLabels = deploymentOf(chart).spec.template.metadata.labels as Record<string, string>;
   // The webhook's own skip rule (pod-markers) recognises these pods too: two independent guards.
   assert.equal(injectorPodLabels[INJECTOR_NAME_LABEL[0]], INJECTOR_NAME_LABEL[1]);
   assert.equal(injectorPodLabels[INJECTOR_COMPONENT_LABEL[0]], INJECTOR_COMPONENT_LABEL[1]);
-  assert.equal(labelSelectorMatches(objectSelector, injectorPodLabels), false, 'the injector pods are excluded');
+  for (const { objectSelector: selector } of webhookOf(chart).webhooks) {
+    assert.equal(labelSelectorMatches(selector, injectorPodLabels), false, 'the injector pods are excluded');
+    assert.equal(labelSelectorMatches(selector, { ...injectorPodLabels, [POD_INJECT_LABEL]: POD_INJECT_LABEL_ENABLED }), false, 'even labelled to opt in');
+  }
   assert.equal(labelSelectorMatches(objectSelector, {}), true, 'an unlabelled runner pod is sent to the webhook');
   assert.equal(labelSelectorMatches(objectSelector, { app: 'gitlab-runner', 'app.kubernetes.io/name': 'runner' }), true);
+});
+
+// The chart decides which pods reach the webhook, the pure decision which of them it injects. For
+// every combination of namespace label and pod label the two must agree, and no pod may be sent by
+// both entries (with reinvocation that would be two calls; the second would find the status
+// annotation and skip, but the configuration should not rely on that).
+test('the two webhook entries select exactly the pods injectPod injects, and never both the same pod', () => {
+  const { webhooks } = webhookOf(rendered('default'));
+  const config = injectionConfigOf(rendered('default'));
+  const namespaceLabels: Array<string | undefined> = [undefined, 'enabled', 'disabled', 'true'];
+  const podLabels: Array<string | undefined> = [undefined, 'enabled', 'disabled'];
+  let injected = 0;
+  for (const namespaceValue of namespaceLabels) {
+    for (const podValue of podLabels) {
+      const nsLabels: Record<string, string> = { 'kubernetes.io/metadata.name': 'ci-runners', ...(namespaceValue === undefined ? {} : { [NAMESPACE_INJECT_LABEL]: namespaceValue }) };
+      const labels: Record<string, string> = { app: 'job', ...(podValue === undefined ? {} : { [POD_INJECT_LABEL]: podValue }) };
+      const matching = webhooks.filter((w) => labelSelectorMatches(w.namespaceSelector, nsLabels) && labelSelectorMatches(w.objectSelector, labels));
+      const situation = `namespace label ${namespaceValue ?? '(none)'}, pod label ${podValue ?? '(none)'}`;
+      assert.ok(matching.length <= 1, `${situation}: sent by ${matching.map((w) => w.name).join(' and ')}`);
+      const result = injectPod({
+        pod: { metadata: { name: 'job', labels }, spec: { containers: [{ name: 'job', image: 'busybox' }] } },
+        namespace: { name: 'ci-runners', labels: nsLabels },
+        config,
+        operation: 'CREATE',
+      });
+      assert.equal(matching.length === 1, result.kind === 'inject', `${situation}: webhook called ${matching.length === 1}, injectPod says ${result.kind}`);
+      if (result.kind === 'inject') injected += 1;
+    }
+  }
+  assert.equal(injected, 3, 'enabled namespace with an unlabelled or opted-in pod, unlabelled namespace with an opted-in pod');
+});
+
+test('injection.sidecarMode auto: classic before Kubernetes 1.29, native from 1.29; native and classic override it', () => {
+  const mode = (kubeVersion: string, settings: string[] = []) => {
+    const chart = renderChart(settings, ['--kube-version', kubeVersion]);
+    for (const object of chart.objects) validateAgainstKubernetesSchema(object);
+    return injectionConfigOf(chart).sidecarMode;
+  };
+  assert.equal(mode('1.28.0'), 'classic');
+  assert.equal(mode('1.28.15'), 'classic');
+  assert.equal(mode('1.29.0'), 'native');
+  assert.equal(mode('1.30.0'), 'native');
+  assert.equal(mode('1.30.0', ['injection.sidecarMode=classic']), 'classic');
+  assert.equal(mode('1.28.0', ['injection.sidecarMode=native']), 'native', 'an explicit choice is the operator\'s');
+  for (const kubeVersion of ['1.28.0', '1.30.0']) {
+    const lint = runHelm(['lint', chartDirectory, '--strict', '--kube-version', kubeVersion]);
+    assert.equal(lint.status, 0, `helm lint --kube-version ${kubeVersion}: ${lint.stdout}${lint.stderr}`);
+  }
+  // `helm install` has no --kube-version; its client-side default (the client library's version) is past 1.29.
+  const notes = runHelm(['install', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--dry-run=client']);
+  assert.equal(notes.status, 0, notes.stderr);
+  assert.match(notes.stdout, /sidecar \(native mode, chosen for Kubernetes v1\.[0-9]+\.[0-9]+,/);
+});
+
+test('webhook.podDisruptionBudget.enabled=false leaves the webhook without a PodDisruptionBudget', () => {
+  assert.equal(rendered('default').ofKind('PodDisruptionBudget', 'webhook').length, 1);
+  assert.equal(rendered('noBudgets').ofKind('PodDisruptionBudget').length, 0);
 });
 
 test('self-signed TLS: the caBundle is a CA that signed the Secret\'s certificate for the Service\'s DNS names', () => {
@@ -310,6 +382,66 @@ test('injection.yaml is accepted by the webhook\'s own strict parser, in native 
   // A configuration change rolls the webhook (it reads the file once at start).
   const checksum = (chart: RenderedChart) => deploymentOf(chart).spec.template.metadata.annotations['checksum/injection-config'];
   assert.notEqual(checksum(rendered('default')), checksum(rendered('classic')));
+});
+
+test('the injected sidecar\'s extra env, volumes, mounts and log level: rendered into injection.yaml, and the pod the webhook makes from it validates', () => {
+  const values = join(mkdtempSync(join(tmpdir(), 'sidegate-chart-')), 'extras.yaml');
+  writeFileSync(values, `
+injection:
+  logLevel: warn
+  extraEnv:
+    - name: OTEL_EXPORTER_OTLP_HEADERS
+      valueFrom: { secretKeyRef: { name: otlp-auth, key: headers } }
+    - name: OTEL_EXPORTER_OTLP_CERTIFICATE
+      value: /etc/sidegate-extra/otlp-ca/ca.crt
+  extraVolumes:
+    - name: otlp-ca
+      configMap: { name: otlp-collector-ca }
+    - name: masking-key
+      csi: { driver: secrets-store.csi.k8s.io, readOnly: true, volumeAttributes: { secretProviderClass: sidegate-masking } }
+  extraVolumeMounts:
+    - { name: otlp-ca, mountPath: /etc/sidegate-extra/otlp-ca }
+    - { name: masking-key, mountPath: /etc/sidegate-extra/masking }
+`);
+  const lint = runHelm(['lint', chartDirectory, '--strict', '-f', values]);
+  assert.equal(lint.status, 0, lint.stdout + lint.stderr);
+  const chart = renderChart([], ['-f', values]);
+  for (const object of chart.objects) validateAgainstKubernetesSchema(object);
+  const config = injectionConfigOf(chart);
+  assert.equal(config.logLevel, 'warn');
+  assert.deepEqual(config.extraVolumeMounts.map((m) => [m.name, m.readOnly]), [['otlp-ca', true], ['masking-key', true]]);
+
+  const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'job' }, spec: { containers: [{ name: 'job', image: 'busybox' }] } };
+  const result = injectPod({ pod, namespace: { name: 'ci', labels: { [NAMESPACE_INJECT_LABEL]: NAMESPACE_INJECT_ENABLED } }, config, operation: 'CREATE' });
+  assert.equal(result.kind, 'inject');
+  const patched = applyJsonPatch(pod, result.kind === 'inject' ? result.patch : []);
+  new PodModel(patched as ConstructorParameters<typeof PodModel>[0]).validate();
+  const sidecar = patched.spec!.initContainers!.find((c) => c.name === 'sidegate')!;
+  assert.deepEqual(sidecar.env!.find((e) => e.name === 'OTEL_EXPORTER_OTLP_HEADERS'), { name: 'OTEL_EXPORTER_OTLP_HEADERS', valueFrom: { secretKeyRef: { name: 'otlp-auth', key: 'headers' } } });
+  assert.deepEqual(sidecar.env!.find((e) => e.name === 'SIDEGATE_LOG_LEVEL'), { name: 'SIDEGATE_LOG_LEVEL', value: 'warn' });
+  assert.equal(patched.spec!.containers[0]!.volumeMounts, undefined, 'the runner container gets none of them');
+});
+
+test('values.schema.json refuses extras named like sidegate\'s own, with the same list the webhook refuses', () => {
+  const schema = JSON.parse(readFileSync(join(chartDirectory, 'values.schema.json'), 'utf8'));
+  const reserved = schema.properties.injection.properties.extraEnv.items.allOf[1].properties.name.not.enum;
+  assert.deepEqual([...reserved].sort(), [...SIDECAR_ENV_NAMES].sort());
+  const cases: Array<[string, RegExp]> = [
+    ['injection.extraEnv=[{"name":"SIDEGATE_POD_NAME","value":"x"}]', /extraEnv/],
+    ['injection.extraEnv=[{"name":"A"}]', /extraEnv/],
+    ['injection.extraEnv=[{"name":"A","value":"x","valueFrom":{"fieldRef":{"fieldPath":"spec.nodeName"}}}]', /extraEnv/],
+    ['injection.extraVolumes=[{"name":"sidegate-token","emptyDir":{}}]', /extraVolumes/],
+    ['injection.extraVolumes=[{"name":"root","hostPath":{"path":"/"}}]', /extraVolumes/],
+    ['injection.extraVolumes=[{"name":"two","emptyDir":{},"secret":{"secretName":"s"}}]', /extraVolumes/],
+    ['injection.extraVolumeMounts=[{"name":"ca","mountPath":"relative"}]', /extraVolumeMounts/],
+    ['injection.logLevel="verbose"', /logLevel/],
+  ];
+  for (const [json, expected] of cases) {
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set-json', json]);
+    assert.notEqual(result.status, 0, `${json} should fail`);
+    assert.match(result.stderr, /schema/, json);
+    assert.match(result.stderr, expected, json);
+  }
 });
 
 test('policy ConfigMap: a deny-all policy the policy loader accepts, rendered into every runner namespace', () => {

@@ -42,9 +42,12 @@ export class RenderedChart {
   }
 }
 
-/** Renders with `--set` expressions (`key=value`, `key={a,b}`); throws with helm's message when rendering fails. */
-export function renderChart(settings: readonly string[] = []): RenderedChart {
-  const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, ...setArguments(settings)]);
+/**
+ * Renders with `--set` expressions (`key=value`, `key={a,b}`) and other helm flags (e.g.
+ * `--kube-version 1.28.0`); throws with helm's message when rendering fails.
+ */
+export function renderChart(settings: readonly string[] = [], helmFlags: readonly string[] = []): RenderedChart {
+  const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, ...helmFlags, ...setArguments(settings)]);
   if (result.status !== 0) throw new Error(`helm template failed (${result.status}): ${result.stderr}`);
   const objects: KubernetesObject[] = [];
   for (const document of parseAllDocuments(result.stdout)) {

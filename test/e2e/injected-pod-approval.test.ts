@@ -22,7 +22,7 @@ import { startWebhookServer, type WebhookServer } from '../../webhook/admission/
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
 import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
 import { verifyWebhookSignature } from '../../broker/notifications/index.js';
-import { flattenOtlpJson } from '../../sidecar/audit/index.js';
+import { flattenOtlpJson } from '../../core/audit/index.js';
 import type { PodSpec, VolumeContents } from './pod-simulator.js';
 import { admitPod, runPatchedPod, startPodPostgres, CLI, RUNNER_UID, type InjectedSidecar, type PodPostgres } from './injected-pod-harness.js';
 
@@ -100,6 +100,7 @@ before(async () => {
         webhooks: [{ url: ready['webhookUrl'], secretFile: await secret('webhook-secret', WEBHOOK_SECRET) }],
       },
       session: { secretFile: await secret('session-secret', 'an-e2e-session-secret-of-at-least-32-bytes\n') },
+      audit: { stateDir: join(dir, 'broker-audit') },
     }),
   );
   const brokerProcess = spawnInNamespace(ns.db, [process.execPath, CLI, 'broker', '--config', brokerConfig, '--tls-cert', brokerTls.certFile, '--tls-key', brokerTls.keyFile, '--host', brokerAddress, '--port', '8443'], undefined, {
@@ -286,8 +287,18 @@ test("a held DELETE from the runner pod is approved on the page by two approvers
   assert.equal(held.attributes['sidegate.decision'], 'approved');
   assert.equal(held.attributes['sidegate.approval.status'], 'approved');
   assert.match(String(held.attributes['sidegate.approval.approver']), /alice.*bob/);
+
+  // The broker's evidence: each vote and the outcome, linked to that statement's span in the pod.
+  const brokerSpans = flattenOtlpJson(await readFile(join(dir, 'broker-audit', 'audit.otlp.jsonl'), 'utf8')).filter((s) => s.attributes['sidegate.approval.id'] === id);
+  const linksToHeld = (s: (typeof brokerSpans)[number]) => s.links?.some((l) => l.traceId === held.traceId && l.spanId === held.spanId) ?? false;
+  const votes = brokerSpans.filter((s) => s.name === 'approval vote');
+  assert.deepEqual(votes.map((s) => [s.attributes['sidegate.approver.name'], s.attributes['sidegate.approver.issuer'], s.attributes['sidegate.approval.verdict']]), [['alice', issuer, 'approved'], ['bob', issuer, 'approved']]);
+  const outcome = brokerSpans.find((s) => s.name === 'approval approved');
+  assert.ok(outcome, `an outcome span: ${JSON.stringify(brokerSpans.map((s) => s.name))}`);
+  assert.deepEqual(outcome.attributes['sidegate.approver.names'], ['alice', 'bob']);
+  assert.ok([...votes, outcome].every(linksToHeld), 'every decision span links to the held statement span');
   // No token anywhere in the evidence or the broker's output.
-  for (const text of [JSON.stringify(spans), brokerLog, created.body, decided.body]) assert.ok(!text.includes(ciToken.split('.')[2]!), 'no token leaked');
+  for (const text of [JSON.stringify(spans), JSON.stringify(brokerSpans), brokerLog, created.body, decided.body]) assert.ok(!text.includes(ciToken.split('.')[2]!), 'no token leaked');
   await Promise.all([octocat.context().close(), alice.context().close(), bob.context().close()]);
 });
 

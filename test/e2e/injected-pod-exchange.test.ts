@@ -22,7 +22,7 @@ import { makeSelfSignedCertificate, type TestCertificate } from '../support/self
 import { startWebhookServer, type WebhookServer } from '../../webhook/admission/webhook-server.js';
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
 import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
-import { flattenOtlpJson } from '../../sidecar/audit/index.js';
+import { flattenOtlpJson } from '../../core/audit/index.js';
 import type { PodSpec, VolumeContents } from './pod-simulator.js';
 import { admitPod, CLI, runPatchedPod, startPodPostgres, RUNNER_UID, type InjectedSidecar, type PodPostgres } from './injected-pod-harness.js';
 

@@ -20,7 +20,7 @@ import { startWebhookServer, type WebhookServer } from '../../webhook/admission/
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
 import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
 import { makeSelfSignedCertificate } from '../support/self-signed-certificate.js';
-import { flattenOtlpJson, verifyChain } from '../../sidecar/audit/index.js';
+import { flattenOtlpJson, verifyChain } from '../../core/audit/index.js';
 import type { PodSpec, VolumeContents } from './pod-simulator.js';
 import { admitPod, runPatchedPod, startPodPostgres, RUNNER_UID, type PodPostgres } from './injected-pod-harness.js';
 import { watchJsonLines, type JsonLinesProcess } from '../netns/json-lines-process.js';

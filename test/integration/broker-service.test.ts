@@ -37,7 +37,7 @@ let receiver: ReturnType<typeof createServer>;
 
 async function start(): Promise<ApprovalBroker> {
   const pem = await readFile(tls.certFile);
-  return startBrokerService(config, { host: '127.0.0.1', port: 0, tls: { cert: pem, key: await readFile(tls.keyFile) } }, createLogger({ level: 'error', sink: () => undefined }));
+  return startBrokerService(config, { host: '127.0.0.1', port: 0, tls: { cert: pem, key: await readFile(tls.keyFile) } }, createLogger({ level: 'error', sink: () => undefined }), {});
 }
 
 before(async () => {
@@ -75,6 +75,7 @@ before(async () => {
     approvers: { oidc: [{ issuer: idp.issuer, clientId: idp.webClient.clientId, cliClientId: idp.cliClientId, caFile: idp.caFile! }] },
     notifications: { webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secretFile: hookSecret }] },
     session: { secretFile },
+    audit: { stateDir: join(dir, 'audit') },
   });
   broker = await start();
 });

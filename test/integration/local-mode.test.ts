@@ -12,12 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../support/sidegate-harness.js';
+import { readOtlpJsonFile } from '../support/otlp-receiver.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url));
 let dir: string;
 let child: ChildProcess;
 let output = '';
+/** The approval the second-terminal test gave, for the trace test to find. */
+let approvedId: string | undefined;
 
 /** True when nothing listens there any more. */
 function isFree(port: number): Promise<boolean> {
@@ -156,6 +159,7 @@ test('a held statement is approved from a second terminal with the approvals CLI
   const done = await pending;
   assert.equal(done.code, 0, done.stderr);
   assert.match(done.stdout + done.stderr, /UPDATE 1/);
+  approvedId = id;
 });
 
 test('the trace is in the local audit file, readable and hash-chained', async () => {
@@ -167,6 +171,14 @@ test('the trace is in the local audit file, readable and hash-chained', async ()
   const verify = await cli(['audit', 'verify']);
   assert.equal(verify.code, 0, verify.out);
   assert.match(verify.out, /hash chain intact/);
+  // The embedded broker's decision is evidence in the same trail, linked to the statement it held.
+  const spans = readOtlpJsonFile(join(dir, '.sidegate', 'audit.otlp.jsonl')).filter((s) => s.attributes['sidegate.approval.id'] === approvedId);
+  const statement = spans.find((s) => s.attributes['db.query.text'] !== undefined);
+  assert.ok(statement, 'the held statement has its span');
+  const decision = spans.filter((s) => s.name.startsWith('approval '));
+  assert.deepEqual(decision.map((s) => s.name), ['approval vote', 'approval approved']);
+  for (const d of decision) assert.deepEqual(d.links, [{ traceId: statement.traceId, spanId: statement.spanId }]);
+  assert.equal(decision[0]!.attributes['sidegate.approver.name'], 'local-approver');
 });
 
 test('your own policy: local mode trusts its issuer as local-developer, and --upstream is where the target is', async () => {

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, basePolicy, type Harness } from '../support/sidegate-harness.js';
 import type { ReceivedSpan } from '../support/otlp-receiver.js';
-import { verifyChain } from '../../sidecar/audit/index.js';
+import { verifyChain } from '../../core/audit/index.js';
 import { IT_DATABASE, connectVia, createItDatabase, itTarget, outcome, rootSql } from '../support/mariadb-side-by-side.js';
 
 let h: Harness;

@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHarness, basePolicy, type Harness } from '../support/sidegate-harness.js';
-import { IT_DATABASE, approvalRecord, connectVia, createItDatabase, itTarget, outcome, rootSql, settledFlag, waitForPending } from '../support/mariadb-side-by-side.js';
+import { IT_DATABASE, approvalRecord, connectVia, createItDatabase, itTarget, outcome, rootSql, settledFlag } from '../support/mariadb-side-by-side.js';
+import { waitForPending } from '../support/sidegate-harness.js';
 
 let h: Harness;
 

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startHarness, basePolicy, psql, run, type Harness } from '../support/sidegate-harness.js';
+import { startHarness, basePolicy, psql, run, waitForPending, type Harness } from '../support/sidegate-harness.js';
 
 let h: Harness;
 
@@ -52,16 +52,6 @@ async function client(token?: string): Promise<pg.Client> {
   const c = new pg.Client({ host: '127.0.0.1', port: h.port, user: 'ci', database: h.pg.database, password: token ?? (await h.token()) });
   await c.connect();
   return c;
-}
-
-async function waitForPending(pred: (a: { id: string; command: string; rule: string }) => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const found = (await h.approvals.list()).find(pred);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no pending approval appeared');
 }
 
 test('psql: an allowed SELECT returns the rows the database has', async () => {
@@ -124,7 +114,7 @@ test('held then approved: exactly that statement runs, the approver is recorded,
     const notices: string[] = [];
     held.on('notice', (n) => notices.push(n.message ?? ''));
     const pending = held.query('UPDATE orders SET total = total + 1 WHERE id = 7');
-    const approval = await waitForPending((a) => a.rule === 'orders-writes-need-approval');
+    const approval = await waitForPending(h, (a) => a.rule === 'orders-writes-need-approval');
     assert.match(approval.id, /\S/);
     // The approver sees the statement exactly as it will run, literals included.
     assert.equal(approval.command, 'UPDATE orders SET total = total + 1 WHERE id = 7');
@@ -146,12 +136,13 @@ test('held then approved: exactly that statement runs, the approver is recorded,
     assert.equal(Number(after), Number(before) + 1);
     // The same statement again needs a new approval: approval released exactly one execution.
     const again = held.query('UPDATE orders SET total = total - 1 WHERE id = 7');
-    const second = await waitForPending((a) => a.rule === 'orders-writes-need-approval' && a.id !== approval.id);
+    const second = await waitForPending(h, (a) => a.rule === 'orders-writes-need-approval' && a.id !== approval.id);
     await h.approvals.decide(second.id, 'approve', 'dba');
     await again;
     await h.sidecar.audit.flush();
     const span = await h.receiver.waitForSpans(
-      (spans) => spans.find((s) => s.attributes['sidegate.approval.id'] === approval.id && s.attributes['sidegate.approval.approver'] === 'dba'),
+      // The statement's span (a child of its session), not the embedded broker's decision spans beside it.
+      (spans) => spans.find((s) => s.parentSpanId !== undefined && s.attributes['sidegate.approval.id'] === approval.id && s.attributes['sidegate.approval.approver'] === 'dba'),
       10_000,
     );
     assert.ok(span);
@@ -168,7 +159,7 @@ test('held then denied by the approver: 42501 with the approval id, nothing chan
   const c = await client();
   try {
     const pending = c.query('DELETE FROM orders WHERE id = 3');
-    const approval = await waitForPending((a) => a.rule === 'orders-writes-need-approval' && /DELETE/.test(a.command));
+    const approval = await waitForPending(h, (a) => a.rule === 'orders-writes-need-approval' && /DELETE/.test(a.command));
     await h.approvals.decide(approval.id, 'deny', 'dba');
     await assert.rejects(pending, (err: Error & { code?: string }) => {
       assert.equal(err.code, '42501');

@@ -22,12 +22,13 @@ import type { PipelineServices } from '../../sidecar/pipeline/pipeline-services.
 import { UnauthenticatedSlots } from '../../sidecar/pipeline/unauthenticated-slots.js';
 import { ApprovalClient } from '../../sidecar/approvals/index.js';
 import { startApprovalBroker, staticAdminApprover, type ApprovalBroker } from '../../broker/index.js';
-import type { Attributes, AuditCommand, AuditSession, AuditTrail } from '../../sidecar/audit/index.js';
-import { AttributeSet } from '../../sidecar/audit/index.js';
+import type { Attributes, AuditCommand, AuditSession, AuditTrail } from '../../core/audit/index.js';
+import { AttributeSet } from '../../core/audit/index.js';
 import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
 import { lineAdapter, type Store } from './line-protocol-adapter.js';
 
 interface RecordedSpan {
+  spanId: string;
   name: string;
   parent?: RecordedSpan;
   attributes: Attributes;
@@ -44,19 +45,19 @@ class RecordingTrail implements Pick<AuditTrail, 'startSession' | 'healthy'> {
     const session = this.span(name, attrs);
     return {
       ...this.handle(session),
-      traceId: 't',
       addLink: () => undefined,
-      spanId: 's',
       startCommand: (n: string, a: Attributes | AttributeSet) => this.handle(this.span(n, a instanceof AttributeSet ? (a.values as Attributes) : a, session)),
     };
   }
   private span(name: string, attributes: Attributes, parent?: RecordedSpan): RecordedSpan {
-    const span: RecordedSpan = { name, parent, attributes: { ...attributes }, events: [], ended: false };
+    const span: RecordedSpan = { spanId: (this.spans.length + 1).toString(16).padStart(16, '0'), name, parent, attributes: { ...attributes }, events: [], ended: false };
     this.spans.push(span);
     return span;
   }
   private handle(span: RecordedSpan): AuditCommand {
     return {
+      traceId: 'a'.repeat(32),
+      spanId: span.spanId,
       setAttributes: (a) => void Object.assign(span.attributes, a),
       addEvent: (n) => void span.events.push(n),
       end: (status) => {
@@ -288,6 +289,7 @@ test('approve → approved: the client waits, is told, and the command runs once
   assert.equal(span.attributes['sidegate.rows_affected'], 2);
   assert.ok(typeof span.attributes['sidegate.approval.hash'] === 'string');
   assert.deepEqual(span.events, ['sidegate.hold.start', 'sidegate.hold.end']);
+  assert.equal(record.traceparent, `00-${'a'.repeat(32)}-${span.spanId}-01`, "the broker knows the held statement's span");
   await p.close();
 });
 

@@ -122,16 +122,6 @@ export async function approvalRecord(h: Harness, id: string): Promise<ApprovalRe
 }
 
 /** Polls the pending approvals until one matches. */
-export async function waitForPending(h: Harness, pred: (a: ApprovalRecord) => boolean, timeoutMs = 10_000): Promise<ApprovalRecord> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const found = ((await h.approvals.list()) as ApprovalRecord[]).find(pred);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('no pending approval appeared');
-}
-
 /** A promise's state without waiting for it: whether the client has seen anything yet. */
 export function settledFlag(p: Promise<unknown>): () => boolean {
   let settled = false;

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { flattenOtlpJson, flattenTraceRequest, type FlatSpan } from '../../sidecar/audit/otlp-json-reader.js';
+import { flattenOtlpJson, flattenTraceRequest, type FlatSpan } from '../../core/audit/otlp-json-reader.js';
 
 /** One received span: ids, name, kind (OTLP numbering), times, attributes as a plain object. */
 export type ReceivedSpan = FlatSpan;

@@ -240,3 +240,17 @@ export function psql(h: Harness, token: string, sql: string, extraArgs: string[]
     sql,
   );
 }
+
+/**
+ * The first pending request whose record matches, polling the embedded broker. 30 s by default:
+ * the first hold opens the embedded store (PGlite in memory), 4–7 s on a loaded 2-core machine.
+ */
+export async function waitForPending<A extends { id: string; command: string; rule: string }>(h: { approvals: { list(): Promise<unknown[]> } }, pred: (a: A) => boolean, timeoutMs = 30_000): Promise<A> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const found = ((await h.approvals.list()) as A[]).find(pred);
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('no pending approval appeared');
+}

@@ -26,7 +26,63 @@ test('defaults follow DESIGN.md: image, uid/gid 7331, ports 16001/16002, native,
     brokerTokenAudience: 'sidegate-broker',
     exchangeTokenAudience: 'sidegate-exchange',
     tokenExpirationSeconds: 3600,
+    extraEnv: [],
+    extraVolumes: [],
+    extraVolumeMounts: [],
   });
+});
+
+test('extra environment, volumes and mounts for the sidecar: strictly typed, mounts read-only by default', () => {
+  const config = parseInjectionConfigYaml(`
+logLevel: debug
+extraEnv:
+  - { name: OTEL_EXPORTER_OTLP_HEADERS, valueFrom: { secretKeyRef: { name: otlp-auth, key: headers } } }
+  - { name: PGSSLROOTCERT, value: /etc/db-ca/ca.crt }
+extraVolumes:
+  - { name: db-ca, secret: { secretName: db-ca } }
+  - { name: scratch, emptyDir: { medium: Memory, sizeLimit: 1Mi } }
+extraVolumeMounts:
+  - { name: db-ca, mountPath: /etc/db-ca }
+  - { name: scratch, mountPath: /scratch, readOnly: false }
+`);
+  assert.equal(config.logLevel, 'debug');
+  assert.equal(config.extraEnv.length, 2);
+  assert.deepEqual(config.extraVolumeMounts, [
+    { name: 'db-ca', mountPath: '/etc/db-ca', readOnly: true },
+    { name: 'scratch', mountPath: '/scratch', readOnly: false },
+  ]);
+});
+
+test('extras that would collide with what sidegate injects, or with each other, are refused', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['extraEnv: [{ name: SIDEGATE_POD_NAME, value: x }]', /extraEnv\.0\.name: SIDEGATE_POD_NAME is set by sidegate itself/],
+    ['extraEnv: [{ name: SIDEGATE_LOG_LEVEL, value: debug }]', /SIDEGATE_LOG_LEVEL is set by sidegate itself \(use logLevel/],
+    ['extraEnv: [{ name: NODE_EXTRA_CA_CERTS, value: /ca.crt }]', /NODE_EXTRA_CA_CERTS is set by sidegate itself.*OTEL_EXPORTER_OTLP_CERTIFICATE/],
+    ['extraEnv: [{ name: OTEL_EXPORTER_OTLP_ENDPOINT, value: "http://c:4318" }]', /use otlpEndpoint/],
+    ['extraEnv: [{ name: A, value: x }, { name: A, value: y }]', /extraEnv\.1\.name: A is listed twice/],
+    ['extraEnv: [{ name: A, value: x, valueFrom: { fieldRef: { fieldPath: spec.nodeName } } }]', /extraEnv\.0/],
+    ['extraEnv: [{ name: "1A", value: x }]', /extraEnv\.0/],
+    ['extraEnv: [{ name: A, valueFrom: { secretKeyRef: { name: s } } }]', /extraEnv\.0/],
+    ['extraVolumes: [{ name: sidegate-token, emptyDir: {} }]', /extraVolumes\.0\.name: sidegate-token: names beginning "sidegate-" are reserved/],
+    ['extraVolumes: [{ name: sidegate-extra, emptyDir: {} }]', /reserved for the volumes sidegate injects/],
+    ['extraVolumes: [{ name: ca, emptyDir: {} }, { name: ca, emptyDir: {} }]', /extraVolumes\.1\.name: ca is listed twice/],
+    ['extraVolumes: [{ name: host, hostPath: { path: / } }]', /extraVolumes\.0/],
+    ['extraVolumes: [{ name: Bad_Name, emptyDir: {} }]', /extraVolumes\.0/],
+    ['extraVolumeMounts: [{ name: missing, mountPath: /x }]', /extraVolumeMounts\.0\.name: missing is not one of extraVolumes/],
+    ['{ extraVolumes: [{ name: ca, emptyDir: {} }], extraVolumeMounts: [{ name: ca, mountPath: /etc/sidegate/policy }] }', /overlaps sidegate's own mount \/etc\/sidegate\/policy/],
+    ['{ extraVolumes: [{ name: ca, emptyDir: {} }], extraVolumeMounts: [{ name: ca, mountPath: /etc/sidegate }] }', /overlaps sidegate's own mount/],
+    ['{ extraVolumes: [{ name: ca, emptyDir: {} }], extraVolumeMounts: [{ name: ca, mountPath: /var/run/secrets/sidegate/extra }] }', /overlaps sidegate's own mount \/var\/run\/secrets\/sidegate/],
+    ['{ extraVolumes: [{ name: ca, emptyDir: {} }], extraVolumeMounts: [{ name: ca, mountPath: / }] }', /overlaps sidegate's own mount/],
+    ['{ extraVolumes: [{ name: ca, emptyDir: {} }], extraVolumeMounts: [{ name: ca, mountPath: relative/path }] }', /mountPath: an absolute path/],
+    ['{ extraVolumes: [{ name: ca, emptyDir: {} }], extraVolumeMounts: [{ name: ca, mountPath: /a }, { name: ca, mountPath: /a/b }] }', /extraVolumeMounts\.1\.mountPath: \/a\/b overlaps another extra mount/],
+    ['logLevel: verbose', /logLevel/],
+  ];
+  for (const [yaml, expected] of cases) {
+    assert.throws(() => parseInjectionConfigYaml(yaml, 'webhook.yaml'), (err: Error) => {
+      assert.match(err.message, expected);
+      return true;
+    }, yaml);
+  }
 });
 
 test('a YAML file overrides what it names and keeps the other defaults', async () => {

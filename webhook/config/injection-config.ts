@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { normaliseCidr } from '../../core/network/cidr.js';
 import { issuesLine, yamlDocument } from '../../core/config/config-document.js';
+import { extraEnvVarSchema, extraVolumeMountSchema, extraVolumeSchema, sidecarExtrasProblems } from './sidecar-extras.js';
 
 const port = z.number().int().min(1).max(65535);
 const id = z.number().int().min(1).max(2 ** 31 - 1);
@@ -59,7 +60,15 @@ export const injectionConfigSchema = z.strictObject({
   exchangeTokenAudience: z.string().min(1).default('sidegate-exchange'),
   tokenExpirationSeconds: z.number().int().min(600).max(86_400).default(3600),
   otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+  /** The sidecar's log level (SIDEGATE_LOG_LEVEL); a pod's sidecar.sidegate.dev/log-level wins. Unset: info. */
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).optional(),
+  /** Added to the sidecar only, after sidegate's own variables (so they may refer to them as $(NAME)). */
+  extraEnv: z.array(extraEnvVarSchema).max(64).default([]),
+  extraVolumes: z.array(extraVolumeSchema).max(32).default([]),
+  /** Mounts of extraVolumes into the sidecar only; read-only unless they say otherwise. */
+  extraVolumeMounts: z.array(extraVolumeMountSchema).max(32).default([]),
 }).superRefine((config, context) => {
+  for (const problem of sidecarExtrasProblems(config)) context.addIssue({ code: 'custom', ...problem });
   if (config.brokerCaConfigMap !== undefined && config.brokerUrl === undefined) {
     context.addIssue({ code: 'custom', path: ['brokerCaConfigMap'], message: 'names the broker\'s CA, but brokerUrl is not set' });
   }

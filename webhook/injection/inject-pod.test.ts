@@ -39,6 +39,9 @@ test('the golden directory holds every case the issue names', () => {
     'explicit-opt-in', 'injector-own-pod', 'escape-uid-pod-level-warn', 'escape-uid-pod-level-refuse',
     'escape-privileged-warn', 'escape-privileged-refuse', 'escape-net-admin-warn', 'escape-net-admin-refuse',
     'escape-net-raw-warn', 'escape-net-raw-refuse', 'broker-with-ca', 'broker-without-ca', 'no-broker',
+    'label-opt-in-unlabelled-namespace', 'label-opt-out-labelled-namespace', 'invalid-inject-label',
+    'inject-label-annotation-conflict', 'namespace-disabled-pod-opts-in', 'sidecar-extras', 'sidecar-resource-annotations',
+    'sidecar-invalid-annotations', 'sidecar-request-above-limit', 'extra-volume-name-collision',
     'exchange-with-ca', 'exchange-with-fallback-secret',
   ]) {
     assert.ok(cases.includes(required), `missing golden case ${required}`);
@@ -113,11 +116,19 @@ function checkInjectedPod(name: string, input: GoldenCase, config: InjectionConf
   }
   assert.deepEqual(patched.spec!.volumes!.slice(0, input.pod.spec!.volumes?.length ?? 0), input.pod.spec!.volumes ?? []);
 
-  // The projected token is readable by the sidecar only; no runner container mounts any of our volumes.
-  const ours = new Set<string>(Object.values(VOLUME_NAMES));
+  // The projected token is readable by the sidecar only; no runner container mounts any of our
+  // volumes, nor the configuration's extra ones.
+  const extras = config.extraVolumes.map((v) => v.name);
+  const ours = new Set<string>([...Object.values(VOLUME_NAMES), ...extras]);
   for (const c of [...init, ...containers]) {
     const mounted = (c.volumeMounts ?? []).map((m) => m.name).filter((v) => ours.has(v));
-    if (c.name === SIDECAR_CONTAINER_NAME) assert.ok(mounted.includes(VOLUME_NAMES.token));
+    if (c.name === SIDECAR_CONTAINER_NAME) {
+      assert.ok(mounted.includes(VOLUME_NAMES.token));
+      for (const mount of config.extraVolumeMounts) assert.ok(mounted.includes(mount.name), `${name}: the sidecar mounts ${mount.name}`);
+      for (const env of config.extraEnv) assert.deepEqual(c.env!.filter((e) => e.name === env.name), [env], `${name}: ${env.name} once, as configured`);
+      const names = c.env!.map((e) => e.name);
+      assert.equal(new Set(names).size, names.length, `${name}: no variable twice`);
+    }
     else if (c.name === INIT_CONTAINER_NAME) assert.deepEqual(mounted, [VOLUME_NAMES.initTmp]);
     else assert.deepEqual(mounted, [], `${name}: runner container ${c.name} must not mount ${mounted.join(', ')}`);
   }

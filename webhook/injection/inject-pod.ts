@@ -7,20 +7,19 @@ import type { InjectionConfig } from '../config/injection-config.js';
 import { findEscapeRisks } from './escape-risks.js';
 import { buildInitContainer, buildSidecarContainer, type SidecarMode } from './injected-containers.js';
 import { buildInjectedVolumes } from './injected-volumes.js';
+import { decideInjectionScope } from './injection-scope.js';
 import { jsonPointer, type JsonPatchOperation } from './json-patch.js';
 import {
   INIT_CONTAINER_NAME,
   INJECTION_TEMPLATE_VERSION,
   INJECTOR_COMPONENT_LABEL,
   INJECTOR_NAME_LABEL,
-  NAMESPACE_INJECT_ENABLED,
-  NAMESPACE_INJECT_LABEL,
-  POD_INJECT_ANNOTATION,
   POD_SIDECAR_MODE_ANNOTATION,
   POD_STATUS_ANNOTATION,
   SIDECAR_CONTAINER_NAME,
 } from './pod-markers.js';
 import { resolveTrafficSettings } from './traffic-settings.js';
+import { resolveSidecarSettings } from './sidecar-annotations.js';
 
 export type { JsonPatchOperation } from './json-patch.js';
 
@@ -59,15 +58,8 @@ export function injectPod(input: InjectionInput): InjectionResult {
   if (annotations[POD_STATUS_ANNOTATION] !== undefined) {
     return { kind: 'skip', reason: `already injected (${POD_STATUS_ANNOTATION} is set)` };
   }
-  const podChoice = annotations[POD_INJECT_ANNOTATION];
-  if (podChoice !== undefined && podChoice !== 'true' && podChoice !== 'false') {
-    return { kind: 'deny', reason: `annotation ${POD_INJECT_ANNOTATION} is "${podChoice}"; use "true" to inject or "false" to opt out` };
-  }
-  if (podChoice === 'false') return { kind: 'skip', reason: `the pod opts out (${POD_INJECT_ANNOTATION}: "false")` };
-  const namespaceEnabled = namespace.labels[NAMESPACE_INJECT_LABEL] === NAMESPACE_INJECT_ENABLED;
-  if (!namespaceEnabled && podChoice !== 'true') {
-    return { kind: 'skip', reason: `namespace ${namespace.name} is not labelled ${NAMESPACE_INJECT_LABEL}=${NAMESPACE_INJECT_ENABLED} and the pod does not opt in` };
-  }
+  const scope = decideInjectionScope(labels, annotations, namespace);
+  if (scope.kind !== 'in-scope') return scope;
   if (pod.spec?.hostNetwork === true) {
     return { kind: 'skip', reason: 'hostNetwork pods share the node\'s network namespace, where redirect rules would capture the node\'s traffic' };
   }
@@ -83,6 +75,8 @@ export function injectPod(input: InjectionInput): InjectionResult {
 
   const traffic = resolveTrafficSettings(annotations, config);
   if (!traffic.ok) return { kind: 'deny', reason: `cannot build redirect rules: ${traffic.reason}` };
+  const sidecarSettings = resolveSidecarSettings(annotations, config);
+  if (!sidecarSettings.ok) return { kind: 'deny', reason: `cannot configure the sidecar: ${sidecarSettings.reason}` };
 
   const existingInit: Container[] = pod.spec.initContainers ?? [];
   const existing: Container[] = pod.spec.containers;
@@ -92,7 +86,7 @@ export function injectPod(input: InjectionInput): InjectionResult {
     ...(pod.spec.volumes ?? []).map((v) => v.name).filter((n) => volumes.some((v) => v.name === n)).map((n) => `volume "${n}"`),
   ];
   if (collisions.length > 0) {
-    return { kind: 'deny', reason: `the pod already has ${collisions.join(', ')} without ${POD_STATUS_ANNOTATION}; rename them (these names are reserved for sidegate)` };
+    return { kind: 'deny', reason: `the pod already has ${collisions.join(', ')} without ${POD_STATUS_ANNOTATION}; rename them (these names are reserved for sidegate and the volumes its configuration adds)` };
   }
 
   const warnings: string[] = [];
@@ -110,7 +104,7 @@ export function injectPod(input: InjectionInput): InjectionResult {
   }
 
   const initContainer = buildInitContainer(config, traffic.settings);
-  const sidecar = buildSidecarContainer(config, mode);
+  const sidecar = buildSidecarContainer(config, mode, sidecarSettings.settings);
   const status: InjectionStatus = {
     version: INJECTION_TEMPLATE_VERSION,
     image: config.image,

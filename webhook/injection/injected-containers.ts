@@ -4,6 +4,7 @@
 import type { Container } from 'kubernetes-types/core/v1.js';
 import type { InjectionConfig } from '../config/injection-config.js';
 import type { TrafficSettings } from './traffic-settings.js';
+import type { SidecarSettings } from './sidecar-annotations.js';
 import { INIT_CONTAINER_NAME, SIDECAR_CONTAINER_NAME, SIDECAR_PATHS, VOLUME_NAMES } from './pod-markers.js';
 
 export type SidecarMode = 'native' | 'classic';
@@ -42,7 +43,7 @@ export function buildInitContainer(config: InjectionConfig, traffic: TrafficSett
   };
 }
 
-export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode): Container {
+export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode, settings: SidecarSettings): Container {
   const args = [
     'sidecar',
     '--policy', SIDECAR_PATHS.policyFile,
@@ -70,6 +71,10 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
   // Node adds this file to its trusted roots when the process starts, which covers the broker
   // client's fetch; the sidecar is the only container that gets it.
   if (config.brokerCaConfigMap) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: SIDECAR_PATHS.brokerCaFile });
+  if (settings.logLevel) env.push({ name: 'SIDEGATE_LOG_LEVEL', value: settings.logLevel });
+  // The operator's own last, so they can refer to ours as $(SIDEGATE_POD_NAME); names never repeat
+  // (the configuration refuses a name of ours).
+  env.push(...structuredClone(config.extraEnv));
   const volumeMounts: NonNullable<Container['volumeMounts']> = [
     { name: VOLUME_NAMES.token, mountPath: SIDECAR_PATHS.tokenDir, readOnly: true },
     { name: VOLUME_NAMES.podinfo, mountPath: SIDECAR_PATHS.podinfoDir, readOnly: true },
@@ -79,6 +84,7 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
   ];
   if (config.brokerCaConfigMap) volumeMounts.push({ name: VOLUME_NAMES.brokerCa, mountPath: SIDECAR_PATHS.brokerCaDir, readOnly: true });
   if (config.exchangeCaConfigMap) volumeMounts.push({ name: VOLUME_NAMES.exchangeCa, mountPath: SIDECAR_PATHS.exchangeCaDir, readOnly: true });
+  volumeMounts.push(...structuredClone(config.extraVolumeMounts));
   const container: Container = {
     name: SIDECAR_CONTAINER_NAME,
     image: config.image,
@@ -95,7 +101,7 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
     livenessProbe: { httpGet: { path: '/healthz', port: config.adminPort }, periodSeconds: 10, failureThreshold: 3 },
     // Finish in-flight commands (and flush audit) before the container is stopped.
     lifecycle: { preStop: { exec: { command: ['sidegate', 'drain', '--admin-port', String(config.adminPort)] } } },
-    resources: structuredClone(config.resources),
+    resources: settings.resources,
     securityContext: {
       runAsUser: config.uid,
       runAsGroup: config.gid,

@@ -49,5 +49,8 @@ export function buildInjectedVolumes(config: InjectionConfig): Volume[] {
   if (config.brokerCaConfigMap) {
     volumes.push({ name: VOLUME_NAMES.brokerCa, configMap: { name: config.brokerCaConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
   }
+  // The operator's extra volumes (OTLP headers and CA, database CAs, a masking key): the sidecar
+  // alone mounts them, like ours.
+  volumes.push(...structuredClone(config.extraVolumes));
   return volumes;
 }

@@ -24,6 +24,11 @@
 {{- printf "https://%s.%s.svc:443" (include "sidegate.brokerName" .) .Release.Namespace -}}
 {{- end -}}
 
+{{/* Where the broker exports the evidence of its decisions; empty: its spool's file only. */}}
+{{- define "sidegate.brokerOtlpEndpoint" -}}
+{{- .Values.broker.audit.otlpEndpoint | default .Values.injection.otlpEndpoint -}}
+{{- end -}}
+
 {{- define "sidegate.brokerEmbedded" -}}
 {{- if eq .Values.broker.store.kind "embedded" }}true{{ end -}}
 {{- end -}}
@@ -93,6 +98,7 @@ accepts (it rejects unknown keys); secrets appear only as the paths of their mou
 {{- $_ := set $broker "approvers" (dict "oidc" $oidc "superApprovers" $config.approvers.superApprovers) -}}
 {{- $_ := set $broker "notifications" $notifications -}}
 {{- $_ := set $broker "session" (dict "secretFile" $files.session.path) -}}
+{{- $_ := set $broker "audit" (dict "stateDir" "/audit") -}}
 {{- $_ := set $broker "maxPending" $config.maxPending -}}
 {{- $_ := set $broker "maxTimeout" $config.maxTimeout -}}
 {{- toYaml $broker -}}

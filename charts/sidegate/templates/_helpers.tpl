@@ -8,14 +8,18 @@ asked to inject itself (with failurePolicy Fail that would be a deadlock).
 sidegate
 {{- end -}}
 
-{{/* Object-name prefix: "<release>-sidegate" (or just the release name if it contains "sidegate"). */}}
+{{/*
+Object-name prefix: fullnameOverride, else "<release>-<nameOverride or sidegate>" (just the release
+name if it already contains that). Names only: the app.kubernetes.io/name label stays "sidegate".
+*/}}
 {{- define "sidegate.fullname" -}}
+{{- $name := default "sidegate" .Values.nameOverride -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
-{{- else if contains "sidegate" .Release.Name -}}
+{{- else if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-sidegate" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
@@ -31,6 +35,7 @@ sidegate
 {{- printf "%s-injection" (include "sidegate.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The webhook's ServiceAccount: serviceAccount.name, else the webhook's name (the schema requires a name when create is false). */}}
 {{- define "sidegate.serviceAccountName" -}}
 {{- default (include "sidegate.webhookName" .) .Values.serviceAccount.name -}}
 {{- end -}}
@@ -47,14 +52,33 @@ sidegate
 {{- include "sidegate.serviceDnsNames" (list . (include "sidegate.webhookName" .)) -}}
 {{- end -}}
 
-{{- define "sidegate.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{/* An image reference from {registry, repository, tag, digest}: the digest wins over the tag. */}}
+{{- define "sidegate.imageReference" -}}
+{{- $repository := .repository -}}
+{{- if .registry }}{{ $repository = printf "%s/%s" .registry .repository }}{{ end -}}
+{{- if .digest -}}
+{{- printf "%s@%s" $repository .digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repository .tag -}}
+{{- end -}}
 {{- end -}}
 
+{{/* The image the webhook and the broker run. */}}
+{{- define "sidegate.image" -}}
+{{- $image := .Values.image -}}
+{{- include "sidegate.imageReference" (dict "registry" $image.registry "repository" $image.repository "tag" (default .Chart.AppVersion $image.tag) "digest" $image.digest) -}}
+{{- end -}}
+
+{{/*
+The injected containers' image: injection.image's fields, each empty one following image.*; the
+digest follows image.digest only while repository and tag are not overridden (it names that image).
+*/}}
 {{- define "sidegate.sidecarImage" -}}
-{{- $repository := default .Values.image.repository .Values.injection.image.repository -}}
-{{- $tag := default (default .Chart.AppVersion .Values.image.tag) .Values.injection.image.tag -}}
-{{- printf "%s:%s" $repository $tag -}}
+{{- $chart := .Values.image -}}
+{{- $own := .Values.injection.image -}}
+{{- $digest := $own.digest -}}
+{{- if and (not $digest) (not $own.repository) (not $own.tag) }}{{ $digest = $chart.digest }}{{ end -}}
+{{- include "sidegate.imageReference" (dict "registry" (default $chart.registry $own.registry) "repository" (default $chart.repository $own.repository) "tag" (default (default .Chart.AppVersion $chart.tag) $own.tag) "digest" $digest) -}}
 {{- end -}}
 
 {{/* Labels on every object. */}}
@@ -65,12 +89,24 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: sidegate
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end -}}
 
 {{/* Labels of one component's objects, and the selector of its pods. Take (list $ "<component>"). */}}
 {{- define "sidegate.componentLabels" -}}
 {{ include "sidegate.labels" (index . 0) }}
 app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{/*
+A pod template's labels: the component's (with commonLabels), then podLabels, which cannot replace
+them (the selectors and the webhook's own-pod rule depend on them). Takes (list $ "<component>" <podLabels>).
+*/}}
+{{- define "sidegate.podLabels" -}}
+{{- $labels := include "sidegate.componentLabels" (list (index . 0) (index . 1)) | fromYaml -}}
+{{- toYaml (merge $labels (index . 2 | default dict)) -}}
 {{- end -}}
 
 {{- define "sidegate.componentSelectorLabels" -}}
@@ -88,6 +124,21 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 
 {{/*
+The sidecar mode the webhook injects: injection.sidecarMode, with "auto" resolved from the
+cluster's version. Native sidecars (init containers with restartPolicy: Always) are on by default
+from Kubernetes 1.29 (SidecarContainers beta); an older API server would drop the field and run
+the sidecar as an init container that never exits, so the pod would never start.
+*/}}
+{{- define "sidegate.sidecarMode" -}}
+{{- $mode := .Values.injection.sidecarMode -}}
+{{- if eq $mode "auto" -}}
+{{- if semverCompare ">=1.29.0-0" .Capabilities.KubeVersion.Version }}native{{ else }}classic{{ end -}}
+{{- else -}}
+{{- $mode -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 The webhook's --config file. Built from values.injection so that its keys are exactly the ones
 webhook/config/injection-config.ts accepts (it rejects unknown keys); empty optional values are
 left out because the webhook would reject "". When the sidecars call this release's broker, its
@@ -95,8 +146,9 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 */}}
 {{- define "sidegate.injectionConfig" -}}
 {{- $injection := .Values.injection -}}
-{{- $config := omit $injection "image" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "otlpEndpoint" -}}
+{{- $config := omit $injection "image" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "otlpEndpoint" "logLevel" -}}
 {{- $_ := set $config "image" (include "sidegate.sidecarImage" .) -}}
+{{- $_ := set $config "sidecarMode" (include "sidegate.sidecarMode" .) -}}
 {{- $_ := set $config "policyConfigMap" .Values.policy.configMapName -}}
 {{- $ownBroker := and .Values.broker.enabled (not $injection.brokerUrl) -}}
 {{- if $injection.brokerUrl }}{{ $_ := set $config "brokerUrl" $injection.brokerUrl }}
@@ -106,6 +158,7 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 {{- if $injection.brokerTokenAudience }}{{ $_ := set $config "brokerTokenAudience" $injection.brokerTokenAudience }}
 {{- else if $ownBroker }}{{ $_ := set $config "brokerTokenAudience" .Values.broker.config.requesters.kubernetes.audience }}{{ end -}}
 {{- with $injection.otlpEndpoint }}{{ $_ := set $config "otlpEndpoint" . }}{{ end -}}
+{{- with $injection.logLevel }}{{ $_ := set $config "logLevel" . }}{{ end -}}
 {{- if and $config.brokerCaConfigMap (not $config.brokerUrl) }}
 {{- fail "injection.brokerCaConfigMap is set, but no broker is: set injection.brokerUrl or broker.enabled" }}
 {{- end -}}
@@ -113,32 +166,6 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 {{- fail (printf "the broker's token audience %q equals injection.tokenAudience: one audience per relying party, so neither can replay the other's token" $config.tokenAudience) }}
 {{- end -}}
 {{- toYaml $config -}}
-{{- end -}}
-
-{{/*
-Pod-level pieces the webhook and the broker share: both run as uid/gid 7331, non-root, with a
-read-only root filesystem, no capabilities and the runtime's default seccomp profile.
-*/}}
-{{- define "sidegate.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: 7331
-runAsGroup: 7331
-fsGroup: 7331
-seccompProfile:
-  type: RuntimeDefault
-{{- end -}}
-
-{{- define "sidegate.containerSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: 7331
-runAsGroup: 7331
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-privileged: false
-capabilities:
-  drop: ["ALL"]
-seccompProfile:
-  type: RuntimeDefault
 {{- end -}}
 
 {{/* Liveness on /healthz and readiness on /readyz, over HTTPS on the port named https. */}}
@@ -159,6 +186,33 @@ readinessProbe:
   periodSeconds: 5
   timeoutSeconds: 2
   failureThreshold: 2
+{{- end -}}
+
+{{/*
+A component's affinity: its podAntiAffinity spread (below), with the operator's affinity merged
+over it (their nodeAffinity or podAffinity added; their podAntiAffinity replaces ours).
+Takes (list $ "<component>" "<soft|hard>" <affinity>).
+*/}}
+{{- define "sidegate.affinity" -}}
+{{- $spread := include "sidegate.podAntiAffinity" (list (index . 0) (index . 1) (index . 2)) | fromYaml -}}
+{{- $affinity := deepCopy (index . 3 | default dict) -}}
+{{- if not $affinity.podAntiAffinity }}{{ $_ := set $affinity "podAntiAffinity" $spread.podAntiAffinity }}{{ end -}}
+{{- toYaml $affinity -}}
+{{- end -}}
+
+{{/*
+topologySpreadConstraints as given; one without a labelSelector gets the component's pod selector,
+which is what a constraint on these pods almost always means. Takes (list $ "<component>" <constraints>).
+*/}}
+{{- define "sidegate.topologySpreadConstraints" -}}
+{{- $selector := include "sidegate.componentSelectorLabels" (list (index . 0) (index . 1)) | fromYaml -}}
+{{- $constraints := list -}}
+{{- range (index . 2) -}}
+{{- $constraint := deepCopy . -}}
+{{- if not $constraint.labelSelector }}{{ $_ := set $constraint "labelSelector" (dict "matchLabels" $selector) }}{{ end -}}
+{{- $constraints = append $constraints $constraint -}}
+{{- end -}}
+{{- toYaml $constraints -}}
 {{- end -}}
 
 {{/* Spread replicas over nodes: "soft" (preferred) or "hard" (required). Takes (list $ "<component>" "<soft|hard>"). */}}

@@ -10,7 +10,7 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
 import { EXPORT_FAILED, EXPORT_SUCCESS } from './deferred-exporter.js';
-import type { Logger } from '../../core/logging/logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableSpool, type SpoolBatch } from './durable-spool.js';
 import { DurableWriteQueue } from './durable-write-queue.js';
@@ -106,6 +106,11 @@ export class SpoolingSink implements EncodedSpanSink {
    * Everything ended so far is delivered, or durable in the spool and the collector has just
    * refused it (the export loop keeps retrying; the next run replays it if this one ends).
    */
+  /** Everything pushed so far is in the spool (durable), delivered or not. */
+  persist(timeoutMs: number): Promise<void> {
+    return this.writes.drained(timeoutMs);
+  }
+
   async forceFlush(timeoutMs = 30_000): Promise<void> {
     this.flushing++;
     try {

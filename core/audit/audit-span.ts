@@ -2,7 +2,7 @@
 // at its end, its end time and status are fixed and it goes on to be sealed (chain, hash,
 // encoding) and written. Protocol-agnostic; no I/O of its own.
 import { AttributeSet, boundedAttributes, type Attributes } from './attribute-values.js';
-import type { EndedSpan } from './otlp-span-json.js';
+import type { EndedSpan, SpanLink } from './otlp-span-json.js';
 import { newSpanId, nowUnixNano } from './span-ids.js';
 
 /** Takes ended spans, in the order they ended, to be sealed and written. */
@@ -31,6 +31,7 @@ export class AuditSpan {
     parentSpanId: string | undefined,
     private readonly sealer: EndedSpanSink,
     start: string = nowUnixNano(),
+    links?: readonly SpanLink[],
   ) {
     this.span = {
       traceId,
@@ -45,6 +46,7 @@ export class AuditSpan {
       ...(attrs instanceof AttributeSet ? { baseAttributes: attrs.values } : {}),
       events: [],
       status: { code: 0 },
+      ...(links?.length ? { links: links.map((l) => ({ traceId: l.traceId, spanId: l.spanId })) } : {}),
     };
   }
 
@@ -52,12 +54,15 @@ export class AuditSpan {
     if (!this.ended) Object.assign(this.span.attributes, boundedAttributes(attrs, this.span.attributes, this.span.baseAttributes));
   }
 
-  /** Links this span to another trace's span (at most a few: each is a distinct cause). */
-  addLink(traceId: string, spanId: string, attrs?: Attributes): void {
+  /**
+   * Links this open span to another span learnt after it started (the token exchange's span of
+   * the login a session used); at most a few, each once.
+   */
+  addLink(link: SpanLink): void {
     if (this.ended) return;
-    const links = (this.span.links ??= []);
-    if (links.length >= MAX_LINKS_PER_SPAN || links.some((l) => l.traceId === traceId && l.spanId === spanId)) return;
-    links.push({ traceId, spanId, attributes: boundedAttributes(attrs) });
+    const links = this.span.links ?? [];
+    if (links.length >= MAX_LINKS_PER_SPAN || links.some((l) => l.traceId === link.traceId && l.spanId === link.spanId)) return;
+    this.span.links = [...links, { traceId: link.traceId, spanId: link.spanId }];
   }
 
   addEvent(name: string, attrs?: Attributes): void {

@@ -15,7 +15,8 @@ export interface FlatSpan {
   attributes: Record<string, FlatValue>;
   status?: { code?: number; message?: string };
   events: { name: string; timeUnixNano: string; attributes: Record<string, FlatValue> }[];
-  links?: { traceId: string; spanId: string; attributes: Record<string, FlatValue> }[];
+  /** Spans this one links to (absent when none). */
+  links?: { traceId: string; spanId: string }[];
   resource: Record<string, FlatValue>;
 }
 
@@ -48,18 +49,6 @@ function attributes(kvs: KeyValue[] | undefined): Record<string, FlatValue> {
   return out;
 }
 
-/** A span's links, only when it has some (the hash covers them only then). */
-function linksOf(raw: unknown): Pick<FlatSpan, 'links'> {
-  if (!Array.isArray(raw) || raw.length === 0) return {};
-  return {
-    links: (raw as { traceId?: string; spanId?: string; attributes?: KeyValue[] }[]).map((l) => ({
-      traceId: String(l.traceId ?? ''),
-      spanId: String(l.spanId ?? ''),
-      attributes: attributes(l.attributes),
-    })),
-  };
-}
-
 /** Flattens one ExportTraceServiceRequest object. */
 export function flattenTraceRequest(req: unknown): FlatSpan[] {
   const spans: FlatSpan[] = [];
@@ -90,6 +79,11 @@ export function flattenTraceRequest(req: unknown): FlatSpan[] {
     }
   }
   return spans;
+}
+
+function linksOf(raw: unknown): Pick<FlatSpan, 'links'> {
+  if (!Array.isArray(raw) || raw.length === 0) return {};
+  return { links: (raw as Record<string, unknown>[]).map((l) => ({ traceId: String(l['traceId'] ?? ''), spanId: String(l['spanId'] ?? '') })) };
 }
 
 /** Flattens a file of OTLP/JSON lines; a malformed line is an error naming its line number. */

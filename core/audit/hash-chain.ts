@@ -27,8 +27,7 @@ export interface ExportedSpanLike {
   attributes: Readonly<Record<string, unknown>>;
   status?: { code?: number; message?: string };
   events?: readonly { name: string; timeUnixNano?: string; attributes?: Readonly<Record<string, unknown>> }[];
-  /** Covered when present: a span without links hashes as it always has. */
-  links?: readonly { traceId: string; spanId: string; attributes?: Readonly<Record<string, unknown>> }[];
+  links?: readonly { traceId: string; spanId: string }[];
 }
 
 /** JSON with object keys sorted at every level, so equal content always hashes equally. */
@@ -46,7 +45,9 @@ export function canonicalJson(value: unknown): string {
 /**
  * The canonical form of one span: everything the hash covers, the hash attribute itself excluded.
  * Exactly `canonicalJson` of {traceId, spanId, parentSpanId, name, start, end, attributes, status,
- * events, links (only when there are any)}, written out directly because it runs for every command (a test pins the equality).
+ * events, links}, written out directly because it runs for every command (a test pins the
+ * equality). `links` (each {spanId, traceId}) is there only when the span has some, so the hash of
+ * a span without links is what it was before links were covered.
  */
 export function canonicalSpan(s: ExportedSpanLike, canonicalAttributesWithoutHash?: string): string {
   const status = `{"code":${canonicalJson(s.status?.code ?? 0)},"message":${JSON.stringify(s.status?.message ?? '')}}`;
@@ -57,10 +58,7 @@ export function canonicalSpan(s: ExportedSpanLike, canonicalAttributesWithoutHas
     events += `${i ? ',' : ''}{"attributes":${canonicalAttributes(e.attributes ?? {}, false)},"name":${JSON.stringify(e.name)},"time":${JSON.stringify(normalizeNanos(e.timeUnixNano ?? '0'))}}`;
   }
   events += ']';
-  let links = '';
-  if (s.links && s.links.length > 0) {
-    links = `,"links":[${s.links.map((l) => `{"attributes":${canonicalAttributes(l.attributes ?? {}, false)},"spanId":${JSON.stringify(l.spanId)},"traceId":${JSON.stringify(l.traceId)}}`).join(',')}]`;
-  }
+  const links = s.links?.length ? `,"links":[${s.links.map((l) => `{"spanId":${JSON.stringify(l.spanId)},"traceId":${JSON.stringify(l.traceId)}}`).join(',')}]` : '';
   return (
     `{"attributes":${canonicalAttributesWithoutHash ?? canonicalAttributes(s.attributes, true)},"end":${JSON.stringify(normalizeNanos(s.endTimeUnixNano))},"events":${events}${links}` +
     `,"name":${JSON.stringify(s.name)},"parentSpanId":${JSON.stringify(s.parentSpanId || '')},"spanId":${JSON.stringify(s.spanId)}` +

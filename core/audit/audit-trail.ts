@@ -11,7 +11,7 @@
 // the OpenTelemetry OTLP/HTTP exporter's. Nothing is registered globally and there is no
 // auto-instrumentation (it would trace the proxy's own sockets).
 import { randomBytes } from 'node:crypto';
-import { createLogger, type Logger } from '../../core/logging/logger.js';
+import { createLogger, type Logger } from '../logging/logger.js';
 import { boundedAttributes, type AttributeSet, type Attributes } from './attribute-values.js';
 import { AuditSpan } from './audit-span.js';
 import { DurableSpool } from './durable-spool.js';
@@ -19,15 +19,18 @@ import { HashChain } from './hash-chain.js';
 import { otlpTracesConfig } from './otlp-env.js';
 import { OtlpJsonFileSink } from './otlp-json-file-sink.js';
 import { deferredOtlpJsonExporter } from './deferred-exporter.js';
-import { OTLP_SPAN_KIND, otlpResourceJson } from './otlp-span-json.js';
+import { OTLP_SPAN_KIND, otlpResourceJson, type SpanLink } from './otlp-span-json.js';
 import { newTraceId } from './span-ids.js';
 import { SpanSealer } from './span-sealer.js';
 import { SpoolingSink } from './spooling-sink.js';
 
 export type { Attributes, AttributeValue } from './attribute-values.js';
+export type { SpanLink } from './otlp-span-json.js';
 export { AttributeSet } from './attribute-values.js';
 
 export interface AuditCommand {
+  readonly traceId: string;
+  readonly spanId: string;
   setAttributes(attrs: Attributes): void;
   addEvent(name: string, attrs?: Attributes): void;
   /** Ends the span; `error` (safe to show, no secrets) sets status ERROR. Later calls are no-ops. */
@@ -35,10 +38,8 @@ export interface AuditCommand {
 }
 
 export interface AuditSession extends AuditCommand {
-  readonly traceId: string;
-  readonly spanId: string;
-  /** A link to a span of another trace (ids as lower-case hex, W3C trace context). */
-  addLink(traceId: string, spanId: string, attrs?: Attributes): void;
+  /** Links the session's span to a span of another trace (W3C ids, lower-case hex). */
+  addLink(link: SpanLink): void;
   /**
    * `startTimeUnixNano` (from `nowUnixNano`) when the command began before its span is opened: a
    * proxy opens a statement's span after forwarding it, off the command's round trip.
@@ -49,6 +50,17 @@ export interface AuditSession extends AuditCommand {
 export interface AuditTrail {
   /** `name` defaults to `<sidegate.protocol|db.system.name> session <sidegate.target>`. */
   startSession(attrs: Attributes, name?: string): AuditSession;
+  /**
+   * A span on its own (kind INTERNAL), in trace `traceId` (default a new one), linking to
+   * `links`: evidence of an event that is no command of a session (an approval decision).
+   */
+  startSpan(name: string, attrs: Attributes, opts?: { traceId?: string; links?: readonly SpanLink[] }): AuditCommand;
+  /**
+   * Everything ended so far is durable where this trail keeps spans before export (the spool, or
+   * the file), without waiting for the collector. Rejects when it is not within `timeoutMs`
+   * (default 10 s): evidence that must exist before an answer waits on this.
+   */
+  persist(timeoutMs?: number): Promise<void>;
   /**
    * Everything ended so far is exported (OTLP) / written (file), or safely spooled. Rejects when
    * the spans could not be made durable within `timeoutMs` (default 30 s).
@@ -125,10 +137,18 @@ export async function createAuditTrail(opts: AuditTrailOptions): Promise<AuditTr
         spanId: session.spanId,
         setAttributes: (a) => session.setAttributes(a),
         addEvent: (n, a) => session.addEvent(n, a),
-        addLink: (t, sp, a) => session.addLink(t, sp, a),
+        addLink: (link) => session.addLink(link),
         end: (status) => session.end(status),
         startCommand: (cmdName, cmdAttrs, start) => new AuditSpan(session.traceId, cmdName, OTLP_SPAN_KIND.client, cmdAttrs, session.spanId, sealer, start),
       };
+    },
+    startSpan(name, attrs, opts = {}) {
+      return new AuditSpan(opts.traceId ?? newTraceId(), name, OTLP_SPAN_KIND.internal, attrs, undefined, sealer, undefined, opts.links);
+    },
+    persist(timeoutMs = 10_000) {
+      if (closed) return Promise.reject(new Error('audit: the trail is closed'));
+      sealer.sealPending();
+      return sink.persist(timeoutMs);
     },
     flush(timeoutMs) {
       sealer.sealPending();

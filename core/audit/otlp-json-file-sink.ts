@@ -5,7 +5,7 @@
 // more than `maxBufferedBytes` wait, the processor reports unhealthy so the gate fails closed.
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Logger } from '../../core/logging/logger.js';
+import type { Logger } from '../logging/logger.js';
 import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableWriteQueue } from './durable-write-queue.js';
 import { otlpTraceRequestJson } from './otlp-span-json.js';
@@ -41,6 +41,11 @@ export class OtlpJsonFileSink implements EncodedSpanSink {
   }
 
   /** Everything ended so far is in the file (fsync'd); rejects if the file stays unwritable. */
+  /** Everything pushed so far is in the file (durable). */
+  persist(timeoutMs: number): Promise<void> {
+    return this.writes.drained(timeoutMs);
+  }
+
   forceFlush(timeoutMs = 30_000): Promise<void> {
     return this.writes.drained(timeoutMs);
   }

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '../../core/logging/logger.js';
+import { createLogger } from '../logging/logger.js';
 import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './audit-trail.js';
 import { CHAIN_ATTR, verifyChain } from './hash-chain.js';
 import { AttributeSet, MAX_ATTRIBUTE_STRING_CHARS } from './attribute-values.js';
@@ -286,24 +286,57 @@ test('commands started from one AttributeSet carry its bounded values, each span
   });
 });
 
-test('a session span links to another trace\'s span; the chain covers the link', async () => {
+test('OTLP: a span of its own links to another trace\'s span, the link is hashed, and persist means spooled while the collector is away', async () => {
+  const receiver = await startOtlpReceiver();
+  await withDir(async (dir) => {
+    const trail = await createAuditTrail(otlpOptions(receiver.endpoint, dir));
+    try {
+      const held = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+      receiver.setFailing(1000);
+      const span = trail.startSpan('approval vote', { 'sidegate.approval.id': 'x' }, { traceId: 'c'.repeat(32), links: [held] });
+      span.end();
+      await trail.persist(2000);
+      assert.equal(receiver.accepted, 0, 'persist does not wait for the collector');
+      receiver.setFailing(0);
+      const [got] = await receiver.waitForSpans((spans) => (spans.length === 1 ? spans : undefined));
+      assert.equal(got!.traceId, 'c'.repeat(32));
+      assert.equal(got!.spanId, span.spanId);
+      assert.equal(got!.kind, 1);
+      assert.equal(got!.parentSpanId, undefined);
+      assert.deepEqual(got!.links, [held]);
+      assert.equal(verifyChain(receiver.spans()).ok, true);
+      assert.equal(verifyChain([{ ...got!, links: [{ ...held, spanId: '1'.repeat(16) }] }]).ok, false);
+    } finally {
+      await trail.shutdown();
+      await receiver.close();
+    }
+  });
+});
+
+test('persist rejects once the trail is shut down: no evidence can be written then', async () => {
+  await withDir(async (dir) => {
+    const trail = await createAuditTrail({ filePath: join(dir, 'audit.jsonl'), env: {} });
+    await trail.shutdown();
+    await assert.rejects(trail.persist(100), /closed/);
+  });
+});
+
+test('a session span links to a span learnt after it started; the chain covers the link', async () => {
   await withDir(async (dir) => {
     const file = join(dir, 'audit.otlp.jsonl');
     const trail = await createAuditTrail({ env: {}, filePath: file, log: capturingLog().log });
     const session = trail.startSession({ 'sidegate.protocol': 'postgres', 'sidegate.target': 'orders-db' });
-    session.addLink('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', { 'sidegate.link': 'token-exchange' });
-    session.addLink('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7');
+    const link = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    session.addLink(link);
+    session.addLink({ ...link });
     session.end();
     runSession(trail, 1, 'unlinked');
     await trail.shutdown();
-    const text = await readFile(file, 'utf8');
     const spans = readOtlpJsonFile(file);
-    const linked = spans.find((s) => s.spanId === session.spanId)!;
-    assert.deepEqual(linked.links, [{ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', attributes: { 'sidegate.link': 'token-exchange' } }], 'one link, kept once');
-    assert.equal(spans.filter((s) => s.links).length, 1, 'spans without links carry none');
+    assert.deepEqual(spans.find((s) => s.spanId === session.spanId)!.links, [link], 'one link, kept once');
+    assert.equal(spans.filter((s) => s.links?.length).length, 1, 'spans without links carry none');
     assert.equal(verifyChain(spans).ok, true);
-    const tampered = text.replace('00f067aa0ba902b7', '00f067aa0ba902b8');
-    await import('node:fs/promises').then((fs) => fs.writeFile(file, tampered));
+    await writeFile(file, (await readFile(file, 'utf8')).replace('00f067aa0ba902b7', '00f067aa0ba902b8'));
     assert.equal(verifyChain(readOtlpJsonFile(file)).ok, false, 'a link changed after sealing breaks the chain');
   });
 });

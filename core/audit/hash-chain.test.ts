@@ -52,6 +52,7 @@ test('the direct canonical form of a span is exactly canonicalJson of its hashed
       attributes,
       status: { code: s.status?.code ?? 0, message: s.status?.message ?? '' },
       events: (s.events ?? []).map((e) => ({ name: e.name, time: nanos(e.timeUnixNano ?? '0'), attributes: e.attributes ?? {} })),
+      links: s.links?.length ? s.links.map((l) => ({ traceId: l.traceId, spanId: l.spanId })) : undefined,
     });
   };
   const odd: ExportedSpanLike = {
@@ -64,7 +65,20 @@ test('the direct canonical form of a span is exactly canonicalJson of its hashed
     status: { code: 2, message: 'boom' },
     events: [{ name: 'e', timeUnixNano: '5', attributes: { b: 1, a: 'x' } }, { name: 'f' }],
   };
-  for (const s of [...chainOf(4), odd]) assert.equal(canonicalSpan(s), reference(s));
+  const linked: ExportedSpanLike = { ...odd, links: [{ traceId: 'd'.repeat(32), spanId: 'e'.repeat(16) }, { traceId: '1'.repeat(32), spanId: '2'.repeat(16) }] };
+  for (const s of [...chainOf(4), odd, linked, { ...odd, links: [] }]) assert.equal(canonicalSpan(s), reference(s));
+});
+
+test('a span\'s links are covered by its hash', () => {
+  const link = { traceId: 'd'.repeat(32), spanId: 'e'.repeat(16) };
+  const chain = new HashChain('c1');
+  const l = chain.next();
+  const span: ExportedSpanLike = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), name: 'vote', startTimeUnixNano: '1', endTimeUnixNano: '2', attributes: { ...l }, links: [link] };
+  (span.attributes as Record<string, unknown>)[CHAIN_ATTR.hash] = chain.seal(l, span);
+  assert.equal(verifyChain([span]).ok, true);
+  const relinked = { ...span, links: [{ ...link, spanId: 'f'.repeat(16) }] };
+  assert.equal(verifyChain([relinked]).reason, 'span content does not match its hash');
+  assert.equal(verifyChain([{ ...span, links: [] }]).reason, 'span content does not match its hash');
 });
 
 test('a freshly built chain verifies, in any storage order', () => {

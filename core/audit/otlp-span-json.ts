@@ -11,7 +11,13 @@
 import type { BoundedValue } from './attribute-values.js';
 
 /** OTLP span kinds (the proto enum, not the API's). */
-export const OTLP_SPAN_KIND = { server: 2, client: 3 } as const;
+export const OTLP_SPAN_KIND = { internal: 1, server: 2, client: 3 } as const;
+
+/** A span this one refers to without being its child: another trace's, or another process's. */
+export interface SpanLink {
+  traceId: string;
+  spanId: string;
+}
 
 /** An ended span as the audit trail records it; also what the hash chain covers. */
 export interface EndedSpan {
@@ -32,18 +38,20 @@ export interface EndedSpan {
   events: { name: string; timeUnixNano: string; attributes: Record<string, BoundedValue> }[];
   /** 0 unset, 2 error (the API and proto enums agree). */
   status: { code: number; message?: string };
-  /** Spans of other traces this one stands in a causal relation to (the exchange that issued its login). */
-  links?: SpanLink[];
-}
-
-export interface SpanLink {
-  traceId: string;
-  spanId: string;
-  attributes: Record<string, BoundedValue>;
+  /** Spans this one refers to (a decision to the held statement's span); covered by the hash. */
+  links?: readonly SpanLink[];
 }
 
 /** W3C sampled flag plus OTLP's "has is_remote" bit, as the transformer sets them for local spans. */
 const SPAN_FLAGS = 0x101;
+/** A link's flags: sampled, and a remote span context (another process's span). */
+const REMOTE_LINK_FLAGS = 0x301;
+
+/** The links of a span; `[]` for none, as before links existed. */
+function linksJson(links: readonly SpanLink[] | undefined): string {
+  if (!links || links.length === 0) return '[]';
+  return `[${links.map((l) => `{"traceId":"${l.traceId}","spanId":"${l.spanId}","attributes":[],"droppedAttributesCount":0,"flags":${REMOTE_LINK_FLAGS}}`).join(',')}]`;
+}
 
 /** An AnyValue of a scalar whose JSON text is already known (the sealer has it for the hash too). */
 export function scalarAnyValue(v: string | number | boolean, json: string): string {
@@ -85,18 +93,12 @@ export function otlpSpanJson(s: EndedSpan, attributesJson?: string): string {
     events += `${i ? ',' : ''}{"attributes":${otlpAttributesJson(e.attributes)},"name":${JSON.stringify(e.name)},"timeUnixNano":"${e.timeUnixNano}","droppedAttributesCount":0}`;
   }
   events += ']';
-  let links = '[';
-  for (let i = 0; i < (s.links?.length ?? 0); i++) {
-    const l = s.links![i]!;
-    links += `${i ? ',' : ''}{"traceId":"${l.traceId}","spanId":"${l.spanId}","attributes":${otlpAttributesJson(l.attributes)},"droppedAttributesCount":0,"flags":${SPAN_FLAGS}}`;
-  }
-  links += ']';
   const status = s.status.message !== undefined ? `{"code":${s.status.code},"message":${JSON.stringify(s.status.message)}}` : `{"code":${s.status.code}}`;
   return (
     `{"traceId":"${s.traceId}","spanId":"${s.spanId}"${s.parentSpanId ? `,"parentSpanId":"${s.parentSpanId}"` : ''}` +
     `,"name":${JSON.stringify(s.name)},"kind":${s.kind},"startTimeUnixNano":"${s.startTimeUnixNano}","endTimeUnixNano":"${s.endTimeUnixNano}"` +
     `,"attributes":${attributesJson ?? otlpAttributesJson(s.attributes)},"droppedAttributesCount":0,"events":${events},"droppedEventsCount":0` +
-    `,"status":${status},"links":${links},"droppedLinksCount":0,"flags":${SPAN_FLAGS}}`
+    `,"status":${status},"links":${linksJson(s.links)},"droppedLinksCount":0,"flags":${SPAN_FLAGS}}`
   );
 }
 

@@ -8,6 +8,7 @@ export {
   type AuditTrailOptions,
   type Attributes,
   type AttributeValue,
+  type SpanLink,
   AttributeSet,
 } from './audit-trail.js';
 export {

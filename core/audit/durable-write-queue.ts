@@ -2,7 +2,7 @@
 // batches, one write at a time and in arrival order, so the event loop never waits on the disk
 // and the number of fsyncs stays small. A failed write keeps its items at the head of the queue
 // and is retried with backoff: nothing is ever dropped. While writes fail, `failing` is true.
-import type { Logger } from '../../core/logging/logger.js';
+import type { Logger } from '../logging/logger.js';
 
 export interface DurableWriteQueueOptions<T> {
   /** Must make the items durable or throw; called with at most `maxBatchItems` items. */
