@@ -42,7 +42,7 @@ test('the golden directory holds every case the issue names', () => {
     'label-opt-in-unlabelled-namespace', 'label-opt-out-labelled-namespace', 'invalid-inject-label',
     'inject-label-annotation-conflict', 'namespace-disabled-pod-opts-in', 'sidecar-extras', 'sidecar-resource-annotations',
     'sidecar-invalid-annotations', 'sidecar-request-above-limit', 'extra-volume-name-collision',
-    'exchange-with-ca', 'exchange-with-fallback-secret',
+    'exchange-with-ca', 'exchange-with-fallback-secret', 'escape-exchange-token-refuse',
   ]) {
     assert.ok(cases.includes(required), `missing golden case ${required}`);
   }
