@@ -8,6 +8,8 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TokenVerifier } from '../../core/tokens/index.js';
+import { createAuditTrail } from '../../core/audit/index.js';
+import { AuditedOutcomes } from '../../exchange/evidence/audited-outcomes.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { parseExchangeConfig } from '../../exchange/config/exchange-config.js';
 import { PostgresCredentialIssuer } from '../../exchange/postgres/postgres-credential-issuer.js';
@@ -44,21 +46,32 @@ export async function startEmbeddedExchange(opts: EmbeddedExchangeOptions): Prom
   const verifier = new TokenVerifier([{ issuer: opts.subjects.issuer, audiences: [opts.subjects.audience], jwksFile: opts.subjects.jwksFile, clockSkewSeconds: 30 }]);
   const subjects: SubjectVerifier = { verify: (token) => verifier.verify(token) };
   const issuers: CredentialIssuer[] = [];
+  // Its evidence as the service keeps it: a trail of its own (the sidecar's starts later), to the
+  // same collector when one is configured, else a file beside the sidecar's.
+  const trail = await createAuditTrail({
+    serviceName: 'sidegate-exchange',
+    spoolDir: join(opts.stateDir, 'exchange-spool'),
+    filePath: join(opts.stateDir, 'exchange-audit.otlp.jsonl'),
+    log: opts.log,
+  });
+  const evidence = new AuditedOutcomes(trail, opts.log);
   try {
     for (const target of config.targets) issuers.push(await PostgresCredentialIssuer.open(target, opts.log, {}, { plaintextLoopback: true }));
-    const exchange = new TokenExchange({ subjects, grants: config.grants, issuers: new Map(issuers.map((i) => [i.target, i])), log: opts.log });
+    const exchange = new TokenExchange({ subjects, grants: config.grants, issuers: new Map(issuers.map((i) => [i.target, i])), log: opts.log, evidence });
     const server = await startExchangeServer({ exchange, host: '127.0.0.1', port: 0, maxConcurrent: config.maxConcurrent });
-    const sweeper = startExpirySweeper(issuers, config.sweepInterval, opts.log);
+    const sweeper = startExpirySweeper(issuers, config.sweepInterval, opts.log, undefined, (target, dropped) => evidence.expired(target, dropped));
     return {
       url: server.url,
       close: async () => {
         await server.close();
         await sweeper.stop();
         await Promise.all(issuers.map((i) => i.close()));
+        await trail.shutdown();
       },
     };
   } catch (err) {
     await Promise.all(issuers.map((i) => i.close().catch(() => undefined)));
+    await trail.shutdown().catch(() => undefined);
     throw err;
   }
 }
