@@ -9,9 +9,10 @@ import { ApprovalError, type ApprovalStore } from '../store/approval-store.js';
 import { maySee, superApprovers as superApproversOf, type SuperApprover } from '../store/decision-rules.js';
 
 /**
- * How many records a filtered list reads to fill its page. Pending requests are bounded by
- * maxPending (default 1000), so their list is complete by default; past this many, requests the
- * viewer may not see can crowd out the oldest they may (a show by id still finds them).
+ * How many records a filtered list reads to fill its page (the store lists pending oldest first,
+ * decided newest first). Pending requests are bounded by maxPending (default 1000), so that list is
+ * complete by default; beyond it, requests the viewer may not see can crowd out the newest they
+ * may (a show by id still finds them). Filtering in SQL would need the group match there too.
  */
 export const VISIBILITY_SCAN = 1000;
 
