@@ -16,7 +16,8 @@ import { ApproverTokens } from '../identity/approver-tokens.js';
 import { RequesterTokens } from '../identity/requester-tokens.js';
 import { AuditedTransitions } from '../evidence/audited-transitions.js';
 import { createApprovalNotifier, loadNotificationTargets, parseNotificationsConfig } from '../notifications/index.js';
-import { openApprovalStore, type ApprovalDatabase } from '../store/open-approval-store.js';
+import type { ApprovalDatabase } from '../store/open-approval-store.js';
+import { openBrokerStores } from '../store/open-broker-stores.js';
 import { startApprovalBroker, type ApprovalBroker } from '../server/broker-server.js';
 import { createOidcLogin } from '../web/oidc-login.js';
 
@@ -130,8 +131,9 @@ export async function startBrokerService(
       )
     : undefined;
   const page = oidc[0];
-  const login = page
-    ? createOidcLogin({
+  // The page's login is made once the store is open: sign-outs are kept there for every replica.
+  const pageLogin = page
+    ? {
         issuer: page.issuer,
         clientId: page.clientId,
         ...(page.clientSecretFile ? { clientSecret: await secretFile(page.clientSecretFile, 'OIDC client secret') } : {}),
@@ -142,16 +144,15 @@ export async function startBrokerService(
         ...(page.caFile ? { caFile: page.caFile } : {}),
         ...prefixesOf(page),
         sessionSecrets: await sessionSecrets(config.session.secretFile),
-      })
+      }
     : undefined;
-  const web = login ? { publicUrl: config.publicUrl, login, authenticate: login.authenticate.bind(login) } : undefined;
   const notifications = parseNotificationsConfig({ ...config.notifications, publicUrl: config.publicUrl }, 'notifications');
   const database = await databaseOf(config.store);
   const targets = await loadNotificationTargets(notifications);
   // Opened last of what can fail at start, so nothing before it needs closing.
   const audit = await brokerAuditTrail(config, env, log);
   const notifier = createApprovalNotifier(targets, log);
-  const store = await openApprovalStore(database, {
+  const stores = await openBrokerStores(database, {
     maxPending: config.maxPending,
     maxTimeoutMs: config.maxTimeout,
     superApprovers: config.approvers.superApprovers,
@@ -162,7 +163,10 @@ export async function startBrokerService(
     await audit.shutdown();
     throw err;
   });
+  const store = stores.approvals;
   try {
+    const login = pageLogin ? createOidcLogin({ ...pageLogin, sessionRevocations: stores.revokedSessions }) : undefined;
+    const web = login ? { publicUrl: config.publicUrl, login, authenticate: login.authenticate.bind(login) } : undefined;
     const broker = await startApprovalBroker({
       host: listen.host,
       port: listen.port,
@@ -179,12 +183,12 @@ export async function startBrokerService(
       close: async () => {
         await broker.close();
         await notifier.close();
-        await store.close();
+        await stores.close();
         await audit.shutdown();
       },
     };
   } catch (err) {
-    await store.close().catch(() => undefined);
+    await stores.close().catch(() => undefined);
     await notifier.close();
     await audit.shutdown();
     throw err;

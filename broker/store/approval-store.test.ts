@@ -46,7 +46,7 @@ const postgres: Backend = {
     // Each test starts empty: the tables exist after the first open, and are emptied here.
     const c = new pg.Client(scratch.connection);
     await c.connect();
-    await c.query('DROP TABLE IF EXISTS sidegate_approval_votes, sidegate_approval_requests, sidegate_broker_migrations');
+    await c.query('DROP TABLE IF EXISTS sidegate_approval_votes, sidegate_approval_requests, sidegate_revoked_sessions, sidegate_broker_migrations');
     await c.end();
     return openApprovalStore({ kind: 'postgres', connection: scratch.connection }, opts);
   },

@@ -66,6 +66,19 @@ export const MIGRATIONS: readonly Migration[] = [
     // Null for requests made before it was sent (and by sidecars that send none).
     statements: [`ALTER TABLE sidegate_approval_requests ADD COLUMN traceparent text`],
   },
+  {
+    version: 3,
+    name: 'signed-out approver sessions',
+    // Sessions live in sealed cookies; a sign-out must reach every replica, so it is kept here
+    // (revoked-sessions.ts) until the session would have expired anyway.
+    statements: [
+      `CREATE TABLE sidegate_revoked_sessions (
+        session_hash text PRIMARY KEY,
+        expires_at timestamptz NOT NULL
+      )`,
+      `CREATE INDEX sidegate_revoked_sessions_expiry ON sidegate_revoked_sessions (expires_at)`,
+    ],
+  },
 ];
 
 /** Applies the migrations `sql` lacks; returns the versions this call applied (none when up to date). */

@@ -1,6 +1,9 @@
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApproverSessions, MAX_SESSION_GROUPS, type ApproverSessionOptions } from './approver-session.js';
+import { openPgliteClient } from '../store/pglite-sql-client.js';
+import { SqlRevokedSessions } from '../store/revoked-sessions.js';
+import type { SqlClient } from '../store/sql-client.js';
 import { LoginStates } from './login-state.js';
 import { cookieOf, exchange, setCookies } from './cookie-exchange.test.js';
 import type { VerifiedApprover } from './web-deps.js';
@@ -9,8 +12,18 @@ const OLD = Buffer.alloc(32, 1);
 const NEW = Buffer.alloc(32, 2);
 const alice: VerifiedApprover = { issuer: 'https://id.example', subject: 'u-1', name: 'alice', groups: ['dba', 'sre'] };
 
-let clock = 1_700_000_000_000;
-const replica = (over: Partial<ApproverSessionOptions> = {}) => new ApproverSessions({ secrets: [OLD], secure: false, now: () => clock, ...over });
+// Sign-outs go to the store every replica shares: the embedded database here, as in a one-replica broker.
+let sql: SqlClient;
+let revocations: SqlRevokedSessions;
+before(async () => {
+  sql = await openPgliteClient();
+  revocations = await SqlRevokedSessions.open(sql);
+});
+after(() => sql.close());
+
+// Cookie expiry is the test's clock; the store sweeps on the database's, so the test clock starts now.
+let clock = Date.now();
+const replica = (over: Partial<ApproverSessionOptions> = {}) => new ApproverSessions({ secrets: [OLD], revocations, secure: false, now: () => clock, ...over });
 
 /** Signs `approver` in on `sessions`; the Cookie header the browser then sends. */
 function signIn(sessions: ApproverSessions, approver = alice): string {
@@ -19,53 +32,70 @@ function signIn(sessions: ApproverSessions, approver = alice): string {
   return cookieOf(res);
 }
 
-test('a session opened on one replica is read on another with the same secret, with the same CSRF token', () => {
+test('a session opened on one replica is read on another with the same secret, with the same CSRF token', async () => {
   const a = replica();
   const b = replica();
   const cookie = signIn(a);
   assert.match(cookie, /^sidegate_session=[A-Za-z0-9_-]+$/);
-  const onA = a.read(exchange(cookie).req);
-  const onB = b.read(exchange(cookie).req);
+  const onA = await a.read(exchange(cookie).req);
+  const onB = await b.read(exchange(cookie).req);
   assert.deepEqual(onA?.approver, alice);
   assert.deepEqual(onB, onA);
   assert.match(onA?.csrfToken ?? '', /^[A-Za-z0-9_-]{43}$/);
-  assert.notEqual(a.read(exchange(signIn(a)).req)?.csrfToken, onA?.csrfToken, 'each sign-in is a new session with its own token');
-  assert.equal(replica({ secrets: [NEW] }).read(exchange(cookie).req), undefined, 'another secret: no session');
+  assert.notEqual((await a.read(exchange(signIn(a)).req))?.csrfToken, onA?.csrfToken, 'each sign-in is a new session with its own token');
+  assert.equal(await replica({ secrets: [NEW] }).read(exchange(cookie).req), undefined, 'another secret: no session');
 });
 
-test('during a rotation the CSRF token follows the secret that sealed the session', () => {
+test('during a rotation the CSRF token follows the secret that sealed the session', async () => {
   const before = replica({ secrets: [OLD] });
   const during = replica({ secrets: [NEW, OLD] });
   const cookie = signIn(before);
-  assert.equal(during.read(exchange(cookie).req)?.csrfToken, before.read(exchange(cookie).req)?.csrfToken);
-  assert.ok(during.read(exchange(signIn(during)).req));
-  assert.equal(before.read(exchange(signIn(during)).req), undefined);
+  assert.equal((await during.read(exchange(cookie).req))?.csrfToken, (await before.read(exchange(cookie).req))?.csrfToken);
+  assert.ok(await during.read(exchange(signIn(during)).req));
+  assert.equal(await before.read(exchange(signIn(during)).req), undefined);
 });
 
-test('a session ends at its absolute expiry, 8 hours by default', () => {
+test('a session ends at its absolute expiry, 8 hours by default', async () => {
   const sessions = replica();
   const start = clock;
   const cookie = signIn(sessions);
   clock = start + 8 * 3600_000 - 1;
-  assert.ok(sessions.read(exchange(cookie).req));
+  assert.ok(await sessions.read(exchange(cookie).req));
   clock = start + 8 * 3600_000;
-  assert.equal(sessions.read(exchange(cookie).req), undefined);
+  assert.equal(await sessions.read(exchange(cookie).req), undefined);
+  clock = start;
 });
 
-test('signing out clears the cookie and refuses it here; a copy stays valid elsewhere until it expires', () => {
+test('signing out clears the cookie and refuses the session on every replica at once', async () => {
   const a = replica({ ttlMs: 60_000 });
   const b = replica({ ttlMs: 60_000 });
   const cookie = signIn(a);
+  const other = signIn(a);
+  assert.ok(await b.read(exchange(cookie).req), 'before sign-out, any replica');
   const { req, res } = exchange(cookie);
-  a.end(req, res);
+  await a.end(req, res);
   assert.deepEqual(setCookies(res), ['sidegate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax']);
-  assert.equal(a.read(exchange(cookie).req), undefined, 'revoked in this process');
-  assert.ok(b.read(exchange(cookie).req), 'the documented limit: another replica does not know of the sign-out');
-  clock += 60_000;
-  assert.equal(b.read(exchange(cookie).req), undefined);
+  assert.equal(await a.read(exchange(cookie).req), undefined, 'refused where it was signed out');
+  assert.equal(await b.read(exchange(cookie).req), undefined, 'and on another replica, which kept nothing in memory');
+  assert.equal(await replica({ ttlMs: 60_000 }).read(exchange(cookie).req), undefined, 'and on a replica started after');
+  assert.ok(await b.read(exchange(other).req), "the approver's other session is not touched");
 });
 
-test('a sign-in naming more groups than a session holds is refused, and no cookie is set', () => {
+test('a store that does not answer: no session is read (503) and a sign-out is not pretended', async () => {
+  const broken = await openPgliteClient();
+  const gone = await SqlRevokedSessions.open(broken);
+  const sessions = replica({ revocations: gone });
+  const cookie = signIn(sessions);
+  assert.ok(await sessions.read(exchange(cookie).req));
+  await broken.close();
+  await assert.rejects(sessions.read(exchange(cookie).req), { status: 503, message: /cannot check your session/ });
+  assert.equal(await sessions.read(exchange().req), undefined, 'no cookie needs no store');
+  const { req, res } = exchange(cookie);
+  await assert.rejects(sessions.end(req, res), { status: 503, message: /You are not signed out/ });
+  assert.deepEqual(setCookies(res), [], 'the cookie is kept: clearing it would look like a sign-out that did not happen');
+});
+
+test('a sign-in naming more groups than a session holds is refused, and no cookie is set', async () => {
   const sessions = replica();
   const many = { ...alice, groups: Array.from({ length: MAX_SESSION_GROUPS + 1 }, (_, i) => `g${i}`) };
   const { res } = exchange();
@@ -80,13 +110,13 @@ test('a sign-in naming more groups than a session holds is refused, and no cooki
   assert.equal(res.getHeader('set-cookie'), undefined);
 
   const fits = { ...alice, groups: Array.from({ length: MAX_SESSION_GROUPS }, (_, i) => `team-${i}`) };
-  assert.deepEqual(sessions.read(exchange(signIn(sessions, fits)).req)?.approver, fits);
+  assert.deepEqual((await sessions.read(exchange(signIn(sessions, fits)).req))?.approver, fits);
 });
 
-test('a login-state cookie under the session name is no session', () => {
+test('a login-state cookie under the session name is no session', async () => {
   const logins = new LoginStates({ secrets: [OLD], secure: false, now: () => clock });
   const { res } = exchange();
   logins.begin(res, { state: 's'.repeat(43), nonce: 'n'.repeat(43), codeVerifier: 'v'.repeat(43), returnTo: '/' });
   const value = cookieOf(res).split('=')[1];
-  assert.equal(replica().read(exchange(`sidegate_session=${value}`).req), undefined);
+  assert.equal(await replica().read(exchange(`sidegate_session=${value}`).req), undefined);
 });

@@ -1,6 +1,6 @@
 // A bounded set of ids, each remembered until a given time: the page's per-process memory of
-// logins already answered and sessions signed out. Defence in depth only: another replica does not
-// share it, and when full the oldest entries are forgotten first.
+// logins already answered. Defence in depth only: another replica does not share it, and when full
+// the oldest entries are forgotten first. (Sign-outs must hold everywhere: they are in the store.)
 
 export class ExpiringIdSet {
   private readonly until = new Map<string, number>();

@@ -11,17 +11,25 @@ import { makeSelfSignedCertificate, type TestCertificate } from '../../test/supp
 import { startOidcProvider, type TestOidcProvider } from '../../test/support/oidc-provider.js';
 import { BrokerPageBrowser } from '../../test/support/broker-page-browser.js';
 import { createOidcLogin } from './oidc-login.js';
+import { openPgliteClient } from '../store/pglite-sql-client.js';
+import { SqlRevokedSessions } from '../store/revoked-sessions.js';
+import type { SqlClient } from '../store/sql-client.js';
 
 let idp: TestOidcProvider;
 let tls: TestCertificate;
+let sessionDatabase: SqlClient;
+let sessionRevocations: SqlRevokedSessions;
 
 before(async () => {
+  sessionDatabase = await openPgliteClient();
+  sessionRevocations = await SqlRevokedSessions.open(sessionDatabase);
   idp = await startOidcProvider({ https: true, accounts: [{ username: 'alice', groups: ['dba'], email: 'alice@corp.example' }] });
   tls = makeSelfSignedCertificate(undefined, 'broker');
 });
 
 after(async () => {
   await idp?.close();
+  await sessionDatabase?.close();
 });
 
 async function freePort(): Promise<number> {
@@ -43,6 +51,7 @@ async function brokerWithPage(caFile: string | undefined, usernameClaim?: string
     clientSecret: idp.webClient.clientSecret,
     publicUrl,
     sessionSecrets: [Buffer.from('a-session-secret-of-at-least-32-bytes-0123456789')],
+    sessionRevocations,
     ...(caFile !== undefined ? { caFile } : {}),
     ...(usernameClaim !== undefined ? { usernameClaim } : {}),
   });

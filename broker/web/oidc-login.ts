@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as client from 'openid-client';
 import { approverFromClaims } from './approver-claims.js';
 import { scopedApprover } from '../identity/approver-prefixes.js';
-import { ApproverSessions } from './approver-session.js';
+import { ApproverSessions, type SessionRevocations } from './approver-session.js';
 import { LoginStates, type PendingLogin } from './login-state.js';
 import { caBundleFile, providerFetch } from './provider-fetch.js';
 import { escapeHtml } from './html-escape.js';
@@ -43,6 +43,8 @@ export interface OidcLoginOptions {
   sessionSecrets: readonly Buffer[];
   /** Absolute session lifetime; default 8 hours. */
   sessionTtlMs?: number;
+  /** Sign-outs, shared by every replica (the broker's store): a signed-out session is refused by all. */
+  sessionRevocations: SessionRevocations;
   /** PEM CA bundle the provider's HTTPS is verified with instead of the system roots (a private CA). */
   caFile?: string;
   /** Claim naming the approver, as for the CLI's tokens (approver-tokens.ts). Default preferred_username, email, sub. */
@@ -55,7 +57,7 @@ export interface OidcLoginOptions {
 }
 
 export interface OidcLogin extends WebLogin {
-  authenticate(req: IncomingMessage): WebSession | undefined;
+  authenticate(req: IncomingMessage): Promise<WebSession | undefined>;
 }
 
 
@@ -66,7 +68,7 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
   const groupsClaim = opts.groupsClaim ?? 'groups';
   const usernameClaim = opts.usernameClaim;
   const logins = new LoginStates({ secrets: opts.sessionSecrets, secure });
-  const sessions = new ApproverSessions({ secrets: opts.sessionSecrets, secure, ttlMs: opts.sessionTtlMs });
+  const sessions = new ApproverSessions({ secrets: opts.sessionSecrets, revocations: opts.sessionRevocations, secure, ttlMs: opts.sessionTtlMs });
 
   let discovered: Promise<client.Configuration> | undefined;
   const configuration = (): Promise<client.Configuration> => {
@@ -124,15 +126,16 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
       const claimed = claims && approverFromClaims(claims, groupsClaim, usernameClaim);
       if (!claimed) return refuse(res, 401, `The sign-in provider did not say who you are (no issuer, subject or ${usernameClaim ?? 'name'}).`);
       const approver = scopedApprover(claimed, opts);
-      // A fresh session id at every sign-in: a session planted before login is never promoted.
-      sessions.end(req, res);
+      // A fresh session id at every sign-in: a session planted before login is never promoted, and
+      // the one it replaces is signed out.
+      await sessions.end(req, res);
       const opened = sessions.open(res, approver);
       if (!opened.ok) return refuse(res, 403, opened.message);
       redirect(res, pending.returnTo);
     },
 
     async logout(req, res) {
-      sessions.end(req, res);
+      await sessions.end(req, res);
       sendHtml(res, 200, renderPage({ title: 'Signed out', body: '<p class="notice ok" id="notice">You are signed out.</p><p><a href="/login">Sign in again</a></p>' }));
     },
   };

@@ -60,7 +60,8 @@ export interface WebLogin {
 
 export interface WebDeps {
   store: WebStore;
-  authenticate(req: IncomingMessage): WebSession | undefined;
+  /** The request's session; rejects (HttpError 503) when it cannot be checked. */
+  authenticate(req: IncomingMessage): Promise<WebSession | undefined>;
   login: WebLogin;
   /** The page's external origin and base, e.g. https://approvals.example (forms must come from it). */
   publicUrl: string;

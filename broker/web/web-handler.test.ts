@@ -5,7 +5,8 @@
 // each request to either (in turn, or as a test pins it); a third replica has another secret.
 // Only the approval store is a stand-in, shared by the replicas as PostgreSQL would be (it
 // records what the page asks of it and refuses a requester's own approval, as the broker's store
-// does); everything the page talks to over HTTP is real.
+// does); sign-outs go to the real store (embedded PGlite, shared by the replicas); everything the
+// page talks to over HTTP is real.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -15,6 +16,9 @@ import Provider from 'oidc-provider';
 import type { Page } from 'playwright-core';
 import { launchChromium, type TestBrowser } from '../../test/support/chromium.js';
 import { ApprovalError } from '../store/approval-store.js';
+import { openPgliteClient } from '../store/pglite-sql-client.js';
+import { SqlRevokedSessions } from '../store/revoked-sessions.js';
+import type { SqlClient } from '../store/sql-client.js';
 import { createOidcLogin } from './oidc-login.js';
 import { handleWebRequest } from './web-handler.js';
 import { HOSTILE, sampleApproval } from './sample-approval.test.js';
@@ -111,8 +115,12 @@ const replicas: http.Server[] = [];
 let providerServer: http.Server;
 let publicUrl: string;
 let issuer: string;
+let sessionDatabase: SqlClient;
+let sessionRevocations: SqlRevokedSessions;
 
 before(async () => {
+  sessionDatabase = await openPgliteClient();
+  sessionRevocations = await SqlRevokedSessions.open(sessionDatabase);
   front = createFront(replicaPorts, (req) => pick(req), served);
   publicUrl = `http://127.0.0.1:${await listen(front)}`;
 
@@ -143,6 +151,7 @@ before(async () => {
       publicUrl,
       scopes: 'openid profile groups',
       sessionSecrets: [secret],
+      sessionRevocations,
       allowInsecureIssuer: true,
     });
     const deps: WebDeps = { store, authenticate: login.authenticate, login, publicUrl };
@@ -158,6 +167,7 @@ after(async () => {
   const servers = [front, ...replicas, providerServer].filter((s) => s !== undefined);
   for (const server of servers) server.closeAllConnections();
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  await sessionDatabase?.close();
 });
 
 /** Sends each request whose path is listed to that replica, the others in turn, for the length of `body`. */
@@ -413,7 +423,7 @@ test('an unreachable provider: signing in fails with a clear page, the broker ke
   const closed = http.createServer();
   const port = await listen(closed);
   await new Promise((resolve) => closed.close(resolve));
-  const login = createOidcLogin({ issuer: `http://127.0.0.1:${port}`, clientId: 'x', publicUrl, sessionSecrets: [randomBytes(32)], allowInsecureIssuer: true });
+  const login = createOidcLogin({ issuer: `http://127.0.0.1:${port}`, clientId: 'x', publicUrl, sessionSecrets: [randomBytes(32)], sessionRevocations, allowInsecureIssuer: true });
   const server = http.createServer((req, res) => void handleWebRequest(req, res, { store, authenticate: login.authenticate, login, publicUrl }));
   const url = `http://127.0.0.1:${await listen(server)}`;
   try {

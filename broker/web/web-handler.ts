@@ -36,7 +36,7 @@ const DONE_NOTICES: Record<string, string> = {
 export async function handleWebRequest(req: IncomingMessage, res: ServerResponse, deps: WebDeps): Promise<void> {
   let session: WebSession | undefined;
   try {
-    session = deps.authenticate(req);
+    session = await deps.authenticate(req);
     await route(req, res, deps, session);
   } catch (err) {
     if (res.headersSent) {

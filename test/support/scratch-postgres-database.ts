@@ -10,6 +10,11 @@ export interface ScratchDatabase {
   name: string;
   /** How a broker replica connects: the SCRAM login over TLS. */
   connection: pg.PoolConfig;
+  /**
+   * false: the database goes away as its clients see it (every connection of the test login ended,
+   * new ones refused); true: back again.
+   */
+  setReachable(reachable: boolean): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -37,6 +42,11 @@ export async function createScratchDatabase(prefix = 'sidegate_scratch'): Promis
       password: info.users.scram.password,
       ssl: { ca: await readFile(info.caFile, 'utf8'), servername: 'localhost' },
     },
+    setReachable: (reachable) =>
+      superuser(async (c) => {
+        await c.query(`ALTER DATABASE ${pg.escapeIdentifier(name)} CONNECTION LIMIT ${reachable ? -1 : 0}`);
+        if (!reachable) await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND usename = $2', [name, owner]);
+      }),
     drop: () => superuser((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)).then(() => undefined),
   };
 }

@@ -2,6 +2,9 @@
 // sidecar's uid/gid from capture (so the sidecar can reach the real targets), so any other process
 // running as that uid or gid goes straight out; a privileged container or one with NET_ADMIN can
 // rewrite or flush the pod's iptables rules; NET_RAW can forge packets outside the socket layer.
+// A runner container holding a ServiceAccount token for the approval broker's audience can speak
+// to the broker as its pod, around the sidecar: read and cancel the pod's held requests, use up
+// their approvals, file requests whose statement and CI context it made up.
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import type { InjectionConfig } from '../config/injection-config.js';
 
@@ -17,7 +20,16 @@ export function findEscapeRisks(pod: Pod, config: InjectionConfig): EscapeRisk[]
   const podSecurity = pod.spec?.securityContext ?? {};
   const containers: Container[] = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
   const risks: EscapeRisk[] = [];
+  const controlPlaneTokens = controlPlaneTokenVolumes(pod, config);
   for (const container of containers) {
+    for (const mount of container.volumeMounts ?? []) {
+      const audience = controlPlaneTokens.get(mount.name);
+      if (audience === undefined) continue;
+      risks.push({
+        container: container.name,
+        message: `container "${container.name}" mounts volume "${mount.name}", a ServiceAccount token for audience "${audience}" that only the sidecar may hold; remove that projected token`,
+      });
+    }
     const security = container.securityContext ?? {};
     const where = `container "${container.name}"`;
     const uid = security.runAsUser ?? podSecurity.runAsUser;
@@ -52,6 +64,19 @@ export function findEscapeRisks(pod: Pod, config: InjectionConfig): EscapeRisk[]
     }
   }
   return risks;
+}
+
+/** Volumes of the pod that project a token for the broker's audience: volume name → audience. */
+function controlPlaneTokenVolumes(pod: Pod, config: InjectionConfig): Map<string, string> {
+  const audiences = new Set([config.brokerTokenAudience]);
+  const found = new Map<string, string>();
+  for (const volume of pod.spec?.volumes ?? []) {
+    for (const source of volume.projected?.sources ?? []) {
+      const audience = source.serviceAccountToken?.audience;
+      if (audience !== undefined && audiences.has(audience)) found.set(volume.name, audience);
+    }
+  }
+  return found;
 }
 
 /** Kubernetes accepts both NET_ADMIN and CAP_NET_ADMIN (and runtimes ignore case). */

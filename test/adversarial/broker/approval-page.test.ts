@@ -1,8 +1,9 @@
 // The approvers' page, attacked from a browser: forms sent without the session's CSRF token, with
-// another session's, from another site or without the cookie (a cross-site POST); a tampered or
-// signed-out session cookie; `next` as an open redirect; a callback nobody started; and script
-// smuggled in through the statement, its parameters, the CI context and an approver's reason, on
-// the page and in Slack. Each: what the browser sees, the request unchanged, no secret shown.
+// another session's, from another site or without the cookie (a cross-site POST); a tampered
+// session cookie, or a copy of one signed out (on the replica that signed it out, and the other);
+// `next` as an open redirect; a callback nobody started; and script smuggled in through the
+// statement, its parameters, the CI context and an approver's reason, on the page and in Slack.
+// Each: what the browser sees, the request unchanged, no secret shown.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBrokerUnderAttack, type BrokerUnderAttack } from './broker-under-attack.js';
@@ -85,15 +86,62 @@ test('a tampered session cookie is no session; a signed-out one is refused by th
   await unchangedBy(id, 401, () => decision(stolen, id, { verdict: 'approved', reason: 'r', csrf: token }), 'replay after sign-out');
 });
 
-test('a session signed out on one replica is refused by the others', { todo: 'sign-out is remembered per process (approver-session.ts): a copy replays on another replica until it expires; reported to the lead' }, async () => {
+test('a session signed out on one replica is refused by the others', async () => {
   const id = await h.hold();
   const alice = h.browser();
   await alice.signIn('alice', `/approvals/${id}`);
   const token = await alice.csrf(`/approvals/${id}`);
+  // A copy of the cookie, taken before sign-out, used on the other replica.
   const onB = h.browser(h.b);
   onB.setCookie(SESSION, alice.cookie(SESSION)!);
-  await alice.request('/logout', { form: new URLSearchParams({ csrf: token }) });
-  assert.equal((await onB.request(`/approvals/${id}`)).status, 303);
+  assert.equal((await onB.request(`/approvals/${id}`)).status, 200, 'the copy is a session on B before the sign-out');
+  const out = await alice.request('/logout', { form: new URLSearchParams({ csrf: token }) });
+  assert.equal(out.status, 200);
+  // No wait: the sign-out was committed before A answered it.
+  const visit = await onB.request(`/approvals/${id}`);
+  assert.equal(visit.status, 303, 'B sends the copy to sign in');
+  assert.match(visit.headers.get('location') ?? '', /^\/login\?next=/);
+  await unchangedBy(id, 401, () => decision(onB, id, { verdict: 'approved', reason: 'r', csrf: token }), 'replay on B after sign-out on A');
+  // Alice signs in again: a new session, which the old one's sign-out does not touch, on either replica.
+  const again = h.browser();
+  await again.signIn('alice', '/');
+  const againOnB = h.browser(h.b);
+  againOnB.setCookie(SESSION, again.cookie(SESSION)!);
+  assert.equal((await again.request(`/approvals/${id}`)).status, 200);
+  assert.equal((await againOnB.request(`/approvals/${id}`)).status, 200);
+});
+
+test('while the store does not answer, a signed-in cookie is no session on either replica: 503, nothing shown or decided', async () => {
+  const id = await h.hold();
+  const alice = h.browser();
+  await alice.signIn('alice', `/approvals/${id}`);
+  const token = await alice.csrf(`/approvals/${id}`);
+  const before = await h.record(id);
+  await h.db.setReachable(false);
+  try {
+    for (const replica of [h.a, h.b]) {
+      const browser = h.browser(replica);
+      browser.setCookie(SESSION, alice.cookie(SESSION)!);
+      for (const answer of [await browser.request(`/approvals/${id}`), await browser.request('/'), await decision(browser, id, { verdict: 'approved', reason: 'r', csrf: token })]) {
+        assert.equal(answer.status, 503, `${replica.url}: ${answer.body.slice(0, 300)}`);
+        assert.match(answer.body, /cannot check your session/);
+        assert.doesNotMatch(answer.body, /DELETE FROM orders|name="csrf"|alice/, 'nothing of the request or the session is shown');
+        h.assertNoCanary(answer.body);
+      }
+    }
+    const out = await alice.request('/logout', { form: new URLSearchParams({ csrf: token }) });
+    assert.equal(out.status, 503);
+    assert.ok(alice.cookie(SESSION), 'a sign-out that was not recorded leaves the cookie, to be tried again');
+  } finally {
+    await h.db.setReachable(true);
+  }
+  // Back: the same session works again on both replicas, and nothing was decided meanwhile.
+  for (let tries = 0; (await h.api('GET', '/readyz', undefined)).status !== 200; tries++) {
+    assert.ok(tries < 100, 'the store is back within 10 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(await h.record(id), before);
+  assert.equal((await alice.request(`/approvals/${id}`)).status, 200);
 });
 
 test('open redirect: whatever `next` says, the approver lands on the broker', async () => {

@@ -55,6 +55,8 @@ export interface BrokerUnderAttack {
   /** An issuer the broker was never told of. */
   stranger: TestIssuer;
   cluster: TestIssuer;
+  /** The PostgreSQL both replicas share (take it away with `db.setReachable(false)`). */
+  db: ScratchDatabase;
   received: Received[];
   api(method: string, path: string, token: string | undefined, body?: unknown, opts?: { replica?: ApprovalBroker; rawBody?: string | Buffer; headers?: Record<string, string> }): Promise<ApiAnswer>;
   podToken(opts?: { pod?: string; audience?: string; expiresIn?: number; serviceAccount?: string }): Promise<string>;
@@ -230,6 +232,7 @@ export async function startBrokerUnderAttack(): Promise<BrokerUnderAttack> {
     second,
     stranger,
     cluster,
+    db,
     received,
     api,
     podToken,

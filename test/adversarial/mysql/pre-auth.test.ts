@@ -26,7 +26,9 @@ c.case('a client that reads the greeting and says nothing is closed at the deadl
   const g = await conn.readGreeting();
   assert.ok(!('code' in g), 'greeted');
   const started = Date.now();
-  const rest = await conn.untilClosed(AUTH_TIMEOUT_MS + 3000);
+  // Generous after the deadline (a starved 2-core CI machine was seen taking 8 s more): the point
+  // is that the wait is bounded at all, and not before the deadline (asserted below).
+  const rest = await conn.untilClosed(AUTH_TIMEOUT_MS + 10_000);
   const waited = Date.now() - started;
   assert.ok(waited >= AUTH_TIMEOUT_MS - 500, `closed after ${waited} ms, before the deadline`);
   const err = lastErr(conn, rest);
