@@ -3,6 +3,7 @@
 // requirement a policy rule sets on who and how many must agree. Shared by the store, the server,
 // the identity verifiers, the web page and the CLI; the zod schemas bound what crosses the wire.
 import { z } from 'zod';
+import type { CiContext } from '../../core/tokens/ci-context.js';
 
 const claim = z.string().max(1024);
 
@@ -23,19 +24,8 @@ export const CiContextSchema = z.object({
   environment: claim.optional(),
 });
 
-export interface CiContext {
-  system?: 'github' | 'gitlab' | 'kubernetes' | (string & {});
-  repository?: string;
-  ref?: string;
-  workflow?: string;
-  pipeline?: string;
-  job?: string;
-  runId?: string;
-  runUrl?: string;
-  commit?: string;
-  actor?: string;
-  environment?: string;
-}
+/** Defined in core/ (the token exchange records the same fields); the schema above bounds it on the wire. */
+export type { CiContext } from '../../core/tokens/ci-context.js';
 
 /** An approver whose OIDC token was verified. `name` is preferred_username, email or sub. */
 export interface VerifiedApprover {

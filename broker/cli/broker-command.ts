@@ -224,6 +224,6 @@ export async function startBrokerFromArgs(argv: string[], io: BrokerCommandIo): 
 export async function runBrokerCommand(argv: string[], io: BrokerCommandIo): Promise<number> {
   const started = await startBrokerFromArgs(argv, io);
   if (typeof started === 'number') return started;
-  stopOnSignals({ name: 'sidegate broker', boundMs: 10_000, stderr: io.stderr, stop: () => started.close() });
+  stopOnSignals({ name: 'sidegate broker', boundMs: 10_000, stderr: io.stderr, stopping: 'finishing requests, flushing the audit trail', stop: () => started.close() });
   return -1;
 }

@@ -7,7 +7,7 @@
 import { hash } from 'node:crypto';
 import type { AttributeValue } from '../../core/audit/index.js';
 import type { ApprovalRecord, ApprovalVote } from '../api/broker-api-schema.js';
-import type { CiContext } from '../api/parties.js';
+import { ciAttributes } from '../../core/tokens/ci-attributes.js';
 import { spanContextOf, type SpanContext } from '../api/trace-context.js';
 import type { Transition } from '../store/approval-store.js';
 
@@ -90,28 +90,4 @@ function outcomeAttributes(r: ApprovalRecord): Record<string, AttributeValue> {
     ...(r.reason !== undefined ? { 'sidegate.approval.reason': r.reason } : {}),
     ...(r.decidedAt !== undefined ? { 'sidegate.approval.decided_at': r.decidedAt } : {}),
   };
-}
-
-/** The requester's CI run, under the sidecar's `sidegate.ci.*` names. */
-function ciAttributes(ci: CiContext | undefined): Record<string, string> {
-  if (!ci) return {};
-  const names: Record<keyof CiContext, string> = {
-    system: 'system',
-    repository: 'repository',
-    ref: 'ref',
-    workflow: 'workflow',
-    pipeline: 'pipeline',
-    job: 'job',
-    runId: 'run_id',
-    runUrl: 'run_url',
-    commit: 'commit',
-    actor: 'actor',
-    environment: 'environment',
-  };
-  const out: Record<string, string> = {};
-  for (const [key, name] of Object.entries(names) as [keyof CiContext, string][]) {
-    const value = ci[key];
-    if (value !== undefined) out[`sidegate.ci.${name}`] = value;
-  }
-  return out;
 }

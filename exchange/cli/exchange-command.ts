@@ -3,11 +3,15 @@
 // target. Configuration problems stop startup with exit code 2: an exchange that started with a
 // misread configuration would trust the wrong issuer or grant the wrong role.
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 import { loadExchangeConfigFile, type ExchangeConfig } from '../config/exchange-config.js';
+import { AuditedOutcomes } from '../evidence/audited-outcomes.js';
 import { SubjectTokens } from '../identity/subject-tokens.js';
 import { PostgresCredentialIssuer, type PostgresIssuerTimeouts } from '../postgres/postgres-credential-issuer.js';
 import type { CredentialIssuer } from '../service/credential-issuer.js';
@@ -28,8 +32,9 @@ export const EXCHANGE_USAGE = `usage: sidegate exchange --config FILE --tls-cert
 
 The token exchange (RFC 8693): POST /v1/token turns a pod's ServiceAccount token or a CI OIDC
 token into a short-lived credential on a target, as the configuration's grants allow; POST
-/v1/revoke drops it early. Expired credentials are swept. HTTPS only. Configuration problems
-exit 2; SIGTERM or SIGINT stops it.
+/v1/revoke drops it early. Expired credentials are swept. Each exchange, revocation and swept
+credential is an audit span (OTLP via OTEL_EXPORTER_OTLP_*, or a file under audit.stateDir).
+HTTPS only. Configuration problems exit 2; SIGTERM or SIGINT stops it.
 
 options:
   --config FILE                    exchange configuration (YAML; docs/TOKEN-EXCHANGE.md)
@@ -66,12 +71,39 @@ export interface ExchangeServiceOptions {
   postgresTimeouts?: Partial<PostgresIssuerTimeouts>;
   now?: () => number;
   onOutcome?: (outcome: ExchangeOutcome | RevocationOutcome) => void;
+  /**
+   * The trail to record outcomes in (local mode brings the sidecar's; tests bring one to break);
+   * without it, one of the exchange's own under the configuration's `audit.stateDir`, closed with
+   * the service.
+   */
+  audit?: AuditTrail;
+  /** Source of OTEL_EXPORTER_OTLP_* for the exchange's own trail (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The exchange's own trail: OTLP (standard OTEL_* variables) through a durable spool, or a local
+ * file without an endpoint; each replica its own chain, named by its host (the pod).
+ */
+function exchangeAuditTrail(config: ExchangeConfig, env: NodeJS.ProcessEnv, log: Logger): Promise<AuditTrail> {
+  const stateDir = config.audit?.stateDir;
+  if (stateDir === undefined) throw new Error('audit.stateDir is required: the exchange does not start without evidence of what it issues');
+  return createAuditTrail({
+    serviceName: 'sidegate-exchange',
+    env,
+    spoolDir: join(stateDir, 'spool'),
+    filePath: join(stateDir, 'audit.otlp.jsonl'),
+    resourceAttributes: { 'service.instance.id': hostname() },
+    log,
+  });
 }
 
 /** Starts the exchange a configuration describes (also what tests run in-process). */
 export async function startExchangeService(config: ExchangeConfig, opts: ExchangeServiceOptions, log: Logger): Promise<ExchangeService> {
   const subjects = new SubjectTokens(config.issuers, opts.verifier);
   const issuers: CredentialIssuer[] = [];
+  const ownTrail = opts.audit === undefined ? await exchangeAuditTrail(config, opts.env ?? process.env, log) : undefined;
+  const evidence = new AuditedOutcomes((opts.audit ?? ownTrail)!, log);
   try {
     for (const target of config.targets) issuers.push(await PostgresCredentialIssuer.open(target, log, opts.postgresTimeouts));
     const exchange = new TokenExchange({
@@ -79,11 +111,12 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
       grants: config.grants,
       issuers: new Map(issuers.map((i) => [i.target, i])),
       log,
+      evidence,
       ...(opts.now ? { now: opts.now } : {}),
       ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
     });
     const server = await startExchangeServer({ exchange, host: opts.host, port: opts.port, maxConcurrent: config.maxConcurrent, ...(opts.tls ? { tls: opts.tls } : {}) });
-    const sweeper = startExpirySweeper(issuers, config.sweepInterval, log, opts.now);
+    const sweeper = startExpirySweeper(issuers, config.sweepInterval, log, opts.now, (target, dropped) => evidence.expired(target, dropped));
     return {
       url: server.url,
       exchange,
@@ -92,10 +125,12 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
         await server.close();
         await sweeper.stop();
         await Promise.all(issuers.map((i) => i.close()));
+        await ownTrail?.shutdown();
       },
     };
   } catch (err) {
     await Promise.all(issuers.map((i) => i.close().catch(() => undefined)));
+    await ownTrail?.shutdown().catch(() => undefined);
     throw err;
   }
 }
@@ -115,7 +150,7 @@ export async function startExchangeFromArgs(argv: string[], io: ExchangeCommandI
   try {
     const config = await loadExchangeConfigFile(values.config);
     const tls = { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) };
-    const service = await startExchangeService(config, { host: values.host, port, tls }, log);
+    const service = await startExchangeService(config, { host: values.host, port, tls, env: io.env ?? process.env }, log);
     io.stdout.write(`sidegate exchange: listening on ${service.url} (${config.issuers.length} issuer(s), ${config.targets.length} target(s), ${config.grants.length} grant(s))\n`);
     return service;
   } catch (err) {
@@ -128,6 +163,6 @@ export async function startExchangeFromArgs(argv: string[], io: ExchangeCommandI
 export async function runExchangeCommand(argv: string[], io: ExchangeCommandIo): Promise<number> {
   const started = await startExchangeFromArgs(argv, io);
   if (typeof started === 'number') return started;
-  stopOnSignals({ name: 'sidegate exchange', boundMs: 10_000, stderr: io.stderr, stop: () => started.close() });
+  stopOnSignals({ name: 'sidegate exchange', boundMs: 10_000, stderr: io.stderr, stopping: 'finishing requests, flushing the audit trail', stop: () => started.close() });
   return -1;
 }

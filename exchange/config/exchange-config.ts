@@ -81,6 +81,13 @@ export const exchangeConfigSchema = z
     sweepInterval: duration(1000, 'a duration of at least 1s').default(60_000),
     /** Exchanges and revocations in flight at most; beyond it the answer is temporarily_unavailable. */
     maxConcurrent: z.number().int().min(1).max(1024).default(64),
+    /**
+     * Where the audit trail keeps its state: a durable spool `spool/` when an
+     * OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set, else the OTLP/JSON lines file `audit.otlp.jsonl`.
+     * `sidegate exchange` does not start without it; an embedding process (local mode) may bring
+     * its own trail instead.
+     */
+    audit: z.strictObject({ stateDir: filePath }).optional(),
   })
   .superRefine((c, ctx) => {
     const issuers = new Set<string>();

@@ -12,5 +12,6 @@ test('only the named CI claims, scalars only, control characters replaced', () =
     issuer: 'https://token.actions.githubusercontent.com',
     subject: 'repo:acme/app:ref:refs/heads/main',
     claims: { repository: 'acme/app', run_id: '4242', actor: 'octo?cat', 'kubernetes.io.namespace': 'ci', 'kubernetes.io.pod.name': 'runner-1' },
+    ci: { system: 'github', repository: 'acme/app', runId: '4242', runUrl: 'https://github.com/acme/app/actions/runs/4242', actor: 'octo\ncat' },
   });
 });

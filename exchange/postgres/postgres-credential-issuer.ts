@@ -7,6 +7,8 @@
 // are ours (prefix + random hex) and template names are configuration checked as identifiers; all
 // are quoted anyway. The password is sent as its SCRAM verifier, never in clear.
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import type { Logger } from '../../core/logging/logger.js';
@@ -42,6 +44,20 @@ function issueError(err: unknown, what: string): CredentialIssueError {
   return new CredentialIssueError(`${what}: the target ${unreachable(err) ? 'could not be reached' : 'refused'}${state}`, unreachable(err));
 }
 
+/**
+ * verify-full against `expectedName`: the configured serverName, else the host. pg would set SNI
+ * to the host itself (overriding a serverName), so the identity check names the expected server
+ * explicitly; an IP address is never sent as SNI (RFC 6066) and is matched against IP SANs.
+ */
+export function postgresTls(expectedName: string, ca: string | undefined): ConnectionOptions {
+  return {
+    rejectUnauthorized: true,
+    ...(isIP(expectedName) ? {} : { servername: expectedName }),
+    checkServerIdentity: (_host, cert) => checkServerIdentity(expectedName, cert),
+    ...(ca !== undefined ? { ca } : {}),
+  };
+}
+
 export class PostgresCredentialIssuer implements CredentialIssuer {
   readonly protocol = 'postgres' as const;
   readonly target: string;
@@ -60,7 +76,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       database: config.database,
       user: config.admin.username,
       password: () => readSecretFile(config.admin.passwordFile, MAX_ADMIN_SECRET_BYTES, (m) => new Error(`admin password file ${m}`)),
-      ssl: { rejectUnauthorized: true, servername: config.tls.serverName ?? config.host, ...(ca !== undefined ? { ca } : {}) },
+      ssl: postgresTls(config.tls.serverName ?? config.host, ca),
       max: 4,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: timeouts.connectMs,
@@ -82,7 +98,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     const password = randomBytes(32).toString('base64url');
     const expiresAt = new Date(request.nowMs + request.ttlMs).toISOString();
     const role = pg.escapeIdentifier(username);
-    const marker = encodeRoleMarker({ expiresAt, template: request.role, grant: request.grant, owner: request.owner });
+    const marker = encodeRoleMarker({ expiresAt, template: request.role, grant: request.grant, owner: request.owner, ...(request.issuedBy ? { issuedBy: request.issuedBy } : {}) });
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -109,7 +125,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
   }
 
   async revoke(username: string, owner: string): Promise<RevokeResult> {
-    if (!username.startsWith(this.config.rolePrefix)) return 'unknown';
+    if (!username.startsWith(this.config.rolePrefix)) return { result: 'unknown' };
     let rows: { description: string | null }[];
     try {
       ({ rows } = await this.pool.query<{ description: string | null }>(
@@ -120,14 +136,15 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       throw issueError(err, 'revoking the credential');
     }
     const marker = parseRoleMarker(rows[0]?.description);
-    if (marker === undefined) return 'unknown';
-    if (marker.owner !== owner) return 'not-owner';
+    if (marker === undefined) return { result: 'unknown' };
+    const issuedBy = marker.issuedBy ? { issuedBy: marker.issuedBy } : {};
+    if (marker.owner !== owner) return { result: 'not-owner', ...issuedBy };
     try {
       await this.drop(username, marker.template);
     } catch (err) {
       throw issueError(err, 'revoking the credential');
     }
-    return 'revoked';
+    return { result: 'revoked', ...issuedBy };
   }
 
   async sweep(nowMs: number): Promise<SweepResult> {
@@ -146,7 +163,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       if (marker === undefined || Date.parse(marker.expiresAt) > nowMs) continue;
       try {
         await this.drop(row.rolname, marker.template);
-        result.dropped.push(row.rolname);
+        result.dropped.push({ username: row.rolname, ...(marker.issuedBy ? { issuedBy: marker.issuedBy } : {}) });
       } catch (err) {
         result.failed += 1;
         this.log.warn('token exchange: an expired credential could not be dropped yet', { target: this.target, role: row.rolname, reason: issueError(err, 'dropping').message });

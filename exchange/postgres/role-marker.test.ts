@@ -10,6 +10,12 @@ test('a marker round-trips through the role comment', () => {
   assert.match(encodeRoleMarker(marker), /^\{"kind":"sidegate-exchange\/v1",/);
 });
 
+test("the exchange's span rides along when there is one; a malformed one makes the comment not ours", () => {
+  const issuedBy = `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`;
+  assert.deepEqual(parseRoleMarker(encodeRoleMarker({ ...marker, issuedBy })), { ...marker, issuedBy });
+  assert.equal(parseRoleMarker(JSON.stringify({ kind: 'sidegate-exchange/v1', ...marker, issuedBy: 'x' })), undefined);
+});
+
 test("a comment that is not our marker is not ours: the sweeper leaves the role alone", () => {
   assert.equal(parseRoleMarker(null), undefined);
   assert.equal(parseRoleMarker('the reporting role'), undefined);

@@ -15,6 +15,8 @@ export interface RoleMarker {
   grant: string;
   /** ownerHash of the identity it was issued to (identity/owner-hash.ts): who may revoke it. */
   owner: string;
+  /** W3C traceparent of the exchange's audit span: what the revocation's or expiry's span links to. */
+  issuedBy?: string;
 }
 
 const markerSchema = z.strictObject({
@@ -23,6 +25,8 @@ const markerSchema = z.strictObject({
   template: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
   grant: z.string().min(1).max(256),
   owner: z.string().regex(/^[0-9a-f]{64}$/),
+  // Optional: roles issued before exchanges were audited carry none.
+  issuedBy: z.string().regex(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/).optional(),
 });
 
 export function encodeRoleMarker(marker: RoleMarker): string {

@@ -10,6 +10,8 @@ export interface IssueRequest {
   /** ownerHash(issuer, subject) of the identity it is issued to. */
   owner: string;
   nowMs: number;
+  /** W3C traceparent of the exchange's audit span, kept with the credential. */
+  issuedBy?: string;
 }
 
 export interface IssuedCredential {
@@ -19,10 +21,19 @@ export interface IssuedCredential {
   expiresAt: string;
 }
 
-export type RevokeResult = 'revoked' | 'unknown' | 'not-owner';
+export interface RevokeResult {
+  result: 'revoked' | 'unknown' | 'not-owner';
+  /** The issuing exchange's span, when the credential was found and its record names one. */
+  issuedBy?: string;
+}
+
+export interface DroppedCredential {
+  username: string;
+  issuedBy?: string;
+}
 
 export interface SweepResult {
-  dropped: string[];
+  dropped: DroppedCredential[];
   failed: number;
 }
 

@@ -34,6 +34,8 @@ export interface RevocationOutcome {
   subject?: SubjectContext;
   target?: string;
   username?: string;
+  /** The traceparent of the exchange that issued the credential, when it was found. */
+  issuedBy?: string;
   refusal?: ExchangeRefusal;
 }
 

@@ -1,6 +1,7 @@
 // The exchange itself, between the thin HTTP server and the targets: parse, verify the subject
-// token, find the grant, create the credential; revoke for its owner. Each call answers with the
-// HTTP answer to send and the outcome to record, so refusals at any step are recorded alike.
+// token, find the grant, create the credential; revoke for its owner. Each call's outcome is
+// recorded as an audit span, durably, before its answer goes out, so refusals at any step are
+// recorded alike and no credential exists without its evidence.
 //
 // Order matters: the subject token is verified before the target is looked at, so an
 // unauthenticated caller learns nothing about which targets exist.
@@ -17,6 +18,7 @@ import { tokenExchangeResponse } from '../protocol/token-response.js';
 import { ownerHash } from '../identity/owner-hash.js';
 import { CredentialIssueError, type CredentialIssuer } from './credential-issuer.js';
 import { outcomeFields, type ExchangeOutcome, type RevocationOutcome } from './exchange-outcome.js';
+import type { EvidenceSpan, OutcomeEvidence } from './outcome-evidence.js';
 
 export interface HttpAnswer {
   status: number;
@@ -34,7 +36,9 @@ export interface TokenExchangeDeps {
   issuers: ReadonlyMap<string, CredentialIssuer>;
   log: Logger;
   now?: () => number;
-  /** Told of every outcome (the audit span, later). */
+  /** Where each outcome's span goes before its answer (exchange/evidence/audited-outcomes.ts). */
+  evidence: OutcomeEvidence;
+  /** Told of every outcome, once recorded (tests). */
   onOutcome?: (outcome: ExchangeOutcome | RevocationOutcome) => void;
 }
 
@@ -52,6 +56,9 @@ function issueFailure(err: unknown): OAuthError {
   throw err;
 }
 
+/** Said to a client whose request could not be recorded: nothing was created (or it was undone). */
+const UNRECORDABLE = "the token exchange's audit trail cannot record this now; nothing was issued, try again later";
+
 export class TokenExchange {
   private readonly now: () => number;
 
@@ -61,7 +68,10 @@ export class TokenExchange {
 
   async exchange(contentType: string | undefined, body: Buffer): Promise<HttpAnswer> {
     const startMs = this.now();
+    const span = this.deps.evidence.open('exchange');
     const outcome: ExchangeOutcome = { kind: 'exchange', decision: 'refused', startedAt: new Date(startMs).toISOString(), durationMs: 0 };
+    let answer: HttpAnswer;
+    let undo: (() => Promise<unknown>) | undefined;
     try {
       const request = parseTokenExchangeRequest(contentType, body);
       const identity = await this.deps.subjects.verify(request.subjectToken).catch((err: unknown) => {
@@ -73,25 +83,29 @@ export class TokenExchange {
       const issuer = this.deps.issuers.get(granted.target);
       if (issuer === undefined) throw new OAuthError('server_error', 'the granted target has no credential issuer');
       Object.assign(outcome, { grant: granted.grant, role: granted.role });
+      // Checked before anything exists on the target: a credential nobody could account for is
+      // never created.
+      if (!this.deps.evidence.healthy) throw new OAuthError('temporarily_unavailable', UNRECORDABLE);
+      const owner = ownerHash(identity.issuer, identity.subject);
       const nowMs = this.now();
-      const credential = await issuer
-        .issue({ role: granted.role, ttlMs: granted.ttlMs, grant: granted.grant, owner: ownerHash(identity.issuer, identity.subject), nowMs })
-        .catch((err: unknown) => {
-          throw issueFailure(err);
-        });
+      const credential = await issuer.issue({ role: granted.role, ttlMs: granted.ttlMs, grant: granted.grant, owner, nowMs, issuedBy: span.traceparent }).catch((err: unknown) => {
+        throw issueFailure(err);
+      });
+      undo = () => issuer.revoke(credential.username, owner);
       Object.assign(outcome, { decision: 'issued', username: credential.username, expiresAt: credential.expiresAt });
       const response = tokenExchangeResponse({ target: granted.target, protocol: issuer.protocol, ...credential }, granted.role, this.now());
-      return { status: 200, body: response, headers: {} };
+      answer = { status: 200, body: response, headers: {} };
     } catch (err) {
-      return this.refused(outcome, err);
-    } finally {
-      this.record(outcome, startMs);
+      answer = this.refused(outcome, err);
     }
+    return this.recorded(span, outcome, answer, startMs, undo);
   }
 
   async revoke(contentType: string | undefined, body: Buffer): Promise<HttpAnswer> {
     const startMs = this.now();
+    const span = this.deps.evidence.open('revocation');
     const outcome: RevocationOutcome = { kind: 'revocation', decision: 'refused', startedAt: new Date(startMs).toISOString(), durationMs: 0 };
+    let answer: HttpAnswer;
     try {
       const request = parseRevocationRequest(contentType, body);
       const identity = await this.deps.subjects.verify(request.subjectToken).catch((err: unknown) => {
@@ -102,20 +116,23 @@ export class TokenExchange {
       const issuer = credential && this.deps.issuers.get(credential.target);
       if (credential === undefined || issuer === undefined) {
         outcome.decision = 'unknown';
-        return { status: 200, body: {}, headers: {} };
+        answer = { status: 200, body: {}, headers: {} };
+      } else {
+        Object.assign(outcome, { target: credential.target, username: credential.username });
+        // Taking access away never waits on the trail: a revocation proceeds while it is unhealthy
+        // and its answer says whether its record is durable.
+        const { result, issuedBy } = await issuer.revoke(credential.username, ownerHash(identity.issuer, identity.subject)).catch((err: unknown) => {
+          throw issueFailure(err);
+        });
+        if (issuedBy !== undefined) outcome.issuedBy = issuedBy;
+        if (result === 'not-owner') throw new OAuthError('unauthorized_client', 'this credential was issued to another identity');
+        outcome.decision = result;
+        answer = { status: 200, body: {}, headers: {} };
       }
-      Object.assign(outcome, { target: credential.target, username: credential.username });
-      const result = await issuer.revoke(credential.username, ownerHash(identity.issuer, identity.subject)).catch((err: unknown) => {
-        throw issueFailure(err);
-      });
-      if (result === 'not-owner') throw new OAuthError('unauthorized_client', 'this credential was issued to another identity');
-      outcome.decision = result;
-      return { status: 200, body: {}, headers: {} };
     } catch (err) {
-      return this.refused(outcome, err);
-    } finally {
-      this.record(outcome, startMs);
+      answer = this.refused(outcome, err);
     }
+    return this.recorded(span, outcome, answer, startMs);
   }
 
   private refused(outcome: ExchangeOutcome | RevocationOutcome, err: unknown): HttpAnswer {
@@ -127,8 +144,35 @@ export class TokenExchange {
     return answer;
   }
 
-  private record(outcome: ExchangeOutcome | RevocationOutcome, startMs: number): void {
+  /**
+   * Records the outcome durably, then answers (with the span's traceparent). When the record
+   * cannot be made durable the answer is temporarily_unavailable and a created credential is
+   * dropped again before anyone saw it; a span behind the first says so.
+   */
+  private async recorded(span: EvidenceSpan, outcome: ExchangeOutcome | RevocationOutcome, answer: HttpAnswer, startMs: number, undo?: () => Promise<unknown>): Promise<HttpAnswer> {
     outcome.durationMs = this.now() - startMs;
+    try {
+      await this.deps.evidence.record(span, outcome);
+    } catch {
+      let undone = 'nothing';
+      if (undo) {
+        undone = await undo().then(
+          () => `dropped ${outcome.kind === 'exchange' ? outcome.username : ''}`,
+          (err: unknown) => `could not drop ${outcome.kind === 'exchange' ? outcome.username : ''} now (${(err as Error).message}); it never left the exchange and the sweeper drops it at its expiry`,
+        );
+      } else if (outcome.decision === 'revoked') {
+        undone = 'nothing: the credential was dropped';
+      }
+      this.deps.evidence.rolledBack(span, outcome, undone);
+      const unrecorded = outcome.decision === 'revoked' ? "the credential was dropped, but the audit trail cannot record it now; try again later" : UNRECORDABLE;
+      answer = this.refused(outcome, new OAuthError('temporarily_unavailable', unrecorded));
+      outcome.durationMs = this.now() - startMs;
+    }
+    this.logOutcome(outcome);
+    return { ...answer, headers: { ...answer.headers, traceparent: span.traceparent } };
+  }
+
+  private logOutcome(outcome: ExchangeOutcome | RevocationOutcome): void {
     const fields = outcomeFields(outcome);
     const message = `token exchange: ${outcome.kind} ${outcome.decision}`;
     if (outcome.decision === 'refused') this.deps.log.warn(message, fields);

@@ -148,6 +148,7 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
     name: 'sidegate local',
     boundMs: 10_000,
     stderr: io.stderr,
+    stopping: 'finishing open sessions, flushing the audit trail',
     stop: async () => {
       await sidecar.stop(5000);
       await embedded?.close();

@@ -80,6 +80,6 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
     log,
   });
   log.info('sidecar ready', { listeners: sidecar.listeners.length });
-  stopOnSignals({ name: 'sidegate sidecar', boundMs: graceMs + 10_000, stderr: io.stderr, stop: () => sidecar.stop(graceMs) });
+  stopOnSignals({ name: 'sidegate sidecar', boundMs: graceMs + 10_000, stderr: io.stderr, stopping: 'finishing open sessions, flushing the audit trail', stop: () => sidecar.stop(graceMs) });
   return -1;
 }

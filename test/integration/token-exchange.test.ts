@@ -2,20 +2,25 @@
 // OIDC issuer (JWKS with its CA) and a cluster-style issuer (discovery served only to a bearer
 // token). An exchanged credential logs in with node-postgres and has exactly the template role's
 // grants; revocation ends it and its sessions; expired roles are swept, also by a restarted
-// exchange; refusals answer the RFC's error and create nothing; no token or password is logged.
+// exchange; refusals answer the RFC's error and create nothing; every exchange, revocation and
+// swept credential is an audit span at a real OTLP receiver, named by the answer's traceparent; a
+// trail that cannot record refuses exchanges (503) and leaves no role; no token or password is
+// logged or recorded.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { verifyChain } from '../../core/audit/index.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { parseExchangeConfig, type ExchangeConfig } from '../../exchange/config/exchange-config.js';
 import { startExchangeService, type ExchangeService } from '../../exchange/cli/exchange-command.js';
 import { decodeCredentialToken, type TargetCredential } from '../../exchange/protocol/credential-token.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
 import { httpsRequest, type HttpsReply } from '../support/https-json-client.js';
+import { readOtlpJsonFile, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
 import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
@@ -36,6 +41,7 @@ let ci: TestIssuer;
 let cluster: TestIssuer;
 let config: ExchangeConfig;
 let service: ExchangeService;
+let receiver: OtlpReceiver;
 let clockShiftMs = 0;
 let tlsKey: string;
 const logs: string[] = [];
@@ -57,14 +63,25 @@ async function issuedRoles(): Promise<string[]> {
   return superuser(async (c) => (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [prefix])).rows.map((r) => r.rolname));
 }
 
-function start(now: () => number = () => Date.now() + clockShiftMs): Promise<ExchangeService> {
+/** An exchange replica with its own audit state directory, exporting to the receiver unless `env` says otherwise. */
+function start(stateDir = 'audit-a', env: NodeJS.ProcessEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint }): Promise<ExchangeService> {
   const log = createLogger({ level: 'debug', sink: (line) => logs.push(line) });
-  return startExchangeService(config, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key: tlsKey }, now, onOutcome: (o) => outcomes.push(o) }, log);
+  const now = () => Date.now() + clockShiftMs;
+  return startExchangeService({ ...config, audit: { stateDir: join(dir, stateDir) } }, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key: tlsKey }, now, env, onOutcome: (o) => outcomes.push(o) }, log);
+}
+
+/** The span a reply's traceparent names, once the receiver has it. */
+function spanOf(reply: HttpsReply): Promise<ReceivedSpan> {
+  const traceparent = String(reply.headers['traceparent']);
+  const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(traceparent);
+  assert.ok(m, `a W3C traceparent: ${traceparent}`);
+  return receiver.waitForSpans((spans) => spans.find((s) => s.traceId === m[1] && s.spanId === m[2]), 10_000);
 }
 
 
 before(async () => {
   info = await pgInfo();
+  receiver = await startOtlpReceiver();
   dir = await mkdtemp(join(tmpdir(), 'sidegate-exchange-'));
   cert = makeSelfSignedCertificate(dir);
   tlsKey = await readFile(cert.keyFile, 'utf8');
@@ -96,12 +113,15 @@ before(async () => {
         admin: { username: adminRole, passwordFile: join(dir, 'admin-password') },
         rolePrefix: prefix,
       },
+      // The server's certificate does not name db.example.com: its admin login must never be sent.
+      { name: 'misnamed', protocol: 'postgres', host: 'localhost', port: info.port, database: info.database, tls: { caFile: info.caFile, serverName: 'db.example.com' }, admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
       // Nothing listens there: exchanges for it fail fast and closed, its sweeps are retried.
       { name: 'down', protocol: 'postgres', host: '127.0.0.1', port: 1, database: 'x', admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
     ],
     grants: [
       { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app', ref: ['refs/heads/main', 'refs/tags/v*'] }, target: 'orders', roles: [reader], ttl: '15m' },
       { name: 'down-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'down', roles: [reader], ttl: '15m' },
+      { name: 'misnamed-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'misnamed', roles: [reader], ttl: '15m' },
       { name: 'ci-runners', issuer: CLUSTER_ISSUER, subject: 'system:serviceaccount:ci:*', target: 'orders', roles: [reader], ttl: '10m' },
     ],
     sweepInterval: '1h',
@@ -113,6 +133,7 @@ after(async () => {
   await service?.close();
   await ci?.close();
   await cluster?.close();
+  await receiver?.close();
   await superuser(async (c) => {
     for (const role of await issuedRoles()) await c.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined);
     await c.query(`DROP OWNED BY ${reader}`).catch(() => undefined);
@@ -316,6 +337,14 @@ test('a target that cannot be reached: temporarily_unavailable, quickly, and the
   assert.ok(logs.some((l) => l.includes('sweep failed, will retry') && l.includes('"target":"down"')));
 });
 
+test("a target whose certificate does not name its serverName is never logged in to, even on a host the certificate names", async () => {
+  const before = await issuedRoles();
+  const reply = await exchange(await ciToken(), { audience: 'misnamed' });
+  assert.equal(reply.status, 503, reply.text);
+  assert.equal(reply.json.error, 'temporarily_unavailable');
+  assert.deepEqual(await issuedRoles(), before);
+});
+
 test('HTTP bounds: a body too large, a wrong method, a wrong content type', async () => {
   const big = await httpsRequest(`${service.url}/v1/token`, { ca: cert.cert, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a='.padEnd(200_000, 'x') });
   assert.equal(big.status, 413);
@@ -329,13 +358,21 @@ test('HTTP bounds: a body too large, a wrong method, a wrong content type', asyn
 });
 
 test('an expired credential is swept, and a restarted exchange sweeps what it left behind', async () => {
-  const first = credentialOf(await exchange(await ciToken()));
+  const firstReply = await exchange(await ciToken());
+  const first = credentialOf(firstReply);
   await service.sweeper.sweepNow();
   assert.ok((await issuedRoles()).includes(first.username), 'not expired: kept');
 
   clockShiftMs = 16 * 60_000;
   await service.sweeper.sweepNow();
   assert.ok(!(await issuedRoles()).includes(first.username), 'expired: dropped');
+  const swept = await receiver.waitForSpans((spans) => spans.find((s) => s.name === 'credential expired' && s.attributes['sidegate.exchange.login'] === first.username), 10_000);
+  assert.deepEqual(swept.attributes['sidegate.target'], 'orders');
+  assert.equal(swept.attributes['sidegate.exchange.decision'], 'expired');
+  const issuedSpan = await spanOf(firstReply);
+  assert.equal(swept.attributes['sidegate.exchange.issued_span'], firstReply.headers['traceparent']);
+  assert.deepEqual(swept.links, [{ traceId: issuedSpan.traceId, spanId: issuedSpan.spanId }], 'linked to the exchange that issued it');
+  assert.equal(swept.traceId, issuedSpan.traceId, "in the issuing exchange's trace");
 
   // A credential issued, then the exchange stops before it expires (a crash looks the same to the target).
   clockShiftMs = 0;
@@ -353,7 +390,7 @@ test('an expired credential is swept, and a restarted exchange sweeps what it le
 });
 
 test('two replicas sweeping the same expired credentials at once drop each exactly once, without failures', async () => {
-  const replica = await start();
+  const replica = await start('audit-b');
   try {
     const credentials = await Promise.all([1, 2, 3, 4, 5, 6].map(async () => credentialOf(await exchange(await ciToken()))));
     clockShiftMs = 16 * 60_000;
@@ -378,6 +415,123 @@ test('roles of ours without our marker, and roles outside the prefix, are never 
   assert.ok((await issuedRoles()).includes(foreign));
   assert.equal(await superuser(async (c) => (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [reader])).rowCount), 1);
   await superuser((c) => c.query(`DROP ROLE ${foreign}`));
+});
+
+test('each exchange and revocation is an audit span the answer names, with the subject, its CI run, the target, role, login and expiry', async () => {
+  const reply = await exchange(await ciToken({ environment: 'production' }));
+  const credential = credentialOf(reply);
+  const issued = await spanOf(reply);
+  assert.equal(issued.name, 'token exchange');
+  assert.equal(issued.status?.code ?? 0, 0);
+  assert.equal(issued.resource['service.name'], 'sidegate-exchange');
+  const attrs = issued.attributes;
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(attrs).filter(([k]) => !k.startsWith('sidegate.audit.'))),
+    {
+      'sidegate.exchange.decision': 'issued',
+      'sidegate.identity.issuer': ci.issuer,
+      'sidegate.identity.subject': 'repo:acme/app:ref:refs/heads/main',
+      'sidegate.ci.system': 'github',
+      'sidegate.ci.repository': 'acme/app',
+      'sidegate.ci.ref': 'refs/heads/main',
+      'sidegate.ci.run_id': '4242',
+      'sidegate.ci.actor': 'octocat',
+      'sidegate.ci.environment': 'production',
+      'sidegate.target': 'orders',
+      'sidegate.exchange.grant': 'app-main',
+      'sidegate.exchange.role': reader,
+      'sidegate.exchange.login': credential.username,
+      'sidegate.exchange.expires_at': credential.expiresAt,
+    },
+  );
+
+  const pod = await exchange(await podToken());
+  credentialOf(pod);
+  const podSpan = (await spanOf(pod)).attributes;
+  assert.equal(podSpan['sidegate.ci.k8s.namespace'], 'ci');
+  assert.equal(podSpan['sidegate.ci.k8s.pod'], 'runner-7f9c');
+  assert.equal(podSpan['sidegate.ci.k8s.serviceaccount'], 'runner');
+  assert.equal(podSpan['sidegate.ci.job'], 'ci/runner-7f9c');
+
+  const refused = await exchange(await ciToken({ repository: 'acme/other' }));
+  assert.equal(refused.status, 400);
+  const refusal = await spanOf(refused);
+  assert.equal(refusal.status?.code, 2);
+  assert.equal(refusal.attributes['sidegate.exchange.decision'], 'refused');
+  assert.equal(refusal.attributes['sidegate.exchange.error'], 'invalid_target');
+  assert.equal(refusal.attributes['sidegate.ci.repository'], 'acme/other');
+  assert.equal(refusal.attributes['sidegate.exchange.login'], undefined);
+  const unverified = await exchange(await ciToken({}, { audience: 'sidegate-broker' }));
+  const anonymous = await spanOf(unverified);
+  assert.equal(anonymous.attributes['sidegate.exchange.error'], 'invalid_request');
+  assert.equal(anonymous.attributes['sidegate.identity.subject'], undefined, 'an unverified token names nobody');
+
+  const revoked = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+  assert.equal(revoked.status, 200);
+  const revocation = await spanOf(revoked);
+  assert.equal(revocation.name, 'token revocation');
+  assert.equal(revocation.attributes['sidegate.exchange.decision'], 'revoked');
+  assert.equal(revocation.attributes['sidegate.exchange.login'], credential.username);
+  assert.equal(revocation.attributes['sidegate.exchange.issued_span'], reply.headers['traceparent'], 'names the exchange that issued it');
+  const stranger = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' }) });
+  assert.equal((await spanOf(stranger)).attributes['sidegate.exchange.decision'], 'unknown', 'already gone: nothing to refuse');
+
+  const chain = verifyChain(receiver.spans());
+  assert.equal(chain.ok, true, JSON.stringify(chain));
+});
+
+test('a trail that cannot record: the exchange answers 503 and no role is left; once it can, the trail says what happened', async () => {
+  // Without a collector the trail is a file; a directory in its place makes every append fail, even as root.
+  const file = join(dir, 'audit-broken', 'audit.otlp.jsonl');
+  await mkdir(file, { recursive: true });
+  const broken = await start('audit-broken', {});
+  let closed = false;
+  try {
+    const rolesBefore = await issuedRoles();
+    const first = await exchange(await ciToken(), {}, broken);
+    assert.equal(first.status, 503, first.text);
+    assert.equal(first.json.error, 'temporarily_unavailable');
+    assert.match(first.json.error_description, /audit trail cannot record this now; nothing was issued/);
+    assert.deepEqual(await issuedRoles(), rolesBefore, 'the role created before the write failed is dropped again');
+    const asked = Date.now();
+    const second = await exchange(await ciToken(), {}, broken);
+    assert.equal(second.status, 503, 'an unhealthy trail refuses before anything is created');
+    assert.ok(Date.now() - asked < 2000, 'at once, not after the persist timeout');
+    assert.deepEqual(await issuedRoles(), rolesBefore);
+    assert.ok(logs.some((l) => l.includes('its evidence could not be made durable') && l.includes('dropped sgx_')));
+
+    await rm(file, { recursive: true });
+    let reply: HttpsReply | undefined;
+    for (let i = 0; i < 100; i++) {
+      reply = await exchange(await ciToken(), {}, broken);
+      if (reply.status !== 503) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const credential = credentialOf(reply!);
+    closed = true;
+    await broken.close();
+    const spans = readOtlpJsonFile(file);
+    const firstIssued = spans.find((s) => s.name === 'token exchange' && s.attributes['sidegate.exchange.decision'] === 'issued');
+    const rolledBack = spans.find((s) => s.name === 'token exchange rolled back');
+    assert.ok(firstIssued && rolledBack, spans.map((s) => s.name).join(', '));
+    assert.deepEqual(rolledBack.links, [{ traceId: firstIssued.traceId, spanId: firstIssued.spanId }]);
+    assert.equal(rolledBack.attributes['sidegate.exchange.login'], firstIssued.attributes['sidegate.exchange.login']);
+    assert.match(String(rolledBack.attributes['sidegate.exchange.undone']), /^dropped sgx_/);
+    assert.ok(spans.some((s) => s.attributes['sidegate.exchange.login'] === credential.username && s.attributes['sidegate.exchange.decision'] === 'issued'));
+    assert.equal(verifyChain(spans).ok, true);
+    await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+  } finally {
+    if (!closed) await broken.close();
+  }
+});
+
+test('no token, password or admin secret appears in any audit span', () => {
+  const recorded = [...receiver.spans(), ...readOtlpJsonFile(join(dir, 'audit-broken', 'audit.otlp.jsonl'))].map((s) => JSON.stringify(s));
+  assert.ok(recorded.length > 20, `${recorded.length} spans`);
+  for (const span of recorded) {
+    for (const canary of canaries) assert.ok(!span.includes(canary), `a secret in: ${span.slice(0, 200)}`);
+    assert.doesNotMatch(span, /eyJ[A-Za-z0-9_-]{10,}/);
+  }
 });
 
 test('no token, password or admin secret appears in any log line', () => {

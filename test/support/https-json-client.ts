@@ -1,5 +1,6 @@
 // A minimal HTTPS client for tests: sends a body, trusts exactly the given CA, returns status,
 // parsed JSON (when it is JSON) and the server certificate's fingerprint.
+import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 
@@ -8,6 +9,7 @@ export interface HttpsReply {
   json: any;
   text: string;
   fingerprint256: string;
+  headers: IncomingHttpHeaders;
 }
 
 export function httpsRequest(
@@ -27,7 +29,7 @@ export function httpsRequest(
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, json, text, fingerprint256 });
+        resolve({ status: res.statusCode ?? 0, json, text, fingerprint256, headers: res.headers });
       });
     });
     req.on('error', reject);

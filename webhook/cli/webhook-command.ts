@@ -96,6 +96,6 @@ export async function startWebhookFromArgs(argv: string[], io: WebhookCommandIo)
 export async function runWebhookCommand(argv: string[], io: WebhookCommandIo): Promise<number> {
   const started = await startWebhookFromArgs(argv, io);
   if (typeof started === 'number') return started;
-  stopOnSignals({ name: 'sidegate webhook', boundMs: 10_000, stderr: io.stderr, stop: () => started.close() });
+  stopOnSignals({ name: 'sidegate webhook', boundMs: 10_000, stderr: io.stderr, stopping: 'finishing admission reviews', stop: () => started.close() });
   return -1;
 }

@@ -159,6 +159,8 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 {{- else if $ownBroker }}{{ $_ := set $config "brokerTokenAudience" .Values.broker.config.requesters.kubernetes.audience }}{{ end -}}
 {{- with $injection.otlpEndpoint }}{{ $_ := set $config "otlpEndpoint" . }}{{ end -}}
 {{- with $injection.logLevel }}{{ $_ := set $config "logLevel" . }}{{ end -}}
+{{- /* With exchange.enabled: exchangeUrl, exchangeCaConfigMap, exchangeTokenAudience (_exchange.tpl). */ -}}
+{{- $config = merge $config (include "sidegate.exchangeInjection" . | fromJson) -}}
 {{- if and $config.brokerCaConfigMap (not $config.brokerUrl) }}
 {{- fail "injection.brokerCaConfigMap is set, but no broker is: set injection.brokerUrl or broker.enabled" }}
 {{- end -}}

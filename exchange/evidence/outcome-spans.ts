@@ -1,0 +1,88 @@
+// What the exchange's evidence of one outcome says: the span of an exchange, a revocation, or a
+// credential the sweeper dropped, with the `sidegate.*` attributes the broker's and the sidecar's
+// spans use for the same things (identity, CI run, target). Pure: the audit trail (core/audit/)
+// hashes, spools and exports them. Built from the outcome records alone, which hold no token and
+// no password; the created login's name is not a secret, its password is.
+import type { AttributeValue } from '../../core/audit/index.js';
+import { ciAttributes } from '../../core/tokens/ci-attributes.js';
+import type { SubjectContext } from '../identity/subject-context.js';
+import type { DroppedCredential } from '../service/credential-issuer.js';
+import type { ExchangeOutcome, RevocationOutcome } from '../service/exchange-outcome.js';
+
+export type SpanAttributes = Record<string, AttributeValue>;
+
+export const EXCHANGE_SPAN = 'token exchange';
+export const REVOCATION_SPAN = 'token revocation';
+export const EXPIRY_SPAN = 'credential expired';
+
+/** A pod's own names, under the keys the sidecar's session spans use for them. */
+const KUBERNETES_CLAIMS: Record<string, string> = {
+  'kubernetes.io.namespace': 'sidegate.ci.k8s.namespace',
+  'kubernetes.io.serviceaccount.name': 'sidegate.ci.k8s.serviceaccount',
+  'kubernetes.io.pod.name': 'sidegate.ci.k8s.pod',
+  'kubernetes.io.pod.uid': 'sidegate.ci.k8s.pod_uid',
+};
+
+function defined(attrs: Record<string, AttributeValue | undefined>): SpanAttributes {
+  return Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined)) as SpanAttributes;
+}
+
+/** Who asked: the verified subject and its CI run; nothing when the token did not verify. */
+export function subjectAttributes(subject: SubjectContext | undefined): SpanAttributes {
+  if (!subject) return {};
+  const attrs: SpanAttributes = {
+    'sidegate.identity.issuer': subject.issuer,
+    'sidegate.identity.subject': subject.subject,
+    ...ciAttributes(subject.ci),
+  };
+  for (const [claim, key] of Object.entries(KUBERNETES_CLAIMS)) {
+    const value = subject.claims[claim];
+    if (value !== undefined) attrs[key] = value;
+  }
+  return attrs;
+}
+
+/** One exchange: who, which target, the grant and the template role, the login created and its expiry, or the refusal. */
+export function exchangeAttributes(o: ExchangeOutcome): SpanAttributes {
+  return defined({
+    'sidegate.exchange.decision': o.decision,
+    ...subjectAttributes(o.subject),
+    'sidegate.target': o.target,
+    'sidegate.exchange.grant': o.grant,
+    'sidegate.exchange.role': o.role,
+    'sidegate.exchange.login': o.username,
+    'sidegate.exchange.expires_at': o.expiresAt,
+    'sidegate.exchange.error': o.refusal?.code,
+    'sidegate.exchange.reason': o.refusal?.description,
+  });
+}
+
+/** One revocation: who asked, which login, what came of it. */
+export function revocationAttributes(o: RevocationOutcome): SpanAttributes {
+  return defined({
+    'sidegate.exchange.decision': o.decision,
+    ...subjectAttributes(o.subject),
+    'sidegate.target': o.target,
+    'sidegate.exchange.login': o.username,
+    'sidegate.exchange.issued_span': o.issuedBy,
+    'sidegate.exchange.error': o.refusal?.code,
+    'sidegate.exchange.reason': o.refusal?.description,
+  });
+}
+
+/** A credential the sweeper dropped because its expiry passed. */
+export function expiryAttributes(target: string, dropped: DroppedCredential): SpanAttributes {
+  return defined({ 'sidegate.exchange.decision': 'expired', 'sidegate.target': target, 'sidegate.exchange.login': dropped.username, 'sidegate.exchange.issued_span': dropped.issuedBy });
+}
+
+/** The span a W3C traceparent names (version 00, ids not all zero), or undefined. */
+export function spanContextOf(traceparent: string | undefined): { traceId: string; spanId: string } | undefined {
+  const m = traceparent === undefined ? null : /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(traceparent);
+  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
+  return { traceId: m[1]!, spanId: m[2]! };
+}
+
+/** The W3C traceparent naming a span (audit spans are always recorded: sampled). */
+export function traceparentOf(span: { traceId: string; spanId: string }): string {
+  return `00-${span.traceId}-${span.spanId}-01`;
+}
