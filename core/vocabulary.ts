@@ -128,7 +128,8 @@ export interface UpstreamTls {
 /** Where a target's credentials come from. `file`: an entry of the sidecar's credentials file. */
 export type CredentialRef =
   | { source: 'file'; key: string }
-  | { source: 'token-exchange'; audience: string; endpoint?: string };
+  /** A short-lived login from the token exchange (RFC 8693) for the exchange's target of this name. */
+  | { source: 'exchange'; scope?: string };
 
 /**
  * What capture detected from a captured connection's first bytes. A client that stays silent

@@ -80,6 +80,12 @@ function crossReferences(doc: PolicyDocument): { path: (string | number)[]; mess
     if (first.keys !== keys) out.push({ path: ['identities', i], message: `identities of one issuer must use the same jwksUrl/jwks/jwksFile ("${other}" differs)` });
     if (first.skew !== skew) out.push({ path: ['identities', i, 'clockSkew'], message: `identities of one issuer must use the same clockSkew ("${other}" differs)` });
   });
+  doc.targets.forEach((t, i) => {
+    // The exchange issues PostgreSQL logins only: a MySQL target would fail every login later.
+    if ('exchange' in t.credentials && t.protocol !== 'postgres') {
+      out.push({ path: ['targets', i, 'credentials', 'exchange'], message: `the token exchange issues credentials for postgres targets only (not ${t.protocol} yet); use credentials: { file: KEY }` });
+    }
+  });
   const targetNames = doc.targets.map((t) => t.name);
   const checkWho = (section: 'rules' | 'masking', i: number, ids: string[] | undefined, targets: string[] | undefined) => {
     ids?.forEach((id, j) => {

@@ -24,7 +24,7 @@ targets:
   - name: prod-db
     protocol: postgres
     address: "[::1]:5433"
-    credentials: { tokenExchange: { audience: prod-db } }
+    credentials: { exchange: { scope: prod_reader } }
 `;
 
 const policy = (rules: string, extra = '') => new Policy(parsePolicy(`${base}rules:\n${rules}\n${extra}`, 'p.yaml'));
@@ -170,7 +170,7 @@ test('targets resolve to host, port and TLS defaults (verify-full)', () => {
   assert.deepEqual([t.host, t.port, t.tls.mode, t.credentials], ['127.0.0.1', 5432, 'verify-full', { source: 'file', key: 'db' }]);
   assert.equal(p.issuers().length, 1, 'two identities of one issuer share one verifier entry');
   const v6 = p.targetByAddress('::1', 5433)!;
-  assert.deepEqual([v6.name, v6.credentials], ['prod-db', { source: 'token-exchange', audience: 'prod-db' }]);
+  assert.deepEqual([v6.name, v6.credentials], ['prod-db', { source: 'exchange', scope: 'prod_reader' }]);
   assert.equal(p.targetByAddress('127.0.0.1', 5433), undefined);
 });
 

@@ -256,7 +256,7 @@ function toTargetSpec(t: PolicyDocument['targets'][number]): TargetSpec {
     port,
     database: t.database,
     tls: { mode: tls.mode, caFile: tls.ca, serverName: tls.serverName },
-    credentials: 'file' in t.credentials ? { source: 'file', key: t.credentials.file } : { source: 'token-exchange', ...t.credentials.tokenExchange },
+    credentials: 'file' in t.credentials ? { source: 'file', key: t.credentials.file } : { source: 'exchange', ...t.credentials.exchange },
     listen: t.listen ? splitAddress(t.listen) : undefined,
   };
 }

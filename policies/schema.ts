@@ -53,7 +53,9 @@ export const TargetSchema = z
       .optional(),
     credentials: z.union([
       z.object({ file: z.string().min(1) }).strict(),
-      z.object({ tokenExchange: z.object({ audience: z.string().min(1), endpoint: z.string().url().optional() }).strict() }).strict(),
+      // The sidecar's token exchange (its URL is the sidecar's --exchange-url): a short-lived login
+      // for this pod, the exchange's target of this target's name; `scope` asks for one template role.
+      z.object({ exchange: z.object({ scope: z.string().regex(/^[a-z_][a-z0-9_$]{0,62}$/, 'a role name: lower-case letters, digits, _ and $').optional() }).strict() }).strict(),
     ]),
     listen: hostPort(0).optional(),
   })

@@ -12,6 +12,8 @@ export interface EndedSpanSink {
 
 /** Events kept per span; more would make one span's record unbounded. */
 export const MAX_EVENTS_PER_SPAN = 256;
+/** Links kept per span. */
+const MAX_LINKS_PER_SPAN = 8;
 /** Longest status message kept. */
 const MAX_STATUS_MESSAGE_CHARS = 1024;
 
@@ -50,6 +52,17 @@ export class AuditSpan {
 
   setAttributes(attrs: Attributes): void {
     if (!this.ended) Object.assign(this.span.attributes, boundedAttributes(attrs, this.span.attributes, this.span.baseAttributes));
+  }
+
+  /**
+   * Links this open span to another span learnt after it started (the token exchange's span of
+   * the login a session used); at most a few, each once.
+   */
+  addLink(link: SpanLink): void {
+    if (this.ended) return;
+    const links = this.span.links ?? [];
+    if (links.length >= MAX_LINKS_PER_SPAN || links.some((l) => l.traceId === link.traceId && l.spanId === link.spanId)) return;
+    this.span.links = [...links, { traceId: link.traceId, spanId: link.spanId }];
   }
 
   addEvent(name: string, attrs?: Attributes): void {

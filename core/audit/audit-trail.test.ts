@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../logging/logger.js';
@@ -318,5 +318,25 @@ test('persist rejects once the trail is shut down: no evidence can be written th
     const trail = await createAuditTrail({ filePath: join(dir, 'audit.jsonl'), env: {} });
     await trail.shutdown();
     await assert.rejects(trail.persist(100), /closed/);
+  });
+});
+
+test('a session span links to a span learnt after it started; the chain covers the link', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'audit.otlp.jsonl');
+    const trail = await createAuditTrail({ env: {}, filePath: file, log: capturingLog().log });
+    const session = trail.startSession({ 'sidegate.protocol': 'postgres', 'sidegate.target': 'orders-db' });
+    const link = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' };
+    session.addLink(link);
+    session.addLink({ ...link });
+    session.end();
+    runSession(trail, 1, 'unlinked');
+    await trail.shutdown();
+    const spans = readOtlpJsonFile(file);
+    assert.deepEqual(spans.find((s) => s.spanId === session.spanId)!.links, [link], 'one link, kept once');
+    assert.equal(spans.filter((s) => s.links?.length).length, 1, 'spans without links carry none');
+    assert.equal(verifyChain(spans).ok, true);
+    await writeFile(file, (await readFile(file, 'utf8')).replace('00f067aa0ba902b7', '00f067aa0ba902b8'));
+    assert.equal(verifyChain(readOtlpJsonFile(file)).ok, false, 'a link changed after sealing breaks the chain');
   });
 });

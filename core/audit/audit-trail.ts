@@ -38,6 +38,8 @@ export interface AuditCommand {
 }
 
 export interface AuditSession extends AuditCommand {
+  /** Links the session's span to a span of another trace (W3C ids, lower-case hex). */
+  addLink(link: SpanLink): void;
   /**
    * `startTimeUnixNano` (from `nowUnixNano`) when the command began before its span is opened: a
    * proxy opens a statement's span after forwarding it, off the command's round trip.
@@ -135,6 +137,7 @@ export async function createAuditTrail(opts: AuditTrailOptions): Promise<AuditTr
         spanId: session.spanId,
         setAttributes: (a) => session.setAttributes(a),
         addEvent: (n, a) => session.addEvent(n, a),
+        addLink: (link) => session.addLink(link),
         end: (status) => session.end(status),
         startCommand: (cmdName, cmdAttrs, start) => new AuditSpan(session.traceId, cmdName, OTLP_SPAN_KIND.client, cmdAttrs, session.spanId, sealer, start),
       };

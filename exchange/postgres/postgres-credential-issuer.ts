@@ -68,6 +68,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     ca: string | undefined,
     private readonly log: Logger,
     private readonly timeouts: PostgresIssuerTimeouts,
+    plaintext: boolean,
   ) {
     this.target = config.name;
     this.pool = new pg.Pool({
@@ -76,7 +77,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       database: config.database,
       user: config.admin.username,
       password: () => readSecretFile(config.admin.passwordFile, MAX_ADMIN_SECRET_BYTES, (m) => new Error(`admin password file ${m}`)),
-      ssl: postgresTls(config.tls.serverName ?? config.host, ca),
+      ssl: plaintext ? false : postgresTls(config.tls.serverName ?? config.host, ca),
       max: 4,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: timeouts.connectMs,
@@ -88,9 +89,21 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     this.pool.on('error', (err) => this.log.warn('token exchange: admin connection lost', { target: this.target, code: String((err as { code?: unknown }).code ?? 'unknown') }));
   }
 
-  static async open(config: PostgresTargetConfig, log: Logger, timeouts: Partial<PostgresIssuerTimeouts> = {}): Promise<PostgresCredentialIssuer> {
+  /**
+   * `plaintextLoopback`: no TLS, for local mode's embedded demo database on this machine only (it
+   * speaks no TLS). Not reachable from exchange.yaml; refused for any other host.
+   */
+  static async open(
+    config: PostgresTargetConfig,
+    log: Logger,
+    timeouts: Partial<PostgresIssuerTimeouts> = {},
+    opts: { plaintextLoopback?: boolean } = {},
+  ): Promise<PostgresCredentialIssuer> {
+    if (opts.plaintextLoopback && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+      throw new Error(`target ${config.name}: a connection without TLS is only for a database on this machine`);
+    }
     const ca = config.tls.caFile !== undefined ? await readFile(config.tls.caFile, 'utf8') : undefined;
-    return new PostgresCredentialIssuer(config, ca, log, { ...DEFAULT_TIMEOUTS, ...timeouts });
+    return new PostgresCredentialIssuer(config, ca, log, { ...DEFAULT_TIMEOUTS, ...timeouts }, opts.plaintextLoopback === true);
   }
 
   async issue(request: IssueRequest): Promise<IssuedCredential> {

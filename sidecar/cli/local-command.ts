@@ -8,12 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { startSidecar } from '../runtime/sidecar-runtime.js';
+import { startEmbeddedExchange, type EmbeddedExchange } from '../runtime/embedded-exchange.js';
 import { Closers } from '../runtime/closers.js';
 import { listenFailure } from '../runtime/listen-failure.js';
-import { ensureLocalIssuer, mintLocalToken } from '../local/local-issuer.js';
+import { ensureLocalIssuer, LOCAL_ISSUER, localIssuerFiles, mintLocalToken } from '../local/local-issuer.js';
 import type { EmbeddedTarget } from '../local/embedded-demo-target.js';
 import { loadEmbeddedDemoTarget } from '../local/load-embedded-demo-target.js';
-import { DEMO_TARGET_ADDRESS, LOCAL_IDENTITY_NAME, loadLocalPolicy, parseUpstream, type UpstreamOverride } from '../local/local-policy.js';
+import { DEMO_TARGET_ADDRESS, DEMO_TEMPLATE_ROLE, LOCAL_IDENTITY_NAME, loadLocalPolicy, parseUpstream, type UpstreamOverride } from '../local/local-policy.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
@@ -33,8 +34,9 @@ options:
                       trusts its issuer https://sidegate.local with its own keys; a policy that
                       declares no identity of that issuer gets one named "${LOCAL_IDENTITY_NAME}"
                       for its rules to name.
-  --credentials FILE  target logins, readable by you only (chmod 600); default: DIR/credentials.yaml,
-                      generated with an entry "demo" for the demo database
+  --credentials FILE  static logins of targets with credentials: { file: KEY }, readable by you
+                      only (chmod 600); default: DIR/credentials.yaml, generated with an entry
+                      "demo" when the policy has such targets
   --upstream [TARGET=]HOST:PORT
                       where a target really is: replaces the policy's address of TARGET (of the
                       only target when TARGET is left out); repeat for several targets
@@ -44,7 +46,13 @@ options:
 
 Targets whose address is ${DEMO_TARGET_ADDRESS} (the example's "demo") and that no --upstream names
 are served by an embedded demo PostgreSQL started on that address; otherwise none is started.
+Those with credentials: { exchange: {} } (the example's) get their login from an embedded token
+exchange, as a pod's sidecar does from \`sidegate exchange\`; it serves the demo database only.
 `;
+
+/** The audience and subject local mode's sidecar presents to its embedded exchange. */
+const EXCHANGE_AUDIENCE = 'sidegate-exchange';
+const EXCHANGE_SUBJECT = 'local-sidecar';
 
 export async function runLocal(args: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
   const spec = {
@@ -79,8 +87,19 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
   // Before anything is opened: the image has no demo database and says so (load-embedded-demo-target.ts).
   const startEmbeddedDemoTarget = demoTargets.length > 0 ? await loadEmbeddedDemoTarget() : undefined;
 
+  // The embedded exchange serves the demo database only: a moved target needs a static login.
+  const exchangeTargets = policy.document.targets.filter((t) => 'exchange' in t.credentials).map((t) => t.name);
+  const elsewhere = exchangeTargets.filter((t) => !demoTargets.includes(t));
+  if (elsewhere.length > 0) {
+    io.stderr.write(
+      `sidegate local: target ${elsewhere.join(', ')} takes its login from the token exchange, which local mode runs only for the embedded demo database; ` +
+        `give it credentials: { file: KEY } in your own policy (--policy) and its login in --credentials FILE\n`,
+    );
+    return 2;
+  }
+  const usesFile = policy.document.targets.some((t) => 'file' in t.credentials);
   let credentialsFile = values.credentials;
-  if (!credentialsFile) {
+  if (!credentialsFile && usesFile) {
     // The embedded demo target accepts any password; a real one needs --credentials.
     credentialsFile = join(stateDir, 'credentials.yaml');
     if (!(await exists(credentialsFile))) {
@@ -92,6 +111,7 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
   // Everything opened from here on is closed again if a later step fails.
   const opened = new Closers();
   let embedded: EmbeddedTarget | undefined;
+  let exchange: EmbeddedExchange | undefined;
   let sidecar: Awaited<ReturnType<typeof startSidecar>>;
   try {
     if (startEmbeddedDemoTarget) {
@@ -101,10 +121,23 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
       });
       opened.push('embedded demo database', () => embedded!.close());
     }
+    if (exchangeTargets.length > 0) {
+      const { host, port } = embedded!;
+      exchange = await startEmbeddedExchange({
+        stateDir,
+        subjects: { issuer: LOCAL_ISSUER, jwksFile: localIssuerFiles(stateDir).jwksFile, audience: EXCHANGE_AUDIENCE, subject: EXCHANGE_SUBJECT },
+        targets: exchangeTargets.map((name) => ({ name, host, port, database: policy.document.targets.find((t) => t.name === name)!.database ?? 'postgres', templateRole: DEMO_TEMPLATE_ROLE })),
+        log,
+      });
+      opened.push('token exchange', () => exchange!.close());
+    }
     sidecar = await startSidecar({
       policyFile,
       policy,
-      credentialsFile,
+      ...(credentialsFile ? { credentialsFile } : {}),
+      ...(exchange
+        ? { exchange: { url: exchange.url, token: () => mintLocalToken(stateDir, { subject: EXCHANGE_SUBJECT, audience: EXCHANGE_AUDIENCE, expiresIn: '10m' }) } }
+        : {}),
       stateDir,
       broker: 'embedded',
       admin: { host: '127.0.0.1', port: adminPort },
@@ -124,7 +157,7 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
   out.write(`\nsidegate local mode is running (ready in ${Date.now() - started} ms)\n`);
   for (const b of sidecar.listeners) {
     const t = sidecar.policy.target(b.target)!;
-    const demo = demoTargets.includes(b.target) ? ' (embedded PostgreSQL)' : '';
+    const demo = demoTargets.includes(b.target) ? ` (embedded PostgreSQL${exchangeTargets.includes(b.target) ? ', its login by token exchange' : ''})` : '';
     out.write(`  target "${b.target}" → ${t.host}:${t.port}${demo}, listening on ${b.host}:${b.port}\n`);
   }
   out.write(`  policy: ${policyFile}\n  audit trail: ${process.env['OTEL_EXPORTER_OTLP_ENDPOINT'] || join(stateDir, 'audit.otlp.jsonl')}\n`);
@@ -150,7 +183,9 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
     stderr: io.stderr,
     stopping: 'finishing open sessions, flushing the audit trail',
     stop: async () => {
+      // The gateway revokes its exchanged logins as it stops, so the exchange and database go after it.
       await sidecar.stop(5000);
+      await exchange?.close();
       await embedded?.close();
     },
   });

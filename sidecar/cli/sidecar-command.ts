@@ -7,7 +7,7 @@ import { parseCommandLine, usageError } from '../../core/command-line/command-li
 import { createLogger } from '../../core/logging/logger.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
-export const SIDECAR_USAGE = `usage: sidegate sidecar --policy FILE --credentials FILE [options]
+export const SIDECAR_USAGE = `usage: sidegate sidecar --policy FILE [--credentials FILE] [--exchange-url URL ...] [options]
 
 The pod's sidecar: verifies callers, decides, holds, masks and audits every command. SIGTERM or
 SIGINT stops it gracefully (stop accepting, let sessions finish within SIDEGATE_GRACE_MS,
@@ -15,7 +15,11 @@ default 20000, flush the audit trail) and exits 0.
 
 options:
   --policy FILE              the policy (\`sidegate policy check\` runs the same checks as start-up)
-  --credentials FILE         target logins; refused if group/others can read it (chmod 600)
+  --credentials FILE         static target logins (targets with credentials: { file: KEY });
+                             refused if group/others can read it (chmod 600)
+  --exchange-url URL         the token exchange (https) for targets with credentials: { exchange: … }
+  --exchange-token-file FILE the pod's projected token of the exchange's audience
+  --exchange-ca-file FILE    PEM CA bundle for the exchange's certificate (default: system CAs)
   --credentials-from-secret  accept a credentials file readable by group/others: a Kubernetes
                              Secret volume mounted only into this container (mode 0444)
   --token-file FILE          the pod's projected ServiceAccount token: the identity of clients
@@ -48,13 +52,19 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
       inspection: { type: 'string', default: 'on' },
       'capture-port': { type: 'string' },
       'credentials-from-secret': { type: 'boolean', default: false },
+      'exchange-url': { type: 'string' },
+      'exchange-token-file': { type: 'string' },
+      'exchange-ca-file': { type: 'string' },
     },
   } as const;
   const parsed = parseCommandLine(args, spec, io);
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   if (!values.policy) return usageError(spec, 'missing option --policy FILE', io);
-  if (!values.credentials) return usageError(spec, 'missing option --credentials FILE', io);
+  if (!values.credentials && !values['exchange-url']) return usageError(spec, 'missing option --credentials FILE or --exchange-url URL', io);
+  if (Boolean(values['exchange-url']) !== Boolean(values['exchange-token-file'])) return usageError(spec, '--exchange-url and --exchange-token-file go together', io);
+  if (values['exchange-ca-file'] && !values['exchange-url']) return usageError(spec, '--exchange-ca-file needs --exchange-url', io);
+  if (values['exchange-url'] && !isHttpsUrl(values['exchange-url'])) return usageError(spec, '--exchange-url must be an https:// URL (the pod token and the credential travel over it)', io);
   for (const name of ['admin-port', 'capture-port'] as const) {
     const v = values[name];
     if (v !== undefined && (!/^\d+$/.test(v) || Number(v) > 65535)) return usageError(spec, `--${name} must be a TCP port, got "${v}"`, io);
@@ -68,6 +78,9 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
   const sidecar = await startSidecar({
     policyFile: values.policy,
     credentialsFile: values.credentials,
+    exchange: values['exchange-url'] && values['exchange-token-file']
+      ? { url: values['exchange-url'], tokenFile: values['exchange-token-file'], ...(values['exchange-ca-file'] ? { caFile: values['exchange-ca-file'] } : {}) }
+      : undefined,
     tokenFile: values['token-file'],
     stateDir: values['state-dir'],
     broker: values['broker-url'] && values['broker-token-file'] ? { url: values['broker-url'], tokenFile: values['broker-token-file'] } : 'embedded',
@@ -82,4 +95,13 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
   log.info('sidecar ready', { listeners: sidecar.listeners.length });
   stopOnSignals({ name: 'sidegate sidecar', boundMs: graceMs + 10_000, stderr: io.stderr, stopping: 'finishing open sessions, flushing the audit trail', stop: () => sidecar.stop(graceMs) });
   return -1;
+}
+
+function isHttpsUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'https:' && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
 }

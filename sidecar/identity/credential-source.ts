@@ -2,12 +2,9 @@
 // principal) and hands it straight to the upstream handshake: the client never sees it and the
 // target never sees the client's token.
 //
-// Sources by CredentialRef:
-//   'file'           → CredentialsFile (the embedded default: a file only the sidecar can read)
-//   'token-exchange' → RFC 8693 exchange with the webhook's token endpoint. NOT IMPLEMENTED YET:
-//                      it plugs in here as another CredentialSource (exchange the principal's
-//                      verified token for a short-lived target login, cache until expiry), and
-//                      `credentialSourceFor` returns it.
+// Sources by CredentialRef, each chosen explicitly by the policy (never one standing in for another):
+//   'file'     → CredentialsFile (a file only the sidecar can read: the static fallback)
+//   'exchange' → ExchangeCredentials (the pod's token exchanged for a short-lived login, RFC 8693)
 import { inspect } from 'node:util';
 import type { CredentialRef, Principal, TargetSpec } from '../../core/vocabulary.js';
 
@@ -18,6 +15,13 @@ import type { CredentialRef, Principal, TargetSpec } from '../../core/vocabulary
 export interface TargetCredential {
   readonly username: string;
   readonly password: string;
+  /** Set when the token exchange issued it: when it expires and the exchange's span, if it named one. */
+  readonly exchanged?: ExchangedCredential;
+}
+
+export interface ExchangedCredential {
+  expiresAt: string;
+  span?: { traceId: string; spanId: string };
 }
 
 export interface CredentialSource {
@@ -29,7 +33,8 @@ export class CredentialError extends Error {
   override readonly name = 'CredentialError';
 
   constructor(
-    readonly code: 'unsupported-source' | 'missing-key' | 'insecure-file' | 'unavailable' | 'invalid',
+    /** `refused`: the token exchange refused this identity a credential (an authorization failure). */
+    readonly code: 'unsupported-source' | 'missing-key' | 'insecure-file' | 'unavailable' | 'invalid' | 'refused',
     message: string,
   ) {
     super(message);
@@ -46,6 +51,7 @@ export class SecretCredential implements TargetCredential {
   constructor(
     readonly username: string,
     password: string,
+    readonly exchanged?: ExchangedCredential,
   ) {
     this.#password = password;
   }
@@ -67,20 +73,18 @@ export class SecretCredential implements TargetCredential {
   }
 }
 
-export interface AvailableSources {
-  file: CredentialSource;
-}
+/** Serves each target from the source its policy names; a source not configured is an error, never another source. */
+export class TargetCredentials implements CredentialSource {
+  constructor(private readonly sources: { file?: CredentialSource; exchange?: CredentialSource }) {}
 
-/** The source that serves a target's CredentialRef. */
-export function credentialSourceFor(ref: CredentialRef, sources: AvailableSources): CredentialSource {
-  switch (ref.source) {
-    case 'file':
-      return sources.file;
-    case 'token-exchange':
-      throw unsupportedSource(ref.source);
+  credentialsFor(target: TargetSpec, principal: Principal): Promise<TargetCredential> {
+    const source = this.sources[target.credentials.source];
+    if (!source) return Promise.reject(unsupportedSource(target.credentials.source));
+    return source.credentialsFor(target, principal);
   }
 }
 
 export function unsupportedSource(source: string): CredentialError {
-  return new CredentialError('unsupported-source', `credential source "${source}" is not supported yet; use source "file"`);
+  const how = source === 'exchange' ? 'start the sidecar with --exchange-url' : 'start the sidecar with --credentials FILE';
+  return new CredentialError('unsupported-source', `credential source "${source}" is not configured in this sidecar; ${how}`);
 }

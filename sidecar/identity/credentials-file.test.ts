@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import type { Principal, TargetSpec } from '../../core/vocabulary.js';
 import { CredentialsFile } from './credentials-file.js';
-import { CredentialError, SecretCredential, credentialSourceFor } from './credential-source.js';
+import { CredentialError, SecretCredential, TargetCredentials } from './credential-source.js';
 
 const principal: Principal = { issuer: 'https://ci.test', subject: 's', claims: {}, identities: ['ci'] };
 
@@ -108,11 +108,13 @@ test('a credential never shows its password when serialised or inspected', async
   });
 });
 
-test('token-exchange targets are refused clearly until that source exists', async () => {
+test('each target is served by the source its policy names, never another', async () => {
   const file = new CredentialsFile('/unused');
-  const ref = { source: 'token-exchange', audience: 'orders' } as const;
-  assert.throws(() => credentialSourceFor(ref, { file }), isCredentialError('unsupported-source', /"token-exchange" is not supported yet/));
-  assert.equal(credentialSourceFor({ source: 'file', key: 'k' }, { file }), file);
-  await assert.rejects(file.credentialsFor({ ...target('x'), credentials: ref }, principal), isCredentialError('unsupported-source', /not supported yet/));
-  assert.ok(new SecretCredential('u', 'p') instanceof SecretCredential);
+  const ref = { source: 'exchange' } as const;
+  const onlyFile = new TargetCredentials({ file });
+  await assert.rejects(onlyFile.credentialsFor({ ...target('x'), credentials: ref }, principal), isCredentialError('unsupported-source', /"exchange" is not configured in this sidecar; start the sidecar with --exchange-url/));
+  const onlyExchange = new TargetCredentials({ exchange: { credentialsFor: async (_t, _p) => new SecretCredential('x', 'y') } });
+  await assert.rejects(onlyExchange.credentialsFor({ ...target('x'), credentials: { source: 'file', key: 'k' } }, principal), isCredentialError('unsupported-source', /--credentials FILE/));
+  assert.equal((await onlyExchange.credentialsFor({ ...target('x'), credentials: ref }, principal)).username, 'x');
+  await assert.rejects(file.credentialsFor({ ...target('x'), credentials: ref }, principal), isCredentialError('unsupported-source', /not configured/));
 });

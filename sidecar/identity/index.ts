@@ -4,9 +4,10 @@ export { TokenFile } from './token-file.js';
 export {
   SecretCredential,
   CredentialError,
-  credentialSourceFor,
+  TargetCredentials,
+  type ExchangedCredential,
   type CredentialSource,
   type TargetCredential,
-  type AvailableSources,
 } from './credential-source.js';
 export { CredentialsFile, type CredentialsFileOptions } from './credentials-file.js';
+export { ExchangeCredentials, type ExchangeCredentialsOptions } from './exchange-credentials.js';

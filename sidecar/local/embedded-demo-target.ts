@@ -4,6 +4,7 @@
 // configured no real target; it is a demo, not a database to keep data in.
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { DEMO_TEMPLATE_ROLE } from './local-policy.js';
 
 export const DEMO_SEED = `
 CREATE TABLE customers (
@@ -18,7 +19,13 @@ INSERT INTO orders (customer_id, total) SELECT 1 + (g % 3), g * 10 FROM generate
 CREATE SCHEMA audit_only;
 CREATE TABLE audit_only.events (id serial PRIMARY KEY, body text);
 INSERT INTO audit_only.events (body) VALUES ('internal event');
+-- The template role local mode's embedded token exchange makes each sidecar login a member of.
+CREATE ROLE ${DEMO_TEMPLATE_ROLE} NOLOGIN;
+GRANT USAGE ON SCHEMA public TO ${DEMO_TEMPLATE_ROLE};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${DEMO_TEMPLATE_ROLE};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${DEMO_TEMPLATE_ROLE};
 `;
+
 
 export interface EmbeddedTarget {
   host: string;

@@ -45,7 +45,7 @@ export async function ensureLocalIssuer(stateDir: string): Promise<LocalIssuerFi
 /** A developer token shaped like a CI OIDC token (GitLab-style claims) for the local demo. */
 export async function mintLocalToken(
   stateDir: string,
-  opts: { subject?: string; expiresIn?: string; claims?: Record<string, unknown> } = {},
+  opts: { subject?: string; expiresIn?: string; claims?: Record<string, unknown>; audience?: string } = {},
 ): Promise<string> {
   const files = await ensureLocalIssuer(stateDir);
   const jwk = JSON.parse(await readFile(files.privateKeyFile, 'utf8')) as JWK;
@@ -61,7 +61,7 @@ export async function mintLocalToken(
   })
     .setProtectedHeader({ alg: 'ES256', kid: jwk.kid, typ: 'JWT' })
     .setIssuer(LOCAL_ISSUER)
-    .setAudience(LOCAL_AUDIENCE)
+    .setAudience(opts.audience ?? LOCAL_AUDIENCE)
     .setSubject(opts.subject ?? `developer:${user}`)
     .setIssuedAt()
     .setExpirationTime(opts.expiresIn ?? '12h')

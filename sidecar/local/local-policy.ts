@@ -15,6 +15,8 @@ import { LOCAL_AUDIENCE, LOCAL_ISSUER, localIssuerFiles } from './local-issuer.j
 
 export const LOCAL_IDENTITY_NAME = 'local-developer';
 export const DEMO_TARGET_ADDRESS = '127.0.0.1:55433';
+/** The demo database's template role for the logins local mode's embedded exchange creates. */
+export const DEMO_TEMPLATE_ROLE = 'demo_app';
 
 export interface UpstreamOverride {
   /** The target it applies to; absent: the policy's only target. */

@@ -140,9 +140,19 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
     span.end({ error: message });
   }
 
-  /** The target's credentials for this identity (never shown to the client). */
-  credentials(): Promise<TargetCredential> {
-    return this.services.credentials.credentialsFor(this.targetSpec, this.principal);
+  /**
+   * The target's credentials for this identity (never shown to the client). A login the token
+   * exchange issued is named on the session span (its login, never its password) and the span
+   * links to the exchange's span when the exchange named one.
+   */
+  async credentials(): Promise<TargetCredential> {
+    const credential = await this.services.credentials.credentialsFor(this.targetSpec, this.principal);
+    const exchanged = credential.exchanged;
+    if (exchanged && this.auditSession) {
+      this.auditSession.setAttributes({ 'sidegate.credential.source': 'exchange', 'sidegate.credential.login': credential.username, 'sidegate.credential.expires_at': exchanged.expiresAt });
+      if (exchanged.span) this.auditSession.addLink(exchanged.span);
+    }
+    return credential;
   }
 
   /** The target refused our login or could not be reached: the session ends with that error. */

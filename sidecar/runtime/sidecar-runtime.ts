@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { loadPolicyFile, Policy, type LoadedPolicy } from '../../policies/index.js';
 import type { TargetSpec } from '../../core/vocabulary.js';
 import { TokenVerifier } from '../../core/tokens/index.js';
-import { TokenFile, CredentialsFile } from '../identity/index.js';
+import { TokenFile, CredentialsFile, ExchangeCredentials, TargetCredentials } from '../identity/index.js';
 import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import { ApprovalClient } from '../approvals/index.js';
 import { AuditedTransitions, startApprovalBroker } from '../../broker/index.js';
@@ -38,7 +38,13 @@ export interface SidecarOptions {
   policyFile: string;
   /** The policy as already loaded from `policyFile` (local mode adjusts it); read from the file when absent. */
   policy?: LoadedPolicy;
-  credentialsFile: string;
+  /** Static target logins (targets with `credentials: { file: KEY }`). */
+  credentialsFile?: string;
+  /**
+   * The token exchange (targets with `credentials: { exchange: … }`): its URL, the pod's projected
+   * token of the exchange's audience, the CA its certificate is verified with.
+   */
+  exchange?: { url: string; tokenFile: string; caFile?: string } | { url: string; token: () => Promise<string>; ca?: Buffer };
   /** Projected ServiceAccount token (pod mode) used when the client presents no token. */
   tokenFile?: string;
   /** Where local state lives: broker address and tokens, audit spool. */
@@ -114,10 +120,12 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
 
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
   const policy = new Policy(opts.policy ?? (await loadPolicyFile(opts.policyFile)));
-  const credentials = new CredentialsFile(opts.credentialsFile, { allowInsecureMode: opts.allowInsecureCredentialsFile });
+  const credentialsFile = opts.credentialsFile ? new CredentialsFile(opts.credentialsFile, { allowInsecureMode: opts.allowInsecureCredentialsFile }) : undefined;
   // The same checks as `sidegate policy check --credentials … --runtime`, before anything is opened.
-  const problems = await startupProblems(policy, { credentials, env });
+  const problems = await startupProblems(policy, { credentials: credentialsFile, env, sources: { file: credentialsFile !== undefined, exchange: opts.exchange !== undefined } });
   if (problems.length > 0) throw new StartupRefused(opts.policyFile, problems);
+  const exchangeCredentials = opts.exchange ? await exchangeSource(opts.exchange, log) : undefined;
+  const credentials = new TargetCredentials({ file: credentialsFile, exchange: exchangeCredentials });
   for (const adapter of ADAPTERS) await adapter.init?.();
 
   const verifier = new TokenVerifier(policy.issuers());
@@ -338,12 +346,24 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
       await drain(graceMs);
       for (const l of listeners) l.destroyAll();
       await sleep(20);
+      // After the sessions: revoking a login ends its sessions on the target.
+      await exchangeCredentials?.revokeAll();
       await audit.flush();
       await audit.shutdown();
       await stopBroker?.();
       await admin?.close();
     },
   };
+}
+
+/** The token-exchange source; its token file must be readable now, as the broker's is. */
+async function exchangeSource(exchange: NonNullable<SidecarOptions['exchange']>, log: Logger): Promise<ExchangeCredentials> {
+  if ('token' in exchange) return new ExchangeCredentials({ url: exchange.url, token: exchange.token, ...(exchange.ca ? { ca: exchange.ca } : {}), log });
+  // Read at every exchange: the kubelet replaces a projected token long before it expires.
+  const tokenFile = new TokenFile(exchange.tokenFile);
+  await tokenFile.read();
+  const ca = exchange.caFile ? await readFile(exchange.caFile) : undefined;
+  return new ExchangeCredentials({ url: exchange.url, token: () => tokenFile.read(), ...(ca ? { ca } : {}), log });
 }
 
 /** A bound from the environment: absent → undefined; anything but a positive integer is a startup error. */

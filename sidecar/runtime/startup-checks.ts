@@ -10,6 +10,11 @@ import { adapterFor } from '../protocols/registry.js';
 export interface StartupCheckInputs {
   /** The credentials file start-up will use: its mode, syntax and an entry per target. Omitted: not checked. */
   credentials?: CredentialsFile;
+  /**
+   * Which credential sources this sidecar has: a target whose source is missing is refused.
+   * Omitted (`sidegate policy check` without --runtime): not checked.
+   */
+  sources?: { file: boolean; exchange: boolean };
   /** The environment the masking key reference is resolved in. Omitted: the masking key is not checked. */
   env?: NodeJS.ProcessEnv;
 }
@@ -36,8 +41,12 @@ export async function startupProblems(policy: Policy, inputs: StartupCheckInputs
     if (!adapterFor(target.protocol)) {
       problems.push(`target ${target.name}: sidegate has no adapter for protocol "${target.protocol}" yet`);
     }
-    if (target.credentials.source !== 'file') {
-      problems.push(`target ${target.name}: credential source "${target.credentials.source}" is not supported yet; use credentials: { file: KEY }`);
+    if (inputs.sources && !inputs.sources[target.credentials.source]) {
+      problems.push(
+        target.credentials.source === 'exchange'
+          ? `target ${target.name} takes its credential from the token exchange: start the sidecar with --exchange-url and --exchange-token-file`
+          : `target ${target.name} takes its credential from a file: start the sidecar with --credentials FILE`,
+      );
     }
   }
 

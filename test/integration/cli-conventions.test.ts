@@ -66,7 +66,7 @@ test('missing arguments, unknown commands and subcommands are usage errors (exit
     [['audit', 'replay'], /^sidegate audit: unknown subcommand "replay"$/],
     [['approvals', 'approve'], /^sidegate approvals: missing argument ID$/],
     [['approvals', 'frob'], /^sidegate approvals: unknown subcommand "frob"$/],
-    [['sidecar', '--policy', 'p.yaml'], /^sidegate sidecar: missing option --credentials FILE$/],
+    [['sidecar', '--policy', 'p.yaml'], /^sidegate sidecar: missing option --credentials FILE or --exchange-url URL$/],
     [['local', '--policy'], /^sidegate local: option '--policy <value>' argument missing$/],
     [['local', '--upstream', 'db'], /^sidegate local: --upstream expects \[TARGET=\]HOST:PORT/],
     [['local', '--admin-port', 'x'], /^sidegate local: --admin-port must be a TCP port, got "x"$/],

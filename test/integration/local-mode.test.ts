@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +136,15 @@ test('allowed, masked and denied statements as the example policy says', async (
   assert.match(denied.stderr, /42501/);
 });
 
+test('the demo target\'s login comes from the embedded token exchange, as a pod\'s does', async () => {
+  assert.match(output, /embedded PostgreSQL, its login by token exchange/);
+  const login = /"msg":"credential obtained by token exchange","target":"demo","login":"(sidegate_x_[0-9a-f]+)"/.exec(output)?.[1];
+  assert.ok(login, output);
+  const roles = await demoPsql("SELECT rolname FROM pg_roles WHERE rolname LIKE 'sidegate\\_x\\_%';\n");
+  assert.equal(roles.stdout.trim(), login, 'the demo database has the role the exchange created');
+  assert.ok(!existsSync(join(dir, '.sidegate', 'credentials.yaml')), 'no static login file for the example');
+});
+
 test('a held statement is approved from a second terminal with the approvals CLI', async () => {
   const pending = demoPsql('UPDATE orders SET total = total + 1 WHERE id = 1;\n');
   let id: string | undefined;
@@ -203,10 +213,17 @@ rules:
   }
 });
 
+test('the example moved to another database: its exchange login cannot follow, local mode says what to do', async () => {
+  const { p, out } = await startCli(['local', '--upstream', '127.0.0.1:5999', '--state-dir', join(dir, 'moved-state'), '--admin-port', '0'], { cwd: dir, ready: 'is running' });
+  assert.equal(await exited(p, 15_000), 2, out());
+  assert.match(out(), /target demo takes its login from the token exchange, which local mode runs only for the embedded demo database; give it credentials: \{ file: KEY \}/);
+});
+
 test('SIGTERM stops local mode gracefully: exit 0, its ports free', async () => {
   child.kill('SIGTERM');
   assert.equal(await exited(child, 15_000), 0, output);
   assert.match(output, /SIGTERM: stopping/);
+  assert.match(output, /"msg":"credential revoked","target":"demo"/, 'the exchanged login is revoked as the gateway stops');
   assert.ok(await eventually(async () => (await isFree(6432)) && (await isFree(55433)), 5000), 'ports 6432 and 55433 are free');
 });
 

@@ -45,6 +45,7 @@ class RecordingTrail implements Pick<AuditTrail, 'startSession' | 'healthy'> {
     const session = this.span(name, attrs);
     return {
       ...this.handle(session),
+      addLink: () => undefined,
       startCommand: (n: string, a: Attributes | AttributeSet) => this.handle(this.span(n, a instanceof AttributeSet ? (a.values as Attributes) : a, session)),
     };
   }

@@ -24,6 +24,7 @@ test('defaults follow DESIGN.md: image, uid/gid 7331, ports 16001/16002, native,
     credentialsSecret: 'sidegate-credentials',
     tokenAudience: 'sidegate',
     brokerTokenAudience: 'sidegate-broker',
+    exchangeTokenAudience: 'sidegate-exchange',
     tokenExpirationSeconds: 3600,
     extraEnv: [],
     extraVolumes: [],
@@ -101,6 +102,13 @@ test('the broker\'s CA ConfigMap and token audience are read beside its URL', ()
   assert.equal(config.tokenAudience, 'sidegate', 'the identity token keeps its own audience');
 });
 
+test('with the token exchange, no credentials Secret unless one is named', () => {
+  const exchange = parseInjectionConfigYaml('exchangeUrl: https://sidegate-exchange.sidegate-system.svc:8443\nexchangeCaConfigMap: sidegate-exchange-ca\n');
+  assert.equal(exchange.credentialsSecret, undefined, 'no static password mounted by default');
+  assert.equal(exchange.exchangeTokenAudience, 'sidegate-exchange');
+  assert.equal(parseInjectionConfigYaml('exchangeUrl: https://x.example\ncredentialsSecret: fallback-logins\n').credentialsSecret, 'fallback-logins', 'an explicit fallback stays');
+});
+
 test('mistakes fail with the field named: typos, bad enums, ports, CIDRs, names', () => {
   const cases: Array<[string, RegExp]> = [
     ['escapPolicy: refuse', /unrecognized key.*escapPolicy|escapPolicy/i],
@@ -115,6 +123,10 @@ test('mistakes fail with the field named: typos, bad enums, ports, CIDRs, names'
     ['brokerTokenAudience: sidegate', /brokerTokenAudience: must differ from tokenAudience/],
     ['{ tokenAudience: shared, brokerTokenAudience: shared }', /brokerTokenAudience: must differ from tokenAudience \("shared"\)/],
     ['brokerTokenAudience: ""', /brokerTokenAudience/],
+    ['exchangeUrl: http://exchange', /exchangeUrl/],
+    ['exchangeCaConfigMap: sidegate-exchange-ca', /exchangeCaConfigMap: names the exchange's CA, but exchangeUrl is not set/],
+    ['exchangeTokenAudience: sidegate', /exchangeTokenAudience: must differ from tokenAudience/],
+    ['exchangeTokenAudience: sidegate-broker', /exchangeTokenAudience: must differ from brokerTokenAudience/],
     ['image: [', /not valid YAML/],
   ];
   for (const [yaml, expected] of cases) {

@@ -41,13 +41,23 @@ export const injectionConfigSchema = z.strictObject({
   escapePolicy: z.enum(['warn', 'refuse']).default('warn'),
   failureMode: z.enum(['deny', 'admit-unchanged']).default('deny'),
   policyConfigMap: objectName.default('sidegate-policy'),
-  credentialsSecret: objectName.default('sidegate-credentials'),
+  /**
+   * Secret of static target logins, mounted into the sidecar alone. Default `sidegate-credentials`
+   * without exchangeUrl; with it, none unless named (the pod then holds no database password).
+   */
+  credentialsSecret: objectName.optional(),
   brokerUrl: z.url({ protocol: /^https?$/ }).optional(),
   /** ConfigMap (key ca.crt) in the pod's namespace with the CA the broker's certificate chains to. */
   brokerCaConfigMap: objectName.optional(),
   tokenAudience: z.string().min(1).default('sidegate'),
   /** Audience of the second projected token, the one the sidecar presents to the broker. */
   brokerTokenAudience: z.string().min(1).default('sidegate-broker'),
+  /** The token exchange (https) the sidecar obtains target logins from (docs/TOKEN-EXCHANGE.md). */
+  exchangeUrl: z.url({ protocol: /^https$/ }).optional(),
+  /** ConfigMap (key ca.crt) in the pod's namespace with the CA the exchange's certificate chains to. */
+  exchangeCaConfigMap: objectName.optional(),
+  /** Audience of the third projected token, the one the sidecar exchanges for target logins. */
+  exchangeTokenAudience: z.string().min(1).default('sidegate-exchange'),
   tokenExpirationSeconds: z.number().int().min(600).max(86_400).default(3600),
   otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
   /** The sidecar's log level (SIDEGATE_LOG_LEVEL); a pod's sidecar.sidegate.dev/log-level wins. Unset: info. */
@@ -67,6 +77,14 @@ export const injectionConfigSchema = z.strictObject({
   if (config.brokerTokenAudience === config.tokenAudience) {
     context.addIssue({ code: 'custom', path: ['brokerTokenAudience'], message: `must differ from tokenAudience ("${config.tokenAudience}")` });
   }
+  if (config.exchangeCaConfigMap !== undefined && config.exchangeUrl === undefined) {
+    context.addIssue({ code: 'custom', path: ['exchangeCaConfigMap'], message: 'names the exchange\'s CA, but exchangeUrl is not set' });
+  }
+  for (const [other, audience] of [['tokenAudience', config.tokenAudience], ['brokerTokenAudience', config.brokerTokenAudience]] as const) {
+    if (config.exchangeTokenAudience === audience) {
+      context.addIssue({ code: 'custom', path: ['exchangeTokenAudience'], message: `must differ from ${other} ("${audience}")` });
+    }
+  }
 });
 
 export type InjectionConfig = z.infer<typeof injectionConfigSchema>;
@@ -81,7 +99,9 @@ export function parseInjectionConfig(value: unknown, source = 'config'): Injecti
   if (!result.success) {
     throw new InjectionConfigError(`${source}: invalid webhook configuration: ${issuesLine(result.error.issues)}`);
   }
-  return result.data;
+  // Static logins by default; with the token exchange only when the operator names a Secret.
+  const credentialsSecret = result.data.credentialsSecret ?? (result.data.exchangeUrl === undefined ? 'sidegate-credentials' : undefined);
+  return { ...result.data, ...(credentialsSecret ? { credentialsSecret } : {}) };
 }
 
 export function parseInjectionConfigYaml(text: string, source = 'config'): InjectionConfig {

@@ -4,7 +4,9 @@
 // rewrite or flush the pod's iptables rules; NET_RAW can forge packets outside the socket layer.
 // A runner container holding a ServiceAccount token for the approval broker's audience can speak
 // to the broker as its pod, around the sidecar: read and cancel the pod's held requests, use up
-// their approvals, file requests whose statement and CI context it made up.
+// their approvals, file requests whose statement and CI context it made up. One holding a token
+// for the token exchange's audience can obtain the pod's database login itself and connect with
+// it directly: the database password sidegate keeps out of the pod.
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import type { InjectionConfig } from '../config/injection-config.js';
 
@@ -66,9 +68,9 @@ export function findEscapeRisks(pod: Pod, config: InjectionConfig): EscapeRisk[]
   return risks;
 }
 
-/** Volumes of the pod that project a token for the broker's audience: volume name → audience. */
+/** Volumes of the pod that project a token for the broker's or the exchange's audience: volume name → audience. */
 function controlPlaneTokenVolumes(pod: Pod, config: InjectionConfig): Map<string, string> {
-  const audiences = new Set([config.brokerTokenAudience]);
+  const audiences = new Set([config.brokerTokenAudience, config.exchangeTokenAudience]);
   const found = new Map<string, string>();
   for (const volume of pod.spec?.volumes ?? []) {
     for (const source of volume.projected?.sources ?? []) {

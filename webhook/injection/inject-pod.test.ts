@@ -42,6 +42,7 @@ test('the golden directory holds every case the issue names', () => {
     'label-opt-in-unlabelled-namespace', 'label-opt-out-labelled-namespace', 'invalid-inject-label',
     'inject-label-annotation-conflict', 'namespace-disabled-pod-opts-in', 'sidecar-extras', 'sidecar-resource-annotations',
     'sidecar-invalid-annotations', 'sidecar-request-above-limit', 'extra-volume-name-collision',
+    'exchange-with-ca', 'exchange-with-fallback-secret', 'escape-exchange-token-refuse',
   ]) {
     assert.ok(cases.includes(required), `missing golden case ${required}`);
   }
@@ -157,15 +158,17 @@ function checkBrokerWiring(name: string, config: InjectionConfig, patched: Pod, 
   const caVolume = patched.spec!.volumes!.find((v) => v.name === VOLUME_NAMES.brokerCa);
   const args = sidecar.args!;
   const caEnv = (c: Container) => (c.env ?? []).find((e) => e.name === 'NODE_EXTRA_CA_CERTS');
+  const exchangeToken = config.exchangeUrl ? [[config.exchangeTokenAudience, 'exchange-token', config.tokenExpirationSeconds]] : [];
   if (config.brokerUrl) {
     assert.deepEqual(tokens.map((t) => [t.audience, t.path, t.expirationSeconds]), [
       [config.tokenAudience, 'token', config.tokenExpirationSeconds],
       [config.brokerTokenAudience, 'broker-token', config.tokenExpirationSeconds],
+      ...exchangeToken,
     ], `${name}: the broker gets a token of its own audience, the identity token stays`);
     assert.equal(args[args.indexOf('--broker-token-file') + 1], SIDECAR_PATHS.brokerTokenFile);
     assert.equal(args[args.indexOf('--token-file') + 1], SIDECAR_PATHS.tokenFile);
   } else {
-    assert.equal(tokens.length, 1, `${name}: no broker, no broker token`);
+    assert.equal(tokens.length, 1 + exchangeToken.length, `${name}: no broker, no broker token`);
     assert.ok(!args.includes('--broker-url') && !args.includes('--broker-token-file'));
   }
   if (config.brokerCaConfigMap) {
@@ -177,11 +180,43 @@ function checkBrokerWiring(name: string, config: InjectionConfig, patched: Pod, 
     assert.equal(caVolume, undefined, `${name}: no broker CA configured, no CA volume`);
     assert.equal(caEnv(sidecar), undefined);
   }
+  checkExchangeWiring(name, config, patched, sidecar);
   for (const c of [...patched.spec!.initContainers!, ...patched.spec!.containers]) {
     if (c.name === SIDECAR_CONTAINER_NAME) continue;
     assert.equal(caEnv(c), undefined, `${name}: ${c.name} must not get the broker CA`);
+    assert.ok(!(c.volumeMounts ?? []).some((m) => m.name === VOLUME_NAMES.credentials || m.name === VOLUME_NAMES.exchangeCa), `${name}: ${c.name} must not mount credentials or the exchange CA`);
     assert.ok(!(c.volumeMounts ?? []).some((m) => m.name === VOLUME_NAMES.token || m.name === VOLUME_NAMES.brokerCa), `${name}: ${c.name} must not mount a token or the broker CA`);
   }
+}
+
+// The exchange's token, URL and CA reach the sidecar alone; with the exchange and no Secret named,
+// no static database password is mounted anywhere in the pod.
+function checkExchangeWiring(name: string, config: InjectionConfig, patched: Pod, sidecar: Container) {
+  const volumes = patched.spec!.volumes!;
+  const tokens = volumes.find((v) => v.name === VOLUME_NAMES.token)!.projected!.sources!.map((s) => s.serviceAccountToken!);
+  const args = sidecar.args!;
+  const argOf = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+  if (config.exchangeUrl) {
+    const token = tokens.find((t) => t.path === 'exchange-token');
+    assert.equal(token?.audience, config.exchangeTokenAudience, `${name}: the exchange gets a token of its own audience`);
+    assert.equal(new Set(tokens.map((t) => t.audience)).size, tokens.length, `${name}: every projected token has its own audience`);
+    assert.equal(argOf('--exchange-url'), config.exchangeUrl);
+    assert.equal(argOf('--exchange-token-file'), SIDECAR_PATHS.exchangeTokenFile);
+  } else {
+    assert.ok(!args.includes('--exchange-url') && !tokens.some((t) => t.path === 'exchange-token'), `${name}: no exchange, no exchange token`);
+  }
+  const ca = volumes.find((v) => v.name === VOLUME_NAMES.exchangeCa);
+  if (config.exchangeCaConfigMap) {
+    assert.deepEqual(ca?.configMap, { name: config.exchangeCaConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+    const mount = sidecar.volumeMounts!.find((m) => m.name === VOLUME_NAMES.exchangeCa)!;
+    assert.equal(argOf('--exchange-ca-file'), `${mount.mountPath}/ca.crt`);
+  } else {
+    assert.equal(ca, undefined);
+    assert.ok(!args.includes('--exchange-ca-file'));
+  }
+  const secret = volumes.find((v) => v.name === VOLUME_NAMES.credentials);
+  assert.equal(secret?.secret?.secretName, config.credentialsSecret, `${name}: the credentials Secret is mounted exactly when one is configured`);
+  assert.equal(args.includes('--credentials'), config.credentialsSecret !== undefined);
 }
 
 function compareGolden(file: string, actual: unknown) {

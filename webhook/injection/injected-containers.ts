@@ -47,16 +47,19 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
   const args = [
     'sidecar',
     '--policy', SIDECAR_PATHS.policyFile,
-    '--credentials', SIDECAR_PATHS.credentialsFile,
     // A Secret volume's files are root-owned and world-readable (0444) so uid 7331 can read them;
     // the volume is mounted into the sidecar alone, so the file-mode check is meaningless there.
-    '--credentials-from-secret',
+    ...(config.credentialsSecret ? ['--credentials', SIDECAR_PATHS.credentialsFile, '--credentials-from-secret'] : []),
     '--token-file', SIDECAR_PATHS.tokenFile,
     '--state-dir', SIDECAR_PATHS.stateDir,
     '--capture-port', String(config.capturePort),
     '--admin-port', String(config.adminPort),
   ];
   if (config.brokerUrl) args.push('--broker-url', config.brokerUrl, '--broker-token-file', SIDECAR_PATHS.brokerTokenFile);
+  if (config.exchangeUrl) {
+    args.push('--exchange-url', config.exchangeUrl, '--exchange-token-file', SIDECAR_PATHS.exchangeTokenFile);
+    if (config.exchangeCaConfigMap) args.push('--exchange-ca-file', SIDECAR_PATHS.exchangeCaFile);
+  }
   const env: NonNullable<Container['env']> = [
     { name: 'SIDEGATE_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'SIDEGATE_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -76,10 +79,11 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
     { name: VOLUME_NAMES.token, mountPath: SIDECAR_PATHS.tokenDir, readOnly: true },
     { name: VOLUME_NAMES.podinfo, mountPath: SIDECAR_PATHS.podinfoDir, readOnly: true },
     { name: VOLUME_NAMES.policy, mountPath: SIDECAR_PATHS.policyDir, readOnly: true },
-    { name: VOLUME_NAMES.credentials, mountPath: SIDECAR_PATHS.credentialsDir, readOnly: true },
+    ...(config.credentialsSecret ? [{ name: VOLUME_NAMES.credentials, mountPath: SIDECAR_PATHS.credentialsDir, readOnly: true }] : []),
     { name: VOLUME_NAMES.state, mountPath: SIDECAR_PATHS.stateDir },
   ];
   if (config.brokerCaConfigMap) volumeMounts.push({ name: VOLUME_NAMES.brokerCa, mountPath: SIDECAR_PATHS.brokerCaDir, readOnly: true });
+  if (config.exchangeCaConfigMap) volumeMounts.push({ name: VOLUME_NAMES.exchangeCa, mountPath: SIDECAR_PATHS.exchangeCaDir, readOnly: true });
   volumeMounts.push(...structuredClone(config.extraVolumeMounts));
   const container: Container = {
     name: SIDECAR_CONTAINER_NAME,

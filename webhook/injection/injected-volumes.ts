@@ -12,6 +12,10 @@ export function buildInjectedVolumes(config: InjectionConfig): Volume[] {
   if (config.brokerUrl) {
     tokens.push({ serviceAccountToken: { audience: config.brokerTokenAudience, expirationSeconds: config.tokenExpirationSeconds, path: 'broker-token' } });
   }
+  // The exchange gets its own too: a token it receives is useless to the broker and the sidecar.
+  if (config.exchangeUrl) {
+    tokens.push({ serviceAccountToken: { audience: config.exchangeTokenAudience, expirationSeconds: config.tokenExpirationSeconds, path: 'exchange-token' } });
+  }
   const volumes: Volume[] = [
     // No defaultMode: the kubelet then makes the token files owned by the sidecar's runAsUser, 0600.
     { name: VOLUME_NAMES.token, projected: { sources: tokens } },
@@ -27,15 +31,20 @@ export function buildInjectedVolumes(config: InjectionConfig): Volume[] {
       },
     },
     { name: VOLUME_NAMES.policy, configMap: { name: config.policyConfigMap } },
-    {
+    { name: VOLUME_NAMES.state, emptyDir: { sizeLimit: '64Mi' } },
+    { name: VOLUME_NAMES.initTmp, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+  ];
+  if (config.credentialsSecret) {
+    volumes.splice(3, 0, {
       name: VOLUME_NAMES.credentials,
       // Files are root-owned and the sidecar runs as a non-root uid, so they must be world-readable
       // inside the volume; only the sidecar container mounts it, which is what keeps it private.
       secret: { secretName: config.credentialsSecret, defaultMode: 0o444 },
-    },
-    { name: VOLUME_NAMES.state, emptyDir: { sizeLimit: '64Mi' } },
-    { name: VOLUME_NAMES.initTmp, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
-  ];
+    });
+  }
+  if (config.exchangeCaConfigMap) {
+    volumes.push({ name: VOLUME_NAMES.exchangeCa, configMap: { name: config.exchangeCaConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } });
+  }
   // Only ca.crt: a missing key keeps the pod from starting rather than leaving the broker untrusted.
   if (config.brokerCaConfigMap) {
     volumes.push({ name: VOLUME_NAMES.brokerCa, configMap: { name: config.brokerCaConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } });

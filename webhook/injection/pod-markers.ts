@@ -29,6 +29,7 @@ export const VOLUME_NAMES = {
   state: 'sidegate-state',
   initTmp: 'sidegate-init-tmp',
   brokerCa: 'sidegate-broker-ca',
+  exchangeCa: 'sidegate-exchange-ca',
 } as const;
 
 /** Per-pod annotations for the injected sidecar itself (like traffic.sidegate.dev/* for capture). */
@@ -63,6 +64,10 @@ export const SIDECAR_PATHS = {
   tokenFile: '/var/run/secrets/sidegate/token',
   /** In the token volume beside the identity token, minted for the broker's audience. */
   brokerTokenFile: '/var/run/secrets/sidegate/broker-token',
+  /** In the token volume too, minted for the token exchange's audience. */
+  exchangeTokenFile: '/var/run/secrets/sidegate/exchange-token',
+  exchangeCaDir: '/etc/sidegate/exchange-ca',
+  exchangeCaFile: '/etc/sidegate/exchange-ca/ca.crt',
   brokerCaDir: '/etc/sidegate/broker-ca',
   brokerCaFile: '/etc/sidegate/broker-ca/ca.crt',
   podinfoDir: '/etc/sidegate/podinfo',

@@ -23,6 +23,7 @@ import type { BoundParameters, HeldCommandInput } from '../../pipeline/held-comm
 import { CancelRegistry } from './cancel-registry.js';
 import { decisionAttributes, type Attributes } from '../../pipeline/audit-attributes.js';
 import { IdentityRejected } from '../../pipeline/client-identity.js';
+import { CredentialError } from '../../identity/credential-source.js';
 import type { ConnectionSession } from '../../pipeline/connection-session.js';
 import type { CommandRun, CommandRuns, RunOutcome, RunStatement } from '../../pipeline/command-runs.js';
 import type { AdapterSettings } from '../../pipeline/pipeline-services.js';
@@ -439,7 +440,12 @@ export class PostgresProxySession {
       this.session.upstreamFailed(message, e.sqlState ?? e.code ?? 'upstream');
       // The client's own login succeeded; the target refused ours. 28xxx would tell the client
       // its password was wrong, so such refusals become 08004 (server rejected the connection).
-      const code = e.sqlState && !e.sqlState.startsWith('28') ? e.sqlState : e.sqlState ? SQLSTATE.rejectedConnection : SQLSTATE.cannotConnect;
+      // The token exchange refusing this pod a credential is an authorization failure (28000);
+      // the exchange unreachable is a connection that could not be made (08001).
+      const code =
+        err instanceof CredentialError
+          ? err.code === 'refused' ? SQLSTATE.invalidAuthorization : SQLSTATE.cannotConnect
+          : e.sqlState && !e.sqlState.startsWith('28') ? e.sqlState : e.sqlState ? SQLSTATE.rejectedConnection : SQLSTATE.cannotConnect;
       this.fatal(code, message);
       return;
     }

@@ -1,0 +1,248 @@
+// The sidecar's token-exchange credential source against a real exchange (in-process, HTTPS) and
+// the test PostgreSQL 15: clients log in through the sidecar with a per-pod login the exchange
+// created; concurrent sessions share one exchange; the session span names the login and links to
+// the exchange's span when the exchange answered with a traceparent; refusals and an unreachable
+// exchange reach the client as PostgreSQL errors and nothing reaches the target; stopping the
+// sidecar revokes the login; the password appears in no log line, span or file.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createLogger } from '../../core/logging/logger.js';
+import { parseExchangeConfig } from '../../exchange/config/exchange-config.js';
+import { startExchangeService, type ExchangeService } from '../../exchange/cli/exchange-command.js';
+import { decodeCredentialToken } from '../../exchange/protocol/credential-token.js';
+import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
+import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
+import { readOtlpJsonFile } from '../support/otlp-receiver.js';
+import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
+import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
+import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
+
+const AUDIENCE = 'sidegate-exchange';
+const run = randomBytes(4).toString('hex');
+const prefix = `sgs_${run}_`;
+const adminRole = `sgs_admin_${run}`;
+const reader = `sgs_reader_${run}`;
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SPAN = '00f067aa0ba902b7';
+
+let dir: string;
+let cert: TestCertificate;
+let info: PgInfo;
+let issuer: TestIssuer;
+/** The pods' issuer (the exchange fetches its keys over HTTPS only). */
+let cluster: TestIssuer;
+let exchange: ExchangeService;
+let front: http.Server;
+let frontUrl: string;
+const outcomes: (ExchangeOutcome | RevocationOutcome)[] = [];
+const logs: string[] = [];
+/** Every secret the test saw: none may appear in a log line, a span or a file of the sidecar. */
+const canaries: string[] = [];
+let traceparent: string | undefined = `00-${TRACE}-${SPAN}-01`;
+
+async function superuser<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ host: info.socketDir, port: info.port, user: 'postgres', database: info.database });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+const issuedRoles = () => superuser(async (c) => (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [prefix])).rows.map((r) => r.rolname));
+
+before(async () => {
+  info = await pgInfo();
+  dir = await mkdtemp(join(tmpdir(), 'sidegate-exsidecar-'));
+  cert = makeSelfSignedCertificate(dir);
+  const adminPassword = randomBytes(18).toString('base64url');
+  canaries.push(adminPassword);
+  await writeFile(join(dir, 'admin-password'), adminPassword, { mode: 0o600 });
+  await superuser(async (c) => {
+    await c.query(`CREATE ROLE ${adminRole} LOGIN CREATEROLE PASSWORD ${pg.escapeLiteral(adminPassword)}`);
+    await c.query(`CREATE ROLE ${reader} NOLOGIN`);
+    await c.query(`GRANT SELECT ON customers TO ${reader}`);
+  });
+  issuer = await startTestIssuer({ issuer: 'https://ci.test.sidegate' });
+  cluster = await startTestIssuer({ issuer: 'https://cluster.test.sidegate', tls: { cert: cert.cert, key: await readFile(cert.keyFile, 'utf8') } });
+  const config = parseExchangeConfig({
+    issuers: [{ issuer: cluster.issuer, audience: AUDIENCE, jwksUrl: cluster.jwksUrl, caFile: cert.certFile }],
+    targets: [
+      { name: 'pg', protocol: 'postgres', host: info.host, port: info.port, database: info.database, tls: { caFile: info.caFile, serverName: 'localhost' }, admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
+      { name: 'nogrant', protocol: 'postgres', host: info.host, port: info.port, database: info.database, tls: { caFile: info.caFile, serverName: 'localhost' }, admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
+    ],
+    grants: [{ name: 'runner-pods', issuer: cluster.issuer, subject: 'system:serviceaccount:ci:runner', target: 'pg', roles: [reader], ttl: '10m' }],
+    sweepInterval: '1h',
+  });
+  const key = await readFile(cert.keyFile, 'utf8');
+  exchange = await startExchangeService(config, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key }, onOutcome: (o) => outcomes.push(o) }, createLogger({ level: 'error', sink: () => undefined }));
+  // In front of the real exchange: adds the traceparent the exchange will send once its exchanges
+  // are spans, and remembers each issued password as a canary.
+  front = https.createServer({ cert: cert.cert, key }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const upstream = https.request(new URL(req.url!, exchange.url), { method: req.method, headers: req.headers, ca: cert.cert }, (up) => {
+        const body: Buffer[] = [];
+        up.on('data', (c: Buffer) => body.push(c));
+        up.on('end', () => {
+          const text = Buffer.concat(body).toString();
+          const issued = up.statusCode === 200 && req.url === '/v1/token' ? decodeCredentialToken((JSON.parse(text) as { access_token: string }).access_token) : undefined;
+          if (issued) canaries.push(issued.password);
+          res.writeHead(up.statusCode ?? 502, { 'content-type': 'application/json', ...(traceparent && req.url === '/v1/token' ? { traceparent } : {}) });
+          res.end(text);
+        });
+      });
+      upstream.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+  frontUrl = `https://127.0.0.1:${(front.address() as { port: number }).port}`;
+});
+
+after(async () => {
+  await new Promise((r) => front?.close(r));
+  await exchange?.close();
+  await issuer?.close();
+  await cluster?.close();
+  await superuser(async (c) => {
+    for (const role of await issuedRoles()) await c.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined);
+    await c.query(`DROP OWNED BY ${reader}`).catch(() => undefined);
+    await c.query(`DROP ROLE IF EXISTS ${reader}`);
+    await c.query(`DROP ROLE IF EXISTS ${adminRole}`);
+  }).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function sidecarWith(opts: { url: string; subject?: string; targets?: string }, name: string): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
+  const policyFile = join(dir, `${name}.yaml`);
+  await writeFile(
+    policyFile,
+    `version: 1
+identities:
+  - { name: ci, issuer: "${issuer.issuer}", audiences: [sidegate], jwksUrl: "${issuer.jwksUrl}" }
+targets:
+  - { name: pg, protocol: postgres, address: "127.0.0.1:${info.port}", database: ${info.database}, tls: { mode: verify-full, ca: ${info.caFile}, serverName: localhost }, credentials: { exchange: {} }, listen: "127.0.0.1:0" }
+  - { name: nogrant, protocol: postgres, address: "127.0.0.2:${info.port}", database: ${info.database}, tls: { mode: verify-full, ca: ${info.caFile}, serverName: localhost }, credentials: { exchange: {} }, listen: "127.0.0.1:0" }
+rules:
+  - { name: reads, identities: [ci], when: { statements: [read, session] }, action: allow }
+`,
+  );
+  const podToken = await cluster.sign({ sub: opts.subject ?? 'system:serviceaccount:ci:runner' }, { audience: AUDIENCE, expiresIn: 600 });
+  canaries.push(podToken);
+  const stateDir = join(dir, `${name}-state`);
+  const sidecar = await startSidecar({
+    policyFile,
+    stateDir,
+    broker: 'embedded',
+    exchange: { url: opts.url, token: async () => podToken, ca: Buffer.from(cert.cert) },
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+    log: createLogger({ level: 'debug', sink: (line) => logs.push(line) }),
+  });
+  return { sidecar, stateDir };
+}
+
+async function client(sidecar: RunningSidecar, target = 'pg'): Promise<pg.Client> {
+  const port = sidecar.listeners.find((l) => l.target === target)!.port;
+  const token = await issuer.sign({ sub: 'dev' });
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'ci', password: token, database: info.database, ssl: false });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+function loginError(sidecar: RunningSidecar, target: string): Promise<{ code?: string; message: string }> {
+  return client(sidecar, target).then(
+    async (c) => {
+      await c.end();
+      throw new Error('the login should have been refused');
+    },
+    (err: { code?: string; message: string }) => err,
+  );
+}
+
+test('sessions log in with the per-pod login the exchange created; one exchange serves them all', async () => {
+  const before = outcomes.length;
+  const { sidecar, stateDir } = await sidecarWith({ url: frontUrl }, 'main');
+  try {
+    const clients = await Promise.all(Array.from({ length: 5 }, () => client(sidecar)));
+    const users = await Promise.all(clients.map(async (c) => (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u));
+    const roles = await issuedRoles();
+    assert.equal(roles.length, 1, `one login for the pod: ${roles.join(',')}`);
+    assert.deepEqual(new Set(users), new Set(roles), 'every session is that login');
+    assert.equal(outcomes.slice(before).filter((o) => o.kind === 'exchange').length, 1, 'five concurrent sessions, one exchange');
+    const rows = await clients[0]!.query('SELECT count(*)::int AS n FROM customers');
+    assert.ok((rows.rows[0] as { n: number }).n > 0, 'the template role\'s grants apply');
+    await Promise.all(clients.map((c) => c.end()));
+    await sidecar.audit.flush();
+    const spans = readOtlpJsonFile(join(stateDir, 'audit.otlp.jsonl'));
+    const sessions = spans.filter((s) => s.attributes['sidegate.credential.login'] !== undefined);
+    assert.equal(sessions.length, 5);
+    for (const s of sessions) {
+      assert.equal(s.attributes['sidegate.credential.login'], roles[0]);
+      assert.equal(s.attributes['sidegate.credential.source'], 'exchange');
+      assert.deepEqual(s.links?.map((l) => [l.traceId, l.spanId]), [[TRACE, SPAN]], 'linked to the exchange span');
+    }
+  } finally {
+    await sidecar.stop(1000);
+  }
+  assert.deepEqual(await issuedRoles(), [], 'stopping the sidecar revoked the login');
+  assert.ok(outcomes.some((o) => o.kind === 'revocation'), 'by POST /v1/revoke');
+});
+
+test('without a traceparent the login is still named and no link is made', async () => {
+  traceparent = undefined;
+  const { sidecar, stateDir } = await sidecarWith({ url: frontUrl }, 'untraced');
+  try {
+    const c = await client(sidecar);
+    await c.query('SELECT 1');
+    await c.end();
+    await sidecar.audit.flush();
+    const session = readOtlpJsonFile(join(stateDir, 'audit.otlp.jsonl')).find((s) => s.attributes['sidegate.credential.login'] !== undefined)!;
+    assert.match(String(session.attributes['sidegate.credential.login']), new RegExp(`^${prefix}`));
+    assert.equal(session.links, undefined);
+  } finally {
+    traceparent = `00-${TRACE}-${SPAN}-01`;
+    await sidecar.stop(1000);
+  }
+});
+
+test('refused or unreachable: the client gets a PostgreSQL error naming why; nothing reaches the target', async () => {
+  const { sidecar } = await sidecarWith({ url: frontUrl, subject: 'system:serviceaccount:other:thief' }, 'refused');
+  try {
+    const refused = await loginError(sidecar, 'pg');
+    assert.equal(refused.code, '28000');
+    assert.match(refused.message, /token exchange refused a credential for target "pg": invalid_target/);
+    const nogrant = await loginError(sidecar, 'nogrant');
+    assert.equal(nogrant.code, '28000');
+    assert.deepEqual(await issuedRoles(), []);
+  } finally {
+    await sidecar.stop(1000);
+  }
+  const { sidecar: down } = await sidecarWith({ url: 'https://127.0.0.1:1' }, 'down');
+  try {
+    const unreachable = await loginError(down, 'pg');
+    assert.equal(unreachable.code, '08001');
+    assert.match(unreachable.message, /token exchange at https:\/\/127\.0\.0\.1:1 cannot be reached \(ECONNREFUSED\)/);
+  } finally {
+    await down.stop(1000);
+  }
+});
+
+test('no token, password or admin secret in any log line, span or state file', async () => {
+  assert.ok(canaries.length >= 4);
+  const texts = [...logs];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && entry.parentPath.includes('-state')) texts.push(await readFile(join(entry.parentPath, entry.name), 'utf8').catch(() => ''));
+  }
+  for (const canary of canaries) for (const text of texts) assert.ok(!text.includes(canary), 'a secret was written out');
+  assert.ok(logs.some((l) => l.includes('credential obtained by token exchange')));
+});
