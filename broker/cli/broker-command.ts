@@ -61,6 +61,11 @@ function secretFile(path: string, what: string): Promise<string> {
 }
 
 /** Session secrets: one per line (the first seals, all open), each at least 32 bytes. */
+/** An issuer's claim prefixes, only those configured. */
+function prefixesOf(i: { usernamePrefix?: string | undefined; groupsPrefix?: string | undefined }): { usernamePrefix?: string; groupsPrefix?: string } {
+  return { ...(i.usernamePrefix !== undefined ? { usernamePrefix: i.usernamePrefix } : {}), ...(i.groupsPrefix !== undefined ? { groupsPrefix: i.groupsPrefix } : {}) };
+}
+
 async function sessionSecrets(path: string): Promise<Buffer[]> {
   const lines = (await secretFile(path, 'session secret')).split('\n').map((l) => l.trim()).filter(Boolean);
   const secrets = lines.map((l) => Buffer.from(l, 'utf8'));
@@ -121,6 +126,7 @@ export async function startBrokerService(
           groupsClaim: i.groupsClaim,
           usernameClaim: i.usernameClaim,
           ...(i.caFile ? { caFile: i.caFile } : {}),
+          ...prefixesOf(i),
         })),
       )
     : undefined;
@@ -136,6 +142,7 @@ export async function startBrokerService(
         groupsClaim: page.groupsClaim,
         usernameClaim: page.usernameClaim,
         ...(page.caFile ? { caFile: page.caFile } : {}),
+        ...prefixesOf(page),
         sessionSecrets: await sessionSecrets(config.session.secretFile),
       }
     : undefined;
@@ -149,6 +156,7 @@ export async function startBrokerService(
     maxPending: config.maxPending,
     maxTimeoutMs: config.maxTimeout,
     superApprovers: config.approvers.superApprovers,
+    usernamePrefixes: Object.fromEntries(oidc.map((i) => [i.issuer, i.usernamePrefix ?? ''])),
     evidence: new AuditedTransitions(audit, log),
   }).catch(async (err: unknown) => {
     await notifier.close();
@@ -167,6 +175,7 @@ export async function startBrokerService(
       callers: { ...(requesters ? { requesters } : {}), ...(approvers ? { approvers } : {}) },
       ...(requesterToken ? { requesterToken } : {}),
       notifier,
+      superApprovers: config.approvers.superApprovers,
       ...(web ? { web } : {}),
     });
     return {

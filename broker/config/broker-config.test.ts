@@ -30,9 +30,13 @@ approvers:
       clientSecretFile: /secrets/oidc-0/client-secret
       groupsClaim: roles
       scopes: [roles, offline_access]
+      usernamePrefix: "corp:"
+      groupsPrefix: "corp:"
     - issuer: https://gitlab.example.com
       clientId: sidegate-web
       cliClientId: sidegate-cli
+      usernamePrefix: "gitlab:"
+      groupsPrefix: "gitlab-group:"
   superApprovers: [{ issuer: https://login.example.com, subject: 0a1b-alice }]
 notifications:
   slack: { webhookUrlFile: /secrets/slack/webhook-url }
@@ -66,8 +70,8 @@ test('a full document: postgres, cluster requesters with their defaults, two OID
   assert.deepEqual(config.store, { kind: 'postgres', connectionFile: '/secrets/store/connection-string', caFile: '/secrets/store-ca/ca.crt', maxConnections: 20 });
   assert.deepEqual(config.requesters.kubernetes, { issuer: 'https://kubernetes.default.svc.cluster.local', audience: 'sidegate-broker', discovery: true });
   assert.deepEqual(config.approvers.oidc, [
-    { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', groupsClaim: 'roles', usernameClaim: 'preferred_username', scopes: ['roles', 'offline_access'] },
-    { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username', scopes: ['groups'] },
+    { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', groupsClaim: 'roles', usernameClaim: 'preferred_username', scopes: ['roles', 'offline_access'], usernamePrefix: 'corp:', groupsPrefix: 'corp:' },
+    { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username', scopes: ['groups'], usernamePrefix: 'gitlab:', groupsPrefix: 'gitlab-group:' },
   ]);
   assert.deepEqual(config.approvers.superApprovers, [{ issuer: 'https://login.example.com', subject: '0a1b-alice' }]);
   assert.deepEqual(config.notifications, {
@@ -131,6 +135,15 @@ test('mistakes fail with the field named', () => {
     // Either issuer could put "alice" in a token: with two, a name alone would let one vouch for the other's users.
     ['a super-approver by name with two issuers', replace('superApprovers: [{ issuer: https://login.example.com, subject: 0a1b-alice }]', 'superApprovers: [alice]'), /approvers\.superApprovers\.0: with several OIDC issuers a super-approver is named by \{ issuer, subject \}/],
     ['a super-approver of an unknown issuer', replace('subject: 0a1b-alice', 'subject: 0a1b-alice }, { issuer: https://evil.example, subject: x'), /approvers\.superApprovers\.1\.issuer: not one of approvers\.oidc/],
+    // Two issuers, unscoped: either could mint the names and groups policies use. Fail closed.
+    ['two issuers, the first without a username prefix', replace('      usernamePrefix: "corp:"\n', ''), /approvers\.oidc\.0\.usernamePrefix: required with several OIDC issuers/],
+    ['two issuers, the second without a groups prefix', replace('      groupsPrefix: "gitlab-group:"\n', ''), /approvers\.oidc\.1\.groupsPrefix: required with several OIDC issuers/],
+    ['an empty prefix', replace('usernamePrefix: "gitlab:"', 'usernamePrefix: ""'), /approvers\.oidc\.1\.usernamePrefix: 1 to 64 printable characters/],
+    ['a prefix with a space', replace('usernamePrefix: "gitlab:"', 'usernamePrefix: "git lab:"'), /approvers\.oidc\.1\.usernamePrefix: 1 to 64 printable characters/],
+    ['the same username prefix twice', replace('usernamePrefix: "gitlab:"', 'usernamePrefix: "corp:"'), /approvers\.oidc\.1\.usernamePrefix: must not begin with issuer 0's usernamePrefix/],
+    ['the same groups prefix twice', replace('groupsPrefix: "gitlab-group:"', 'groupsPrefix: "corp:"'), /approvers\.oidc\.1\.groupsPrefix: must not begin with issuer 0's groupsPrefix/],
+    // corp's user "-x:bob" would be corp-x's bob.
+    ['one prefix beginning another', replace('groupsPrefix: "gitlab-group:"', 'groupsPrefix: "corp-x:"').replace('groupsPrefix: "corp:"', 'groupsPrefix: "corp"'), /approvers\.oidc\.1\.groupsPrefix: must not begin with issuer 0's groupsPrefix/],
     ['unknown event', replace('events: [approval.decided]', 'events: [approval.expired]'), /notifications\.webhooks\.0\.events\.0/],
     ['webhook without a secret', replace('      secretFile: /secrets/webhook-0/secret\n', ''), /notifications\.webhooks\.0\.secretFile/],
     ['slack URL inline', replace('slack: { webhookUrlFile: /secrets/slack/webhook-url }', 'slack: { webhookUrl: https://hooks.slack.com/x }'), /notifications\.slack: Unrecognized key: "webhookUrl"/],
@@ -169,4 +182,16 @@ test('an error message never echoes a secret file\'s contents: it only names pat
 test('a super-approver by name is accepted with a single OIDC issuer', () => {
   const config = parseBrokerConfigYaml(`${MINIMAL}approvers:\n  oidc: [{ issuer: https://login.example.com, clientId: sidegate }]\n  superApprovers: [alice]\n`, 'broker.yaml');
   assert.deepEqual(config.approvers.superApprovers, ['alice']);
+});
+
+test('one issuer: prefixes are optional, and kept when given', () => {
+  const one = parseBrokerConfigYaml(`${MINIMAL}approvers:\n  oidc: [{ issuer: https://login.example.com, clientId: sidegate }]\n`, 'broker.yaml');
+  assert.equal(one.approvers.oidc[0]!.usernamePrefix, undefined);
+  const prefixed = parseBrokerConfigYaml(`${MINIMAL}approvers:\n  oidc: [{ issuer: https://login.example.com, clientId: sidegate, usernamePrefix: "oidc:", groupsPrefix: "oidc:" }]\n`, 'broker.yaml');
+  assert.deepEqual([prefixed.approvers.oidc[0]!.usernamePrefix, prefixed.approvers.oidc[0]!.groupsPrefix], ['oidc:', 'oidc:']);
+});
+
+test('a shorter prefix listed after the longer one it begins is refused too', () => {
+  const yaml = `${MINIMAL}approvers:\n  oidc:\n    - { issuer: https://a.example.com, clientId: a, usernamePrefix: "ab", groupsPrefix: "a:" }\n    - { issuer: https://b.example.com, clientId: b, usernamePrefix: "a", groupsPrefix: "b:" }\n`;
+  assert.throws(() => parseBrokerConfigYaml(yaml, 'broker.yaml'), /approvers\.oidc\.0\.usernamePrefix: must not begin with issuer 1's usernamePrefix/);
 });

@@ -17,6 +17,9 @@ const duration = z
   .refine((v) => (parseDuration(v) ?? 0) >= 1000, 'a duration of at least 1s such as 30s, 10m or 1h')
   .transform((v) => parseDuration(v)!);
 
+// Printable and without spaces: a prefix is part of every name a policy, a page and a span show.
+const claimPrefix = z.string().regex(/^[\x21-\x7e]{1,64}$/, '1 to 64 printable characters, no spaces');
+
 const APPROVAL_EVENT_TYPES = ['approval.created', 'approval.decided'] as const;
 
 // PGlite has one writer: one broker process over one data directory. PostgreSQL serves replicas.
@@ -72,6 +75,13 @@ const oidcApproverIssuerSchema = z.strictObject({
    */
   scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/, 'a scope token (RFC 6749 §3.3)')).max(16).default(['groups']),
   caFile: filePath.optional(),
+  /**
+   * Put before the approver's name and each group from this issuer (Kubernetes' OIDC
+   * usernamePrefix / groupsPrefix): policies then name `gitlab:alice` or `corp:dba`, which no
+   * other issuer can mint. Required, and distinct, with more than one issuer.
+   */
+  usernamePrefix: claimPrefix.optional(),
+  groupsPrefix: claimPrefix.optional(),
 });
 
 const approversSchema = z.strictObject({
@@ -88,6 +98,9 @@ const approversSchema = z.strictObject({
   superApprovers: z.array(z.union([name, z.strictObject({ issuer: httpsUrl, subject: name })])).max(256).default([]),
 })
   .superRefine((a, ctx) => {
+    if (a.oidc.length > 1) {
+      for (const key of ['usernamePrefix', 'groupsPrefix'] as const) checkPrefixesApart(a.oidc.map((o) => o[key]), key, ctx);
+    }
     const issuers = new Set(a.oidc.map((o) => o.issuer));
     a.superApprovers.forEach((s, i) => {
       if (typeof s !== 'string') {
@@ -97,6 +110,23 @@ const approversSchema = z.strictObject({
       }
     });
   });
+
+/**
+ * With several issuers, each must scope what it issues: a name or group from one must never read
+ * as another's. So every issuer has a prefix, and none begins another (`corp` and `corp-x` would
+ * let corp's user `-x:bob` pass for corp-x's `bob`), which also makes them distinct. Fail closed:
+ * the broker does not start otherwise.
+ */
+function checkPrefixesApart(prefixes: readonly (string | undefined)[], key: string, ctx: z.RefinementCtx): void {
+  prefixes.forEach((prefix, i) => {
+    if (prefix === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['oidc', i, key], message: 'required with several OIDC issuers: without it any of them could issue the names and groups policies use' });
+      return;
+    }
+    const clash = prefixes.findIndex((other, j) => j !== i && other !== undefined && (prefix.startsWith(other) && (other !== prefix || j < i)));
+    if (clash >= 0) ctx.addIssue({ code: 'custom', path: ['oidc', i, key], message: `must not begin with issuer ${clash}'s ${key}: their names could read as each other's` });
+  });
+}
 
 const notificationsSchema = z.strictObject({
   slack: z.strictObject({ webhookUrlFile: filePath }).optional(),

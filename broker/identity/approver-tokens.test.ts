@@ -80,3 +80,13 @@ test('a tampered token (groups added, signature kept) is rejected', async () => 
 test('configuration: an issuer must accept at least one client id', () => {
   assert.throws(() => new ApproverTokens([issuer({ clientIds: [] })]), /accepts no client id/);
 });
+
+test("an issuer's prefixes scope the name and groups it vouches for; issuer and subject stay as proven", async () => {
+  const tokens = new ApproverTokens([issuer({ usernamePrefix: 'corp:', groupsPrefix: 'corp-group:' })]);
+  assert.deepEqual(await tokens.verify(await provider.idTokenFor('alice')), {
+    issuer: provider.issuer,
+    subject: provider.subjectOf('alice'),
+    name: 'corp:alice',
+    groups: ['corp-group:dba', 'corp-group:oncall'],
+  });
+});

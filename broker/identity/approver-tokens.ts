@@ -9,6 +9,7 @@ import type { IssuerSpec } from '../../core/vocabulary.js';
 import { IdentityError, TokenVerifier, discoveryUrlOf, type TokenVerifierOptions, type VerifiedToken } from '../../core/tokens/index.js';
 import type { VerifiedApprover } from '../api/parties.js';
 import { claimAt } from '../../core/tokens/claim-path.js';
+import { scopedApprover } from './approver-prefixes.js';
 
 export interface ApproverIssuer {
   /** The issuer URL (`iss`); keys are found through its discovery document unless jwksUrl is set. */
@@ -24,6 +25,9 @@ export interface ApproverIssuer {
   /** PEM CA bundle for the provider's HTTPS (a private CA). */
   caFile?: string;
   clockSkewSeconds?: number;
+  /** Put before the name and each group this issuer's tokens claim (approver-prefixes.ts). */
+  usernamePrefix?: string;
+  groupsPrefix?: string;
 }
 
 const DEFAULT_NAME_CLAIMS = ['preferred_username', 'email', 'sub'];
@@ -75,11 +79,12 @@ export class ApproverTokens {
   async verify(token: string): Promise<VerifiedApprover> {
     const verified = await this.verifier.verify(token);
     const config = this.issuers.get(verified.issuer) as ApproverIssuer;
-    return {
+    const claimed = {
       issuer: verified.issuer,
       subject: verified.subject,
       name: nameOf(verified, config.usernameClaim),
       groups: groupsOf(verified, config.groupsClaim ?? 'groups'),
     };
+    return scopedApprover(claimed, config);
   }
 }

@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ApprovalRequest } from '../api/broker-api-schema.js';
+import type { VerifiedApprover } from '../api/parties.js';
 import type { ApprovalNotifier } from '../notifications/index.js';
 import { handleWebRequest } from '../web/web-handler.js';
 import type { WebDeps } from '../web/web-deps.js';
@@ -29,6 +30,7 @@ import { isApprovalId } from '../api/approval-id.js';
 import { CancelBody, ConsumeBody, CreateApprovalBody, DecideBody, MAX_BODY_BYTES, parseBoundedInt, parseStatusFilter } from '../api/broker-api-schema.js';
 import { checkBrokerTokens, type BrokerTokens } from './bearer-auth.js';
 import { HttpError, readJsonBody, sendJson } from './http-json.js';
+import { visibleApprovals, type VisibleApprovals } from './visible-approvals.js';
 
 /** One long-poll lasts at most this long; clients poll again (keeps proxies and timeouts happy). */
 export const MAX_WAIT_MS = 60_000;
@@ -68,7 +70,7 @@ export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<
   if (!sources.tokens && !sources.requesters && !sources.approvers) throw new Error('the approval broker needs a way to authenticate its callers');
   const ownStore = !opts.store;
   const store = opts.store ?? (opts.lazy ? lazyApprovalStore(() => openApprovalStore(opts.database, opts)) : await openApprovalStore(opts.database, opts));
-  const core = { store, sources, notifier: opts.notifier };
+  const core = { store, sources, notifier: opts.notifier, visible: visibleApprovals(store, opts.superApprovers) };
   // Every change the store makes is announced by the replica that made it, once: a decision, a
   // cancel, and an expiry that no call here made (a timer, a sweep).
   const notifier = opts.notifier;
@@ -113,6 +115,8 @@ export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<
 
 interface BrokerService {
   store: ApprovalStore;
+  /** What an approver may read: the requests they may decide. */
+  visible: VisibleApprovals;
   sources: BrokerCallerSources;
   notifier?: ApprovalNotifier | undefined;
   web?: WebDeps | undefined;
@@ -163,7 +167,7 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
       if (status === 'invalid') throw new HttpError(400, 'status must be one of pending, approved, denied, expired, cancelled');
       const limit = parseBoundedInt(url.searchParams.get('limit'), DEFAULT_LIST_LIMIT, 1, MAX_LIST_LIMIT);
       if (limit === undefined) throw new HttpError(400, 'limit must be a number');
-      return sendJson(res, 200, { approvals: await store.list({ status, limit }) });
+      return sendJson(res, 200, { approvals: await service.visible.list({ status, limit }, viewerOf(caller)) });
     }
     throw new HttpError(405, 'method not allowed');
   }
@@ -171,6 +175,8 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
   // Ids are checked before lookup so nothing a client invents is echoed back in an error.
   if (!isApprovalId(id)) throw new HttpError(404, 'no such approval');
   if (caller.role === 'requester' && caller.workload && !(await madeBy(store, id, caller.workload))) throw new HttpError(404, 'no such approval');
+  // An approver reads, waits on and decides only what they may decide; anything else is unknown.
+  await service.visible.check(id, viewerOf(caller));
 
   if (action === undefined && method === 'GET') return sendJson(res, 200, await store.get(id));
   if (action === 'wait' && method === 'GET') {
@@ -208,6 +214,11 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
   throw new HttpError(404, 'not found');
 }
 
+/** The verified approver a caller is, whose view is scoped; undefined for sidecars and the static admin token. */
+function viewerOf(caller: BrokerCaller): VerifiedApprover | undefined {
+  return caller.role === 'approver' ? caller.approver : undefined;
+}
+
 function need<R extends BrokerCaller['role']>(caller: BrokerCaller, wanted: R, message: string): Extract<BrokerCaller, { role: R }> {
   if (caller.role !== wanted) throw new HttpError(403, message);
   return caller as Extract<BrokerCaller, { role: R }>;
@@ -240,11 +251,14 @@ function withWorkload(request: ApprovalRequest, caller: Extract<BrokerCaller, { 
 
 /** The store as the page uses it; its decisions are announced by the store's onSettled like any. */
 function webStore(service: Omit<BrokerService, 'web'>): WebDeps['store'] {
-  const { store } = service;
+  const { store, visible } = service;
   return {
-    list: (filter) => store.list({ status: filter.status, limit: filter.limit }),
-    get: (id) => store.get(id),
-    decide: (id, verdict, approver, reason) => store.decide(id, verdict, approver, reason),
+    list: (filter, viewer) => visible.list({ status: filter.status, limit: filter.limit }, viewer),
+    get: (id, viewer) => visible.get(id, viewer),
+    decide: async (id, verdict, approver, reason) => {
+      await visible.check(id, approver);
+      return store.decide(id, verdict, approver, reason);
+    },
   };
 }
 /** The first validation problem as "path: message" — names a field, never echoes its value. */

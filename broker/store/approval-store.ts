@@ -4,7 +4,7 @@
 // answer with them directly; their messages are safe to show to a client.
 import type { ApprovalRecord, ApprovalRequest, ApprovalStatus, ApprovalVote } from '../api/broker-api-schema.js';
 import type { VerifiedApprover } from '../api/parties.js';
-import type { SuperApprover, Verdict } from './decision-rules.js';
+import type { SuperApprover, UsernamePrefixes, Verdict } from './decision-rules.js';
 
 export class ApprovalError extends Error {
   constructor(
@@ -25,6 +25,8 @@ export interface ApprovalStoreOptions {
   maxTimeoutMs?: number;
   /** Approvers (names or issuer+subject identities) that may decide any request, listed or not (never their own). */
   superApprovers?: readonly SuperApprover[];
+  /** Per issuer, the prefix on its approvers' names: the requester's actor is refused bare too. */
+  usernamePrefixes?: UsernamePrefixes;
   /** Where every transition out of pending, and every vote, is recorded before it commits. */
   evidence?: TransitionEvidence;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { judgeVote, superApprovers, type CastVote, type VotedRequest } from './decision-rules.js';
+import { judgeVote, maySee, superApprovers, type CastVote, type VotedRequest } from './decision-rules.js';
 import type { VerifiedApprover } from '../api/parties.js';
 
 const IDP = 'https://idp.example';
@@ -66,4 +66,27 @@ test('a super-approver named by identity is that identity only: the same name fr
   const impostor = judgeVote(r, { ...who('boss', [], 'https://other-idp.example'), subject: 'sub-boss' }, 'approved', boss);
   assert.deepEqual(impostor.accepted, false, 'same subject at another issuer');
   assert.equal(judgeVote(r, { ...who('boss'), subject: 'sub-mallory' }, 'approved', boss).accepted, false, 'same name, another subject');
+});
+
+test("an issuer's username prefix never hides the CI actor or the requester's names: the bare claim is compared too", () => {
+  const prefixes = { [IDP]: 'corp:' };
+  const r = request({ approvers: ['corp:mallory', 'corp:ci-bot'] });
+  const actor = judgeVote(r, who('corp:mallory'), 'approved', none, prefixes);
+  assert.deepEqual(actor, { accepted: false, status: 403, message: '"corp:mallory" cannot decide this request: it is the CI actor who started the run' });
+  const identity = judgeVote(r, who('corp:CI-BOT'), 'approved', none, prefixes);
+  assert.equal(!identity.accepted && identity.message, `"corp:CI-BOT" cannot decide this request: it is one of the requester's identities`);
+  // Without knowing the prefix the bare claim is not recovered: the broker passes its issuers' prefixes.
+  assert.equal(judgeVote(r, who('corp:mallory'), 'approved', none).accepted, true);
+  // Another issuer's prefix is not stripped from this issuer's names.
+  assert.equal(judgeVote(request({ approvers: ['corp:mallory'] }), who('corp:mallory', [], 'https://other.example'), 'approved', none, prefixes).accepted, true);
+});
+
+test('who may see a request is who may decide it by the rule; the actor is not let in for being the actor', () => {
+  const requirement = { approvers: ['alice'], groups: ['dba'], threshold: 1 };
+  assert.equal(maySee(requirement, who('alice'), none), true);
+  assert.equal(maySee(requirement, who('bob', ['dba']), none), true);
+  assert.equal(maySee(requirement, who('carol', ['dev']), none), false);
+  assert.equal(maySee(requirement, who('Mallory'), none), false, 'the actor, named nowhere');
+  assert.equal(maySee(requirement, who('boss'), superApprovers(['boss'])), true);
+  assert.equal(maySee({ approvers: [], groups: [], threshold: 1 }, who('anyone'), none), true);
 });

@@ -42,8 +42,15 @@ export function superApprovers(list: readonly SuperApprover[] = []): SuperApprov
   return { includes: (approver) => names.has(approver.name) || identities.some((id) => sameParty(id, approver)) };
 }
 
-export function judgeVote(request: VotedRequest, approver: VerifiedApprover, verdict: Verdict, superApprovers: SuperApprovers): VoteOutcome {
-  const own = ownRequestReason(request, approver);
+/**
+ * Per issuer, the prefix put before its approvers' names (broker.yaml `usernamePrefix`,
+ * approver-prefixes.ts). Votes and policies see prefixed names; the refusal of the requester's
+ * own names compares the bare claim as well, so a prefix never turns the CI actor into a stranger.
+ */
+export type UsernamePrefixes = Readonly<Record<string, string>>;
+
+export function judgeVote(request: VotedRequest, approver: VerifiedApprover, verdict: Verdict, superApprovers: SuperApprovers, usernamePrefixes: UsernamePrefixes = {}): VoteOutcome {
+  const own = ownRequestReason(request, approver, usernamePrefixes);
   if (own) return { accepted: false, status: 403, message: `"${approver.name}" cannot decide this request: ${own}` };
   if (!mayDecide(request.requirement, approver, superApprovers)) {
     return { accepted: false, status: 403, message: `"${approver.name}" is not an approver for rule "${request.rule}" (${describeRequirement(request.requirement)})` };
@@ -63,14 +70,34 @@ export function mayDecide(requirement: ApprovalRequirement, approver: VerifiedAp
   return requirement.approvers.includes(approver.name) || approver.groups.some((g) => requirement.groups.includes(g));
 }
 
+/**
+ * Who may read a request — its statement, parameters, rule and votes: those who may decide it by
+ * the rule (named, in a named group, a super-approver, or any approver when it names nobody).
+ * Statements and their parameters can be sensitive, and signing in at the provider is not a reason
+ * to read them. The requester's CI actor is not let in for being the actor: that match is a name
+ * compared across two identity systems (GitHub's `actor`, the provider's username), good enough to
+ * refuse a vote, never to grant a read; the held client already tells the actor what waits. An
+ * actor the rule names sees the request (as any eligible approver does) and still cannot decide it.
+ */
+export function maySee(requirement: ApprovalRequirement, viewer: VerifiedApprover, superApprovers: SuperApprovers): boolean {
+  return mayDecide(requirement, viewer, superApprovers);
+}
+
 /** Why `approver` is the requester in another guise, or undefined. */
-function ownRequestReason(request: VotedRequest, approver: VerifiedApprover): string | undefined {
+function ownRequestReason(request: VotedRequest, approver: VerifiedApprover, usernamePrefixes: UsernamePrefixes): string | undefined {
   if (sameParty(request.requester, approver)) return 'it is the requester';
-  const name = approver.name.toLowerCase();
-  const actor = request.requester.ci?.actor;
-  if (actor !== undefined && actor.toLowerCase() === name) return 'it is the CI actor who started the run';
-  if (request.requester.identities.some((i) => i.toLowerCase() === name)) return "it is one of the requester's identities";
+  const names = claimedNames(approver, usernamePrefixes);
+  const actor = request.requester.ci?.actor?.toLowerCase();
+  if (actor !== undefined && names.includes(actor)) return 'it is the CI actor who started the run';
+  if (request.requester.identities.some((i) => names.includes(i.toLowerCase()))) return "it is one of the requester's identities";
   return undefined;
+}
+
+/** The approver's name as voted (prefixed) and as its issuer claimed it (bare), lower-cased. */
+function claimedNames(approver: VerifiedApprover, usernamePrefixes: UsernamePrefixes): string[] {
+  const prefix = Object.hasOwn(usernamePrefixes, approver.issuer) ? usernamePrefixes[approver.issuer]! : '';
+  const bare = prefix !== '' && approver.name.startsWith(prefix) ? approver.name.slice(prefix.length) : approver.name;
+  return [approver.name.toLowerCase(), bare.toLowerCase()];
 }
 
 function sameParty(a: { issuer: string; subject: string }, b: { issuer: string; subject: string }): boolean {

@@ -176,7 +176,7 @@ export class SqlApprovalStore implements ApprovalStore {
         return row;
       }
       const r = recordOf(row);
-      const judged = judgeVote({ rule: r.rule, requirement: r, requester: r.requester, votes: r.votes }, approver, verdict, this.superApprovers);
+      const judged = judgeVote({ rule: r.rule, requirement: r, requester: r.requester, votes: r.votes }, approver, verdict, this.superApprovers, this.opts.usernamePrefixes);
       if (!judged.accepted) return { error: new ApprovalError(judged.status, judged.message) };
       await tx.query(
         `INSERT INTO sidegate_approval_votes (request_id, approver_issuer, approver_subject, approver_name, approver_groups, verdict, reason, cast_at)

@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as client from 'openid-client';
 import { approverFromClaims } from './approver-claims.js';
+import { scopedApprover } from '../identity/approver-prefixes.js';
 import { ApproverSessions, type SessionRevocations } from './approver-session.js';
 import { LoginStates, type PendingLogin } from './login-state.js';
 import { caBundleFile, providerFetch } from './provider-fetch.js';
@@ -48,6 +49,9 @@ export interface OidcLoginOptions {
   caFile?: string;
   /** Claim naming the approver, as for the CLI's tokens (approver-tokens.ts). Default preferred_username, email, sub. */
   usernameClaim?: string;
+  /** Put before the approver's name and groups, as for the CLI's tokens (approver-prefixes.ts). */
+  usernamePrefix?: string;
+  groupsPrefix?: string;
   /** Accept an http:// issuer (tests and local mode only). */
   allowInsecureIssuer?: boolean;
 }
@@ -119,8 +123,9 @@ export function createOidcLogin(opts: OidcLoginOptions): OidcLogin {
       } catch (err) {
         return refuse(res, 401, `The sign-in failed${providerErrorCode(err)}.`);
       }
-      const approver = claims && approverFromClaims(claims, groupsClaim, usernameClaim);
-      if (!approver) return refuse(res, 401, `The sign-in provider did not say who you are (no issuer, subject or ${usernameClaim ?? 'name'}).`);
+      const claimed = claims && approverFromClaims(claims, groupsClaim, usernameClaim);
+      if (!claimed) return refuse(res, 401, `The sign-in provider did not say who you are (no issuer, subject or ${usernameClaim ?? 'name'}).`);
+      const approver = scopedApprover(claimed, opts);
       // A fresh session id at every sign-in: a session planted before login is never promoted, and
       // the one it replaces is signed out.
       await sessions.end(req, res);

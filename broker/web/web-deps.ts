@@ -38,8 +38,10 @@ export interface ApprovalListFilter {
  * own request"); any other error is shown as "internal error".
  */
 export interface WebStore {
-  list(filter: ApprovalListFilter): Promise<ShownApproval[]>;
-  get(id: string): Promise<ShownApproval>;
+  /** What `viewer` may see: the requests they may decide (broker/server/visible-approvals.ts). */
+  list(filter: ApprovalListFilter, viewer: VerifiedApprover): Promise<ShownApproval[]>;
+  /** Rejects with 404, as for an unknown id, when `viewer` may not see it. */
+  get(id: string, viewer: VerifiedApprover): Promise<ShownApproval>;
   decide(id: string, verdict: 'approved' | 'denied', approver: VerifiedApprover, reason: string): Promise<ShownApproval>;
 }
 

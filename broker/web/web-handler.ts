@@ -72,8 +72,8 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: WebDeps, s
     if (!only(method, 'GET', res)) return;
     if (!session) return redirect(res, loginPath(url));
     const [pending, recent] = await Promise.all([
-      deps.store.list({ status: 'pending', limit: PENDING_SHOWN }),
-      deps.store.list({ status: 'decided', limit: RECENT_SHOWN }),
+      deps.store.list({ status: 'pending', limit: PENDING_SHOWN }, session.approver),
+      deps.store.list({ status: 'decided', limit: RECENT_SHOWN }, session.approver),
     ]);
     return sendHtml(res, 200, renderPage({ title: 'Requests', session, body: renderApprovalList({ pending, recent, now: Date.now() }) }));
   }
@@ -88,7 +88,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: WebDeps, s
     if (!only(method, 'GET', res)) return;
     if (!session) return redirect(res, loginPath(url));
     const done = DONE_NOTICES[url.searchParams.get('done') ?? ''];
-    return showDetail(res, 200, deps, { record: await deps.store.get(id), now: Date.now(), session, notice: done ? { kind: 'ok', text: done } : undefined });
+    return showDetail(res, 200, deps, { record: await deps.store.get(id, session.approver), now: Date.now(), session, notice: done ? { kind: 'ok', text: done } : undefined });
   }
 
   if (!only(method, 'POST', res)) return;
@@ -98,13 +98,13 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: WebDeps, s
   if (verdict !== 'approved' && verdict !== 'denied') throw new HttpError(400, 'Choose approve or deny.');
   const reason = (form.get('reason') ?? '').trim();
   const refusal = reasonRefusal(reason);
-  if (refusal) return showDetail(res, 400, deps, { record: await deps.store.get(id), now: Date.now(), session, notice: { kind: 'error', text: refusal }, reason });
+  if (refusal) return showDetail(res, 400, deps, { record: await deps.store.get(id, session.approver), now: Date.now(), session, notice: { kind: 'error', text: refusal }, reason });
   try {
     await deps.store.decide(id, verdict, session.approver, reason);
   } catch (err) {
     const { status, message } = shownError(err);
     // The refusal is shown on the request itself, with what the approver typed kept.
-    return showDetail(res, status, deps, { record: await deps.store.get(id), now: Date.now(), session, notice: { kind: 'error', text: message }, reason });
+    return showDetail(res, status, deps, { record: await deps.store.get(id, session.approver), now: Date.now(), session, notice: { kind: 'error', text: message }, reason });
   }
   return redirect(res, `/approvals/${encodeURIComponent(id)}?done=${verdict}`);
 }

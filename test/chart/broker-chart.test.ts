@@ -34,6 +34,11 @@ const everything = [
   'broker.config.approvers.oidc[1].issuer=https://gitlab.example.com',
   'broker.config.approvers.oidc[1].clientId=sidegate-web',
   'broker.config.approvers.oidc[1].cliClientId=sidegate-cli',
+  // Two issuers: each scopes the names and groups it vouches for.
+  'broker.config.approvers.oidc[0].usernamePrefix=corp:',
+  'broker.config.approvers.oidc[0].groupsPrefix=corp:',
+  'broker.config.approvers.oidc[1].usernamePrefix=gitlab:',
+  'broker.config.approvers.oidc[1].groupsPrefix=gitlab:',
   // Two issuers: a super-approver is an identity, never a name either issuer could give anyone.
   'broker.config.approvers.superApprovers[0].issuer=https://login.example.com',
   'broker.config.approvers.superApprovers[0].subject=alice-0a1b',
@@ -205,8 +210,8 @@ test('broker.yaml: accepted by the broker\'s own parser, every key set from valu
   assert.deepEqual(config.requesters, { kubernetes: { issuer: 'https://kubernetes.default.svc.cluster.local', audience: 'sidegate-broker', discovery: true } });
   assert.deepEqual(config.approvers, {
     oidc: [
-      { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', caFile: '/secrets/oidc-0-ca/ca.crt', groupsClaim: 'roles', usernameClaim: 'preferred_username', scopes: ['groups'] },
-      { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username', scopes: ['groups'] },
+      { issuer: 'https://login.example.com', clientId: 'sidegate', clientSecretFile: '/secrets/oidc-0/client-secret', caFile: '/secrets/oidc-0-ca/ca.crt', groupsClaim: 'roles', usernameClaim: 'preferred_username', scopes: ['groups'], usernamePrefix: 'corp:', groupsPrefix: 'corp:' },
+      { issuer: 'https://gitlab.example.com', clientId: 'sidegate-web', cliClientId: 'sidegate-cli', groupsClaim: 'groups', usernameClaim: 'preferred_username', scopes: ['groups'], usernamePrefix: 'gitlab:', groupsPrefix: 'gitlab:' },
     ],
     superApprovers: [
       { issuer: 'https://login.example.com', subject: 'alice-0a1b' },
@@ -425,6 +430,9 @@ test('values.schema.json rejects bad broker values before anything renders', () 
     [['broker.config.maxTimeout=forever'], /maxTimeout/],
     [['broker.config.notifications.webhooks[0].url=https://h', 'broker.config.notifications.webhooks[0].existingSecret=s', 'broker.config.notifications.webhooks[0].key=k', 'broker.config.notifications.webhooks[0].events={approval.expired}'], /events/],
     [['broker.config.approvers.oidc[0].issuer=https://login.example.com'], /clientId/],
+    // Two issuers unscoped: refused at render, before a broker that would refuse to start.
+    [['broker.config.approvers.oidc[0].issuer=https://a.example.com', 'broker.config.approvers.oidc[0].clientId=a', 'broker.config.approvers.oidc[1].issuer=https://b.example.com', 'broker.config.approvers.oidc[1].clientId=b', 'broker.config.approvers.oidc[1].usernamePrefix=b:', 'broker.config.approvers.oidc[1].groupsPrefix=b:'], /usernamePrefix/],
+    [['broker.config.approvers.oidc[0].issuer=https://a.example.com', 'broker.config.approvers.oidc[0].clientId=a', 'broker.config.approvers.oidc[0].usernamePrefix=a b'], /usernamePrefix/],
     [['broker.store.postgres.existingSecret=Not_A_Name'], /existingSecret/],
     [['broker.podDisruptionBudget.enabled=maybe'], /enabled/],
     [['broker.replica=3'], /replica/],

@@ -157,7 +157,8 @@ test('who may decide: verified approvers of the group, two distinct ones, never 
   const votes = first.json['votes'] as { approver: { name: string; issuer: string; subject: string } }[];
   assert.deepEqual(votes.map((v) => [v.approver.name, v.approver.issuer, v.approver.subject]), [['alice', idp.issuer, idp.subjectOf('alice')]]);
   assert.equal((await call('POST', `/v1/approvals/${id}/approve`, await idp.idTokenFor('alice'), {})).status, 409, 'one approver, one vote');
-  assert.equal((await call('POST', `/v1/approvals/${id}/approve`, await idp.idTokenFor('carol'), {})).status, 403, 'not in an approver group');
+  // Not in an approver group: not shown either, so answered as an unknown request.
+  assert.equal((await call('POST', `/v1/approvals/${id}/approve`, await idp.idTokenFor('carol'), {})).status, 404, 'not in an approver group');
   assert.equal((await call('POST', `/v1/approvals/${id}/approve`, await idp.idTokenFor('octocat'), {})).status, 403, "the run's own actor");
   assert.equal((await call('POST', `/v1/approvals/${id}/approve`, await podToken(), {})).status, 403, 'a sidecar cannot decide');
   const second = await call('POST', `/v1/approvals/${id}/approve`, await idp.idTokenFor('bob'), { reason: 'looks right' });

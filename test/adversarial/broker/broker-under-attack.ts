@@ -24,6 +24,9 @@ import { createScratchDatabase, type ScratchDatabase } from '../../support/scrat
 import { BrokerPageBrowser } from '../../support/broker-page-browser.js';
 
 export const CLUSTER_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+/** Names and groups of the company's provider (the page's) and of the second issuer, as policies write them. */
+export const CORP = 'corp:';
+export const GITLAB = 'gitlab:';
 /** The second configured approver issuer's client id (its tokens' `aud`). */
 export const SECOND_CLIENT = 'sidegate-gitlab';
 const SESSION_SECRET = 'canary-session-secret-7c1e0f5a9b2d4e6f8a0b1c2d3e4f';
@@ -59,7 +62,7 @@ export interface BrokerUnderAttack {
   podToken(opts?: { pod?: string; audience?: string; expiresIn?: number; serviceAccount?: string }): Promise<string>;
   /** An ID token of the second issuer for `name` (sub `sub-<name>` unless given). */
   secondToken(claims: Record<string, unknown> & { preferred_username: string }, opts?: { audience?: string; expiresIn?: number }): Promise<string>;
-  /** A request held by the pod `pod` (default job-42), with the given overrides; its id. */
+  /** A request held by the pod `pod` (default job-42) for corp's dba group, with the given overrides; its id. */
   hold(over?: Record<string, unknown>, pod?: string): Promise<string>;
   record(id: string): Promise<ApprovalRecord>;
   /** A fresh browser, aimed at replica A (the public URL) unless told otherwise. */
@@ -139,8 +142,10 @@ export async function startBrokerUnderAttack(): Promise<BrokerUnderAttack> {
           cliClientId: idp.cliClientId,
           clientSecretFile: await file('oidc-client-secret', idp.webClient.clientSecret!),
           caFile: idp.caFile!,
+          usernamePrefix: CORP,
+          groupsPrefix: CORP,
         },
-        { issuer: second.issuer, clientId: SECOND_CLIENT, caFile: secondCa },
+        { issuer: second.issuer, clientId: SECOND_CLIENT, caFile: secondCa, usernamePrefix: GITLAB, groupsPrefix: GITLAB },
       ],
       superApprovers: [{ issuer: idp.issuer, subject: idp.subjectOf('boss') }],
     },
@@ -210,7 +215,7 @@ export async function startBrokerUnderAttack(): Promise<BrokerUnderAttack> {
       hash: `sha256:${'a'.repeat(64)}`,
       rule: 'deletes-need-approval',
       approvers: [],
-      groups: ['dba'],
+      groups: [`${CORP}dba`],
       threshold: 1,
       sessionId: 's-1',
       timeoutMs: 600_000,

@@ -34,7 +34,7 @@ test('two approvers at the threshold at once, on two replicas: each request appr
   for (const id of ids) {
     const r = await h.record(id);
     assert.equal(r.status, 'approved');
-    assert.deepEqual(r.votes.map((v) => v.approver.name).sort(), ['alice', 'bob']);
+    assert.deepEqual(r.votes.map((v) => v.approver.name).sort(), ['corp:alice', 'corp:bob']);
   }
   await h.waitForNotifications((r) => ids.every((id) => r.filter((n) => n.kind === 'webhook' && n.event === 'approval.decided' && n.body.includes(id)).length >= 1));
   await new Promise((r) => setTimeout(r, 300));

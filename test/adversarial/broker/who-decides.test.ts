@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
-import { startBrokerUnderAttack, SECOND_CLIENT, type BrokerUnderAttack } from './broker-under-attack.js';
+import { startBrokerUnderAttack, CORP, GITLAB, SECOND_CLIENT, type BrokerUnderAttack } from './broker-under-attack.js';
 
 let h: BrokerUnderAttack;
 
@@ -83,18 +83,21 @@ test("a sidecar's token cannot decide, an approver's cannot ask, cancel or consu
   assert.equal(created.status, 403);
 });
 
-test('the requester never approves its own request: its CI actor in any case, its pod, its ServiceAccount', async () => {
-  const id = await h.hold();
-  // OctoCat at the company's provider is the GitHub actor octocat who started the run.
-  await refused(id, 403, async () => approve(id, h.rememberToken(await h.idp.idTokenFor('OctoCat'))), 'the CI actor, other case');
+test('the requester never approves its own request: its CI actor in any case, its pod, its ServiceAccount — whatever the issuer\'s prefix', async () => {
+  // Both issuers' dba may decide, so every refusal below is the own-request rule, not visibility.
+  const id = await h.hold({ groups: [`${CORP}dba`, `${GITLAB}dba`] });
+  // OctoCat at the company's provider (corp:OctoCat) is the GitHub actor octocat who started the run.
+  assert.match(await refused(id, 403, async () => approve(id, h.rememberToken(await h.idp.idTokenFor('OctoCat'))), 'the CI actor, other case, prefixed'), /CI actor/);
   await refused(id, 403, async () => approve(id, h.rememberToken(await h.idp.idTokenFor('ci/runner'))), "the pod's ServiceAccount as a name");
   for (const name of ['pod:ci/job-42', 'system:serviceaccount:ci:runner', 'OCTOCAT']) {
-    await refused(id, 403, () => h.secondToken({ preferred_username: name, groups: ['dba'] }).then((t) => approve(id, t)), `named ${name}`);
+    await refused(id, 403, () => h.secondToken({ preferred_username: name, groups: ['dba'] }).then((t) => approve(id, t)), `named ${name} (${GITLAB}${name})`);
   }
+  // The actor's prefixed name itself, as a bare claim of the other issuer, is refused too.
+  await refused(id, 403, () => h.secondToken({ preferred_username: 'octocat', groups: ['dba'] }).then((t) => approve(id, t)), 'gitlab:octocat');
 });
 
 test('one person, one vote: twice with one token, again with a new token, under a second name with the same subject', async () => {
-  const id = await h.hold({ threshold: 2 });
+  const id = await h.hold({ threshold: 2, groups: [`${CORP}dba`, `${GITLAB}dba`] });
   const first = await approve(id, h.rememberToken(await h.idp.idTokenFor('alice')));
   assert.equal(first.status, 200, first.text);
   await refused(id, 409, async () => approve(id, h.rememberToken(await h.idp.idTokenFor('alice'))), 'alice again');
@@ -109,18 +112,35 @@ test('a name in the body is ignored: the token says who votes', async () => {
   const voted = await approve(id, h.rememberToken(await h.idp.idTokenFor('bob')), { approver: 'alice', reason: 'as alice' });
   assert.equal(voted.status, 200);
   const record = await h.record(id);
-  assert.deepEqual(record.votes.map((v) => [v.approver.name, v.approver.issuer, v.approver.subject]), [['bob', h.idp.issuer, h.idp.subjectOf('bob')]]);
+  assert.deepEqual(record.votes.map((v) => [v.approver.name, v.approver.issuer, v.approver.subject]), [[`${CORP}bob`, h.idp.issuer, h.idp.subjectOf('bob')]]);
 });
 
 test("a super-approver is an identity: the same name from the other issuer, with no group, is nobody", async () => {
-  const id = await h.hold({ groups: ['dba'] });
-  await refused(id, 403, () => h.secondToken({ preferred_username: 'boss', groups: [] }).then((t) => approve(id, t)), 'boss at the second issuer');
+  const id = await h.hold();
+  // Nobody it may decide: it is not shown either, and answers as an unknown id would.
+  await refused(id, 404, () => h.secondToken({ preferred_username: 'boss', groups: [] }).then((t) => approve(id, t)), 'boss at the second issuer');
   const real = await approve(id, h.rememberToken(await h.idp.idTokenFor('boss')));
   assert.equal(real.status, 200, real.text);
   assert.equal((await h.record(id)).status, 'approved');
 });
 
-test('a policy name or group claimed at the second issuer counts as the first issuer\'s approver', { todo: 'policies name approvers and groups without an issuer: with two OIDC issuers either can issue them (reported to the lead)' }, async () => {
-  const id = await h.hold({ groups: ['dba'] });
-  await refused(id, 403, () => h.secondToken({ preferred_username: 'mallory', groups: ['dba'] }).then((t) => approve(id, t)), 'dba claimed at the second issuer');
+test("a policy name or group claimed at the second issuer is not the first issuer's: each issuer's claims carry its prefix", async () => {
+  const id = await h.hold({ approvers: [`${CORP}alice`], groups: [`${CORP}dba`] });
+  const mallory = (claims: { preferred_username: string; groups: string[] }) => () => h.secondToken(claims).then((t) => approve(id, t));
+  // Hidden from them (404, as an unknown id): they may decide nothing here.
+  await refused(id, 404, mallory({ preferred_username: 'mallory', groups: ['dba'] }), 'dba claimed at the second issuer');
+  await refused(id, 404, mallory({ preferred_username: 'mallory', groups: [`${CORP}dba`] }), 'corp:dba claimed at the second issuer');
+  await refused(id, 404, mallory({ preferred_username: 'alice', groups: [] }), 'alice claimed at the second issuer');
+  await refused(id, 404, mallory({ preferred_username: `${CORP}alice`, groups: [] }), 'corp:alice claimed at the second issuer');
+  // The second issuer's own dba, named by the policy, may.
+  const other = await h.hold({ groups: [`${GITLAB}dba`] });
+  const gitlab = await approve(other, await h.secondToken({ preferred_username: 'gina', groups: ['dba'] }));
+  assert.equal(gitlab.status, 200, gitlab.text);
+  // The first issuer's alice may, recorded under the name policies use.
+  const alice = await approve(id, h.rememberToken(await h.idp.idTokenFor('alice')));
+  assert.equal(alice.status, 200, alice.text);
+  const record = await h.record(id);
+  assert.equal(record.status, 'approved');
+  assert.deepEqual(record.votes.map((v) => [v.approver.name, v.approver.groups]), [[`${CORP}alice`, [`${CORP}dba`]]]);
+  assert.equal(record.decidedBy, `${CORP}alice`);
 });
