@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import type { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
-import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
+import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 import { readSecretFile } from '../../core/config/secret-file.js';
 import { loadBrokerConfigFile, type BrokerConfig } from '../config/broker-config.js';
@@ -41,17 +41,7 @@ options:
   -h, --help                       this text
 `;
 
-const BROKER_SPEC = {
-  name: 'sidegate broker',
-  usage: BROKER_USAGE,
-  options: {
-    config: { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    host: { type: 'string', default: '0.0.0.0' },
-    port: { type: 'string', default: '8443' },
-  },
-} as const;
+const BROKER_SPEC = { name: 'sidegate broker', usage: BROKER_USAGE } as const;
 
 /** Secrets are short: a token, a password, a connection string, a few session keys. */
 const MAX_SECRET_FILE_BYTES = 16 * 1024;
@@ -197,21 +187,12 @@ export async function startBrokerService(
 
 /** Parses arguments and starts the broker; exit-code problems come back as numbers. */
 export async function startBrokerFromArgs(argv: string[], io: BrokerCommandIo): Promise<ApprovalBroker | number> {
-  const parsed = parseCommandLine(argv, BROKER_SPEC, io);
-  if (typeof parsed === 'number') return parsed;
-  const { values } = parsed;
-  if (!values.config) return usageError(BROKER_SPEC, '--config is required', io);
-  if (!values['tls-cert'] || !values['tls-key']) return usageError(BROKER_SPEC, '--tls-cert and --tls-key are required (approvers and sidecars reach the broker over HTTPS only)', io);
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    io.stderr.write(`sidegate broker: --port must be a TCP port, got "${values.port}"\n`);
-    return 2;
-  }
+  const args = await readHttpsServiceArgs(argv, BROKER_SPEC, 'approvers and sidecars reach the broker over HTTPS only', io);
+  if (typeof args === 'number') return args;
   const log = io.log ?? createLogger();
   try {
-    const config = await loadBrokerConfigFile(values.config);
-    const tls = { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) };
-    const broker = await startBrokerService(config, { host: values.host, port, tls }, log, io.env ?? process.env);
+    const config = await loadBrokerConfigFile(args.configPath);
+    const broker = await startBrokerService(config, { host: args.host, port: args.port, tls: args.tls }, log, io.env ?? process.env);
     io.stdout.write(`sidegate broker: listening on ${broker.url} (store ${config.store.kind}, ${config.approvers.oidc.length} OIDC issuer(s), page ${config.publicUrl})\n`);
     return broker;
   } catch (err) {

@@ -2,13 +2,12 @@
 // exchange (RFC 8693), which turns a pod's or a CI job's token into a short-lived credential on a
 // target. Configuration problems stop startup with exit code 2: an exchange that started with a
 // misread configuration would trust the wrong issuer or grant the wrong role.
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
-import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
+import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 import { loadExchangeConfigFile, type ExchangeConfig } from '../config/exchange-config.js';
 import { AuditedOutcomes } from '../evidence/audited-outcomes.js';
@@ -43,17 +42,7 @@ options:
   -h, --help                       this text
 `;
 
-const EXCHANGE_SPEC = {
-  name: 'sidegate exchange',
-  usage: EXCHANGE_USAGE,
-  options: {
-    config: { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    host: { type: 'string', default: '0.0.0.0' },
-    port: { type: 'string', default: '8443' },
-  },
-} as const;
+const EXCHANGE_SPEC = { name: 'sidegate exchange', usage: EXCHANGE_USAGE } as const;
 
 export interface ExchangeService {
   url: string;
@@ -136,21 +125,12 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
 }
 
 export async function startExchangeFromArgs(argv: string[], io: ExchangeCommandIo): Promise<ExchangeService | number> {
-  const parsed = parseCommandLine(argv, EXCHANGE_SPEC, io);
-  if (typeof parsed === 'number') return parsed;
-  const { values } = parsed;
-  if (!values.config) return usageError(EXCHANGE_SPEC, '--config is required', io);
-  if (!values['tls-cert'] || !values['tls-key']) return usageError(EXCHANGE_SPEC, '--tls-cert and --tls-key are required (subject tokens and credentials travel over HTTPS only)', io);
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    io.stderr.write(`sidegate exchange: --port must be a TCP port, got "${values.port}"\n`);
-    return 2;
-  }
+  const args = await readHttpsServiceArgs(argv, EXCHANGE_SPEC, 'subject tokens and credentials travel over HTTPS only', io);
+  if (typeof args === 'number') return args;
   const log = io.log ?? createLogger();
   try {
-    const config = await loadExchangeConfigFile(values.config);
-    const tls = { cert: await readFile(values['tls-cert']), key: await readFile(values['tls-key']) };
-    const service = await startExchangeService(config, { host: values.host, port, tls, env: io.env ?? process.env }, log);
+    const config = await loadExchangeConfigFile(args.configPath);
+    const service = await startExchangeService(config, { host: args.host, port: args.port, tls: args.tls, env: io.env ?? process.env }, log);
     io.stdout.write(`sidegate exchange: listening on ${service.url} (${config.issuers.length} issuer(s), ${config.targets.length} target(s), ${config.grants.length} grant(s))\n`);
     return service;
   } catch (err) {
