@@ -123,6 +123,7 @@ before(async () => {
       ],
       grants: [{ name: 'ci-runners', issuer: CLUSTER_ISSUER, subject: 'system:serviceaccount:ci:runner', claims: { 'kubernetes.io.namespace': 'ci' }, target: 'shop', roles: ['shop_reader'], ttl: '1m' }],
       sweepInterval: '2s',
+      audit: { stateDir: join(dir, 'exchange-audit') },
     }),
   );
   exchange = spawnInNamespace(ns.db, [process.execPath, CLI, 'exchange', '--config', config, '--tls-cert', exchangeTls.certFile, '--tls-key', exchangeTls.keyFile, '--host', exchangeAddress, '--port', '8443']);
@@ -283,6 +284,9 @@ test('refused: a token for another audience, an expired one, an identity without
   }
   assert.deepEqual(await issuedRoles(), [killedRole], 'nothing created');
   assert.match(exchangeLog, /exchange refused/);
+  // Each refusal is evidence too: a span in the exchange's own audit trail, with the RFC's error.
+  const refusals = flattenOtlpJson(await readFile(join(dir, 'exchange-audit', 'audit.otlp.jsonl'), 'utf8')).map((x) => x.attributes['sidegate.exchange.error']);
+  for (const error of ['invalid_request', 'invalid_target']) assert.ok(refusals.includes(error), `a refusal span with ${error}: ${JSON.stringify(refusals)}`);
 });
 
 test('refused: the runner\'s client gets a PostgreSQL error saying why, nothing reaches the target', async () => {

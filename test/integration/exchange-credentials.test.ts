@@ -81,6 +81,7 @@ before(async () => {
     ],
     grants: [{ name: 'runner-pods', issuer: cluster.issuer, subject: 'system:serviceaccount:ci:runner', target: 'pg', roles: [reader], ttl: '10m' }],
     sweepInterval: '1h',
+    audit: { stateDir: join(dir, 'exchange-audit') },
   });
   const key = await readFile(cert.keyFile, 'utf8');
   exchange = await startExchangeService(config, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key }, onOutcome: (o) => outcomes.push(o) }, createLogger({ level: 'error', sink: () => undefined }));
