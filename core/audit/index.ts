@@ -24,6 +24,7 @@ export {
   type VerifyOptions,
 } from './hash-chain.js';
 export { nowUnixNano } from './span-ids.js';
+export { parseTraceparentHeader, spanContextOf, traceparentOf, type SpanContext } from './trace-context.js';
 export { DurableSpool, type SpoolBatch, type SpoolCursor } from './durable-spool.js';
 export { SpoolingSink } from './spooling-sink.js';
 export { OtlpJsonFileSink } from './otlp-json-file-sink.js';

@@ -75,14 +75,4 @@ export function expiryAttributes(target: string, dropped: DroppedCredential): Sp
   return defined({ 'sidegate.exchange.decision': 'expired', 'sidegate.target': target, 'sidegate.exchange.login': dropped.username, 'sidegate.exchange.issued_span': dropped.issuedBy });
 }
 
-/** The span a W3C traceparent names (version 00, ids not all zero), or undefined. */
-export function spanContextOf(traceparent: string | undefined): { traceId: string; spanId: string } | undefined {
-  const m = traceparent === undefined ? null : /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/.exec(traceparent);
-  if (!m || /^0+$/.test(m[1]!) || /^0+$/.test(m[2]!)) return undefined;
-  return { traceId: m[1]!, spanId: m[2]! };
-}
-
-/** The W3C traceparent naming a span (audit spans are always recorded: sampled). */
-export function traceparentOf(span: { traceId: string; spanId: string }): string {
-  return `00-${span.traceId}-${span.spanId}-01`;
-}
+export { spanContextOf, traceparentOf } from '../../core/audit/index.js';

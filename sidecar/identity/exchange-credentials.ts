@@ -10,7 +10,7 @@ import { revocationForm, tokenExchangeForm } from '../../exchange/protocol/clien
 import { readTokenAnswer } from '../../exchange/protocol/token-answer.js';
 import { CredentialError, SecretCredential, type CredentialSource } from './credential-source.js';
 import { ExchangeUnreachable, postExchangeForm } from './exchange-request.js';
-import { parseTraceparent } from './traceparent.js';
+import { parseTraceparentHeader } from '../../core/audit/index.js';
 
 export interface ExchangeCredentialsOptions {
   /** The exchange's base URL (`https://sidegate-exchange.sidegate-system.svc:8443`). */
@@ -107,7 +107,7 @@ export class ExchangeCredentials implements CredentialSource {
       throw new CredentialError('unavailable', `the token exchange at ${this.url} answered HTTP ${reply.status} without a usable credential for target "${target}"`);
     }
     const { username, password, expiresAt } = answer.credential;
-    const span = parseTraceparent(reply.traceparent);
+    const span = parseTraceparentHeader(reply.traceparent);
     this.issued = this.issued.filter((i) => i.expiresAtMs > this.now());
     this.issued.push({ target, login: username, accessToken: answer.accessToken, expiresAtMs });
     this.opts.log.info('credential obtained by token exchange', { target, login: username, expiresAt, ...(span ? { exchangeTraceId: span.traceId } : {}) });

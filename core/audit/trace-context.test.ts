@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTraceparent } from './traceparent.js';
+import { parseTraceparentHeader as parseTraceparent } from './trace-context.js';
 
 test('a traceparent names a span; anything malformed names none', () => {
   const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
