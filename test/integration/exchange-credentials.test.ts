@@ -22,6 +22,7 @@ import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar
 import { readOtlpJsonFile } from '../support/otlp-receiver.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
+import { asSuperuser } from '../support/scratch-postgres-database.js';
 import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
 
 const AUDIENCE = 'sidegate-exchange';
@@ -47,15 +48,7 @@ const logs: string[] = [];
 const canaries: string[] = [];
 let traceparent: string | undefined = `00-${TRACE}-${SPAN}-01`;
 
-async function superuser<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ host: info.socketDir, port: info.port, user: 'postgres', database: info.database });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const superuser = <T>(fn: (c: pg.Client) => Promise<T>) => asSuperuser(info, fn);
 
 const issuedRoles = () => superuser(async (c) => (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [prefix])).rows.map((r) => r.rolname));
 

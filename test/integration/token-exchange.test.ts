@@ -23,6 +23,7 @@ import { httpsRequest, type HttpsReply } from '../support/https-json-client.js';
 import { readOtlpJsonFile, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
+import { asSuperuser } from '../support/scratch-postgres-database.js';
 import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
 
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -49,15 +50,7 @@ const outcomes: (ExchangeOutcome | RevocationOutcome)[] = [];
 /** Every secret a test saw: none may appear in a log line. */
 const canaries: string[] = [];
 
-async function superuser<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ host: info.socketDir, port: info.port, user: 'postgres', database: info.database });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const superuser = <T>(fn: (c: pg.Client) => Promise<T>) => asSuperuser(info, fn);
 
 async function issuedRoles(): Promise<string[]> {
   return superuser(async (c) => (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [prefix])).rows.map((r) => r.rolname));

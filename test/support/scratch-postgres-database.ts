@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
-import { pgInfo } from './sidegate-harness.js';
+import { pgInfo, type PgInfo } from './sidegate-harness.js';
 
 export interface ScratchDatabase {
   name: string;
@@ -21,15 +21,7 @@ export interface ScratchDatabase {
 export async function createScratchDatabase(prefix = 'sidegate_scratch'): Promise<ScratchDatabase> {
   const info = await pgInfo();
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  const superuser = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
-    const c = new pg.Client({ host: info.socketDir, port: info.port, user: 'postgres', database: info.database });
-    await c.connect();
-    try {
-      return await fn(c);
-    } finally {
-      await c.end();
-    }
-  };
+  const superuser = <T>(fn: (c: pg.Client) => Promise<T>) => asSuperuser(info, fn);
   const owner = info.users.scram.user;
   await superuser((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} OWNER ${pg.escapeIdentifier(owner)}`));
   return {
@@ -49,4 +41,15 @@ export async function createScratchDatabase(prefix = 'sidegate_scratch'): Promis
       }),
     drop: () => superuser((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)).then(() => undefined),
   };
+}
+
+/** `fn` on a connection as the test cluster's superuser, over its Unix socket; closed after. */
+export async function asSuperuser<T>(info: PgInfo, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ host: info.socketDir, port: info.port, user: 'postgres', database: info.database });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
 }
