@@ -12,6 +12,7 @@ import type { CommandFacts, Decision, TargetSpec } from '../../core/vocabulary.j
 import type { Logger } from '../../core/logging/logger.js';
 import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession } from '../../core/audit/index.js';
 import { decisionAttributes, targetAttributes, type Attributes } from './audit-attributes.js';
+import { tokenCiAttributes } from '../../core/tokens/ci-attributes.js';
 import { holdCanceledMessage, holdHeartbeat, holdNotice, type CommandGate, type GateOutcome, type GateSession } from './command-gate.js';
 import { heldCommand, type HeldCommandInput } from './held-command.js';
 
@@ -96,6 +97,8 @@ export class CommandRuns<S extends RunStatement> {
    * or shape and per the decision's action and rule: the audit encodes them once, not per span.
    */
   private readonly shared = new WeakMap<object, { action: Decision['action']; rule: string; variant: string; set: AttributeSet }>();
+  /** The CI run of the session's identity, on every command span (read once per session). */
+  private ciAttributes: Attributes | undefined;
 
   constructor(
     private readonly session: RunSession,
@@ -158,6 +161,7 @@ export class CommandRuns<S extends RunStatement> {
       'sidegate.session.id': this.session.id,
       'sidegate.identity.subject': principal.subject,
       'sidegate.identity.issuer': principal.issuer,
+      ...(this.ciAttributes ??= tokenCiAttributes(principal.issuer, principal.claims)),
       'sidegate.statement.kinds': facts.kinds,
       'sidegate.statement.tables': facts.tables.map((t) => (t.schema ? `${t.schema}.${t.name}` : t.name)),
       'sidegate.statement.flags': facts.flags,
