@@ -146,7 +146,7 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 */}}
 {{- define "sidegate.injectionConfig" -}}
 {{- $injection := .Values.injection -}}
-{{- $config := omit $injection "image" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "exchangeUrl" "exchangeCaConfigMap" "exchangeTokenAudience" "otlpEndpoint" "logLevel" -}}
+{{- $config := omit $injection "image" "credentialsSecret" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "exchangeUrl" "exchangeCaConfigMap" "exchangeTokenAudience" "otlpEndpoint" "logLevel" -}}
 {{- $_ := set $config "image" (include "sidegate.sidecarImage" .) -}}
 {{- $_ := set $config "sidecarMode" (include "sidegate.sidecarMode" .) -}}
 {{- $_ := set $config "policyConfigMap" .Values.policy.configMapName -}}
@@ -159,10 +159,13 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 {{- else if $ownBroker }}{{ $_ := set $config "brokerTokenAudience" .Values.broker.config.requesters.kubernetes.audience }}{{ end -}}
 {{- with $injection.otlpEndpoint }}{{ $_ := set $config "otlpEndpoint" . }}{{ end -}}
 {{- with $injection.logLevel }}{{ $_ := set $config "logLevel" . }}{{ end -}}
+{{- /* Unset: "sidegate-credentials" while no exchange is in use (below), none with one. */ -}}
+{{- with $injection.credentialsSecret }}{{ $_ := set $config "credentialsSecret" . }}{{ end -}}
 {{- /* With exchange.enabled: exchangeUrl, exchangeCaConfigMap, exchangeTokenAudience (_exchange.tpl). */ -}}
 {{- range $key := list "exchangeUrl" "exchangeCaConfigMap" "exchangeTokenAudience" }}{{ with (get $injection $key) }}{{ $_ := set $config $key . }}{{ end }}{{ end -}}
 {{- /* merge keeps what is already set: an injection.exchange* value wins over this release's exchange. */ -}}
 {{- $config = merge $config (include "sidegate.exchangeInjection" . | fromJson) -}}
+{{- if and (not $config.credentialsSecret) (not $config.exchangeUrl) }}{{ $_ := set $config "credentialsSecret" "sidegate-credentials" }}{{ end -}}
 {{- if and $config.brokerCaConfigMap (not $config.brokerUrl) }}
 {{- fail "injection.brokerCaConfigMap is set, but no broker is: set injection.brokerUrl or broker.enabled" }}
 {{- end -}}
