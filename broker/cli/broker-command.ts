@@ -9,6 +9,7 @@ import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import type { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
+import { logOptionsUsage } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 import { readSecretFile } from '../../core/config/secret-file.js';
 import { loadBrokerConfigFile, type BrokerConfig } from '../config/broker-config.js';
@@ -29,6 +30,7 @@ export interface BrokerCommandIo {
 }
 
 export const BROKER_USAGE = `usage: sidegate broker --config FILE --tls-cert FILE --tls-key FILE [--host ADDR] [--port PORT]
+                       [--log-level LEVEL] [--log-format FORMAT]
 
 The approval broker: holds the statements sidecars ask approval for until approvers decide, on
 its web page or with \`sidegate approvals\`. HTTPS only. Configuration problems exit 2; SIGTERM or
@@ -38,7 +40,7 @@ options:
   --config FILE                    broker configuration (YAML; docs/BROKER.md)
   --tls-cert FILE --tls-key FILE   the serving certificate (required)
   --host ADDR --port PORT          where to listen (default 0.0.0.0:8443)
-  -h, --help                       this text
+${logOptionsUsage(35)}  -h, --help                       this text
 `;
 
 const BROKER_SPEC = { name: 'sidegate broker', usage: BROKER_USAGE } as const;
@@ -189,7 +191,7 @@ export async function startBrokerService(
 export async function startBrokerFromArgs(argv: string[], io: BrokerCommandIo): Promise<ApprovalBroker | number> {
   const args = await readHttpsServiceArgs(argv, BROKER_SPEC, 'approvers and sidecars reach the broker over HTTPS only', io);
   if (typeof args === 'number') return args;
-  const log = io.log ?? createLogger();
+  const log = io.log ?? createLogger(args.log);
   try {
     const config = await loadBrokerConfigFile(args.configPath);
     const broker = await startBrokerService(config, { host: args.host, port: args.port, tls: args.tls }, log, io.env ?? process.env);

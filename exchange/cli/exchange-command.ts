@@ -8,6 +8,7 @@ import type { Writable } from 'node:stream';
 import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
+import { logOptionsUsage } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 import { loadExchangeConfigFile, type ExchangeConfig } from '../config/exchange-config.js';
 import { AuditedOutcomes } from '../evidence/audited-outcomes.js';
@@ -28,6 +29,7 @@ export interface ExchangeCommandIo {
 }
 
 export const EXCHANGE_USAGE = `usage: sidegate exchange --config FILE --tls-cert FILE --tls-key FILE [--host ADDR] [--port PORT]
+                         [--log-level LEVEL] [--log-format FORMAT]
 
 The token exchange (RFC 8693): POST /v1/token turns a pod's ServiceAccount token or a CI OIDC
 token into a short-lived credential on a target, as the configuration's grants allow; POST
@@ -39,7 +41,7 @@ options:
   --config FILE                    exchange configuration (YAML; docs/TOKEN-EXCHANGE.md)
   --tls-cert FILE --tls-key FILE   the serving certificate (required)
   --host ADDR --port PORT          where to listen (default 0.0.0.0:8443)
-  -h, --help                       this text
+${logOptionsUsage(35)}  -h, --help                       this text
 `;
 
 const EXCHANGE_SPEC = { name: 'sidegate exchange', usage: EXCHANGE_USAGE } as const;
@@ -127,7 +129,7 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
 export async function startExchangeFromArgs(argv: string[], io: ExchangeCommandIo): Promise<ExchangeService | number> {
   const args = await readHttpsServiceArgs(argv, EXCHANGE_SPEC, 'subject tokens and credentials travel over HTTPS only', io);
   if (typeof args === 'number') return args;
-  const log = io.log ?? createLogger();
+  const log = io.log ?? createLogger(args.log);
   try {
     const config = await loadExchangeConfigFile(args.configPath);
     const service = await startExchangeService(config, { host: args.host, port: args.port, tls: args.tls, env: io.env ?? process.env }, log);

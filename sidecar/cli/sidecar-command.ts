@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { startSidecar } from '../runtime/sidecar-runtime.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
+import { LOG_OPTIONS, logOptionsUsage, readLogSettings } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
 export const SIDECAR_USAGE = `usage: sidegate sidecar --policy FILE [--credentials FILE] [--exchange-url URL ...] [options]
@@ -32,10 +33,10 @@ options:
   --client-tls-cert FILE --client-tls-key FILE
                              serve TLS to clients
   --inspection on|off        off: statements are not parsed (benchmarks only; default on)
-  -h, --help                 this text
+${logOptionsUsage(29)}  -h, --help                 this text
 `;
 
-export async function runSidecarCommand(args: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
+export async function runSidecarCommand(args: string[], io: { stdout: Writable; stderr: Writable; env?: NodeJS.ProcessEnv }): Promise<number> {
   const spec = {
     name: 'sidegate sidecar',
     usage: SIDECAR_USAGE,
@@ -55,6 +56,7 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
       'exchange-url': { type: 'string' },
       'exchange-token-file': { type: 'string' },
       'exchange-ca-file': { type: 'string' },
+      ...LOG_OPTIONS,
     },
   } as const;
   const parsed = parseCommandLine(args, spec, io);
@@ -72,8 +74,10 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
   if (values.inspection !== 'on' && values.inspection !== 'off') return usageError(spec, `--inspection must be on or off, got "${values.inspection}"`, io);
   if (Boolean(values['broker-url']) !== Boolean(values['broker-token-file'])) return usageError(spec, '--broker-url and --broker-token-file go together', io);
   if (Boolean(values['client-tls-cert']) !== Boolean(values['client-tls-key'])) return usageError(spec, '--client-tls-cert and --client-tls-key go together', io);
+  const logSettings = readLogSettings(values, io.env ?? process.env);
+  if ('problem' in logSettings) return usageError(spec, logSettings.problem, io);
 
-  const log = createLogger();
+  const log = createLogger(logSettings);
   const graceMs = Number(process.env['SIDEGATE_GRACE_MS'] ?? 20_000);
   const sidecar = await startSidecar({
     policyFile: values.policy,

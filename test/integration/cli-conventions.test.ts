@@ -94,3 +94,27 @@ test('--version, -V and `sidegate help COMMAND`', async () => {
   assert.match(help.stdout, /^usage: sidegate local/);
   assert.match(help.stdout, /--upstream \[TARGET=\]HOST:PORT/);
 });
+
+/** Every long-running command, with what it needs before it reads --log-level/--log-format. */
+const LONG_RUNNING: string[][] = [
+  ['local'],
+  ['sidecar', '--policy', 'p.yaml', '--credentials', 'c.yaml'],
+  ['webhook', '--tls-cert', 'c', '--tls-key', 'k'],
+  ['broker', '--config', 'b.yaml', '--tls-cert', 'c', '--tls-key', 'k'],
+  ['exchange', '--config', 'e.yaml', '--tls-cert', 'c', '--tls-key', 'k'],
+];
+
+test('every long-running command takes --log-level and --log-format, and refuses other values (exit 2)', async () => {
+  for (const command of LONG_RUNNING) {
+    const name = `sidegate ${command[0]}`;
+    const help = await sidegate(command[0]!, '--help');
+    assert.match(help.stdout, /--log-level LEVEL +debug\|info\|warn\|error/, name);
+    assert.match(help.stdout, /--log-format FORMAT +json\|pretty/, name);
+    const level = await sidegate(...command, '--log-level', 'loud');
+    assert.equal(level.code, 2, `${name}: ${level.stderr}`);
+    assert.equal(level.stderr.split('\n')[0], `${name}: --log-level must be one of debug, info, warn, error, got "loud"`);
+    const format = await run(process.execPath, [CLI, ...command], { SIDEGATE_LOG_FORMAT: 'xml' }, undefined, 30_000);
+    assert.equal(format.code, 2, `${name}: ${format.stderr}`);
+    assert.equal(format.stderr.split('\n')[0], `${name}: SIDEGATE_LOG_FORMAT must be one of json, pretty, got "xml"`);
+  }
+});
