@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import type { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
+import { logAuditHealth } from '../../core/logging/audit-health-log.js';
 import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
 import { logOptionsUsage } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
@@ -144,6 +145,7 @@ export async function startBrokerService(
   // Opened last of what can fail at start, so nothing before it needs closing.
   const audit = await brokerAuditTrail(config, env, log);
   const notifier = createApprovalNotifier(targets, log);
+  const auditHealth = logAuditHealth(audit, log);
   const stores = await openBrokerStores(database, {
     maxPending: config.maxPending,
     maxTimeoutMs: config.maxTimeout,
@@ -151,6 +153,7 @@ export async function startBrokerService(
     usernamePrefixes: Object.fromEntries(oidc.map((i) => [i.issuer, i.usernamePrefix ?? ''])),
     evidence: new AuditedTransitions(audit, log),
   }).catch(async (err: unknown) => {
+    auditHealth.stop();
     await notifier.close();
     await audit.shutdown();
     throw err;
@@ -176,11 +179,13 @@ export async function startBrokerService(
         await broker.close();
         await notifier.close();
         await stores.close();
+        auditHealth.stop();
         await audit.shutdown();
       },
     };
   } catch (err) {
     await stores.close().catch(() => undefined);
+    auditHealth.stop();
     await notifier.close();
     await audit.shutdown();
     throw err;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
+import { logAuditHealth } from '../../core/logging/audit-health-log.js';
 import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
 import { logOptionsUsage } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
@@ -95,6 +96,8 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
   const issuers: CredentialIssuer[] = [];
   const ownTrail = opts.audit === undefined ? await exchangeAuditTrail(config, opts.env ?? process.env, log) : undefined;
   const evidence = new AuditedOutcomes((opts.audit ?? ownTrail)!, log);
+  // A trail brought in is watched by whoever brought it (local mode's sidecar).
+  const auditHealth = ownTrail ? logAuditHealth(ownTrail, log) : undefined;
   try {
     for (const target of config.targets) issuers.push(await PostgresCredentialIssuer.open(target, log, opts.postgresTimeouts));
     const exchange = new TokenExchange({
@@ -116,11 +119,13 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
         await server.close();
         await sweeper.stop();
         await Promise.all(issuers.map((i) => i.close()));
+        auditHealth?.stop();
         await ownTrail?.shutdown();
       },
     };
   } catch (err) {
     await Promise.all(issuers.map((i) => i.close().catch(() => undefined)));
+    auditHealth?.stop();
     await ownTrail?.shutdown().catch(() => undefined);
     throw err;
   }

@@ -4,6 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../support/sidegate-harness.js';
 
@@ -116,5 +119,24 @@ test('every long-running command takes --log-level and --log-format, and refuses
     const format = await run(process.execPath, [CLI, ...command], { SIDEGATE_LOG_FORMAT: 'xml' }, undefined, 30_000);
     assert.equal(format.code, 2, `${name}: ${format.stderr}`);
     assert.equal(format.stderr.split('\n')[0], `${name}: SIDEGATE_LOG_FORMAT must be one of json, pretty, got "xml"`);
+  }
+});
+
+test('the sidecar logs in the format asked for: a policy it cannot read is a policy.refused line', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sidegate-cli-log-'));
+  try {
+    const args = ['sidecar', '--policy', join(dir, 'missing.yaml'), '--credentials', join(dir, 'c.yaml'), '--state-dir', join(dir, 'state')];
+    const json = await sidegate(...args);
+    assert.equal(json.code, 1, json.stderr);
+    const line = json.stderr.split('\n').find((l) => l.startsWith('{'));
+    const refused = JSON.parse(line!) as Record<string, unknown>;
+    assert.deepEqual([refused['event'], refused['level'], refused['policy']], ['policy.refused', 'error', join(dir, 'missing.yaml')]);
+    const pretty = await sidegate(...args, '--log-format', 'pretty', '--log-level', 'warn');
+    assert.equal(pretty.code, 1, pretty.stderr);
+    assert.match(pretty.stderr, /^\[\d\d:\d\d:\d\d\.\d{3}\] ERROR: policy refused \{.*"event":"policy\.refused"/m);
+    const quiet = await run(process.execPath, [CLI, ...args], { SIDEGATE_LOG_LEVEL: 'error' }, undefined, 30_000);
+    assert.match(quiet.stderr, /"event":"policy\.refused"/, 'an error is written at level error');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

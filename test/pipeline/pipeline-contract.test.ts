@@ -481,13 +481,13 @@ test('security events are log lines, and no token is ever in one', BOUNDED, asyn
   await c.until('ERR');
   await c.close();
   const text = p.logs.join('\n');
-  const lines = p.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
-  const has = (msg: string, fields: Record<string, unknown> = {}) =>
-    assert.ok(lines.some((e) => e['msg'] === msg && Object.entries(fields).every(([k, v]) => e[k] === v)), `a "${msg}" line with ${JSON.stringify(fields)}`);
-  has('login rejected');
-  has('command denied', { rule: 'never-drop' });
-  has('command held for approval');
-  has('approval denied', { approver: 'dba' });
+  const events = p.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+  const has = (event: string, fields: Record<string, unknown> = {}) =>
+    assert.ok(events.some((e) => e['event'] === event && Object.entries(fields).every(([k, v]) => e[k] === v)), `a ${event} line with ${JSON.stringify(fields)}`);
+  has('login.rejected', { msg: 'login rejected' });
+  has('command.denied', { rule: 'never-drop' });
+  has('command.held');
+  has('approval.denied', { approver: 'dba' });
   assert.doesNotMatch(text, /eyJ/, 'no token in the log');
   await p.close();
 });
