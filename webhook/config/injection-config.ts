@@ -58,6 +58,11 @@ export const injectionConfigSchema = z.strictObject({
   exchangeCaConfigMap: objectName.optional(),
   /** Audience of the third projected token, the one the sidecar exchanges for target logins. */
   exchangeTokenAudience: z.string().min(1).default('sidegate-exchange'),
+  /**
+   * Further audiences whose projected tokens only a genuine sidecar may hold (the validating
+   * check): e.g. another audience the exchange accepts for the cluster's issuer.
+   */
+  extraControlPlaneAudiences: z.array(z.string().min(1)).max(16).default([]),
   tokenExpirationSeconds: z.number().int().min(600).max(86_400).default(3600),
   otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
   /** The sidecar's log level (SIDEGATE_LOG_LEVEL); a pod's sidecar.sidegate.dev/log-level wins. Unset: info. */
@@ -79,6 +84,10 @@ export const injectionConfigSchema = z.strictObject({
   }
   if (config.exchangeCaConfigMap !== undefined && config.exchangeUrl === undefined) {
     context.addIssue({ code: 'custom', path: ['exchangeCaConfigMap'], message: 'names the exchange\'s CA, but exchangeUrl is not set' });
+  }
+  // The identity token is every injected pod's and goes to no control-plane service.
+  if (config.extraControlPlaneAudiences.includes(config.tokenAudience)) {
+    context.addIssue({ code: 'custom', path: ['extraControlPlaneAudiences'], message: `must not name tokenAudience ("${config.tokenAudience}")` });
   }
   for (const [other, audience] of [['tokenAudience', config.tokenAudience], ['brokerTokenAudience', config.brokerTokenAudience]] as const) {
     if (config.exchangeTokenAudience === audience) {
