@@ -309,3 +309,24 @@ spec:
   issuerRef:
     {{- include "sidegate.certManagerIssuerRef" $root | nindent 4 }}
 {{- end -}}
+
+{{/*
+The audiences whose tokens only the sidecar may hold, as JSON: the broker's and the exchange's
+audience as the injection configuration resolves them (its defaults when unset) and
+injection.extraControlPlaneAudiences — the list the webhook's own check reads from injection.yaml.
+*/}}
+{{- define "sidegate.controlPlaneAudiences" -}}
+{{- $config := include "sidegate.injectionConfig" . | fromYaml -}}
+{{- $audiences := list ($config.brokerTokenAudience | default "sidegate-broker") ($config.exchangeTokenAudience | default "sidegate-exchange") -}}
+{{- range $config.extraControlPlaneAudiences }}{{ $audiences = append $audiences . }}{{ end -}}
+{{- $audiences | uniq | sortAlpha | toJson -}}
+{{- end -}}
+
+{{/*
+The validating webhook's CEL matchCondition: the pod projects a ServiceAccount token for one of
+those audiences. Audiences compare as exact strings, as the API server mints them and the
+services verify them. The JSON list is a CEL list literal (toJson escapes as CEL reads).
+*/}}
+{{- define "sidegate.controlPlaneTokenCondition" -}}
+has(object.spec.volumes) && object.spec.volumes.exists(v, has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, has(s.serviceAccountToken) && has(s.serviceAccountToken.audience) && s.serviceAccountToken.audience in {{ include "sidegate.controlPlaneAudiences" . }}))
+{{- end -}}
