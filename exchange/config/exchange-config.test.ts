@@ -66,3 +66,16 @@ test('errors never echo a value', () => {
     (err: unknown) => err instanceof Error && !err.message.includes('s3cr3t'),
   );
 });
+
+test("a Kubernetes issuer's audience is never the API server's: every pod's default token carries that one", () => {
+  const k8sAudience = '  - issuer: https://kubernetes.default.svc.cluster.local\n    audience: sidegate-exchange';
+  for (const audience of ['https://kubernetes.default.svc.cluster.local', 'https://kubernetes.default.svc/', 'https://KUBERNETES.default.svc', 'kubernetes', 'api']) {
+    assert.throws(
+      () => parseExchangeConfigYaml(VALID.replace(k8sAudience, `  - issuer: https://kubernetes.default.svc.cluster.local\n    audience: "${audience}"`), 'exchange.yaml'),
+      (err: Error) => err instanceof ExchangeConfigError && /issuers\.1\.audience: the API server's own audience/.test(err.message),
+      audience,
+    );
+  }
+  // A CI issuer is not the cluster's: its audience is only checked to be a name.
+  assert.doesNotThrow(() => parseExchangeConfigYaml(VALID.replace('  - issuer: https://token.actions.githubusercontent.com\n    audience: sidegate-exchange', '  - issuer: https://token.actions.githubusercontent.com\n    audience: api'), 'exchange.yaml'));
+});

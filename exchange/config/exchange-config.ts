@@ -38,7 +38,21 @@ const issuerSchema = z
     bearerTokenFile: filePath.optional(),
     clockSkewSeconds: z.number().int().min(0).max(300).default(30),
   })
-  .refine((i) => !(i.discoveryUrl && i.jwksUrl), { path: ['jwksUrl'], message: 'either discoveryUrl or jwksUrl, not both' });
+  .refine((i) => !(i.discoveryUrl && i.jwksUrl), { path: ['jwksUrl'], message: 'either discoveryUrl or jwksUrl, not both' })
+  .refine((i) => !(i.kubernetes && isApiServerAudience(i.audience, i.issuer)), {
+    path: ['audience'],
+    message: "the API server's own audience: every pod's default token has it, so every pod could exchange; give the exchange an audience of its own (e.g. sidegate-exchange)",
+  });
+
+/**
+ * Audiences every pod's default ServiceAccount token carries: the API server's (its
+ * --api-audiences default to the issuer URL; the in-cluster names are the usual choices).
+ */
+export function isApiServerAudience(audience: string, issuer: string): boolean {
+  const normalise = (v: string) => v.trim().replace(/\/+$/, '').toLowerCase();
+  const known = [issuer, 'https://kubernetes.default.svc', 'https://kubernetes.default.svc.cluster.local', 'kubernetes.default.svc', 'kubernetes', 'api'];
+  return known.some((k) => normalise(k) === normalise(audience));
+}
 
 const postgresTargetSchema = z.strictObject({
   name: targetName,
