@@ -43,6 +43,7 @@ test('the golden directory holds every case the issue names', () => {
     'inject-label-annotation-conflict', 'namespace-disabled-pod-opts-in', 'sidecar-extras', 'sidecar-resource-annotations',
     'sidecar-invalid-annotations', 'sidecar-request-above-limit', 'extra-volume-name-collision',
     'exchange-with-ca', 'exchange-with-fallback-secret', 'escape-exchange-token-refuse',
+    'metrics-scrape-annotations', 'metrics-scrape-appended', 'metrics-scrape-pod-own',
   ]) {
     assert.ok(cases.includes(required), `missing golden case ${required}`);
   }

@@ -20,6 +20,7 @@ import {
 } from './pod-markers.js';
 import { resolveTrafficSettings } from './traffic-settings.js';
 import { resolveSidecarSettings } from './sidecar-annotations.js';
+import { scrapeAnnotations } from './scrape-annotations.js';
 
 export type { JsonPatchOperation } from './json-patch.js';
 
@@ -129,13 +130,13 @@ export function injectPod(input: InjectionInput): InjectionResult {
   } else {
     for (const volume of volumes) patch.push({ op: 'add', path: jsonPointer('spec', 'volumes') + '/-', value: volume });
   }
-  const statusValue = JSON.stringify(status);
+  const added = { [POD_STATUS_ANNOTATION]: JSON.stringify(status), ...scrapeAnnotations(config, annotations) };
   if (pod.metadata === undefined) {
-    patch.push({ op: 'add', path: jsonPointer('metadata'), value: { annotations: { [POD_STATUS_ANNOTATION]: statusValue } } });
+    patch.push({ op: 'add', path: jsonPointer('metadata'), value: { annotations: added } });
   } else if (pod.metadata.annotations === undefined) {
-    patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations'), value: { [POD_STATUS_ANNOTATION]: statusValue } });
+    patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations'), value: added });
   } else {
-    patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations', POD_STATUS_ANNOTATION), value: statusValue });
+    for (const [key, value] of Object.entries(added)) patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations', key), value });
   }
   return { kind: 'inject', patch, warnings };
 }
