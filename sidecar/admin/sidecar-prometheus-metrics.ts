@@ -1,7 +1,9 @@
 // The sidecar's /metrics: the pipeline's SidecarMetrics on prom-client, plus what the runtime
 // counts (sessions, capture, egress) and the audit trail's backlog read at each scrape. Label
-// values come from bounded sets only (protocols, decisions, policy rule names, reason codes);
-// children are cached so a command costs a map lookup, not a label hash.
+// values come from bounded sets only (protocols, decisions, policy rule names, reason codes).
+// A prom-client observation costs about half a microsecond (label hashing), so commands are
+// counted in plain numbers and added to their counter at each scrape, and the per-command
+// histograms keep their labelled child.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createMetricsRegistry } from '../../core/metrics/metrics-registry.js';
 import { registerAuditMetrics, type ObservedTrail } from '../../core/metrics/audit-metrics.js';
@@ -23,7 +25,6 @@ export function reasonLabel(reason: string): string {
 
 export class SidecarPrometheusMetrics implements SidecarMetrics {
   readonly registry: Registry;
-  private readonly commands: Counter<'protocol' | 'decision' | 'rule'>;
   private readonly inspection: Histogram<'protocol'>;
   private readonly forward: Histogram<'protocol'>;
   private readonly holdsWaiting: Gauge<'protocol'>;
@@ -37,7 +38,8 @@ export class SidecarPrometheusMetrics implements SidecarMetrics {
   private readonly egress: Counter<'action'>;
   private readonly refused: Counter<'reason'>;
   private readonly overload: Counter;
-  private readonly counted = new Map<string, Counter.Internal>();
+  /** Commands since the last scrape: protocol → rule → decision → count. */
+  private readonly uncounted = new Map<string, Map<string, Record<Decision['action'], number>>>();
   private readonly observed = new Map<string, Histogram.Internal<'protocol'>>();
   private audit?: ObservedTrail;
 
@@ -51,11 +53,23 @@ export class SidecarPrometheusMetrics implements SidecarMetrics {
       labelNames: ['protocol', 'outcome'],
       registers,
     });
-    this.commands = new Counter({
+    const uncounted = this.uncounted;
+    new Counter({
       name: 'sidegate_commands_total',
       help: 'Commands (statements) decided, by protocol, decision (allow, deny, approve) and the policy rule that decided.',
       labelNames: ['protocol', 'decision', 'rule'],
       registers,
+      collect() {
+        for (const [protocol, rules] of uncounted) {
+          for (const [rule, counts] of rules) {
+            for (const decision of ['allow', 'deny', 'approve'] as const) {
+              if (counts[decision] === 0) continue;
+              this.inc({ protocol, decision, rule }, counts[decision]);
+              counts[decision] = 0;
+            }
+          }
+        }
+      },
     });
     this.inspection = new Histogram({
       name: 'sidegate_inspection_duration_seconds',
@@ -120,10 +134,11 @@ export class SidecarPrometheusMetrics implements SidecarMetrics {
   }
 
   commandDecided(protocol: string, decision: Pick<Decision, 'action' | 'rule'>): void {
-    const key = `${protocol}\0${decision.action}\0${decision.rule}`;
-    let child = this.counted.get(key);
-    if (!child) this.counted.set(key, (child = this.commands.labels(protocol, decision.action, decision.rule)));
-    child.inc();
+    let rules = this.uncounted.get(protocol);
+    if (!rules) this.uncounted.set(protocol, (rules = new Map()));
+    let counts = rules.get(decision.rule);
+    if (!counts) rules.set(decision.rule, (counts = { allow: 0, deny: 0, approve: 0 }));
+    counts[decision.action]++;
   }
 
   inspected(protocol: string, seconds: number): void {

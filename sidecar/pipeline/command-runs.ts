@@ -293,6 +293,7 @@ export class CommandRuns<S extends RunStatement> {
     if (this.unended.length === 0) return;
     const runs = this.unended;
     this.unended = [];
+    const now = performance.now();
     for (const run of runs) {
       const outcome = run.outcome!;
       const attrs: Attributes = { 'sidegate.rows_returned': run.rows, 'sidegate.masked_count': run.masked };
@@ -305,7 +306,7 @@ export class CommandRuns<S extends RunStatement> {
       const span = this.spanOf(run);
       span.setAttributes(attrs);
       span.end(outcome.error ? { error: outcome.error } : undefined);
-      if (run.forwardedAt !== undefined && outcome.executed !== false) this.metrics.forwarded(this.session.protocol, (performance.now() - run.forwardedAt) / 1000);
+      if (run.forwardedAt !== undefined && outcome.executed !== false) this.metrics.forwarded(this.session.protocol, (now - run.forwardedAt) / 1000);
       if (run.masked > 0) this.metrics.masked(this.session.protocol, run.masked);
     }
   }
