@@ -21,6 +21,7 @@ import { createApprovalNotifier, loadNotificationTargets, parseNotificationsConf
 import type { ApprovalDatabase } from '../store/open-approval-store.js';
 import { openBrokerStores } from '../store/open-broker-stores.js';
 import { startApprovalBroker, type ApprovalBroker } from '../server/broker-server.js';
+import { BrokerMetrics } from '../server/broker-metrics.js';
 import { createOidcLogin } from '../web/oidc-login.js';
 
 export interface BrokerCommandIo {
@@ -172,6 +173,7 @@ export async function startBrokerService(
       notifier,
       superApprovers: config.approvers.superApprovers,
       ...(web ? { web } : {}),
+      metrics: new BrokerMetrics({ notifier, audit }),
     });
     return {
       ...broker,

@@ -12,6 +12,7 @@
 //   POST /v1/approvals/:id/cancel       requester  { reason? } → record (also revokes an unused approval)
 //   POST /v1/approvals/:id/consume      requester  { hash } → record; once, for the bound hash (409)
 //   GET  /healthz, /readyz              none       → 200 when alive / when the store answers
+//   GET  /metrics                       none       → Prometheus text (when the service has metrics)
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +32,8 @@ import { CancelBody, ConsumeBody, CreateApprovalBody, DecideBody, MAX_BODY_BYTES
 import { checkBrokerTokens, type BrokerTokens } from './bearer-auth.js';
 import { HttpError, readJsonBody, sendJson } from './http-json.js';
 import { visibleApprovals, type VisibleApprovals } from './visible-approvals.js';
+import { sendMetrics } from '../../core/metrics/metrics-response.js';
+import type { BrokerMetrics } from './broker-metrics.js';
 
 /** One long-poll lasts at most this long; clients poll again (keeps proxies and timeouts happy). */
 export const MAX_WAIT_MS = 60_000;
@@ -55,6 +58,8 @@ export interface ApprovalBrokerOptions extends Partial<BrokerTokens>, SqlApprova
   lazy?: boolean;
   /** A store opened by the caller (it stays the caller's to close); `database` is then ignored. */
   store?: ApprovalStore;
+  /** Counts transitions and votes, served at GET /metrics. */
+  metrics?: BrokerMetrics;
 }
 
 export interface ApprovalBroker {
@@ -70,11 +75,14 @@ export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<
   if (!sources.tokens && !sources.requesters && !sources.approvers) throw new Error('the approval broker needs a way to authenticate its callers');
   const ownStore = !opts.store;
   const store = opts.store ?? (opts.lazy ? lazyApprovalStore(() => openApprovalStore(opts.database, opts)) : await openApprovalStore(opts.database, opts));
-  const core = { store, sources, notifier: opts.notifier, visible: visibleApprovals(store, opts.superApprovers) };
+  const core = { store, sources, notifier: opts.notifier, visible: visibleApprovals(store, opts.superApprovers), metrics: opts.metrics };
   // Every change the store makes is announced by the replica that made it, once: a decision, a
   // cancel, and an expiry that no call here made (a timer, a sweep).
   const notifier = opts.notifier;
   const unsubscribe = notifier ? store.onSettled((record) => notifier.notify(record)) : () => undefined;
+  const metrics = opts.metrics;
+  if (metrics) metrics.store = store;
+  const unwatch = metrics ? store.onSettled((record) => record.status !== 'pending' && metrics.transition(record.status)) : () => undefined;
   const service: BrokerService = { ...core, web: opts.web ? { ...opts.web, store: webStore(core) } : undefined };
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     route(service, req, res).catch((err: unknown) => answerError(res, err));
@@ -104,6 +112,7 @@ export async function startApprovalBroker(opts: ApprovalBrokerOptions): Promise<
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       try {
         unsubscribe();
+        unwatch();
         if (ownStore) await store.close();
       } finally {
         server.closeAllConnections();
@@ -120,6 +129,7 @@ interface BrokerService {
   sources: BrokerCallerSources;
   notifier?: ApprovalNotifier | undefined;
   web?: WebDeps | undefined;
+  metrics?: BrokerMetrics | undefined;
 }
 
 async function route(service: BrokerService, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -133,6 +143,7 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
     });
     return sendJson(res, 200, { ok: true });
   }
+  if (url.pathname === '/metrics' && service.metrics && (req.method === 'GET' || req.method === 'HEAD')) return sendMetrics(service.metrics.registry, res);
   const parts = url.pathname.split('/').filter(Boolean);
   if (parts[0] !== 'v1') {
     if (service.web) return handleWebRequest(req, res, service.web);
@@ -156,6 +167,7 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
       const body = CreateApprovalBody.safeParse(await readJsonBody(req, res, MAX_BODY_BYTES));
       if (!body.success) throw new HttpError(400, `invalid approval request: ${firstIssue(body.error)}`);
       const created = await store.create(withWorkload(body.data, requester));
+      service.metrics?.transition('created');
       service.notifier?.notify(created);
       // Where approvers decide it: the held client is shown the link at once.
       const page = service.web ? new URL(`/approvals/${created.id}`, service.web.publicUrl).href : undefined;
@@ -197,7 +209,9 @@ async function route(service: BrokerService, req: http.IncomingMessage, res: htt
     const who = approver.approver ?? (body.data.approver !== undefined ? staticAdminApprover(body.data.approver) : undefined);
     if (!who) throw new HttpError(400, 'approver: an approver name is required with the admin token');
     const verdict = action === 'approve' ? 'approved' : 'denied';
-    return sendJson(res, 200, await store.decide(id, verdict, who, body.data.reason));
+    const decided = await store.decide(id, verdict, who, body.data.reason);
+    service.metrics?.voted(verdict);
+    return sendJson(res, 200, decided);
   }
   if (action === 'cancel' && method === 'POST') {
     need(caller, 'requester', 'cancelling approvals needs a requester (a sidecar)');
@@ -257,7 +271,9 @@ function webStore(service: Omit<BrokerService, 'web'>): WebDeps['store'] {
     get: (id, viewer) => visible.get(id, viewer),
     decide: async (id, verdict, approver, reason) => {
       await visible.check(id, approver);
-      return store.decide(id, verdict, approver, reason);
+      const decided = await store.decide(id, verdict, approver, reason);
+      service.metrics?.voted(verdict);
+      return decided;
     },
   };
 }

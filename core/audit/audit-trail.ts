@@ -23,9 +23,11 @@ import { OTLP_SPAN_KIND, otlpResourceJson, type SpanLink } from './otlp-span-jso
 import { newTraceId } from './span-ids.js';
 import { SpanSealer } from './span-sealer.js';
 import { SpoolingSink } from './spooling-sink.js';
+import type { AuditBacklog } from './delivery-backlog.js';
 
 export type { Attributes, AttributeValue } from './attribute-values.js';
 export type { SpanLink } from './otlp-span-json.js';
+export type { AuditBacklog } from './delivery-backlog.js';
 export { AttributeSet } from './attribute-values.js';
 
 export interface AuditCommand {
@@ -71,6 +73,8 @@ export interface AuditTrail {
   readonly healthy: boolean;
   /** Where spans go, for the operator: the collector URL (no credentials) or the file path. */
   readonly destination: string;
+  /** What is not delivered yet (records, bytes, the oldest's time) and failed exports so far: read-only, for metrics. */
+  backlog(): AuditBacklog;
 }
 
 export interface AuditTrailOptions {
@@ -130,6 +134,7 @@ export async function createAuditTrail(opts: AuditTrailOptions): Promise<AuditTr
     get healthy() {
       return !closed && sink.healthy;
     },
+    backlog: () => sink.pending(),
     startSession(attrs, name) {
       const session = new AuditSpan(newTraceId(), name ?? sessionSpanName(attrs), OTLP_SPAN_KIND.server, attrs, undefined, sealer);
       return {

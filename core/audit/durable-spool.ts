@@ -95,6 +95,8 @@ export class DurableSpool {
     opts: DurableSpoolOptions,
     /** Bytes of torn trailing data removed while opening. */
     readonly repairedBytes: number,
+    /** Undelivered records a previous run left, and when (at the latest) they were written. */
+    readonly carried: { records: number; sinceUnixMs: number },
   ) {
     this.segments = segments;
     this.cursor = cursor;
@@ -120,7 +122,7 @@ export class DurableSpool {
     for (const seg of segments) repaired += await repairTornTail(seg);
     const first = segments.find((s) => s.n === cursor!.segment);
     if (first && cursor.offset > first.size) cursor = { segment: cursor.segment, offset: first.size };
-    return new DurableSpool(dir, segments, cursor, opts, repaired);
+    return new DurableSpool(dir, segments, cursor, opts, repaired, await carriedRecords(segments, cursor));
   }
 
   /** Bytes appended and not yet committed. */
@@ -353,6 +355,31 @@ async function repairTornTail(seg: Segment): Promise<number> {
   } finally {
     await h.close();
   }
+}
+
+/** Counts the records from the cursor on (one newline each) and dates them by the first segment's last write. */
+async function carriedRecords(segments: readonly Segment[], cursor: SpoolCursor): Promise<{ records: number; sinceUnixMs: number }> {
+  let records = 0;
+  let sinceUnixMs = Date.now();
+  const chunk = Buffer.alloc(1024 * 1024);
+  for (const seg of segments) {
+    if (seg.n < cursor.segment) continue;
+    const from = seg.n === cursor.segment ? cursor.offset : 0;
+    if (from >= seg.size) continue;
+    const h = await open(seg.path, 'r');
+    try {
+      if (records === 0) sinceUnixMs = Math.min(sinceUnixMs, (await h.stat()).mtimeMs);
+      for (let at = from; at < seg.size; ) {
+        const { bytesRead } = await h.read(chunk, 0, Math.min(chunk.length, seg.size - at), at);
+        if (bytesRead === 0) break;
+        for (let i = chunk.indexOf(0x0a, 0); i >= 0 && i < bytesRead; i = chunk.indexOf(0x0a, i + 1)) records++;
+        at += bytesRead;
+      }
+    } finally {
+      await h.close();
+    }
+  }
+  return { records, sinceUnixMs: Math.floor(sinceUnixMs) };
 }
 
 /** Reads whole lines from `offset`, at most `maxLines`, stopping after about `maxBytes`. */

@@ -6,6 +6,7 @@ export {
   type AuditSession,
   type AuditCommand,
   type AuditTrailOptions,
+  type AuditBacklog,
   type Attributes,
   type AttributeValue,
   type SpanLink,

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../logging/logger.js';
 import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableWriteQueue } from './durable-write-queue.js';
+import { DeliveryBacklog, type AuditBacklog } from './delivery-backlog.js';
 import { otlpTraceRequestJson } from './otlp-span-json.js';
 
 export interface OtlpJsonFileSinkOptions {
@@ -22,11 +23,13 @@ export interface OtlpJsonFileSinkOptions {
 export class OtlpJsonFileSink implements EncodedSpanSink {
   private readonly writes: DurableWriteQueue<string>;
   private readonly maxBufferedBytes: number;
+  private readonly backlog = new DeliveryBacklog();
 
   constructor(opts: OtlpJsonFileSinkOptions) {
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 64 * 1024 * 1024;
     this.writes = new DurableWriteQueue<string>({
       write: (spans) => appendDurably(opts.filePath, otlpTraceRequestJson(spans.map((span) => ({ resource: opts.resourceJson, span }))) + '\n'),
+      onWritten: (spans) => this.backlog.delivered(spans.length),
       destination: opts.filePath,
       log: opts.log,
     });
@@ -38,6 +41,12 @@ export class OtlpJsonFileSink implements EncodedSpanSink {
 
   push(spanJson: string): void {
     this.writes.push(spanJson, spanJson.length);
+    this.backlog.added();
+  }
+
+  /** What waits for the disk: the file is the delivery, so nothing is ever exported or fails to. */
+  pending(): AuditBacklog {
+    return { records: this.backlog.records, bytes: this.writes.bufferedBytes, oldestUnixMs: this.backlog.oldestUnixMs, failedExports: 0 };
   }
 
   /** Everything ended so far is in the file (fsync'd); rejects if the file stays unwritable. */

@@ -14,6 +14,7 @@ import type { Logger } from '../logging/logger.js';
 import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableSpool, type SpoolBatch } from './durable-spool.js';
 import { DurableWriteQueue } from './durable-write-queue.js';
+import { DeliveryBacklog, type AuditBacklog } from './delivery-backlog.js';
 import type { EncodedTraceRequest, TraceRequestExporter } from './otlp-json-exporter.js';
 import { otlpTraceRequestBody } from './otlp-span-json.js';
 import { SpanRecordError, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
@@ -58,8 +59,10 @@ export class SpoolingSink implements EncodedSpanSink {
   private pumpTimer?: NodeJS.Timeout;
   /** forceFlush calls in progress: while any waits, batches go out without delay. */
   private flushing = 0;
+  private readonly backlog: DeliveryBacklog;
 
   constructor(private readonly opts: SpoolingSinkOptions) {
+    this.backlog = new DeliveryBacklog(opts.spool.carried);
     this.recordPrefixBytes = Buffer.from(spanRecordPrefix(opts.resourceJson), 'utf8');
     this.retryDelayMs = opts.initialRetryDelayMs ?? 250;
     this.writes = new DurableWriteQueue<Buffer>({
@@ -84,6 +87,11 @@ export class SpoolingSink implements EncodedSpanSink {
     return !this.writes.failing && this.undeliveredBytes() <= this.opts.maxSpoolBytes;
   }
 
+  /** What waits for the collector, for metrics and reports. */
+  pending(): AuditBacklog {
+    return { records: this.backlog.records, bytes: this.undeliveredBytes(), oldestUnixMs: this.backlog.oldestUnixMs, failedExports: this.failedExports };
+  }
+
   /** Spans ended but not yet delivered, in bytes (on disk or on their way there). */
   undeliveredBytes(): number {
     return this.opts.spool.pendingBytes + this.writes.bufferedBytes;
@@ -99,6 +107,7 @@ export class SpoolingSink implements EncodedSpanSink {
     record.write(spanJson, prefix.length, 'utf8');
     record[prefix.length + n] = 0x7d; // }
     this.writes.push(record, record.length + 1);
+    this.backlog.added();
     this.checkBound();
   }
 
@@ -191,6 +200,7 @@ export class SpoolingSink implements EncodedSpanSink {
         const result = spans.length > 0 ? await exportOnce(this.opts.exporter, { body: otlpTraceRequestBody(spans), spans: spans.length }) : { code: EXPORT_SUCCESS };
         if (result.code === EXPORT_SUCCESS) {
           await this.opts.spool.commit(batch);
+          this.backlog.delivered(batch.records.length);
           if (this.exportFailing) this.opts.log.info('audit: collector reachable again; delivering spooled spans', { destination: this.opts.destination });
           this.exportFailing = false;
           this.retryDelayMs = this.opts.initialRetryDelayMs ?? 250;

@@ -19,6 +19,7 @@ import type { CredentialIssuer } from '../service/credential-issuer.js';
 import { startExpirySweeper, type ExpirySweeper } from '../service/expiry-sweeper.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../service/exchange-outcome.js';
 import { TokenExchange } from '../service/token-exchange.js';
+import { ExchangeMetrics } from '../service/exchange-metrics.js';
 import { startExchangeServer } from '../server/exchange-server.js';
 import type { TokenVerifierOptions } from '../../core/tokens/index.js';
 
@@ -98,19 +99,24 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
   const evidence = new AuditedOutcomes((opts.audit ?? ownTrail)!, log);
   // A trail brought in is watched by whoever brought it (local mode's sidecar).
   const auditHealth = ownTrail ? logAuditHealth(ownTrail, log) : undefined;
+  const metrics = new ExchangeMetrics(opts.audit ?? ownTrail);
   try {
     for (const target of config.targets) issuers.push(await PostgresCredentialIssuer.open(target, log, opts.postgresTimeouts));
+    const measured = issuers.map((i) => metrics.measured(i));
     const exchange = new TokenExchange({
       subjects,
       grants: config.grants,
-      issuers: new Map(issuers.map((i) => [i.target, i])),
+      issuers: new Map(measured.map((i) => [i.target, i])),
       log,
       evidence,
       ...(opts.now ? { now: opts.now } : {}),
-      ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+      onOutcome: (outcome) => {
+        metrics.outcome(outcome);
+        opts.onOutcome?.(outcome);
+      },
     });
-    const server = await startExchangeServer({ exchange, host: opts.host, port: opts.port, maxConcurrent: config.maxConcurrent, ...(opts.tls ? { tls: opts.tls } : {}) });
-    const sweeper = startExpirySweeper(issuers, config.sweepInterval, log, opts.now, (target, dropped) => evidence.expired(target, dropped));
+    const server = await startExchangeServer({ exchange, host: opts.host, port: opts.port, maxConcurrent: config.maxConcurrent, metrics: metrics.registry, ...(opts.tls ? { tls: opts.tls } : {}) });
+    const sweeper = startExpirySweeper(measured, config.sweepInterval, log, opts.now, (target, dropped) => evidence.expired(target, dropped));
     return {
       url: server.url,
       exchange,

@@ -3,6 +3,7 @@
 //   POST /v1/token    RFC 8693 token exchange  → 200 credential | 4xx/5xx OAuth error
 //   POST /v1/revoke   RFC 7009 revocation      → 200 {} | 4xx/5xx OAuth error
 //   GET  /healthz, /readyz                     → 200
+//   GET  /metrics                              → Prometheus text (when given a registry)
 //
 // HTTPS only in service; bodies bounded before they are read; a bounded number of requests in
 // flight (beyond it: temporarily_unavailable, not a queue); header and request deadlines.
@@ -14,6 +15,8 @@ import { OAuthError, oauthErrorAnswer } from '../protocol/oauth-error.js';
 import { MAX_EXCHANGE_BODY_BYTES } from '../protocol/token-exchange-request.js';
 import { MAX_REVOCATION_BODY_BYTES } from '../protocol/revocation-request.js';
 import type { HttpAnswer, TokenExchange } from '../service/token-exchange.js';
+import type { Registry } from 'prom-client';
+import { sendMetrics } from '../../core/metrics/metrics-response.js';
 
 export interface ExchangeServerOptions {
   exchange: TokenExchange;
@@ -22,6 +25,8 @@ export interface ExchangeServerOptions {
   /** PEM certificate and key; without them plain HTTP (tests on loopback only). */
   tls?: { cert: string | Buffer; key: string | Buffer };
   maxConcurrent?: number;
+  /** Served at GET /metrics (exchange-metrics.ts). */
+  metrics?: Registry;
 }
 
 export interface ExchangeServer {
@@ -58,6 +63,7 @@ export async function startExchangeServer(opts: ExchangeServerOptions): Promise<
   const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://exchange').pathname;
     if (path === '/healthz' || path === '/readyz') return send(res, { status: 200, body: { ok: true }, headers: {} });
+    if (path === '/metrics' && opts.metrics && req.method === 'GET') return sendMetrics(opts.metrics, res);
     const endpoint = endpoints[path];
     if (endpoint === undefined) {
       req.resume();

@@ -2,7 +2,8 @@
 // every listener bound — what the pod's startupProbe waits for) and /metrics.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Metrics } from './metrics.js';
+import type { Registry } from 'prom-client';
+import { sendMetrics } from '../../core/metrics/metrics-response.js';
 
 export interface AdminServer {
   url: string;
@@ -13,7 +14,8 @@ export async function startAdminServer(opts: {
   host: string;
   port: number;
   ready: () => boolean;
-  metrics: Metrics;
+  /** What /metrics exposes (sidecar-prometheus-metrics.ts). */
+  metrics: Registry;
   /** POST /drain (the pod's preStop): stop accepting, let sessions finish, flush audit. */
   drain?: () => Promise<void>;
 }): Promise<AdminServer> {
@@ -43,7 +45,7 @@ export async function startAdminServer(opts: {
       const ready = opts.ready();
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
     } else if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(opts.metrics.render());
+      void sendMetrics(opts.metrics, res);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }

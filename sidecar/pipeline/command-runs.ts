@@ -16,6 +16,7 @@ import { decisionAttributes, targetAttributes, type Attributes } from './audit-a
 import { tokenCiAttributes } from '../../core/tokens/ci-attributes.js';
 import { holdCanceledMessage, holdHeartbeat, holdNotice, type CommandGate, type GateOutcome, type GateSession, type HoldResult } from './command-gate.js';
 import { heldCommand, type HeldCommandInput } from './held-command.js';
+import { NO_SIDECAR_METRICS, type HoldEnd, type SidecarMetrics } from './sidecar-metrics.js';
 
 /** What an adapter's inspector says of one command: the pipeline needs no more of it. */
 export interface RunStatement {
@@ -58,6 +59,8 @@ export interface CommandRun<S extends RunStatement> {
   /** Ended as far as the protocol goes; the span itself ends at the next write to the client. */
   ended: boolean;
   outcome?: RunOutcome;
+  /** performance.now() when its bytes were written to the target: the start of its forwarding time. */
+  forwardedAt?: number;
   /**
    * What the command's completion changes in the adapter's protocol state (a prepared statement,
    * a cursor): applied only when the target says it executed without error (server truth).
@@ -117,6 +120,7 @@ export class CommandRuns<S extends RunStatement> {
   constructor(
     private readonly session: RunSession,
     private readonly gate: CommandGate,
+    private readonly metrics: SidecarMetrics = NO_SIDECAR_METRICS,
   ) {}
 
   private get log(): Logger {
@@ -125,7 +129,10 @@ export class CommandRuns<S extends RunStatement> {
 
   /** The policy's decision for one command (every statement of one client message); audit unhealthy → deny. */
   decide(facts: readonly CommandFacts[]): Decision {
-    return this.gate.decide(this.session.principal, facts);
+    const started = performance.now();
+    const decision = this.gate.decide(this.session.principal, facts);
+    this.metrics.inspected(this.session.protocol, (performance.now() - started) / 1000);
+    return decision;
   }
 
   /** An earlier decision for the same command, as it stands now (see CommandGate.recheck). */
@@ -135,6 +142,7 @@ export class CommandRuns<S extends RunStatement> {
 
   start(statement: S, decision: Decision): CommandRun<S> {
     const run: CommandRun<S> = { statement, decision, startedAt: nowUnixNano(), rows: 0, masked: 0, ended: false };
+    this.metrics.commandDecided(this.session.protocol, decision);
     if (decision.action === 'deny') {
       this.log.warn('command denied', { event: SecurityEvent.commandDenied, operation: statement.facts.operation, rule: decision.rule, reason: decision.reason });
     }
@@ -197,6 +205,9 @@ export class CommandRuns<S extends RunStatement> {
     const holding = { abort: new AbortController(), canceled: false };
     this.holding = holding;
     let approvalId = '-';
+    const waitStarted = performance.now();
+    const holdEnded = (end: HoldEnd) => this.metrics.holdEnded(this.session.protocol, end, (performance.now() - waitStarted) / 1000);
+    this.metrics.holdStarted(this.session.protocol);
     for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.start', { 'sidegate.rule': decision.rule, 'sidegate.approval.hash': held.hash });
     // The broker links its decision to the first held statement's span (one message, one request).
     const heldSpan = runs[0] ? this.spanOf(runs[0]) : undefined;
@@ -211,9 +222,13 @@ export class CommandRuns<S extends RunStatement> {
         port.notice(holdNotice(decision, id, page));
       },
       onWaiting: (id, waitedMs) => port.notice(holdHeartbeat(id, waitedMs)),
+    }).catch((err: unknown) => {
+      holdEnded('none');
+      throw err;
     });
     if (this.holding === holding) this.holding = undefined;
     const status = outcome.approval?.status ?? 'none';
+    holdEnded(holding.canceled ? 'client-cancelled' : holding.abort.signal.aborted ? 'abandoned' : status);
     for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.end', { 'sidegate.approval.status': status });
     const id = outcome.approval?.id !== undefined && outcome.approval.id !== '-' ? outcome.approval.id : approvalId;
     const event = holding.canceled ? SecurityEvent.approvalCancelled : APPROVAL_EVENTS[status];
@@ -253,7 +268,11 @@ export class CommandRuns<S extends RunStatement> {
     if (this.unopened.length === 0) return;
     const runs = this.unopened;
     this.unopened = [];
-    for (const run of runs) this.spanOf(run);
+    const now = performance.now();
+    for (const run of runs) {
+      this.spanOf(run);
+      run.forwardedAt ??= now;
+    }
   }
 
   /** The protocol is done with a run; its span ends at the next write to the client (endPending). */
@@ -274,6 +293,7 @@ export class CommandRuns<S extends RunStatement> {
     if (this.unended.length === 0) return;
     const runs = this.unended;
     this.unended = [];
+    const now = performance.now();
     for (const run of runs) {
       const outcome = run.outcome!;
       const attrs: Attributes = { 'sidegate.rows_returned': run.rows, 'sidegate.masked_count': run.masked };
@@ -286,6 +306,8 @@ export class CommandRuns<S extends RunStatement> {
       const span = this.spanOf(run);
       span.setAttributes(attrs);
       span.end(outcome.error ? { error: outcome.error } : undefined);
+      if (run.forwardedAt !== undefined && outcome.executed !== false) this.metrics.forwarded(this.session.protocol, (now - run.forwardedAt) / 1000);
+      if (run.masked > 0) this.metrics.masked(this.session.protocol, run.masked);
     }
   }
 

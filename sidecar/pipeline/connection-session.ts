@@ -13,6 +13,10 @@ import { principalAttributes, targetAttributes, type Attributes } from './audit-
 import { IdentityRejected } from './client-identity.js';
 import { CommandRuns, type RunSession, type RunStatement } from './command-runs.js';
 import type { PipelineServices } from './pipeline-services.js';
+import { NO_SIDECAR_METRICS, type SidecarMetrics } from './sidecar-metrics.js';
+
+/** How a session ended, for the sessions metric: a bounded set. */
+export type SessionOutcome = 'served' | 'login-rejected' | 'upstream-failed' | 'unidentified';
 
 /** An adapter's semantic conventions for its spans. */
 export interface SemanticConventions {
@@ -37,6 +41,7 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
   private text: ResultMasker | null | undefined;
   /** The session's lines: its id, target, protocol and client; once identified its trace and identity. */
   private logger: Logger;
+  private failure?: 'login-rejected' | 'upstream-failed';
   /** Masking rules for this identity on this target; empty until identified. */
   maskingRules: readonly MaskingRule[] = [];
 
@@ -49,7 +54,16 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
     private readonly peer: Peer,
   ) {
     this.logger = services.log.child({ session: this.id, target: targetSpec.name, protocol, client: peer.address });
-    this.runs = new CommandRuns<S>(this, services.gate);
+    this.runs = new CommandRuns<S>(this, services.gate, this.metrics);
+  }
+
+  private get metrics(): SidecarMetrics {
+    return this.services.metrics ?? NO_SIDECAR_METRICS;
+  }
+
+  /** So far: refused, failed upstream, identified and served, or never identified (the client left first). */
+  get outcome(): SessionOutcome {
+    return this.failure ?? (this.identified ? 'served' : 'unidentified');
   }
 
   /** The adapter's attributes for this session's spans; set before the client is identified. */
@@ -141,6 +155,8 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
 
   /** A login refused before the session had an identity (bad token, refused setting, too large). */
   rejectLogin(message: string, rule = 'identity', reason?: string): void {
+    this.failure = 'login-rejected';
+    this.metrics.loginRejected(this.protocol, reason ?? rule);
     const span = this.services.audit.startSession({ ...this.baseAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': rule });
     span.end({ error: message });
     this.log.warn('login rejected', { event: SecurityEvent.loginRejected, rule, reason: reason ?? rule, message, traceId: span.traceId });
@@ -164,6 +180,8 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
   /** The target refused our login or could not be reached: the session ends with that error. */
   upstreamFailed(message: string, errorType: string): void {
     this.log.warn('upstream login failed', { event: SecurityEvent.upstreamFailed, error: message, errorType });
+    this.failure = 'upstream-failed';
+    this.metrics.upstreamFailed(this.protocol);
     const session = this.auditSession;
     this.auditSession = undefined;
     session?.setAttributes({ 'error.type': errorType });

@@ -9,6 +9,7 @@ import type { CredentialSource } from '../identity/credential-source.js';
 import type { ClientIdentity } from './client-identity.js';
 import type { CommandGate } from './command-gate.js';
 import type { UnauthenticatedSlots } from './unauthenticated-slots.js';
+import type { SidecarMetrics } from './sidecar-metrics.js';
 
 export interface PipelineServices {
   gate: CommandGate;
@@ -20,6 +21,8 @@ export interface PipelineServices {
   masking(principal: Principal, target: string): MaskingRule[];
   maskingKey?: Buffer;
   log: Logger;
+  /** What /metrics counts; absent: nothing is counted. */
+  metrics?: SidecarMetrics;
 }
 
 /** Limits and listeners' settings every adapter applies before a client is identified. */

@@ -27,7 +27,7 @@ import { CapturedEgress, type EgressDecision } from '../egress/captured-egress.j
 import { TargetDirectory } from '../capture/target-directory.js';
 import type { OriginalDestination } from '../capture/original-destination.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
-import { Metrics } from '../admin/metrics.js';
+import { SidecarPrometheusMetrics } from '../admin/sidecar-prometheus-metrics.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { SecurityEvent } from '../../core/logging/security-events.js';
 import { logAuditHealth } from '../../core/logging/audit-health-log.js';
@@ -94,7 +94,7 @@ export interface RunningSidecar {
   admin?: AdminServer;
   broker?: { url: string; adminTokenFile: string };
   audit: AuditTrail;
-  metrics: Metrics;
+  metrics: SidecarPrometheusMetrics;
   /** Graceful stop: stop accepting, let sessions finish within `graceMs`, flush audit. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -117,7 +117,7 @@ export async function startSidecar(opts: SidecarOptions): Promise<RunningSidecar
 async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<RunningSidecar> {
   const env = opts.env ?? process.env;
   const log = opts.log;
-  const metrics = new Metrics();
+  const metrics = new SidecarPrometheusMetrics();
   let ready = false;
 
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
@@ -153,6 +153,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
   opened.push('audit trail', () => audit.shutdown());
   const auditHealth = logAuditHealth(audit, log);
   opened.push('audit health log', async () => auditHealth.stop());
+  metrics.observeAudit(audit);
 
   let brokerInfo: { url: string; adminTokenFile: string } | undefined;
   let stopBroker: (() => Promise<void>) | undefined;
@@ -189,10 +190,6 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     ? tls.createSecureContext({ cert: await readFile(opts.clientTls.certFile), key: await readFile(opts.clientTls.keyFile) })
     : undefined;
 
-  let sessionsOpen = 0;
-  metrics.gauge('sidegate_sessions_open', () => sessionsOpen);
-  metrics.gauge('sidegate_audit_healthy', () => (audit.healthy ? 1 : 0));
-
   // One set of services for every session, and one server per protocol (built once, not per connection).
   const services: PipelineServices = {
     gate,
@@ -202,6 +199,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     masking: (principal, targetName) => policy.masking(principal, targetName),
     maskingKey,
     log,
+    metrics,
   };
   const settings: AdapterSettings = {
     clientTls,
@@ -219,10 +217,10 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
       socket.destroy();
       return;
     }
-    sessionsOpen++;
-    metrics.inc('sidegate_sessions_total', { target: target.name });
-    socket.once('close', () => sessionsOpen--);
-    server.serve(socket, target, new ConnectionSession(services, target, target.protocol, { address: socket.remoteAddress, port: socket.remotePort }));
+    const session = new ConnectionSession(services, target, target.protocol, { address: socket.remoteAddress, port: socket.remotePort });
+    metrics.sessionOpened(target.protocol);
+    socket.once('close', () => metrics.sessionClosed(target.protocol, session.outcome));
+    server.serve(socket, target, session);
   };
 
   const listeners: Pick<ExplicitListener, 'stopAccepting' | 'open' | 'destroyAll'>[] = [];
@@ -279,7 +277,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
       hosts: opts.captureHosts,
       detectors: ADAPTERS,
       onOverload: (client) => {
-        metrics.inc('sidegate_capture_overload_total', {});
+        metrics.captureOverloaded();
         // One line a second at most: the flood is the event, not each connection of it.
         const now = Date.now();
         if (now - lastOverloadLog < 1000) return;
@@ -295,7 +293,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
         const target = directory.lookup(dest.host, dest.port);
         if (!target) {
           const decision = egress.decide(dest, detection);
-          metrics.inc('sidegate_egress_connections_total', { action: decision.action });
+          metrics.egressConnection(decision.action);
           return { egress: decision };
         }
         // A target only takes a connection that speaks its protocol. Anything else sent to a
@@ -306,7 +304,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
       onConnection: (socket, dest, detection, route, initialBytes) =>
         'target' in route ? handle(route.target)(socket) : egress.handle(socket, dest, detection, route.egress, initialBytes),
       onUnknown: (socket, rejection) => {
-        metrics.inc('sidegate_connections_refused_total', { reason: rejection.reason });
+        metrics.connectionRefused(rejection.reason);
         // A target's address spoken to in another protocol is refused as such, never relayed.
         const dest = rejection.destination;
         const target = dest ? directory.lookup(dest.host, dest.port) : undefined;
@@ -341,7 +339,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
   }
 
   const admin = opts.admin
-    ? await startAdminServer({ host: opts.admin.host, port: opts.admin.port, ready: () => ready, metrics, drain: () => drain(opts.drainGraceMs ?? 20_000) }).catch(
+    ? await startAdminServer({ host: opts.admin.host, port: opts.admin.port, ready: () => ready, metrics: metrics.registry, drain: () => drain(opts.drainGraceMs ?? 20_000) }).catch(
         (err: unknown) => {
           throw listenFailure('the admin server', opts.admin!, err);
         },

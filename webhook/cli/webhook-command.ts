@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { defaultInjectionConfig, loadInjectionConfigFile, type InjectionConfig } from '../config/injection-config.js';
 import { createInClusterNamespaceLookup, loadNamespacesFile, type NamespaceLookup } from '../admission/namespace-lookup.js';
 import { startWebhookServer, type WebhookServer } from '../admission/webhook-server.js';
+import { WebhookMetrics } from '../admission/webhook-metrics.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { LOG_OPTIONS, logOptionsUsage, readLogSettings } from '../../core/command-line/log-options.js';
@@ -91,6 +92,7 @@ export async function startWebhookFromArgs(argv: string[], io: WebhookCommandIo)
     config,
     namespaceLookup,
     log: io.log ?? createLogger(logSettings),
+    metrics: new WebhookMetrics(),
   });
   io.stdout.write(`sidegate webhook: listening on ${server.url} (sidecar mode ${config.sidecarMode}, escape policy ${config.escapePolicy}, failure mode ${config.failureMode})\n`);
   return server;

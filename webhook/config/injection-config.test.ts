@@ -30,6 +30,7 @@ test('defaults follow DESIGN.md: image, uid/gid 7331, ports 16001/16002, native,
     extraEnv: [],
     extraVolumes: [],
     extraVolumeMounts: [],
+    metricsScrapeAnnotations: false,
   });
 });
 

@@ -72,6 +72,8 @@ export const injectionConfigSchema = z.strictObject({
   extraVolumes: z.array(extraVolumeSchema).max(32).default([]),
   /** Mounts of extraVolumes into the sidecar only; read-only unless they say otherwise. */
   extraVolumeMounts: z.array(extraVolumeMountSchema).max(32).default([]),
+  /** prometheus.io/scrape, port (adminPort) and path on injected pods that have no prometheus.io/* of their own. */
+  metricsScrapeAnnotations: z.boolean().default(false),
 }).superRefine((config, context) => {
   for (const problem of sidecarExtrasProblems(config)) context.addIssue({ code: 'custom', ...problem });
   if (config.brokerCaConfigMap !== undefined && config.brokerUrl === undefined) {

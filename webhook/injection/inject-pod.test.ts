@@ -45,6 +45,7 @@ test('the golden directory holds every case the issue names', () => {
     'exchange-with-ca', 'exchange-with-fallback-secret', 'escape-exchange-token-refuse',
     'forged-status-annotation', 'forged-status-fake-sidecar', 'forged-status-unlabelled-namespace',
     'escape-risk-with-control-plane-token', 'escape-shared-pid-ptrace-warn',
+    'metrics-scrape-annotations', 'metrics-scrape-appended', 'metrics-scrape-pod-own',
   ]) {
     assert.ok(cases.includes(required), `missing golden case ${required}`);
   }

@@ -11,6 +11,7 @@ import { decideInjectionScope } from './injection-scope.js';
 import { jsonPointer, type JsonPatchOperation } from './json-patch.js';
 import { INJECTOR_COMPONENT_LABEL, INJECTOR_NAME_LABEL, POD_STATUS_ANNOTATION } from './pod-markers.js';
 import { renderInjection } from './render-injection.js';
+import { scrapeAnnotations } from './scrape-annotations.js';
 
 export type { JsonPatchOperation } from './json-patch.js';
 
@@ -88,13 +89,13 @@ export function injectPod(input: InjectionInput): InjectionResult {
   } else {
     for (const volume of volumes) patch.push({ op: 'add', path: jsonPointer('spec', 'volumes') + '/-', value: volume });
   }
-  const statusValue = JSON.stringify(status);
+  const added = { [POD_STATUS_ANNOTATION]: JSON.stringify(status), ...scrapeAnnotations(config, annotations) };
   if (pod.metadata === undefined) {
-    patch.push({ op: 'add', path: jsonPointer('metadata'), value: { annotations: { [POD_STATUS_ANNOTATION]: statusValue } } });
+    patch.push({ op: 'add', path: jsonPointer('metadata'), value: { annotations: added } });
   } else if (pod.metadata.annotations === undefined) {
-    patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations'), value: { [POD_STATUS_ANNOTATION]: statusValue } });
+    patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations'), value: added });
   } else {
-    patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations', POD_STATUS_ANNOTATION), value: statusValue });
+    for (const [key, value] of Object.entries(added)) patch.push({ op: 'add', path: jsonPointer('metadata', 'annotations', key), value });
   }
   return { kind: 'inject', patch, warnings };
 }
