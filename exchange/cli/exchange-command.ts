@@ -11,9 +11,10 @@ import { logAuditHealth } from '../../core/logging/audit-health-log.js';
 import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
 import { logOptionsUsage } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
-import { loadExchangeConfigFile, type ExchangeConfig } from '../config/exchange-config.js';
+import { loadExchangeConfigFile, type ExchangeConfig, type TargetConfig } from '../config/exchange-config.js';
 import { AuditedOutcomes } from '../evidence/audited-outcomes.js';
 import { SubjectTokens } from '../identity/subject-tokens.js';
+import { MysqlCredentialIssuer, type MysqlIssuerTimeouts } from '../mysql/mysql-credential-issuer.js';
 import { PostgresCredentialIssuer, type PostgresIssuerTimeouts } from '../postgres/postgres-credential-issuer.js';
 import type { CredentialIssuer } from '../service/credential-issuer.js';
 import { startExpirySweeper, type ExpirySweeper } from '../service/expiry-sweeper.js';
@@ -62,6 +63,7 @@ export interface ExchangeServiceOptions {
   tls?: { cert: Buffer | string; key: Buffer | string };
   verifier?: TokenVerifierOptions;
   postgresTimeouts?: Partial<PostgresIssuerTimeouts>;
+  mysqlTimeouts?: Partial<MysqlIssuerTimeouts>;
   now?: () => number;
   onOutcome?: (outcome: ExchangeOutcome | RevocationOutcome) => void;
   /**
@@ -91,6 +93,11 @@ function exchangeAuditTrail(config: ExchangeConfig, env: NodeJS.ProcessEnv, log:
   });
 }
 
+/** The credential issuer of a target's protocol. */
+function openIssuer(target: TargetConfig, opts: ExchangeServiceOptions, log: Logger): Promise<CredentialIssuer> {
+  return target.protocol === 'mysql' ? MysqlCredentialIssuer.open(target, log, opts.mysqlTimeouts) : PostgresCredentialIssuer.open(target, log, opts.postgresTimeouts);
+}
+
 /** Starts the exchange a configuration describes (also what tests run in-process). */
 export async function startExchangeService(config: ExchangeConfig, opts: ExchangeServiceOptions, log: Logger): Promise<ExchangeService> {
   const subjects = new SubjectTokens(config.issuers, opts.verifier);
@@ -101,7 +108,7 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
   const auditHealth = ownTrail ? logAuditHealth(ownTrail, log) : undefined;
   const metrics = new ExchangeMetrics(opts.audit ?? ownTrail);
   try {
-    for (const target of config.targets) issuers.push(await PostgresCredentialIssuer.open(target, log, opts.postgresTimeouts));
+    for (const target of config.targets) issuers.push(await openIssuer(target, opts, log));
     const measured = issuers.map((i) => metrics.measured(i));
     const exchange = new TokenExchange({
       subjects,

@@ -27,8 +27,9 @@ grants:
 
 test('a valid configuration with its defaults', () => {
   const config = parseExchangeConfigYaml(VALID, 'exchange.yaml');
-  assert.equal(config.targets[0]!.port, 5432);
-  assert.equal(config.targets[0]!.rolePrefix, 'sidegate_x_');
+  const orders = config.targets[0]!;
+  assert.equal(orders.port, 5432);
+  assert.ok(orders.protocol === 'postgres' && orders.rolePrefix === 'sidegate_x_');
   assert.equal(config.sweepInterval, 60_000);
   assert.equal(config.maxConcurrent, 64);
   assert.equal(config.issuers[0]!.kubernetes, false);
@@ -78,4 +79,44 @@ test("a Kubernetes issuer's audience is never the API server's: every pod's defa
   }
   // A CI issuer is not the cluster's: its audience is only checked to be a name.
   assert.doesNotThrow(() => parseExchangeConfigYaml(VALID.replace('  - issuer: https://token.actions.githubusercontent.com\n    audience: sidegate-exchange', '  - issuer: https://token.actions.githubusercontent.com\n    audience: api'), 'exchange.yaml'));
+});
+
+const MARIADB = VALID.replace(
+  'grants:\n',
+  `  - name: shop
+    protocol: mysql
+    host: shop-db.example.com
+    tls: { caFile: /etc/sidegate/shop-ca.crt }
+    admin: { username: sidegate_admin, passwordFile: /secrets/shop-admin/password }
+grants:
+  - name: shop-runners
+    issuer: https://kubernetes.default.svc.cluster.local
+    subject: system:serviceaccount:ci:runner
+    target: shop
+    roles: [shop_reader]
+    ttl: 15m
+`,
+);
+
+test('a MariaDB target: protocol mysql, port 3306, the user prefix and a connection cap by default', () => {
+  const config = parseExchangeConfigYaml(MARIADB, 'exchange.yaml');
+  const shop = config.targets[1]!;
+  assert.equal(shop.protocol, 'mysql');
+  assert.equal(shop.port, 3306);
+  assert.ok(shop.protocol === 'mysql' && shop.userPrefix === 'sidegate_x_' && shop.maxUserConnections === 50);
+  assert.deepEqual(config.grants[0]!.roles, ['shop_reader']);
+});
+
+test("a MariaDB target's keys are its own: no database, no rolePrefix; bounded prefix and connection cap", () => {
+  refused(MARIADB.replace('    protocol: mysql\n', '    protocol: mysql\n    database: shop\n'), /targets\.1: Unrecognized key: "database"/);
+  refused(MARIADB.replace('    protocol: mysql\n', '    protocol: mysql\n    rolePrefix: sgx_\n'), /Unrecognized key: "rolePrefix"/);
+  refused(MARIADB.replace('    protocol: mysql\n', '    protocol: mysql\n    userPrefix: "sg`x_"\n'), /targets\.1\.userPrefix: a lower-case identifier of 3 to 21 characters/);
+  refused(MARIADB.replace('    protocol: mysql\n', '    protocol: mysql\n    maxUserConnections: 0\n'), /targets\.1\.maxUserConnections/);
+  refused(MARIADB.replace('    protocol: mysql\n', '    protocol: oracle\n'), /targets\.1\.protocol/);
+});
+
+test('template role names with a backtick or a quote never reach a statement: refused at load', () => {
+  for (const role of ['"shop`; DROP USER root; --"', `"shop'reader"`, '"Shop_Reader"', '"shop reader"']) {
+    refused(MARIADB.replace('roles: [shop_reader]', `roles: [${role}]`), /grants\.0\.roles\.0: a lower-case identifier/);
+  }
 });

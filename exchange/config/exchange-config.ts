@@ -11,7 +11,10 @@ import { parseDuration } from '../../policies/duration.js';
 const httpsUrl = z.url({ protocol: /^https$/ });
 const filePath = z.string().min(1).max(4096).refine((p) => p.startsWith('/'), 'an absolute file path');
 const name = z.string().min(1).max(256);
-/** A PostgreSQL role name we put in SQL: plain lower-case identifiers only, so quoting is belt and braces. */
+/**
+ * A template role name we put in SQL (PostgreSQL or MariaDB): plain lower-case identifiers only,
+ * so no quote or backtick can reach a statement and quoting is belt and braces.
+ */
 const roleName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case identifier ([a-z_][a-z0-9_]*, at most 63 characters)');
 const targetName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - (at most 128)');
 const duration = (min: number, what: string) =>
@@ -54,6 +57,26 @@ export function isApiServerAudience(audience: string, issuer: string): boolean {
   return known.some((k) => normalise(k) === normalise(audience));
 }
 
+/** Names of created logins start with it; the sweeper only ever drops logins with it (and our marker or name form). */
+const loginPrefix = z.string().regex(/^[a-z_][a-z0-9_]{2,20}$/, 'a lower-case identifier of 3 to 21 characters').default('sidegate_x_');
+
+/** Always TLS with the server's name verified: the admin login travels on it. */
+const targetTls = z.strictObject({ caFile: filePath.optional(), serverName: z.string().min(1).max(255).optional() }).default({});
+
+const mysqlTargetSchema = z.strictObject({
+  name: targetName,
+  /** MariaDB 10.5 or later (user names of up to 128 characters, roles, CONNECTION ADMIN). */
+  protocol: z.literal('mysql'),
+  host: z.string().min(1).max(255),
+  port: z.number().int().min(1).max(65535).default(3306),
+  tls: targetTls,
+  admin: z.strictObject({ username: z.string().min(1).max(80), passwordFile: filePath }),
+  /** The issued user name holds its expiry and owner (exchange/mysql/issued-user-name.ts). */
+  userPrefix: loginPrefix,
+  /** MAX_USER_CONNECTIONS of each issued user: one pod's sessions at once. */
+  maxUserConnections: z.number().int().min(1).max(10_000).default(50),
+});
+
 const postgresTargetSchema = z.strictObject({
   name: targetName,
   protocol: z.literal('postgres'),
@@ -61,11 +84,10 @@ const postgresTargetSchema = z.strictObject({
   port: z.number().int().min(1).max(65535).default(5432),
   /** The database the admin connects to; REASSIGN/DROP OWNED act in it when a role is dropped. */
   database: z.string().min(1).max(63),
-  /** Always TLS with the server's name verified: the admin login travels on it. */
-  tls: z.strictObject({ caFile: filePath.optional(), serverName: z.string().min(1).max(255).optional() }).default({}),
+  tls: targetTls,
   admin: z.strictObject({ username: z.string().min(1).max(63), passwordFile: filePath }),
   /** Names of created roles start with it; the sweeper only ever drops roles with it and our marker. */
-  rolePrefix: z.string().regex(/^[a-z_][a-z0-9_]{2,20}$/, 'a lower-case identifier of 3 to 21 characters').default('sidegate_x_'),
+  rolePrefix: loginPrefix,
 });
 
 const grantSchema = z
@@ -89,7 +111,7 @@ const grantSchema = z
 export const exchangeConfigSchema = z
   .strictObject({
     issuers: z.array(issuerSchema).min(1).max(16),
-    targets: z.array(postgresTargetSchema).min(1).max(64),
+    targets: z.array(z.discriminatedUnion('protocol', [postgresTargetSchema, mysqlTargetSchema])).min(1).max(64),
     grants: z.array(grantSchema).max(1024).default([]),
     /** How often expired credentials are looked for and dropped. */
     sweepInterval: duration(1000, 'a duration of at least 1s').default(60_000),
@@ -125,7 +147,9 @@ export const exchangeConfigSchema = z
 
 export type ExchangeConfig = z.infer<typeof exchangeConfigSchema>;
 export type ExchangeIssuerConfig = ExchangeConfig['issuers'][number];
-export type PostgresTargetConfig = ExchangeConfig['targets'][number];
+export type TargetConfig = ExchangeConfig['targets'][number];
+export type PostgresTargetConfig = Extract<TargetConfig, { protocol: 'postgres' }>;
+export type MysqlTargetConfig = Extract<TargetConfig, { protocol: 'mysql' }>;
 export type GrantConfig = ExchangeConfig['grants'][number];
 
 export class ExchangeConfigError extends Error {

@@ -11,6 +11,14 @@ test('a credential token is one base64url word that decodes to the credential', 
   assert.deepEqual(decodeCredentialToken(token), credential);
 });
 
+test('a MariaDB login rides the same way, with its longer user name', () => {
+  const maria: TargetCredential = { ...credential, protocol: 'mysql', username: `sidegate_x_1796400000_${'a'.repeat(24)}_t${'b'.repeat(48)}` };
+  assert.deepEqual(decodeCredentialToken(encodeCredentialToken(maria)), maria);
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  assert.equal(decodeCredentialToken(enc({ v: 1, ...credential, protocol: 'ssh' })), undefined, 'a protocol the exchange does not issue for');
+  assert.equal(decodeCredentialToken(enc({ v: 1, ...credential, username: 'u'.repeat(129) })), undefined);
+});
+
 test('anything else is not a credential of ours (undefined, never a throw)', () => {
   const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   assert.equal(decodeCredentialToken('eyJhbGciOiJFUzI1NiJ9.e30.sig'), undefined);

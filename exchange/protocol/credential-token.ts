@@ -2,15 +2,18 @@
 // base64url of a JSON object, so it is one opaque printable word as RFC 6749 asks of a token
 // while a sidecar reads it without another round trip:
 //
-//   { "v": 1, "target": "orders", "protocol": "postgres",
+//   { "v": 1, "target": "orders", "protocol": "postgres" | "mysql",
 //     "username": "sidegate_x_…", "password": "…", "expiresAt": "2026-12-04T19:00:00.000Z" }
 //
 // It is a bearer secret (it holds the password): never logged, never written to disk. Pure.
 import { z } from 'zod';
 
+/** The protocols the exchange issues logins for (a policy target's `protocol`). */
+export type CredentialProtocol = 'postgres' | 'mysql';
+
 export interface TargetCredential {
   target: string;
-  protocol: 'postgres';
+  protocol: CredentialProtocol;
   username: string;
   password: string;
   /** When the target stops accepting it (ISO 8601). */
@@ -20,8 +23,9 @@ export interface TargetCredential {
 const credentialSchema = z.strictObject({
   v: z.literal(1),
   target: z.string().min(1).max(256),
-  protocol: z.literal('postgres'),
-  username: z.string().min(1).max(63),
+  protocol: z.enum(['postgres', 'mysql']),
+  // PostgreSQL's names are at most 63 bytes, MariaDB's 128 characters.
+  username: z.string().min(1).max(128),
   password: z.string().min(1).max(256),
   expiresAt: z.iso.datetime(),
 });

@@ -1,6 +1,7 @@
 // What the exchange asks of a target: create a credential for a template role that expires, drop
 // one at its owner's request, and drop every expired one. One implementation per protocol
-// (PostgreSQL now; MySQL/MariaDB after issue 7).
+// (exchange/postgres/, exchange/mysql/).
+import type { CredentialProtocol } from '../protocol/credential-token.js';
 
 export interface IssueRequest {
   /** The template role the credential is a member of. */
@@ -52,7 +53,7 @@ export class CredentialIssueError extends Error {
 
 export interface CredentialIssuer {
   readonly target: string;
-  readonly protocol: 'postgres';
+  readonly protocol: CredentialProtocol;
   issue(request: IssueRequest): Promise<IssuedCredential>;
   /** Drops the credential named `username` when `owner` is its owner. */
   revoke(username: string, owner: string): Promise<RevokeResult>;

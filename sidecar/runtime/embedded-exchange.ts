@@ -56,7 +56,8 @@ export async function startEmbeddedExchange(opts: EmbeddedExchangeOptions): Prom
   });
   const evidence = new AuditedOutcomes(trail, opts.log);
   try {
-    for (const target of config.targets) issuers.push(await PostgresCredentialIssuer.open(target, opts.log, {}, { plaintextLoopback: true }));
+    // Every target here is the demo PostgreSQL (built above).
+    for (const target of config.targets) if (target.protocol === 'postgres') issuers.push(await PostgresCredentialIssuer.open(target, opts.log, {}, { plaintextLoopback: true }));
     const exchange = new TokenExchange({ subjects, grants: config.grants, issuers: new Map(issuers.map((i) => [i.target, i])), log: opts.log, evidence });
     const server = await startExchangeServer({ exchange, host: '127.0.0.1', port: 0, maxConcurrent: config.maxConcurrent });
     const sweeper = startExpirySweeper(issuers, config.sweepInterval, opts.log, undefined, (target, dropped) => evidence.expired(target, dropped));
