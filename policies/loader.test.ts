@@ -74,12 +74,13 @@ test('addresses: host:port or [v6]:port, the port within 1..65535', () => {
   assert.match(listen('127.0.0.1:65536')[0]!, /targets\[0\]\.listen: port must be between 0 and 65535/);
 });
 
-test('credentials: a file entry or the token exchange, which issues postgres logins only', () => {
+test('credentials: a file entry or the token exchange, which issues postgres and mysql logins only', () => {
   const target = (protocol: string, credentials: string) =>
     problems(`version: 1\ntargets:\n  - { name: t, protocol: ${protocol}, address: "db:5432", credentials: ${credentials} }\n`);
   assert.deepEqual(target('postgres', '{ exchange: {} }'), []);
   assert.deepEqual(target('postgres', '{ exchange: { scope: orders_reader } }'), []);
-  assert.match(target('mysql', '{ exchange: {} }')[0]!, /^3:\d+: targets\[0\]\.credentials\.exchange: the token exchange issues credentials for postgres targets only \(not mysql yet\)/);
+  assert.deepEqual(target('mysql', '{ exchange: { scope: shop_reader } }'), []);
+  assert.match(target('ssh', '{ exchange: {} }')[0]!, /^3:\d+: targets\[0\]\.credentials\.exchange: the token exchange issues credentials for postgres and mysql targets only \(not ssh\)/);
   assert.match(target('postgres', '{ exchange: { scope: "Bad Role" } }')[0]!, /credentials\.exchange\.scope: a role name/);
   assert.match(target('postgres', '{ exchange: { url: "https://x" } }').join('\n'), /unknown key "url"/);
   assert.notDeepEqual(target('postgres', '{ file: t, exchange: {} }'), [], 'never both: no silent fallback from one to the other');

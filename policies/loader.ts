@@ -81,9 +81,9 @@ function crossReferences(doc: PolicyDocument): { path: (string | number)[]; mess
     if (first.skew !== skew) out.push({ path: ['identities', i, 'clockSkew'], message: `identities of one issuer must use the same clockSkew ("${other}" differs)` });
   });
   doc.targets.forEach((t, i) => {
-    // The exchange issues PostgreSQL logins only: a MySQL target would fail every login later.
-    if ('exchange' in t.credentials && t.protocol !== 'postgres') {
-      out.push({ path: ['targets', i, 'credentials', 'exchange'], message: `the token exchange issues credentials for postgres targets only (not ${t.protocol} yet); use credentials: { file: KEY }` });
+    // The exchange issues PostgreSQL and MariaDB logins only: another target would fail every login later.
+    if ('exchange' in t.credentials && t.protocol !== 'postgres' && t.protocol !== 'mysql') {
+      out.push({ path: ['targets', i, 'credentials', 'exchange'], message: `the token exchange issues credentials for postgres and mysql targets only (not ${t.protocol}); use credentials: { file: KEY }` });
     }
   });
   const targetNames = doc.targets.map((t) => t.name);

@@ -76,7 +76,7 @@ export class ExchangeCredentials implements CredentialSource {
     if (cached && this.now() < cached.refreshAtMs) return cached.credential;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.obtain(target.name, scope).finally(() => this.inFlight.delete(key));
+      pending = this.obtain(target.name, target.protocol, scope).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     const obtained = await pending;
@@ -84,7 +84,7 @@ export class ExchangeCredentials implements CredentialSource {
     return obtained.credential;
   }
 
-  private async obtain(target: string, scope: string | undefined): Promise<Obtained> {
+  private async obtain(target: string, protocol: TargetSpec['protocol'], scope: string | undefined): Promise<Obtained> {
     let token: string;
     try {
       token = await this.opts.token();
@@ -104,8 +104,9 @@ export class ExchangeCredentials implements CredentialSource {
       );
     }
     const expiresAtMs = answer.kind === 'issued' ? Date.parse(answer.credential.expiresAt) : NaN;
-    if (answer.kind !== 'issued' || !(expiresAtMs > this.now())) {
-      throw new CredentialError('unavailable', `the token exchange at ${this.url} answered HTTP ${reply.status} without a usable credential for target "${target}"`);
+    // A login for another protocol would be sent to this target in the wrong terms: never tried.
+    if (answer.kind !== 'issued' || !(expiresAtMs > this.now()) || answer.credential.protocol !== protocol) {
+      throw new CredentialError('unavailable', `the token exchange at ${this.url} answered HTTP ${reply.status} without a usable ${protocol} credential for target "${target}"`);
     }
     const { username, password, expiresAt } = answer.credential;
     const span = parseTraceparentHeader(reply.traceparent);

@@ -24,6 +24,7 @@ import type { CommandRun, CommandRuns, HoldPort } from '../../pipeline/command-r
 import { IdentityRejected } from '../../pipeline/client-identity.js';
 import type { AdapterSettings } from '../../pipeline/pipeline-services.js';
 import { PreAuthBounds, DEFAULT_AUTH_TIMEOUT_MS } from '../../pipeline/pre-auth-bounds.js';
+import { CredentialError } from '../../identity/credential-source.js';
 import { MAX_TOKEN_BYTES } from '../../../core/tokens/token-size.js';
 import { OutputBatch } from '../../../core/streams/output-batch.js';
 import { isOwnAddress } from '../../../core/network/own-address.js';
@@ -429,8 +430,11 @@ export class MysqlProxySession {
         const message = `sidegate: cannot log in to target "${this.target.name}": ${e.message ?? 'connection failed'}`;
         this.session.upstreamFailed(message, e.errorNumber !== undefined ? String(e.errorNumber) : (e.code ?? 'upstream'));
         // The client's own login succeeded; the target refused ours. 1045 would tell the
-        // client its password was wrong, so such refusals are connection errors.
-        this.failLogin(e.errorNumber !== undefined && e.errorNumber !== ER.accessDenied.code ? { code: e.errorNumber, state: e.sqlState ?? 'HY000' } : ER.cannotConnect, message);
+        // client its password was wrong, so such refusals are connection errors. The token
+        // exchange refusing this pod a credential is an authorization failure (1045, 28000); the
+        // exchange unreachable is a connection that could not be made (2003).
+        const refusedByExchange = err instanceof CredentialError && err.code === 'refused';
+        this.failLogin(refusedByExchange ? ER.accessDenied : e.errorNumber !== undefined && e.errorNumber !== ER.accessDenied.code ? { code: e.errorNumber, state: e.sqlState ?? 'HY000' } : ER.cannotConnect, message);
         return;
       }
       if ((this.phase as Phase) === 'closed') {
