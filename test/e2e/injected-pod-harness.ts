@@ -1,13 +1,13 @@
 // What every injected-pod test does the same way: send a runner pod to the running webhook as an
 // AdmissionReview, run the patched pod (the init container's redirect rules, then the sidecar
-// until it says it is ready) and, for the PostgreSQL pods, start the target in the db namespace.
+// until it says it is ready) and start the target (PostgreSQL or MariaDB) in the db namespace.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { mustRun, run } from '../netns/network-namespaces.js';
+import { mustRun, run, spawnInNamespace, type CommandResult } from '../netns/network-namespaces.js';
 import { applyJsonPatch } from '../support/apply-json-patch.js';
 import { httpsRequest } from '../support/https-json-client.js';
 import { prepareContainer, runContainer, startContainer, type PodSpec, type VolumeContents } from './pod-simulator.js';
@@ -104,5 +104,63 @@ export async function startPodPostgres(dir: string, namespace: string, addresses
     pgData,
     psql,
     stop: async () => void (await run(asPostgres([`${PGBIN}/pg_ctl`, '-D', pgData, '-m', 'immediate', 'stop']))),
+  };
+}
+
+/** A throwaway MariaDB in the db namespace with database `shop` and table items (1 a, 2 b, 3 c). */
+export interface PodMariaDb {
+  /** SQL as root over the server's Unix socket: the database's own view, not through sidegate. */
+  asRoot(sql: string): Promise<CommandResult>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts MariaDB in `namespace` listening on `addresses` port 3306 (root only over the socket);
+ * with `tls`, it serves that certificate (a client that verifies it needs its CA).
+ */
+export async function startPodMariaDb(dir: string, namespace: string, addresses: string[], tls?: { certFile: string; keyFile: string }): Promise<PodMariaDb> {
+  const data = join(dir, 'maria');
+  const socket = join(dir, 'maria.sock');
+  await mustRun(['mkdir', '-p', data]);
+  await mustRun(['chown', 'mysql:mysql', data, dir]);
+  await mustRun(['mariadb-install-db', '--no-defaults', `--datadir=${data}`, '--user=mysql', '--auth-root-authentication-method=socket', '--skip-test-db'], { timeoutMs: 120_000 });
+  const tlsArgs: string[] = [];
+  if (tls) {
+    // The server runs as mysql: its own copies of the certificate and key.
+    for (const [from, to] of [[tls.certFile, 'server.crt'], [tls.keyFile, 'server.key']] as const) {
+      await copyFile(from, join(dir, `maria-${to}`));
+      await mustRun(['chown', 'mysql:mysql', join(dir, `maria-${to}`)]);
+    }
+    tlsArgs.push(`--ssl-cert=${join(dir, 'maria-server.crt')}`, `--ssl-key=${join(dir, 'maria-server.key')}`);
+  }
+  const maria = spawnInNamespace(namespace, [
+    '/usr/sbin/mariadbd', '--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--pid-file=${join(dir, 'maria.pid')}`, '--user=mysql',
+    `--bind-address=${addresses.join(',')}`, '--port=3306', '--innodb-buffer-pool-size=16M', '--skip-log-bin', `--log-error=${join(dir, 'maria.err')}`, ...tlsArgs,
+  ]);
+  let log = '';
+  maria.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  maria.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const asRoot = (sql: string) => run(['mariadb', '--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-B', '-e', sql]);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = await asRoot('SELECT 1');
+    if (r.code === 0) break;
+    if (Date.now() > deadline || maria.exitCode !== null) {
+      const err = await readFile(join(dir, 'maria.err'), 'utf8').catch(() => '');
+      throw new Error(`MariaDB did not start:\n${log}\n${err}`);
+    }
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  const setup = await asRoot("CREATE DATABASE shop; CREATE TABLE shop.items (id int primary key, name text); INSERT INTO shop.items VALUES (1, 'a'), (2, 'b'), (3, 'c');");
+  assert.equal(setup.code, 0, setup.stderr);
+  return {
+    asRoot,
+    stop: async () => {
+      if (maria.exitCode !== null) return;
+      const exited = new Promise((res) => maria.once('exit', res));
+      maria.kill('SIGTERM');
+      await Promise.race([exited, new Promise((res) => setTimeout(res, 10_000))]);
+      if (maria.exitCode === null) maria.kill('SIGKILL');
+    },
   };
 }

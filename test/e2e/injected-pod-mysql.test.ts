@@ -12,8 +12,7 @@ import { mkdtemp, rm, writeFile, readFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
-import { createNamespacePair, letOtherUsersReach, mustRun, run, spawnInNamespace, type NamespacePair } from '../netns/network-namespaces.js';
+import { createNamespacePair, letOtherUsersReach, mustRun, run, type NamespacePair } from '../netns/network-namespaces.js';
 import { startTestIssuer, writeStaticJwks } from '../support/token-issuer.js';
 import { startWebhookServer, type WebhookServer } from '../../webhook/admission/webhook-server.js';
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
@@ -21,7 +20,7 @@ import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
 import { makeSelfSignedCertificate } from '../support/self-signed-certificate.js';
 import { flattenOtlpJson, verifyChain } from '../../core/audit/index.js';
 import type { PodSpec, VolumeContents } from './pod-simulator.js';
-import { admitPod, runPatchedPod, RUNNER_UID, type InjectedSidecar } from './injected-pod-harness.js';
+import { admitPod, runPatchedPod, startPodMariaDb, RUNNER_UID, type InjectedSidecar, type PodMariaDb } from './injected-pod-harness.js';
 
 const TARGET_USER = 'app';
 const TARGET_PASSWORD = 'e2e-Maria-Pw-7d31';
@@ -35,46 +34,11 @@ let pod: InjectedSidecar;
 let jwksFile: string;
 let podToken = '';
 let restoreModes: (() => Promise<void>) | undefined;
-let maria: ChildProcess | undefined;
-let mariaSocket: string;
-let mariaLog = '';
-
-/**
- * A throwaway MariaDB in `namespace`, listening on `addresses` port 3306, with a password login
- * for the sidecar (root only over the socket) and a `shop.items` table of three rows.
- */
-async function startMariaDbIn(namespace: string, addresses: string[]): Promise<void> {
-  const data = join(dir, 'maria');
-  mariaSocket = join(dir, 'maria.sock');
-  await mustRun(['mkdir', '-p', data]);
-  await mustRun(['chown', 'mysql:mysql', data, dir]);
-  await mustRun(['mariadb-install-db', '--no-defaults', `--datadir=${data}`, '--user=mysql', '--auth-root-authentication-method=socket', '--skip-test-db'], { timeoutMs: 120_000 });
-  maria = spawnInNamespace(namespace, [
-    '/usr/sbin/mariadbd', '--no-defaults', `--datadir=${data}`, `--socket=${mariaSocket}`, `--pid-file=${join(dir, 'maria.pid')}`, '--user=mysql',
-    `--bind-address=${addresses.join(',')}`, '--port=3306', '--innodb-buffer-pool-size=16M', '--skip-log-bin', `--log-error=${join(dir, 'maria.err')}`,
-  ]);
-  maria.stdout!.on('data', (d: Buffer) => (mariaLog += d.toString()));
-  maria.stderr!.on('data', (d: Buffer) => (mariaLog += d.toString()));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = await asRoot('SELECT 1');
-    if (r.code === 0) break;
-    if (Date.now() > deadline || maria.exitCode !== null) {
-      const err = await readFile(join(dir, 'maria.err'), 'utf8').catch(() => '');
-      throw new Error(`MariaDB did not start:\n${mariaLog}\n${err}`);
-    }
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  const setup = await asRoot(
-    `CREATE DATABASE shop; CREATE USER '${TARGET_USER}'@'%' IDENTIFIED BY '${TARGET_PASSWORD}'; GRANT ALL ON shop.* TO '${TARGET_USER}'@'%';` +
-      " CREATE TABLE shop.items (id int primary key, name text); INSERT INTO shop.items VALUES (1, 'a'), (2, 'b'), (3, 'c');",
-  );
-  assert.equal(setup.code, 0, setup.stderr);
-}
+let maria: PodMariaDb | undefined;
 
 /** SQL as MariaDB's root over its unix socket: the database's own view, not through sidegate. */
 function asRoot(sql: string) {
-  return run(['mariadb', '--no-defaults', `--socket=${mariaSocket}`, '-uroot', '-N', '-B', '-e', sql]);
+  return maria!.asRoot(sql);
 }
 
 /** Runs the patched pod in `pair.pod` with what the cluster would put in its volumes. */
@@ -112,7 +76,9 @@ before(async () => {
   await chmod(dir, 0o755);
   ns = await createNamespacePair();
   // dbAlt serves the same MariaDB at an address no target names.
-  await startMariaDbIn(ns.db, [ns.v4.db, ns.v4.dbAlt, ns.v6.db]);
+  maria = await startPodMariaDb(dir, ns.db, [ns.v4.db, ns.v4.dbAlt, ns.v6.db]);
+  const setup = await asRoot(`CREATE USER '${TARGET_USER}'@'%' IDENTIFIED BY '${TARGET_PASSWORD}'; GRANT ALL ON shop.* TO '${TARGET_USER}'@'%';`);
+  assert.equal(setup.code, 0, setup.stderr);
   const cert = makeSelfSignedCertificate(join(dir));
   webhookCa = cert.cert;
   webhook = await startWebhookServer({
@@ -141,12 +107,7 @@ before(async () => {
 
 after(async () => {
   pod?.sidecar.kill('SIGTERM');
-  if (maria && maria.exitCode === null) {
-    const exited = new Promise((res) => maria!.once('exit', res));
-    maria.kill('SIGTERM');
-    await Promise.race([exited, new Promise((res) => setTimeout(res, 10_000))]);
-    if (maria.exitCode === null) maria.kill('SIGKILL');
-  }
+  await maria?.stop();
   await new Promise((r) => setTimeout(r, 300));
   await webhook?.close();
   await ns?.destroy();
