@@ -52,6 +52,14 @@ const everything = [
   'exchange.config.targets[1].admin.username=exchange',
   'exchange.config.targets[1].admin.existingSecret=billing-admin',
   'exchange.config.targets[1].admin.key=pw',
+  'exchange.config.targets[2].name=shop',
+  'exchange.config.targets[2].protocol=mysql',
+  'exchange.config.targets[2].host=shop-db',
+  'exchange.config.targets[2].admin.username=sidegate_admin',
+  'exchange.config.targets[2].admin.existingSecret=shop-admin',
+  'exchange.config.targets[2].admin.key=password',
+  'exchange.config.targets[2].userPrefix=sgm_',
+  'exchange.config.targets[2].maxUserConnections=20',
   'exchange.config.issuers[0].issuer=https://token.actions.githubusercontent.com',
   'exchange.config.issuers[0].audience=sidegate-exchange',
   'exchange.config.issuers[1].issuer=https://gitlab.example.com',
@@ -232,6 +240,7 @@ test("exchange.yaml: accepted by the exchange's own parser, every key set from v
   assert.deepEqual(config.targets, [
     { name: 'orders', protocol: 'postgres', host: 'orders-db.example.com', port: 6432, database: 'orders', tls: { serverName: 'orders-db.internal', caFile: '/secrets/target-0-ca/ca.crt' }, admin: { username: 'sidegate_admin', passwordFile: '/secrets/target-0-admin/password' }, rolePrefix: 'sgx_' },
     { name: 'billing', protocol: 'postgres', host: 'billing-db', port: 5432, database: 'billing', tls: {}, admin: { username: 'exchange', passwordFile: '/secrets/target-1-admin/password' }, rolePrefix: 'sidegate_x_' },
+    { name: 'shop', protocol: 'mysql', host: 'shop-db', port: 3306, tls: {}, admin: { username: 'sidegate_admin', passwordFile: '/secrets/target-2-admin/password' }, userPrefix: 'sgm_', maxUserConnections: 20 },
   ]);
   assert.deepEqual(config.grants, [
     { name: 'ci-runners', issuer: CLUSTER_ISSUER, subject: ['system:serviceaccount:ci:*'], claims: {}, target: 'orders', roles: ['orders_reader'], ttl: 3_600_000 },
@@ -246,6 +255,7 @@ test("exchange.yaml: accepted by the exchange's own parser, every key set from v
     [config.targets[0]!.admin.passwordFile, 'orders-exchange-admin', 'password'],
     [config.targets[0]!.tls.caFile!, 'orders-db-ca', 'ca.pem'],
     [config.targets[1]!.admin.passwordFile, 'billing-admin', 'pw'],
+    [config.targets[2]!.admin.passwordFile, 'shop-admin', 'password'],
     [config.issuers[2]!.caFile!, 'gitlab-ca', 'ca.crt'],
     ['/tls/tls.crt', `${EXCHANGE}-tls`, 'tls.crt'],
     ['/tls/tls.key', `${EXCHANGE}-tls`, 'tls.key'],
@@ -393,7 +403,10 @@ test('values.schema.json rejects bad exchange values before anything renders', (
   const cases: Array<[string[], RegExp]> = [
     [['exchange.replicas=0'], /replicas/],
     [['exchange.enabled=yes'], /enabled/],
-    [[...minimal, 'exchange.config.targets[0].protocol=mysql'], /protocol/],
+    [[...minimal, 'exchange.config.targets[0].protocol=oracle'], /protocol/],
+    // A MariaDB target has no database and no rolePrefix; a PostgreSQL one no MariaDB keys.
+    [[...minimal, 'exchange.config.targets[0].protocol=mysql'], /targets\/0': 'not' failed/],
+    [[...minimal, 'exchange.config.targets[0].userPrefix=sgx_'], /targets\/0': 'not' failed/],
     [[...minimal, 'exchange.config.targets[0].admin.existingSecret=Not_A_Name'], /existingSecret/],
     [[...minimal, 'exchange.config.targets[0].password=hunter2'], /password/],
     [[...minimal, 'exchange.config.targets[0].rolePrefix=X'], /rolePrefix/],
