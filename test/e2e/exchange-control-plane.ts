@@ -15,6 +15,7 @@ import { makeSelfSignedCertificate, type TestCertificate } from '../support/self
 import { startWebhookServer, type WebhookServer } from '../../webhook/admission/webhook-server.js';
 import { createStaticNamespaceLookup } from '../../webhook/admission/namespace-lookup.js';
 import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
+import { flattenOtlpJson } from '../../core/audit/index.js';
 import type { PodSpec, VolumeContents } from './pod-simulator.js';
 import { admitPod, CLI, runPatchedPod, type InjectedSidecar } from './injected-pod-harness.js';
 
@@ -37,10 +38,18 @@ export interface ExchangeControlPlane {
   /** The exchange's own audit trail (no collector here). */
   auditFile: string;
   log(): string;
-  /** Runs the patched pod again (a new pod on the same node) with this exchange token and policy. */
+  /** The pod's policy: the cluster's pods as identity `ci-runners`, `target` (a YAML flow mapping), reads allowed. */
+  podPolicy(target: string): string;
+  /** Runs the patched pod again (a new pod on the same node) with this exchange token and policy; killed at stop. */
   startPod(exchangeToken: string, policy: string): Promise<InjectedSidecar>;
   /** POST /v1/token from inside the pod's namespace with curl: the HTTP status and the JSON answer. */
   exchangeFromPod(subjectToken: string, audience: string): Promise<{ status: string; body: { error?: string; error_description?: string } }>;
+  /**
+   * Asserts, asking from the pod for `audience`, that a token for another audience, an expired
+   * one and one without a grant get RFC 8693's error, and that the refusals are spans in the
+   * exchange's audit trail.
+   */
+  expectRfcRefusals(audience: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,7 +101,9 @@ export async function startExchangeControlPlane(opts: ControlPlaneOptions): Prom
   let exchange: ChildProcess | undefined;
   let webhook: WebhookServer | undefined;
   let exchangeLog = '';
+  const pods: InjectedSidecar[] = [];
   const stop = async () => {
+    for (const p of pods) p.sidecar.kill('SIGKILL');
     exchange?.kill('SIGTERM');
     await jwksServer.stop();
     await new Promise((r) => setTimeout(r, 300));
@@ -146,7 +157,7 @@ export async function startExchangeControlPlane(opts: ControlPlaneOptions): Prom
     });
     const patched = await admitPod({ url: webhook.url, ca: webhookTls.cert }, { metadata: { name: 'migrate', namespace: 'ci' }, spec: { containers: [{ name: 'runner', ...opts.runner }] } });
     let podRun = 0;
-    return {
+    const plane: ExchangeControlPlane = {
       url,
       tls,
       tokens,
@@ -154,13 +165,27 @@ export async function startExchangeControlPlane(opts: ControlPlaneOptions): Prom
       patched,
       auditFile: join(auditDir, 'audit.otlp.jsonl'),
       log: () => exchangeLog,
-      startPod: (exchangeToken, policy) => {
+      podPolicy: (target) => `version: 1
+identities:
+  - name: ci-runners
+    issuer: ${CLUSTER_ISSUER}
+    audiences: [sidegate]
+    jwksFile: ${clusterJwks}
+    claims: { sub: "system:serviceaccount:ci:*" }
+targets:
+  - ${target}
+rules:
+  - { name: runner-reads, identities: [ci-runners], when: { statements: [read, session, transaction] }, action: allow }
+`,
+      startPod: async (exchangeToken, policy) => {
         const volumes: VolumeContents = {
           'sidegate-policy': { 'policy.yaml': { content: policy, mode: 0o644, owner: 'root' } },
           'sidegate-token': { token: tokens.identity, 'exchange-token': exchangeToken },
           'sidegate-exchange-ca': { 'ca.crt': { content: tls.cert, mode: 0o644, owner: 'root' } },
         };
-        return runPatchedPod(ns.pod, patched, volumes, join(dir, `pod-${++podRun}`));
+        const pod = await runPatchedPod(ns.pod, patched, volumes, join(dir, `pod-${++podRun}`));
+        pods.push(pod);
+        return pod;
       },
       exchangeFromPod: async (subjectToken, audience) => {
         const r = await run([
@@ -172,8 +197,24 @@ export async function startExchangeControlPlane(opts: ControlPlaneOptions): Prom
         assert.ok(body !== undefined && status !== undefined, r.stdout + r.stderr);
         return { status, body: JSON.parse(body) as { error?: string; error_description?: string } };
       },
+      expectRfcRefusals: async (audience) => {
+        for (const [name, token, error, description] of [
+          ['another audience', tokens.otherAudience, 'invalid_request', /aud/],
+          ['expired', tokens.expired, 'invalid_request', /exp/],
+          ['no grant', tokens.noGrant, 'invalid_target', /grant/],
+        ] as const) {
+          const { status, body } = await plane.exchangeFromPod(token, audience);
+          assert.equal(status, '400', `${name}: ${JSON.stringify(body)}`);
+          assert.equal(body.error, error, name);
+          assert.match(body.error_description ?? '', description, name);
+        }
+        assert.match(exchangeLog, /exchange refused/);
+        const refusals = flattenOtlpJson(await readFile(join(auditDir, 'audit.otlp.jsonl'), 'utf8')).map((x) => x.attributes['sidegate.exchange.error']);
+        for (const error of ['invalid_request', 'invalid_target']) assert.ok(refusals.includes(error), `a refusal span with ${error}: ${JSON.stringify(refusals)}`);
+      },
       stop,
     };
+    return plane;
   } catch (err) {
     await stop();
     throw err;

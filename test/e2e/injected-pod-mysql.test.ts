@@ -8,7 +8,7 @@
 // Only addresses inside the namespaces this test creates are used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile, readFile, chmod } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

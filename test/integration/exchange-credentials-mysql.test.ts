@@ -15,7 +15,8 @@ import { createLogger } from '../../core/logging/logger.js';
 import { parseExchangeConfig } from '../../exchange/config/exchange-config.js';
 import { startExchangeService, type ExchangeService } from '../../exchange/cli/exchange-command.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
-import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
+import type { RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
+import { startExchangeSidecar } from '../support/exchange-test-clients.js';
 import { readOtlpJsonFile } from '../support/otlp-receiver.js';
 import { exchangeTargetSql, issuedUsersSql } from '../support/mariadb-exchange-setup.js';
 import { IT_DATABASE, outcome, rootSql } from '../support/mariadb-side-by-side.js';
@@ -73,30 +74,17 @@ after(async () => {
 });
 
 async function sidecarWith(opts: { url: string; subject?: string }, name: string): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
-  const policyFile = join(dir, `${name}.yaml`);
-  await writeFile(
-    policyFile,
-    `version: 1
+  const policy = `version: 1
 identities:
   - { name: ci, issuer: "${issuer.issuer}", audiences: [sidegate], jwksUrl: "${issuer.jwksUrl}" }
 targets:
   - { name: my, protocol: mysql, address: "127.0.0.1:${maria.port}", database: ${IT_DATABASE}, tls: { mode: verify-full, ca: ${maria.caFile}, serverName: localhost }, credentials: { exchange: {} }, listen: "127.0.0.1:0" }
 rules:
   - { name: reads, identities: [ci], when: { statements: [read, session] }, action: allow }
-`,
-  );
+`;
   const podToken = await cluster.sign({ sub: opts.subject ?? 'system:serviceaccount:ci:runner' }, { audience: AUDIENCE, expiresIn: 600 });
   canaries.push(podToken);
-  const stateDir = join(dir, `${name}-state`);
-  const sidecar = await startSidecar({
-    policyFile,
-    stateDir,
-    broker: 'embedded',
-    exchange: { url: opts.url, token: async () => podToken, ca: Buffer.from(cert.cert) },
-    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
-    log: createLogger({ level: 'debug', sink: (line) => logs.push(line) }),
-  });
-  return { sidecar, stateDir };
+  return startExchangeSidecar({ dir, name, policy, url: opts.url, podToken, ca: cert.cert, logs });
 }
 
 async function client(sidecar: RunningSidecar): Promise<mysql.Connection> {

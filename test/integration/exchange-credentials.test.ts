@@ -18,7 +18,8 @@ import { parseExchangeConfig } from '../../exchange/config/exchange-config.js';
 import { startExchangeService, type ExchangeService } from '../../exchange/cli/exchange-command.js';
 import { decodeCredentialToken } from '../../exchange/protocol/credential-token.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
-import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
+import type { RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
+import { startExchangeSidecar } from '../support/exchange-test-clients.js';
 import { readOtlpJsonFile } from '../support/otlp-receiver.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
@@ -117,10 +118,7 @@ after(async () => {
 });
 
 async function sidecarWith(opts: { url: string; subject?: string; targets?: string }, name: string): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
-  const policyFile = join(dir, `${name}.yaml`);
-  await writeFile(
-    policyFile,
-    `version: 1
+  const policy = `version: 1
 identities:
   - { name: ci, issuer: "${issuer.issuer}", audiences: [sidegate], jwksUrl: "${issuer.jwksUrl}" }
 targets:
@@ -128,20 +126,10 @@ targets:
   - { name: nogrant, protocol: postgres, address: "127.0.0.2:${info.port}", database: ${info.database}, tls: { mode: verify-full, ca: ${info.caFile}, serverName: localhost }, credentials: { exchange: {} }, listen: "127.0.0.1:0" }
 rules:
   - { name: reads, identities: [ci], when: { statements: [read, session] }, action: allow }
-`,
-  );
+`;
   const podToken = await cluster.sign({ sub: opts.subject ?? 'system:serviceaccount:ci:runner' }, { audience: AUDIENCE, expiresIn: 600 });
   canaries.push(podToken);
-  const stateDir = join(dir, `${name}-state`);
-  const sidecar = await startSidecar({
-    policyFile,
-    stateDir,
-    broker: 'embedded',
-    exchange: { url: opts.url, token: async () => podToken, ca: Buffer.from(cert.cert) },
-    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
-    log: createLogger({ level: 'debug', sink: (line) => logs.push(line) }),
-  });
-  return { sidecar, stateDir };
+  return startExchangeSidecar({ dir, name, policy, url: opts.url, podToken, ca: cert.cert, logs });
 }
 
 async function client(sidecar: RunningSidecar, target = 'pg'): Promise<pg.Client> {

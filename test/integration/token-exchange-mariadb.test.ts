@@ -20,18 +20,16 @@ import { startExchangeService, type ExchangeService } from '../../exchange/cli/e
 import { ownerHash } from '../../exchange/identity/owner-hash.js';
 import { MysqlCredentialIssuer } from '../../exchange/mysql/mysql-credential-issuer.js';
 import { nativePasswordHash } from '../../exchange/mysql/native-password-hash.js';
-import { decodeCredentialToken, type TargetCredential } from '../../exchange/protocol/credential-token.js';
+import type { TargetCredential } from '../../exchange/protocol/credential-token.js';
 import { CredentialIssueError } from '../../exchange/service/credential-issuer.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
-import { httpsRequest, type HttpsReply } from '../support/https-json-client.js';
+import { credentialTokenOf, exchangeClient, JWT } from '../support/exchange-test-clients.js';
 import { IT_DATABASE, rootSql } from '../support/mariadb-side-by-side.js';
 import { exchangeTargetSql, issuedUsersSql } from '../support/mariadb-exchange-setup.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
 import { mariaInfo, type MariaInfo } from '../support/sidegate-harness.js';
 import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
 
-const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const JWT = 'urn:ietf:params:oauth:token-type:jwt';
 const AUDIENCE = 'sidegate-exchange';
 const run = randomBytes(4).toString('hex');
 const prefix = `sgm_${run}_`;
@@ -117,24 +115,8 @@ function ciToken(claims: Record<string, unknown> = {}, opts: { audience?: string
   return ci.sign({ sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', ref: 'refs/heads/main', ...claims }, { audience: opts.audience ?? AUDIENCE, expiresIn: opts.expiresIn ?? 300 });
 }
 
-function post(path: string, form: Record<string, string>, on: ExchangeService = service): Promise<HttpsReply> {
-  for (const [k, v] of Object.entries(form)) if (k === 'subject_token' || k === 'token') canaries.push(v);
-  return httpsRequest(`${on.url}${path}`, { ca: cert.cert, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
-}
-
-function exchange(subjectToken: string, extra: Record<string, string> = {}, on?: ExchangeService): Promise<HttpsReply> {
-  return post('/v1/token', { grant_type: GRANT_TYPE, subject_token: subjectToken, subject_token_type: JWT, audience: 'shop', ...extra }, on);
-}
-
-function credentialOf(reply: HttpsReply): TargetCredential {
-  assert.equal(reply.status, 200, reply.text);
-  const credential = decodeCredentialToken(reply.json.access_token);
-  assert.ok(credential, 'access_token holds a credential');
-  canaries.push(credential.password, reply.json.access_token);
-  return credential;
-}
-
-const encodeToken = (credential: TargetCredential) => Buffer.from(JSON.stringify({ v: 1, ...credential })).toString('base64url');
+const client = exchangeClient({ url: () => service.url, ca: () => cert.cert, audience: 'shop', canaries });
+const { post, exchange, credentialOf } = client;
 
 /** mysql2 as the issued user, verify-full TLS like the sidecar's upstream leg. */
 async function login(credential: Pick<TargetCredential, 'username' | 'password'>): Promise<mysql.Connection> {
@@ -200,13 +182,13 @@ test('revocation by the owner drops the user and kills its sessions; another ide
   const session = await login(credential);
   const sleeping = errnoOf(session.query('SELECT SLEEP(30)'));
 
-  const stranger = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' }), subject_token_type: JWT });
+  const stranger = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' }), subject_token_type: JWT });
   assert.equal(stranger.status, 400);
   assert.equal(stranger.json.error, 'unauthorized_client');
   assert.ok((await issuedUsers()).includes(credential.username), "another identity cannot revoke it");
 
   const started = Date.now();
-  const revoked = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+  const revoked = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
   assert.equal(revoked.status, 200, revoked.text);
   assert.notEqual(await sleeping, 0, 'the running session was killed');
   assert.ok(Date.now() - started < 20_000, 'killed, not finished');
@@ -214,7 +196,7 @@ test('revocation by the owner drops the user and kills its sessions; another ide
   // For a user it does not know, MariaDB answers with a made-up plugin switch (no user enumeration).
   await assert.rejects(login(credential));
   assert.ok((await issuedUsers()).includes(other.username), 'only the revoked credential is gone');
-  const again = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+  const again = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
   assert.equal(again.status, 200, 'revoking what is gone is not an error (RFC 7009)');
   assert.equal((outcomes.at(-1) as RevocationOutcome).decision, 'unknown');
 });
@@ -223,13 +205,13 @@ test('adversarial: a revocation naming a user that is not ours, or forged to loo
   const victim = credentialOf(await exchange(await ciToken({ sub: 'repo:acme/victim:ref:refs/heads/main' })));
   const attacker = await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' });
   for (const username of [admin, maria.users.native.user, 'root', `${prefix}reporting`]) {
-    const reply = await post('/v1/revoke', { token: encodeToken({ ...victim, username }), subject_token: attacker });
+    const reply = await post('/v1/revoke', { token: credentialTokenOf({ ...victim, username }), subject_token: attacker });
     assert.equal(reply.status, 200, reply.text);
     assert.equal((outcomes.at(-1) as RevocationOutcome).decision, 'unknown', username);
   }
   assert.match(await root(`SELECT count(*) FROM mysql.global_priv WHERE User IN ('${admin}', '${maria.users.native.user}')`), /^2$/);
   // The victim's exact name with the attacker's proof: the owner part of the name is not theirs.
-  const forged = await post('/v1/revoke', { token: encodeToken({ ...victim, password: 'x' }), subject_token: attacker });
+  const forged = await post('/v1/revoke', { token: credentialTokenOf({ ...victim, password: 'x' }), subject_token: attacker });
   assert.equal(forged.json.error, 'unauthorized_client');
   assert.ok((await issuedUsers()).includes(victim.username));
   await (await login(victim)).end();

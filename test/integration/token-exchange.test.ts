@@ -17,17 +17,16 @@ import { verifyChain } from '../../core/audit/index.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { parseExchangeConfig, type ExchangeConfig } from '../../exchange/config/exchange-config.js';
 import { startExchangeService, type ExchangeService } from '../../exchange/cli/exchange-command.js';
-import { decodeCredentialToken, type TargetCredential } from '../../exchange/protocol/credential-token.js';
+import type { TargetCredential } from '../../exchange/protocol/credential-token.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
 import { httpsRequest, type HttpsReply } from '../support/https-json-client.js';
+import { credentialTokenOf, exchangeClient, GRANT_TYPE, JWT } from '../support/exchange-test-clients.js';
 import { readOtlpJsonFile, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
 import { asSuperuser } from '../support/scratch-postgres-database.js';
 import { startTestIssuer, type TestIssuer } from '../support/token-issuer.js';
 
-const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const JWT = 'urn:ietf:params:oauth:token-type:jwt';
 const AUDIENCE = 'sidegate-exchange';
 const CLUSTER_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const run = randomBytes(4).toString('hex');
@@ -153,27 +152,9 @@ function podToken(bound = true): Promise<string> {
   );
 }
 
-function post(path: string, form: Record<string, string>, on: ExchangeService = service): Promise<HttpsReply> {
-  for (const [k, v] of Object.entries(form)) if (k === 'subject_token' || k === 'token') canaries.push(v);
-  return httpsRequest(`${on.url}${path}`, {
-    ca: cert.cert,
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(form).toString(),
-  });
-}
-
-function exchange(subjectToken: string, extra: Record<string, string> = {}, on?: ExchangeService): Promise<HttpsReply> {
-  return post('/v1/token', { grant_type: GRANT_TYPE, subject_token: subjectToken, subject_token_type: JWT, audience: 'orders', ...extra }, on);
-}
-
-function credentialOf(reply: HttpsReply): TargetCredential {
-  assert.equal(reply.status, 200, reply.text);
-  const credential = decodeCredentialToken(reply.json.access_token);
-  assert.ok(credential, 'access_token holds a credential');
-  canaries.push(credential.password, reply.json.access_token);
-  return credential;
-}
+const client = exchangeClient({ url: () => service.url, ca: () => cert.cert, audience: 'orders', canaries });
+const { post, credentialOf } = client;
+const exchange = (subjectToken: string, extra: Record<string, string> = {}, on?: ExchangeService) => client.exchange(subjectToken, extra, on?.url);
 
 async function login(credential: TargetCredential): Promise<pg.Client> {
   const client = new pg.Client({
@@ -242,12 +223,12 @@ test('revocation by the owner drops the role and ends its sessions; another iden
   const session = await login(credential);
   const ended = new Promise<void>((resolve) => session.once('end', () => resolve()));
 
-  const stranger = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' }), subject_token_type: JWT });
+  const stranger = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' }), subject_token_type: JWT });
   assert.equal(stranger.status, 400);
   assert.equal(stranger.json.error, 'unauthorized_client');
   assert.ok((await issuedRoles()).includes(credential.username));
 
-  const revoked = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+  const revoked = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
   assert.equal(revoked.status, 200, revoked.text);
   assert.deepEqual(revoked.json, {});
   await ended;
@@ -255,16 +236,12 @@ test('revocation by the owner drops the role and ends its sessions; another iden
   assert.equal(await loginFails(credential), '28P01');
   assert.ok((await issuedRoles()).includes(other.username), 'only the revoked credential is gone');
 
-  const again = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+  const again = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
   assert.equal(again.status, 200, 'revoking what is gone is not an error (RFC 7009)');
-  const noProof = await post('/v1/revoke', { token: encodeToken(other) });
+  const noProof = await post('/v1/revoke', { token: credentialTokenOf(other) });
   assert.equal(noProof.status, 401);
   assert.equal(noProof.json.error, 'invalid_client');
 });
-
-function encodeToken(credential: TargetCredential): string {
-  return Buffer.from(JSON.stringify({ v: 1, ...credential })).toString('base64url');
-}
 
 test('objects a credential created survive its revocation, owned by the template role', async () => {
   const credential = credentialOf(await exchange(await ciToken()));
@@ -272,7 +249,7 @@ test('objects a credential created survive its revocation, owned by the template
   const table = `sgx_made_${run}`;
   await client.query(`CREATE TABLE ${table} (id int)`);
   await client.end();
-  assert.equal((await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() })).status, 200);
+  assert.equal((await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() })).status, 200);
   const owner = await superuser(async (c) => (await c.query<{ o: string }>('SELECT tableowner AS o FROM pg_tables WHERE tablename = $1', [table])).rows[0]?.o);
   assert.equal(owner, reader);
   await superuser((c) => c.query(`DROP TABLE ${table}`));
@@ -459,14 +436,14 @@ test('each exchange and revocation is an audit span the answer names, with the s
   assert.equal(anonymous.attributes['sidegate.exchange.error'], 'invalid_request');
   assert.equal(anonymous.attributes['sidegate.identity.subject'], undefined, 'an unverified token names nobody');
 
-  const revoked = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+  const revoked = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
   assert.equal(revoked.status, 200);
   const revocation = await spanOf(revoked);
   assert.equal(revocation.name, 'token revocation');
   assert.equal(revocation.attributes['sidegate.exchange.decision'], 'revoked');
   assert.equal(revocation.attributes['sidegate.exchange.login'], credential.username);
   assert.equal(revocation.attributes['sidegate.exchange.issued_span'], reply.headers['traceparent'], 'names the exchange that issued it');
-  const stranger = await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' }) });
+  const stranger = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken({ sub: 'repo:evil/app:ref:refs/heads/main' }) });
   assert.equal((await spanOf(stranger)).attributes['sidegate.exchange.decision'], 'unknown', 'already gone: nothing to refuse');
 
   const chain = verifyChain(receiver.spans());
@@ -512,7 +489,7 @@ test('a trail that cannot record: the exchange answers 503 and no role is left; 
     assert.match(String(rolledBack.attributes['sidegate.exchange.undone']), /^dropped sgx_/);
     assert.ok(spans.some((s) => s.attributes['sidegate.exchange.login'] === credential.username && s.attributes['sidegate.exchange.decision'] === 'issued'));
     assert.equal(verifyChain(spans).ok, true);
-    await post('/v1/revoke', { token: encodeToken(credential), subject_token: await ciToken() });
+    await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
   } finally {
     if (!closed) await broken.close();
   }

@@ -1,0 +1,62 @@
+// What the token-exchange integration tests do alike, whatever the target's protocol: ask an
+// exchange for a credential and revoke one over HTTPS as a form (remembering every token and
+// password they saw, none of which may be logged), and run a sidecar whose targets take their
+// login from an exchange, as a pod's does.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createLogger } from '../../core/logging/logger.js';
+import { decodeCredentialToken, type TargetCredential } from '../../exchange/protocol/credential-token.js';
+import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
+import { httpsRequest, type HttpsReply } from './https-json-client.js';
+
+export const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const JWT = 'urn:ietf:params:oauth:token-type:jwt';
+
+export interface ExchangeClient {
+  post(path: string, form: Record<string, string>, url?: string): Promise<HttpsReply>;
+  /** POST /v1/token for the client's audience (a target), or what `extra` says. */
+  exchange(subjectToken: string, extra?: Record<string, string>, url?: string): Promise<HttpsReply>;
+  /** The credential an answer holds (asserted 200). */
+  credentialOf(reply: HttpsReply): TargetCredential;
+}
+
+/** `url()`, `ca()`: the exchange's base URL and CA now (tests start and restart it); `canaries` collects every secret seen. */
+export function exchangeClient(opts: { url: () => string; ca: () => string; audience: string; canaries: string[] }): ExchangeClient {
+  const post = (path: string, form: Record<string, string>, url = opts.url()) => {
+    for (const [k, v] of Object.entries(form)) if (k === 'subject_token' || k === 'token') opts.canaries.push(v);
+    return httpsRequest(`${url}${path}`, { ca: opts.ca(), method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
+  };
+  return {
+    post,
+    exchange: (subjectToken, extra = {}, url) => post('/v1/token', { grant_type: GRANT_TYPE, subject_token: subjectToken, subject_token_type: JWT, audience: opts.audience, ...extra }, url),
+    credentialOf: (reply) => {
+      assert.equal(reply.status, 200, reply.text);
+      const credential = decodeCredentialToken(reply.json.access_token);
+      assert.ok(credential, 'access_token holds a credential');
+      opts.canaries.push(credential.password, reply.json.access_token);
+      return credential;
+    },
+  };
+}
+
+/** A credential as a revocation's `token`: what the exchange issued, or a forgery of it. */
+export function credentialTokenOf(credential: TargetCredential): string {
+  return Buffer.from(JSON.stringify({ v: 1, ...credential })).toString('base64url');
+}
+
+/** A sidecar with the policy text given, its exchange at `url` and the pod's token; its logs into `logs`. */
+export async function startExchangeSidecar(opts: { dir: string; name: string; policy: string; url: string; podToken: string; ca: string; logs: string[] }): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
+  const policyFile = join(opts.dir, `${opts.name}.yaml`);
+  await writeFile(policyFile, opts.policy);
+  const stateDir = join(opts.dir, `${opts.name}-state`);
+  const sidecar = await startSidecar({
+    policyFile,
+    stateDir,
+    broker: 'embedded',
+    exchange: { url: opts.url, token: async () => opts.podToken, ca: Buffer.from(opts.ca) },
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+    log: createLogger({ level: 'debug', sink: (line) => opts.logs.push(line) }),
+  });
+  return { sidecar, stateDir };
+}
