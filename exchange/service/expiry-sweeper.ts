@@ -1,8 +1,9 @@
 // Drops every expired credential on every target: once at start (what a crashed or stopped
-// exchange left behind) and then every interval. VALID UNTIL already refuses an expired login;
-// the sweeper removes the role itself, its memberships and its sessions. One sweep at a time;
-// a target that cannot be reached is tried again at the next interval. Each dropped credential is
-// an audit span (exchange/evidence/).
+// exchange left behind) and then every interval. On PostgreSQL VALID UNTIL already refuses an
+// expired login; on MariaDB, which has no account expiry, the sweep is what ends it (the interval
+// bounds how long an expired login still works). Either way the sweeper removes the login itself,
+// its memberships and its sessions. One sweep at a time; a target that cannot be reached is tried
+// again at the next interval. Each dropped credential is an audit span (exchange/evidence/).
 import type { Logger } from '../../core/logging/logger.js';
 import { SecurityEvent } from '../../core/logging/security-events.js';
 import type { CredentialIssuer, DroppedCredential } from './credential-issuer.js';
