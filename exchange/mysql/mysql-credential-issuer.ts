@@ -93,9 +93,14 @@ export class MysqlCredentialIssuer implements CredentialIssuer {
     return new MysqlCredentialIssuer(config, ca, log, { ...DEFAULT_TIMEOUTS, ...timeouts });
   }
 
-  private async admin(): Promise<mysql.Connection> {
-    const password = await readSecretFile(this.config.admin.passwordFile, MAX_ADMIN_SECRET_BYTES, (m) => new Error(`admin password file ${m}`));
-    return connectMariaDb(this.endpoint, { user: this.config.admin.username, password });
+  /** The admin's connection, for `what` (the words of a failure: the target could not be reached). */
+  private async admin(what: string): Promise<mysql.Connection> {
+    try {
+      const password = await readSecretFile(this.config.admin.passwordFile, MAX_ADMIN_SECRET_BYTES, (m) => new Error(`admin password file ${m}`));
+      return await connectMariaDb(this.endpoint, { user: this.config.admin.username, password });
+    } catch (err) {
+      throw issueError(err, what);
+    }
   }
 
   private query(conn: mysql.Connection, sql: string, values: unknown[] = []) {
@@ -107,12 +112,7 @@ export class MysqlCredentialIssuer implements CredentialIssuer {
     const expiresAt = new Date(parseIssuedUserName(username, this.config.userPrefix)!.expiresAtMs).toISOString();
     const password = randomBytes(32).toString('base64url');
     const role = `\`${request.role}\``;
-    let conn: mysql.Connection;
-    try {
-      conn = await this.admin();
-    } catch (err) {
-      throw issueError(err, 'creating the credential');
-    }
+    const conn = await this.admin('creating the credential');
     let created = false;
     try {
       // Not IF NOT EXISTS: a name that exists already (never ours to reuse) is an error.
@@ -141,12 +141,7 @@ export class MysqlCredentialIssuer implements CredentialIssuer {
     const parsed = parseIssuedUserName(username, this.config.userPrefix);
     if (parsed === undefined) return { result: 'unknown' };
     const issuedBy = parsed.issuedBy ? { issuedBy: parsed.issuedBy } : {};
-    let conn: mysql.Connection;
-    try {
-      conn = await this.admin();
-    } catch (err) {
-      throw issueError(err, 'revoking the credential');
-    }
+    const conn = await this.admin('revoking the credential');
     try {
       const [rows] = await this.query(conn, 'SELECT 1 FROM mysql.global_priv WHERE Host = ? AND User = ?', [USER_HOST, username]);
       if ((rows as unknown[]).length === 0) return { result: 'unknown' };
@@ -161,12 +156,7 @@ export class MysqlCredentialIssuer implements CredentialIssuer {
 
   async sweep(nowMs: number): Promise<SweepResult> {
     const result: SweepResult = { dropped: [], failed: 0 };
-    let conn: mysql.Connection;
-    try {
-      conn = await this.admin();
-    } catch (err) {
-      throw issueError(err, 'listing issued credentials');
-    }
+    const conn = await this.admin('listing issued credentials');
     try {
       // Another replica sweeping this target now: it drops what this one would.
       const [locked] = await this.query(conn, 'SELECT GET_LOCK(?, 0) AS locked', [this.sweepLock]);
