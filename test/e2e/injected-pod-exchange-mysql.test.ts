@@ -4,9 +4,10 @@
 // MariaDB there (TLS verified, a least-privileged admin); the runner's unchanged `mariadb` client
 // runs as that user, which MariaDB lists while the job runs and not after the sidecar stops
 // (revocation); a pod killed with SIGKILL leaves its user to the sweeper, which drops it after the
-// expiry its name holds. Tokens for another audience, expired ones and identities without a grant
-// are refused with RFC 8693's error (and are spans), and the runner's client gets ERR 1045 saying
-// why. Only addresses inside the namespaces this test creates are used.
+// expiry its name holds. The server's general log shows the password only as its hash. Tokens for
+// another audience, expired ones and identities without a grant are refused with RFC 8693's error
+// (and are spans), and the runner's client gets ERR 1045 saying why. Only addresses inside the
+// namespaces this test creates are used.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, readFile, chmod } from 'node:fs/promises';
@@ -29,6 +30,7 @@ let restoreModes: (() => Promise<void>) | undefined;
 let maria: PodMariaDb | undefined;
 let plane: ExchangeControlPlane | undefined;
 let policy: string;
+let generalLog = '';
 
 async function issuedUsers(): Promise<string[]> {
   const r = await maria!.asRoot(issuedUsersSql(USER_PREFIX));
@@ -49,6 +51,10 @@ before(async () => {
   maria = await startPodMariaDb(join(dir, 'mariadb'), ns.db, [ns.v4.db], mariaTls);
   const setup = await maria.asRoot(exchangeTargetSql({ admin: 'sidegate_admin', adminPassword: ADMIN_PASSWORD, role: 'shop_reader', database: 'shop', table: 'items' }));
   assert.equal(setup.code, 0, setup.stderr);
+  // Every statement the server receives from now on, as an operator's general log would keep it.
+  generalLog = join(dir, 'mariadb', 'general.log');
+  const logging = await maria.asRoot(`SET GLOBAL log_output = 'FILE'; SET GLOBAL general_log_file = '${generalLog}'; SET GLOBAL general_log = 1`);
+  assert.equal(logging.code, 0, logging.stderr);
 
   await writeFile(join(dir, 'admin-password'), ADMIN_PASSWORD, { mode: 0o600 });
   plane = await startExchangeControlPlane({
@@ -113,6 +119,14 @@ test("the runner's statement runs as a per-pod user the exchange created; MariaD
   assert.equal(sessions.length, 2, 'each session span names the login');
   assert.equal(sessions[0]!.attributes['db.system.name'], 'mariadb');
   assert.ok(!first.log().includes(plane!.tokens.exchange), 'the exchange token is not logged');
+});
+
+test("the server's general log has the user's password only as its hash, and the user setting its own default role", async () => {
+  const log = await readFile(generalLog, 'utf8');
+  assert.match(log, new RegExp(`CREATE USER '${firstUser}'@'%' IDENTIFIED BY PASSWORD '\\*[0-9A-F]{40}' WITH MAX_USER_CONNECTIONS 50`));
+  assert.doesNotMatch(log, /IDENTIFIED (BY|VIA [a-z_0-9]+ USING) '(?!\*)/, 'no password in clear');
+  assert.match(log, /SET DEFAULT ROLE `shop_reader`/);
+  assert.ok(!log.includes(ADMIN_PASSWORD));
 });
 
 test('the sidecar stopping (SIGTERM) revokes the user: MariaDB no longer lists it', async () => {
