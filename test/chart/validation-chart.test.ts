@@ -2,9 +2,10 @@
 // /validate with the mutating configuration's CA, fail closed, no side effects, pods CREATE and
 // UPDATE (and ephemeral containers) in every namespace but the release's, and a CEL matchCondition
 // whose audiences are exactly the ones the webhook's own check reads from the injection.yaml the
-// chart renders — for every way the broker's and the exchange's audiences are set. What is not
-// checked here: that an API server accepts and evaluates the expression (no kube-apiserver in
-// this sandbox; docs/TOKEN-EXCHANGE.md, "Who can obtain a login", says how it was checked).
+// chart renders — for every way the broker's and the exchange's audiences are set — and which,
+// evaluated by a CEL implementation (@bufbuild/cel), selects exactly the pods the webhook's own
+// check finds a control-plane token in. What is not checked here: that an API server accepts the
+// expression with its Kubernetes CEL extensions (no kube-apiserver in this sandbox).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chartDirectory } from './repository-root.js';
@@ -13,7 +14,15 @@ import { renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMES
 import { validateAgainstKubernetesSchema } from './kubernetes-schema-validation.js';
 import { labelSelectorMatches, type LabelSelector } from './label-selector.js';
 import { parseInjectionConfigYaml } from '../../webhook/config/injection-config.js';
-import { controlPlaneAudiences } from '../../webhook/injection/control-plane-tokens.js';
+import { controlPlaneAudiences, controlPlaneTokenVolumes } from '../../webhook/injection/control-plane-tokens.js';
+import { run as evaluateCel, type CelInput } from '@bufbuild/cel';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { casePods, readValidationCase, validationCases } from '../support/validation-golden-cases.js';
+import { applyJsonPatch } from '../support/apply-json-patch.js';
+import { repositoryRoot } from './repository-root.js';
 
 const exchangeMinimal = [
   'exchange.enabled=true',
@@ -155,5 +164,63 @@ test('values.schema.json refuses an open or unknown validation setting', () => {
   for (const audiences of ['[""]', '["a","a"]']) {
     const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set-json', `injection.extraControlPlaneAudiences=${audiences}`]);
     assert.notEqual(result.status, 0, audiences);
+  }
+});
+
+/** A JSON value as CEL sees an API object: objects are maps, arrays lists. */
+function celValue(v: unknown): CelInput {
+  if (Array.isArray(v)) return v.map(celValue);
+  if (v !== null && typeof v === 'object') return new Map(Object.entries(v).map(([k, x]) => [k, celValue(x)]));
+  return v as CelInput;
+}
+
+/** Every pod of the validation and injection golden files (injected ones patched), and edge shapes. */
+function goldenPods(): [string, Pod][] {
+  const pods: [string, Pod][] = [];
+  for (const name of validationCases) {
+    const { pod, updated } = casePods(name, readValidationCase(name));
+    pods.push([name, pod]);
+    if (updated) pods.push([`${name} (updated)`, updated]);
+  }
+  const injection = join(repositoryRoot, 'test', 'golden', 'injection');
+  for (const file of readdirSync(injection).filter((f) => f.endsWith('.input.yaml'))) {
+    const name = file.slice(0, -'.input.yaml'.length);
+    const input = parseYaml(readFileSync(join(injection, file), 'utf8')) as { pod: Pod };
+    pods.push([name, input.pod]);
+    let patch: unknown;
+    try {
+      patch = JSON.parse(readFileSync(join(injection, `${name}.patch.json`), 'utf8'));
+    } catch {
+      continue; // a skipped or denied case has no patch
+    }
+    pods.push([`${name} (patched)`, applyJsonPatch(input.pod, patch as never) as Pod]);
+  }
+  const edges: Pod[] = [
+    { spec: { containers: [] } },
+    { spec: { containers: [], volumes: [] } },
+    { spec: { containers: [], volumes: [{ name: 'p', projected: {} }] } },
+    { spec: { containers: [], volumes: [{ name: 'p', projected: { sources: [{ serviceAccountToken: { path: 't' } }, { configMap: { name: 'x' } }] } }] } },
+    { spec: { containers: [], volumes: [{ name: 'e', emptyDir: {} }] } },
+  ];
+  edges.forEach((pod, n) => pods.push([`edge ${n}`, pod]));
+  return pods;
+}
+
+test("evaluated as CEL, the condition sends exactly the pods in which the webhook's check finds a control-plane token", () => {
+  const pods = goldenPods();
+  assert.ok(pods.length > 100);
+  for (const variant of ['default', 'exchange', 'brokerAudience', 'injectionAudiences'] as const) {
+    const chart = rendered(variant);
+    const expression: string = validatingOf(chart).webhook.matchConditions[0].expression;
+    const config = parseInjectionConfigYaml(chart.configMapData(`${RELEASE_NAME}-sidegate-injection`, 'injection.yaml'));
+    let selected = 0;
+    for (const [name, pod] of pods) {
+      const expected = controlPlaneTokenVolumes(pod, config).size > 0;
+      assert.equal(evaluateCel(expression, { object: celValue(pod) }), expected, `${variant}: ${name}`);
+      if (expected) selected++;
+    }
+    // The golden pods carry the default audiences: only configurations that guard those select any.
+    assert.ok(selected < pods.length, `${variant}: not every pod (${selected}/${pods.length})`);
+    if (variant === 'default' || variant === 'exchange') assert.ok(selected > 0, `${variant}: the golden pods with tokens are selected`);
   }
 });
