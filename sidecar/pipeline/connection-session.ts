@@ -11,6 +11,7 @@ import { principalAttributes, targetAttributes, type Attributes } from './audit-
 import { IdentityRejected } from './client-identity.js';
 import { CommandRuns, type RunSession, type RunStatement } from './command-runs.js';
 import type { PipelineServices } from './pipeline-services.js';
+import { ATTR_CLIENT_ADDRESS, ATTR_CLIENT_PORT, ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 
 /** An adapter's semantic conventions for its spans. */
 export interface SemanticConventions {
@@ -108,8 +109,8 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
       ...targetAttributes(this.targetSpec),
       'sidegate.session.id': this.id,
       'sidegate.protocol': this.protocol,
-      ...(this.peer.address ? { 'client.address': this.peer.address } : {}),
-      ...(this.peer.port ? { 'client.port': this.peer.port } : {}),
+      ...(this.peer.address ? { [ATTR_CLIENT_ADDRESS]: this.peer.address } : {}),
+      ...(this.peer.port ? { [ATTR_CLIENT_PORT]: this.peer.port } : {}),
     };
   }
 
@@ -136,7 +137,7 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
   /** A login refused before the session had an identity (bad token, refused setting, too large). */
   rejectLogin(message: string, rule = 'identity', reason?: string): void {
     this.services.log.info('login rejected', { session: this.id, target: this.target, protocol: this.protocol, rule, ...(reason ? { reason } : {}), message, client: this.peer.address });
-    const span = this.services.audit.startSession({ ...this.baseAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': rule });
+    const span = this.services.audit.startSession({ ...this.baseAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': rule, [ATTR_ERROR_TYPE]: reason ?? rule });
     span.end({ error: message });
   }
 
@@ -160,7 +161,7 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
     this.services.log.warn('upstream login failed', { session: this.id, target: this.target, error: message });
     const session = this.auditSession;
     this.auditSession = undefined;
-    session?.setAttributes({ 'error.type': errorType });
+    session?.setAttributes({ [ATTR_ERROR_TYPE]: errorType });
     session?.end({ error: message });
   }
 

@@ -48,6 +48,7 @@ import { PINNED_CLIENT_ENCODING } from './upstream-connection.js';
 import { MAX_STATEMENT_BYTES, OFF_THREAD_BYTES, StatementRefused, checkStatementSize, statementInspectionPool, type OffThreadInspection } from './statement-inspection-pool.js';
 import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js';
 import { mayTouchSessionObjects, planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
+import { ATTR_DB_COLLECTION_NAME, ATTR_DB_NAMESPACE, ATTR_DB_OPERATION_NAME, ATTR_DB_QUERY_TEXT, ATTR_DB_SYSTEM_NAME, ATTR_ERROR_TYPE, DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
 
 export interface PostgresProxyDeps {
   settings: AdapterSettings;
@@ -486,10 +487,11 @@ export class PostgresProxySession {
   /** PostgreSQL's semantic conventions for the session span (the pipeline adds who and where). */
   private sessionAttributes(): Attributes {
     return {
-      'db.system.name': 'postgresql',
-      'db.namespace': this.database,
+      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+      [ATTR_DB_NAMESPACE]: this.database,
       ...(this.startupParams['application_name'] ? { 'sidegate.client.application_name': this.startupParams['application_name'] } : {}),
-      ...(this.startupParams['user'] ? { 'db.user': this.startupParams['user'] } : {}),
+      // The user name the client asked for (never the upstream login); db.user is deprecated.
+      ...(this.startupParams['user'] ? { 'sidegate.client.user': this.startupParams['user'] } : {}),
     };
   }
 
@@ -944,11 +946,11 @@ export class PostgresProxySession {
   private statementAttributes(inspected: InspectedStatement): Attributes {
     const facts = inspected.facts;
     return {
-      'db.system.name': 'postgresql',
-      'db.namespace': this.database,
-      'db.operation.name': facts.operation,
-      'db.query.text': inspected.queryText,
-      ...(inspected.collection ? { 'db.collection.name': inspected.collection } : {}),
+      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+      [ATTR_DB_NAMESPACE]: this.database,
+      [ATTR_DB_OPERATION_NAME]: facts.operation,
+      [ATTR_DB_QUERY_TEXT]: inspected.queryText,
+      ...(inspected.collection ? { [ATTR_DB_COLLECTION_NAME]: inspected.collection } : {}),
     };
   }
 
@@ -1143,7 +1145,7 @@ export class PostgresProxySession {
     if (p.name !== 'client_encoding' || p.value === PINNED_CLIENT_ENCODING) return true;
     const message = `sidegate: the session's client_encoding changed to ${JSON.stringify(p.value.slice(0, 64))}; sidegate inspects statements in UTF8 only, so the session is closed`;
     this.log.warn('upstream client_encoding changed; closing', { session: this.id, encoding: p.value.slice(0, 64) });
-    this.session.setAttributes({ 'sidegate.session.client_encoding_changed': p.value.slice(0, 64), 'error.type': 'client-encoding-changed' });
+    this.session.setAttributes({ 'sidegate.session.client_encoding_changed': p.value.slice(0, 64), [ATTR_ERROR_TYPE]: 'client-encoding-changed' });
     this.fatal(SQLSTATE.protocolViolation, message);
     return false;
   }
