@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
+import { createAuditTrail, reportUndelivered, SERVICE_AUDIT_DRAIN_MS, type AuditTrail } from '../../core/audit/index.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
@@ -114,7 +114,8 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
         await server.close();
         await sweeper.stop();
         await Promise.all(issuers.map((i) => i.close()));
-        await ownTrail?.shutdown();
+        // Within the stop's bound, then say what the spool still holds (it may not outlive the pod).
+        if (ownTrail) reportUndelivered(log, await ownTrail.drain(SERVICE_AUDIT_DRAIN_MS), ownTrail.destination);
       },
     };
   } catch (err) {
