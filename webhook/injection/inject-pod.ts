@@ -103,6 +103,12 @@ export function injectPod(input: InjectionInput): InjectionResult {
     );
   }
 
+  if ((config.auditExporter ?? (config.otlpEndpoint ? 'otlp' : 'file')) === 'file') {
+    warnings.push(
+      'sidegate: audit spans stay in the pod (auditExporter: file, no otlpEndpoint): they are deleted with the pod\'s volume; set otlpEndpoint to export them to a collector',
+    );
+  }
+
   const initContainer = buildInitContainer(config, traffic.settings);
   const sidecar = buildSidecarContainer(config, mode, sidecarSettings.settings);
   const status: InjectionStatus = {
