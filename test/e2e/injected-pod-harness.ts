@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mustRun, run } from '../netns/network-namespaces.js';
 import { applyJsonPatch } from '../support/apply-json-patch.js';
 import { httpsRequest } from '../support/https-json-client.js';
-import { prepareContainer, runContainer, startContainer, type PodSpec, type VolumeContents } from './pod-simulator.js';
+import { prepareContainer, runContainer, startContainer, type FieldValues, type PodSpec, type VolumeContents } from './pod-simulator.js';
 
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 export const PGBIN = '/usr/lib/postgresql/15/bin';
@@ -42,14 +42,14 @@ export async function admitPod(webhook: { url: string; ca: string }, spec: PodSp
  * Runs the patched pod in network namespace `podNamespace`: the init container (redirect rules),
  * then the sidecar until ready. `volumes` is what the cluster would put in the pod's volumes.
  */
-export async function runPatchedPod(podNamespace: string, patched: PodSpec, volumes: VolumeContents, root: string): Promise<InjectedSidecar> {
+export async function runPatchedPod(podNamespace: string, patched: PodSpec, volumes: VolumeContents, root: string, fieldValues: FieldValues = {}): Promise<InjectedSidecar> {
   const init = patched.spec.initContainers!.find((c) => c.name === 'sidegate-init')!;
   const side = patched.spec.initContainers!.find((c) => c.name === 'sidegate')!;
   assert.equal(side.restartPolicy, 'Always', 'native sidecar');
   const entrypoint = [process.execPath, CLI];
   const r = await runContainer(podNamespace, await prepareContainer(init, root, volumes, entrypoint));
   assert.equal(r.code, 0, r.stderr);
-  const sideProc = await prepareContainer(side, root, volumes, entrypoint);
+  const sideProc = await prepareContainer(side, root, volumes, entrypoint, fieldValues);
   const stateDir = sideProc.argv[sideProc.argv.indexOf('--state-dir') + 1]!;
   const sidecar = startContainer(podNamespace, sideProc);
   let log = '';
