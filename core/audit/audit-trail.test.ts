@@ -8,6 +8,7 @@ import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './aud
 import { CHAIN_ATTR, verifyChain } from './hash-chain.js';
 import { AttributeSet, MAX_ATTRIBUTE_STRING_CHARS } from './attribute-values.js';
 import { readOtlpJsonFile, startOtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
+import { makeSelfSignedCertificate } from '../../test/support/self-signed-certificate.js';
 
 const OTLP_KIND_SERVER = 2;
 const OTLP_KIND_CLIENT = 3;
@@ -461,5 +462,58 @@ test('TLS files named by OTEL_EXPORTER_OTLP_* that cannot be read stop the start
       createAuditTrail({ ...otlpOptions('https://collector.invalid:4318', dir), env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.invalid:4318', OTEL_EXPORTER_OTLP_CERTIFICATE: join(dir, 'missing-ca.crt') } }),
       /OTLP CA certificate file .*missing-ca\.crt cannot be read \(ENOENT\)/,
     );
+  });
+});
+
+test('TLS: OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE trusts the collector; without it its certificate is refused and spans wait', async () => {
+  await withDir(async (dir) => {
+    const server = makeSelfSignedCertificate(dir, 'collector');
+    const receiver = await startOtlpReceiver(0, '127.0.0.1', { certFile: server.certFile, keyFile: server.keyFile });
+    try {
+      const untrusted = await createAuditTrail({ ...otlpOptions(receiver.endpoint, join(dir, 'a')), env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
+      runSession(untrusted, 1, 'u');
+      await untrusted.flush();
+      assert.equal(receiver.spans().length, 0, 'an unknown CA is refused');
+      assert.ok(untrusted.exportStats().failedExports >= 1);
+      await untrusted.shutdown();
+
+      const trusted = await createAuditTrail({
+        ...otlpOptions(receiver.endpoint, join(dir, 'b')),
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: server.certFile },
+      });
+      runSession(trusted, 1, 't');
+      await trusted.flush();
+      assert.equal(receiver.spans().length, 2);
+      await trusted.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+test('TLS: mutual TLS with OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY; a collector requiring it refuses a client without', async () => {
+  await withDir(async (dir) => {
+    const server = makeSelfSignedCertificate(dir, 'collector');
+    const client = makeSelfSignedCertificate(dir, 'client');
+    const receiver = await startOtlpReceiver(0, '127.0.0.1', { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: client.certFile });
+    try {
+      const base = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_CERTIFICATE: server.certFile };
+      const anonymous = await createAuditTrail({ ...otlpOptions(receiver.endpoint, join(dir, 'a')), env: base });
+      runSession(anonymous, 1, 'n');
+      await anonymous.flush();
+      assert.equal(receiver.spans().length, 0, 'no client certificate, no delivery');
+      await anonymous.shutdown();
+
+      const mutual = await createAuditTrail({
+        ...otlpOptions(receiver.endpoint, join(dir, 'b')),
+        env: { ...base, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: client.certFile, OTEL_EXPORTER_OTLP_CLIENT_KEY: client.keyFile },
+      });
+      runSession(mutual, 1, 'm');
+      await mutual.flush();
+      assert.equal(receiver.spans().length, 2);
+      await mutual.shutdown();
+    } finally {
+      await receiver.close();
+    }
   });
 });

@@ -6,6 +6,7 @@
 // and drains. Also reads the local OTLP/JSON-lines audit file the same way, so tests compare both
 // modes with one vocabulary.
 import http from 'node:http';
+import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { flattenOtlpJson, flattenTraceRequest, type FlatSpan } from '../../core/audit/otlp-json-reader.js';
@@ -44,7 +45,14 @@ export interface OtlpReceiver {
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
-export async function startOtlpReceiver(port = 0, host = '127.0.0.1'): Promise<OtlpReceiver> {
+/** HTTPS instead of HTTP: the receiver's certificate, and for mutual TLS the CA clients must chain to. */
+export interface ReceiverTls {
+  certFile: string;
+  keyFile: string;
+  clientCaFile?: string;
+}
+
+export async function startOtlpReceiver(port = 0, host = '127.0.0.1', tls?: ReceiverTls): Promise<OtlpReceiver> {
   const received: ReceivedSpan[] = [];
   const encodings: OtlpEncoding[] = [];
   let failing = 0;
@@ -54,7 +62,7 @@ export async function startOtlpReceiver(port = 0, host = '127.0.0.1'): Promise<O
   let requests = 0;
   let accepted = 0;
   let partialAnswers = 0;
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -71,7 +79,17 @@ export async function startOtlpReceiver(port = 0, host = '127.0.0.1'): Promise<O
       if (delayMs > 0) setTimeout(answer, delayMs);
       else answer();
     });
-  });
+  };
+  const server = tls
+    ? https.createServer(
+        {
+          cert: readFileSync(tls.certFile),
+          key: readFileSync(tls.keyFile),
+          ...(tls.clientCaFile ? { ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        onRequest,
+      )
+    : http.createServer(onRequest);
 
   function handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
     requests++;
@@ -117,7 +135,7 @@ export async function startOtlpReceiver(port = 0, host = '127.0.0.1'): Promise<O
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const addr = server.address() as AddressInfo;
   return {
-    endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`,
+    endpoint: `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${addr.port}`,
     get requests() {
       return requests;
     },
