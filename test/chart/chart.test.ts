@@ -140,7 +140,7 @@ test('webhook.failurePolicy=Ignore is the only thing that opens it, and the note
   assert.match(open.stdout, /WARNING: failurePolicy is Ignore.*\n.*start WITHOUT sidegate/);
   const closed = notes('Fail');
   assert.equal(closed.status, 0, closed.stderr);
-  assert.doesNotMatch(closed.stdout, /WARNING/);
+  assert.doesNotMatch(closed.stdout, /WARNING: failurePolicy/);
   assert.match(closed.stdout, /kubectl label namespace RUNNER_NAMESPACE sidegate\.dev\/inject=enabled/);
   assert.match(closed.stdout, /jsonpath='\{\.metadata\.annotations\.sidegate\\\.dev\/status\}/);
 });
@@ -502,6 +502,10 @@ test('audit export to a collector is the default: without an endpoint the chart 
   const kept = injectionConfigOf(renderChart(['injection.auditExporter=file']));
   assert.equal(kept.auditExporter, 'file');
   assert.equal(kept.auditSpoolSize, '256Mi');
+
+  const notes = (setting: string) => runHelm(['install', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--dry-run=client', '--set', setting]).stdout;
+  assert.match(notes('injection.auditExporter=file'), /WARNING: injection\.auditExporter is file\. Each pod's audit spans stay in a file/);
+  assert.match(notes('injection.otlpEndpoint=http://otel-collector.observability.svc:4318'), /Audit spans go to http:\/\/otel-collector\.observability\.svc:4318 \(OTLP\/HTTP\)/);
 
   // What the webhook makes of the rendered configuration: the spool bound and the volume agree,
   // and only the pod whose spans stay in it gets the warning.
