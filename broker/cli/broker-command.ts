@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { createAuditTrail, reportUndelivered, SERVICE_AUDIT_DRAIN_MS, type AuditTrail } from '../../core/audit/index.js';
 import type { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
+import { logAuditHealth } from '../../core/logging/audit-health-log.js';
 import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
+import { logOptionsUsage } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 import { readSecretFile } from '../../core/config/secret-file.js';
 import { loadBrokerConfigFile, type BrokerConfig } from '../config/broker-config.js';
@@ -29,6 +31,7 @@ export interface BrokerCommandIo {
 }
 
 export const BROKER_USAGE = `usage: sidegate broker --config FILE --tls-cert FILE --tls-key FILE [--host ADDR] [--port PORT]
+                       [--log-level LEVEL] [--log-format FORMAT]
 
 The approval broker: holds the statements sidecars ask approval for until approvers decide, on
 its web page or with \`sidegate approvals\`. HTTPS only. Configuration problems exit 2; SIGTERM or
@@ -38,7 +41,7 @@ options:
   --config FILE                    broker configuration (YAML; docs/BROKER.md)
   --tls-cert FILE --tls-key FILE   the serving certificate (required)
   --host ADDR --port PORT          where to listen (default 0.0.0.0:8443)
-  -h, --help                       this text
+${logOptionsUsage(35)}  -h, --help                       this text
 `;
 
 const BROKER_SPEC = { name: 'sidegate broker', usage: BROKER_USAGE } as const;
@@ -142,6 +145,7 @@ export async function startBrokerService(
   // Opened last of what can fail at start, so nothing before it needs closing.
   const audit = await brokerAuditTrail(config, env, log);
   const notifier = createApprovalNotifier(targets, log);
+  const auditHealth = logAuditHealth(audit, log);
   const stores = await openBrokerStores(database, {
     maxPending: config.maxPending,
     maxTimeoutMs: config.maxTimeout,
@@ -149,6 +153,7 @@ export async function startBrokerService(
     usernamePrefixes: Object.fromEntries(oidc.map((i) => [i.issuer, i.usernamePrefix ?? ''])),
     evidence: new AuditedTransitions(audit, log),
   }).catch(async (err: unknown) => {
+    auditHealth.stop();
     await notifier.close();
     await audit.shutdown();
     throw err;
@@ -174,12 +179,14 @@ export async function startBrokerService(
         await broker.close();
         await notifier.close();
         await stores.close();
+        auditHealth.stop();
         // Within the stop's bound, then say what the spool still holds (it may not outlive the pod).
         reportUndelivered(log, await audit.drain(SERVICE_AUDIT_DRAIN_MS), audit.destination);
       },
     };
   } catch (err) {
     await stores.close().catch(() => undefined);
+    auditHealth.stop();
     await notifier.close();
     await audit.shutdown();
     throw err;
@@ -190,7 +197,7 @@ export async function startBrokerService(
 export async function startBrokerFromArgs(argv: string[], io: BrokerCommandIo): Promise<ApprovalBroker | number> {
   const args = await readHttpsServiceArgs(argv, BROKER_SPEC, 'approvers and sidecars reach the broker over HTTPS only', io);
   if (typeof args === 'number') return args;
-  const log = io.log ?? createLogger();
+  const log = io.log ?? createLogger(args.log);
   try {
     const config = await loadBrokerConfigFile(args.configPath);
     const broker = await startBrokerService(config, { host: args.host, port: args.port, tls: args.tls }, log, io.env ?? process.env);

@@ -4,6 +4,7 @@
 // (503) and the request stays as it was, so no decision exists without its evidence.
 import type { AuditTrail } from '../../core/audit/index.js';
 import type { Logger } from '../../core/logging/logger.js';
+import { SecurityEvent } from '../../core/logging/security-events.js';
 import { ApprovalError, type Transition, type TransitionEvidence } from '../store/approval-store.js';
 import { decisionSpans } from './decision-spans.js';
 
@@ -23,7 +24,7 @@ export class AuditedTransitions implements TransitionEvidence {
     const id = transition.record.id;
     // Checked before a span exists: a transition refused here leaves none behind.
     if (!this.trail.healthy) {
-      this.log.error('approval transition refused: the audit trail is unhealthy', { approval: id, destination: this.trail.destination });
+      this.log.error('approval transition refused: the audit trail is unhealthy', { event: SecurityEvent.approvalUnrecorded, approval: id, destination: this.trail.destination });
       throw new ApprovalError(503, UNRECORDABLE);
     }
     const spans = decisionSpans(transition);
@@ -43,7 +44,7 @@ export class AuditedTransitions implements TransitionEvidence {
           .startSpan('approval transition refused', { 'sidegate.approval.id': id, 'sidegate.approval.refused_spans': ended, 'sidegate.approval.reason': 'its evidence could not be made durable; rolled back' }, { traceId: first.traceId, links: first.links })
           .end();
       }
-      this.log.error('approval transition refused: its evidence could not be made durable', { approval: id, destination: this.trail.destination, error: (err as Error).message });
+      this.log.error('approval transition refused: its evidence could not be made durable', { event: SecurityEvent.approvalUnrecorded, approval: id, destination: this.trail.destination, error: (err as Error).message });
       throw new ApprovalError(503, UNRECORDABLE);
     }
   }

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createAuditTrail, reportUndelivered, SERVICE_AUDIT_DRAIN_MS, type AuditTrail } from '../../core/audit/index.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
+import { logAuditHealth } from '../../core/logging/audit-health-log.js';
 import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
+import { logOptionsUsage } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 import { loadExchangeConfigFile, type ExchangeConfig } from '../config/exchange-config.js';
 import { AuditedOutcomes } from '../evidence/audited-outcomes.js';
@@ -28,6 +30,7 @@ export interface ExchangeCommandIo {
 }
 
 export const EXCHANGE_USAGE = `usage: sidegate exchange --config FILE --tls-cert FILE --tls-key FILE [--host ADDR] [--port PORT]
+                         [--log-level LEVEL] [--log-format FORMAT]
 
 The token exchange (RFC 8693): POST /v1/token turns a pod's ServiceAccount token or a CI OIDC
 token into a short-lived credential on a target, as the configuration's grants allow; POST
@@ -39,7 +42,7 @@ options:
   --config FILE                    exchange configuration (YAML; docs/TOKEN-EXCHANGE.md)
   --tls-cert FILE --tls-key FILE   the serving certificate (required)
   --host ADDR --port PORT          where to listen (default 0.0.0.0:8443)
-  -h, --help                       this text
+${logOptionsUsage(35)}  -h, --help                       this text
 `;
 
 const EXCHANGE_SPEC = { name: 'sidegate exchange', usage: EXCHANGE_USAGE } as const;
@@ -93,6 +96,8 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
   const issuers: CredentialIssuer[] = [];
   const ownTrail = opts.audit === undefined ? await exchangeAuditTrail(config, opts.env ?? process.env, log) : undefined;
   const evidence = new AuditedOutcomes((opts.audit ?? ownTrail)!, log);
+  // A trail brought in is watched by whoever brought it (local mode's sidecar).
+  const auditHealth = ownTrail ? logAuditHealth(ownTrail, log) : undefined;
   try {
     for (const target of config.targets) issuers.push(await PostgresCredentialIssuer.open(target, log, opts.postgresTimeouts));
     const exchange = new TokenExchange({
@@ -114,12 +119,14 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
         await server.close();
         await sweeper.stop();
         await Promise.all(issuers.map((i) => i.close()));
+        auditHealth?.stop();
         // Within the stop's bound, then say what the spool still holds (it may not outlive the pod).
         if (ownTrail) reportUndelivered(log, await ownTrail.drain(SERVICE_AUDIT_DRAIN_MS), ownTrail.destination);
       },
     };
   } catch (err) {
     await Promise.all(issuers.map((i) => i.close().catch(() => undefined)));
+    auditHealth?.stop();
     await ownTrail?.shutdown().catch(() => undefined);
     throw err;
   }
@@ -128,7 +135,7 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
 export async function startExchangeFromArgs(argv: string[], io: ExchangeCommandIo): Promise<ExchangeService | number> {
   const args = await readHttpsServiceArgs(argv, EXCHANGE_SPEC, 'subject tokens and credentials travel over HTTPS only', io);
   if (typeof args === 'number') return args;
-  const log = io.log ?? createLogger();
+  const log = io.log ?? createLogger(args.log);
   try {
     const config = await loadExchangeConfigFile(args.configPath);
     const service = await startExchangeService(config, { host: args.host, port: args.port, tls: args.tls, env: io.env ?? process.env }, log);

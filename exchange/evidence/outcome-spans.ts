@@ -5,7 +5,7 @@
 // no password; the created login's name is not a secret, its password is.
 import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import type { AttributeValue } from '../../core/audit/index.js';
-import { ciAttributes } from '../../core/tokens/ci-attributes.js';
+import { ciAttributes, kubernetesAttributes } from '../../core/tokens/ci-attributes.js';
 import type { SubjectContext } from '../identity/subject-context.js';
 import type { DroppedCredential } from '../service/credential-issuer.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../service/exchange-outcome.js';
@@ -16,14 +16,6 @@ export const EXCHANGE_SPAN = 'token exchange';
 export const REVOCATION_SPAN = 'token revocation';
 export const EXPIRY_SPAN = 'credential expired';
 
-/** A pod's own names, under the keys the sidecar's session spans use for them. */
-const KUBERNETES_CLAIMS: Record<string, string> = {
-  'kubernetes.io.namespace': 'sidegate.ci.k8s.namespace',
-  'kubernetes.io.serviceaccount.name': 'sidegate.ci.k8s.serviceaccount',
-  'kubernetes.io.pod.name': 'sidegate.ci.k8s.pod',
-  'kubernetes.io.pod.uid': 'sidegate.ci.k8s.pod_uid',
-};
-
 function defined(attrs: Record<string, AttributeValue | undefined>): SpanAttributes {
   return Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined)) as SpanAttributes;
 }
@@ -31,16 +23,12 @@ function defined(attrs: Record<string, AttributeValue | undefined>): SpanAttribu
 /** Who asked: the verified subject and its CI run; nothing when the token did not verify. */
 export function subjectAttributes(subject: SubjectContext | undefined): SpanAttributes {
   if (!subject) return {};
-  const attrs: SpanAttributes = {
+  return {
     'sidegate.identity.issuer': subject.issuer,
     'sidegate.identity.subject': subject.subject,
+    ...kubernetesAttributes(subject.claims),
     ...ciAttributes(subject.ci),
   };
-  for (const [claim, key] of Object.entries(KUBERNETES_CLAIMS)) {
-    const value = subject.claims[claim];
-    if (value !== undefined) attrs[key] = value;
-  }
-  return attrs;
 }
 
 /** One exchange: who, which target, the grant and the template role, the login created and its expiry, or the refusal. */

@@ -4,6 +4,7 @@
 // a target that cannot be reached is tried again at the next interval. Each dropped credential is
 // an audit span (exchange/evidence/).
 import type { Logger } from '../../core/logging/logger.js';
+import { SecurityEvent } from '../../core/logging/security-events.js';
 import type { CredentialIssuer, DroppedCredential } from './credential-issuer.js';
 
 export interface ExpirySweeper {
@@ -28,7 +29,7 @@ export function startExpirySweeper(
         const result = await issuer.sweep(now());
         if (result.dropped.length > 0) onExpired?.(issuer.target, result.dropped);
         if (result.dropped.length > 0 || result.failed > 0) {
-          log.info('token exchange: expired credentials swept', { target: issuer.target, dropped: result.dropped.length, failed: result.failed, roles: result.dropped.map((d) => d.username).join(' ') });
+          log.info('token exchange: expired credentials swept', { event: SecurityEvent.exchangeSwept, target: issuer.target, dropped: result.dropped.length, failed: result.failed, roles: result.dropped.map((d) => d.username).join(' ') });
         }
       } catch (err) {
         log.warn('token exchange: sweep failed, will retry', { target: issuer.target, reason: (err as Error).message });

@@ -6,6 +6,8 @@
 // Order matters: the subject token is verified before the target is looked at, so an
 // unauthenticated caller learns nothing about which targets exist.
 import type { Logger } from '../../core/logging/logger.js';
+import { SecurityEvent, type SecurityEventName } from '../../core/logging/security-events.js';
+import { parseTraceparentHeader } from '../../core/audit/index.js';
 import { IdentityError } from '../../core/tokens/index.js';
 import type { GrantConfig } from '../config/exchange-config.js';
 import { decideGrant, type SubjectIdentity } from '../grants/grant-decision.js';
@@ -168,15 +170,21 @@ export class TokenExchange {
       answer = this.refused(outcome, new OAuthError('temporarily_unavailable', unrecorded));
       outcome.durationMs = this.now() - startMs;
     }
-    this.logOutcome(outcome);
+    this.logOutcome(outcome, span);
     return { ...answer, headers: { ...answer.headers, traceparent: span.traceparent } };
   }
 
-  private logOutcome(outcome: ExchangeOutcome | RevocationOutcome): void {
-    const fields = outcomeFields(outcome);
+  private logOutcome(outcome: ExchangeOutcome | RevocationOutcome, span: EvidenceSpan): void {
+    const fields = { event: outcomeEvent(outcome), kind: outcome.kind, ...outcomeFields(outcome), traceId: parseTraceparentHeader(span.traceparent)?.traceId };
     const message = `token exchange: ${outcome.kind} ${outcome.decision}`;
     if (outcome.decision === 'refused') this.deps.log.warn(message, fields);
     else this.deps.log.info(message, fields);
     this.deps.onOutcome?.(outcome);
   }
+}
+
+/** The log event of an outcome: a revocation of a credential already gone is still a revocation. */
+function outcomeEvent(outcome: ExchangeOutcome | RevocationOutcome): SecurityEventName {
+  if (outcome.decision === 'refused') return SecurityEvent.exchangeRefused;
+  return outcome.kind === 'exchange' ? SecurityEvent.exchangeIssued : SecurityEvent.exchangeRevoked;
 }

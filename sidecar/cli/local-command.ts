@@ -17,12 +17,13 @@ import { loadEmbeddedDemoTarget } from '../local/load-embedded-demo-target.js';
 import { DEMO_TARGET_ADDRESS, DEMO_TEMPLATE_ROLE, LOCAL_IDENTITY_NAME, loadLocalPolicy, parseUpstream, type UpstreamOverride } from '../local/local-policy.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
+import { LOG_OPTIONS, logOptionsUsage, readLogSettings } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const LOCAL_USAGE = `usage: sidegate local [--policy FILE] [--credentials FILE] [--upstream [TARGET=]HOST:PORT]...
-                      [--state-dir DIR] [--admin-port PORT]
+                      [--state-dir DIR] [--admin-port PORT] [--log-level LEVEL] [--log-format FORMAT]
 
 Runs the gateway on this machine with an in-process approval broker and the audit trail in
 DIR/audit.otlp.jsonl (or OTEL_EXPORTER_OTLP_ENDPOINT). Clients present a token of local mode's
@@ -42,7 +43,7 @@ options:
                       only target when TARGET is left out); repeat for several targets
   --state-dir DIR     issuer keys, token, broker state, audit trail (default .sidegate)
   --admin-port PORT   /healthz, /readyz, /metrics on 127.0.0.1 (default 16002; 0: any free port)
-  -h, --help          this text
+${logOptionsUsage(22, 'pretty')}  -h, --help          this text
 
 Targets whose address is ${DEMO_TARGET_ADDRESS} (the example's "demo") and that no --upstream names
 are served by an embedded demo PostgreSQL started on that address; otherwise none is started.
@@ -54,7 +55,7 @@ exchange, as a pod's sidecar does from \`sidegate exchange\`; it serves the demo
 const EXCHANGE_AUDIENCE = 'sidegate-exchange';
 const EXCHANGE_SUBJECT = 'local-sidecar';
 
-export async function runLocal(args: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
+export async function runLocal(args: string[], io: { stdout: Writable; stderr: Writable; env?: NodeJS.ProcessEnv }): Promise<number> {
   const spec = {
     name: 'sidegate local',
     usage: LOCAL_USAGE,
@@ -64,6 +65,7 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
       'state-dir': { type: 'string', default: '.sidegate' },
       upstream: { type: 'string', multiple: true },
       'admin-port': { type: 'string', default: '16002' },
+      ...LOG_OPTIONS,
     },
   } as const;
   const parsed = parseCommandLine(args, spec, io);
@@ -78,8 +80,12 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
     return usageError(spec, (err as Error).message, io);
   }
 
+  // Local mode is read by a person at a terminal: the human format unless asked otherwise.
+  const logSettings = readLogSettings(values, io.env ?? process.env, 'pretty');
+  if ('problem' in logSettings) return usageError(spec, logSettings.problem, io);
+
   const stateDir = resolve(values['state-dir']);
-  const log = createLogger();
+  const log = createLogger(logSettings);
   const started = Date.now();
   await ensureLocalIssuer(stateDir);
   const policyFile = values.policy ?? join(PACKAGE_ROOT, 'policies/examples/local-demo.yaml');

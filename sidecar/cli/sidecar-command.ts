@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { DEFAULT_AUDIT_DRAIN_MS, startSidecar } from '../runtime/sidecar-runtime.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
+import { LOG_OPTIONS, logOptionsUsage, readLogSettings } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
 export const SIDECAR_USAGE = `usage: sidegate sidecar --policy FILE [--credentials FILE] [--exchange-url URL ...] [options]
@@ -40,10 +41,10 @@ options:
   --audit-spool-max-bytes N  undelivered audit bytes above which commands are denied (default
                              268435456, 256 MiB; env SIDEGATE_AUDIT_SPOOL_MAX_BYTES); keep it below
                              the size limit of the volume --state-dir is on
-  -h, --help                 this text
+${logOptionsUsage(29)}  -h, --help                 this text
 `;
 
-export async function runSidecarCommand(args: string[], io: { stdout: Writable; stderr: Writable }): Promise<number> {
+export async function runSidecarCommand(args: string[], io: { stdout: Writable; stderr: Writable; env?: NodeJS.ProcessEnv }): Promise<number> {
   const spec = {
     name: 'sidegate sidecar',
     usage: SIDECAR_USAGE,
@@ -65,6 +66,7 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
       'exchange-ca-file': { type: 'string' },
       'audit-drain-ms': { type: 'string' },
       'audit-spool-max-bytes': { type: 'string' },
+      ...LOG_OPTIONS,
     },
   } as const;
   const parsed = parseCommandLine(args, spec, io);
@@ -86,8 +88,10 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
   if (values.inspection !== 'on' && values.inspection !== 'off') return usageError(spec, `--inspection must be on or off, got "${values.inspection}"`, io);
   if (Boolean(values['broker-url']) !== Boolean(values['broker-token-file'])) return usageError(spec, '--broker-url and --broker-token-file go together', io);
   if (Boolean(values['client-tls-cert']) !== Boolean(values['client-tls-key'])) return usageError(spec, '--client-tls-cert and --client-tls-key go together', io);
+  const logSettings = readLogSettings(values, io.env ?? process.env);
+  if ('problem' in logSettings) return usageError(spec, logSettings.problem, io);
 
-  const log = createLogger();
+  const log = createLogger(logSettings);
   const graceMs = Number(process.env['SIDEGATE_GRACE_MS'] ?? 20_000);
   const auditDrainMs = values['audit-drain-ms'] !== undefined ? Number(values['audit-drain-ms']) : undefined;
   const sidecar = await startSidecar({

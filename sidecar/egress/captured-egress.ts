@@ -13,6 +13,7 @@
 import type net from 'node:net';
 import type { AuditTrail } from '../../core/audit/index.js';
 import type { Logger } from '../../core/logging/logger.js';
+import { SecurityEvent } from '../../core/logging/security-events.js';
 import { EGRESS_BUILTIN_RULES, type EgressPolicy } from '../../core/vocabulary.js';
 import type { CaptureDetection } from '../capture/transparent-listener.js';
 import { detectProtocol, type OpeningDetector } from '../capture/protocol-detection.js';
@@ -114,7 +115,7 @@ export class CapturedEgress {
       const message = `egress to ${where} (${detection.protocol}) refused by rule ${decision.rule}`;
       const span = this.opts.audit.startSession({ ...facts, 'sidegate.decision': 'deny' }, 'egress refused');
       span.end({ error: message });
-      this.opts.log.warn('security: egress refused', { ...logFields, decision: 'deny' });
+      this.opts.log.warn('security: egress refused', { event: SecurityEvent.egressRefused, ...logFields, decision: 'deny', traceId: span.traceId });
       try {
         this.opts.refuse(socket, detection, `sidegate: ${message}`);
       } finally {
@@ -125,7 +126,7 @@ export class CapturedEgress {
     }
 
     const span = this.opts.audit.startSession({ ...facts, 'sidegate.decision': 'passthrough' }, 'egress passthrough');
-    this.opts.log.info('security: egress passthrough', { ...logFields, decision: 'passthrough' });
+    this.opts.log.info('security: egress passthrough', { event: SecurityEvent.egressRelayed, ...logFields, decision: 'passthrough', traceId: span.traceId });
     // Decided on an opening that said nothing: a client silent past the server-first wait, or one
     // that sends a PostgreSQL startup in pieces slower than the detection timeout, would otherwise
     // reach a database uninspected. Its first bytes are read again before any goes out.
@@ -143,7 +144,7 @@ export class CapturedEgress {
             late = { protocol, decision };
             if (decision.action === 'passthrough') return 'relay';
             const message = `egress to ${where} (${protocol}) refused by rule ${decision.rule}`;
-            this.opts.log.warn('security: egress refused', { ...logFields, protocol, rule: decision.rule, decision: 'deny', late: true });
+            this.opts.log.warn('security: egress refused', { event: SecurityEvent.egressRefused, ...logFields, protocol, rule: decision.rule, decision: 'deny', late: true, traceId: span.traceId });
             this.opts.refuse(socket, { ...detection, protocol: found.needMore ? 'unknown' : found.protocol }, `sidegate: ${message}`);
             return 'refuse';
           }

@@ -6,6 +6,7 @@
 // static credential never stands in. At shutdown every login still alive is revoked.
 import type { Principal, TargetSpec } from '../../core/vocabulary.js';
 import type { Logger } from '../../core/logging/logger.js';
+import { SecurityEvent } from '../../core/logging/security-events.js';
 import { revocationForm, tokenExchangeForm } from '../../exchange/protocol/client-forms.js';
 import { readTokenAnswer } from '../../exchange/protocol/token-answer.js';
 import { CredentialError, SecretCredential, type CredentialSource } from './credential-source.js';
@@ -94,7 +95,7 @@ export class ExchangeCredentials implements CredentialSource {
     const reply = await this.post('/v1/token', tokenExchangeForm(token, target, scope));
     const answer = readTokenAnswer(reply.status, reply.body, target);
     if (answer.kind === 'refused') {
-      this.opts.log.warn('security: token exchange refused a credential', { target, exchange: this.url, status: answer.status, error: answer.error, description: answer.description });
+      this.opts.log.warn('security: token exchange refused a credential', { event: SecurityEvent.exchangeRefused, target, exchange: this.url, status: answer.status, error: answer.error, description: answer.description });
       // The exchange's own trouble is an outage, not a verdict on this pod.
       const outage = answer.status >= 500 || answer.error === 'temporarily_unavailable' || answer.error === 'server_error';
       throw new CredentialError(
@@ -110,7 +111,7 @@ export class ExchangeCredentials implements CredentialSource {
     const span = parseTraceparentHeader(reply.traceparent);
     this.issued = this.issued.filter((i) => i.expiresAtMs > this.now());
     this.issued.push({ target, login: username, accessToken: answer.accessToken, expiresAtMs });
-    this.opts.log.info('credential obtained by token exchange', { target, login: username, expiresAt, ...(span ? { exchangeTraceId: span.traceId } : {}) });
+    this.opts.log.info('credential obtained by token exchange', { event: SecurityEvent.exchangeIssued, target, login: username, expiresAt, ...(span ? { exchangeTraceId: span.traceId } : {}) });
     return { credential: new SecretCredential(username, password, { expiresAt, ...(span ? { span } : {}) }), refreshAtMs: refreshAtMs(obtainedAtMs, expiresAtMs) };
   }
 
@@ -119,7 +120,7 @@ export class ExchangeCredentials implements CredentialSource {
       return await postExchangeForm(new URL(path, this.base), form, { ...(this.opts.ca ? { ca: this.opts.ca } : {}), timeoutMs: this.timeoutMs });
     } catch (err) {
       const why = err instanceof ExchangeUnreachable ? err.message : 'request failed';
-      this.opts.log.warn('token exchange unreachable', { exchange: this.url, error: why });
+      this.opts.log.warn('token exchange unreachable', { event: SecurityEvent.exchangeUnavailable, exchange: this.url, error: why });
       throw new CredentialError('unavailable', `the token exchange at ${this.url} cannot be reached (${why})`);
     }
   }
@@ -140,17 +141,17 @@ export class ExchangeCredentials implements CredentialSource {
     try {
       token = await this.opts.token();
     } catch (err) {
-      this.opts.log.warn('token exchange: cannot revoke, the pod token is unreadable; the sweeper removes the logins at expiry', { error: (err as Error).message, logins: alive.map((i) => i.login).join(',') });
+      this.opts.log.warn('token exchange: cannot revoke, the pod token is unreadable; the sweeper removes the logins at expiry', { event: SecurityEvent.exchangeUnavailable, error: (err as Error).message, logins: alive.map((i) => i.login).join(',') });
       return;
     }
     await Promise.all(
       alive.map(async (i) => {
         try {
           const reply = await postExchangeForm(new URL('/v1/revoke', this.base), revocationForm(i.accessToken, token), { ...(this.opts.ca ? { ca: this.opts.ca } : {}), timeoutMs: this.timeoutMs });
-          if (reply.status === 200) this.opts.log.info('credential revoked', { target: i.target, login: i.login });
-          else this.opts.log.warn('token exchange refused a revocation; the sweeper removes the login at expiry', { target: i.target, login: i.login, status: reply.status });
+          if (reply.status === 200) this.opts.log.info('credential revoked', { event: SecurityEvent.exchangeRevoked, target: i.target, login: i.login });
+          else this.opts.log.warn('token exchange refused a revocation; the sweeper removes the login at expiry', { event: SecurityEvent.exchangeUnavailable, target: i.target, login: i.login, status: reply.status });
         } catch (err) {
-          this.opts.log.warn('token exchange unreachable for a revocation; the sweeper removes the login at expiry', { target: i.target, login: i.login, error: (err as Error).message });
+          this.opts.log.warn('token exchange unreachable for a revocation; the sweeper removes the login at expiry', { event: SecurityEvent.exchangeUnavailable, target: i.target, login: i.login, error: (err as Error).message });
         }
       }),
     );

@@ -10,9 +10,11 @@
 // start; nothing is lost if the session closes first (`closeAll`).
 import type { CommandFacts, Decision, TargetSpec } from '../../core/vocabulary.js';
 import type { Logger } from '../../core/logging/logger.js';
+import { SecurityEvent, type SecurityEventName } from '../../core/logging/security-events.js';
 import { AttributeSet, nowUnixNano, type AuditCommand, type AuditSession } from '../../core/audit/index.js';
 import { decisionAttributes, targetAttributes, type Attributes } from './audit-attributes.js';
-import { holdCanceledMessage, holdHeartbeat, holdNotice, type CommandGate, type GateOutcome, type GateSession } from './command-gate.js';
+import { tokenCiAttributes } from '../../core/tokens/ci-attributes.js';
+import { holdCanceledMessage, holdHeartbeat, holdNotice, type CommandGate, type GateOutcome, type GateSession, type HoldResult } from './command-gate.js';
 import { heldCommand, type HeldCommandInput } from './held-command.js';
 import { ATTR_DB_RESPONSE_STATUS_CODE, ATTR_ERROR_TYPE, ERROR_TYPE_VALUE_OTHER } from '@opentelemetry/semantic-conventions';
 import { ATTR_DB_RESPONSE_RETURNED_ROWS } from '@opentelemetry/semantic-conventions/incubating';
@@ -86,7 +88,20 @@ export interface RunSession extends GateSession {
   commandAttributes(statement: RunStatement): Attributes;
   /** What those attributes depend on besides the statement (the current database): a change starts new shared attributes. */
   commandVariant(): string;
+  /** The session's log: every line carries its id, target and, once identified, its trace and identity. */
+  readonly log: Logger;
 }
+
+/** The log event of a hold's outcome; `none`: the hold ended without an answer (the session closed). */
+const APPROVAL_EVENTS: Record<HoldResult['status'] | 'none', SecurityEventName> = {
+  approved: SecurityEvent.approvalApproved,
+  denied: SecurityEvent.approvalDenied,
+  expired: SecurityEvent.approvalExpired,
+  cancelled: SecurityEvent.approvalCancelled,
+  none: SecurityEvent.approvalCancelled,
+  unavailable: SecurityEvent.approvalUnavailable,
+  mismatched: SecurityEvent.approvalMismatched,
+};
 
 export class CommandRuns<S extends RunStatement> {
   private unopened: CommandRun<S>[] = [];
@@ -98,12 +113,17 @@ export class CommandRuns<S extends RunStatement> {
    * or shape and per the decision's action and rule: the audit encodes them once, not per span.
    */
   private readonly shared = new WeakMap<object, { action: Decision['action']; rule: string; variant: string; set: AttributeSet }>();
+  /** The CI run of the session's identity, on every command span (read once per session). */
+  private ciAttributes: Attributes | undefined;
 
   constructor(
     private readonly session: RunSession,
     private readonly gate: CommandGate,
-    private readonly log: Logger,
   ) {}
+
+  private get log(): Logger {
+    return this.session.log;
+  }
 
   /** The policy's decision for one command (every statement of one client message); audit unhealthy → deny. */
   decide(facts: readonly CommandFacts[]): Decision {
@@ -118,7 +138,7 @@ export class CommandRuns<S extends RunStatement> {
   start(statement: S, decision: Decision): CommandRun<S> {
     const run: CommandRun<S> = { statement, decision, startedAt: nowUnixNano(), rows: 0, masked: 0, ended: false };
     if (decision.action === 'deny') {
-      this.log.info('command denied', { session: this.session.id, target: this.session.target, operation: statement.facts.operation, rule: decision.rule });
+      this.log.warn('command denied', { event: SecurityEvent.commandDenied, operation: statement.facts.operation, rule: decision.rule, reason: decision.reason });
     }
     this.unopened.push(run);
     return run;
@@ -160,6 +180,7 @@ export class CommandRuns<S extends RunStatement> {
       'sidegate.session.id': this.session.id,
       'sidegate.identity.subject': principal.subject,
       'sidegate.identity.issuer': principal.issuer,
+      ...(this.ciAttributes ??= tokenCiAttributes(principal.issuer, principal.claims)),
       'sidegate.statement.kinds': facts.kinds,
       'sidegate.statement.tables': facts.tables.map((t) => (t.schema ? `${t.schema}.${t.name}` : t.name)),
       'sidegate.statement.flags': facts.flags,
@@ -188,7 +209,7 @@ export class CommandRuns<S extends RunStatement> {
       onCreated: (id, page) => {
         approvalId = id;
         for (const run of runs) this.spanOf(run).setAttributes({ 'sidegate.approval.id': id });
-        this.log.info('command held for approval', { session: this.session.id, target: this.session.target, rule: decision.rule, approval: id });
+        this.log.info('command held for approval', { event: SecurityEvent.commandHeld, rule: decision.rule, approval: id, approvalHash: held.hash });
         port.notice(holdNotice(decision, id, page));
       },
       onWaiting: (id, waitedMs) => port.notice(holdHeartbeat(id, waitedMs)),
@@ -197,11 +218,13 @@ export class CommandRuns<S extends RunStatement> {
     const status = outcome.approval?.status ?? 'none';
     for (const run of runs) this.spanOf(run).addEvent('sidegate.hold.end', { 'sidegate.approval.status': status });
     const id = outcome.approval?.id !== undefined && outcome.approval.id !== '-' ? outcome.approval.id : approvalId;
-    this.log.info('approval ' + (holding.canceled ? 'cancelled by the client' : status), {
-      session: this.session.id,
-      target: this.session.target,
+    const event = holding.canceled ? SecurityEvent.approvalCancelled : APPROVAL_EVENTS[status];
+    const level = event === SecurityEvent.approvalApproved || event === SecurityEvent.approvalCancelled ? 'info' : 'warn';
+    this.log[level]('approval ' + (holding.canceled ? 'cancelled by the client' : status), {
+      event,
       rule: decision.rule,
       approval: id,
+      verdict: outcome.verdict,
       ...(outcome.approval?.approver ? { approver: outcome.approval.approver } : {}),
     });
     this.mark(runs, decisionAttributes(decision, outcome));

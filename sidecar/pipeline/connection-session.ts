@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { MaskingRule, Principal, Protocol, TargetSpec } from '../../core/vocabulary.js';
 import type { AuditSession } from '../../core/audit/index.js';
+import type { Logger } from '../../core/logging/logger.js';
+import { SecurityEvent } from '../../core/logging/security-events.js';
 import { planResultMasking, type ResultColumn, type ResultMasker } from '../masking/index.js';
 import type { TargetCredential } from '../identity/credential-source.js';
 import { principalAttributes, targetAttributes, type Attributes } from './audit-attributes.js';
@@ -34,6 +36,8 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
   private identified?: Principal;
   private auditSession?: AuditSession;
   private text: ResultMasker | null | undefined;
+  /** The session's lines: its id, target, protocol and client; once identified its trace and identity. */
+  private logger: Logger;
   /** Masking rules for this identity on this target; empty until identified. */
   maskingRules: readonly MaskingRule[] = [];
 
@@ -45,7 +49,8 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
     readonly protocol: Protocol,
     private readonly peer: Peer,
   ) {
-    this.runs = new CommandRuns<S>(this, services.gate, services.log);
+    this.logger = services.log.child({ session: this.id, target: targetSpec.name, protocol, client: peer.address });
+    this.runs = new CommandRuns<S>(this, services.gate);
   }
 
   /** The adapter's attributes for this session's spans; set before the client is identified. */
@@ -53,8 +58,8 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
     this.conventions = conventions;
   }
 
-  get log(): PipelineServices['log'] {
-    return this.services.log;
+  get log(): Logger {
+    return this.logger;
   }
 
   get target(): string {
@@ -131,14 +136,15 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
     this.identified = principal;
     this.maskingRules = this.services.masking(principal, this.targetSpec.name);
     this.auditSession = this.services.audit.startSession({ ...this.baseAttributes(), ...principalAttributes(principal) });
+    this.logger = this.logger.child({ traceId: this.auditSession.traceId, subject: principal.subject, issuer: principal.issuer, identities: principal.identities.join(',') });
     return principal;
   }
 
   /** A login refused before the session had an identity (bad token, refused setting, too large). */
   rejectLogin(message: string, rule = 'identity', reason?: string): void {
-    this.services.log.info('login rejected', { session: this.id, target: this.target, protocol: this.protocol, rule, ...(reason ? { reason } : {}), message, client: this.peer.address });
     const span = this.services.audit.startSession({ ...this.baseAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': rule, [ATTR_ERROR_TYPE]: reason ?? rule });
     span.end({ error: message });
+    this.log.warn('login rejected', { event: SecurityEvent.loginRejected, rule, reason: reason ?? rule, message, traceId: span.traceId });
   }
 
   /**
@@ -158,7 +164,7 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
 
   /** The target refused our login or could not be reached: the session ends with that error. */
   upstreamFailed(message: string, errorType: string): void {
-    this.services.log.warn('upstream login failed', { session: this.id, target: this.target, error: message });
+    this.log.warn('upstream login failed', { event: SecurityEvent.upstreamFailed, error: message, errorType });
     const session = this.auditSession;
     this.auditSession = undefined;
     session?.setAttributes({ [ATTR_ERROR_TYPE]: errorType });

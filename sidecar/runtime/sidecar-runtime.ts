@@ -29,6 +29,8 @@ import type { OriginalDestination } from '../capture/original-destination.js';
 import { startAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { Metrics } from '../admin/metrics.js';
 import type { Logger } from '../../core/logging/logger.js';
+import { SecurityEvent } from '../../core/logging/security-events.js';
+import { logAuditHealth } from '../../core/logging/audit-health-log.js';
 import { Closers } from './closers.js';
 import { listenFailure } from './listen-failure.js';
 import { loadMaskingKey } from './masking-key.js';
@@ -133,11 +135,21 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
   let ready = false;
 
   await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
-  const policy = new Policy(opts.policy ?? (await loadPolicyFile(opts.policyFile)));
+  let policy: Policy;
+  try {
+    policy = new Policy(opts.policy ?? (await loadPolicyFile(opts.policyFile)));
+  } catch (err) {
+    log.error('policy refused', { event: SecurityEvent.policyRefused, policy: opts.policyFile, error: (err as Error).message });
+    throw err;
+  }
   const credentialsFile = opts.credentialsFile ? new CredentialsFile(opts.credentialsFile, { allowInsecureMode: opts.allowInsecureCredentialsFile }) : undefined;
   // The same checks as `sidegate policy check --credentials … --runtime`, before anything is opened.
   const problems = await startupProblems(policy, { credentials: credentialsFile, env, sources: { file: credentialsFile !== undefined, exchange: opts.exchange !== undefined } });
-  if (problems.length > 0) throw new StartupRefused(opts.policyFile, problems);
+  if (problems.length > 0) {
+    log.error('policy refused', { event: SecurityEvent.policyRefused, policy: opts.policyFile, problems: problems.join('; ') });
+    throw new StartupRefused(opts.policyFile, problems);
+  }
+  log.info('policy loaded', { event: SecurityEvent.policyLoaded, policy: opts.policyFile, targets: policy.targets().length, egress: policy.egress().defaultAction });
   const exchangeCredentials = opts.exchange ? await exchangeSource(opts.exchange, log) : undefined;
   const credentials = new TargetCredentials({ file: credentialsFile, exchange: exchangeCredentials });
   for (const adapter of ADAPTERS) await adapter.init?.();
@@ -157,6 +169,8 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     log,
   });
   opened.push('audit trail', () => audit.shutdown());
+  const auditHealth = logAuditHealth(audit, log);
+  opened.push('audit health log', async () => auditHealth.stop());
 
   let brokerInfo: { url: string; adminTokenFile: string } | undefined;
   let stopBroker: (() => Promise<void>) | undefined;
@@ -289,7 +303,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
         const now = Date.now();
         if (now - lastOverloadLog < 1000) return;
         lastOverloadLog = now;
-        log.warn('security: capture overloaded; closing new connections until detection frees up', { client: client.host });
+        log.warn('security: capture overloaded; closing new connections until detection frees up', { event: SecurityEvent.captureOverloaded, client: client.host });
       },
       originalDestination: opts.captureOriginalDestination,
       serverFirst: (dest) => {
@@ -332,7 +346,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
           [ATTR_ERROR_TYPE]: rule,
         }, 'refused connection');
         span.end({ error: target ? message : rejection.message });
-        log.info('connection refused', { rule, destination: dest ? `${dest.host}:${dest.port}` : undefined, protocol: rejection.detection?.protocol });
+        log.warn('connection refused', { event: SecurityEvent.connectionRefused, rule, destination: dest ? `${dest.host}:${dest.port}` : undefined, protocol: rejection.detection?.protocol, client: rejection.client.host, traceId: span.traceId });
         refuseInProtocol(socket, rejection.detection, message);
       },
       onError: (err) => log.warn('capture error', { error: err.message }),
@@ -369,6 +383,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
       await sleep(20);
       // After the sessions: revoking a login ends its sessions on the target.
       await exchangeCredentials?.revokeAll();
+      auditHealth.stop();
       // The broker's decisions go into this trail (local mode): it stops before the trail drains.
       await stopBroker?.();
       const report = await audit.drain(auditDrainMs);

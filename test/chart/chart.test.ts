@@ -100,12 +100,13 @@ test('default render: exactly the expected objects, all labelled app.kubernetes.
     'Secret',
     'Service',
     'ServiceAccount',
+    'ValidatingWebhookConfiguration',
   ]);
   assert.deepEqual(kindsOf('policy'), ['ConfigMap']);
   // The broker's (broker-chart.test.ts): config and CA ConfigMaps, TLS and session Secrets.
   assert.deepEqual(kindsOf('broker'), ['ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Secret', 'Service', 'ServiceAccount']);
-  assert.equal(chart.objects.length, 19);
-  const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration']);
+  assert.equal(chart.objects.length, 20);
+  const clusterScoped = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
   for (const object of chart.objects) {
     const labels = object.metadata.labels ?? {};
     assert.equal(labels['app.kubernetes.io/name'], 'sidegate', `${object.kind} ${object.metadata.name}`);

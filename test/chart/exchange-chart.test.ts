@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { chartDirectory } from './repository-root.js';
 import { runHelm } from './helm-binary.js';
-import { setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
+import { renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
 import { validateAgainstKubernetesSchema } from './kubernetes-schema-validation.js';
 import { labelSelectorMatches, type LabelSelector } from './label-selector.js';
 import { exchangeConfigSchema, parseExchangeConfigYaml, type ExchangeConfig } from '../../exchange/config/exchange-config.js';
@@ -282,6 +282,13 @@ test('the sidecars log in by this release\'s exchange: its URL, its CA ConfigMap
   assert.equal(certManager['exchangeCaConfigMap'], undefined, "no chart-rendered CA ConfigMap to name; trust-manager's is the operator's");
   const ciOnly = injectionOf(rendered('ciOnly'));
   assert.equal(ciOnly['exchangeTokenAudience'], undefined, 'no cluster issuer: the webhook\'s default');
+});
+
+test('no database password mounted with the exchange: no credentials Secret unless one is named as the fallback', () => {
+  assert.equal(injectionOf(rendered('default'))['credentialsSecret'], 'sidegate-credentials', 'without an exchange the static Secret is the source');
+  assert.equal(injectionOf(rendered('runners'))['credentialsSecret'], undefined);
+  const fallback = renderChart([...variants.runners, 'injection.credentialsSecret=legacy-logins']);
+  assert.equal(injectionOf(fallback)['credentialsSecret'], 'legacy-logins', 'an explicit fallback stays');
 });
 
 test('one audience per relying party, and an enabled exchange needs a target: else the render fails', () => {

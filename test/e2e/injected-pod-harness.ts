@@ -24,18 +24,29 @@ export interface InjectedSidecar {
   log: () => string;
 }
 
-/** Sends the pod to the webhook as an AdmissionReview and returns the patched pod. */
+/**
+ * Sends the pod to the webhook as an AdmissionReview and returns the patched pod, after the patched
+ * pod passed the webhook's validating check as the API server would send it (validating webhooks
+ * run after every mutation).
+ */
 export async function admitPod(webhook: { url: string; ca: string }, spec: PodSpec): Promise<PodSpec> {
-  const review = {
+  const response = await review(webhook, '/mutate', spec);
+  assert.equal(response.allowed, true);
+  const patched = applyJsonPatch(spec, JSON.parse(Buffer.from(response.patch!, 'base64').toString('utf8'))) as PodSpec;
+  const validated = await review(webhook, '/validate', patched);
+  assert.equal(validated.allowed, true, `the injected pod must pass /validate: ${JSON.stringify(validated.status)}`);
+  return patched;
+}
+
+async function review(webhook: { url: string; ca: string }, path: string, pod: PodSpec): Promise<{ allowed: boolean; patch?: string; status?: unknown }> {
+  const body = {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
-    request: { uid: randomUUID(), kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'ci', operation: 'CREATE', object: spec, dryRun: false },
+    request: { uid: randomUUID(), kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, namespace: 'ci', operation: 'CREATE', object: pod, dryRun: false },
   };
-  const reply = await httpsRequest(`${webhook.url}/mutate`, { ca: webhook.ca, method: 'POST', body: JSON.stringify(review), headers: { 'content-type': 'application/json' } });
+  const reply = await httpsRequest(`${webhook.url}${path}`, { ca: webhook.ca, method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
   assert.equal(reply.status, 200, reply.text);
-  const response = (reply.json as { response: { allowed: boolean; patch: string } }).response;
-  assert.equal(response.allowed, true);
-  return applyJsonPatch(spec, JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'))) as PodSpec;
+  return (reply.json as { response: { allowed: boolean; patch?: string; status?: unknown } }).response;
 }
 
 /**

@@ -4,6 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from '../support/sidegate-harness.js';
 
@@ -93,4 +96,47 @@ test('--version, -V and `sidegate help COMMAND`', async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^usage: sidegate local/);
   assert.match(help.stdout, /--upstream \[TARGET=\]HOST:PORT/);
+});
+
+/** Every long-running command, with what it needs before it reads --log-level/--log-format. */
+const LONG_RUNNING: string[][] = [
+  ['local'],
+  ['sidecar', '--policy', 'p.yaml', '--credentials', 'c.yaml'],
+  ['webhook', '--tls-cert', 'c', '--tls-key', 'k'],
+  ['broker', '--config', 'b.yaml', '--tls-cert', 'c', '--tls-key', 'k'],
+  ['exchange', '--config', 'e.yaml', '--tls-cert', 'c', '--tls-key', 'k'],
+];
+
+test('every long-running command takes --log-level and --log-format, and refuses other values (exit 2)', async () => {
+  for (const command of LONG_RUNNING) {
+    const name = `sidegate ${command[0]}`;
+    const help = await sidegate(command[0]!, '--help');
+    assert.match(help.stdout, /--log-level LEVEL +debug\|info\|warn\|error/, name);
+    assert.match(help.stdout, /--log-format FORMAT +json\|pretty/, name);
+    const level = await sidegate(...command, '--log-level', 'loud');
+    assert.equal(level.code, 2, `${name}: ${level.stderr}`);
+    assert.equal(level.stderr.split('\n')[0], `${name}: --log-level must be one of debug, info, warn, error, got "loud"`);
+    const format = await run(process.execPath, [CLI, ...command], { SIDEGATE_LOG_FORMAT: 'xml' }, undefined, 30_000);
+    assert.equal(format.code, 2, `${name}: ${format.stderr}`);
+    assert.equal(format.stderr.split('\n')[0], `${name}: SIDEGATE_LOG_FORMAT must be one of json, pretty, got "xml"`);
+  }
+});
+
+test('the sidecar logs in the format asked for: a policy it cannot read is a policy.refused line', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sidegate-cli-log-'));
+  try {
+    const args = ['sidecar', '--policy', join(dir, 'missing.yaml'), '--credentials', join(dir, 'c.yaml'), '--state-dir', join(dir, 'state')];
+    const json = await sidegate(...args);
+    assert.equal(json.code, 1, json.stderr);
+    const line = json.stderr.split('\n').find((l) => l.startsWith('{'));
+    const refused = JSON.parse(line!) as Record<string, unknown>;
+    assert.deepEqual([refused['event'], refused['level'], refused['policy']], ['policy.refused', 'error', join(dir, 'missing.yaml')]);
+    const pretty = await sidegate(...args, '--log-format', 'pretty', '--log-level', 'warn');
+    assert.equal(pretty.code, 1, pretty.stderr);
+    assert.match(pretty.stderr, /^\[\d\d:\d\d:\d\d\.\d{3}\] ERROR: policy refused \{.*"event":"policy\.refused"/m);
+    const quiet = await run(process.execPath, [CLI, ...args], { SIDEGATE_LOG_LEVEL: 'error' }, undefined, 30_000);
+    assert.match(quiet.stderr, /"event":"policy\.refused"/, 'an error is written at level error');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

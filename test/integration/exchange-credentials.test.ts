@@ -77,7 +77,7 @@ before(async () => {
     audit: { stateDir: join(dir, 'exchange-audit') },
   });
   const key = await readFile(cert.keyFile, 'utf8');
-  exchange = await startExchangeService(config, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key }, onOutcome: (o) => outcomes.push(o) }, createLogger({ level: 'error', sink: () => undefined }));
+  exchange = await startExchangeService(config, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key }, onOutcome: (o) => outcomes.push(o) }, createLogger({ level: 'debug', sink: (line) => logs.push(line) }));
   // In front of the real exchange: adds the traceparent the exchange will send once its exchanges
   // are spans, and remembers each issued password as a canary.
   front = https.createServer({ cert: cert.cert, key }, (req, res) => {
@@ -239,4 +239,10 @@ test('no token, password or admin secret in any log line, span or state file', a
   }
   for (const canary of canaries) for (const text of texts) assert.ok(!text.includes(canary), 'a secret was written out');
   assert.ok(logs.some((l) => l.includes('credential obtained by token exchange')));
+  // The exchange's own lines and the sidecar's are in `logs`: each side's events are there.
+  const events = logs.map((l) => (JSON.parse(l) as { event?: string; kind?: string; grant?: string }));
+  assert.ok(events.some((e) => e.event === 'exchange.issued' && e.grant === 'runner-pods'), "the exchange's line");
+  assert.ok(events.some((e) => e.event === 'exchange.issued' && e.kind === undefined), "the sidecar's line");
+  assert.ok(events.some((e) => e.event === 'exchange.revoked'));
+  assert.ok(events.some((e) => e.event === 'exchange.refused'));
 });

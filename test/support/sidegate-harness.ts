@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { OriginalDestination } from '../../sidecar/capture/original-destination.js';
 import { startSidecar, type RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
-import { createLogger } from '../../core/logging/logger.js';
+import { createLogger, type LogFormat } from '../../core/logging/logger.js';
 import { startTestIssuer } from './token-issuer.js';
 import { startOtlpReceiver } from './otlp-receiver.js';
 
@@ -87,6 +87,10 @@ export async function startHarness(opts: {
   targetUser?: 'scram' | 'md5' | 'plain';
   /** Target `my`'s upstream login (native by default). */
   mysqlUser?: 'native' | 'ed25519';
+  /** Target `pg`'s upstream login as given (a role the test made), instead of `targetUser`'s. */
+  targetLogin?: { user: string; password: string };
+  /** The format of the lines in `logs` (default json). */
+  logFormat?: LogFormat;
   env?: Record<string, string>;
   /** Serve TLS to clients with the test CA's localhost certificate. */
   clientTls?: boolean;
@@ -102,7 +106,7 @@ export async function startHarness(opts: {
   const dir = await mkdtemp(join(tmpdir(), 'sidegate-it-'));
   const policyFile = join(dir, 'policy.yaml');
   await writeFile(policyFile, opts.policy({ pg, maria, issuer, listenPort: 0 }));
-  const login = pg.users[opts.targetUser ?? 'scram'];
+  const login = opts.targetLogin ?? pg.users[opts.targetUser ?? 'scram'];
   const myLogin = maria.users[opts.mysqlUser ?? 'native'];
   const credentialsFile = join(dir, 'credentials.yaml');
   await writeFile(
@@ -131,7 +135,7 @@ export async function startHarness(opts: {
     listenOverrides: { pg: { host: '127.0.0.1', port: 0 }, my: { host: '127.0.0.1', port: 0 } },
     ...(opts.capture ? { capturePort: 0, captureHosts: ['127.0.0.1'], captureOriginalDestination: opts.capture.originalDestination } : {}),
     clientTls: opts.clientTls ? { certFile: join(dirname(pg.caFile), 'server.crt'), keyFile: join(dirname(pg.caFile), 'server.key') } : undefined,
-    log: createLogger({ level: 'debug', sink: (line) => logs.push(line) }),
+    log: createLogger({ level: 'debug', format: opts.logFormat ?? 'json', sink: (line) => logs.push(line) }),
   });
   const port = sidecar.listeners.find((l) => l.target === 'pg')?.port ?? 0;
   const broker = sidecar.broker!;

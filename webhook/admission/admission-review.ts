@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { InjectionConfig } from '../config/injection-config.js';
 import { injectPod, type InjectionInput, type InjectionResult } from '../injection/inject-pod.js';
+import { validateControlPlaneTokens, validatePodUpdate, type TokenValidation } from '../validation/validate-control-plane-tokens.js';
 
 const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -19,6 +20,7 @@ const admissionRequestSchema = z.object({
   namespace: z.string().optional(),
   operation: z.string(),
   object: z.unknown().optional(),
+  oldObject: z.unknown().optional(),
   dryRun: z.boolean().optional(),
 });
 const admissionReviewSchema = z.object({
@@ -108,6 +110,43 @@ export function reviewPodAdmission(request: AdmissionRequest, context: ReviewCon
       return wrap(response);
     }
   }
+}
+
+/**
+ * The validating check's answer (POST /validate): a pod CREATE, a pod UPDATE and an update of a
+ * pod's ephemeral containers are checked; anything else is not ours and is allowed. A request the
+ * check cannot read, or a check that throws, is denied: this is enforcement, and failureMode
+ * (which is about injection) does not apply.
+ */
+export function reviewPodValidation(request: AdmissionRequest, config: InjectionConfig): AdmissionReviewResponse {
+  const isPod = request.kind.group === '' && request.kind.kind === 'Pod';
+  const subResource = request.subResource ?? '';
+  const checked =
+    isPod && ((request.operation === 'CREATE' && subResource === '') || (request.operation === 'UPDATE' && (subResource === '' || subResource === 'ephemeralcontainers')));
+  if (!checked) return wrap({ uid: request.uid, allowed: true });
+  let result: TokenValidation;
+  try {
+    const pod = podObject(request.object, 'object');
+    result = request.operation === 'CREATE' ? validateControlPlaneTokens(pod, config) : validatePodUpdate(podObject(request.oldObject, 'oldObject'), pod, config);
+  } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
+    return wrap({ uid: request.uid, allowed: false, status: { code: 500, reason: 'InternalError', message: `sidegate: could not check the pod's control-plane tokens (${cause}); the request was denied` } });
+  }
+  if (result.allowed) return wrap({ uid: request.uid, allowed: true });
+  return wrap({
+    uid: request.uid,
+    allowed: false,
+    status: {
+      code: 403,
+      reason: 'Forbidden',
+      message: `sidegate: only sidegate's injected sidecar may hold a token for the broker or the token exchange: ${result.reasons.join('; ')}`,
+    },
+  });
+}
+
+function podObject(value: unknown, field: string): Pod {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`the request carries no pod in ${field}`);
+  return value as Pod;
 }
 
 /**

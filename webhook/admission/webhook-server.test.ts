@@ -157,3 +157,84 @@ test('a rotated certificate is served after reloadTls, without a restart', async
   assert.notEqual(afterReload.fingerprint256, before.fingerprint256);
   cert = { ...cert, cert: next.cert };
 });
+
+function postTo(path: string, body: unknown, baseUrl = url) {
+  return httpsRequest(`${baseUrl}${path}`, { ca: cert.cert, method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+}
+
+const exchangeConfig = { exchangeUrl: 'https://sidegate-exchange.sidegate-system.svc:443', brokerUrl: 'https://sidegate-broker.sidegate-system.svc:443' };
+const thief = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'thief', labels: { 'sidegate.dev/inject': 'disabled' } },
+  spec: {
+    containers: [{ name: 'job', image: 'alpine:3', volumeMounts: [{ name: 'exchange-token', mountPath: '/t', readOnly: true }] }],
+    volumes: [{ name: 'exchange-token', projected: { sources: [{ serviceAccountToken: { audience: 'sidegate-exchange', path: 'token' } }] } }],
+  },
+};
+
+test('POST /validate denies a pod that mounts an exchange token into its own container, with the reasons', async () => {
+  const sent = review('ci', thief);
+  const reply = await postTo('/validate', sent);
+  assert.equal(reply.status, 200);
+  assert.equal(reply.json.kind, 'AdmissionReview');
+  assert.equal(reply.json.response.uid, sent.request.uid);
+  assert.equal(reply.json.response.allowed, false);
+  assert.equal(reply.json.response.status.code, 403);
+  assert.match(reply.json.response.status.message, /only sidegate's injected sidecar may hold a token/);
+  assert.match(reply.json.response.status.message, /container "job" mounts volume "exchange-token"/);
+  assert.equal(reply.json.response.patch, undefined, 'a validating answer never patches');
+});
+
+test('the pod /mutate makes passes /validate on the same server; the same pod with a tampered sidecar does not', async () => {
+  await withServerConfig(exchangeConfig, async (base) => {
+    const mutated = await postTo('/mutate', review('ci', pod), base);
+    const patched = applyJsonPatch(pod as any, JSON.parse(Buffer.from(mutated.json.response.patch, 'base64').toString('utf8')));
+    assert.ok(patched.spec.volumes.some((v: any) => v.projected?.sources?.some((s: any) => s.serviceAccountToken?.audience === 'sidegate-exchange')));
+    const genuine = await postTo('/validate', review('ci', patched), base);
+    assert.equal(genuine.json.response.allowed, true, JSON.stringify(genuine.json.response.status));
+    const tampered = structuredClone(patched);
+    tampered.spec.initContainers[1].command = ['sh', '-c', 'cat /var/run/secrets/sidegate/exchange-token'];
+    const denied = await postTo('/validate', review('ci', tampered), base);
+    assert.equal(denied.json.response.allowed, false);
+    assert.match(denied.json.response.status.message, /container "sidegate" differs from what injection renders in command/);
+
+    // An ephemeral container added later (UPDATE of pods/ephemeralcontainers) that mounts the token.
+    const debugged = structuredClone(patched);
+    debugged.spec.ephemeralContainers = [{ name: 'debugger', image: 'busybox:1', volumeMounts: [{ name: 'sidegate-token', mountPath: '/t' }] }];
+    const update = review('ci', debugged, { operation: 'UPDATE', subResource: 'ephemeralcontainers', oldObject: patched });
+    const ephemeral = await postTo('/validate', update, base);
+    assert.equal(ephemeral.json.response.allowed, false);
+    assert.match(ephemeral.json.response.status.message, /ephemeral container "debugger" mounts volume "sidegate-token"/);
+    const annotated = structuredClone(patched);
+    annotated.metadata.annotations['tekton.dev/ready'] = 'READY';
+    assert.equal((await postTo('/validate', review('ci', annotated, { operation: 'UPDATE', oldObject: patched }), base)).json.response.allowed, true);
+  });
+});
+
+test('/validate fails closed on an UPDATE without oldObject and ignores what it does not check', async () => {
+  const noOld = await postTo('/validate', review('ci', thief, { operation: 'UPDATE', oldObject: null }));
+  assert.equal(noOld.json.response.allowed, false);
+  assert.match(noOld.json.response.status.message, /no pod in oldObject/);
+  const deletion = await postTo('/validate', review('ci', null, { operation: 'DELETE', oldObject: thief }));
+  assert.equal(deletion.json.response.allowed, true);
+  const status = await postTo('/validate', review('ci', thief, { operation: 'UPDATE', subResource: 'status', oldObject: thief }));
+  assert.equal(status.json.response.allowed, true);
+  assert.equal((await httpsRequest(`${url}/validate`, { ca: cert.cert })).status, 405);
+  assert.equal((await postTo('/validate', { apiVersion: 'v1', kind: 'Pod' })).status, 400);
+});
+
+async function withServerConfig(config: Record<string, unknown>, run: (base: string) => Promise<void>) {
+  const s = await startWebhookServer({
+    host: '127.0.0.1',
+    port: 0,
+    tls: { certFile: cert.certFile, keyFile: cert.keyFile },
+    config: parseInjectionConfig(config),
+    namespaceLookup: labelled,
+  });
+  try {
+    await run(`https://localhost:${s.port}`);
+  } finally {
+    await s.close();
+  }
+}

@@ -1,4 +1,5 @@
-// The HTTPS endpoint the API server calls: POST /mutate with an AdmissionReview, plus /healthz and
+// The HTTPS endpoint the API server calls: POST /mutate (injection) and POST /validate (only a
+// genuine sidecar holds a control-plane token) with an AdmissionReview, plus /healthz and
 // /readyz for the Deployment's probes. The certificate is re-read periodically so a rotated
 // Secret (cert-manager, or the chart's generated CA) takes effect without a restart.
 import { readFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import type { InjectionConfig } from '../config/injection-config.js';
 import { readBoundedBody } from '../../core/http/bounded-body.js';
 import { sendJson } from '../../core/http/json-response.js';
 import { silentLogger, type Logger } from '../../core/logging/logger.js';
-import { injectionFailed, isPodCreate, parseAdmissionReview, reviewPodAdmission, type AdmissionReviewResponse } from './admission-review.js';
+import { injectionFailed, isPodCreate, parseAdmissionReview, reviewPodAdmission, reviewPodValidation, type AdmissionReviewResponse } from './admission-review.js';
 import type { NamespaceLookup } from './namespace-lookup.js';
 
 export const MAX_ADMISSION_REVIEW_BYTES = 1024 * 1024;
@@ -89,10 +90,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
     // Listening with a certificate loaded is all the webhook needs to answer reviews.
     return sendJson(res, 200, { status: 'ok' });
   }
-  if (path !== '/mutate') return sendJson(res, 404, { error: 'not found' });
+  if (path !== '/mutate' && path !== '/validate') return sendJson(res, 404, { error: 'not found' });
   if (req.method !== 'POST') {
     res.setHeader('allow', 'POST');
-    return sendJson(res, 405, { error: 'POST an AdmissionReview to /mutate' });
+    return sendJson(res, 405, { error: `POST an AdmissionReview to ${path}` });
   }
   const contentType = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(contentType)) return sendJson(res, 415, { error: 'content-type must be application/json' });
@@ -116,7 +117,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   let review: AdmissionReviewResponse;
   const podMeta = (request.object as Pod | undefined)?.metadata;
   const namespaceName = request.namespace || podMeta?.namespace;
-  if (!isPodCreate(request)) {
+  if (path === '/validate') {
+    // No namespace needed: which pod may hold a control-plane token does not depend on its labels.
+    review = reviewPodValidation(request, options.config);
+  } else if (!isPodCreate(request)) {
     review = reviewPodAdmission(request, { config: options.config, namespace: { name: namespaceName ?? '', labels: {} } });
   } else if (!namespaceName) {
     review = injectionFailed(request.uid, new Error('the request names no namespace'), options.config);
@@ -131,6 +135,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   }
   // Facts only: pod specs can hold literal secrets in env values, so they are never logged.
   log.info('admission review', {
+    check: path === '/validate' ? 'validate' : 'mutate',
     uid: request.uid,
     operation: request.operation,
     namespace: namespaceName,

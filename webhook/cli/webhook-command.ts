@@ -8,6 +8,7 @@ import { createInClusterNamespaceLookup, loadNamespacesFile, type NamespaceLooku
 import { startWebhookServer, type WebhookServer } from '../admission/webhook-server.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
+import { LOG_OPTIONS, logOptionsUsage, readLogSettings } from '../../core/command-line/log-options.js';
 import { stopOnSignals } from '../../core/command-line/stop-on-signals.js';
 
 export interface WebhookCommandIo {
@@ -18,7 +19,7 @@ export interface WebhookCommandIo {
 }
 
 export const WEBHOOK_USAGE = `usage: sidegate webhook --tls-cert FILE --tls-key FILE [--config FILE]
-                        [--host ADDR] [--port PORT]
+                        [--host ADDR] [--port PORT] [--log-level LEVEL] [--log-format FORMAT]
                         [--namespaces-file FILE | --kube-api-url URL --kube-token-file FILE --kube-ca-file FILE]
 
 The mutating admission webhook that injects the sidegate sidecar into CI runner pods, over HTTPS.
@@ -32,7 +33,7 @@ options:
   --namespaces-file FILE           namespace labels from a file instead of the Kubernetes API
   --kube-api-url URL --kube-token-file FILE --kube-ca-file FILE
                                    the Kubernetes API outside the in-cluster defaults
-  -h, --help                       this text
+${logOptionsUsage(35)}  -h, --help                       this text
 `;
 
 const WEBHOOK_SPEC = {
@@ -48,6 +49,7 @@ const WEBHOOK_SPEC = {
     'kube-api-url': { type: 'string' },
     'kube-token-file': { type: 'string' },
     'kube-ca-file': { type: 'string' },
+    ...LOG_OPTIONS,
   },
 } as const;
 
@@ -59,6 +61,8 @@ export async function startWebhookFromArgs(argv: string[], io: WebhookCommandIo)
   if (!values['tls-cert'] || !values['tls-key']) {
     return usageError(WEBHOOK_SPEC, '--tls-cert and --tls-key are required (the API server only calls webhooks over HTTPS)', io);
   }
+  const logSettings = readLogSettings(values, io.env ?? process.env);
+  if ('problem' in logSettings) return usageError(WEBHOOK_SPEC, logSettings.problem, io);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     io.stderr.write(`sidegate webhook: --port must be a TCP port, got "${values.port}"\n`);
@@ -86,7 +90,7 @@ export async function startWebhookFromArgs(argv: string[], io: WebhookCommandIo)
     tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] },
     config,
     namespaceLookup,
-    log: io.log ?? createLogger(),
+    log: io.log ?? createLogger(logSettings),
   });
   io.stdout.write(`sidegate webhook: listening on ${server.url} (sidecar mode ${config.sidecarMode}, escape policy ${config.escapePolicy}, failure mode ${config.failureMode})\n`);
   return server;

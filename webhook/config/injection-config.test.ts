@@ -25,6 +25,7 @@ test('defaults follow DESIGN.md: image, uid/gid 7331, ports 16001/16002, native,
     tokenAudience: 'sidegate',
     brokerTokenAudience: 'sidegate-broker',
     exchangeTokenAudience: 'sidegate-exchange',
+    extraControlPlaneAudiences: [],
     tokenExpirationSeconds: 3600,
     // No collector named: spans stay in the pod, and every injection says so (the chart makes
     // this a choice the operator writes down).
@@ -131,6 +132,8 @@ test('mistakes fail with the field named: typos, bad enums, ports, CIDRs, names'
     ['exchangeCaConfigMap: sidegate-exchange-ca', /exchangeCaConfigMap: names the exchange's CA, but exchangeUrl is not set/],
     ['exchangeTokenAudience: sidegate', /exchangeTokenAudience: must differ from tokenAudience/],
     ['exchangeTokenAudience: sidegate-broker', /exchangeTokenAudience: must differ from brokerTokenAudience/],
+    ['extraControlPlaneAudiences: [sidegate]', /extraControlPlaneAudiences: must not name tokenAudience/],
+    ['extraControlPlaneAudiences: [""]', /extraControlPlaneAudiences\.0/],
     ['image: [', /not valid YAML/],
   ];
   for (const [yaml, expected] of cases) {

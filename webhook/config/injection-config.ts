@@ -59,6 +59,11 @@ export const injectionConfigSchema = z.strictObject({
   exchangeCaConfigMap: objectName.optional(),
   /** Audience of the third projected token, the one the sidecar exchanges for target logins. */
   exchangeTokenAudience: z.string().min(1).default('sidegate-exchange'),
+  /**
+   * Further audiences whose projected tokens only a genuine sidecar may hold (the validating
+   * check): e.g. another audience the exchange accepts for the cluster's issuer.
+   */
+  extraControlPlaneAudiences: z.array(z.string().min(1)).max(16).default([]),
   tokenExpirationSeconds: z.number().int().min(600).max(86_400).default(3600),
   otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
   /**
@@ -102,6 +107,10 @@ export const injectionConfigSchema = z.strictObject({
   const spoolBytes = parseResourceQuantity('memory', config.auditSpoolSize);
   if (spoolBytes === undefined || spoolBytes < 16 * 2 ** 20 || spoolBytes > 64 * 2 ** 30) {
     context.addIssue({ code: 'custom', path: ['auditSpoolSize'], message: 'must be between 16Mi and 64Gi' });
+  }
+  // The identity token is every injected pod's and goes to no control-plane service.
+  if (config.extraControlPlaneAudiences.includes(config.tokenAudience)) {
+    context.addIssue({ code: 'custom', path: ['extraControlPlaneAudiences'], message: `must not name tokenAudience ("${config.tokenAudience}")` });
   }
   for (const [other, audience] of [['tokenAudience', config.tokenAudience], ['brokerTokenAudience', config.brokerTokenAudience]] as const) {
     if (config.exchangeTokenAudience === audience) {

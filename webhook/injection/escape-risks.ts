@@ -6,9 +6,16 @@
 // to the broker as its pod, around the sidecar: read and cancel the pod's held requests, use up
 // their approvals, file requests whose statement and CI context it made up. One holding a token
 // for the token exchange's audience can obtain the pod's database login itself and connect with
-// it directly: the database password sidegate keeps out of the pod.
-import type { Container, Pod } from 'kubernetes-types/core/v1.js';
+// it directly: the database password sidegate keeps out of the pod. A container that can trace
+// processes in a process namespace it shares with the sidecar (SYS_PTRACE with
+// shareProcessNamespace or hostPID, or an ephemeral container) can read the sidecar's token files
+// and memory through /proc; an ephemeral container aimed at sidegate's own container shares its
+// process namespace. The injection (before the pod exists) and the validating check (on the
+// final pod) both ask this one function.
+import type { Container, EphemeralContainer, Pod } from 'kubernetes-types/core/v1.js';
 import type { InjectionConfig } from '../config/injection-config.js';
+import { controlPlaneTokenVolumes } from './control-plane-tokens.js';
+import { INIT_CONTAINER_NAME, SIDECAR_CONTAINER_NAME } from './pod-markers.js';
 
 export interface EscapeRisk {
   container: string;
@@ -20,20 +27,30 @@ const NETWORK_CAPABILITIES = new Set(['NET_ADMIN', 'NET_RAW', 'ALL']);
 
 export function findEscapeRisks(pod: Pod, config: InjectionConfig): EscapeRisk[] {
   const podSecurity = pod.spec?.securityContext ?? {};
-  const containers: Container[] = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const ephemeral: EphemeralContainer[] = pod.spec?.ephemeralContainers ?? [];
+  const containers: Array<Container | EphemeralContainer> = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...ephemeral];
+  const sharedProcesses = pod.spec?.shareProcessNamespace === true || pod.spec?.hostPID === true;
   const risks: EscapeRisk[] = [];
   const controlPlaneTokens = controlPlaneTokenVolumes(pod, config);
   for (const container of containers) {
+    const isEphemeral = ephemeral.includes(container as EphemeralContainer);
+    const where = `${isEphemeral ? 'ephemeral ' : ''}container "${container.name}"`;
     for (const mount of container.volumeMounts ?? []) {
-      const audience = controlPlaneTokens.get(mount.name);
-      if (audience === undefined) continue;
+      const audiences = controlPlaneTokens.get(mount.name);
+      if (audiences === undefined) continue;
       risks.push({
         container: container.name,
-        message: `container "${container.name}" mounts volume "${mount.name}", a ServiceAccount token for audience "${audience}" that only the sidecar may hold; remove that projected token`,
+        message: `${where} mounts volume "${mount.name}", a ServiceAccount token for ${audiences.length === 1 ? 'audience' : 'audiences'} ${audiences.map((a) => `"${a}"`).join(', ')} that only the sidecar may hold; remove that projected token`,
+      });
+    }
+    const target = (container as EphemeralContainer).targetContainerName;
+    if (isEphemeral && (target === SIDECAR_CONTAINER_NAME || target === INIT_CONTAINER_NAME)) {
+      risks.push({
+        container: container.name,
+        message: `${where} targets sidegate's container "${target}" and would share its processes and files; debug a runner container instead`,
       });
     }
     const security = container.securityContext ?? {};
-    const where = `container "${container.name}"`;
     const uid = security.runAsUser ?? podSecurity.runAsUser;
     if (uid === config.uid) {
       risks.push({
@@ -54,7 +71,14 @@ export function findEscapeRisks(pod: Pod, config: InjectionConfig): EscapeRisk[]
         message: `${where} is privileged and can change the pod's redirect rules; remove securityContext.privileged`,
       });
     }
-    const added = (security.capabilities?.add ?? []).map(normaliseCapability).filter((c) => NETWORK_CAPABILITIES.has(c));
+    const capabilities = (security.capabilities?.add ?? []).map(normaliseCapability);
+    if (capabilities.includes('SYS_PTRACE') && (sharedProcesses || isEphemeral)) {
+      risks.push({
+        container: container.name,
+        message: `${where} adds SYS_PTRACE where it shares a process namespace with the sidecar (${isEphemeral ? 'an ephemeral container' : pod.spec?.hostPID === true ? 'hostPID' : 'shareProcessNamespace'}), so it could read the sidecar's tokens and memory; remove SYS_PTRACE`,
+      });
+    }
+    const added = capabilities.filter((c) => NETWORK_CAPABILITIES.has(c));
     for (const capability of [...new Set(added)].sort()) {
       risks.push({
         container: container.name,
@@ -66,19 +90,6 @@ export function findEscapeRisks(pod: Pod, config: InjectionConfig): EscapeRisk[]
     }
   }
   return risks;
-}
-
-/** Volumes of the pod that project a token for the broker's or the exchange's audience: volume name → audience. */
-function controlPlaneTokenVolumes(pod: Pod, config: InjectionConfig): Map<string, string> {
-  const audiences = new Set([config.brokerTokenAudience, config.exchangeTokenAudience]);
-  const found = new Map<string, string>();
-  for (const volume of pod.spec?.volumes ?? []) {
-    for (const source of volume.projected?.sources ?? []) {
-      const audience = source.serviceAccountToken?.audience;
-      if (audience !== undefined && audiences.has(audience)) found.set(volume.name, audience);
-    }
-  }
-  return found;
 }
 
 /** Kubernetes accepts both NET_ADMIN and CAP_NET_ADMIN (and runtimes ignore case). */

@@ -45,6 +45,8 @@ test('the golden directory holds every case the issue names', () => {
     'inject-label-annotation-conflict', 'namespace-disabled-pod-opts-in', 'sidecar-extras', 'sidecar-resource-annotations',
     'sidecar-invalid-annotations', 'sidecar-request-above-limit', 'extra-volume-name-collision',
     'exchange-with-ca', 'exchange-with-fallback-secret', 'escape-exchange-token-refuse',
+    'forged-status-annotation', 'forged-status-fake-sidecar', 'forged-status-unlabelled-namespace',
+    'escape-risk-with-control-plane-token', 'escape-shared-pid-ptrace-warn',
     'audit-otlp-export', 'audit-file-explicit',
   ]) {
     assert.ok(cases.includes(required), `missing golden case ${required}`);

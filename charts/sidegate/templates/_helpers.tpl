@@ -146,7 +146,7 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 */}}
 {{- define "sidegate.injectionConfig" -}}
 {{- $injection := .Values.injection -}}
-{{- $config := omit $injection "image" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "exchangeUrl" "exchangeCaConfigMap" "exchangeTokenAudience" "otlpEndpoint" "logLevel" -}}
+{{- $config := omit $injection "image" "credentialsSecret" "brokerUrl" "brokerCaConfigMap" "brokerTokenAudience" "exchangeUrl" "exchangeCaConfigMap" "exchangeTokenAudience" "otlpEndpoint" "logLevel" -}}
 {{- $_ := set $config "image" (include "sidegate.sidecarImage" .) -}}
 {{- $_ := set $config "sidecarMode" (include "sidegate.sidecarMode" .) -}}
 {{- $_ := set $config "policyConfigMap" .Values.policy.configMapName -}}
@@ -159,10 +159,13 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 {{- else if $ownBroker }}{{ $_ := set $config "brokerTokenAudience" .Values.broker.config.requesters.kubernetes.audience }}{{ end -}}
 {{- with $injection.otlpEndpoint }}{{ $_ := set $config "otlpEndpoint" . }}{{ end -}}
 {{- with $injection.logLevel }}{{ $_ := set $config "logLevel" . }}{{ end -}}
+{{- /* Unset: "sidegate-credentials" while no exchange is in use (below), none with one. */ -}}
+{{- with $injection.credentialsSecret }}{{ $_ := set $config "credentialsSecret" . }}{{ end -}}
 {{- /* With exchange.enabled: exchangeUrl, exchangeCaConfigMap, exchangeTokenAudience (_exchange.tpl). */ -}}
 {{- range $key := list "exchangeUrl" "exchangeCaConfigMap" "exchangeTokenAudience" }}{{ with (get $injection $key) }}{{ $_ := set $config $key . }}{{ end }}{{ end -}}
 {{- /* merge keeps what is already set: an injection.exchange* value wins over this release's exchange. */ -}}
 {{- $config = merge $config (include "sidegate.exchangeInjection" . | fromJson) -}}
+{{- if and (not $config.credentialsSecret) (not $config.exchangeUrl) }}{{ $_ := set $config "credentialsSecret" "sidegate-credentials" }}{{ end -}}
 {{- if and (eq $injection.auditExporter "otlp") (not $injection.otlpEndpoint) }}
 {{- fail "injection.otlpEndpoint is empty, but injection.auditExporter is otlp (the default): set the collector's OTLP/HTTP URL, or injection.auditExporter=file to keep each pod's audit spans in the pod (deleted with it)" }}
 {{- end -}}
@@ -311,4 +314,25 @@ spec:
     rotationPolicy: Always
   issuerRef:
     {{- include "sidegate.certManagerIssuerRef" $root | nindent 4 }}
+{{- end -}}
+
+{{/*
+The audiences whose tokens only the sidecar may hold, as JSON: the broker's and the exchange's
+audience as the injection configuration resolves them (its defaults when unset) and
+injection.extraControlPlaneAudiences — the list the webhook's own check reads from injection.yaml.
+*/}}
+{{- define "sidegate.controlPlaneAudiences" -}}
+{{- $config := include "sidegate.injectionConfig" . | fromYaml -}}
+{{- $audiences := list ($config.brokerTokenAudience | default "sidegate-broker") ($config.exchangeTokenAudience | default "sidegate-exchange") -}}
+{{- range $config.extraControlPlaneAudiences }}{{ $audiences = append $audiences . }}{{ end -}}
+{{- $audiences | uniq | sortAlpha | toJson -}}
+{{- end -}}
+
+{{/*
+The validating webhook's CEL matchCondition: the pod projects a ServiceAccount token for one of
+those audiences. Audiences compare as exact strings, as the API server mints them and the
+services verify them. The JSON list is a CEL list literal (toJson escapes as CEL reads).
+*/}}
+{{- define "sidegate.controlPlaneTokenCondition" -}}
+has(object.spec.volumes) && object.spec.volumes.exists(v, has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, has(s.serviceAccountToken) && has(s.serviceAccountToken.audience) && s.serviceAccountToken.audience in {{ include "sidegate.controlPlaneAudiences" . }}))
 {{- end -}}

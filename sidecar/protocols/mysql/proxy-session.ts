@@ -74,6 +74,7 @@ import type { MysqlCatalog } from './catalog-relations.js';
 import { decisionFacts, type InspectedMysqlStatement, type MysqlInspectOptions } from './sql-inspector.js';
 import { executedParameters } from './executed-parameters.js';
 import { ATTR_DB_COLLECTION_NAME, ATTR_DB_NAMESPACE, ATTR_DB_OPERATION_NAME, ATTR_DB_QUERY_TEXT, ATTR_DB_SYSTEM_NAME, ATTR_ERROR_TYPE, DB_SYSTEM_NAME_VALUE_MARIADB, DB_SYSTEM_NAME_VALUE_MYSQL } from '@opentelemetry/semantic-conventions';
+import { SecurityEvent } from '../../../core/logging/security-events.js';
 
 export interface MysqlProxyDeps {
   settings: AdapterSettings;
@@ -249,7 +250,7 @@ export class MysqlProxySession {
 
   private attachClient(socket: Socket | tls.TLSSocket): void {
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    socket.on('error', (err) => this.log.debug('client socket error', { session: this.session.id, error: err.message }));
+    socket.on('error', (err) => this.log.debug('client socket error', { error: err.message }));
     socket.on('close', () => this.close('client closed'));
     socket.on('drain', () => this.upstream?.resume());
   }
@@ -469,7 +470,7 @@ export class MysqlProxySession {
     this.session.setAttributes({ [ATTR_DB_SYSTEM_NAME]: this.systemName(), 'sidegate.upstream.server_version': upstream.serverVersion });
     this.sendLogin(serializeOk({ statusFlags: upstream.statusFlags }, { capabilities: this.capabilities }));
     this.upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    this.upstream.on('error', (err) => this.log.debug('upstream socket error', { session: this.session.id, error: err.message }));
+    this.upstream.on('error', (err) => this.log.debug('upstream socket error', { error: err.message }));
     this.upstream.on('close', () => this.close('upstream closed'));
     this.upstream.on('drain', () => this.client.resume());
     // Commands may now be as large as the documented limit.
@@ -849,7 +850,7 @@ export class MysqlProxySession {
       .then(
         (answer) => request.resolved(answer),
         (err: Error) => {
-          this.log.warn('catalog lookup failed; masking conservatively', { session: this.session.id, target: this.target.name, error: err.message });
+          this.log.warn('catalog lookup failed; masking conservatively', { error: err.message });
           return request.failed();
         },
       )
@@ -1197,13 +1198,13 @@ export class MysqlProxySession {
   private protocolFailure(err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof SessionRefused) {
-      this.log.warn('security: session closed', { session: this.session.id, target: this.target.name, reason: message });
+      this.log.warn('security: session closed', { event: SecurityEvent.sessionClosed, reason: message });
       this.sendToClient(this.reply?.sequence ?? 1, serializeErr({ errorCode: ER.connectionError.code, sqlState: ER.connectionError.state, message }));
       this.toClient.flushTo(this.client);
       this.close(message);
       return;
     }
-    this.log.info('protocol error', { session: this.session.id, target: this.target.name, error: message });
+    this.log.info('protocol error', { error: message });
     if (this.phase === 'handshake' || this.phase === 'auth-switch') {
       this.failLogin(ER.handshake, `sidegate: malformed handshake: ${message}`);
       return;

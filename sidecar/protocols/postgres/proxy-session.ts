@@ -47,6 +47,7 @@ import { MAX_TOKEN_BYTES } from '../../../core/tokens/token-size.js';
 import { PINNED_CLIENT_ENCODING } from './upstream-connection.js';
 import { MAX_STATEMENT_BYTES, OFF_THREAD_BYTES, StatementRefused, checkStatementSize, statementInspectionPool, type OffThreadInspection } from './statement-inspection-pool.js';
 import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js';
+import { SecurityEvent } from '../../../core/logging/security-events.js';
 import { mayTouchSessionObjects, planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
 import { ATTR_DB_COLLECTION_NAME, ATTR_DB_NAMESPACE, ATTR_DB_OPERATION_NAME, ATTR_DB_QUERY_TEXT, ATTR_DB_SYSTEM_NAME, ATTR_ERROR_TYPE, DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
 
@@ -265,7 +266,7 @@ export class PostgresProxySession {
 
   private attachClient(socket: Socket | tls.TLSSocket): void {
     socket.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    socket.on('error', (err) => this.log.debug('client socket error', { session: this.id, error: err.message }));
+    socket.on('error', (err) => this.log.debug('client socket error', { error: err.message }));
     socket.on('close', () => this.close('client closed'));
     socket.on('drain', () => this.upstream?.resume());
   }
@@ -473,7 +474,7 @@ export class PostgresProxySession {
 
     this.session.setAttributes({ 'sidegate.upstream.server_version': upstream.parameters.get('server_version') ?? '' });
     this.upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    this.upstream.on('error', (err) => this.log.debug('upstream socket error', { session: this.id, error: err.message }));
+    this.upstream.on('error', (err) => this.log.debug('upstream socket error', { error: err.message }));
     this.upstream.on('close', () => this.close('upstream closed'));
     this.upstream.on('drain', () => this.client.resume());
     this.phase = 'ready';
@@ -983,7 +984,7 @@ export class PostgresProxySession {
       if (wire.endsWithReadyForQuery(chunk) || this.toClient.size >= MAX_DEFERRED_CLIENT_BYTES) this.flushClient();
       else this.flushClientSoon();
     } catch (err) {
-      this.log.warn('upstream protocol error', { session: this.id, error: (err as Error).message });
+      this.log.warn('upstream protocol error', { error: (err as Error).message });
       this.fatal(SQLSTATE.protocolViolation, 'sidegate: the target sent a malformed message');
     }
   }
@@ -1004,7 +1005,7 @@ export class PostgresProxySession {
         this.flushClient();
         this.upstream?.pause();
         pending
-          .catch((err: Error) => this.log.warn('catalog lookup failed', { session: this.id, error: err.message }))
+          .catch((err: Error) => this.log.warn('catalog lookup failed', { error: err.message }))
           .finally(() => {
             this.upstreamBusy = false;
             this.upstream?.resume();
@@ -1045,7 +1046,7 @@ export class PostgresProxySession {
       principal: () => this.session.principal,
       rules: this.maskingRules,
       hashKey: this.session.maskingKey,
-      warn: (message, error) => this.log.warn(message, { session: this.id, error }),
+      warn: (message, error) => this.log.warn(message, { error }),
     });
     this.copyMasker = this.session.textMasker();
     this.detectorScreen = this.copyMasker?.chunkScreen(0, [HEX_SCREEN]) ?? null;
@@ -1144,7 +1145,7 @@ export class PostgresProxySession {
     const p = wire.readParameterStatus(frame.body);
     if (p.name !== 'client_encoding' || p.value === PINNED_CLIENT_ENCODING) return true;
     const message = `sidegate: the session's client_encoding changed to ${JSON.stringify(p.value.slice(0, 64))}; sidegate inspects statements in UTF8 only, so the session is closed`;
-    this.log.warn('upstream client_encoding changed; closing', { session: this.id, encoding: p.value.slice(0, 64) });
+    this.log.warn('upstream client_encoding changed; closing', { event: SecurityEvent.sessionClosed, encoding: p.value.slice(0, 64) });
     this.session.setAttributes({ 'sidegate.session.client_encoding_changed': p.value.slice(0, 64), [ATTR_ERROR_TYPE]: 'client-encoding-changed' });
     this.fatal(SQLSTATE.protocolViolation, message);
     return false;
@@ -1448,7 +1449,7 @@ export class PostgresProxySession {
   }
 
   private protocolFailure(err: unknown): void {
-    this.log.warn('closing session on protocol error', { session: this.id, error: (err as Error)?.message });
+    this.log.warn('closing session on protocol error', { event: SecurityEvent.sessionClosed, error: (err as Error)?.message });
     if (err instanceof StatementRefused) {
       this.fatal(err.sqlState, err.message);
       return;
@@ -1463,7 +1464,7 @@ export class PostgresProxySession {
 
   /** Ends the connection without a reply, as PostgreSQL does for a client that is not speaking its protocol. */
   private closeSilently(reason: string): void {
-    this.log.debug('closing connection silently', { session: this.id, reason });
+    this.log.debug('closing connection silently', { reason });
     this.startupBuf = Buffer.alloc(0);
     this.client.end();
     this.close(reason);

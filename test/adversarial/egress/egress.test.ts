@@ -153,6 +153,10 @@ describe('adversarial: egress relay', () => {
   const spanOf = (r: Exchange) =>
     h.receiver.waitForSpans((spans) => spans.find((s) => s.attributes['client.address'] === r.client.address && s.attributes['client.port'] === r.client.port));
 
+  /** The log line of a span's connection (each names its span's trace): its event and rule. */
+  const logOf = (span: { traceId: string }) =>
+    h.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['traceId'] === span.traceId && typeof l['event'] === 'string');
+
   /** PostgreSQL answered the startup with an authentication request: the client was talking to the database itself. */
   const reachedPostgres = (r: Exchange) => r.received.length > 0 && r.received[0] === 0x52; /* 'R' */
   const refusedInPostgresTerms = (r: Exchange) => r.received.length > 0 && r.received[0] === 0x45 && r.received.includes(Buffer.from('28000'));
@@ -167,6 +171,7 @@ describe('adversarial: egress relay', () => {
     const span = await spanOf(r);
     assert.equal(span.attributes['sidegate.decision'], 'deny');
     assert.equal(span.attributes['sidegate.rule'], 'egress-guarded-protocol');
+    assert.deepEqual([logOf(span)?.['event'], logOf(span)?.['rule'], logOf(span)?.['level']], ['egress.refused', 'egress-guarded-protocol', 'warn']);
   });
 
   it('attacker: a client that stays silent past the server-first wait, then sends a PostgreSQL startup, never reaches the database', { skip: !pod }, async () => {
@@ -212,6 +217,7 @@ describe('adversarial: egress relay', () => {
     assert.equal(span.attributes['sidegate.rule'], 'egress-default');
     assert.equal(span.attributes['server.address'], pod);
     assert.equal(span.attributes['tls.client.server_name'], 'localhost');
+    assert.deepEqual([logOf(span)?.['event'], logOf(span)?.['rule'], logOf(span)?.['sni']], ['egress.relayed', 'egress-default', 'localhost']);
   });
 
   it('holds: TLS to the target\'s own address and port is refused as protocol-mismatch, never relayed', { skip: !pod }, async () => {
@@ -219,6 +225,7 @@ describe('adversarial: egress relay', () => {
     assert.ok(r.closed);
     const span = await spanOf(r);
     assert.equal(span.attributes['sidegate.rule'], 'protocol-mismatch');
+    assert.deepEqual([logOf(span)?.['event'], logOf(span)?.['rule']], ['connection.refused', 'protocol-mismatch']);
   });
 
   it('holds: a silent client to the target\'s own address is refused, not relayed', { skip: !pod }, async () => {
