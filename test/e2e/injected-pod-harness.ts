@@ -106,3 +106,18 @@ export async function startPodPostgres(dir: string, namespace: string, addresses
     stop: async () => void (await run(asPostgres([`${PGBIN}/pg_ctl`, '-D', pgData, '-m', 'immediate', 'stop']))),
   };
 }
+
+/**
+ * The policy's `identities` section every injected-pod test uses: the pod's projected
+ * ServiceAccount token, verified with the test issuer's JWKS file (`version: 1` first).
+ */
+export function podRunnerIdentities(jwksFile: string): string {
+  return `version: 1
+identities:
+  - name: ci-runners
+    issuer: https://kubernetes.default.svc.cluster.local
+    audiences: [sidegate]
+    jwksFile: ${jwksFile}
+    claims: { sub: "system:serviceaccount:ci:*" }
+`;
+}

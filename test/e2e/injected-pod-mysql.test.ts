@@ -21,7 +21,7 @@ import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
 import { makeSelfSignedCertificate } from '../support/self-signed-certificate.js';
 import { flattenOtlpJson, verifyChain } from '../../core/audit/index.js';
 import type { PodSpec, VolumeContents } from './pod-simulator.js';
-import { admitPod, runPatchedPod, RUNNER_UID, type InjectedSidecar } from './injected-pod-harness.js';
+import { admitPod, podRunnerIdentities, runPatchedPod, RUNNER_UID, type InjectedSidecar } from './injected-pod-harness.js';
 
 const TARGET_USER = 'app';
 const TARGET_PASSWORD = 'e2e-Maria-Pw-7d31';
@@ -88,14 +88,7 @@ function runPod(pair: NamespacePair, patched: PodSpec, policy: string, root: str
 }
 
 function podPolicy(v4Target: string, v6Target: string): string {
-  return `version: 1
-identities:
-  - name: ci-runners
-    issuer: https://kubernetes.default.svc.cluster.local
-    audiences: [sidegate]
-    jwksFile: ${jwksFile}
-    claims: { sub: "system:serviceaccount:ci:*" }
-targets:
+  return `${podRunnerIdentities(jwksFile)}targets:
   - { name: shop-v4, protocol: mysql, address: "${v4Target}", database: shop, tls: { mode: disable }, credentials: { file: shop } }
   - { name: shop-v6, protocol: mysql, address: "${v6Target}", database: shop, tls: { mode: disable }, credentials: { file: shop } }
 rules:

@@ -27,7 +27,7 @@ import { decodeSpanRecord } from '../../core/audit/span-record.js';
 import { flattenTraceRequest } from '../../core/audit/otlp-json-reader.js';
 import { otlpTraceRequestJson } from '../../core/audit/otlp-span-json.js';
 import type { PodSpec } from './pod-simulator.js';
-import { admitPod, runPatchedPod, startPodPostgres, RUNNER_UID, type InjectedSidecar, type PodPostgres } from './injected-pod-harness.js';
+import { admitPod, podRunnerIdentities, runPatchedPod, startPodPostgres, RUNNER_UID, type InjectedSidecar, type PodPostgres } from './injected-pod-harness.js';
 
 const TARGET_PASSWORD = 'e2e-Otlp-Pw-77cc';
 const RECEIVER = fileURLToPath(new URL('./fixtures/otlp-receiver-process.js', import.meta.url));
@@ -129,14 +129,7 @@ async function startWorld(name: string): Promise<PodWorld> {
 }
 
 function policy(target: string): string {
-  return `version: 1
-identities:
-  - name: ci-runners
-    issuer: https://kubernetes.default.svc.cluster.local
-    audiences: [sidegate]
-    jwksFile: ${jwksFile}
-    claims: { sub: "system:serviceaccount:ci:*" }
-targets:
+  return `${podRunnerIdentities(jwksFile)}targets:
   - { name: shop, protocol: postgres, address: "${target}", database: shop, tls: { mode: disable }, credentials: { file: shop } }
 rules:
   - { name: runner-reads, identities: [ci-runners], when: { statements: [read, session, transaction] }, action: allow }
