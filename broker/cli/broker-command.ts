@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
+import { createAuditTrail, reportUndelivered, SERVICE_AUDIT_DRAIN_MS, type AuditTrail } from '../../core/audit/index.js';
 import type { Writable } from 'node:stream';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { logAuditHealth } from '../../core/logging/audit-health-log.js';
@@ -182,7 +182,8 @@ export async function startBrokerService(
         await notifier.close();
         await stores.close();
         auditHealth.stop();
-        await audit.shutdown();
+        // Within the stop's bound, then say what the spool still holds (it may not outlive the pod).
+        reportUndelivered(log, await audit.drain(SERVICE_AUDIT_DRAIN_MS), audit.destination);
       },
     };
   } catch (err) {

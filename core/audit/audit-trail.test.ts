@@ -8,6 +8,7 @@ import { createAuditTrail, type AuditTrail, type AuditTrailOptions } from './aud
 import { CHAIN_ATTR, verifyChain } from './hash-chain.js';
 import { AttributeSet, MAX_ATTRIBUTE_STRING_CHARS } from './attribute-values.js';
 import { readOtlpJsonFile, startOtlpReceiver, type ReceivedSpan } from '../../test/support/otlp-receiver.js';
+import { makeSelfSignedCertificate } from '../../test/support/self-signed-certificate.js';
 
 const OTLP_KIND_SERVER = 2;
 const OTLP_KIND_CLIENT = 3;
@@ -61,11 +62,14 @@ async function deadEndpoint(): Promise<string> {
   return r.endpoint;
 }
 
-test('OTLP: session and command spans reach a real receiver with structure, attributes and an intact chain', async () => {
+for (const protocol of ['http/protobuf', 'http/json'] as const) test(`OTLP ${protocol}: session and command spans reach a real receiver with structure, attributes and an intact chain`, async () => {
   await withDir(async (dir) => {
     const receiver = await startOtlpReceiver();
     try {
-      const trail = await createAuditTrail(otlpOptions(receiver.endpoint, dir, { resourceAttributes: { 'k8s.pod.name': 'runner-1' } }));
+      const options = otlpOptions(receiver.endpoint, dir, { resourceAttributes: { 'k8s.pod.name': 'runner-1' } });
+      // http/protobuf is what no protocol variable means (the specification's default).
+      if (protocol === 'http/json') options.env = { ...options.env, OTEL_EXPORTER_OTLP_PROTOCOL: protocol };
+      const trail = await createAuditTrail(options);
       assert.equal(trail.destination, `${receiver.endpoint}/v1/traces`);
       const traceId = runSession(trail, 3, 'q');
       await trail.flush();
@@ -91,7 +95,9 @@ test('OTLP: session and command spans reach a real receiver with structure, attr
       }
       const failed = byQuery(spans, 'SELECT ? -- q0')!;
       assert.deepEqual(failed.status, { code: 2, message: 'relation "x" does not exist' });
+      // The chain verifies over what the receiver decoded: the encoding lost nothing the hash covers.
       assert.deepEqual(verifyChain(spans), { ok: true, chains: 1, spans: 4 });
+      assert.deepEqual(receiver.encodings, [protocol === 'http/json' ? 'json' : 'protobuf']);
       // seq follows end order: commands first, the session last.
       assert.equal(session.attributes[CHAIN_ATTR.seq], 4);
       await trail.shutdown();
@@ -338,5 +344,177 @@ test('a session span links to a span learnt after it started; the chain covers t
     assert.equal(verifyChain(spans).ok, true);
     await writeFile(file, (await readFile(file, 'utf8')).replace('00f067aa0ba902b7', '00f067aa0ba902b8'));
     assert.equal(verifyChain(readOtlpJsonFile(file)).ok, false, 'a link changed after sealing breaks the chain');
+  });
+});
+
+for (const protocol of ['http/protobuf', 'http/json'] as const) test(`OTLP ${protocol}: a partialSuccess rejecting spans is a failed export: spooled, counted, logged, retried`, async () => {
+  await withDir(async (dir) => {
+    const receiver = await startOtlpReceiver();
+    const { lines, log } = capturingLog();
+    try {
+      receiver.setRejecting(1_000_000, 'tenant over quota');
+      const trail = await createAuditTrail(otlpOptions(receiver.endpoint, dir, { log, env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: protocol } }));
+      runSession(trail, 2, 'p');
+      await trail.flush(); // durable, and the collector has answered (rejecting)
+      // Two rejections answered by the receiver and counted by the trail (the count follows the answer).
+      await receiver.waitForSpans(() => receiver.partialAnswers >= 2 && trail.exportStats().partialSuccessExports >= 2, 5000);
+      assert.equal(receiver.spans().length, 0);
+      const stats = trail.exportStats();
+      assert.ok(stats.partialSuccessExports >= 2 && stats.failedExports >= stats.partialSuccessExports, JSON.stringify(stats));
+      assert.ok(stats.rejectedSpans >= 6, 'each rejection counts the spans the collector gave');
+      assert.equal(stats.exportedSpans, 0);
+      const logged = lines.find((l) => /rejected spans \(partialSuccess\)/.test(l.msg)) as Record<string, unknown> | undefined;
+      assert.ok(logged && logged['level'] === 'error' && logged['rejectedSpans'] === 3 && logged['collectorMessage'] === 'tenant over quota', JSON.stringify(logged));
+      receiver.setRejecting(0);
+      await receiver.waitForSpans((s) => s.length >= 3, 5000);
+      await trail.flush();
+      assert.equal(receiver.spans().length, 3, 'the rejected batch arrives whole on retry');
+      assert.equal(verifyChain(receiver.spans()).ok, true);
+      assert.equal(trail.exportStats().exportedSpans, 3);
+      await trail.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+test('OTLP drain: a collector unavailable, then slow, then answering gets everything within the drain; nothing is reported', async () => {
+  await withDir(async (dir) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      // Long backoff: the drain must not wait it out, it retries at its own short pace.
+      const trail = await createAuditTrail({ ...otlpOptions(receiver.endpoint, dir), retryDelayMs: { initial: 10_000, max: 10_000 } });
+      receiver.setFailing(3);
+      receiver.setDelayMs(150);
+      runSession(trail, 5, 'd');
+      const started = Date.now();
+      const report = await trail.drain(5000);
+      assert.deepEqual(report, { spans: 0, unwrittenBytes: 0 });
+      assert.ok(Date.now() - started < 5000);
+      assert.equal(receiver.spans().length, 6);
+      assert.equal(verifyChain(receiver.spans()).ok, true);
+      assert.equal(trail.healthy, false, 'a drained trail takes no more commands');
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+test('OTLP drain: a collector that stays away leaves a report of the spans not delivered and the oldest start time, on time', async () => {
+  await withDir(async (dir) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      receiver.setFailing(1_000_000);
+      const trail = await createAuditTrail(otlpOptions(receiver.endpoint, dir));
+      // A second of slack: span times come from the monotonic clock anchored at start, not Date.now().
+      const before = BigInt(Date.now() - 1000) * 1_000_000n;
+      runSession(trail, 3, 'lost');
+      const started = Date.now();
+      const report = await trail.drain(600);
+      const took = Date.now() - started;
+      assert.ok(took >= 550 && took < 2500, `the drain keeps to its bound (${took} ms)`);
+      assert.equal(report.spans, 4);
+      assert.equal(report.unwrittenBytes, 0);
+      assert.ok(report.oldestStartTimeUnixNano && BigInt(report.oldestStartTimeUnixNano) >= before, report.oldestStartTimeUnixNano);
+      assert.ok(receiver.requests >= 2, 'it kept retrying within the drain');
+      // The spool still holds them: a run on the same volume delivers them.
+      receiver.setFailing(0);
+      const next = await createAuditTrail(otlpOptions(receiver.endpoint, dir));
+      await next.flush();
+      assert.equal(receiver.spans().length, 4);
+      await next.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+test('Resource: OTEL_RESOURCE_ATTRIBUTES over the process\'s own attributes, OTEL_SERVICE_NAME over both', async () => {
+  await withDir(async (dir) => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const trail = await createAuditTrail({
+        ...otlpOptions(receiver.endpoint, dir),
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+          OTEL_SERVICE_NAME: 'ci-db-gateway',
+          OTEL_RESOURCE_ATTRIBUTES: 'service.name=ignored,deployment.environment.name=prod%20eu,k8s.cluster.name=c1',
+        },
+        resourceAttributes: { 'k8s.pod.name': 'runner-1', 'deployment.environment.name': 'dev' },
+      });
+      runSession(trail, 1, 'r');
+      await trail.flush();
+      assert.deepEqual(receiver.spans()[0]!.resource, {
+        'service.name': 'ci-db-gateway',
+        'k8s.pod.name': 'runner-1',
+        'deployment.environment.name': 'prod eu',
+        'k8s.cluster.name': 'c1',
+      });
+      await trail.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+test('TLS files named by OTEL_EXPORTER_OTLP_* that cannot be read stop the start, naming the file', async () => {
+  await withDir(async (dir) => {
+    await assert.rejects(
+      createAuditTrail({ ...otlpOptions('https://collector.invalid:4318', dir), env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector.invalid:4318', OTEL_EXPORTER_OTLP_CERTIFICATE: join(dir, 'missing-ca.crt') } }),
+      /OTLP CA certificate file .*missing-ca\.crt cannot be read \(ENOENT\)/,
+    );
+  });
+});
+
+test('TLS: OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE trusts the collector; without it its certificate is refused and spans wait', async () => {
+  await withDir(async (dir) => {
+    const server = makeSelfSignedCertificate(dir, 'collector');
+    const receiver = await startOtlpReceiver(0, '127.0.0.1', { certFile: server.certFile, keyFile: server.keyFile });
+    try {
+      const untrusted = await createAuditTrail({ ...otlpOptions(receiver.endpoint, join(dir, 'a')), env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint } });
+      runSession(untrusted, 1, 'u');
+      await untrusted.flush();
+      assert.equal(receiver.spans().length, 0, 'an unknown CA is refused');
+      assert.ok(untrusted.exportStats().failedExports >= 1);
+      await untrusted.shutdown();
+
+      const trusted = await createAuditTrail({
+        ...otlpOptions(receiver.endpoint, join(dir, 'b')),
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: server.certFile },
+      });
+      runSession(trusted, 1, 't');
+      await trusted.flush();
+      assert.equal(receiver.spans().length, 2);
+      await trusted.shutdown();
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
+test('TLS: mutual TLS with OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY; a collector requiring it refuses a client without', async () => {
+  await withDir(async (dir) => {
+    const server = makeSelfSignedCertificate(dir, 'collector');
+    const client = makeSelfSignedCertificate(dir, 'client');
+    const receiver = await startOtlpReceiver(0, '127.0.0.1', { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: client.certFile });
+    try {
+      const base = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint, OTEL_EXPORTER_OTLP_CERTIFICATE: server.certFile };
+      const anonymous = await createAuditTrail({ ...otlpOptions(receiver.endpoint, join(dir, 'a')), env: base });
+      runSession(anonymous, 1, 'n');
+      await anonymous.flush();
+      assert.equal(receiver.spans().length, 0, 'no client certificate, no delivery');
+      await anonymous.shutdown();
+
+      const mutual = await createAuditTrail({
+        ...otlpOptions(receiver.endpoint, join(dir, 'b')),
+        env: { ...base, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: client.certFile, OTEL_EXPORTER_OTLP_CLIENT_KEY: client.keyFile },
+      });
+      runSession(mutual, 1, 'm');
+      await mutual.flush();
+      assert.equal(receiver.spans().length, 2);
+      await mutual.shutdown();
+    } finally {
+      await receiver.close();
+    }
   });
 });

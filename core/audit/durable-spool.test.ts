@@ -183,3 +183,22 @@ test('batch buffers are reused once delivered, never while their records may sti
     await spool.close();
   });
 });
+
+test('forEachPending visits what is not committed, across segments, without moving the read position', async () => {
+  await withDir(async (dir) => {
+    const spool = await DurableSpool.open(dir, { segmentBytes: 100 });
+    for (let i = 1; i <= 5; i++) await spool.append([rec(i)]);
+    await spool.commit(await spool.readBatch(2, 1 << 20));
+    const seen: string[] = [];
+    await spool.forEachPending((r) => seen.push(r.toString('utf8')));
+    assert.deepEqual(seen, [rec(3), rec(4), rec(5)]);
+    assert.deepEqual(texts(await spool.readBatch(10, 1 << 20)), [rec(3), rec(4), rec(5)]);
+    await spool.close();
+    // What a later process finds is the same.
+    const reopened = await DurableSpool.open(dir, { segmentBytes: 100 });
+    const again: string[] = [];
+    await reopened.forEachPending((r) => again.push(r.toString('utf8')));
+    assert.deepEqual(again, seen);
+    await reopened.close();
+  });
+});

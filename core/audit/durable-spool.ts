@@ -267,6 +267,29 @@ export class DurableSpool {
     return { records, start, end: pos, bytes, fromMemory: false };
   }
 
+  /**
+   * Visits every record not yet committed, oldest first, from disk (what survives this process),
+   * without moving the read position: what a stop reports as not delivered.
+   */
+  async forEachPending(visit: (record: Buffer) => void): Promise<void> {
+    for (const seg of this.segments) {
+      if (seg.n < this.cursor.segment) continue;
+      let offset = seg.n === this.cursor.segment ? this.cursor.offset : 0;
+      while (offset < seg.size) {
+        let read: { lines: Buffer[]; consumed: number };
+        try {
+          read = await readLines(seg, offset, 4096, 4 * 1024 * 1024);
+        } catch (err) {
+          // An export abandoned in flight may still commit, deleting a delivered segment.
+          if ((err as { code?: string }).code === 'ENOENT') break;
+          throw err;
+        }
+        for (const line of read.lines) visit(line);
+        offset += read.consumed;
+      }
+    }
+  }
+
   /** Marks a batch (read from the current position) as delivered. */
   async commit(batch: SpoolBatch): Promise<void> {
     if (batch.start.segment !== this.cursor.segment || batch.start.offset !== this.cursor.offset) {

@@ -10,6 +10,8 @@ export {
   type Attributes,
   type AttributeValue,
   type SpanLink,
+  type ExportStats,
+  type UndeliveredReport,
   AttributeSet,
 } from './audit-trail.js';
 export {
@@ -29,5 +31,8 @@ export { parseTraceparentHeader, spanContextOf, traceparentOf, type SpanContext 
 export { DurableSpool, type SpoolBatch, type SpoolCursor } from './durable-spool.js';
 export { SpoolingSink } from './spooling-sink.js';
 export { OtlpJsonFileSink } from './otlp-json-file-sink.js';
-export { otlpTracesConfig, parseOtlpHeaders, type OtlpTracesConfig } from './otlp-env.js';
+export { otlpTracesConfig, parseOtlpHeaders, OtlpConfigError, type OtlpTracesConfig, type OtlpProtocol } from './otlp-env.js';
+export { resourceFromEnv, parseResourceAttributes, ResourceEnvError } from './otel-resource-env.js';
+export { RejectedSpansError } from './export-rejection.js';
+export { reportUndelivered, SERVICE_AUDIT_DRAIN_MS } from './undelivered-report.js';
 export { flattenOtlpJson, flattenTraceRequest, type FlatSpan, type FlatValue } from './otlp-json-reader.js';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { SpanKind, SpanStatusCode, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { readableSpans } from './otlp-protobuf-spans.js';
 import { OTLP_SPAN_KIND, otlpResourceJson, otlpSpanJson, otlpTraceRequestBody, otlpTraceRequestJson, type EndedSpan } from './otlp-span-json.js';
 import type { BoundedValue } from './attribute-values.js';
 
@@ -69,4 +70,23 @@ test('spans of different resources (a replayed spool from another run) go in sep
   // The bytes version (spool to exporter) is the same request, byte for byte.
   const list = [{ resource: a, span }, { resource: a, span: otlpSpanJson(ours[1]!) }, { resource: b, span }];
   assert.equal(otlpTraceRequestBody(list.map((x) => ({ ...x, span: Buffer.from(x.span) }))).toString('utf8'), otlpTraceRequestJson(list));
+});
+
+test('http/protobuf: the transformer serializes our spooled spans to the very bytes it makes of the SDK\'s spans', () => {
+  const { sdk, ours } = bothWays();
+  const resource = otlpResourceJson({ 'service.name': 'sidegate', 'k8s.pod.name': 'runner-1', n: 3 });
+  const reference = Buffer.from(ProtobufTraceSerializer.serializeRequest(sdk)!);
+  const fromSpool = Buffer.from(ProtobufTraceSerializer.serializeRequest(readableSpans(ours.map((s) => ({ resource, span: Buffer.from(otlpSpanJson(s)) }))))!);
+  assert.ok(reference.length > 100);
+  assert.equal(fromSpool.toString('hex'), reference.toString('hex'));
+});
+
+test('http/protobuf: a link keeps its remote flag and times keep every nanosecond', () => {
+  const { ours } = bothWays();
+  const resource = otlpResourceJson({ 'service.name': 'sidegate' });
+  const linked = { ...ours[0]!, startTimeUnixNano: '1733356800123456789', endTimeUnixNano: '1733356800987654321', links: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8) }] };
+  const [span] = readableSpans([{ resource, span: otlpSpanJson(linked) }]);
+  assert.deepEqual(span!.startTime, [1733356800, 123456789]);
+  assert.deepEqual(span!.endTime, [1733356800, 987654321]);
+  assert.deepEqual(span!.links.map((l) => [l.context.traceId, l.context.spanId, l.context.isRemote]), [['ab'.repeat(16), 'cd'.repeat(8), true]]);
 });

@@ -5,7 +5,9 @@
 // it sends comes from the spool's memory copy of what it just made durable (no read-back). Only a successful export commits
 // (forgets) a batch; a failed one stays and is retried with backoff. A spool left by a previous
 // run is simply the start of the queue. When undelivered data outgrows its bound the processor
-// reports unhealthy (the gate then denies new commands) but still keeps every span.
+// reports unhealthy (the gate then denies new commands) but still keeps every span. A collector's
+// `partialSuccess` with rejected spans is a failed export like any other (export-rejection.ts).
+// At a stop, `drain` keeps exporting until a deadline and then says exactly what stayed behind.
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
@@ -15,8 +17,8 @@ import type { EncodedSpanSink } from './span-sealer.js';
 import { DurableSpool, type SpoolBatch } from './durable-spool.js';
 import { DurableWriteQueue } from './durable-write-queue.js';
 import { DeliveryBacklog, type AuditBacklog } from './delivery-backlog.js';
-import type { EncodedTraceRequest, TraceRequestExporter } from './otlp-json-exporter.js';
-import { otlpTraceRequestBody } from './otlp-span-json.js';
+import { RejectedSpansError } from './export-rejection.js';
+import type { EncodedTraceRequest, TraceRequestExporter } from './otlp-http-exporter.js';
 import { SpanRecordError, decodeSpanRecord, spanRecordPrefix } from './span-record.js';
 
 export interface SpoolingSinkOptions {
@@ -43,13 +45,41 @@ export interface SpoolingSinkOptions {
   maxRetryDelayMs?: number;
 }
 
+/** Counters since start, for metrics and the operator (read-only copies). */
+export interface ExportStats {
+  /** Batches the collector accepted whole, and the spans in them. */
+  exportedBatches: number;
+  exportedSpans: number;
+  /** Export attempts that failed (transport, HTTP status, timeout, or spans rejected). */
+  failedExports: number;
+  /** Of those, attempts the collector answered with partialSuccess.rejectedSpans > 0; and the span counts it gave. */
+  partialSuccessExports: number;
+  rejectedSpans: number;
+  /** When the last failure happened (ms since the epoch), if any. */
+  lastFailureAt?: number;
+}
+
+/** What a stop could not deliver: still in the spool, gone with the pod if its volume is. */
+export interface UndeliveredReport {
+  /** Spans durable in the spool but not accepted by the collector. */
+  spans: number;
+  /** The earliest start time among them (decimal nanoseconds since the epoch). */
+  oldestStartTimeUnixNano?: string;
+  /** Bytes ended but never written to the spool (the disk failed): lost, not only undelivered. */
+  unwrittenBytes: number;
+  /** File mode: nothing is exported, ended spans are in the local file. */
+  localFile?: string;
+}
+
 export class SpoolingSink implements EncodedSpanSink {
   private readonly writes: DurableWriteQueue<Buffer>;
   /** What every record of this process starts with (span-record.ts, version 2). */
   private readonly recordPrefixBytes: Buffer;
   private pumping = false;
   private closed = false;
-  private failedExports = 0;
+  private readonly stats: ExportStats = { exportedBatches: 0, exportedSpans: 0, failedExports: 0, partialSuccessExports: 0, rejectedSpans: 0 };
+  /** While a drain runs, retries come quickly: the grace period is all the time left. */
+  private drainRetryMs?: number;
   private retryDelayMs: number;
   private wakeSleep?: () => void;
   private progressWaiters: (() => void)[] = [];
@@ -89,7 +119,11 @@ export class SpoolingSink implements EncodedSpanSink {
 
   /** What waits for the collector, for metrics and reports. */
   pending(): AuditBacklog {
-    return { records: this.backlog.records, bytes: this.undeliveredBytes(), oldestUnixMs: this.backlog.oldestUnixMs, failedExports: this.failedExports };
+    return { records: this.backlog.records, bytes: this.undeliveredBytes(), oldestUnixMs: this.backlog.oldestUnixMs, failedExports: this.stats.failedExports };
+  }
+
+  exportStats(): ExportStats {
+    return { ...this.stats };
   }
 
   /** Spans ended but not yet delivered, in bytes (on disk or on their way there). */
@@ -133,9 +167,9 @@ export class SpoolingSink implements EncodedSpanSink {
     await this.writes.drained(timeoutMs);
     if (this.closed) return; // durable in the spool; the next run delivers it
     const target = this.opts.spool.position.appended;
-    const failuresBefore = this.failedExports;
+    const failuresBefore = this.stats.failedExports;
     const deadline = Date.now() + timeoutMs;
-    while (this.opts.spool.position.committed < target && this.failedExports === failuresBefore && Date.now() < deadline) {
+    while (this.opts.spool.position.committed < target && this.stats.failedExports === failuresBefore && Date.now() < deadline) {
       this.wakeSleep?.();
       void this.pump();
       await new Promise<void>((resolve) => {
@@ -152,17 +186,67 @@ export class SpoolingSink implements EncodedSpanSink {
     try {
       await this.forceFlush(10_000);
     } finally {
-      this.closed = true;
-      if (this.pumpTimer) clearTimeout(this.pumpTimer);
-      this.wakeSleep?.();
-      this.writes.close();
-      if (this.writes.bufferedBytes > 0) {
-        this.opts.log.error('audit: spans could not be written to the spool before shutdown', { bytes: this.writes.bufferedBytes, destination: this.opts.spool.dir });
-      }
-      while (this.pumping) await new Promise<void>((r) => this.progressWaiters.push(r));
-      await this.opts.spool.close();
-      await this.opts.exporter.shutdown();
+      await this.close(Infinity);
     }
+  }
+
+  /**
+   * The stop of a process whose spool may not outlive it (an emptyDir): export, retrying failures
+   * quickly, until everything is delivered or `timeoutMs` has passed; then close and report what
+   * was not delivered. Never takes much longer than `timeoutMs`: an export still in flight at the
+   * deadline is abandoned (its spans count as undelivered; the collector may still get them).
+   */
+  async drain(timeoutMs: number): Promise<UndeliveredReport> {
+    const deadline = Date.now() + timeoutMs;
+    this.flushing++;
+    this.drainRetryMs = 200;
+    try {
+      await this.writes.drained(Math.max(1, deadline - Date.now())).catch(() => {});
+      const target = this.opts.spool.position.appended;
+      // A retry already waiting out a long backoff goes now; later ones wait drainRetryMs.
+      this.wakeSleep?.();
+      while (!this.closed && this.opts.spool.position.committed < target && Date.now() < deadline) {
+        void this.pump();
+        await this.progressOrTimeout(deadline);
+      }
+    } finally {
+      this.flushing--;
+      this.drainRetryMs = undefined;
+      await this.close(deadline);
+    }
+    const report: UndeliveredReport = { spans: 0, unwrittenBytes: this.writes.bufferedBytes };
+    await this.opts.spool.forEachPending((record) => {
+      report.spans++;
+      const start = startTimeOf(record);
+      if (start && (!report.oldestStartTimeUnixNano || compareNanos(start, report.oldestStartTimeUnixNano) < 0)) report.oldestStartTimeUnixNano = start;
+    });
+    return report;
+  }
+
+  /** Stops the export loop (waiting for it until `deadline`), closes the spool and the exporter. */
+  private async close(deadline: number): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.wakeSleep?.();
+    this.writes.close();
+    if (this.writes.bufferedBytes > 0) {
+      this.opts.log.error('audit: spans could not be written to the spool before shutdown', { bytes: this.writes.bufferedBytes, destination: this.opts.spool.dir });
+    }
+    while (this.pumping && Date.now() < deadline) await this.progressOrTimeout(deadline);
+    await this.opts.spool.close();
+    // An export abandoned in flight must not hold the stop: the exporter's own shutdown waits for it.
+    if (!this.pumping) await this.opts.exporter.shutdown();
+  }
+
+  private progressOrTimeout(deadline: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, Math.max(1, Math.min(deadline - Date.now(), 2_147_483_647)));
+      this.progressWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   /** A full batch (or a flush) goes now; less waits up to `exportDelayMs` for company. */
@@ -197,10 +281,12 @@ export class SpoolingSink implements EncodedSpanSink {
         const batch = await this.opts.spool.readBatch(this.opts.maxBatchSpans ?? 512, this.opts.maxBatchBytes ?? 4 * 1024 * 1024);
         if (batch.records.length === 0) break;
         const spans = await this.decode(batch);
-        const result = spans.length > 0 ? await exportOnce(this.opts.exporter, { body: otlpTraceRequestBody(spans), spans: spans.length }) : { code: EXPORT_SUCCESS };
+        const result = spans.length > 0 ? await exportOnce(this.opts.exporter, { spans }) : { code: EXPORT_SUCCESS };
         if (result.code === EXPORT_SUCCESS) {
           await this.opts.spool.commit(batch);
           this.backlog.delivered(batch.records.length);
+          this.stats.exportedBatches++;
+          this.stats.exportedSpans += spans.length;
           if (this.exportFailing) this.opts.log.info('audit: collector reachable again; delivering spooled spans', { destination: this.opts.destination });
           this.exportFailing = false;
           this.retryDelayMs = this.opts.initialRetryDelayMs ?? 250;
@@ -209,17 +295,30 @@ export class SpoolingSink implements EncodedSpanSink {
           exported = true;
           continue;
         }
-        this.failedExports++;
-        if (!this.exportFailing) {
-          this.exportFailing = true;
+        this.stats.failedExports++;
+        this.stats.lastFailureAt = Date.now();
+        const rejection = result.error instanceof RejectedSpansError ? result.error : undefined;
+        if (rejection) {
+          this.stats.partialSuccessExports++;
+          this.stats.rejectedSpans += rejection.rejectedSpans;
+          // Every rejection is a line (retries back off, so they stay few): a collector that
+          // refuses part of the evidence is something an operator must see each time.
+          this.opts.log.error('audit: the collector rejected spans (partialSuccess); the batch stays in the spool and is retried', {
+            destination: this.opts.destination,
+            rejectedSpans: rejection.rejectedSpans,
+            batchSpans: spans.length,
+            collectorMessage: rejection.collectorMessage,
+          });
+        } else if (!this.exportFailing) {
           this.opts.log.warn('audit: export failed; spans stay in the spool and are retried', {
             destination: this.opts.destination,
             error: safeExportError(result),
             undeliveredBytes: this.undeliveredBytes(),
           });
         }
+        this.exportFailing = true;
         this.notifyProgress();
-        await this.sleep(this.retryDelayMs);
+        await this.sleep(this.drainRetryMs ?? this.retryDelayMs);
         this.retryDelayMs = Math.min(this.retryDelayMs * 2, this.opts.maxRetryDelayMs ?? 30_000);
       }
     } catch (err) {
@@ -304,6 +403,20 @@ function exportOnce(exporter: TraceRequestExporter, request: EncodedTraceRequest
       resolve({ code: EXPORT_FAILED, error: err as Error });
     }
   });
+}
+
+/** The span's start time in a spool record (`"startTimeUnixNano":"…"` first appears in the span: the resource has none, and JSON strings escape their quotes). */
+function startTimeOf(record: Buffer): string | undefined {
+  const key = Buffer.from('"startTimeUnixNano":"');
+  const at = record.indexOf(key);
+  if (at < 0) return undefined;
+  const end = record.indexOf(0x22, at + key.length);
+  const text = end > 0 ? record.toString('latin1', at + key.length, end) : '';
+  return /^[0-9]{1,20}$/.test(text) ? text : undefined;
+}
+
+function compareNanos(a: string, b: string): number {
+  return a.length !== b.length ? a.length - b.length : a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Exporter errors name the URL and status; they never carry headers (where a token would be). */

@@ -5,7 +5,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { AuditTrail } from '../audit/index.js';
 import { readingCounter } from './reading-counter.js';
 
-export type ObservedTrail = Pick<AuditTrail, 'healthy' | 'backlog'>;
+export type ObservedTrail = Pick<AuditTrail, 'healthy' | 'backlog' | 'exportStats'>;
 
 /** `trail` may be undefined until the trail is open (the series then read 0). */
 export function registerAuditMetrics(registry: Registry, trail: () => ObservedTrail | undefined): void {
@@ -44,4 +44,11 @@ export function registerAuditMetrics(registry: Registry, trail: () => ObservedTr
     },
   });
   readingCounter(registry, 'sidegate_audit_export_failures_total', 'Audit exports the collector refused or that failed (the spans stay spooled and are retried).', () => trail()?.backlog().failedExports ?? 0);
+  readingCounter(registry, 'sidegate_audit_exported_spans_total', 'Audit spans the collector accepted.', () => trail()?.exportStats().exportedSpans ?? 0);
+  readingCounter(
+    registry,
+    'sidegate_audit_rejected_spans_total',
+    'Audit spans a collector answered as rejected in a partial success (the whole batch stays spooled and is retried; counted once per answer).',
+    () => trail()?.exportStats().rejectedSpans ?? 0,
+  );
 }

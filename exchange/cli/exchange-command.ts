@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
+import { createAuditTrail, reportUndelivered, SERVICE_AUDIT_DRAIN_MS, type AuditTrail } from '../../core/audit/index.js';
 import { createLogger, type Logger } from '../../core/logging/logger.js';
 import { logAuditHealth } from '../../core/logging/audit-health-log.js';
 import { readHttpsServiceArgs } from '../../core/command-line/https-service-command.js';
@@ -133,7 +133,8 @@ export async function startExchangeService(config: ExchangeConfig, opts: Exchang
         await sweeper.stop();
         await Promise.all(issuers.map((i) => i.close()));
         auditHealth?.stop();
-        await ownTrail?.shutdown();
+        // Within the stop's bound, then say what the spool still holds (it may not outlive the pod).
+        if (ownTrail) reportUndelivered(log, await ownTrail.drain(SERVICE_AUDIT_DRAIN_MS), ownTrail.destination);
       },
     };
   } catch (err) {

@@ -30,7 +30,7 @@ test('an issued exchange names the subject, its run, the target, grant, template
 
 test('a refusal before the token verified names nobody, only the error', () => {
   const attrs = exchangeAttributes({ kind: 'exchange', decision: 'refused', startedAt: '', durationMs: 0, refusal: { code: 'invalid_request', description: 'subject_token rejected: expired' } });
-  assert.deepEqual(attrs, { 'sidegate.exchange.decision': 'refused', 'sidegate.exchange.error': 'invalid_request', 'sidegate.exchange.reason': 'subject_token rejected: expired' });
+  assert.deepEqual(attrs, { 'sidegate.exchange.decision': 'refused', 'sidegate.exchange.error': 'invalid_request', 'error.type': 'invalid_request', 'sidegate.exchange.reason': 'subject_token rejected: expired' });
 });
 
 test('a revocation and an expiry name the login; a traceparent is version 00, sampled', () => {

@@ -3,6 +3,7 @@
 // spans use for the same things (identity, CI run, target). Pure: the audit trail (core/audit/)
 // hashes, spools and exports them. Built from the outcome records alone, which hold no token and
 // no password; the created login's name is not a secret, its password is.
+import { ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 import type { AttributeValue } from '../../core/audit/index.js';
 import { ciAttributes, kubernetesAttributes } from '../../core/tokens/ci-attributes.js';
 import type { SubjectContext } from '../identity/subject-context.js';
@@ -41,6 +42,8 @@ export function exchangeAttributes(o: ExchangeOutcome): SpanAttributes {
     'sidegate.exchange.login': o.username,
     'sidegate.exchange.expires_at': o.expiresAt,
     'sidegate.exchange.error': o.refusal?.code,
+    // The semantic conventions' name for why an operation failed: the same OAuth error code.
+    [ATTR_ERROR_TYPE]: o.refusal?.code,
     'sidegate.exchange.reason': o.refusal?.description,
   });
 }
@@ -54,6 +57,8 @@ export function revocationAttributes(o: RevocationOutcome): SpanAttributes {
     'sidegate.exchange.login': o.username,
     'sidegate.exchange.issued_span': o.issuedBy,
     'sidegate.exchange.error': o.refusal?.code,
+    // The semantic conventions' name for why an operation failed: the same OAuth error code.
+    [ATTR_ERROR_TYPE]: o.refusal?.code,
     'sidegate.exchange.reason': o.refusal?.description,
   });
 }

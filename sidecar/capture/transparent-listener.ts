@@ -148,7 +148,11 @@ export async function startTransparentListener<Target>(opts: TransparentListener
       const a = s.address() as AddressInfo;
       return { host: a.address, port: a.port };
     }),
-    stopAccepting: () => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined),
+    // Stops listening now; open connections are the caller's to wait for or destroy (server.close's
+    // callback would wait for them, holding a stop past its grace period).
+    stopAccepting: async () => {
+      for (const s of servers) s.close();
+    },
     get open() {
       return sockets.size;
     },

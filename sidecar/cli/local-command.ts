@@ -149,7 +149,7 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
       admin: { host: '127.0.0.1', port: adminPort },
       log,
     });
-    opened.push('gateway', () => sidecar.stop(1000));
+    opened.push('gateway', async () => void (await sidecar.stop(1000)));
   } catch (err) {
     await opened.closeAll();
     throw err;

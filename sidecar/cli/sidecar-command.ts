@@ -2,7 +2,7 @@
 // `listen` addresses and/or the transparent capture port, with a real broker and the pod's
 // projected ServiceAccount token as the fallback identity.
 import type { Writable } from 'node:stream';
-import { startSidecar } from '../runtime/sidecar-runtime.js';
+import { DEFAULT_AUDIT_DRAIN_MS, startSidecar } from '../runtime/sidecar-runtime.js';
 import { parseCommandLine, usageError } from '../../core/command-line/command-line.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { LOG_OPTIONS, logOptionsUsage, readLogSettings } from '../../core/command-line/log-options.js';
@@ -12,7 +12,10 @@ export const SIDECAR_USAGE = `usage: sidegate sidecar --policy FILE [--credentia
 
 The pod's sidecar: verifies callers, decides, holds, masks and audits every command. SIGTERM or
 SIGINT stops it gracefully (stop accepting, let sessions finish within SIDEGATE_GRACE_MS,
-default 20000, flush the audit trail) and exits 0.
+default 20000, end the rest, export spooled spans within --audit-drain-ms, log how many spans
+were not delivered and the oldest one's start) and exits 0. Keep SIDEGATE_GRACE_MS plus twice
+the audit drain below the pod's terminationGracePeriodSeconds (30 s by default): the preStop
+drain and the stop each spend at most one audit drain.
 
 options:
   --policy FILE              the policy (\`sidegate policy check\` runs the same checks as start-up)
@@ -33,6 +36,11 @@ options:
   --client-tls-cert FILE --client-tls-key FILE
                              serve TLS to clients
   --inspection on|off        off: statements are not parsed (benchmarks only; default on)
+  --audit-drain-ms MS        how long a stop keeps exporting spooled spans (default ${DEFAULT_AUDIT_DRAIN_MS};
+                             env SIDEGATE_AUDIT_DRAIN_MS)
+  --audit-spool-max-bytes N  undelivered audit bytes above which commands are denied (default
+                             268435456, 256 MiB; env SIDEGATE_AUDIT_SPOOL_MAX_BYTES); keep it below
+                             the size limit of the volume --state-dir is on
 ${logOptionsUsage(29)}  -h, --help                 this text
 `;
 
@@ -56,6 +64,8 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
       'exchange-url': { type: 'string' },
       'exchange-token-file': { type: 'string' },
       'exchange-ca-file': { type: 'string' },
+      'audit-drain-ms': { type: 'string' },
+      'audit-spool-max-bytes': { type: 'string' },
       ...LOG_OPTIONS,
     },
   } as const;
@@ -71,6 +81,10 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
     const v = values[name];
     if (v !== undefined && (!/^\d+$/.test(v) || Number(v) > 65535)) return usageError(spec, `--${name} must be a TCP port, got "${v}"`, io);
   }
+  for (const name of ['audit-drain-ms', 'audit-spool-max-bytes'] as const) {
+    const v = values[name];
+    if (v !== undefined && (!/^[1-9]\d{0,15}$/.test(v) || !Number.isSafeInteger(Number(v)))) return usageError(spec, `--${name} must be a positive integer, got "${v}"`, io);
+  }
   if (values.inspection !== 'on' && values.inspection !== 'off') return usageError(spec, `--inspection must be on or off, got "${values.inspection}"`, io);
   if (Boolean(values['broker-url']) !== Boolean(values['broker-token-file'])) return usageError(spec, '--broker-url and --broker-token-file go together', io);
   if (Boolean(values['client-tls-cert']) !== Boolean(values['client-tls-key'])) return usageError(spec, '--client-tls-cert and --client-tls-key go together', io);
@@ -79,6 +93,7 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
 
   const log = createLogger(logSettings);
   const graceMs = Number(process.env['SIDEGATE_GRACE_MS'] ?? 20_000);
+  const auditDrainMs = values['audit-drain-ms'] !== undefined ? Number(values['audit-drain-ms']) : undefined;
   const sidecar = await startSidecar({
     policyFile: values.policy,
     credentialsFile: values.credentials,
@@ -94,10 +109,21 @@ export async function runSidecarCommand(args: string[], io: { stdout: Writable; 
     capturePort: values['capture-port'] !== undefined ? Number(values['capture-port']) : undefined,
     // A Kubernetes Secret mounted only into this container: its 0444 mode is not a leak.
     allowInsecureCredentialsFile: values['credentials-from-secret'],
+    auditDrainMs,
+    maxSpoolBytes: values['audit-spool-max-bytes'] !== undefined ? Number(values['audit-spool-max-bytes']) : undefined,
     log,
   });
   log.info('sidecar ready', { listeners: sidecar.listeners.length });
-  stopOnSignals({ name: 'sidegate sidecar', boundMs: graceMs + 10_000, stderr: io.stderr, stopping: 'finishing open sessions, flushing the audit trail', stop: () => sidecar.stop(graceMs) });
+  // The bound leaves both audit drains (the drain's flush, then the stop's) their time and a margin,
+  // so the undelivered report is always written.
+  const drainMs = auditDrainMs ?? Number(process.env['SIDEGATE_AUDIT_DRAIN_MS'] ?? DEFAULT_AUDIT_DRAIN_MS);
+  stopOnSignals({
+    name: 'sidegate sidecar',
+    boundMs: graceMs + 2 * drainMs + 5_000,
+    stderr: io.stderr,
+    stopping: 'finishing open sessions, exporting the audit spool',
+    stop: async () => void (await sidecar.stop(graceMs)),
+  });
   return -1;
 }
 

@@ -22,6 +22,11 @@ import { EgressRuleMatcher, type EgressDecision } from './egress-rule-matcher.js
 import { LoopGuard } from './loop-guard.js';
 import { httpRequestHost, MAX_REQUEST_HEAD_BYTES } from './http-request-host.js';
 import { relayToDestination } from './passthrough-relay.js';
+import { ATTR_CLIENT_ADDRESS, ATTR_CLIENT_PORT, ATTR_HTTP_REQUEST_HEADER, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
+import { ATTR_TLS_CLIENT_SERVER_NAME } from '@opentelemetry/semantic-conventions/incubating';
+
+/** The Host header an HTTP client sent, under its semantic-convention name. */
+const HTTP_HOST_HEADER = ATTR_HTTP_REQUEST_HEADER('host');
 
 export type { EgressDecision } from './egress-rule-matcher.js';
 
@@ -90,12 +95,12 @@ export class CapturedEgress {
     const facts = {
       'sidegate.protocol': detection.tlsFor ?? detection.protocol,
       'sidegate.rule': decision.rule,
-      'server.address': destination.host,
-      'server.port': destination.port,
-      'client.address': socket.remoteAddress ?? '',
-      'client.port': socket.remotePort ?? 0,
-      'tls.client.server_name': detection.sni,
-      'http.request.header.host': host,
+      [ATTR_SERVER_ADDRESS]: destination.host,
+      [ATTR_SERVER_PORT]: destination.port,
+      [ATTR_CLIENT_ADDRESS]: socket.remoteAddress ?? '',
+      [ATTR_CLIENT_PORT]: socket.remotePort ?? 0,
+      [ATTR_TLS_CLIENT_SERVER_NAME]: detection.sni,
+      [HTTP_HOST_HEADER]: host,
     };
     const logFields = {
       rule: decision.rule,
@@ -163,7 +168,7 @@ export class CapturedEgress {
           'sidegate.egress.bytes_to_client': r.bytesToClient,
           'sidegate.egress.duration_ms': r.durationMs,
           // The head may have arrived after detection decided: read the Host from what was relayed.
-          ...(detection.protocol === 'http' && host === undefined ? { 'http.request.header.host': httpRequestHost(r.opening) } : {}),
+          ...(detection.protocol === 'http' && host === undefined ? { [HTTP_HOST_HEADER]: httpRequestHost(r.opening) } : {}),
         });
         span.end(r.error ? { error: r.error } : undefined);
       },

@@ -3,6 +3,7 @@
 import type { Decision, Principal, TargetSpec } from '../../core/vocabulary.js';
 import type { GateOutcome } from './command-gate.js';
 import type { AttributeValue } from '../../core/audit/index.js';
+import { ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
 import { tokenCiAttributes } from '../../core/tokens/ci-attributes.js';
 
 /** Attribute maps these builders fill in; the value types are the audit trail's own. */
@@ -21,8 +22,8 @@ export function principalAttributes(principal: Principal): Attributes {
 export function targetAttributes(target: TargetSpec): Attributes {
   return {
     'sidegate.target': target.name,
-    'server.address': target.host,
-    'server.port': target.port,
+    [ATTR_SERVER_ADDRESS]: target.host,
+    [ATTR_SERVER_PORT]: target.port,
   };
 }
 

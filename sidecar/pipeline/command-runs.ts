@@ -17,6 +17,8 @@ import { tokenCiAttributes } from '../../core/tokens/ci-attributes.js';
 import { holdCanceledMessage, holdHeartbeat, holdNotice, type CommandGate, type GateOutcome, type GateSession, type HoldResult } from './command-gate.js';
 import { heldCommand, type HeldCommandInput } from './held-command.js';
 import { NO_SIDECAR_METRICS, type HoldEnd, type SidecarMetrics } from './sidecar-metrics.js';
+import { ATTR_DB_RESPONSE_STATUS_CODE, ATTR_ERROR_TYPE, ERROR_TYPE_VALUE_OTHER } from '@opentelemetry/semantic-conventions';
+import { ATTR_DB_RESPONSE_RETURNED_ROWS } from '@opentelemetry/semantic-conventions/incubating';
 
 /** What an adapter's inspector says of one command: the pipeline needs no more of it. */
 export interface RunStatement {
@@ -297,12 +299,12 @@ export class CommandRuns<S extends RunStatement> {
     for (const run of runs) {
       const outcome = run.outcome!;
       const attrs: Attributes = { 'sidegate.rows_returned': run.rows, 'sidegate.masked_count': run.masked };
-      if (outcome.statusCode) attrs['db.response.status_code'] = outcome.statusCode;
+      if (outcome.statusCode) attrs[ATTR_DB_RESPONSE_STATUS_CODE] = outcome.statusCode;
       if (outcome.tag) attrs['sidegate.command_tag'] = outcome.tag;
       if (outcome.affectedRows !== undefined) attrs['sidegate.rows_affected'] = outcome.affectedRows;
-      else if (outcome.tag) attrs['db.response.returned_rows'] = run.rows;
+      else if (outcome.tag) attrs[ATTR_DB_RESPONSE_RETURNED_ROWS] = run.rows;
       if (outcome.executed === false) attrs['sidegate.executed'] = false;
-      if (outcome.error) attrs['error.type'] = outcome.statusCode ?? 'error';
+      if (outcome.error) attrs[ATTR_ERROR_TYPE] = outcome.statusCode ?? ERROR_TYPE_VALUE_OTHER;
       const span = this.spanOf(run);
       span.setAttributes(attrs);
       span.end(outcome.error ? { error: outcome.error } : undefined);

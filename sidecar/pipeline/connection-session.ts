@@ -17,6 +17,7 @@ import { NO_SIDECAR_METRICS, type SidecarMetrics } from './sidecar-metrics.js';
 
 /** How a session ended, for the sessions metric: a bounded set. */
 export type SessionOutcome = 'served' | 'login-rejected' | 'upstream-failed' | 'unidentified';
+import { ATTR_CLIENT_ADDRESS, ATTR_CLIENT_PORT, ATTR_ERROR_TYPE } from '@opentelemetry/semantic-conventions';
 
 /** An adapter's semantic conventions for its spans. */
 export interface SemanticConventions {
@@ -127,8 +128,8 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
       ...targetAttributes(this.targetSpec),
       'sidegate.session.id': this.id,
       'sidegate.protocol': this.protocol,
-      ...(this.peer.address ? { 'client.address': this.peer.address } : {}),
-      ...(this.peer.port ? { 'client.port': this.peer.port } : {}),
+      ...(this.peer.address ? { [ATTR_CLIENT_ADDRESS]: this.peer.address } : {}),
+      ...(this.peer.port ? { [ATTR_CLIENT_PORT]: this.peer.port } : {}),
     };
   }
 
@@ -157,7 +158,7 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
   rejectLogin(message: string, rule = 'identity', reason?: string): void {
     this.failure = 'login-rejected';
     this.metrics.loginRejected(this.protocol, reason ?? rule);
-    const span = this.services.audit.startSession({ ...this.baseAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': rule });
+    const span = this.services.audit.startSession({ ...this.baseAttributes(), 'sidegate.decision': 'deny', 'sidegate.rule': rule, [ATTR_ERROR_TYPE]: reason ?? rule });
     span.end({ error: message });
     this.log.warn('login rejected', { event: SecurityEvent.loginRejected, rule, reason: reason ?? rule, message, traceId: span.traceId });
   }
@@ -184,7 +185,7 @@ export class ConnectionSession<S extends RunStatement = RunStatement> implements
     this.metrics.upstreamFailed(this.protocol);
     const session = this.auditSession;
     this.auditSession = undefined;
-    session?.setAttributes({ 'error.type': errorType });
+    session?.setAttributes({ [ATTR_ERROR_TYPE]: errorType });
     session?.end({ error: message });
   }
 

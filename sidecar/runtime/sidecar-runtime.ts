@@ -10,7 +10,7 @@ import { loadPolicyFile, Policy, type LoadedPolicy } from '../../policies/index.
 import type { TargetSpec } from '../../core/vocabulary.js';
 import { TokenVerifier } from '../../core/tokens/index.js';
 import { TokenFile, CredentialsFile, ExchangeCredentials, TargetCredentials } from '../identity/index.js';
-import { createAuditTrail, type AuditTrail } from '../../core/audit/index.js';
+import { createAuditTrail, reportUndelivered, type AuditTrail, type UndeliveredReport } from '../../core/audit/index.js';
 import { ApprovalClient } from '../approvals/index.js';
 import { AuditedTransitions, startApprovalBroker } from '../../broker/index.js';
 import { CommandGate, type ApprovalHolder } from '../pipeline/command-gate.js';
@@ -35,6 +35,9 @@ import { Closers } from './closers.js';
 import { listenFailure } from './listen-failure.js';
 import { loadMaskingKey } from './masking-key.js';
 import { startupProblems, StartupRefused } from './startup-checks.js';
+import { podResourceAttributes, readPodinfo } from './pod-resource.js';
+import { ATTR_CLIENT_ADDRESS, ATTR_CLIENT_PORT, ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
+import { ATTR_TLS_CLIENT_SERVER_NAME } from '@opentelemetry/semantic-conventions/incubating';
 
 export interface SidecarOptions {
   policyFile: string;
@@ -73,6 +76,14 @@ export interface SidecarOptions {
   captureOriginalDestination?(socket: Socket): OriginalDestination | null;
   /** How long POST /drain waits for open sessions (default 20 s). */
   drainGraceMs?: number;
+  /**
+   * How long a stop keeps exporting spooled spans before it reports what was not delivered and
+   * exits (default 3 s; env SIDEGATE_AUDIT_DRAIN_MS). POST /drain spends at most as long again.
+   * Sessions' grace plus twice this must stay below the pod's terminationGracePeriodSeconds.
+   */
+  auditDrainMs?: number;
+  /** Undelivered audit bytes above which new commands are denied (default 256 MiB; env SIDEGATE_AUDIT_SPOOL_MAX_BYTES). */
+  maxSpoolBytes?: number;
   /** Deadline from connect to an identified client (default 10 s; env SIDEGATE_AUTH_TIMEOUT_MS). */
   authTimeoutMs?: number;
   /** Largest statement message inspected (default 1 MiB; env SIDEGATE_MAX_STATEMENT_BYTES); larger → 54000. */
@@ -95,8 +106,11 @@ export interface RunningSidecar {
   broker?: { url: string; adminTokenFile: string };
   audit: AuditTrail;
   metrics: SidecarPrometheusMetrics;
-  /** Graceful stop: stop accepting, let sessions finish within `graceMs`, flush audit. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Graceful stop: stop accepting, let sessions finish within `graceMs`, end the rest, export what
+   * is spooled within the audit drain, and log (and return) what was not delivered.
+   */
+  stop(graceMs?: number): Promise<UndeliveredReport>;
 }
 
 /**
@@ -143,11 +157,15 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
   const verifier = new TokenVerifier(policy.issuers());
   const identity = new ClientIdentity(verifier, policy, opts.tokenFile ? new TokenFile(opts.tokenFile) : undefined);
 
+  const auditDrainMs = opts.auditDrainMs ?? positiveIntegerEnv(env, 'SIDEGATE_AUDIT_DRAIN_MS') ?? DEFAULT_AUDIT_DRAIN_MS;
   const audit = await createAuditTrail({
     serviceName: 'sidegate',
     env,
     filePath: opts.auditFile ?? join(opts.stateDir, 'audit.otlp.jsonl'),
     spoolDir: join(opts.stateDir, 'audit-spool'),
+    // Which pod, node and CI job the spans come from (the webhook's downward-API env and podinfo).
+    resourceAttributes: podResourceAttributes({ env, metadata: await readPodinfo(env['SIDEGATE_PODINFO_DIR']) }),
+    maxSpoolBytes: opts.maxSpoolBytes ?? positiveIntegerEnv(env, 'SIDEGATE_AUDIT_SPOOL_MAX_BYTES'),
     log,
   });
   opened.push('audit trail', () => audit.shutdown());
@@ -248,7 +266,8 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
       await Promise.all(listeners.map((l) => l.stopAccepting()));
       const deadline = Date.now() + graceMs;
       while (listeners.some((l) => l.open > 0) && Date.now() < deadline) await sleep(50);
-      await audit.flush();
+      // Deliver what is spooled while the pod still runs; the stop's drain reports what is left.
+      await audit.flush(auditDrainMs).catch((err: Error) => log.warn('audit: spans not yet durable when draining', { error: err.message }));
     })());
 
   if (opts.capturePort !== undefined) {
@@ -317,11 +336,12 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
           'sidegate.protocol': rejection.detection?.protocol ?? 'unknown',
           'sidegate.decision': 'deny',
           'sidegate.rule': rule,
-          'server.address': dest?.host ?? '',
-          'server.port': dest?.port ?? 0,
-          'client.address': rejection.client.host,
-          'client.port': rejection.client.port,
-          'tls.client.server_name': rejection.detection?.sni,
+          [ATTR_SERVER_ADDRESS]: dest?.host ?? '',
+          [ATTR_SERVER_PORT]: dest?.port ?? 0,
+          [ATTR_CLIENT_ADDRESS]: rejection.client.host,
+          [ATTR_CLIENT_PORT]: rejection.client.port,
+          [ATTR_TLS_CLIENT_SERVER_NAME]: rejection.detection?.sni,
+          [ATTR_ERROR_TYPE]: rule,
         }, 'refused connection');
         span.end({ error: target ? message : rejection.message });
         log.warn('connection refused', { event: SecurityEvent.connectionRefused, rule, destination: dest ? `${dest.host}:${dest.port}` : undefined, protocol: rejection.detection?.protocol, client: rejection.client.host, traceId: span.traceId });
@@ -356,15 +376,18 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
     metrics,
     async stop(graceMs = 10_000) {
       await drain(graceMs);
+      // Sessions still open are ended: their adapters close their runs' and sessions' spans.
       for (const l of listeners) l.destroyAll();
       await sleep(20);
       // After the sessions: revoking a login ends its sessions on the target.
       await exchangeCredentials?.revokeAll();
-      await audit.flush();
       auditHealth.stop();
-      await audit.shutdown();
+      // The broker's decisions go into this trail (local mode): it stops before the trail drains.
       await stopBroker?.();
+      const report = await audit.drain(auditDrainMs);
+      reportUndelivered(log, report, audit.destination);
       await admin?.close();
+      return report;
     },
   };
 }
@@ -378,6 +401,8 @@ async function exchangeSource(exchange: NonNullable<SidecarOptions['exchange']>,
   const ca = exchange.caFile ? await readFile(exchange.caFile) : undefined;
   return new ExchangeCredentials({ url: exchange.url, token: () => tokenFile.read(), ...(ca ? { ca } : {}), log });
 }
+
+export const DEFAULT_AUDIT_DRAIN_MS = 3_000;
 
 /** A bound from the environment: absent → undefined; anything but a positive integer is a startup error. */
 function positiveIntegerEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {

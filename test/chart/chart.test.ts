@@ -135,13 +135,13 @@ test('MutatingWebhookConfiguration: pods CREATE, v1 reviews, fail closed, no sid
 test('webhook.failurePolicy=Ignore is the only thing that opens it, and the notes warn about it', () => {
   assert.deepEqual(webhookOf(rendered('failOpen')).webhooks.map((w) => w.failurePolicy), ['Ignore', 'Ignore']);
   const notes = (failurePolicy: string) =>
-    runHelm(['install', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--dry-run=client', '--set', `webhook.failurePolicy=${failurePolicy}`]);
+    runHelm(['install', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--dry-run=client', '--set', `webhook.failurePolicy=${failurePolicy}`, ...setArguments([])]);
   const open = notes('Ignore');
   assert.equal(open.status, 0, open.stderr);
   assert.match(open.stdout, /WARNING: failurePolicy is Ignore.*\n.*start WITHOUT sidegate/);
   const closed = notes('Fail');
   assert.equal(closed.status, 0, closed.stderr);
-  assert.doesNotMatch(closed.stdout, /WARNING/);
+  assert.doesNotMatch(closed.stdout, /WARNING: failurePolicy/);
   assert.match(closed.stdout, /kubectl label namespace RUNNER_NAMESPACE sidegate\.dev\/inject=enabled/);
   assert.match(closed.stdout, /jsonpath='\{\.metadata\.annotations\.sidegate\\\.dev\/status\}/);
 });
@@ -217,11 +217,11 @@ test('injection.sidecarMode auto: classic before Kubernetes 1.29, native from 1.
   assert.equal(mode('1.30.0', ['injection.sidecarMode=classic']), 'classic');
   assert.equal(mode('1.28.0', ['injection.sidecarMode=native']), 'native', 'an explicit choice is the operator\'s');
   for (const kubeVersion of ['1.28.0', '1.30.0']) {
-    const lint = runHelm(['lint', chartDirectory, '--strict', '--kube-version', kubeVersion]);
+    const lint = runHelm(['lint', chartDirectory, '--strict', '--kube-version', kubeVersion, ...setArguments([])]);
     assert.equal(lint.status, 0, `helm lint --kube-version ${kubeVersion}: ${lint.stdout}${lint.stderr}`);
   }
   // `helm install` has no --kube-version; its client-side default (the client library's version) is past 1.29.
-  const notes = runHelm(['install', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--dry-run=client']);
+  const notes = runHelm(['install', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--dry-run=client', ...setArguments([])]);
   assert.equal(notes.status, 0, notes.stderr);
   assert.match(notes.stdout, /sidecar \(native mode, chosen for Kubernetes v1\.[0-9]+\.[0-9]+,/);
 });
@@ -404,7 +404,7 @@ injection:
     - { name: otlp-ca, mountPath: /etc/sidegate-extra/otlp-ca }
     - { name: masking-key, mountPath: /etc/sidegate-extra/masking }
 `);
-  const lint = runHelm(['lint', chartDirectory, '--strict', '-f', values]);
+  const lint = runHelm(['lint', chartDirectory, '--strict', '-f', values, ...setArguments([])]);
   assert.equal(lint.status, 0, lint.stdout + lint.stderr);
   const chart = renderChart([], ['-f', values]);
   for (const object of chart.objects) validateAgainstKubernetesSchema(object);
@@ -438,7 +438,7 @@ test('values.schema.json refuses extras named like sidegate\'s own, with the sam
     ['injection.logLevel="verbose"', /logLevel/],
   ];
   for (const [json, expected] of cases) {
-    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set-json', json]);
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set-json', json, ...setArguments([])]);
     assert.notEqual(result.status, 0, `${json} should fail`);
     assert.match(result.stderr, /schema/, json);
     assert.match(result.stderr, expected, json);
@@ -474,7 +474,7 @@ test('values.schema.json rejects bad values before anything renders', () => {
     [['--set', 'webhok.replicas=3'], /webhok/],
   ];
   for (const [args, expected] of cases) {
-    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, ...args]);
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, ...args, ...setArguments([])]);
     assert.notEqual(result.status, 0, `${args.join(' ')} should fail`);
     assert.match(result.stderr, /schema/, args.join(' '));
     assert.match(result.stderr, expected, args.join(' '));
@@ -488,4 +488,38 @@ test('every webhook configuration key can be set from values, and values.injecti
   // policyConfigMap comes from policy.configMapName: the chart names the ConfigMap it renders.
   chartKeys.add('policyConfigMap');
   assert.deepEqual([...chartKeys].sort(), Object.keys(injectionConfigSchema.shape).sort());
+});
+
+test('audit export to a collector is the default: without an endpoint the chart refuses, unless spans are explicitly kept in the pod', () => {
+  const refused = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE]);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /injection\.otlpEndpoint is empty, but injection\.auditExporter is otlp \(the default\).*injection\.auditExporter=file/);
+  const both = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', 'injection.auditExporter=file', '--set', 'injection.otlpEndpoint=http://c:4318']);
+  assert.match(both.stderr, /choose one/);
+
+  const exported = injectionConfigOf(renderChart(['injection.otlpEndpoint=http://otel-collector.observability.svc:4318', 'injection.auditSpoolSize=1Gi']));
+  assert.equal(exported.auditExporter, 'otlp');
+  assert.equal(exported.otlpEndpoint, 'http://otel-collector.observability.svc:4318');
+  const kept = injectionConfigOf(renderChart(['injection.auditExporter=file']));
+  assert.equal(kept.auditExporter, 'file');
+  assert.equal(kept.auditSpoolSize, '256Mi');
+
+  const notes = (setting: string) => runHelm(['install', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--dry-run=client', '--set', setting]).stdout;
+  assert.match(notes('injection.auditExporter=file'), /WARNING: injection\.auditExporter is file\. Each pod's audit spans stay in a file/);
+  assert.match(notes('injection.otlpEndpoint=http://otel-collector.observability.svc:4318'), /Audit spans go to http:\/\/otel-collector\.observability\.svc:4318 \(OTLP\/HTTP\)/);
+
+  // What the webhook makes of the rendered configuration: the spool bound and the volume agree,
+  // and only the pod whose spans stay in it gets the warning.
+  for (const [config, warned] of [[exported, false], [kept, true]] as const) {
+    const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'job' }, spec: { containers: [{ name: 'job', image: 'busybox' }] } };
+    const result = injectPod({ pod, namespace: { name: 'ci', labels: { [NAMESPACE_INJECT_LABEL]: NAMESPACE_INJECT_ENABLED } }, config, operation: 'CREATE' });
+    assert.equal(result.kind, 'inject');
+    if (result.kind !== 'inject') continue;
+    assert.equal(result.warnings.some((w) => /audit spans stay in the pod/.test(w)), warned);
+    const patched = applyJsonPatch(pod, result.patch);
+    const sidecar = [...patched.spec!.initContainers!, ...patched.spec!.containers].find((c) => c.name === 'sidegate')!;
+    const bound = Number(sidecar.args![sidecar.args!.indexOf('--audit-spool-max-bytes') + 1]);
+    const sizeLimit = patched.spec!.volumes!.find((v) => v.name === 'sidegate-state')!.emptyDir!.sizeLimit;
+    assert.deepEqual([bound, sizeLimit], warned ? [256 * 2 ** 20, '288Mi'] : [2 ** 30, '1056Mi']);
+  }
 });

@@ -59,8 +59,15 @@ export function renderChart(settings: readonly string[] = [], helmFlags: readonl
   return new RenderedChart(objects);
 }
 
+/**
+ * The chart makes the operator choose where audit spans go (a collector by default, which needs
+ * injection.otlpEndpoint). Tests that do not choose keep them in the pod, as before the choice.
+ */
+export const UNCHOSEN_AUDIT_EXPORTER = 'injection.auditExporter=file';
+
 export function setArguments(settings: readonly string[]): string[] {
-  return settings.flatMap((expression) => ['--set', expression]);
+  const chooses = settings.some((s) => /^injection\.(otlpEndpoint|auditExporter)=/.test(s));
+  return [...(chooses ? [] : [UNCHOSEN_AUDIT_EXPORTER]), ...settings].flatMap((expression) => ['--set', expression]);
 }
 
 /** Renders each named variant once, on first use; the tests of a file share the results. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chartDirectory } from './repository-root.js';
 import { runHelm } from './helm-binary.js';
-import { renderChart, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
+import { renderChart, setArguments, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
 import { validateAgainstKubernetesSchema } from './kubernetes-schema-validation.js';
 import { labelSelectorMatches, type LabelSelector } from './label-selector.js';
 import { parseInjectionConfigYaml } from '../../webhook/config/injection-config.js';
@@ -62,7 +62,7 @@ type Workload = KubernetesObject & { spec: Record<string, any> };
 const workload = (chart: RenderedChart, component: string) => chart.ofKind('Deployment', component)[0] as Workload;
 
 test('every standard value at once lints strictly and validates against the Kubernetes schemas', () => {
-  const lint = runHelm(['lint', chartDirectory, '--strict', '-f', valuesFile(everything)]);
+  const lint = runHelm(['lint', chartDirectory, '--strict', '-f', valuesFile(everything), ...setArguments([])]);
   assert.equal(lint.status, 0, lint.stdout + lint.stderr);
   for (const object of renderedEverything().objects) validateAgainstKubernetesSchema(object);
 });
@@ -98,7 +98,7 @@ test('commonLabels are on every object and pod, never in a selector; podLabels c
     assert.equal(labelSelectorMatches(deployment.spec.selector, podLabels), true);
   }
   assert.equal(workload(chart, 'webhook').spec.template.metadata.labels.extra, 'yes');
-  const refused = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', 'commonLabels.app\\.kubernetes\\.io/name=other']);
+  const refused = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', 'commonLabels.app\\.kubernetes\\.io/name=other', ...setArguments([])]);
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /commonLabels/);
 });
@@ -112,7 +112,7 @@ test('serviceAccount.create=false uses the named accounts (RBAC bound to them) a
   assert.deepEqual(subjects('webhook'), [{ kind: 'ServiceAccount', name: 'existing-webhook-sa', namespace: RELEASE_NAMESPACE }]);
   assert.deepEqual(subjects('broker'), [{ kind: 'ServiceAccount', name: 'existing-broker-sa', namespace: RELEASE_NAMESPACE }]);
   for (const setting of ['serviceAccount.create=false', 'broker.serviceAccount.create=false']) {
-    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', setting]);
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', setting, ...setArguments([])]);
     assert.notEqual(result.status, 0, setting);
     assert.match(result.stderr, /serviceAccount.*name|name.*required|missing propert/i, setting);
   }
@@ -150,7 +150,7 @@ test('security contexts: strict by default, keys can be dropped for platforms th
   assert.equal(webhook.containers[0].securityContext.runAsUser, undefined);
   assert.equal(webhook.containers[0].securityContext.readOnlyRootFilesystem, true, 'the rest stays');
   for (const [setting, field] of [['webhook.securityContext.privileged=true', /privileged/], ['broker.podSecurityContext.runAsUser=-1', /runAsUser/], ['webhook.tolerations[0].operator=Maybe', /operator/]] as const) {
-    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', setting]);
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', setting, ...setArguments([])]);
     assert.notEqual(result.status, 0, setting);
     assert.match(result.stderr, field, setting);
   }
@@ -169,7 +169,7 @@ test('image registry and digest: the digest wins over the tag, for the webhook, 
   const ownDigest = renderChart(['injection.image.digest=' + `sha256:${'cd'.repeat(32)}`]);
   assert.equal(injection(ownDigest).image, `sidegate@sha256:${'cd'.repeat(32)}`);
   for (const setting of ['image.digest=sha256:short', 'image.tag=has space', 'image.registry=https://registry.example.com']) {
-    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', setting]);
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', setting, ...setArguments([])]);
     assert.notEqual(result.status, 0, setting);
     assert.match(result.stderr, /schema/, setting);
   }

@@ -148,7 +148,7 @@ test('with cert-manager the CA is injected into both configurations from the sam
 });
 
 test('before Kubernetes 1.28 (no matchConditions) the render refuses rather than send every pod of the cluster', () => {
-  const old = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--kube-version', '1.27.0']);
+  const old = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--kube-version', '1.27.0', ...setArguments([])]);
   assert.notEqual(old.status, 0);
   assert.match(old.stderr, /validation\.enabled needs matchConditions \(Kubernetes 1\.28 or later\)/);
   const without = renderChart(['validation.enabled=false'], ['--kube-version', '1.27.0']);
@@ -158,11 +158,11 @@ test('before Kubernetes 1.28 (no matchConditions) the render refuses rather than
 
 test('values.schema.json refuses an open or unknown validation setting', () => {
   for (const setting of ['validation.failurePolicy=Ignore', 'validation.enabled=maybe', 'validation.timeoutSeconds=0']) {
-    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', setting]);
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set', setting, ...setArguments([])]);
     assert.notEqual(result.status, 0, setting);
   }
   for (const audiences of ['[""]', '["a","a"]']) {
-    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set-json', `injection.extraControlPlaneAudiences=${audiences}`]);
+    const result = runHelm(['template', RELEASE_NAME, chartDirectory, '--namespace', RELEASE_NAMESPACE, '--set-json', `injection.extraControlPlaneAudiences=${audiences}`, ...setArguments([])]);
     assert.notEqual(result.status, 0, audiences);
   }
 });

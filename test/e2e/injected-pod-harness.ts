@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mustRun, run, spawnInNamespace, type CommandResult } from '../netns/network-namespaces.js';
 import { applyJsonPatch } from '../support/apply-json-patch.js';
 import { httpsRequest } from '../support/https-json-client.js';
-import { prepareContainer, runContainer, startContainer, type PodSpec, type VolumeContents } from './pod-simulator.js';
+import { prepareContainer, runContainer, startContainer, type FieldValues, type PodSpec, type VolumeContents } from './pod-simulator.js';
 
 export const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 export const PGBIN = '/usr/lib/postgresql/15/bin';
@@ -53,14 +53,14 @@ async function review(webhook: { url: string; ca: string }, path: string, pod: P
  * Runs the patched pod in network namespace `podNamespace`: the init container (redirect rules),
  * then the sidecar until ready. `volumes` is what the cluster would put in the pod's volumes.
  */
-export async function runPatchedPod(podNamespace: string, patched: PodSpec, volumes: VolumeContents, root: string): Promise<InjectedSidecar> {
+export async function runPatchedPod(podNamespace: string, patched: PodSpec, volumes: VolumeContents, root: string, fieldValues: FieldValues = {}): Promise<InjectedSidecar> {
   const init = patched.spec.initContainers!.find((c) => c.name === 'sidegate-init')!;
   const side = patched.spec.initContainers!.find((c) => c.name === 'sidegate')!;
   assert.equal(side.restartPolicy, 'Always', 'native sidecar');
   const entrypoint = [process.execPath, CLI];
   const r = await runContainer(podNamespace, await prepareContainer(init, root, volumes, entrypoint));
   assert.equal(r.code, 0, r.stderr);
-  const sideProc = await prepareContainer(side, root, volumes, entrypoint);
+  const sideProc = await prepareContainer(side, root, volumes, entrypoint, fieldValues);
   const stateDir = sideProc.argv[sideProc.argv.indexOf('--state-dir') + 1]!;
   const sidecar = startContainer(podNamespace, sideProc);
   let log = '';
@@ -163,4 +163,19 @@ export async function startPodMariaDb(dir: string, namespace: string, addresses:
       if (maria.exitCode === null) maria.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * The policy's `identities` section every injected-pod test uses: the pod's projected
+ * ServiceAccount token, verified with the test issuer's JWKS file (`version: 1` first).
+ */
+export function podRunnerIdentities(jwksFile: string): string {
+  return `version: 1
+identities:
+  - name: ci-runners
+    issuer: https://kubernetes.default.svc.cluster.local
+    audiences: [sidegate]
+    jwksFile: ${jwksFile}
+    claims: { sub: "system:serviceaccount:ci:*" }
+`;
 }

@@ -20,7 +20,7 @@ import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
 import { makeSelfSignedCertificate } from '../support/self-signed-certificate.js';
 import { flattenOtlpJson, verifyChain } from '../../core/audit/index.js';
 import type { PodSpec, VolumeContents } from './pod-simulator.js';
-import { admitPod, runPatchedPod, startPodMariaDb, RUNNER_UID, type InjectedSidecar, type PodMariaDb } from './injected-pod-harness.js';
+import { admitPod, podRunnerIdentities, runPatchedPod, startPodMariaDb, RUNNER_UID, type InjectedSidecar, type PodMariaDb } from './injected-pod-harness.js';
 
 const TARGET_USER = 'app';
 const TARGET_PASSWORD = 'e2e-Maria-Pw-7d31';
@@ -52,14 +52,7 @@ function runPod(pair: NamespacePair, patched: PodSpec, policy: string, root: str
 }
 
 function podPolicy(v4Target: string, v6Target: string): string {
-  return `version: 1
-identities:
-  - name: ci-runners
-    issuer: https://kubernetes.default.svc.cluster.local
-    audiences: [sidegate]
-    jwksFile: ${jwksFile}
-    claims: { sub: "system:serviceaccount:ci:*" }
-targets:
+  return `${podRunnerIdentities(jwksFile)}targets:
   - { name: shop-v4, protocol: mysql, address: "${v4Target}", database: shop, tls: { mode: disable }, credentials: { file: shop } }
   - { name: shop-v6, protocol: mysql, address: "${v6Target}", database: shop, tls: { mode: disable }, credentials: { file: shop } }
 rules:

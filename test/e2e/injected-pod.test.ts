@@ -22,7 +22,7 @@ import { parseInjectionConfig } from '../../webhook/config/injection-config.js';
 import { makeSelfSignedCertificate } from '../support/self-signed-certificate.js';
 import { flattenOtlpJson, verifyChain } from '../../core/audit/index.js';
 import type { PodSpec, VolumeContents } from './pod-simulator.js';
-import { admitPod, runPatchedPod, startPodPostgres, RUNNER_UID, type PodPostgres } from './injected-pod-harness.js';
+import { admitPod, podRunnerIdentities, runPatchedPod, startPodPostgres, RUNNER_UID, type PodPostgres } from './injected-pod-harness.js';
 import { watchJsonLines, type JsonLinesProcess } from '../netns/json-lines-process.js';
 import { spawnInNamespace } from '../netns/network-namespaces.js';
 
@@ -151,14 +151,7 @@ before(async () => {
 });
 
 function podPolicy(v4Target: string, v6Target: string): string {
-  return `version: 1
-identities:
-  - name: ci-runners
-    issuer: https://kubernetes.default.svc.cluster.local
-    audiences: [sidegate]
-    jwksFile: ${jwksFile}
-    claims: { sub: "system:serviceaccount:ci:*" }
-targets:
+  return `${podRunnerIdentities(jwksFile)}targets:
   - { name: shop-v4, protocol: postgres, address: "${v4Target}", database: shop, tls: { mode: disable }, credentials: { file: shop } }
   - { name: shop-v6, protocol: postgres, address: "${v6Target}", database: shop, tls: { mode: disable }, credentials: { file: shop } }
 rules:

@@ -12,7 +12,7 @@ export interface Container {
   image?: string;
   command?: string[];
   args?: string[];
-  env?: { name: string; value?: string }[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   securityContext?: { runAsUser?: number; runAsGroup?: number };
   restartPolicy?: string;
@@ -29,6 +29,9 @@ export interface PodSpec {
  */
 export type VolumeContents = Record<string, Record<string, string | { content: string; mode: number; owner: 'root' }>>;
 
+/** The pod's fields the downward API exposes (`metadata.uid`, `spec.nodeName`, …), by fieldPath. */
+export type FieldValues = Record<string, string>;
+
 export interface SimulatedContainer {
   container: Container;
   /** argv with every mount path replaced by the directory that stands in for it. */
@@ -43,7 +46,7 @@ export interface SimulatedContainer {
  * point there (the simulator has no mount namespace per container; path mapping is the honest
  * equivalent for a program that only reads the paths it is given).
  */
-export async function prepareContainer(c: Container, root: string, contents: VolumeContents, entrypoint: string[]): Promise<SimulatedContainer> {
+export async function prepareContainer(c: Container, root: string, contents: VolumeContents, entrypoint: string[], fieldValues: FieldValues = {}): Promise<SimulatedContainer> {
   const uid = c.securityContext?.runAsUser ?? 0;
   const gid = c.securityContext?.runAsGroup ?? uid;
   const mapping: [string, string][] = [];
@@ -74,7 +77,12 @@ export async function prepareContainer(c: Container, root: string, contents: Vol
   // Only what the pod spec says is rewritten; the image's entrypoint lives outside every mount.
   const argv = [...(c.command ? c.command.map(rewrite) : entrypoint), ...(c.args ?? []).map(rewrite)];
   const env: Record<string, string> = {};
-  for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = rewrite(e.value);
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined) env[e.name] = rewrite(e.value);
+    // The downward API: what the kubelet would fill in from the pod object.
+    const field = e.valueFrom?.fieldRef?.fieldPath;
+    if (field !== undefined && fieldValues[field] !== undefined) env[e.name] = fieldValues[field]!;
+  }
   return { container: c, argv, uid, gid, env };
 }
 

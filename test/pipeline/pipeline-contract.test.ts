@@ -459,6 +459,8 @@ test('identity rejected: a bad, expired or foreign token never reaches a session
   const refusals = p.trail.spans.filter((s) => !s.parent && s.attributes['sidegate.decision'] === 'deny');
   assert.equal(refusals.length, 3, 'each refused login is audited');
   for (const r of refusals) assert.equal(r.attributes['sidegate.rule'], 'identity');
+  // error.type names why (the rejection's code), as the semantic conventions ask of a failed operation.
+  for (const r of refusals) assert.ok(typeof r.attributes['error.type'] === 'string' && r.attributes['error.type'] !== '', JSON.stringify(r.attributes));
   assert.ok(p.trail.spans.every((s) => JSON.stringify(s).indexOf('eyJ') < 0), 'no token in the audit trail');
   await p.close();
 });

@@ -5,7 +5,8 @@ import { parseInjectionConfig } from '../config/injection-config.js';
 import { injectPod } from '../injection/inject-pod.js';
 import { injectionFailed, parseAdmissionReview, reviewPodAdmission, type AdmissionRequest } from './admission-review.js';
 
-const config = parseInjectionConfig({});
+// A collector configured, as the chart requires by default: no warning about spans kept in the pod.
+const config = parseInjectionConfig({ otlpEndpoint: 'http://otel-collector.observability.svc:4318' });
 const enabled = { name: 'ci', labels: { 'sidegate.dev/inject': 'enabled' } };
 const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'job' }, spec: { containers: [{ name: 'job', image: 'postgres:15' }] } };
 
@@ -46,6 +47,14 @@ test('warnings are passed to the API server (shown by kubectl)', () => {
   assert.equal(response.allowed, true);
   assert.equal(response.warnings?.length, 1);
   assert.match(response.warnings![0]!, /privileged/);
+});
+
+test('spans kept in the pod (auditExporter file) are announced in the AdmissionReview response', () => {
+  const { response } = reviewPodAdmission(podCreate(), { config: parseInjectionConfig({ auditExporter: 'file' }), namespace: enabled });
+  assert.equal(response.allowed, true);
+  assert.ok(response.patch);
+  assert.equal(response.warnings?.length, 1);
+  assert.match(response.warnings![0]!, /audit spans stay in the pod.*deleted with the pod's volume.*otlpEndpoint/);
 });
 
 test('a skipped pod is allowed without a patch', () => {

@@ -27,6 +27,10 @@ test('defaults follow DESIGN.md: image, uid/gid 7331, ports 16001/16002, native,
     exchangeTokenAudience: 'sidegate-exchange',
     extraControlPlaneAudiences: [],
     tokenExpirationSeconds: 3600,
+    // No collector named: spans stay in the pod, and every injection says so (the chart makes
+    // this a choice the operator writes down).
+    auditExporter: 'file',
+    auditSpoolSize: '256Mi',
     extraEnv: [],
     extraVolumes: [],
     extraVolumeMounts: [],

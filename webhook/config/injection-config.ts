@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { normaliseCidr } from '../../core/network/cidr.js';
 import { issuesLine, yamlDocument } from '../../core/config/config-document.js';
+import { parseResourceQuantity } from '../injection/resource-quantity.js';
 import { extraEnvVarSchema, extraVolumeMountSchema, extraVolumeSchema, sidecarExtrasProblems } from './sidecar-extras.js';
 
 const port = z.number().int().min(1).max(65535);
@@ -65,6 +66,18 @@ export const injectionConfigSchema = z.strictObject({
   extraControlPlaneAudiences: z.array(z.string().min(1)).max(16).default([]),
   tokenExpirationSeconds: z.number().int().min(600).max(86_400).default(3600),
   otlpEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Where the sidecars' spans go: `otlp` (the collector at otlpEndpoint, required then) or `file`
+   * (a file in the pod's own volume, gone with the pod: every injection carries a warning). Unset:
+   * `otlp` when otlpEndpoint is set, else `file`. The chart always sets it.
+   */
+  auditExporter: z.enum(['otlp', 'file']).optional(),
+  /**
+   * The audit spool's bound: undelivered spans above it deny new commands. The state volume's
+   * sizeLimit is this plus AUDIT_VOLUME_HEADROOM, so the kubelet never evicts the pod before
+   * sidegate fails closed. Binary units (Mi, Gi) or bytes.
+   */
+  auditSpoolSize: z.string().regex(/^[0-9]+(Ki|Mi|Gi)?$/, 'bytes, or a whole number of Ki, Mi or Gi such as 256Mi').default('256Mi'),
   /** The sidecar's log level (SIDEGATE_LOG_LEVEL); a pod's sidecar.sidegate.dev/log-level wins. Unset: info. */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).optional(),
   /** Added to the sidecar only, after sidegate's own variables (so they may refer to them as $(NAME)). */
@@ -86,6 +99,16 @@ export const injectionConfigSchema = z.strictObject({
   }
   if (config.exchangeCaConfigMap !== undefined && config.exchangeUrl === undefined) {
     context.addIssue({ code: 'custom', path: ['exchangeCaConfigMap'], message: 'names the exchange\'s CA, but exchangeUrl is not set' });
+  }
+  if (config.auditExporter === 'otlp' && config.otlpEndpoint === undefined) {
+    context.addIssue({ code: 'custom', path: ['otlpEndpoint'], message: 'auditExporter is otlp, but no otlpEndpoint is set (set it, or auditExporter: file to keep spans in the pod)' });
+  }
+  if (config.auditExporter === 'file' && config.otlpEndpoint !== undefined) {
+    context.addIssue({ code: 'custom', path: ['auditExporter'], message: 'is file, but otlpEndpoint is set: choose one' });
+  }
+  const spoolBytes = parseResourceQuantity('memory', config.auditSpoolSize);
+  if (spoolBytes === undefined || spoolBytes < 16 * 2 ** 20 || spoolBytes > 64 * 2 ** 30) {
+    context.addIssue({ code: 'custom', path: ['auditSpoolSize'], message: 'must be between 16Mi and 64Gi' });
   }
   // The identity token is every injected pod's and goes to no control-plane service.
   if (config.extraControlPlaneAudiences.includes(config.tokenAudience)) {
@@ -112,7 +135,8 @@ export function parseInjectionConfig(value: unknown, source = 'config'): Injecti
   }
   // Static logins by default; with the token exchange only when the operator names a Secret.
   const credentialsSecret = result.data.credentialsSecret ?? (result.data.exchangeUrl === undefined ? 'sidegate-credentials' : undefined);
-  return { ...result.data, ...(credentialsSecret ? { credentialsSecret } : {}) };
+  const auditExporter = result.data.auditExporter ?? (result.data.otlpEndpoint === undefined ? 'file' : 'otlp');
+  return { ...result.data, auditExporter, ...(credentialsSecret ? { credentialsSecret } : {}) };
 }
 
 export function parseInjectionConfigYaml(text: string, source = 'config'): InjectionConfig {

@@ -15,6 +15,8 @@ import { injectPod, type InjectionResult, type InjectionStatus } from './inject-
 import { applyJsonPatch } from '../../test/support/apply-json-patch.js';
 import { parseInjectionConfig, type InjectionConfig } from '../config/injection-config.js';
 import { INIT_CONTAINER_NAME, POD_STATUS_ANNOTATION, SIDECAR_CONTAINER_NAME, SIDECAR_PATHS, VOLUME_NAMES } from './pod-markers.js';
+import { AUDIT_VOLUME_HEADROOM_BYTES } from './audit-volume.js';
+import { parseResourceQuantity } from './resource-quantity.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const goldenDir = join(repoRoot, 'test/golden/injection');
@@ -46,6 +48,7 @@ test('the golden directory holds every case the issue names', () => {
     'forged-status-annotation', 'forged-status-fake-sidecar', 'forged-status-unlabelled-namespace',
     'escape-risk-with-control-plane-token', 'escape-shared-pid-ptrace-warn',
     'metrics-scrape-annotations', 'metrics-scrape-appended', 'metrics-scrape-pod-own',
+    'audit-otlp-export', 'audit-file-explicit',
   ]) {
     assert.ok(cases.includes(required), `missing golden case ${required}`);
   }
@@ -138,6 +141,7 @@ function checkInjectedPod(name: string, input: GoldenCase, config: InjectionConf
   const tokenVolume = patched.spec!.volumes!.find((v) => v.name === VOLUME_NAMES.token)!;
   assert.equal(tokenVolume.projected!.sources![0]!.serviceAccountToken!.audience, config.tokenAudience);
   checkBrokerWiring(name, config, patched, sidecar);
+  checkAuditWiring(name, config, result, patched, sidecar);
 
   // The sidecar runs as the uid the rules exclude, with nothing to spare; the init container has only network capabilities.
   assert.equal(sidecar.securityContext!.runAsUser, config.uid);
@@ -153,6 +157,33 @@ function checkInjectedPod(name: string, input: GoldenCase, config: InjectionConf
   const again = injectPod({ pod: patched, namespace: input.namespace, config, operation: 'CREATE' });
   assert.equal(again.kind, 'skip', `${name}: re-injecting must be a no-op`);
 }
+
+// The spool's bound and its volume's size limit come from one value and agree; the pod's spans
+// name it (downward-API env); spans that stay in the pod are announced in the admission response.
+function checkAuditWiring(name: string, config: InjectionConfig, result: Extract<InjectionResult, { kind: 'inject' }>, patched: Pod, sidecar: Container) {
+  const args = sidecar.args!;
+  const bound = Number(args[args.indexOf('--audit-spool-max-bytes') + 1]);
+  const sizeLimit = patched.spec!.volumes!.find((v) => v.name === VOLUME_NAMES.state)!.emptyDir!.sizeLimit!;
+  assert.equal(bound, parseResourceQuantity('memory', config.auditSpoolSize), `${name}: the bound is auditSpoolSize`);
+  assert.equal(parseResourceQuantity('memory', sizeLimit), bound + AUDIT_VOLUME_HEADROOM_BYTES, `${name}: the volume is the bound plus the headroom`);
+  const env = new Map((sidecar.env ?? []).map((e) => [e.name, e]));
+  assert.deepEqual(
+    ['SIDEGATE_POD_NAME', 'SIDEGATE_POD_NAMESPACE', 'SIDEGATE_POD_UID', 'SIDEGATE_NODE_NAME'].map((n) => env.get(n)?.valueFrom?.fieldRef?.fieldPath),
+    ['metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName'],
+  );
+  const staysInPod = result.warnings.some((w) => /audit spans stay in the pod/.test(w));
+  assert.equal(staysInPod, config.otlpEndpoint === undefined, `${name}: a warning exactly when spans are not exported`);
+  assert.equal(env.get('OTEL_EXPORTER_OTLP_ENDPOINT')?.value, config.otlpEndpoint);
+}
+
+test('the audit exporter is an explicit choice: otlp needs an endpoint, file refuses one; the spool size is bounded', () => {
+  assert.throws(() => parseInjectionConfig({ auditExporter: 'otlp' }), /auditExporter is otlp, but no otlpEndpoint/);
+  assert.throws(() => parseInjectionConfig({ auditExporter: 'file', otlpEndpoint: 'http://c:4318' }), /auditExporter: is file, but otlpEndpoint is set/);
+  assert.throws(() => parseInjectionConfig({ auditSpoolSize: '1Mi' }), /between 16Mi and 64Gi/);
+  assert.throws(() => parseInjectionConfig({ auditSpoolSize: '1.5Gi' }), /auditSpoolSize/);
+  assert.equal(parseInjectionConfig({}).auditExporter, 'file');
+  assert.equal(parseInjectionConfig({ otlpEndpoint: 'http://c:4318' }).auditExporter, 'otlp');
+});
 
 // The broker's token and CA reach the sidecar when a broker is configured, and nothing else ever:
 // not the init container, not a runner container (nor the pod's own init containers).

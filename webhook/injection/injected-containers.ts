@@ -5,6 +5,7 @@ import type { Container } from 'kubernetes-types/core/v1.js';
 import type { InjectionConfig } from '../config/injection-config.js';
 import type { TrafficSettings } from './traffic-settings.js';
 import type { SidecarSettings } from './sidecar-annotations.js';
+import { auditSpoolBytes } from './audit-volume.js';
 import { INIT_CONTAINER_NAME, SIDECAR_CONTAINER_NAME, SIDECAR_PATHS, VOLUME_NAMES } from './pod-markers.js';
 
 export type SidecarMode = 'native' | 'classic';
@@ -54,6 +55,8 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
     '--state-dir', SIDECAR_PATHS.stateDir,
     '--capture-port', String(config.capturePort),
     '--admin-port', String(config.adminPort),
+    // The bound the state volume's sizeLimit is made from (audit-volume.ts): the two agree.
+    '--audit-spool-max-bytes', String(auditSpoolBytes(config)),
   ];
   if (config.brokerUrl) args.push('--broker-url', config.brokerUrl, '--broker-token-file', SIDECAR_PATHS.brokerTokenFile);
   if (config.exchangeUrl) {
@@ -64,6 +67,8 @@ export function buildSidecarContainer(config: InjectionConfig, mode: SidecarMode
     { name: 'SIDEGATE_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     { name: 'SIDEGATE_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     { name: 'SIDEGATE_POD_UID', valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } },
+    // With the three above, the Resource of the pod's spans (k8s.node.name).
+    { name: 'SIDEGATE_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
     { name: 'SIDEGATE_SERVICE_ACCOUNT', valueFrom: { fieldRef: { fieldPath: 'spec.serviceAccountName' } } },
     { name: 'SIDEGATE_PODINFO_DIR', value: SIDECAR_PATHS.podinfoDir },
   ];

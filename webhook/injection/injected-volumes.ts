@@ -4,6 +4,7 @@
 import type { Volume } from 'kubernetes-types/core/v1.js';
 import type { InjectionConfig } from '../config/injection-config.js';
 import { VOLUME_NAMES } from './pod-markers.js';
+import { stateVolumeSizeLimit } from './audit-volume.js';
 
 export function buildInjectedVolumes(config: InjectionConfig): Volume[] {
   const tokens = [{ serviceAccountToken: { audience: config.tokenAudience, expirationSeconds: config.tokenExpirationSeconds, path: 'token' } }];
@@ -31,7 +32,8 @@ export function buildInjectedVolumes(config: InjectionConfig): Volume[] {
       },
     },
     { name: VOLUME_NAMES.policy, configMap: { name: config.policyConfigMap } },
-    { name: VOLUME_NAMES.state, emptyDir: { sizeLimit: '64Mi' } },
+    // The audit spool's volume: its limit follows the spool's bound (audit-volume.ts).
+    { name: VOLUME_NAMES.state, emptyDir: { sizeLimit: stateVolumeSizeLimit(config) } },
     { name: VOLUME_NAMES.initTmp, emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
   ];
   if (config.credentialsSecret) {

@@ -70,6 +70,11 @@ export function renderInjection(pod: Pod, config: InjectionConfig): RenderResult
       `sidegate: classic sidecar mode: init containers ${existingInit.map((c) => `"${c.name}"`).join(', ')} run before the sidecar starts, so their connections to captured ports are refused; use native mode (Kubernetes 1.29+) if they need those targets`,
     );
   }
+  if ((config.auditExporter ?? (config.otlpEndpoint ? 'otlp' : 'file')) === 'file') {
+    warnings.push(
+      'sidegate: audit spans stay in the pod (auditExporter: file, no otlpEndpoint): they are deleted with the pod\'s volume; set otlpEndpoint to export them to a collector',
+    );
+  }
 
   const status: InjectionStatus = {
     version: INJECTION_TEMPLATE_VERSION,

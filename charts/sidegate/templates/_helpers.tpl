@@ -166,6 +166,12 @@ URL, its requester audience and (with chart-generated TLS) its CA ConfigMap are 
 {{- /* merge keeps what is already set: an injection.exchange* value wins over this release's exchange. */ -}}
 {{- $config = merge $config (include "sidegate.exchangeInjection" . | fromJson) -}}
 {{- if and (not $config.credentialsSecret) (not $config.exchangeUrl) }}{{ $_ := set $config "credentialsSecret" "sidegate-credentials" }}{{ end -}}
+{{- if and (eq $injection.auditExporter "otlp") (not $injection.otlpEndpoint) }}
+{{- fail "injection.otlpEndpoint is empty, but injection.auditExporter is otlp (the default): set the collector's OTLP/HTTP URL, or injection.auditExporter=file to keep each pod's audit spans in the pod (deleted with it)" }}
+{{- end -}}
+{{- if and (eq $injection.auditExporter "file") $injection.otlpEndpoint }}
+{{- fail "injection.auditExporter is file, but injection.otlpEndpoint is set: choose one" }}
+{{- end -}}
 {{- if and $config.brokerCaConfigMap (not $config.brokerUrl) }}
 {{- fail "injection.brokerCaConfigMap is set, but no broker is: set injection.brokerUrl or broker.enabled" }}
 {{- end -}}

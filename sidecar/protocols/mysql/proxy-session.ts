@@ -74,6 +74,7 @@ import { sourcesOf, type MaskingSources, type SourcesRequest } from './masking-s
 import type { MysqlCatalog } from './catalog-relations.js';
 import { decisionFacts, type InspectedMysqlStatement, type MysqlInspectOptions } from './sql-inspector.js';
 import { executedParameters } from './executed-parameters.js';
+import { ATTR_DB_COLLECTION_NAME, ATTR_DB_NAMESPACE, ATTR_DB_OPERATION_NAME, ATTR_DB_QUERY_TEXT, ATTR_DB_SYSTEM_NAME, ATTR_ERROR_TYPE, DB_SYSTEM_NAME_VALUE_MARIADB, DB_SYSTEM_NAME_VALUE_MYSQL } from '@opentelemetry/semantic-conventions';
 import { SecurityEvent } from '../../../core/logging/security-events.js';
 
 export interface MysqlProxyDeps {
@@ -470,7 +471,7 @@ export class MysqlProxySession {
       cancelHold: () => this.runs.cancelHold(),
     });
     this.noteStatus(upstream.statusFlags);
-    this.session.setAttributes({ 'db.system.name': this.systemName(), 'sidegate.upstream.server_version': upstream.serverVersion });
+    this.session.setAttributes({ [ATTR_DB_SYSTEM_NAME]: this.systemName(), 'sidegate.upstream.server_version': upstream.serverVersion });
     this.sendLogin(serializeOk({ statusFlags: upstream.statusFlags }, { capabilities: this.capabilities }));
     this.upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     this.upstream.on('error', (err) => this.log.debug('upstream socket error', { error: err.message }));
@@ -487,15 +488,15 @@ export class MysqlProxySession {
   }
 
   private systemName(): string {
-    return /mariadb/i.test(this.serverVersion) ? 'mariadb' : 'mysql';
+    return /mariadb/i.test(this.serverVersion) ? DB_SYSTEM_NAME_VALUE_MARIADB : DB_SYSTEM_NAME_VALUE_MYSQL;
   }
 
   /** MySQL's semantic conventions for the session span (the pipeline adds who and where). */
   private sessionAttributes(): Attributes {
     const program = this.clientAttributes.find(([k]) => k === 'program_name')?.[1];
     return {
-      'db.system.name': this.serverVersion ? this.systemName() : 'mysql',
-      'db.namespace': this.database,
+      [ATTR_DB_SYSTEM_NAME]: this.serverVersion ? this.systemName() : DB_SYSTEM_NAME_VALUE_MYSQL,
+      [ATTR_DB_NAMESPACE]: this.database,
       'sidegate.mysql.connection_id': this.connectionId,
       ...(program ? { 'sidegate.client.application_name': program.slice(0, 128) } : {}),
     };
@@ -503,11 +504,11 @@ export class MysqlProxySession {
 
   private statementAttributes(statement: InspectedMysqlStatement): Attributes {
     return {
-      'db.system.name': this.serverVersion ? this.systemName() : 'mysql',
-      'db.namespace': this.database,
-      'db.operation.name': statement.facts.operation,
-      'db.query.text': statement.queryText,
-      ...(statement.collection ? { 'db.collection.name': statement.collection } : {}),
+      [ATTR_DB_SYSTEM_NAME]: this.serverVersion ? this.systemName() : DB_SYSTEM_NAME_VALUE_MYSQL,
+      [ATTR_DB_NAMESPACE]: this.database,
+      [ATTR_DB_OPERATION_NAME]: statement.facts.operation,
+      [ATTR_DB_QUERY_TEXT]: statement.queryText,
+      ...(statement.collection ? { [ATTR_DB_COLLECTION_NAME]: statement.collection } : {}),
     };
   }
 
@@ -1075,7 +1076,7 @@ export class MysqlProxySession {
     this.noBackslashEscapes = hasFlag(status, SERVER_STATUS_NO_BACKSLASH_ESCAPES);
     if (hasFlag(status, SERVER_STATUS_ANSI_QUOTES)) {
       // `"` would quote identifiers: the inspector's reading of tables could differ. Fail closed.
-      this.session.setAttributes({ 'error.type': 'sql-mode-changed' });
+      this.session.setAttributes({ [ATTR_ERROR_TYPE]: 'sql-mode-changed' });
       throw new SessionRefused('sidegate: the target session has sql_mode ANSI_QUOTES, which sidegate does not read statements in; the connection is closed');
     }
   }

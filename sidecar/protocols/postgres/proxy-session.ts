@@ -49,6 +49,7 @@ import { MAX_STATEMENT_BYTES, OFF_THREAD_BYTES, StatementRefused, checkStatement
 import { NameTable, Removal, UNCERTAIN, type Clearing } from './server-names.js';
 import { SecurityEvent } from '../../../core/logging/security-events.js';
 import { mayTouchSessionObjects, planSessionObjects, unattributedExecute, unattributedPortal, type SessionObjectPlan } from './session-objects.js';
+import { ATTR_DB_COLLECTION_NAME, ATTR_DB_NAMESPACE, ATTR_DB_OPERATION_NAME, ATTR_DB_QUERY_TEXT, ATTR_DB_SYSTEM_NAME, ATTR_ERROR_TYPE, DB_SYSTEM_NAME_VALUE_POSTGRESQL } from '@opentelemetry/semantic-conventions';
 
 export interface PostgresProxyDeps {
   settings: AdapterSettings;
@@ -487,10 +488,11 @@ export class PostgresProxySession {
   /** PostgreSQL's semantic conventions for the session span (the pipeline adds who and where). */
   private sessionAttributes(): Attributes {
     return {
-      'db.system.name': 'postgresql',
-      'db.namespace': this.database,
+      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+      [ATTR_DB_NAMESPACE]: this.database,
       ...(this.startupParams['application_name'] ? { 'sidegate.client.application_name': this.startupParams['application_name'] } : {}),
-      ...(this.startupParams['user'] ? { 'db.user': this.startupParams['user'] } : {}),
+      // The user name the client asked for (never the upstream login); db.user is deprecated.
+      ...(this.startupParams['user'] ? { 'sidegate.client.user': this.startupParams['user'] } : {}),
     };
   }
 
@@ -945,11 +947,11 @@ export class PostgresProxySession {
   private statementAttributes(inspected: InspectedStatement): Attributes {
     const facts = inspected.facts;
     return {
-      'db.system.name': 'postgresql',
-      'db.namespace': this.database,
-      'db.operation.name': facts.operation,
-      'db.query.text': inspected.queryText,
-      ...(inspected.collection ? { 'db.collection.name': inspected.collection } : {}),
+      [ATTR_DB_SYSTEM_NAME]: DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+      [ATTR_DB_NAMESPACE]: this.database,
+      [ATTR_DB_OPERATION_NAME]: facts.operation,
+      [ATTR_DB_QUERY_TEXT]: inspected.queryText,
+      ...(inspected.collection ? { [ATTR_DB_COLLECTION_NAME]: inspected.collection } : {}),
     };
   }
 
@@ -1144,7 +1146,7 @@ export class PostgresProxySession {
     if (p.name !== 'client_encoding' || p.value === PINNED_CLIENT_ENCODING) return true;
     const message = `sidegate: the session's client_encoding changed to ${JSON.stringify(p.value.slice(0, 64))}; sidegate inspects statements in UTF8 only, so the session is closed`;
     this.log.warn('upstream client_encoding changed; closing', { event: SecurityEvent.sessionClosed, encoding: p.value.slice(0, 64) });
-    this.session.setAttributes({ 'sidegate.session.client_encoding_changed': p.value.slice(0, 64), 'error.type': 'client-encoding-changed' });
+    this.session.setAttributes({ 'sidegate.session.client_encoding_changed': p.value.slice(0, 64), [ATTR_ERROR_TYPE]: 'client-encoding-changed' });
     this.fatal(SQLSTATE.protocolViolation, message);
     return false;
   }
