@@ -1,3 +1,5 @@
+import { createMetricsRegistry } from '../metrics/metrics-registry.js';
+import { registerAuditMetrics } from '../metrics/audit-metrics.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -363,6 +365,15 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) test(`OTLP ${pro
       assert.ok(stats.partialSuccessExports >= 2 && stats.failedExports >= stats.partialSuccessExports, JSON.stringify(stats));
       assert.ok(stats.rejectedSpans >= 6, 'each rejection counts the spans the collector gave');
       assert.equal(stats.exportedSpans, 0);
+      // What an operator's Prometheus reads meanwhile: failures and rejections, the spans still spooled.
+      const registry = createMetricsRegistry();
+      registerAuditMetrics(registry, () => trail);
+      const scraped = await registry.metrics();
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(scraped)?.[1]);
+      assert.ok(value('sidegate_audit_export_failures_total') >= 2, scraped);
+      assert.ok(value('sidegate_audit_rejected_spans_total') >= 6, scraped);
+      assert.equal(value('sidegate_audit_spool_records'), 3);
+      assert.equal(value('sidegate_audit_exported_spans_total'), 0);
       const logged = lines.find((l) => /rejected spans \(partialSuccess\)/.test(l.msg)) as Record<string, unknown> | undefined;
       assert.ok(logged && logged['level'] === 'error' && logged['rejectedSpans'] === 3 && logged['collectorMessage'] === 'tenant over quota', JSON.stringify(logged));
       receiver.setRejecting(0);
