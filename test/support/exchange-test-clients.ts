@@ -24,7 +24,7 @@ export interface ExchangeClient {
 /** `url()`, `ca()`: the exchange's base URL and CA now (tests start and restart it); `canaries` collects every secret seen. */
 export function exchangeClient(opts: { url: () => string; ca: () => string; audience: string; canaries: string[] }): ExchangeClient {
   const post = (path: string, form: Record<string, string>, url = opts.url()) => {
-    for (const [k, v] of Object.entries(form)) if (k === 'subject_token' || k === 'token') opts.canaries.push(v);
+    for (const [k, v] of Object.entries(form)) if (k === 'subject_token' || k === 'token' || k === 'actor_token') opts.canaries.push(v);
     return httpsRequest(`${url}${path}`, { ca: opts.ca(), method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
   };
   return {
