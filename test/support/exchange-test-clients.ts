@@ -45,14 +45,18 @@ export function credentialTokenOf(credential: TargetCredential): string {
   return Buffer.from(JSON.stringify({ v: 1, ...credential })).toString('base64url');
 }
 
-/** A sidecar with the policy text given, its exchange at `url` and the pod's token; its logs into `logs`. */
-export async function startExchangeSidecar(opts: { dir: string; name: string; policy: string; url: string; podToken: string; ca: string; logs: string[] }): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
+/**
+ * A sidecar with the policy text given, its exchange at `url` and the pod's token; its logs into
+ * `logs`. `tokenFile`: the pod's identity token, for sessions whose client presents none.
+ */
+export async function startExchangeSidecar(opts: { dir: string; name: string; policy: string; url: string; podToken: string; tokenFile?: string; ca: string; logs: string[] }): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
   const policyFile = join(opts.dir, `${opts.name}.yaml`);
   await writeFile(policyFile, opts.policy);
   const stateDir = join(opts.dir, `${opts.name}-state`);
   const sidecar = await startSidecar({
     policyFile,
     stateDir,
+    ...(opts.tokenFile !== undefined ? { tokenFile: opts.tokenFile } : {}),
     broker: 'embedded',
     exchange: { url: opts.url, token: async () => opts.podToken, ca: Buffer.from(opts.ca) },
     env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
