@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { delegatedIdentityKey } from './delegated-identity.js';
+import { PresentedToken } from '../../core/tokens/presented-token.js';
+import { delegatedIdentityKey, jobTokenOf } from './delegated-identity.js';
 
 const GH = 'https://token.actions.githubusercontent.com';
 const job = { repository: 'acme/app', ref: 'refs/heads/main', run_id: '42', nested: { a: 1, b: [1, 2] } };
@@ -15,4 +16,11 @@ test('two tokens of one job share a key; any other claim, subject or issuer make
   assert.notEqual(delegatedIdentityKey({ issuer: 'https://gitlab.com', subject: 'repo:acme/app:ref:refs/heads/main', claims: job }), key);
   // The separator cannot be forged by moving text between issuer and subject.
   assert.notEqual(delegatedIdentityKey({ issuer: 'a\nb', subject: 'c', claims: {} }), delegatedIdentityKey({ issuer: 'a', subject: 'b\nc', claims: {} }));
+});
+
+test("a presented CI token is the job's; a presented ServiceAccount token or none leaves the pod's", () => {
+  const presented = new PresentedToken('eyJ.job.sig');
+  assert.equal(jobTokenOf({ claims: job, presented }), 'eyJ.job.sig');
+  assert.equal(jobTokenOf({ claims: { 'kubernetes.io': { namespace: 'ci' } }, presented }), undefined);
+  assert.equal(jobTokenOf({ claims: job }), undefined);
 });

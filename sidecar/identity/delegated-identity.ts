@@ -18,6 +18,16 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/**
+ * The token a session's login is exchanged for on the job's behalf: the one its client presented,
+ * unless that is a ServiceAccount token (a `kubernetes.io` claim: the pod's kind of identity, as a
+ * runner presents its own because libpq wants a password), which the pod's exchange token stands for.
+ */
+export function jobTokenOf(principal: Pick<Principal, 'claims' | 'presented'>): string | undefined {
+  if (principal.presented === undefined || principal.claims['kubernetes.io'] !== undefined) return undefined;
+  return principal.presented.reveal();
+}
+
 /** A hash of the verified issuer, subject and identity claims: the cache key of the job's login. */
 export function delegatedIdentityKey(principal: Pick<Principal, 'issuer' | 'subject' | 'claims'>): string {
   const claims = Object.fromEntries(Object.entries(principal.claims).filter(([k]) => !PER_TOKEN_CLAIMS.has(k)));

@@ -1,7 +1,8 @@
 // The token-exchange credential source: a short-lived login on the target for the session's
 // identity (RFC 8693, docs/TOKEN-EXCHANGE.md). A session identified by the pod's own token gets the
-// pod's login (its projected token, of the exchange's audience, is the subject). A session whose
-// client presented a CI job's token gets that job's login: the job's token is the subject and the
+// pod's login (its projected token, of the exchange's audience, is the subject), and so does one
+// whose client presented a ServiceAccount token. A session whose client presented a CI job's token
+// gets that job's login: the job's token is the subject and the
 // pod's token the actor (RFC 8693 §1.1 delegation), so the job's grant decides and the login stays
 // with the sidecar. Logins are cached in memory only, per target and verified identity, until
 // shortly before they expire, and one exchange at a time per key serves every session that needs
@@ -14,7 +15,7 @@ import { SecurityEvent } from '../../core/logging/security-events.js';
 import { revocationForm, tokenExchangeForm } from '../../exchange/protocol/client-forms.js';
 import { readTokenAnswer } from '../../exchange/protocol/token-answer.js';
 import { CredentialError, SecretCredential, type CredentialSource } from './credential-source.js';
-import { delegatedIdentityKey } from './delegated-identity.js';
+import { delegatedIdentityKey, jobTokenOf } from './delegated-identity.js';
 import { ExchangeUnreachable, postExchangeForm } from './exchange-request.js';
 import { parseTraceparentHeader } from '../../core/audit/index.js';
 
@@ -86,13 +87,13 @@ export class ExchangeCredentials implements CredentialSource {
     const scope = target.credentials.scope;
     // The job's token, when its client presented one: the key is its verified identity, never the
     // raw token, so a later token of the same job shares the login and no other identity does.
-    const job = this.opts.delegate === false ? undefined : principal.presented;
-    const key = `${target.name}\n${scope ?? ''}\n${job ? `job:${delegatedIdentityKey(principal)}` : 'pod'}`;
+    const job = this.opts.delegate === false ? undefined : jobTokenOf(principal);
+    const key = `${target.name}\n${scope ?? ''}\n${job !== undefined ? `job:${delegatedIdentityKey(principal)}` : 'pod'}`;
     const cached = this.cache.get(key);
     if (cached && this.now() < cached.refreshAtMs) return cached.credential;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.obtain(target.name, target.protocol, scope, job?.reveal()).finally(() => this.inFlight.delete(key));
+      pending = this.obtain(target.name, target.protocol, scope, job).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     const obtained = await pending;
