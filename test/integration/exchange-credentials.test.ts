@@ -8,6 +8,7 @@
 // sidecar revokes the login; the password appears in no log line, span or file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -186,6 +187,18 @@ async function client(sidecar: RunningSidecar, target = 'pg', password?: string)
   return c;
 }
 
+/** The job's step as CI-TOKENS.md writes it: psql with the job's token as PGPASSWORD. */
+function psql(sidecar: RunningSidecar, token: string, sql: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  canaries.push(token);
+  const port = String(sidecar.listeners.find((l) => l.target === 'pg')!.port);
+  const args = ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', port, '-U', 'ci', '-d', info.database, '-c', sql];
+  return new Promise((resolve) => {
+    execFile('psql', args, { env: { ...process.env, PGPASSWORD: token, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' }, timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: stdout.trim(), stderr });
+    });
+  });
+}
+
 function loginError(sidecar: RunningSidecar, target: string): Promise<{ code?: string; message: string }> {
   return client(sidecar, target).then(
     async (c) => {
@@ -250,11 +263,13 @@ test("two repositories through one sidecar: two logins, each its grant's templat
   const before = outcomes.length;
   const { sidecar, stateDir } = await sidecarWith({ url: frontUrl }, 'repos');
   try {
-    const app = await client(sidecar, 'pg', await jobToken('acme/app'));
-    const lib = await client(sidecar, 'pg', await jobToken('acme/lib'));
+    const app = await psql(sidecar, await jobToken('acme/app'), 'SELECT current_user');
+    const lib = await psql(sidecar, await jobToken('acme/lib'), 'SELECT current_user');
+    assert.equal(app.code, 0, app.stderr);
+    assert.equal(lib.code, 0, lib.stderr);
     const pod = await client(sidecar, 'pg', '');
     const userOf = async (c: pg.Client) => (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
-    const [appUser, libUser, podUser] = [await userOf(app), await userOf(lib), await userOf(pod)];
+    const [appUser, libUser, podUser] = [app.stdout, lib.stdout, await userOf(pod)];
     assert.equal(new Set([appUser, libUser, podUser]).size, 3, 'a login per identity');
     const memberOf = (login: string) =>
       superuser(async (c) => (await c.query<{ r: string }>('SELECT r.rolname AS r FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1', [login])).rows.map((x) => x.r));
@@ -262,13 +277,18 @@ test("two repositories through one sidecar: two logins, each its grant's templat
     assert.deepEqual(await memberOf(libUser), [auditor]);
     assert.deepEqual(await memberOf(podUser), [auditor]);
     // The template roles decide, on the target: acme/app's login reads customers, acme/lib's does not.
-    assert.ok(((await app.query('SELECT count(*)::int AS n FROM customers')).rows[0] as { n: number }).n > 0);
-    await assert.rejects(lib.query('SELECT count(*) FROM customers'), (err: { code?: string }) => err.code === '42501');
-    // A second session of acme/lib, with a fresh token of the same job, shares its login.
-    const lib2 = await client(sidecar, 'pg', await jobToken('acme/lib'));
-    assert.equal(await userOf(lib2), libUser);
-    await Promise.all([app, lib, lib2, pod].map((c) => c.end().catch(() => undefined)));
-    const exchanges = outcomes.slice(before).filter((o): o is ExchangeOutcome => o.kind === 'exchange');
+    const appReads = await psql(sidecar, await jobToken('acme/app'), 'SELECT count(*) > 0 FROM customers');
+    assert.equal(appReads.stdout, 't', appReads.stderr);
+    const libReads = await psql(sidecar, await jobToken('acme/lib'), 'SELECT count(*) FROM customers');
+    assert.notEqual(libReads.code, 0);
+    assert.match(libReads.stderr, /permission denied for table customers/);
+    // A repository no grant names is refused, never given the pod's login instead.
+    const other = await psql(sidecar, await jobToken('acme/other'), 'SELECT current_user');
+    assert.notEqual(other.code, 0);
+    assert.match(other.stderr, /token exchange refused a credential for target "pg": invalid_target/);
+    // Fresh tokens of the same jobs shared their logins (one exchange per job, below).
+    await pod.end();
+    const exchanges = outcomes.slice(before).filter((o): o is ExchangeOutcome => o.kind === 'exchange' && o.decision === 'issued');
     assert.deepEqual(exchanges.map((o) => [o.grant, o.username, o.actor?.subject]).sort(), [
       ['app-jobs', appUser, 'system:serviceaccount:ci:runner'],
       ['lib-jobs', libUser, 'system:serviceaccount:ci:runner'],
@@ -279,6 +299,7 @@ test("two repositories through one sidecar: two logins, each its grant's templat
     const byLogin = (login: string) => sessions.filter((s) => s.attributes['sidegate.credential.login'] === login);
     assert.equal(byLogin(appUser)[0]?.attributes['sidegate.ci.repository'], 'acme/app');
     assert.deepEqual(byLogin(libUser).map((s) => s.attributes['sidegate.ci.repository']), ['acme/lib', 'acme/lib']);
+    assert.equal(byLogin(podUser)[0]?.attributes['sidegate.ci.k8s.namespace'], 'ci');
   } finally {
     await sidecar.stop(1000);
   }
