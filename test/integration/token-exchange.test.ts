@@ -21,7 +21,7 @@ import { startExchangeService, type ExchangeService } from '../../exchange/cli/e
 import type { TargetCredential } from '../../exchange/protocol/credential-token.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
 import { httpsRequest, type HttpsReply } from '../support/https-json-client.js';
-import { credentialTokenOf, exchangeClient, GRANT_TYPE, JWT } from '../support/exchange-test-clients.js';
+import { credentialTokenOf, delegatingExchange, exchangeClient, GRANT_TYPE, JWT } from '../support/exchange-test-clients.js';
 import { readOtlpJsonFile, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
@@ -156,16 +156,9 @@ function podToken(bound = true, opts: { namespace?: string; audience?: string; e
 
 const client = exchangeClient({ url: () => service.url, ca: () => cert.cert, audience: 'orders', canaries });
 const { post, credentialOf } = client;
-/**
- * An exchange as a sidecar makes it: the subject with the pod's token as actor, unless
- * `extra.actor_token` names another actor or is '' (none: the subject alone).
- */
-async function exchange(subjectToken: string, extra: Record<string, string> = {}, on?: ExchangeService): Promise<HttpsReply> {
-  const { actor_token: named, ...rest } = extra;
-  const actor = named ?? (await podToken());
-  const delegation: Record<string, string> = actor === '' ? {} : { actor_token: actor, actor_token_type: JWT };
-  return client.exchange(subjectToken, { ...delegation, ...rest }, on?.url);
-}
+const delegating = delegatingExchange(client, () => podToken());
+/** An exchange as a sidecar makes it: the pod's token as actor unless `extra.actor_token` says otherwise ('' none). */
+const exchange = (subjectToken: string, extra: Record<string, string> = {}, on?: ExchangeService): Promise<HttpsReply> => delegating(subjectToken, extra, on?.url);
 
 async function login(credential: TargetCredential): Promise<pg.Client> {
   const client = new pg.Client({

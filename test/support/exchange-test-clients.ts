@@ -40,6 +40,23 @@ export function exchangeClient(opts: { url: () => string; ca: () => string; audi
   };
 }
 
+/** The claims of a pod-bound ServiceAccount token as the kubelet projects it: a sidecar's actor token. */
+export function podTokenClaims(namespace = 'ci', account = 'runner', pod = 'runner-0'): Record<string, unknown> {
+  return { sub: `system:serviceaccount:${namespace}:${account}`, 'kubernetes.io': { namespace, serviceaccount: { name: account, uid: `${account}-uid` }, pod: { name: pod, uid: `${pod}-uid` } } };
+}
+
+/**
+ * A client whose exchanges go as a sidecar makes them for a CI job: the pod's token (`actor()`)
+ * as actor_token, unless `extra.actor_token` names another or is '' (the subject alone).
+ */
+export function delegatingExchange(client: ExchangeClient, actor: () => Promise<string>): ExchangeClient['exchange'] {
+  return async (subjectToken, extra = {}, url) => {
+    const { actor_token: named, ...rest } = extra;
+    const token = named ?? (await actor());
+    return client.exchange(subjectToken, { ...(token === '' ? {} : { actor_token: token, actor_token_type: JWT }), ...rest }, url);
+  };
+}
+
 /** A credential as a revocation's `token`: what the exchange issued, or a forgery of it. */
 export function credentialTokenOf(credential: TargetCredential): string {
   return Buffer.from(JSON.stringify({ v: 1, ...credential })).toString('base64url');
