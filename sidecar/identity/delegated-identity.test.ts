@@ -20,7 +20,9 @@ test('two tokens of one job share a key; any other claim, subject or issuer make
 
 test("a presented CI token is the job's; a presented ServiceAccount token or none leaves the pod's", () => {
   const presented = new PresentedToken('eyJ.job.sig');
-  assert.equal(jobTokenOf({ claims: job, presented }), 'eyJ.job.sig');
-  assert.equal(jobTokenOf({ claims: { 'kubernetes.io': { namespace: 'ci' } }, presented }), undefined);
-  assert.equal(jobTokenOf({ claims: job }), undefined);
+  assert.equal(jobTokenOf({ subject: 'repo:acme/app:ref:refs/heads/main', claims: job, presented }), 'eyJ.job.sig');
+  assert.equal(jobTokenOf({ subject: 'system:serviceaccount:ci:runner', claims: { 'kubernetes.io': { namespace: 'ci' } }, presented }), undefined);
+  // A claim alone does not make a ServiceAccount token: the job's token is still the job's.
+  assert.equal(jobTokenOf({ subject: 'repo:acme/app:ref:refs/heads/main', claims: { ...job, 'kubernetes.io': { namespace: 'ci' } }, presented }), 'eyJ.job.sig');
+  assert.equal(jobTokenOf({ subject: 'repo:acme/app:ref:refs/heads/main', claims: job }), undefined);
 });

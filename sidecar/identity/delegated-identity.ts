@@ -20,12 +20,14 @@ function canonical(value: unknown): string {
 
 /**
  * The token a session's login is exchanged for on the job's behalf: the one its client presented,
- * unless that is a ServiceAccount token (a `kubernetes.io` claim: the pod's kind of identity, as a
- * runner presents its own because libpq wants a password), which the pod's exchange token stands for.
+ * unless that is a ServiceAccount token (a `system:serviceaccount:` subject with its `kubernetes.io`
+ * claim: the pod's kind of identity, as a runner presents its own because libpq wants a password),
+ * which the pod's exchange token stands for.
  */
-export function jobTokenOf(principal: Pick<Principal, 'claims' | 'presented'>): string | undefined {
-  if (principal.presented === undefined || principal.claims['kubernetes.io'] !== undefined) return undefined;
-  return principal.presented.reveal();
+export function jobTokenOf(principal: Pick<Principal, 'subject' | 'claims' | 'presented'>): string | undefined {
+  if (principal.presented === undefined) return undefined;
+  const serviceAccount = principal.subject.startsWith('system:serviceaccount:') && principal.claims['kubernetes.io'] !== undefined;
+  return serviceAccount ? undefined : principal.presented.reveal();
 }
 
 /** A hash of the verified issuer, subject and identity claims: the cache key of the job's login. */
