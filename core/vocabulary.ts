@@ -5,9 +5,14 @@
 // turns tokens into a `Principal`, and nothing here knows about a wire format or a token format.
 // `policies/` imports nothing from `sidecar/` or `webhook/`; they import from here.
 
+import type { PresentedToken } from './tokens/presented-token.js';
+
 export type Protocol = 'postgres' | 'mysql' | 'ssh' | 'http';
 
-/** Who is calling, after verification. Never carries the raw token. */
+/**
+ * Who is calling, after verification. The raw token only inside `presented`, which never
+ * serialises: the sidecar exchanges it for the job's login (docs/TOKEN-EXCHANGE.md).
+ */
 export interface Principal {
   /** `iss` of the verified token. */
   issuer: string;
@@ -17,6 +22,8 @@ export interface Principal {
   claims: Readonly<Record<string, unknown>>;
   /** Names of the policy `identities` entries this principal matched (issuer + claim matchers). */
   identities: readonly string[];
+  /** The token the client presented (absent: the pod's own identified it). Memory only. */
+  presented?: PresentedToken;
 }
 
 /** One table or view a command touches. `schema` is absent when the command did not qualify it. */

@@ -20,6 +20,7 @@ grants:
   - name: deploys
     issuer: https://token.actions.githubusercontent.com
     claims: { repository: acme/app, ref: [refs/heads/main, "refs/tags/v*"] }
+    actor: { claims: { kubernetes.io.namespace: ci } }
     target: orders
     roles: [orders_migrator]
     ttl: 30m
@@ -43,6 +44,17 @@ function refused(yaml: string, message: RegExp): void {
 
 test('a grant must name who: a subject or a claim, never a whole issuer', () => {
   refused(VALID.replace('    claims: { repository: acme/app, ref: [refs/heads/main, "refs/tags/v*"] }\n', ''), /grants\.0: a grant must match the subject or at least one claim/);
+});
+
+test("a CI issuer's grant needs an actor of a kubernetes issuer, matched on something", () => {
+  assert.deepEqual(parseExchangeConfigYaml(VALID, 'exchange.yaml').grants[0]!.actor, { claims: { 'kubernetes.io.namespace': ['ci'] } });
+  refused(VALID.replace('    actor: { claims: { kubernetes.io.namespace: ci } }\n', ''), /grants\.0\.actor: a grant for a CI issuer needs an actor .*would hand the login to the job itself/);
+  refused(VALID.replace('actor: { claims: { kubernetes.io.namespace: ci } }', 'actor: {}'), /grants\.0\.actor: an actor must match the subject or at least one claim/);
+  refused(VALID.replace('actor: { claims:', 'actor: { issuer: https://token.actions.githubusercontent.com, claims:'), /grants\.0\.actor\.issuer: an actor is a pod of a kubernetes: true issuer/);
+  refused(VALID.replace('    kubernetes: true\n', ''), /grants\.0\.actor\.issuer: an actor is a pod/);
+  // A grant on the cluster's issuer stands alone: the pod's token is held by its sidecar only.
+  const pods = VALID.replace(/grants:[\s\S]*/, 'grants:\n  - { name: pods, issuer: https://kubernetes.default.svc.cluster.local, subject: "system:serviceaccount:ci:*", target: orders, roles: [r], ttl: 1h }\n');
+  assert.equal(parseExchangeConfigYaml(pods, 'exchange.yaml').grants[0]!.actor, undefined);
 });
 
 test('grants name declared issuers and targets; names are unique', () => {

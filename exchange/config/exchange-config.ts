@@ -90,6 +90,19 @@ const postgresTargetSchema = z.strictObject({
   rolePrefix: loginPrefix,
 });
 
+/**
+ * Who may act for a grant's subject (RFC 8693 §1.1 delegation): the sidecar's own pod token, of a
+ * Kubernetes issuer, matched like a subject (namespace, service account, pod claims).
+ */
+const actorSchema = z
+  .strictObject({
+    /** A `kubernetes: true` issuer; absent: any of them. */
+    issuer: httpsUrl.optional(),
+    subject: matcher.optional(),
+    claims: z.record(z.string().min(1).max(128), matcher).default({}),
+  })
+  .refine((a) => a.subject !== undefined || Object.keys(a.claims).length > 0, 'an actor must match the subject or at least one claim');
+
 const grantSchema = z
   .strictObject({
     /** Shown in logs and spans: which rule granted. */
@@ -99,6 +112,8 @@ const grantSchema = z
     subject: matcher.optional(),
     /** Claim path (dotted) → matcher; every one must match. */
     claims: z.record(z.string().min(1).max(128), matcher).default({}),
+    /** The sidecar that must act for the subject (required for a CI issuer's grant). */
+    actor: actorSchema.optional(),
     target: targetName,
     /** Template roles this grant lets the identity obtain (the first when the client names none). */
     roles: z.array(roleName).min(1).max(32),
@@ -136,11 +151,19 @@ export const exchangeConfigSchema = z
       if (targets.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', n, 'name'], message: 'each target name once' });
       targets.add(t.name);
     });
+    const kubernetes = new Set(c.issuers.filter((i) => i.kubernetes).map((i) => i.issuer));
     const grants = new Set<string>();
     c.grants.forEach((g, n) => {
       if (grants.has(g.name)) ctx.addIssue({ code: 'custom', path: ['grants', n, 'name'], message: 'each grant name once' });
       grants.add(g.name);
       if (!issuers.has(g.issuer)) ctx.addIssue({ code: 'custom', path: ['grants', n, 'issuer'], message: 'not one of issuers' });
+      // The job holds its CI token: a login for that token alone reaches the job, around sidegate.
+      if (issuers.has(g.issuer) && !kubernetes.has(g.issuer) && g.actor === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['grants', n, 'actor'], message: "a grant for a CI issuer needs an actor (the sidecar's pod): a CI token alone would hand the login to the job itself" });
+      }
+      if (g.actor !== undefined && (g.actor.issuer !== undefined ? !kubernetes.has(g.actor.issuer) : kubernetes.size === 0)) {
+        ctx.addIssue({ code: 'custom', path: ['grants', n, 'actor', 'issuer'], message: 'an actor is a pod of a kubernetes: true issuer' });
+      }
       if (!targets.has(g.target)) ctx.addIssue({ code: 'custom', path: ['grants', n, 'target'], message: 'not one of targets' });
     });
   });

@@ -28,6 +28,25 @@ test('an issued exchange names the subject, its run, the target, grant, template
   });
 });
 
+test('a delegated exchange names the sidecar that acted for the CI job, and its pod as the sidecar spans do', () => {
+  const ciSubject = { issuer: subject.issuer, subject: subject.subject, claims: { repository: 'acme/app' }, ci: subject.ci };
+  const actor = {
+    issuer: 'https://kubernetes.default.svc.cluster.local',
+    subject: 'system:serviceaccount:ci:runner',
+    claims: { 'kubernetes.io.namespace': 'ci', 'kubernetes.io.serviceaccount.name': 'runner', 'kubernetes.io.pod.name': 'runner-7f9c', 'kubernetes.io.pod.uid': 'u-1' },
+  };
+  const attrs = exchangeAttributes({ kind: 'exchange', decision: 'issued', startedAt: '', durationMs: 0, subject: ciSubject, actor, target: 'orders' });
+  assert.equal(attrs['sidegate.identity.subject'], 'repo:acme/app:ref:refs/heads/main');
+  assert.equal(attrs['sidegate.ci.repository'], 'acme/app');
+  assert.equal(attrs['sidegate.exchange.actor.issuer'], actor.issuer);
+  assert.equal(attrs['sidegate.exchange.actor.subject'], 'system:serviceaccount:ci:runner');
+  assert.equal(attrs['sidegate.exchange.actor.namespace'], 'ci');
+  assert.equal(attrs['sidegate.exchange.actor.serviceaccount'], 'runner');
+  assert.equal(attrs['sidegate.exchange.actor.pod'], 'runner-7f9c');
+  assert.equal(attrs['sidegate.exchange.actor.pod_uid'], 'u-1');
+  assert.equal(attrs['sidegate.ci.k8s.pod'], 'runner-7f9c');
+});
+
 test('a refusal before the token verified names nobody, only the error', () => {
   const attrs = exchangeAttributes({ kind: 'exchange', decision: 'refused', startedAt: '', durationMs: 0, refusal: { code: 'invalid_request', description: 'subject_token rejected: expired' } });
   assert.deepEqual(attrs, { 'sidegate.exchange.decision': 'refused', 'sidegate.exchange.error': 'invalid_request', 'error.type': 'invalid_request', 'sidegate.exchange.reason': 'subject_token rejected: expired' });

@@ -31,11 +31,25 @@ export function subjectAttributes(subject: SubjectContext | undefined): SpanAttr
   };
 }
 
+/**
+ * The sidecar that acted for a CI subject (RFC 8693 §4.1 `act`): its pod under
+ * `sidegate.exchange.actor.*`, and under the pod names the sidecar's spans use
+ * (`sidegate.ci.k8s.*`) when the subject, a CI token, names no pod itself.
+ */
+export function actorAttributes(actor: SubjectContext | undefined, subject: SubjectContext | undefined): SpanAttributes {
+  if (!actor) return {};
+  const pod = kubernetesAttributes(actor.claims);
+  const named = Object.fromEntries(Object.entries(pod).map(([k, v]) => [k.replace('sidegate.ci.k8s.', 'sidegate.exchange.actor.'), v]));
+  const subjectPod = subject ? kubernetesAttributes(subject.claims) : {};
+  return { 'sidegate.exchange.actor.issuer': actor.issuer, 'sidegate.exchange.actor.subject': actor.subject, ...named, ...(Object.keys(subjectPod).length === 0 ? pod : {}) };
+}
+
 /** One exchange: who, which target, the grant and the template role, the login created and its expiry, or the refusal. */
 export function exchangeAttributes(o: ExchangeOutcome): SpanAttributes {
   return defined({
     'sidegate.exchange.decision': o.decision,
     ...subjectAttributes(o.subject),
+    ...actorAttributes(o.actor, o.subject),
     'sidegate.target': o.target,
     'sidegate.exchange.grant': o.grant,
     'sidegate.exchange.role': o.role,

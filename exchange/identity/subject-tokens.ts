@@ -1,8 +1,10 @@
 // Verifies subject tokens against the configured issuers with the one verifier sidegate has
 // (core/tokens: jose, asymmetric algorithms, issuer keys by discovery or JWKS with a CA), each
 // issuer with the exchange's own audience. A Kubernetes issuer's tokens must also be pod-bound
-// ServiceAccount tokens, read as the broker reads them.
-import { TokenVerifier, type TokenVerifierOptions } from '../../core/tokens/index.js';
+// ServiceAccount tokens, read as the broker reads them. Only those stand alone as a subject: a CI
+// job holds its own token, so a CI subject is exchanged only with an actor, the sidecar's pod token
+// (RFC 8693 §1.1 delegation), which must be a Kubernetes issuer's pod-bound token.
+import { IdentityError, TokenVerifier, type TokenVerifierOptions } from '../../core/tokens/index.js';
 import { discoveryUrlOf } from '../../core/tokens/issuer-discovery.js';
 import { clusterIssuerSpec, workloadOf } from '../../core/tokens/service-account-tokens.js';
 import type { IssuerSpec } from '../../core/vocabulary.js';
@@ -53,5 +55,18 @@ export class SubjectTokens {
     const verified = await this.verifier.verify(token);
     if (this.kubernetes.has(verified.issuer)) workloadOf(verified);
     return { issuer: verified.issuer, subject: verified.subject, claims: verified.claims };
+  }
+
+  /** An actor: a pod-bound token of a Kubernetes issuer, nothing else. Throws IdentityError. */
+  async verifyActor(token: string): Promise<SubjectIdentity> {
+    const verified = await this.verifier.verify(token);
+    if (!this.kubernetes.has(verified.issuer)) throw new IdentityError('unknown-issuer', "an actor is a sidecar's pod token, of a kubernetes issuer");
+    workloadOf(verified);
+    return { issuer: verified.issuer, subject: verified.subject, claims: verified.claims };
+  }
+
+  /** A pod's token is held by its sidecar alone (admission checks); a CI job holds its own token. */
+  standsAlone(issuer: string): boolean {
+    return this.kubernetes.has(issuer);
   }
 }

@@ -4,8 +4,12 @@ import { CREDENTIAL_TOKEN_TYPE, JWT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './t
 
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
-/** A pod's token (a JWT) for a credential on the named target; `scope` asks for one template role. */
-export function tokenExchangeForm(subjectToken: string, target: string, scope?: string): string {
+/**
+ * A subject token (a JWT) for a credential on the named target; `scope` asks for one template
+ * role. `actorToken`: the pod's own token when the subject is a CI job's token the sidecar acts for
+ * (RFC 8693 §1.1 delegation).
+ */
+export function tokenExchangeForm(subjectToken: string, target: string, scope?: string, actorToken?: string): string {
   const form = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE_GRANT,
     subject_token: subjectToken,
@@ -14,6 +18,10 @@ export function tokenExchangeForm(subjectToken: string, target: string, scope?: 
     requested_token_type: CREDENTIAL_TOKEN_TYPE,
   });
   if (scope !== undefined) form.set('scope', scope);
+  if (actorToken !== undefined) {
+    form.set('actor_token', actorToken);
+    form.set('actor_token_type', JWT_TOKEN_TYPE);
+  }
   return form.toString();
 }
 

@@ -47,11 +47,20 @@ test('shape problems are invalid_request', () => {
   refused([base[0]!, base[2]!, ['audience', 'o']], 'invalid_request', /subject_token is required/);
   refused([base[0]!, base[1]!, ['audience', 'o']], 'invalid_request', /subject_token_type is required/);
   refused([base[0]!, base[1]!, ['subject_token_type', 'urn:ietf:params:oauth:token-type:access_token'], ['audience', 'o']], 'invalid_request', /subject_token_type must be/);
-  refused([...base, ['audience', 'o'], ['actor_token', 'x'], ['actor_token_type', JWT]], 'invalid_request', /delegation/);
   refused([...base, ['audience', 'o'], ['requested_token_type', 'urn:ietf:params:oauth:token-type:access_token']], 'invalid_request', /requested_token_type/);
   refused([...base, ['grant_type', GRANT], ['audience', 'o']], 'invalid_request', /more than once/);
   refused([...base], 'invalid_request', /name the target/);
   refused([...base, ['audience', 'o'], ['scope', 'a b']], 'invalid_scope');
+});
+
+test('delegation: an actor token comes with its type, and a type never without a token (RFC 8693 §2.1)', () => {
+  assert.equal(parseTokenExchangeRequest(FORM, body([...base, ['audience', 'o'], ['actor_token', 'eyJ.c.d'], ['actor_token_type', JWT]])).actorToken, 'eyJ.c.d');
+  assert.equal('actorToken' in parseTokenExchangeRequest(FORM, body([...base, ['audience', 'o']])), false);
+  refused([...base, ['audience', 'o'], ['actor_token', 'eyJ.c.d']], 'invalid_request', /requires actor_token_type/);
+  refused([...base, ['audience', 'o'], ['actor_token_type', JWT]], 'invalid_request', /without actor_token/);
+  refused([...base, ['audience', 'o'], ['actor_token', 'eyJ.c.d'], ['actor_token_type', 'urn:ietf:params:oauth:token-type:access_token']], 'invalid_request', /actor_token_type must be/);
+  refused([...base, ['audience', 'o'], ['actor_token', 'a'], ['actor_token', 'b'], ['actor_token_type', JWT]], 'invalid_request', /more than once/);
+  refused([...base, ['audience', 'o'], ['actor_token', 'x'.repeat(17 * 1024)], ['actor_token_type', JWT]], 'invalid_request', /actor_token is longer/);
 });
 
 test('targets: one per exchange, resources in our URN form', () => {

@@ -4,6 +4,8 @@
 //
 // A target is named by `audience` (its name) or `resource` (`urn:sidegate:target:<name>`); both may
 // repeat per RFC 8693, but one exchange issues one target's credential, so they must all agree.
+// Delegation (RFC 8693 §1.1): a sidecar exchanging a CI job's token sends its own pod token as
+// `actor_token`; `actor_token_type` comes with it and never without it (§2.1).
 import { MAX_TOKEN_BYTES } from '../../core/tokens/index.js';
 import { OAuthError } from './oauth-error.js';
 import { parseForm, required, single, type FormParameters } from './form-parameters.js';
@@ -16,6 +18,8 @@ export interface TokenExchangeRequest {
   target: string;
   /** Roles asked for with `scope` (space-separated); empty: the grant's only role. */
   scope: string[];
+  /** The party acting for the subject (a sidecar's pod token), verified later. */
+  actorToken?: string;
 }
 
 export const MAX_EXCHANGE_BODY_BYTES = 2 * MAX_TOKEN_BYTES + 8 * 1024;
@@ -38,14 +42,22 @@ function checkTokenTypes(form: FormParameters): string {
   if (!SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
     throw new OAuthError('invalid_request', `subject_token_type must be one of ${SUBJECT_TOKEN_TYPES.join(', ')}`);
   }
-  if (single(form, 'actor_token') !== undefined || single(form, 'actor_token_type') !== undefined) {
-    throw new OAuthError('invalid_request', 'delegation (actor_token) is not supported: the subject obtains its own credential');
-  }
   const requested = single(form, 'requested_token_type');
   if (requested !== undefined && requested !== CREDENTIAL_TOKEN_TYPE) {
     throw new OAuthError('invalid_request', `requested_token_type can only be ${CREDENTIAL_TOKEN_TYPE}`);
   }
   return subjectTokenType;
+}
+
+/** The actor token, when one is sent: a JWT with its type, or neither (RFC 8693 §2.1). */
+function actorTokenOf(form: FormParameters): string | undefined {
+  const token = single(form, 'actor_token');
+  const type = single(form, 'actor_token_type');
+  if (token === undefined && type === undefined) return undefined;
+  if (token === undefined || token === '') throw new OAuthError('invalid_request', 'actor_token_type without actor_token');
+  if (type === undefined) throw new OAuthError('invalid_request', 'actor_token requires actor_token_type');
+  if (!SUBJECT_TOKEN_TYPES.includes(type)) throw new OAuthError('invalid_request', `actor_token_type must be one of ${SUBJECT_TOKEN_TYPES.join(', ')}`);
+  return token;
 }
 
 /** The one target every audience and resource names. */
@@ -78,5 +90,6 @@ export function parseTokenExchangeRequest(contentType: string | undefined, body:
   checkGrantType(form);
   const subjectToken = required(form, 'subject_token');
   const subjectTokenType = checkTokenTypes(form);
-  return { subjectToken, subjectTokenType, target: targetOf(form), scope: scopeOf(form) };
+  const actorToken = actorTokenOf(form);
+  return { subjectToken, subjectTokenType, target: targetOf(form), scope: scopeOf(form), ...(actorToken !== undefined ? { actorToken } : {}) };
 }

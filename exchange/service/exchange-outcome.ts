@@ -16,6 +16,8 @@ export interface ExchangeOutcome {
   durationMs: number;
   /** Absent when the subject token did not verify (or was never read). */
   subject?: SubjectContext;
+  /** The sidecar acting for a CI subject (RFC 8693 §4.1 `act`), once its token verified. */
+  actor?: SubjectContext;
   target?: string;
   grant?: string;
   role?: string;
@@ -39,6 +41,10 @@ export interface RevocationOutcome {
   refusal?: ExchangeRefusal;
 }
 
+function actorFields(actor: SubjectContext): Record<string, string> {
+  return { 'actor.issuer': actor.issuer, 'actor.subject': actor.subject, ...Object.fromEntries(Object.entries(actor.claims).map(([k, v]) => [`actor.claim.${k}`, v])) };
+}
+
 /** The flat fields of a log line (and, later, span attributes). Pure. */
 export function outcomeFields(outcome: ExchangeOutcome | RevocationOutcome): Record<string, string | number | undefined> {
   const claims = Object.fromEntries(Object.entries(outcome.subject?.claims ?? {}).map(([k, v]) => [`claim.${k}`, v]));
@@ -47,6 +53,7 @@ export function outcomeFields(outcome: ExchangeOutcome | RevocationOutcome): Rec
     issuer: outcome.subject?.issuer,
     subject: outcome.subject?.subject,
     ...claims,
+    ...(outcome.kind === 'exchange' && outcome.actor ? actorFields(outcome.actor) : {}),
     target: outcome.target,
     ...(outcome.kind === 'exchange' ? { grant: outcome.grant, role: outcome.role, expiresAt: outcome.expiresAt } : {}),
     username: outcome.username,

@@ -3,8 +3,12 @@
 // recorded as an audit span, durably, before its answer goes out, so refusals at any step are
 // recorded alike and no credential exists without its evidence.
 //
-// Order matters: the subject token is verified before the target is looked at, so an
-// unauthenticated caller learns nothing about which targets exist.
+// Order matters: the subject token (and the actor's) is verified before the target is looked at,
+// so an unauthenticated caller learns nothing about which targets exist.
+//
+// Delegation (RFC 8693 §1.1): a CI job holds its own OIDC token, so a CI subject is exchanged only
+// with an actor token, the sidecar's pod token; the login then goes to the sidecar, never to the
+// job. The actor owns the credential (it revokes it at stop with its own current token).
 import type { Logger } from '../../core/logging/logger.js';
 import { SecurityEvent, type SecurityEventName } from '../../core/logging/security-events.js';
 import { parseTraceparentHeader } from '../../core/audit/index.js';
@@ -30,7 +34,14 @@ export interface HttpAnswer {
 
 export interface SubjectVerifier {
   verify(token: string): Promise<SubjectIdentity>;
+  /** A sidecar's pod-bound token of a Kubernetes issuer; anything else throws IdentityError. */
+  verifyActor(token: string): Promise<SubjectIdentity>;
+  /** Whether this issuer's tokens are exchanged without an actor (a pod's: only its sidecar holds it). */
+  standsAlone(issuer: string): boolean;
 }
+
+/** A CI token without a sidecar acting for it: the job would get the login and skip sidegate. */
+const ACTOR_REQUIRED = "a CI token is exchanged only by the sidecar acting for the job: actor_token (the sidecar's pod token) is required; a CI token alone would hand the login to the job itself";
 
 export interface TokenExchangeDeps {
   subjects: SubjectVerifier;
@@ -49,6 +60,15 @@ function subjectTokenError(err: unknown, invalid: 'invalid_request' | 'invalid_c
   if (err instanceof IdentityError) {
     if (err.code === 'jwks-unavailable') return new OAuthError('temporarily_unavailable', `the subject token could not be verified now: ${err.message}`);
     return new OAuthError(invalid, `subject_token rejected: ${err.message}`);
+  }
+  throw err;
+}
+
+/** An actor token that did not verify or is not a pod's: invalid_request too (RFC 8693 §2.2.2). */
+function actorTokenError(err: unknown): OAuthError {
+  if (err instanceof IdentityError) {
+    if (err.code === 'jwks-unavailable') return new OAuthError('temporarily_unavailable', `the actor token could not be verified now: ${err.message}`);
+    return new OAuthError('invalid_request', `actor_token rejected: ${err.message}`);
   }
   throw err;
 }
@@ -80,15 +100,20 @@ export class TokenExchange {
         throw subjectTokenError(err, 'invalid_request');
       });
       outcome.subject = subjectContext(identity);
+      const actor = request.actorToken === undefined ? undefined : await this.deps.subjects.verifyActor(request.actorToken).catch((err: unknown) => {
+        throw actorTokenError(err);
+      });
+      if (actor) outcome.actor = subjectContext(actor);
       outcome.target = request.target;
-      const granted = decideGrant(this.deps.grants, identity, request.target, request.scope);
+      if (actor === undefined && !this.deps.subjects.standsAlone(identity.issuer)) throw new OAuthError('invalid_request', ACTOR_REQUIRED);
+      const granted = decideGrant(this.deps.grants, identity, request.target, request.scope, actor);
       const issuer = this.deps.issuers.get(granted.target);
       if (issuer === undefined) throw new OAuthError('server_error', 'the granted target has no credential issuer');
       Object.assign(outcome, { grant: granted.grant, role: granted.role });
       // Checked before anything exists on the target: a credential nobody could account for is
       // never created.
       if (!this.deps.evidence.healthy) throw new OAuthError('temporarily_unavailable', UNRECORDABLE);
-      const owner = ownerHash(identity.issuer, identity.subject);
+      const owner = actor ? ownerHash(actor.issuer, actor.subject) : ownerHash(identity.issuer, identity.subject);
       const nowMs = this.now();
       const credential = await issuer.issue({ role: granted.role, ttlMs: granted.ttlMs, grant: granted.grant, owner, nowMs, issuedBy: span.traceparent }).catch((err: unknown) => {
         throw issueFailure(err);

@@ -142,7 +142,8 @@ export async function runLocal(args: string[], io: { stdout: Writable; stderr: W
       policy,
       ...(credentialsFile ? { credentialsFile } : {}),
       ...(exchange
-        ? { exchange: { url: exchange.url, token: () => mintLocalToken(stateDir, { subject: EXCHANGE_SUBJECT, audience: EXCHANGE_AUDIENCE, expiresIn: '10m' }) } }
+        ? // The embedded exchange grants the sidecar's own subject alone: the developer's token is not exchanged.
+          { exchange: { url: exchange.url, token: () => mintLocalToken(stateDir, { subject: EXCHANGE_SUBJECT, audience: EXCHANGE_AUDIENCE, expiresIn: '10m' }), delegate: false } }
         : {}),
       stateDir,
       broker: 'embedded',

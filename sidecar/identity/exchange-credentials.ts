@@ -1,15 +1,21 @@
-// The token-exchange credential source: the pod's projected token (of the exchange's audience) is
-// exchanged for a short-lived login on the target (RFC 8693, docs/TOKEN-EXCHANGE.md). The login is
-// the pod's, shared by its sessions; it is kept in memory only, until shortly before it expires,
-// and one exchange at a time per target serves every session that needs it. Refusals and an
-// unreachable exchange fail the login closed (CredentialError: `refused` or `unavailable`); a
-// static credential never stands in. At shutdown every login still alive is revoked.
+// The token-exchange credential source: a short-lived login on the target for the session's
+// identity (RFC 8693, docs/TOKEN-EXCHANGE.md). A session identified by the pod's own token gets the
+// pod's login (its projected token, of the exchange's audience, is the subject), and so does one
+// whose client presented a ServiceAccount token. A session whose client presented a CI job's token
+// gets that job's login: the job's token is the subject and the
+// pod's token the actor (RFC 8693 §1.1 delegation), so the job's grant decides and the login stays
+// with the sidecar. Logins are cached in memory only, per target and verified identity, until
+// shortly before they expire, and one exchange at a time per key serves every session that needs
+// it. Refusals and an unreachable exchange fail the login closed (CredentialError: `refused` or
+// `unavailable`); a static credential never stands in. At shutdown every login still alive is
+// revoked with the pod's token (the actor owns a delegated login).
 import type { Principal, TargetSpec } from '../../core/vocabulary.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { SecurityEvent } from '../../core/logging/security-events.js';
 import { revocationForm, tokenExchangeForm } from '../../exchange/protocol/client-forms.js';
 import { readTokenAnswer } from '../../exchange/protocol/token-answer.js';
 import { CredentialError, SecretCredential, type CredentialSource } from './credential-source.js';
+import { delegatedIdentityKey, jobTokenOf } from './delegated-identity.js';
 import { ExchangeUnreachable, postExchangeForm } from './exchange-request.js';
 import { parseTraceparentHeader } from '../../core/audit/index.js';
 
@@ -23,7 +29,15 @@ export interface ExchangeCredentialsOptions {
   log: Logger;
   requestTimeoutMs?: number;
   now?: () => number;
+  /**
+   * false: every session gets the pod's login, whatever its client presented (local mode, whose
+   * embedded exchange grants the sidecar alone). Default true: a presented token is exchanged.
+   */
+  delegate?: boolean;
 }
+
+/** Distinct identities with a cached login at most; the oldest goes first beyond it. */
+const MAX_CACHED_LOGINS = 256;
 
 interface Obtained {
   credential: SecretCredential;
@@ -67,24 +81,37 @@ export class ExchangeCredentials implements CredentialSource {
     return this.base.origin;
   }
 
-  async credentialsFor(target: TargetSpec, _principal: Principal): Promise<SecretCredential> {
+  async credentialsFor(target: TargetSpec, principal: Principal): Promise<SecretCredential> {
     if (target.credentials.source !== 'exchange') throw new CredentialError('unsupported-source', `target ${target.name} does not take its credential from the token exchange`);
     if (this.stopped) throw new CredentialError('unavailable', 'the sidecar is stopping: no new logins');
     const scope = target.credentials.scope;
-    const key = `${target.name}\n${scope ?? ''}`;
+    // The job's token, when its client presented one: the key is its verified identity, never the
+    // raw token, so a later token of the same job shares the login and no other identity does.
+    const job = this.opts.delegate === false ? undefined : jobTokenOf(principal);
+    const key = `${target.name}\n${scope ?? ''}\n${job !== undefined ? `job:${delegatedIdentityKey(principal)}` : 'pod'}`;
     const cached = this.cache.get(key);
     if (cached && this.now() < cached.refreshAtMs) return cached.credential;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.obtain(target.name, target.protocol, scope).finally(() => this.inFlight.delete(key));
+      pending = this.obtain(target.name, target.protocol, scope, job).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     const obtained = await pending;
-    this.cache.set(key, obtained);
+    this.remember(key, obtained);
     return obtained.credential;
   }
 
-  private async obtain(target: string, protocol: TargetSpec['protocol'], scope: string | undefined): Promise<Obtained> {
+  /** Caches a login, dropping those due for refresh and, beyond the bound, the oldest. */
+  private remember(key: string, obtained: Obtained): void {
+    const now = this.now();
+    for (const [k, v] of this.cache) if (v.refreshAtMs <= now) this.cache.delete(k);
+    this.cache.delete(key);
+    this.cache.set(key, obtained);
+    while (this.cache.size > MAX_CACHED_LOGINS) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  /** `jobToken`: the subject, with the pod's token as actor; absent: the pod's token is the subject. */
+  private async obtain(target: string, protocol: TargetSpec['protocol'], scope: string | undefined, jobToken: string | undefined): Promise<Obtained> {
     let token: string;
     try {
       token = await this.opts.token();
@@ -92,7 +119,8 @@ export class ExchangeCredentials implements CredentialSource {
       throw new CredentialError('unavailable', `the pod's token for the token exchange cannot be read (${(err as Error).message})`);
     }
     const obtainedAtMs = this.now();
-    const reply = await this.post('/v1/token', tokenExchangeForm(token, target, scope));
+    const form = jobToken === undefined ? tokenExchangeForm(token, target, scope) : tokenExchangeForm(jobToken, target, scope, token);
+    const reply = await this.post('/v1/token', form);
     const answer = readTokenAnswer(reply.status, reply.body, target);
     if (answer.kind === 'refused') {
       this.opts.log.warn('security: token exchange refused a credential', { event: SecurityEvent.exchangeRefused, target, exchange: this.url, status: answer.status, error: answer.error, description: answer.description });
@@ -112,7 +140,7 @@ export class ExchangeCredentials implements CredentialSource {
     const span = parseTraceparentHeader(reply.traceparent);
     this.issued = this.issued.filter((i) => i.expiresAtMs > this.now());
     this.issued.push({ target, login: username, accessToken: answer.accessToken, expiresAtMs });
-    this.opts.log.info('credential obtained by token exchange', { event: SecurityEvent.exchangeIssued, target, login: username, expiresAt, ...(span ? { exchangeTraceId: span.traceId } : {}) });
+    this.opts.log.info('credential obtained by token exchange', { event: SecurityEvent.exchangeIssued, target, login: username, expiresAt, for: jobToken === undefined ? 'pod' : 'presented token', ...(span ? { exchangeTraceId: span.traceId } : {}) });
     return { credential: new SecretCredential(username, password, { expiresAt, ...(span ? { span } : {}) }), refreshAtMs: refreshAtMs(obtainedAtMs, expiresAtMs) };
   }
 

@@ -19,10 +19,15 @@ const withoutPod = new ClientIdentity(verifier, matcher);
 test('no password or an empty one falls back to the pod token', async () => {
   assert.equal((await withPod.resolve(undefined)).subject, 'system:serviceaccount:ci:runner');
   assert.equal((await withPod.resolve('')).subject, 'system:serviceaccount:ci:runner');
+  assert.equal((await withPod.resolve(undefined)).presented, undefined, "the pod's token is not a presented one");
 });
 
 test('a presented token is verified and preferred (surrounding white space ignored)', async () => {
   assert.equal((await withPod.resolve('good.good.good\n')).subject, 'job');
+  // Kept for the token exchange (delegation), trimmed as verified, never serialised.
+  const principal = await withPod.resolve('good.good.good\n');
+  assert.equal(principal.presented?.reveal(), 'good.good.good');
+  assert.ok(!JSON.stringify(principal).includes('good.good.good'));
 });
 
 test('a presented password that is not a valid token never becomes the pod identity', async () => {

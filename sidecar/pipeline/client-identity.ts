@@ -5,6 +5,7 @@
 // ServiceAccount token in a pod) identifies the caller. A presented token that fails verification
 // is an error — it never silently falls back to the pod identity, or a bad token would be masked.
 import type { Principal } from '../../core/vocabulary.js';
+import { PresentedToken } from '../../core/tokens/presented-token.js';
 
 export interface VerifiedTokenLike {
   issuer: string;
@@ -52,6 +53,7 @@ export class ClientIdentity {
    */
   async resolve(presented: string | undefined): Promise<Principal> {
     let token: string;
+    let fromClient = false;
     if (presented !== undefined && presented !== '') {
       // A trailing newline from a token file read into an environment variable is not a claim.
       const trimmed = presented.trim();
@@ -60,6 +62,7 @@ export class ClientIdentity {
         throw new IdentityRejected(`sidegate: identity rejected: the password is not a token (expected a CI OIDC token, a JWT, as the password${pod})`, 'not-a-token');
       }
       token = trimmed;
+      fromClient = true;
     } else if (this.tokenFile) {
       try {
         token = await this.tokenFile.read();
@@ -80,6 +83,7 @@ export class ClientIdentity {
       throw new IdentityRejected(`sidegate: identity rejected: ${e.message ?? 'invalid token'}`, e.code ?? 'invalid');
     }
     const identities = this.matcher.matchIdentities(verified.claims);
-    return { issuer: verified.issuer, subject: verified.subject, claims: verified.claims, identities };
+    // A client's token goes with its principal: the token exchange issues the job's login for it.
+    return { issuer: verified.issuer, subject: verified.subject, claims: verified.claims, identities, ...(fromClient ? { presented: new PresentedToken(token) } : {}) };
   }
 }

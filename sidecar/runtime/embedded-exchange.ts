@@ -7,7 +7,7 @@
 import { chmod, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { TokenVerifier } from '../../core/tokens/index.js';
+import { IdentityError, TokenVerifier } from '../../core/tokens/index.js';
 import { createAuditTrail } from '../../core/audit/index.js';
 import { AuditedOutcomes } from '../../exchange/evidence/audited-outcomes.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -38,13 +38,20 @@ export async function startEmbeddedExchange(opts: EmbeddedExchangeOptions): Prom
   await writeFile(adminPasswordFile, randomBytes(18).toString('base64url'), { mode: 0o600 });
   await chmod(adminPasswordFile, 0o600);
   const config = parseExchangeConfig({
-    issuers: [{ issuer: opts.subjects.issuer, audience: opts.subjects.audience }],
+    // Local mode's issuer stands for the cluster's: its one granted subject is the sidecar itself,
+    // whose token no client holds, so it stands alone (no actor) as a pod's does.
+    issuers: [{ issuer: opts.subjects.issuer, audience: opts.subjects.audience, kubernetes: true }],
     targets: opts.targets.map((t) => ({ name: t.name, protocol: 'postgres', host: t.host, port: t.port, database: t.database, admin: { username: 'postgres', passwordFile: adminPasswordFile } })),
     grants: opts.targets.map((t) => ({ name: `local-${t.name}`, issuer: opts.subjects.issuer, subject: opts.subjects.subject, target: t.name, roles: [t.templateRole], ttl: '1h' })),
   });
   // The issuer's keys are a local file, which exchange.yaml does not offer: the verifier is built here.
   const verifier = new TokenVerifier([{ issuer: opts.subjects.issuer, audiences: [opts.subjects.audience], jwksFile: opts.subjects.jwksFile, clockSkewSeconds: 30 }]);
-  const subjects: SubjectVerifier = { verify: (token) => verifier.verify(token) };
+  // No delegation here: the sidecar exchanges its own token only (local-command.ts).
+  const subjects: SubjectVerifier = {
+    verify: (token) => verifier.verify(token),
+    verifyActor: () => Promise.reject(new IdentityError('unknown-issuer', "local mode's exchange takes no actor token")),
+    standsAlone: () => true,
+  };
   const issuers: CredentialIssuer[] = [];
   // Its evidence as the service keeps it: a trail of its own (the sidecar's starts later), to the
   // same collector when one is configured, else a file beside the sidecar's.

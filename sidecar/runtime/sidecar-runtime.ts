@@ -49,7 +49,8 @@ export interface SidecarOptions {
    * The token exchange (targets with `credentials: { exchange: … }`): its URL, the pod's projected
    * token of the exchange's audience, the CA its certificate is verified with.
    */
-  exchange?: { url: string; tokenFile: string; caFile?: string } | { url: string; token: () => Promise<string>; ca?: Buffer };
+  /** `delegate: false`: presented tokens are not exchanged, every session gets the pod's login (local mode). */
+  exchange?: { url: string; tokenFile: string; caFile?: string } | { url: string; token: () => Promise<string>; ca?: Buffer; delegate?: boolean };
   /** Projected ServiceAccount token (pod mode) used when the client presents no token. */
   tokenFile?: string;
   /** Where local state lives: broker address and tokens, audit spool. */
@@ -394,7 +395,7 @@ async function assembleSidecar(opts: SidecarOptions, opened: Closers): Promise<R
 
 /** The token-exchange source; its token file must be readable now, as the broker's is. */
 async function exchangeSource(exchange: NonNullable<SidecarOptions['exchange']>, log: Logger): Promise<ExchangeCredentials> {
-  if ('token' in exchange) return new ExchangeCredentials({ url: exchange.url, token: exchange.token, ...(exchange.ca ? { ca: exchange.ca } : {}), log });
+  if ('token' in exchange) return new ExchangeCredentials({ url: exchange.url, token: exchange.token, ...(exchange.ca ? { ca: exchange.ca } : {}), ...(exchange.delegate !== undefined ? { delegate: exchange.delegate } : {}), log });
   // Read at every exchange: the kubelet replaces a projected token long before it expires.
   const tokenFile = new TokenFile(exchange.tokenFile);
   await tokenFile.read();

@@ -71,6 +71,7 @@ const everything = [
   'exchange.config.grants[1].issuer=https://token.actions.githubusercontent.com',
   'exchange.config.grants[1].claims.repository=acme/app',
   'exchange.config.grants[1].claims.ref={refs/heads/main,refs/tags/v*}',
+  'exchange.config.grants[1].actor.claims.kubernetes\\.io\\.namespace=ci',
   'exchange.config.grants[1].target=billing',
   'exchange.config.grants[1].roles={billing_migrator,billing_reader}',
   'exchange.config.grants[1].ttl=30m',
@@ -244,7 +245,7 @@ test("exchange.yaml: accepted by the exchange's own parser, every key set from v
   ]);
   assert.deepEqual(config.grants, [
     { name: 'ci-runners', issuer: CLUSTER_ISSUER, subject: ['system:serviceaccount:ci:*'], claims: {}, target: 'orders', roles: ['orders_reader'], ttl: 3_600_000 },
-    { name: 'app-deploys', issuer: 'https://token.actions.githubusercontent.com', claims: { repository: ['acme/app'], ref: ['refs/heads/main', 'refs/tags/v*'] }, target: 'billing', roles: ['billing_migrator', 'billing_reader'], ttl: 30 * 60_000 },
+    { name: 'app-deploys', issuer: 'https://token.actions.githubusercontent.com', claims: { repository: ['acme/app'], ref: ['refs/heads/main', 'refs/tags/v*'] }, actor: { claims: { 'kubernetes.io.namespace': ['ci'] } }, target: 'billing', roles: ['billing_migrator', 'billing_reader'], ttl: 30 * 60_000 },
   ]);
   assert.equal(config.sweepInterval, 30_000);
   assert.equal(config.maxConcurrent, 32);

@@ -1,6 +1,7 @@
 // The sidecar's token-exchange credential source for a MySQL target, against a real exchange
-// (in-process, HTTPS) and the test MariaDB 10.11: clients log in through the sidecar with the
-// per-pod user the exchange created, and have the template role's grants; the session span names
+// (in-process, HTTPS) and the test MariaDB 10.11: clients presenting a CI job's token log in
+// through the sidecar with the user the exchange created for that job (the pod's token as actor),
+// and have the template role's grants; the session span names
 // the login and links to the exchange's span; a refusal reaches the client as ERR 1045 (28000)
 // and an unreachable exchange as 2003, both naming why, and nothing reaches the target; stopping
 // the sidecar revokes the user; no secret is in any log line, span or state file.
@@ -16,7 +17,7 @@ import { parseExchangeConfig } from '../../exchange/config/exchange-config.js';
 import { startExchangeService, type ExchangeService } from '../../exchange/cli/exchange-command.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
 import type { RunningSidecar } from '../../sidecar/runtime/sidecar-runtime.js';
-import { startExchangeSidecar } from '../support/exchange-test-clients.js';
+import { podTokenClaims, startExchangeSidecar } from '../support/exchange-test-clients.js';
 import { readOtlpJsonFile } from '../support/otlp-receiver.js';
 import { exchangeTargetSql, issuedUsersSql } from '../support/mariadb-exchange-setup.js';
 import { IT_DATABASE, outcome, rootSql } from '../support/mariadb-side-by-side.js';
@@ -52,12 +53,16 @@ before(async () => {
   canaries.push(adminPassword);
   await writeFile(join(dir, 'admin-password'), adminPassword, { mode: 0o600 });
   await rootSql(maria, exchangeTargetSql({ admin, adminPassword, role: reader, database: IT_DATABASE, table }));
-  issuer = await startTestIssuer({ issuer: 'https://ci.test.sidegate' });
+  issuer = await startTestIssuer({ issuer: 'https://ci.test.sidegate', tls: { cert: cert.cert, key } });
   cluster = await startTestIssuer({ issuer: 'https://cluster.test.sidegate', tls: { cert: cert.cert, key } });
   const config = parseExchangeConfig({
-    issuers: [{ issuer: cluster.issuer, audience: AUDIENCE, jwksUrl: cluster.jwksUrl, caFile: cert.certFile }],
+    issuers: [
+      { issuer: cluster.issuer, audience: AUDIENCE, kubernetes: true, jwksUrl: cluster.jwksUrl, caFile: cert.certFile },
+      // The job's token as the client presented it to the sidecar: sidegate's audience.
+      { issuer: issuer.issuer, audience: 'sidegate', jwksUrl: issuer.jwksUrl, caFile: cert.certFile },
+    ],
     targets: [{ name: 'my', protocol: 'mysql', host: '127.0.0.1', port: maria.port, tls: { caFile: maria.caFile, serverName: 'localhost' }, admin: { username: admin, passwordFile: join(dir, 'admin-password') }, userPrefix: prefix }],
-    grants: [{ name: 'runner-pods', issuer: cluster.issuer, subject: 'system:serviceaccount:ci:runner', target: 'my', roles: [reader], ttl: '10m' }],
+    grants: [{ name: 'app-jobs', issuer: issuer.issuer, claims: { repository: 'acme/app' }, actor: { subject: 'system:serviceaccount:ci:runner' }, target: 'my', roles: [reader], ttl: '10m' }],
     sweepInterval: '1h',
     audit: { stateDir: join(dir, 'exchange-audit') },
   });
@@ -76,34 +81,41 @@ after(async () => {
 async function sidecarWith(opts: { url: string; subject?: string }, name: string): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
   const policy = `version: 1
 identities:
-  - { name: ci, issuer: "${issuer.issuer}", audiences: [sidegate], jwksUrl: "${issuer.jwksUrl}" }
+  - { name: ci, issuer: "${issuer.issuer}", audiences: [sidegate], jwks: ${JSON.stringify(issuer.jwks)} }
 targets:
   - { name: my, protocol: mysql, address: "127.0.0.1:${maria.port}", database: ${IT_DATABASE}, tls: { mode: verify-full, ca: ${maria.caFile}, serverName: localhost }, credentials: { exchange: {} }, listen: "127.0.0.1:0" }
 rules:
   - { name: reads, identities: [ci], when: { statements: [read, session] }, action: allow }
 `;
-  const podToken = await cluster.sign({ sub: opts.subject ?? 'system:serviceaccount:ci:runner' }, { audience: AUDIENCE, expiresIn: 600 });
+  const [namespace, account] = (opts.subject ?? 'system:serviceaccount:ci:runner').split(':').slice(2);
+  const podToken = await cluster.sign(podTokenClaims(namespace, account), { audience: AUDIENCE, expiresIn: 600 });
   canaries.push(podToken);
   return startExchangeSidecar({ dir, name, policy, url: opts.url, podToken, ca: cert.cert, logs });
 }
 
 async function client(sidecar: RunningSidecar): Promise<mysql.Connection> {
   const port = sidecar.listeners.find((l) => l.target === 'my')!.port;
-  const conn = await mysql.createConnection({ host: '127.0.0.1', port, user: 'ci', password: await issuer.sign({ sub: 'dev' }), database: IT_DATABASE, enableCleartextPlugin: true });
+  // A job of acme/app: the sidecar exchanges its token, with the pod's as actor, for the job's user.
+  const token = await issuer.sign({ sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', ref: 'refs/heads/main', run_id: '7' });
+  canaries.push(token);
+  const conn = await mysql.createConnection({ host: '127.0.0.1', port, user: 'ci', password: token, database: IT_DATABASE, enableCleartextPlugin: true });
   conn.on('error', () => undefined);
   return conn;
 }
 
-test('sessions log in with the per-pod user the exchange created and have the template role\'s grants', async () => {
+test('a job\'s sessions log in with the user the exchange created for its token (the pod acting) and have the template role\'s grants', async () => {
   const before = outcomes.length;
   const { sidecar, stateDir } = await sidecarWith({ url: exchange.url }, 'main');
   try {
     const clients = await Promise.all(Array.from({ length: 3 }, () => client(sidecar)));
     const users = await Promise.all(clients.map(async (c) => ((await c.query<mysql.RowDataPacket[]>('SELECT CURRENT_USER() AS u'))[0][0]!['u'] as string).replace(/@%$/, '')));
     const issued = await issuedUsers();
-    assert.equal(issued.length, 1, `one user for the pod: ${issued.join(',')}`);
+    assert.equal(issued.length, 1, `one user for the job: ${issued.join(',')}`);
     assert.deepEqual(new Set(users), new Set(issued), 'every session is that user');
-    assert.equal(outcomes.slice(before).filter((o) => o.kind === 'exchange').length, 1, 'three concurrent sessions, one exchange');
+    const exchanges = outcomes.slice(before).filter((o): o is ExchangeOutcome => o.kind === 'exchange');
+    assert.equal(exchanges.length, 1, 'three concurrent sessions, one exchange');
+    assert.equal(exchanges[0]!.grant, 'app-jobs');
+    assert.equal(exchanges[0]!.actor?.subject, 'system:serviceaccount:ci:runner');
     const [rows] = await clients[0]!.query<mysql.RowDataPacket[]>(`SELECT count(*) AS n FROM ${table}`);
     assert.equal(rows[0]!['n'], 3, "the template role's grants apply to a plain login");
     await Promise.all(clients.map((c) => c.end()));

@@ -1,11 +1,14 @@
 // The sidecar's token-exchange credential source against a real exchange (in-process, HTTPS) and
-// the test PostgreSQL 15: clients log in through the sidecar with a per-pod login the exchange
-// created; concurrent sessions share one exchange; the session span names the login and links to
+// the test PostgreSQL 15: a client presenting a GitHub-shaped token logs in through the sidecar
+// with that job's login, which the exchange created for the job's token with the pod's token as
+// actor (two repositories: two logins, each its grant's template role; no token: the pod's own
+// login); concurrent sessions of one job share one exchange; the session span names the login and links to
 // the exchange's span when the exchange answered with a traceparent; refusals and an unreachable
 // exchange reach the client as PostgreSQL errors and nothing reaches the target; stopping the
 // sidecar revokes the login; the password appears in no log line, span or file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -31,6 +34,9 @@ const run = randomBytes(4).toString('hex');
 const prefix = `sgs_${run}_`;
 const adminRole = `sgs_admin_${run}`;
 const reader = `sgs_reader_${run}`;
+/** The template role of the second repository's grant (and of the pod's own). */
+const auditor = `sgs_auditor_${run}`;
+const GITHUB = 'https://token.actions.githubusercontent.com';
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const SPAN = '00f067aa0ba902b7';
 
@@ -64,16 +70,28 @@ before(async () => {
     await c.query(`CREATE ROLE ${adminRole} LOGIN CREATEROLE PASSWORD ${pg.escapeLiteral(adminPassword)}`);
     await c.query(`CREATE ROLE ${reader} NOLOGIN`);
     await c.query(`GRANT SELECT ON customers TO ${reader}`);
+    await c.query(`CREATE ROLE ${auditor} NOLOGIN`);
   });
-  issuer = await startTestIssuer({ issuer: 'https://ci.test.sidegate' });
-  cluster = await startTestIssuer({ issuer: 'https://cluster.test.sidegate', tls: { cert: cert.cert, key: await readFile(cert.keyFile, 'utf8') } });
+  const tls = { cert: cert.cert, key: await readFile(cert.keyFile, 'utf8') };
+  // GitHub's issuer name: the tokens are GitHub-shaped, signed by a test key over HTTPS.
+  issuer = await startTestIssuer({ issuer: GITHUB, tls });
+  cluster = await startTestIssuer({ issuer: 'https://cluster.test.sidegate', tls });
+  const actor = { claims: { 'kubernetes.io.namespace': 'ci' } };
   const config = parseExchangeConfig({
-    issuers: [{ issuer: cluster.issuer, audience: AUDIENCE, jwksUrl: cluster.jwksUrl, caFile: cert.certFile }],
+    issuers: [
+      { issuer: cluster.issuer, audience: AUDIENCE, kubernetes: true, jwksUrl: cluster.jwksUrl, caFile: cert.certFile },
+      // The job's token reaches the exchange as the client presented it to the sidecar: sidegate's audience.
+      { issuer: GITHUB, audience: 'sidegate', jwksUrl: issuer.jwksUrl, caFile: cert.certFile },
+    ],
     targets: [
       { name: 'pg', protocol: 'postgres', host: info.host, port: info.port, database: info.database, tls: { caFile: info.caFile, serverName: 'localhost' }, admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
       { name: 'nogrant', protocol: 'postgres', host: info.host, port: info.port, database: info.database, tls: { caFile: info.caFile, serverName: 'localhost' }, admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
     ],
-    grants: [{ name: 'runner-pods', issuer: cluster.issuer, subject: 'system:serviceaccount:ci:runner', target: 'pg', roles: [reader], ttl: '10m' }],
+    grants: [
+      { name: 'app-jobs', issuer: GITHUB, claims: { repository: 'acme/app' }, actor, target: 'pg', roles: [reader], ttl: '10m' },
+      { name: 'lib-jobs', issuer: GITHUB, claims: { repository: 'acme/lib' }, actor, target: 'pg', roles: [auditor], ttl: '10m' },
+      { name: 'runner-pods', issuer: cluster.issuer, subject: 'system:serviceaccount:ci:runner', target: 'pg', roles: [auditor], ttl: '10m' },
+    ],
     sweepInterval: '1h',
     audit: { stateDir: join(dir, 'exchange-audit') },
   });
@@ -112,6 +130,7 @@ after(async () => {
     for (const role of await issuedRoles()) await c.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined);
     await c.query(`DROP OWNED BY ${reader}`).catch(() => undefined);
     await c.query(`DROP ROLE IF EXISTS ${reader}`);
+    await c.query(`DROP ROLE IF EXISTS ${auditor}`);
     await c.query(`DROP ROLE IF EXISTS ${adminRole}`);
   }).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
@@ -120,25 +139,64 @@ after(async () => {
 async function sidecarWith(opts: { url: string; subject?: string; targets?: string }, name: string): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
   const policy = `version: 1
 identities:
-  - { name: ci, issuer: "${issuer.issuer}", audiences: [sidegate], jwksUrl: "${issuer.jwksUrl}" }
+  - { name: ci, issuer: "${issuer.issuer}", audiences: [sidegate], jwks: ${JSON.stringify(issuer.jwks)} }
+  - { name: pods, issuer: "${cluster.issuer}", audiences: [sidegate], jwks: ${JSON.stringify(cluster.jwks)} }
 targets:
   - { name: pg, protocol: postgres, address: "127.0.0.1:${info.port}", database: ${info.database}, tls: { mode: verify-full, ca: ${info.caFile}, serverName: localhost }, credentials: { exchange: {} }, listen: "127.0.0.1:0" }
   - { name: nogrant, protocol: postgres, address: "127.0.0.2:${info.port}", database: ${info.database}, tls: { mode: verify-full, ca: ${info.caFile}, serverName: localhost }, credentials: { exchange: {} }, listen: "127.0.0.1:0" }
 rules:
-  - { name: reads, identities: [ci], when: { statements: [read, session] }, action: allow }
+  - { name: reads, identities: [ci, pods], when: { statements: [read, session] }, action: allow }
 `;
-  const podToken = await cluster.sign({ sub: opts.subject ?? 'system:serviceaccount:ci:runner' }, { audience: AUDIENCE, expiresIn: 600 });
-  canaries.push(podToken);
-  return startExchangeSidecar({ dir, name, policy, url: opts.url, podToken, ca: cert.cert, logs });
+  const sub = opts.subject ?? 'system:serviceaccount:ci:runner';
+  const [, namespace, account] = sub.split(':').slice(1);
+  const podClaims = { sub, 'kubernetes.io': { namespace, serviceaccount: { name: account, uid: 'sa-1' }, pod: { name: 'runner-0', uid: 'pod-1' } } };
+  const podToken = await cluster.sign(podClaims, { audience: AUDIENCE, expiresIn: 600 });
+  // The pod's identity token (sidegate's audience), for sessions whose client presents none.
+  const identityToken = await cluster.sign(podClaims, { audience: 'sidegate', expiresIn: 600 });
+  const tokenFile = join(dir, `${name}-identity-token`);
+  await writeFile(tokenFile, identityToken);
+  canaries.push(podToken, identityToken);
+  return startExchangeSidecar({ dir, name, policy, url: opts.url, podToken, tokenFile, ca: cert.cert, logs });
 }
 
-async function client(sidecar: RunningSidecar, target = 'pg'): Promise<pg.Client> {
+/** A GitHub Actions job's token, with the claims GitHub puts in it. */
+function jobToken(repository = 'acme/app'): Promise<string> {
+  return issuer.sign({
+    sub: `repo:${repository}:ref:refs/heads/main`,
+    repository,
+    repository_owner: 'acme',
+    ref: 'refs/heads/main',
+    sha: 'a1b2c3',
+    workflow: 'migrate',
+    job_workflow_ref: `${repository}/.github/workflows/migrate.yml@refs/heads/main`,
+    run_id: '4242',
+    run_attempt: '1',
+    actor: 'octocat',
+    event_name: 'push',
+  });
+}
+
+/** A psql-like client through the sidecar presenting `password`: a job's token, or '' for the pod's identity. */
+async function client(sidecar: RunningSidecar, target = 'pg', password?: string): Promise<pg.Client> {
   const port = sidecar.listeners.find((l) => l.target === target)!.port;
-  const token = await issuer.sign({ sub: 'dev' });
+  const token = password ?? (await jobToken());
+  if (token !== '') canaries.push(token);
   const c = new pg.Client({ host: '127.0.0.1', port, user: 'ci', password: token, database: info.database, ssl: false });
   c.on('error', () => undefined);
   await c.connect();
   return c;
+}
+
+/** The job's step as CI-TOKENS.md writes it: psql with the job's token as PGPASSWORD. */
+function psql(sidecar: RunningSidecar, token: string, sql: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  canaries.push(token);
+  const port = String(sidecar.listeners.find((l) => l.target === 'pg')!.port);
+  const args = ['-X', '-At', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', port, '-U', 'ci', '-d', info.database, '-c', sql];
+  return new Promise((resolve) => {
+    execFile('psql', args, { env: { ...process.env, PGPASSWORD: token, PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '10' }, timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout: stdout.trim(), stderr });
+    });
+  });
 }
 
 function loginError(sidecar: RunningSidecar, target: string): Promise<{ code?: string; message: string }> {
@@ -151,16 +209,20 @@ function loginError(sidecar: RunningSidecar, target: string): Promise<{ code?: s
   );
 }
 
-test('sessions log in with the per-pod login the exchange created; one exchange serves them all', async () => {
+test("a job's sessions log in with the login the exchange created for its token; one exchange serves them all", async () => {
   const before = outcomes.length;
   const { sidecar, stateDir } = await sidecarWith({ url: frontUrl }, 'main');
   try {
     const clients = await Promise.all(Array.from({ length: 5 }, () => client(sidecar)));
     const users = await Promise.all(clients.map(async (c) => (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u));
     const roles = await issuedRoles();
-    assert.equal(roles.length, 1, `one login for the pod: ${roles.join(',')}`);
+    assert.equal(roles.length, 1, `one login for the job: ${roles.join(',')}`);
     assert.deepEqual(new Set(users), new Set(roles), 'every session is that login');
-    assert.equal(outcomes.slice(before).filter((o) => o.kind === 'exchange').length, 1, 'five concurrent sessions, one exchange');
+    const exchanges = outcomes.slice(before).filter((o): o is ExchangeOutcome => o.kind === 'exchange');
+    assert.equal(exchanges.length, 1, 'five concurrent sessions (five tokens of one job), one exchange');
+    assert.equal(exchanges[0]!.grant, 'app-jobs', "the job's grant decided, on its claims");
+    assert.equal(exchanges[0]!.subject?.claims['repository'], 'acme/app');
+    assert.equal(exchanges[0]!.actor?.subject, 'system:serviceaccount:ci:runner', 'the sidecar acted for it');
     const rows = await clients[0]!.query('SELECT count(*)::int AS n FROM customers');
     assert.ok((rows.rows[0] as { n: number }).n > 0, 'the template role\'s grants apply');
     await Promise.all(clients.map((c) => c.end()));
@@ -197,6 +259,53 @@ test('without a traceparent the login is still named and no link is made', async
   }
 });
 
+test("two repositories through one sidecar: two logins, each its grant's template role; no token: the pod's own", async () => {
+  const before = outcomes.length;
+  const { sidecar, stateDir } = await sidecarWith({ url: frontUrl }, 'repos');
+  try {
+    const app = await psql(sidecar, await jobToken('acme/app'), 'SELECT current_user');
+    const lib = await psql(sidecar, await jobToken('acme/lib'), 'SELECT current_user');
+    assert.equal(app.code, 0, app.stderr);
+    assert.equal(lib.code, 0, lib.stderr);
+    const pod = await client(sidecar, 'pg', '');
+    const userOf = async (c: pg.Client) => (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+    const [appUser, libUser, podUser] = [app.stdout, lib.stdout, await userOf(pod)];
+    assert.equal(new Set([appUser, libUser, podUser]).size, 3, 'a login per identity');
+    const memberOf = (login: string) =>
+      superuser(async (c) => (await c.query<{ r: string }>('SELECT r.rolname AS r FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1', [login])).rows.map((x) => x.r));
+    assert.deepEqual(await memberOf(appUser), [reader]);
+    assert.deepEqual(await memberOf(libUser), [auditor]);
+    assert.deepEqual(await memberOf(podUser), [auditor]);
+    // The template roles decide, on the target: acme/app's login reads customers, acme/lib's does not.
+    const appReads = await psql(sidecar, await jobToken('acme/app'), 'SELECT count(*) > 0 FROM customers');
+    assert.equal(appReads.stdout, 't', appReads.stderr);
+    const libReads = await psql(sidecar, await jobToken('acme/lib'), 'SELECT count(*) FROM customers');
+    assert.notEqual(libReads.code, 0);
+    assert.match(libReads.stderr, /permission denied for table customers/);
+    // A repository no grant names is refused, never given the pod's login instead.
+    const other = await psql(sidecar, await jobToken('acme/other'), 'SELECT current_user');
+    assert.notEqual(other.code, 0);
+    assert.match(other.stderr, /token exchange refused a credential for target "pg": invalid_target/);
+    // Fresh tokens of the same jobs shared their logins (one exchange per job, below).
+    await pod.end();
+    const exchanges = outcomes.slice(before).filter((o): o is ExchangeOutcome => o.kind === 'exchange' && o.decision === 'issued');
+    assert.deepEqual(exchanges.map((o) => [o.grant, o.username, o.actor?.subject]).sort(), [
+      ['app-jobs', appUser, 'system:serviceaccount:ci:runner'],
+      ['lib-jobs', libUser, 'system:serviceaccount:ci:runner'],
+      ['runner-pods', podUser, undefined],
+    ].sort());
+    await sidecar.audit.flush();
+    const sessions = readOtlpJsonFile(join(stateDir, 'audit.otlp.jsonl')).filter((s) => s.attributes['sidegate.credential.login'] !== undefined);
+    const byLogin = (login: string) => sessions.filter((s) => s.attributes['sidegate.credential.login'] === login);
+    assert.equal(byLogin(appUser)[0]?.attributes['sidegate.ci.repository'], 'acme/app');
+    assert.deepEqual(byLogin(libUser).map((s) => s.attributes['sidegate.ci.repository']), ['acme/lib', 'acme/lib']);
+    assert.equal(byLogin(podUser)[0]?.attributes['sidegate.ci.k8s.namespace'], 'ci');
+  } finally {
+    await sidecar.stop(1000);
+  }
+  assert.deepEqual(await issuedRoles(), [], 'stopping the sidecar revoked every login, the jobs\' with the pod\'s token');
+});
+
 test('refused or unreachable: the client gets a PostgreSQL error naming why; nothing reaches the target', async () => {
   const { sidecar } = await sidecarWith({ url: frontUrl, subject: 'system:serviceaccount:other:thief' }, 'refused');
   try {
@@ -229,7 +338,7 @@ test('no token, password or admin secret in any log line, span or state file', a
   assert.ok(logs.some((l) => l.includes('credential obtained by token exchange')));
   // The exchange's own lines and the sidecar's are in `logs`: each side's events are there.
   const events = logs.map((l) => (JSON.parse(l) as { event?: string; kind?: string; grant?: string }));
-  assert.ok(events.some((e) => e.event === 'exchange.issued' && e.grant === 'runner-pods'), "the exchange's line");
+  assert.ok(events.some((e) => e.event === 'exchange.issued' && e.grant === 'app-jobs'), "the exchange's line");
   assert.ok(events.some((e) => e.event === 'exchange.issued' && e.kind === undefined), "the sidecar's line");
   assert.ok(events.some((e) => e.event === 'exchange.revoked'));
   assert.ok(events.some((e) => e.event === 'exchange.refused'));

@@ -14,6 +14,7 @@ import { parseExchangeConfig } from '../../exchange/config/exchange-config.js';
 import { startExchangeService, type ExchangeService } from '../../exchange/cli/exchange-command.js';
 import { decodeCredentialToken } from '../../exchange/protocol/credential-token.js';
 import { httpsRequest, type HttpsReply } from '../support/https-json-client.js';
+import { podTokenClaims } from '../support/exchange-test-clients.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
 import { asSuperuser } from '../support/scratch-postgres-database.js';
@@ -32,6 +33,8 @@ let dir: string;
 let cert: TestCertificate;
 let info: PgInfo;
 let ci: TestIssuer;
+/** The pods' issuer: the sidecar's token acts for every CI token and proves ownership at revocation. */
+let cluster: TestIssuer;
 let service: ExchangeService;
 let clockShiftMs = 0;
 
@@ -49,16 +52,21 @@ before(async () => {
     await c.query(`CREATE ROLE ${reader} NOLOGIN`);
   });
   ci = await startTestIssuer({ tls: { cert: cert.cert, key: tlsKey } });
+  cluster = await startTestIssuer({ issuer: 'https://kubernetes.default.svc.cluster.local', tls: { cert: cert.cert, key: tlsKey } });
+  const actor = { claims: { 'kubernetes.io.namespace': 'ci' } };
   const admin = { username: adminRole, passwordFile: join(dir, 'admin-password') };
   const config = parseExchangeConfig({
-    issuers: [{ issuer: ci.issuer, audience: AUDIENCE, jwksUrl: ci.jwksUrl, caFile: cert.certFile }],
+    issuers: [
+      { issuer: ci.issuer, audience: AUDIENCE, jwksUrl: ci.jwksUrl, caFile: cert.certFile },
+      { issuer: cluster.issuer, audience: AUDIENCE, kubernetes: true, jwksUrl: cluster.jwksUrl, caFile: cert.certFile },
+    ],
     targets: [
       { name: 'orders', protocol: 'postgres', host: info.host, port: info.port, database: info.database, tls: { caFile: info.caFile, serverName: 'localhost' }, admin, rolePrefix: prefix },
       { name: 'down', protocol: 'postgres', host: '127.0.0.1', port: 1, database: 'x', admin, rolePrefix: prefix },
     ],
     grants: [
-      { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'orders', roles: [reader], ttl: '15m' },
-      { name: 'down-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'down', roles: [reader], ttl: '15m' },
+      { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app' }, actor, target: 'orders', roles: [reader], ttl: '15m' },
+      { name: 'down-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, actor, target: 'down', roles: [reader], ttl: '15m' },
     ],
     sweepInterval: '1h',
   });
@@ -69,6 +77,7 @@ before(async () => {
 after(async () => {
   await service?.close();
   await ci?.close();
+  await cluster?.close();
   await superuser(async (c) => {
     const roles = (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)', [prefix])).rows;
     for (const { rolname } of roles) await c.query(`DROP ROLE ${rolname}`).catch(() => undefined);
@@ -86,8 +95,11 @@ function post(path: string, form: Record<string, string>): Promise<HttpsReply> {
   return httpsRequest(`${service.url}${path}`, { ca: cert.cert, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
 }
 
+const podToken = () => cluster.sign(podTokenClaims(), { audience: AUDIENCE });
+
+/** As the sidecar asks for a job: the job's token, its own pod token as actor. */
 const exchange = async (audience: string, claims: Record<string, unknown> = {}) =>
-  post('/v1/token', { grant_type: GRANT_TYPE, subject_token: await ciToken(claims), subject_token_type: JWT, audience });
+  post('/v1/token', { grant_type: GRANT_TYPE, subject_token: await ciToken(claims), subject_token_type: JWT, actor_token: await podToken(), actor_token_type: JWT, audience });
 
 test('/metrics counts exchanges, refusals by error code, revocations, issuer work and sweeps', async () => {
   const issued = await exchange('orders');
@@ -99,8 +111,8 @@ test('/metrics counts exchanges, refusals by error code, revocations, issuer wor
   const down = await exchange('down');
   assert.ok(down.status >= 500, down.text);
   const token = Buffer.from(JSON.stringify({ v: 1, ...credential })).toString('base64url');
-  assert.equal((await post('/v1/revoke', { token, subject_token: await ciToken() })).status, 200);
-  assert.equal((await post('/v1/revoke', { token, subject_token: await ciToken() })).status, 200, 'already gone: unknown');
+  assert.equal((await post('/v1/revoke', { token, subject_token: await podToken() })).status, 200);
+  assert.equal((await post('/v1/revoke', { token, subject_token: await podToken() })).status, 200, 'already gone: unknown');
   clockShiftMs = 16 * 60_000; // the second credential expired
   await service.sweeper.sweepNow();
   clockShiftMs = 0;

@@ -23,7 +23,7 @@ import { nativePasswordHash } from '../../exchange/mysql/native-password-hash.js
 import type { TargetCredential } from '../../exchange/protocol/credential-token.js';
 import { CredentialIssueError } from '../../exchange/service/credential-issuer.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
-import { credentialTokenOf, exchangeClient, JWT } from '../support/exchange-test-clients.js';
+import { credentialTokenOf, delegatingExchange, exchangeClient, JWT, podTokenClaims } from '../support/exchange-test-clients.js';
 import { IT_DATABASE, rootSql } from '../support/mariadb-side-by-side.js';
 import { exchangeTargetSql, issuedUsersSql } from '../support/mariadb-exchange-setup.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
@@ -44,6 +44,11 @@ let cert: TestCertificate;
 let tlsKey: string;
 let maria: MariaInfo;
 let ci: TestIssuer;
+/** The pods' issuer: a sidecar's token is the actor of every CI exchange. */
+let cluster: TestIssuer;
+const CLUSTER_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+/** Who owns a credential the sidecar obtained for a job: the sidecar's pod (the actor). */
+const POD_SUBJECT = 'system:serviceaccount:ci:runner';
 let config: ExchangeConfig;
 let service: ExchangeService;
 let clockShiftMs = 0;
@@ -79,12 +84,17 @@ before(async () => {
      GRANT ${ungrantable} TO '${admin}'@'%';`,
   );
   ci = await startTestIssuer({ tls: { cert: cert.cert, key: tlsKey } });
+  cluster = await startTestIssuer({ issuer: CLUSTER_ISSUER, tls: { cert: cert.cert, key: tlsKey } });
+  const actor = { claims: { 'kubernetes.io.namespace': 'ci' } };
   const target = (name: string, extra: Record<string, unknown>) => ({
     name, protocol: 'mysql', host: '127.0.0.1', port: maria.port, tls: { caFile: maria.caFile, serverName: 'localhost' },
     admin: { username: admin, passwordFile: join(dir, 'admin-password') }, userPrefix: prefix, maxUserConnections: 5, ...extra,
   });
   config = parseExchangeConfig({
-    issuers: [{ issuer: ci.issuer, audience: AUDIENCE, jwksUrl: ci.jwksUrl, caFile: cert.certFile }],
+    issuers: [
+      { issuer: ci.issuer, audience: AUDIENCE, jwksUrl: ci.jwksUrl, caFile: cert.certFile },
+      { issuer: CLUSTER_ISSUER, audience: AUDIENCE, kubernetes: true, jwksUrl: cluster.jwksUrl, caFile: cert.certFile },
+    ],
     targets: [
       target('shop', {}),
       // The server's certificate does not name db.example.com: the admin login must never be sent.
@@ -92,9 +102,9 @@ before(async () => {
       target('down', { port: 1 }),
     ],
     grants: [
-      { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app', ref: 'refs/heads/main' }, target: 'shop', roles: [reader, ungrantable], ttl: '15m' },
-      { name: 'misnamed-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'misnamed', roles: [reader], ttl: '15m' },
-      { name: 'down-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'down', roles: [reader], ttl: '15m' },
+      { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app', ref: 'refs/heads/main' }, actor, target: 'shop', roles: [reader, ungrantable], ttl: '15m' },
+      { name: 'misnamed-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, actor, target: 'misnamed', roles: [reader], ttl: '15m' },
+      { name: 'down-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, actor, target: 'down', roles: [reader], ttl: '15m' },
     ],
     sweepInterval: '1h',
   });
@@ -104,6 +114,7 @@ before(async () => {
 after(async () => {
   await service?.close();
   await ci?.close();
+  await cluster?.close();
   const users = await issuedUsers().catch(() => []);
   await root(
     [...users.map((u) => `DROP USER IF EXISTS '${u}'@'%'; DROP USER IF EXISTS '${u}'@'localhost';`), `DROP USER IF EXISTS '${admin}'@'%'`, `DROP ROLE IF EXISTS ${reader}`, `DROP ROLE IF EXISTS ${ungrantable}`, `DROP TABLE IF EXISTS ${IT_DATABASE}.${table}`].join(';\n'),
@@ -115,8 +126,12 @@ function ciToken(claims: Record<string, unknown> = {}, opts: { audience?: string
   return ci.sign({ sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', ref: 'refs/heads/main', ...claims }, { audience: opts.audience ?? AUDIENCE, expiresIn: opts.expiresIn ?? 300 });
 }
 
+/** The sidecar's pod token (the exchange's audience): the actor, and the owner's proof at revocation. */
+const podToken = () => cluster.sign(podTokenClaims(), { audience: AUDIENCE });
+
 const client = exchangeClient({ url: () => service.url, ca: () => cert.cert, audience: 'shop', canaries });
-const { post, exchange, credentialOf } = client;
+const { post, credentialOf } = client;
+const exchange = delegatingExchange(client, podToken);
 
 /** mysql2 as the issued user, verify-full TLS like the sidecar's upstream leg. */
 async function login(credential: Pick<TargetCredential, 'username' | 'password'>): Promise<mysql.Connection> {
@@ -142,7 +157,7 @@ test('a CI token with a grant gets a MariaDB user whose default role is the temp
   assert.equal(reply.json.scope, reader);
   assert.ok(reply.json.expires_in > 14 * 60 && reply.json.expires_in <= 15 * 60, String(reply.json.expires_in));
   assert.ok(credential.username.startsWith(prefix) && credential.username.length <= 128, credential.username);
-  assert.ok(credential.username.includes(`${Date.parse(credential.expiresAt) / 1000}_${ownerHash(ci.issuer, 'repo:acme/app:ref:refs/heads/main').slice(0, 24)}_t`), 'the name holds the expiry and the owner');
+  assert.ok(credential.username.includes(`${Date.parse(credential.expiresAt) / 1000}_${ownerHash(CLUSTER_ISSUER, POD_SUBJECT).slice(0, 24)}_t`), 'the name holds the expiry and the owner (the sidecar that acted)');
   assert.deepEqual(await issuedUsers(), [credential.username]);
   assert.match(await root(`SHOW GRANTS FOR '${credential.username}'@'%'`), /WITH MAX_USER_CONNECTIONS 5/);
 
@@ -176,7 +191,7 @@ test('the password reaches MariaDB only as its mysql_native_password hash', asyn
   assert.equal(stored, nativePasswordHash(credential.password));
 });
 
-test('revocation by the owner drops the user and kills its sessions; another identity is refused', async () => {
+test('revocation by the owner (the sidecar that acted) drops the user and kills its sessions; another identity is refused', async () => {
   const credential = credentialOf(await exchange(await ciToken()));
   const other = credentialOf(await exchange(await ciToken()));
   const session = await login(credential);
@@ -188,7 +203,7 @@ test('revocation by the owner drops the user and kills its sessions; another ide
   assert.ok((await issuedUsers()).includes(credential.username), "another identity cannot revoke it");
 
   const started = Date.now();
-  const revoked = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
+  const revoked = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await podToken() });
   assert.equal(revoked.status, 200, revoked.text);
   assert.notEqual(await sleeping, 0, 'the running session was killed');
   assert.ok(Date.now() - started < 20_000, 'killed, not finished');
@@ -196,7 +211,7 @@ test('revocation by the owner drops the user and kills its sessions; another ide
   // For a user it does not know, MariaDB answers with a made-up plugin switch (no user enumeration).
   await assert.rejects(login(credential));
   assert.ok((await issuedUsers()).includes(other.username), 'only the revoked credential is gone');
-  const again = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
+  const again = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await podToken() });
   assert.equal(again.status, 200, 'revoking what is gone is not an error (RFC 7009)');
   assert.equal((outcomes.at(-1) as RevocationOutcome).decision, 'unknown');
 });

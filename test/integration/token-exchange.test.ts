@@ -5,7 +5,8 @@
 // exchange; refusals answer the RFC's error and create nothing; every exchange, revocation and
 // swept credential is an audit span at a real OTLP receiver, named by the answer's traceparent; a
 // trail that cannot record refuses exchanges (503) and leaves no role; no token or password is
-// logged or recorded.
+// logged or recorded. A CI token is exchanged only with a sidecar's pod token as actor (RFC 8693
+// delegation): alone, or with an actor that is not a genuine pod's token, it is refused and audited.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -20,7 +21,7 @@ import { startExchangeService, type ExchangeService } from '../../exchange/cli/e
 import type { TargetCredential } from '../../exchange/protocol/credential-token.js';
 import type { ExchangeOutcome, RevocationOutcome } from '../../exchange/service/exchange-outcome.js';
 import { httpsRequest, type HttpsReply } from '../support/https-json-client.js';
-import { credentialTokenOf, exchangeClient, GRANT_TYPE, JWT } from '../support/exchange-test-clients.js';
+import { credentialTokenOf, delegatingExchange, exchangeClient, GRANT_TYPE, JWT } from '../support/exchange-test-clients.js';
 import { readOtlpJsonFile, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { makeSelfSignedCertificate, type TestCertificate } from '../support/self-signed-certificate.js';
 import { pgInfo, type PgInfo } from '../support/sidegate-harness.js';
@@ -111,9 +112,9 @@ before(async () => {
       { name: 'down', protocol: 'postgres', host: '127.0.0.1', port: 1, database: 'x', admin: { username: adminRole, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix },
     ],
     grants: [
-      { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app', ref: ['refs/heads/main', 'refs/tags/v*'] }, target: 'orders', roles: [reader], ttl: '15m' },
-      { name: 'down-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'down', roles: [reader], ttl: '15m' },
-      { name: 'misnamed-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'misnamed', roles: [reader], ttl: '15m' },
+      { name: 'app-main', issuer: ci.issuer, claims: { repository: 'acme/app', ref: ['refs/heads/main', 'refs/tags/v*'] }, actor: { claims: { 'kubernetes.io.namespace': 'ci' } }, target: 'orders', roles: [reader], ttl: '15m' },
+      { name: 'down-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, actor: { claims: { 'kubernetes.io.namespace': 'ci' } }, target: 'down', roles: [reader], ttl: '15m' },
+      { name: 'misnamed-grant', issuer: ci.issuer, claims: { repository: 'acme/app' }, actor: { claims: { 'kubernetes.io.namespace': 'ci' } }, target: 'misnamed', roles: [reader], ttl: '15m' },
       { name: 'ci-runners', issuer: CLUSTER_ISSUER, subject: 'system:serviceaccount:ci:*', target: 'orders', roles: [reader], ttl: '10m' },
     ],
     sweepInterval: '1h',
@@ -142,19 +143,22 @@ function ciToken(claims: Record<string, unknown> = {}, opts: { audience?: string
   );
 }
 
-function podToken(bound = true): Promise<string> {
+function podToken(bound = true, opts: { namespace?: string; audience?: string; expiresIn?: number } = {}): Promise<string> {
+  const namespace = opts.namespace ?? 'ci';
   return cluster.sign(
     {
-      sub: 'system:serviceaccount:ci:runner',
-      'kubernetes.io': { namespace: 'ci', serviceaccount: { name: 'runner', uid: 'sa-uid' }, ...(bound ? { pod: { name: 'runner-7f9c', uid: 'pod-uid-1' } } : {}) },
+      sub: `system:serviceaccount:${namespace}:runner`,
+      'kubernetes.io': { namespace, serviceaccount: { name: 'runner', uid: 'sa-uid' }, ...(bound ? { pod: { name: 'runner-7f9c', uid: 'pod-uid-1' } } : {}) },
     },
-    { audience: AUDIENCE },
+    { audience: opts.audience ?? AUDIENCE, ...(opts.expiresIn !== undefined ? { expiresIn: opts.expiresIn } : {}) },
   );
 }
 
 const client = exchangeClient({ url: () => service.url, ca: () => cert.cert, audience: 'orders', canaries });
 const { post, credentialOf } = client;
-const exchange = (subjectToken: string, extra: Record<string, string> = {}, on?: ExchangeService) => client.exchange(subjectToken, extra, on?.url);
+const delegating = delegatingExchange(client, () => podToken());
+/** An exchange as a sidecar makes it: the pod's token as actor unless `extra.actor_token` says otherwise ('' none). */
+const exchange = (subjectToken: string, extra: Record<string, string> = {}, on?: ExchangeService): Promise<HttpsReply> => delegating(subjectToken, extra, on?.url);
 
 async function login(credential: TargetCredential): Promise<pg.Client> {
   const client = new pg.Client({
@@ -206,8 +210,50 @@ test('a CI token with a grant gets a login role with the template role grants, a
   const outcome = outcomes.at(-1) as ExchangeOutcome;
   assert.equal(outcome.decision, 'issued');
   assert.equal(outcome.subject?.claims['repository'], 'acme/app');
+  assert.equal(outcome.actor?.subject, 'system:serviceaccount:ci:runner');
+  assert.equal(outcome.actor?.claims['kubernetes.io.pod.name'], 'runner-7f9c');
   assert.equal(outcome.grant, 'app-main');
   assert.equal(outcome.username, credential.username);
+});
+
+test('a CI token alone is refused and audited: the job itself never gets the login', async () => {
+  const before = await issuedRoles();
+  const reply = await exchange(await ciToken(), { actor_token: '' });
+  assert.equal(reply.status, 400, reply.text);
+  assert.equal(reply.json.error, 'invalid_request');
+  assert.match(reply.json.error_description, /actor_token .* is required; a CI token alone would hand the login to the job itself/);
+  assert.deepEqual(await issuedRoles(), before);
+  const span = await spanOf(reply);
+  assert.equal(span.attributes['sidegate.exchange.decision'], 'refused');
+  assert.equal(span.attributes['sidegate.exchange.error'], 'invalid_request');
+  assert.equal(span.attributes['sidegate.ci.repository'], 'acme/app', 'the refusal names the job that asked');
+  assert.equal(span.attributes['sidegate.exchange.actor.subject'], undefined);
+  assert.ok(logs.some((l) => l.includes('"msg":"token exchange: exchange refused"') && l.includes('a CI token alone would hand the login')));
+});
+
+test("a CI token with an actor that is not a genuine sidecar's pod token is refused; nothing is created", async () => {
+  const before = await issuedRoles();
+  const cases: { name: string; actor: () => Promise<string>; error: string; description: RegExp }[] = [
+    { name: 'an actor token for another audience', actor: () => podToken(true, { audience: 'sidegate-broker' }), error: 'invalid_request', description: /actor_token rejected: .*audience/ },
+    { name: 'an actor token not bound to a pod', actor: () => podToken(false), error: 'invalid_request', description: /actor_token rejected: token is not bound to a pod/ },
+    { name: 'an expired actor token', actor: () => podToken(true, { expiresIn: -120 }), error: 'invalid_request', description: /actor_token rejected: .*expired/ },
+    { name: "the job's own CI token as actor", actor: () => ciToken(), error: 'invalid_request', description: /actor_token rejected: an actor is a sidecar's pod token/ },
+    { name: 'not a JWT', actor: async () => 'not-a-jwt', error: 'invalid_request', description: /actor_token rejected/ },
+    { name: 'a pod the grant does not name as actor', actor: () => podToken(true, { namespace: 'prod' }), error: 'invalid_target', description: /no grant/ },
+  ];
+  for (const c of cases) {
+    const reply = await exchange(await ciToken(), { actor_token: await c.actor() });
+    assert.equal(reply.status, 400, `${c.name}: ${reply.text}`);
+    assert.equal(reply.json.error, c.error, `${c.name}: ${reply.text}`);
+    assert.match(reply.json.error_description, c.description, c.name);
+    const span = await spanOf(reply);
+    assert.equal(span.attributes['sidegate.exchange.decision'], 'refused', c.name);
+    assert.equal(span.attributes['sidegate.exchange.error'], c.error, c.name);
+  }
+  const typeless = await post('/v1/token', { grant_type: GRANT_TYPE, subject_token: await ciToken(), subject_token_type: JWT, audience: 'orders', actor_token: await podToken() });
+  assert.equal(typeless.json.error, 'invalid_request');
+  assert.match(typeless.json.error_description, /actor_token requires actor_token_type/);
+  assert.deepEqual(await issuedRoles(), before);
 });
 
 test('the password reaches PostgreSQL only as its SCRAM verifier', async () => {
@@ -217,7 +263,7 @@ test('the password reaches PostgreSQL only as its SCRAM verifier', async () => {
   assert.ok(!stored.includes(credential.password));
 });
 
-test('revocation by the owner drops the role and ends its sessions; another identity is refused', async () => {
+test('revocation by the owner (the sidecar that acted) drops the role and ends its sessions; another identity is refused', async () => {
   const credential = credentialOf(await exchange(await ciToken()));
   const other = credentialOf(await exchange(await ciToken())); // a second credential of the same owner stays
   const session = await login(credential);
@@ -228,7 +274,7 @@ test('revocation by the owner drops the role and ends its sessions; another iden
   assert.equal(stranger.json.error, 'unauthorized_client');
   assert.ok((await issuedRoles()).includes(credential.username));
 
-  const revoked = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
+  const revoked = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await podToken() });
   assert.equal(revoked.status, 200, revoked.text);
   assert.deepEqual(revoked.json, {});
   await ended;
@@ -236,7 +282,7 @@ test('revocation by the owner drops the role and ends its sessions; another iden
   assert.equal(await loginFails(credential), '28P01');
   assert.ok((await issuedRoles()).includes(other.username), 'only the revoked credential is gone');
 
-  const again = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
+  const again = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await podToken() });
   assert.equal(again.status, 200, 'revoking what is gone is not an error (RFC 7009)');
   const noProof = await post('/v1/revoke', { token: credentialTokenOf(other) });
   assert.equal(noProof.status, 401);
@@ -249,17 +295,17 @@ test('objects a credential created survive its revocation, owned by the template
   const table = `sgx_made_${run}`;
   await client.query(`CREATE TABLE ${table} (id int)`);
   await client.end();
-  assert.equal((await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() })).status, 200);
+  assert.equal((await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await podToken() })).status, 200);
   const owner = await superuser(async (c) => (await c.query<{ o: string }>('SELECT tableowner AS o FROM pg_tables WHERE tablename = $1', [table])).rows[0]?.o);
   assert.equal(owner, reader);
   await superuser((c) => c.query(`DROP TABLE ${table}`));
 });
 
-test('a pod-bound ServiceAccount token is exchanged; one not bound to a pod is refused', async () => {
-  const credential = credentialOf(await exchange(await podToken()));
+test('a pod-bound ServiceAccount token is exchanged alone; one not bound to a pod is refused', async () => {
+  const credential = credentialOf(await exchange(await podToken(), { actor_token: '' }));
   assert.equal((outcomes.at(-1) as ExchangeOutcome).subject?.claims['kubernetes.io.pod.name'], 'runner-7f9c');
   await (await login(credential)).end();
-  const unbound = await exchange(await podToken(false));
+  const unbound = await exchange(await podToken(false), { actor_token: '' });
   assert.equal(unbound.status, 400);
   assert.equal(unbound.json.error, 'invalid_request');
   assert.match(unbound.json.error_description, /not bound to a pod/);
@@ -407,6 +453,16 @@ test('each exchange and revocation is an audit span the answer names, with the s
       'sidegate.ci.run_id': '4242',
       'sidegate.ci.actor': 'octocat',
       'sidegate.ci.environment': 'production',
+      'sidegate.exchange.actor.issuer': CLUSTER_ISSUER,
+      'sidegate.exchange.actor.subject': 'system:serviceaccount:ci:runner',
+      'sidegate.exchange.actor.namespace': 'ci',
+      'sidegate.exchange.actor.serviceaccount': 'runner',
+      'sidegate.exchange.actor.pod': 'runner-7f9c',
+      'sidegate.exchange.actor.pod_uid': 'pod-uid-1',
+      'sidegate.ci.k8s.namespace': 'ci',
+      'sidegate.ci.k8s.serviceaccount': 'runner',
+      'sidegate.ci.k8s.pod': 'runner-7f9c',
+      'sidegate.ci.k8s.pod_uid': 'pod-uid-1',
       'sidegate.target': 'orders',
       'sidegate.exchange.grant': 'app-main',
       'sidegate.exchange.role': reader,
@@ -415,7 +471,7 @@ test('each exchange and revocation is an audit span the answer names, with the s
     },
   );
 
-  const pod = await exchange(await podToken());
+  const pod = await exchange(await podToken(), { actor_token: '' });
   credentialOf(pod);
   const podSpan = (await spanOf(pod)).attributes;
   assert.equal(podSpan['sidegate.ci.k8s.namespace'], 'ci');
@@ -436,7 +492,7 @@ test('each exchange and revocation is an audit span the answer names, with the s
   assert.equal(anonymous.attributes['sidegate.exchange.error'], 'invalid_request');
   assert.equal(anonymous.attributes['sidegate.identity.subject'], undefined, 'an unverified token names nobody');
 
-  const revoked = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
+  const revoked = await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await podToken() });
   assert.equal(revoked.status, 200);
   const revocation = await spanOf(revoked);
   assert.equal(revocation.name, 'token revocation');
@@ -489,7 +545,7 @@ test('a trail that cannot record: the exchange answers 503 and no role is left; 
     assert.match(String(rolledBack.attributes['sidegate.exchange.undone']), /^dropped sgx_/);
     assert.ok(spans.some((s) => s.attributes['sidegate.exchange.login'] === credential.username && s.attributes['sidegate.exchange.decision'] === 'issued'));
     assert.equal(verifyChain(spans).ok, true);
-    await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await ciToken() });
+    await post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: await podToken() });
   } finally {
     if (!closed) await broken.close();
   }

@@ -24,7 +24,7 @@ export interface ExchangeClient {
 /** `url()`, `ca()`: the exchange's base URL and CA now (tests start and restart it); `canaries` collects every secret seen. */
 export function exchangeClient(opts: { url: () => string; ca: () => string; audience: string; canaries: string[] }): ExchangeClient {
   const post = (path: string, form: Record<string, string>, url = opts.url()) => {
-    for (const [k, v] of Object.entries(form)) if (k === 'subject_token' || k === 'token') opts.canaries.push(v);
+    for (const [k, v] of Object.entries(form)) if (k === 'subject_token' || k === 'token' || k === 'actor_token') opts.canaries.push(v);
     return httpsRequest(`${url}${path}`, { ca: opts.ca(), method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() });
   };
   return {
@@ -40,19 +40,40 @@ export function exchangeClient(opts: { url: () => string; ca: () => string; audi
   };
 }
 
+/** The claims of a pod-bound ServiceAccount token as the kubelet projects it: a sidecar's actor token. */
+export function podTokenClaims(namespace = 'ci', account = 'runner', pod = 'runner-0'): Record<string, unknown> {
+  return { sub: `system:serviceaccount:${namespace}:${account}`, 'kubernetes.io': { namespace, serviceaccount: { name: account, uid: `${account}-uid` }, pod: { name: pod, uid: `${pod}-uid` } } };
+}
+
+/**
+ * A client whose exchanges go as a sidecar makes them for a CI job: the pod's token (`actor()`)
+ * as actor_token, unless `extra.actor_token` names another or is '' (the subject alone).
+ */
+export function delegatingExchange(client: ExchangeClient, actor: () => Promise<string>): ExchangeClient['exchange'] {
+  return async (subjectToken, extra = {}, url) => {
+    const { actor_token: named, ...rest } = extra;
+    const token = named ?? (await actor());
+    return client.exchange(subjectToken, { ...(token === '' ? {} : { actor_token: token, actor_token_type: JWT }), ...rest }, url);
+  };
+}
+
 /** A credential as a revocation's `token`: what the exchange issued, or a forgery of it. */
 export function credentialTokenOf(credential: TargetCredential): string {
   return Buffer.from(JSON.stringify({ v: 1, ...credential })).toString('base64url');
 }
 
-/** A sidecar with the policy text given, its exchange at `url` and the pod's token; its logs into `logs`. */
-export async function startExchangeSidecar(opts: { dir: string; name: string; policy: string; url: string; podToken: string; ca: string; logs: string[] }): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
+/**
+ * A sidecar with the policy text given, its exchange at `url` and the pod's token; its logs into
+ * `logs`. `tokenFile`: the pod's identity token, for sessions whose client presents none.
+ */
+export async function startExchangeSidecar(opts: { dir: string; name: string; policy: string; url: string; podToken: string; tokenFile?: string; ca: string; logs: string[] }): Promise<{ sidecar: RunningSidecar; stateDir: string }> {
   const policyFile = join(opts.dir, `${opts.name}.yaml`);
   await writeFile(policyFile, opts.policy);
   const stateDir = join(opts.dir, `${opts.name}-state`);
   const sidecar = await startSidecar({
     policyFile,
     stateDir,
+    ...(opts.tokenFile !== undefined ? { tokenFile: opts.tokenFile } : {}),
     broker: 'embedded',
     exchange: { url: opts.url, token: async () => opts.podToken, ca: Buffer.from(opts.ca) },
     env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
