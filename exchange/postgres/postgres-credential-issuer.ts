@@ -28,6 +28,16 @@ export interface PostgresIssuerTimeouts {
 const DEFAULT_TIMEOUTS: PostgresIssuerTimeouts = { connectMs: 5000, statementMs: 10_000, terminateMs: 5000 };
 const MAX_ADMIN_SECRET_BYTES = 4096;
 const UNDEFINED_OBJECT = '42704';
+/**
+ * A template role, or any role it can SET ROLE to, with these could undo the exchange's
+ * guarantees: CREATEROLE rewrites markers (a login never swept, another's owner), VALID UNTIL and
+ * the admin's own password; the server-file and program roles reach the server as its OS user.
+ */
+const DANGEROUS_TEMPLATE_SQL =
+  `SELECT count(*)::int AS n FROM pg_roles r WHERE pg_has_role($1::name, r.oid, 'MEMBER') ` +
+  `AND (r.rolsuper OR r.rolcreaterole OR r.rolname IN ('pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files'))`;
+
+class DangerousTemplateError extends Error {}
 
 /** SQLSTATE classes that mean "could not reach or talk to the server" rather than "refused". */
 function unreachable(err: unknown): boolean {
@@ -120,6 +130,8 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     }
     try {
       await client.query('BEGIN');
+      const { rows } = await client.query<{ n: number }>(DANGEROUS_TEMPLATE_SQL, [request.role]);
+      if ((rows[0]?.n ?? 0) > 0) throw new DangerousTemplateError();
       await client.query(
         `CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ` +
           `PASSWORD ${pg.escapeLiteral(scramSha256Verifier(password))} VALID UNTIL ${pg.escapeLiteral(expiresAt)} IN ROLE ${pg.escapeIdentifier(request.role)}`,
@@ -130,7 +142,10 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      client.release(unreachable(err));
+      client.release(!(err instanceof DangerousTemplateError) && unreachable(err));
+      if (err instanceof DangerousTemplateError) {
+        throw new CredentialIssueError('creating the credential: the template role can manage roles or reach the server\'s files (SUPERUSER, CREATEROLE or a pg_*_server_* role, itself or by membership); nothing was created', false);
+      }
       throw issueError(err, 'creating the credential');
     }
     client.release();
