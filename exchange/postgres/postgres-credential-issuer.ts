@@ -28,6 +28,7 @@ export interface PostgresIssuerTimeouts {
 const DEFAULT_TIMEOUTS: PostgresIssuerTimeouts = { connectMs: 5000, statementMs: 10_000, terminateMs: 5000 };
 const MAX_ADMIN_SECRET_BYTES = 4096;
 const UNDEFINED_OBJECT = '42704';
+const LOCK_NOT_AVAILABLE = '55P03';
 /**
  * A template role, or any role it can SET ROLE to, with these could undo the exchange's
  * guarantees: CREATEROLE rewrites markers (a login never swept, another's owner), VALID UNTIL and
@@ -203,7 +204,10 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
   /**
    * NOLOGIN first (committed on its own), then its sessions, then the role; a role already gone is
    * done. Replicas sweep the same roles: an advisory lock on the role's name makes them take turns
-   * (two ALTER/DROP ROLE on one role at once fail with "tuple concurrently updated").
+   * (two ALTER/DROP ROLE on one role at once fail with "tuple concurrently updated"). Any user may
+   * take any advisory lock, the role itself included, so the wait is bounded and the drop goes on
+   * without it: a replica's concurrent drop then fails harmlessly (the role is gone), and a
+   * squatter's session is ended with the role's others.
    */
   private async drop(username: string, template: string): Promise<void> {
     const role = pg.escapeIdentifier(username);
@@ -211,8 +215,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     let broken = false;
     let locked = false;
     try {
-      await client.query(`SELECT pg_advisory_lock(hashtext('sidegate-exchange'), hashtext($1))`, [username]);
-      locked = true;
+      locked = await this.lockForDrop(client, username);
       if (!(await this.exists(client, username))) return;
       await client.query(`ALTER ROLE ${role} NOLOGIN`);
       await client.query('SELECT pg_terminate_backend(pid, $2) FROM pg_stat_activity WHERE usename = $1', [username, this.timeouts.terminateMs]);
@@ -224,12 +227,30 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       broken = unreachable(err);
-      if ((err as { code?: unknown }).code === UNDEFINED_OBJECT && !(await this.exists(client, username).catch(() => true))) return;
+      // Gone meanwhile (another replica's drop, when the lock was not ours): done.
+      if (!broken && !(await this.exists(client, username).catch(() => true))) return;
       throw err;
     } finally {
       // A broken connection is discarded, and its session's lock goes with it.
       if (locked && !broken) await client.query(`SELECT pg_advisory_unlock(hashtext('sidegate-exchange'), hashtext($1))`, [username]).catch(() => (broken = true));
       client.release(broken);
+    }
+  }
+
+  /** The drop's advisory lock, waited for at most terminateMs; false when another session holds it still. */
+  private async lockForDrop(client: pg.PoolClient, username: string): Promise<boolean> {
+    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${this.timeouts.terminateMs}ms`]);
+    try {
+      await client.query(`SELECT pg_advisory_lock(hashtext('sidegate-exchange'), hashtext($1))`, [username]);
+      return true;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
+        this.log.warn('token exchange: another session holds the lock on a credential being dropped; dropping it without', { target: this.target, role: username });
+        return false;
+      }
+      throw err;
+    } finally {
+      await client.query(`SELECT set_config('lock_timeout', '0', false)`);
     }
   }
 
