@@ -29,6 +29,8 @@ const DEFAULT_TIMEOUTS: PostgresIssuerTimeouts = { connectMs: 5000, statementMs:
 const MAX_ADMIN_SECRET_BYTES = 4096;
 const UNDEFINED_OBJECT = '42704';
 const LOCK_NOT_AVAILABLE = '55P03';
+/** Other databases a dropped role's leftovers are looked for in, per drop. */
+const MAX_OTHER_DATABASES = 16;
 /**
  * A template role, or any role it can SET ROLE to, with these could undo the exchange's
  * guarantees: CREATEROLE rewrites markers (a login never swept, another's owner), VALID UNTIL and
@@ -73,6 +75,8 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
   readonly protocol = 'postgres' as const;
   readonly target: string;
   private readonly pool: pg.Pool;
+  /** The admin's connection settings (the pool's, and a drop's in another database). */
+  private readonly admin: pg.ClientConfig;
 
   private constructor(
     private readonly config: PostgresTargetConfig,
@@ -82,20 +86,19 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     plaintext: boolean,
   ) {
     this.target = config.name;
-    this.pool = new pg.Pool({
+    this.admin = {
       host: config.host,
       port: config.port,
       database: config.database,
       user: config.admin.username,
       password: () => readSecretFile(config.admin.passwordFile, MAX_ADMIN_SECRET_BYTES, (m) => new Error(`admin password file ${m}`)),
       ssl: plaintext ? false : postgresTls(config.tls.serverName ?? config.host, ca),
-      max: 4,
-      idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: timeouts.connectMs,
       statement_timeout: timeouts.statementMs,
       query_timeout: timeouts.statementMs + 1000,
       application_name: 'sidegate-exchange',
-    });
+    };
+    this.pool = new pg.Pool({ ...this.admin, max: 4, idleTimeoutMillis: 30_000 });
     // An idle admin connection the server closed: the pool replaces it; nothing to tell a client.
     this.pool.on('error', (err) => this.log.warn('token exchange: admin connection lost', { target: this.target, code: String((err as { code?: unknown }).code ?? 'unknown') }));
   }
@@ -219,6 +222,7 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       if (!(await this.exists(client, username))) return;
       await client.query(`ALTER ROLE ${role} NOLOGIN`);
       await client.query('SELECT pg_terminate_backend(pid, $2) FROM pg_stat_activity WHERE usename = $1', [username, this.timeouts.terminateMs]);
+      await this.dropOwnedElsewhere(client, username);
       await client.query('BEGIN');
       await client.query(`REASSIGN OWNED BY ${role} TO ${pg.escapeIdentifier(template)}`);
       await client.query(`DROP OWNED BY ${role}`);
@@ -234,6 +238,30 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       // A broken connection is discarded, and its session's lock goes with it.
       if (locked && !broken) await client.query(`SELECT pg_advisory_unlock(hashtext('sidegate-exchange'), hashtext($1))`, [username]).catch(() => (broken = true));
       client.release(broken);
+    }
+  }
+
+  /**
+   * What the role owns or is granted in other databases: every role may connect to most databases
+   * and create a large object or a default ACL there without any grant, and DROP ROLE fails while
+   * anything in any database depends on it. Dropped (not reassigned: the role had no business
+   * there) over a connection of the admin's to each such database, at most MAX_OTHER_DATABASES.
+   */
+  private async dropOwnedElsewhere(client: pg.PoolClient, username: string): Promise<void> {
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.refobjid ` +
+        `WHERE s.refclassid = 'pg_authid'::regclass AND r.rolname = $1 AND d.datname <> current_database() ORDER BY 1 LIMIT ${MAX_OTHER_DATABASES}`,
+      [username],
+    );
+    for (const { datname } of rows) {
+      const other = new pg.Client({ ...this.admin, database: datname });
+      other.on('error', () => undefined);
+      try {
+        await other.connect();
+        await other.query(`DROP OWNED BY ${pg.escapeIdentifier(username)}`);
+      } finally {
+        await other.end().catch(() => undefined);
+      }
     }
   }
 
