@@ -9,99 +9,38 @@
 // canary secret (the subject token, the admin password) in any answer, log line or audit span.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { flattenOtlpJson } from '../../../core/audit/index.js';
-import { createLogger } from '../../../core/logging/logger.js';
-import { parseExchangeConfig } from '../../../exchange/config/exchange-config.js';
-import { startExchangeService, type ExchangeService } from '../../../exchange/cli/exchange-command.js';
 import { GRANT_TYPE, JWT } from '../../support/exchange-test-clients.js';
-import { httpsRequest, type HttpsReply } from '../../support/https-json-client.js';
-import { asSuperuser } from '../../support/scratch-postgres-database.js';
-import { makeSelfSignedCertificate, type TestCertificate } from '../../support/self-signed-certificate.js';
-import { pgInfo, type PgInfo } from '../../support/sidegate-harness.js';
-import { startTestIssuer, type TestIssuer } from '../../support/token-issuer.js';
+import type { HttpsReply } from '../../support/https-json-client.js';
+import { AttackedExchange, AUDIENCE, attackNames } from './attacked-exchange.js';
 
-const AUDIENCE = 'sidegate-exchange';
-const run = randomBytes(4).toString('hex');
-const prefix = `sgxf_${run}_`;
-const admin = `sgxf_admin_${run}`;
-const reader = `sgxf_reader_${run}`;
-const writer = `sgxf_writer_${run}`;
-
-let dir: string;
-let cert: TestCertificate;
-let info: PgInfo;
-let ci: TestIssuer;
-let service: ExchangeService;
+const names = attackNames('sgxf');
+const writer = names.named('writer');
 let granted: string;
 let ungranted: string;
-const logs: string[] = [];
-const canaries: string[] = [];
-const replies: string[] = [];
 
-const superuser = <T>(fn: (c: pg.Client) => Promise<T>) => asSuperuser(info, fn);
-const issuedRoles = () => superuser(async (c) => (await c.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1', [prefix])).rows.map((r) => r.rolname));
-
+const attack = new AttackedExchange(names, {
+  tag: 'sgxf',
+  morePostgresTargets: ['billing'],
+  postgresSql: () => [`CREATE ROLE ${writer} NOLOGIN`],
+  postgresRoles: () => [writer],
+  grants: (n, { ci }) => [
+    { name: 'readers', issuer: ci, claims: { repository: 'acme/app' }, target: 'orders', roles: [n.reader], ttl: '15m' },
+    { name: 'writers', issuer: ci, claims: { repository: 'acme/admin' }, target: 'billing', roles: [writer], ttl: '15m' },
+  ],
+});
 before(async () => {
-  info = await pgInfo();
-  dir = await mkdtemp(join(tmpdir(), 'sidegate-exchange-form-'));
-  cert = makeSelfSignedCertificate(dir);
-  const tlsKey = await readFile(cert.keyFile, 'utf8');
-  const adminPassword = randomBytes(18).toString('base64url');
-  canaries.push(adminPassword);
-  await writeFile(join(dir, 'admin-password'), `${adminPassword}\n`, { mode: 0o600 });
-  await superuser(async (c) => {
-    await c.query(`CREATE ROLE ${admin} LOGIN CREATEROLE PASSWORD ${pg.escapeLiteral(adminPassword)}`);
-    await c.query(`CREATE ROLE ${reader} NOLOGIN`);
-    await c.query(`CREATE ROLE ${writer} NOLOGIN`);
-  });
-  ci = await startTestIssuer({ tls: { cert: cert.cert, key: tlsKey } });
-  const target = (name: string) => ({ name, protocol: 'postgres', host: info.host, port: info.port, database: info.database, tls: { caFile: info.caFile, serverName: 'localhost' }, admin: { username: admin, passwordFile: join(dir, 'admin-password') }, rolePrefix: prefix });
-  const config = parseExchangeConfig({
-    issuers: [{ issuer: ci.issuer, audience: AUDIENCE, jwksUrl: ci.jwksUrl, caFile: cert.certFile }],
-    targets: [target('orders'), target('billing')],
-    grants: [
-      { name: 'readers', issuer: ci.issuer, claims: { repository: 'acme/app' }, target: 'orders', roles: [reader], ttl: '15m' },
-      { name: 'writers', issuer: ci.issuer, claims: { repository: 'acme/admin' }, target: 'billing', roles: [writer], ttl: '15m' },
-    ],
-    sweepInterval: '1h',
-  });
-  const log = createLogger({ level: 'debug', sink: (line) => logs.push(line) });
-  service = await startExchangeService({ ...config, audit: { stateDir: join(dir, 'audit') } }, { host: '127.0.0.1', port: 0, tls: { cert: cert.cert, key: tlsKey }, env: {} }, log);
-  granted = await ci.sign({ sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', run_id: '1' }, { audience: AUDIENCE });
-  ungranted = await ci.sign({ sub: 'repo:acme/admin:ref:refs/heads/main', repository: 'acme/admin', run_id: '2' }, { audience: AUDIENCE });
-  canaries.push(granted, ungranted);
+  await attack.start();
+  granted = await attack.ci.sign({ sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', run_id: '1' }, { audience: AUDIENCE });
+  ungranted = await attack.ci.sign({ sub: 'repo:acme/admin:ref:refs/heads/main', repository: 'acme/admin', run_id: '2' }, { audience: AUDIENCE });
+  attack.canaries.push(granted, ungranted);
 });
+after(() => attack.stop());
 
-after(async () => {
-  await service?.close();
-  await ci?.close();
-  await superuser(async (c) => {
-    for (const role of await issuedRoles()) await c.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => undefined);
-    for (const role of [reader, writer, admin]) await c.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
-  }).catch(() => undefined);
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function postRaw(body: string | Buffer, contentType = 'application/x-www-form-urlencoded'): Promise<HttpsReply> {
-  const reply = await httpsRequest(`${service.url}/v1/token`, { ca: cert.cert, method: 'POST', headers: { 'content-type': contentType }, body });
-  replies.push(reply.text.replace(/"access_token":"[^"]*"/, ''));
-  return reply;
-}
+const postRaw = (body: string | Buffer, contentType?: string) => attack.postRaw(body, contentType);
+const reader = names.reader;
 
 const pairs = (list: [string, string][]) => list.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
 const base = (token: string): [string, string][] => [['grant_type', GRANT_TYPE], ['subject_token', token], ['subject_token_type', JWT]];
-
-async function noCanaryAnywhere(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300));
-  const spans = JSON.stringify(flattenOtlpJson(await readFile(join(dir, 'audit', 'audit.otlp.jsonl'), 'utf8')));
-  const seen = [...logs, ...replies, spans].join('\n');
-  for (const secret of canaries) assert.ok(!seen.includes(secret), 'a secret reached an answer, a log line or a span');
-}
 
 const attacks: [string, () => Promise<HttpsReply>, string, number][] = [
   ['a second subject_token (the granted one second)', () => postRaw(pairs([...base(ungranted), ['subject_token', granted], ['audience', 'orders']])), 'invalid_request', 400],
@@ -121,19 +60,19 @@ const attacks: [string, () => Promise<HttpsReply>, string, number][] = [
 
 for (const [what, send, error, status] of attacks) {
   test(`refused, nothing created: ${what}`, async () => {
-    const before = await issuedRoles();
+    const before = await attack.pgRoles();
     const reply = await send();
     assert.equal(reply.status, status, reply.text);
     assert.equal(reply.json.error, error, reply.text);
-    assert.deepEqual(await issuedRoles(), before, 'no role created');
-    await noCanaryAnywhere();
+    assert.deepEqual(await attack.pgRoles(), before, 'no role created');
+    await attack.noCanaryAnywhere();
   });
 }
 
 test('the plain request is served (the attacks above differ from it in their smuggled part only)', async () => {
-  const before = await issuedRoles();
+  const before = await attack.pgRoles();
   const reply = await postRaw(pairs([...base(granted), ['audience', 'orders']]));
   assert.equal(reply.status, 200, reply.text);
-  assert.equal((await issuedRoles()).length, before.length + 1);
-  await noCanaryAnywhere();
+  assert.equal((await attack.pgRoles()).length, before.length + 1);
+  await attack.noCanaryAnywhere();
 });
