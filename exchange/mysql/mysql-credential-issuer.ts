@@ -69,8 +69,6 @@ export class MysqlCredentialIssuer implements CredentialIssuer {
   readonly protocol = 'mysql' as const;
   readonly target: string;
   private readonly endpoint: MariaDbEndpoint;
-  /** Per target prefix: targets on one server sweep independently, replicas of one target take turns. */
-  private readonly sweepLock: string;
 
   private constructor(
     private readonly config: MysqlTargetConfig,
@@ -80,7 +78,6 @@ export class MysqlCredentialIssuer implements CredentialIssuer {
   ) {
     this.target = config.name;
     this.endpoint = { host: config.host, port: config.port, connectTimeoutMs: timeouts.connectMs, ...(config.tls.serverName ? { serverName: config.tls.serverName } : {}), ...(ca !== undefined ? { ca } : {}) };
-    this.sweepLock = `sidegate-exchange-sweep:${config.userPrefix}`;
   }
 
   static async open(config: MysqlTargetConfig, log: Logger, timeouts: Partial<MysqlIssuerTimeouts> = {}): Promise<MysqlCredentialIssuer> {
@@ -158,9 +155,9 @@ export class MysqlCredentialIssuer implements CredentialIssuer {
     const result: SweepResult = { dropped: [], failed: 0 };
     const conn = await this.admin('listing issued credentials');
     try {
-      // Another replica sweeping this target now: it drops what this one would.
-      const [locked] = await this.query(conn, 'SELECT GET_LOCK(?, 0) AS locked', [this.sweepLock]);
-      if ((locked as { locked: number | null }[])[0]?.locked !== 1) return result;
+      // No lock between replicas: any user may take any GET_LOCK name, and a sweep that waited on
+      // one could be stopped by the very login it must end. Replicas sweeping at once are harmless
+      // (DROP USER IF EXISTS; only the one that dropped a user records it).
       const prefix = this.config.userPrefix;
       const [rows] = await this.query(conn, 'SELECT User AS user FROM mysql.global_priv WHERE Host = ? AND LEFT(User, ?) = ?', [USER_HOST, prefix.length, prefix]);
       for (const { user } of rows as { user: string }[]) {
@@ -176,7 +173,6 @@ export class MysqlCredentialIssuer implements CredentialIssuer {
     } catch (err) {
       throw issueError(err, 'listing issued credentials');
     } finally {
-      // Closing the session releases its lock.
       conn.destroy();
     }
     return result;

@@ -28,6 +28,19 @@ export interface PostgresIssuerTimeouts {
 const DEFAULT_TIMEOUTS: PostgresIssuerTimeouts = { connectMs: 5000, statementMs: 10_000, terminateMs: 5000 };
 const MAX_ADMIN_SECRET_BYTES = 4096;
 const UNDEFINED_OBJECT = '42704';
+const LOCK_NOT_AVAILABLE = '55P03';
+/** Other databases a dropped role's leftovers are looked for in, per drop. */
+const MAX_OTHER_DATABASES = 16;
+/**
+ * A template role, or any role it can SET ROLE to, with these could undo the exchange's
+ * guarantees: CREATEROLE rewrites markers (a login never swept, another's owner), VALID UNTIL and
+ * the admin's own password; the server-file and program roles reach the server as its OS user.
+ */
+const DANGEROUS_TEMPLATE_SQL =
+  `SELECT count(*)::int AS n FROM pg_roles r WHERE pg_has_role($1::name, r.oid, 'MEMBER') ` +
+  `AND (r.rolsuper OR r.rolcreaterole OR r.rolname IN ('pg_execute_server_program', 'pg_read_server_files', 'pg_write_server_files'))`;
+
+class DangerousTemplateError extends Error {}
 
 /** SQLSTATE classes that mean "could not reach or talk to the server" rather than "refused". */
 function unreachable(err: unknown): boolean {
@@ -62,6 +75,8 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
   readonly protocol = 'postgres' as const;
   readonly target: string;
   private readonly pool: pg.Pool;
+  /** The admin's connection settings (the pool's, and a drop's in another database). */
+  private readonly admin: pg.ClientConfig;
 
   private constructor(
     private readonly config: PostgresTargetConfig,
@@ -71,20 +86,19 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     plaintext: boolean,
   ) {
     this.target = config.name;
-    this.pool = new pg.Pool({
+    this.admin = {
       host: config.host,
       port: config.port,
       database: config.database,
       user: config.admin.username,
       password: () => readSecretFile(config.admin.passwordFile, MAX_ADMIN_SECRET_BYTES, (m) => new Error(`admin password file ${m}`)),
       ssl: plaintext ? false : postgresTls(config.tls.serverName ?? config.host, ca),
-      max: 4,
-      idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: timeouts.connectMs,
       statement_timeout: timeouts.statementMs,
       query_timeout: timeouts.statementMs + 1000,
       application_name: 'sidegate-exchange',
-    });
+    };
+    this.pool = new pg.Pool({ ...this.admin, max: 4, idleTimeoutMillis: 30_000 });
     // An idle admin connection the server closed: the pool replaces it; nothing to tell a client.
     this.pool.on('error', (err) => this.log.warn('token exchange: admin connection lost', { target: this.target, code: String((err as { code?: unknown }).code ?? 'unknown') }));
   }
@@ -120,6 +134,8 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     }
     try {
       await client.query('BEGIN');
+      const { rows } = await client.query<{ n: number }>(DANGEROUS_TEMPLATE_SQL, [request.role]);
+      if ((rows[0]?.n ?? 0) > 0) throw new DangerousTemplateError();
       await client.query(
         `CREATE ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ` +
           `PASSWORD ${pg.escapeLiteral(scramSha256Verifier(password))} VALID UNTIL ${pg.escapeLiteral(expiresAt)} IN ROLE ${pg.escapeIdentifier(request.role)}`,
@@ -130,7 +146,10 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      client.release(unreachable(err));
+      client.release(!(err instanceof DangerousTemplateError) && unreachable(err));
+      if (err instanceof DangerousTemplateError) {
+        throw new CredentialIssueError('creating the credential: the template role can manage roles or reach the server\'s files (SUPERUSER, CREATEROLE or a pg_*_server_* role, itself or by membership); nothing was created', false);
+      }
       throw issueError(err, 'creating the credential');
     }
     client.release();
@@ -188,7 +207,10 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
   /**
    * NOLOGIN first (committed on its own), then its sessions, then the role; a role already gone is
    * done. Replicas sweep the same roles: an advisory lock on the role's name makes them take turns
-   * (two ALTER/DROP ROLE on one role at once fail with "tuple concurrently updated").
+   * (two ALTER/DROP ROLE on one role at once fail with "tuple concurrently updated"). Any user may
+   * take any advisory lock, the role itself included, so the wait is bounded and the drop goes on
+   * without it: a replica's concurrent drop then fails harmlessly (the role is gone), and a
+   * squatter's session is ended with the role's others.
    */
   private async drop(username: string, template: string): Promise<void> {
     const role = pg.escapeIdentifier(username);
@@ -196,11 +218,11 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     let broken = false;
     let locked = false;
     try {
-      await client.query(`SELECT pg_advisory_lock(hashtext('sidegate-exchange'), hashtext($1))`, [username]);
-      locked = true;
+      locked = await this.lockForDrop(client, username);
       if (!(await this.exists(client, username))) return;
       await client.query(`ALTER ROLE ${role} NOLOGIN`);
       await client.query('SELECT pg_terminate_backend(pid, $2) FROM pg_stat_activity WHERE usename = $1', [username, this.timeouts.terminateMs]);
+      await this.dropOwnedElsewhere(client, username);
       await client.query('BEGIN');
       await client.query(`REASSIGN OWNED BY ${role} TO ${pg.escapeIdentifier(template)}`);
       await client.query(`DROP OWNED BY ${role}`);
@@ -209,12 +231,54 @@ export class PostgresCredentialIssuer implements CredentialIssuer {
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       broken = unreachable(err);
-      if ((err as { code?: unknown }).code === UNDEFINED_OBJECT && !(await this.exists(client, username).catch(() => true))) return;
+      // Gone meanwhile (another replica's drop, when the lock was not ours): done.
+      if (!broken && !(await this.exists(client, username).catch(() => true))) return;
       throw err;
     } finally {
       // A broken connection is discarded, and its session's lock goes with it.
       if (locked && !broken) await client.query(`SELECT pg_advisory_unlock(hashtext('sidegate-exchange'), hashtext($1))`, [username]).catch(() => (broken = true));
       client.release(broken);
+    }
+  }
+
+  /**
+   * What the role owns or is granted in other databases: every role may connect to most databases
+   * and create a large object or a default ACL there without any grant, and DROP ROLE fails while
+   * anything in any database depends on it. Dropped (not reassigned: the role had no business
+   * there) over a connection of the admin's to each such database, at most MAX_OTHER_DATABASES.
+   */
+  private async dropOwnedElsewhere(client: pg.PoolClient, username: string): Promise<void> {
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.refobjid ` +
+        `WHERE s.refclassid = 'pg_authid'::regclass AND r.rolname = $1 AND d.datname <> current_database() ORDER BY 1 LIMIT ${MAX_OTHER_DATABASES}`,
+      [username],
+    );
+    for (const { datname } of rows) {
+      const other = new pg.Client({ ...this.admin, database: datname });
+      other.on('error', () => undefined);
+      try {
+        await other.connect();
+        await other.query(`DROP OWNED BY ${pg.escapeIdentifier(username)}`);
+      } finally {
+        await other.end().catch(() => undefined);
+      }
+    }
+  }
+
+  /** The drop's advisory lock, waited for at most terminateMs; false when another session holds it still. */
+  private async lockForDrop(client: pg.PoolClient, username: string): Promise<boolean> {
+    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${this.timeouts.terminateMs}ms`]);
+    try {
+      await client.query(`SELECT pg_advisory_lock(hashtext('sidegate-exchange'), hashtext($1))`, [username]);
+      return true;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === LOCK_NOT_AVAILABLE) {
+        this.log.warn('token exchange: another session holds the lock on a credential being dropped; dropping it without', { target: this.target, role: username });
+        return false;
+      }
+      throw err;
+    } finally {
+      await client.query(`SELECT set_config('lock_timeout', '0', false)`);
     }
   }
 

@@ -8,7 +8,7 @@ export interface IssueRequest {
   role: string;
   ttlMs: number;
   grant: string;
-  /** ownerHash(issuer, subject) of the identity it is issued to. */
+  /** ownerOf(identity) of the identity it is issued to (identity/owner-hash.ts): its run or pod. */
   owner: string;
   nowMs: number;
   /** W3C traceparent of the exchange's audit span, kept with the credential. */

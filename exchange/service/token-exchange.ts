@@ -21,7 +21,7 @@ import { OAuthError, oauthErrorAnswer } from '../protocol/oauth-error.js';
 import { parseRevocationRequest } from '../protocol/revocation-request.js';
 import { parseTokenExchangeRequest } from '../protocol/token-exchange-request.js';
 import { tokenExchangeResponse } from '../protocol/token-response.js';
-import { ownerHash } from '../identity/owner-hash.js';
+import { ownerOf } from '../identity/owner-hash.js';
 import { CredentialIssueError, type CredentialIssuer } from './credential-issuer.js';
 import { outcomeFields, type ExchangeOutcome, type RevocationOutcome } from './exchange-outcome.js';
 import type { EvidenceSpan, OutcomeEvidence } from './outcome-evidence.js';
@@ -113,7 +113,7 @@ export class TokenExchange {
       // Checked before anything exists on the target: a credential nobody could account for is
       // never created.
       if (!this.deps.evidence.healthy) throw new OAuthError('temporarily_unavailable', UNRECORDABLE);
-      const owner = actor ? ownerHash(actor.issuer, actor.subject) : ownerHash(identity.issuer, identity.subject);
+      const owner = ownerOf(actor ?? identity);
       const nowMs = this.now();
       const credential = await issuer.issue({ role: granted.role, ttlMs: granted.ttlMs, grant: granted.grant, owner, nowMs, issuedBy: span.traceparent }).catch((err: unknown) => {
         throw issueFailure(err);
@@ -148,7 +148,7 @@ export class TokenExchange {
         Object.assign(outcome, { target: credential.target, username: credential.username });
         // Taking access away never waits on the trail: a revocation proceeds while it is unhealthy
         // and its answer says whether its record is durable.
-        const { result, issuedBy } = await issuer.revoke(credential.username, ownerHash(identity.issuer, identity.subject)).catch((err: unknown) => {
+        const { result, issuedBy } = await issuer.revoke(credential.username, ownerOf(identity)).catch((err: unknown) => {
           throw issueFailure(err);
         });
         if (issuedBy !== undefined) outcome.issuedBy = issuedBy;
