@@ -1,8 +1,11 @@
 // A real OTLP/HTTP receiver for the benchmark's sidegate processes: it accepts what a collector
-// would and counts spans. It shares the machine with what is measured, so it counts without
-// decoding (a real collector would run elsewhere): occurrences of "spanId" in the raw body.
+// would (protobuf, sidegate's default, or JSON) and counts spans, answering in the request's
+// encoding. It shares the machine with what is measured, so JSON is counted without decoding
+// (occurrences of "spanId"); protobuf is decoded but not converted (a real collector would run
+// elsewhere).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { countTraceRequestSpans, encodeTraceResponse } from '../support/otlp-proto-codec.js';
 
 export interface OtlpSpanCounter {
   /** For OTEL_EXPORTER_OTLP_ENDPOINT. */
@@ -19,6 +22,16 @@ export async function startOtlpSpanCounter(): Promise<OtlpSpanCounter> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
+      if (/protobuf/.test(req.headers['content-type'] ?? '')) {
+        try {
+          spans += countTraceRequestSpans(body);
+        } catch {
+          res.writeHead(400).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(encodeTraceResponse()));
+        return;
+      }
       for (let at = body.indexOf(marker); at >= 0; at = body.indexOf(marker, at + marker.length)) spans++;
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });

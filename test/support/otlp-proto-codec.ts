@@ -31,6 +31,14 @@ export function decodeTraceRequest(body: Uint8Array): unknown {
   return toOtlpJsonShape(plain);
 }
 
+/** How many spans a protobuf ExportTraceServiceRequest carries (decoded, not converted: the benchmark's receiver). */
+export function countTraceRequestSpans(body: Uint8Array): number {
+  const message = traceService().request.decode(body) as unknown as { resourceSpans?: { scopeSpans?: { spans?: unknown[] }[] }[] };
+  let spans = 0;
+  for (const resource of message.resourceSpans ?? []) for (const scope of resource.scopeSpans ?? []) spans += scope.spans?.length ?? 0;
+  return spans;
+}
+
 /** An ExportTraceServiceResponse, with a partial success when `rejectedSpans` > 0. */
 export function encodeTraceResponse(partial?: { rejectedSpans: number; errorMessage: string }): Uint8Array {
   const { response } = traceService();
