@@ -17,7 +17,7 @@ import { flattenOtlpJson, verifyChain } from '../../core/audit/index.js';
 import { createLogger } from '../../core/logging/logger.js';
 import { parseExchangeConfig, type ExchangeConfig, type MysqlTargetConfig } from '../../exchange/config/exchange-config.js';
 import { startExchangeService, type ExchangeService } from '../../exchange/cli/exchange-command.js';
-import { ownerHash } from '../../exchange/identity/owner-hash.js';
+import { ownerHash, ownerInstance } from '../../exchange/identity/owner-hash.js';
 import { MysqlCredentialIssuer } from '../../exchange/mysql/mysql-credential-issuer.js';
 import { nativePasswordHash } from '../../exchange/mysql/native-password-hash.js';
 import type { TargetCredential } from '../../exchange/protocol/credential-token.js';
@@ -157,7 +157,7 @@ test('a CI token with a grant gets a MariaDB user whose default role is the temp
   assert.equal(reply.json.scope, reader);
   assert.ok(reply.json.expires_in > 14 * 60 && reply.json.expires_in <= 15 * 60, String(reply.json.expires_in));
   assert.ok(credential.username.startsWith(prefix) && credential.username.length <= 128, credential.username);
-  assert.ok(credential.username.includes(`${Date.parse(credential.expiresAt) / 1000}_${ownerHash(CLUSTER_ISSUER, POD_SUBJECT).slice(0, 24)}_t`), 'the name holds the expiry and the owner (the sidecar that acted)');
+  assert.ok(credential.username.includes(`${Date.parse(credential.expiresAt) / 1000}_${ownerHash(CLUSTER_ISSUER, POD_SUBJECT, ownerInstance(podTokenClaims())).slice(0, 24)}_t`), 'the name holds the expiry and the owner (the sidecar\'s pod that acted)');
   assert.deepEqual(await issuedUsers(), [credential.username]);
   assert.match(await root(`SHOW GRANTS FOR '${credential.username}'@'%'`), /WITH MAX_USER_CONNECTIONS 5/);
 

@@ -1,7 +1,8 @@
 // What every attack on the token exchange sets up alike: a real exchange over HTTPS in front of the
 // test PostgreSQL 15 (target `orders`, template role `reader`) and, when asked, the test MariaDB
-// 10.11 (target `shop`, template role `myReader`), a CI-style issuer and, when asked, a cluster
-// issuer; the answers, log lines and audit spans the attacker and the trail received, and the
+// 10.11 (target `shop`, template role `myReader`), a CI-style issuer and a cluster issuer whose
+// pods act for CI jobs (RFC 8693 delegation: a CI grant names its actor, a CI exchange carries the
+// pod's token as actor_token, and the pod owns and revokes the login); the answers, log lines and audit spans the attacker and the trail received, and the
 // check that no canary secret reached any of them.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +27,8 @@ import { startTestIssuer, type TestIssuer } from '../../support/token-issuer.js'
 
 export const AUDIENCE = 'sidegate-exchange';
 export const CLUSTER_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+/** Every CI grant's actor: a pod of the ServiceAccount ci/runner (what `podToken` signs). */
+export const RUNNER_ACTOR = { issuer: CLUSTER_ISSUER, subject: 'system:serviceaccount:ci:runner' };
 
 /** The names of one test file's objects, unique per run. */
 export interface AttackNames {
@@ -49,15 +52,19 @@ export interface AttackSetup {
   mariadb?: boolean;
   /** Targets beside `orders` on the same PostgreSQL, by name. */
   morePostgresTargets?: string[];
-  /** Grants; `ci` and `cluster` are the issuers' names. */
+  /** Grants; `ci` and `cluster` are the issuers' names. A CI grant's actor: `RUNNER_ACTOR`. */
   grants: (n: AttackNames, issuers: { ci: string; cluster: string }) => unknown[];
 }
 
 export interface TargetClient {
-  /** The exchange's raw answer; its text (less the access token) is kept as what the attacker saw. */
-  exchange(subjectToken: string, extra?: Record<string, string>): Promise<HttpsReply>;
-  issue(subjectToken: string): Promise<TargetCredential>;
-  revoke(credential: TargetCredential, subjectToken: string): Promise<HttpsReply>;
+  /**
+   * The exchange's raw answer; its text (less the access token) is kept as what the attacker saw.
+   * `actorToken`: the pod acting for a CI subject (sent as actor_token); absent: the subject alone.
+   */
+  exchange(subjectToken: string, actorToken?: string, extra?: Record<string, string>): Promise<HttpsReply>;
+  issue(subjectToken: string, actorToken?: string): Promise<TargetCredential>;
+  /** `ownerToken`: a token of the login's owner, the actor of a delegated login. */
+  revoke(credential: TargetCredential, ownerToken: string): Promise<HttpsReply>;
 }
 
 export class AttackedExchange {
@@ -154,10 +161,11 @@ export class AttackedExchange {
       this.replies.push(r.text.replace(/"access_token":"[^"]*"/, ''));
       return r;
     };
+    const actor = (token?: string): Record<string, string> => (token === undefined ? {} : { actor_token: token, actor_token_type: JWT });
     return {
-      exchange: (token, extra = {}) => seen(c.exchange(token, extra)),
-      issue: async (token) => c.credentialOf(await seen(c.exchange(token))),
-      revoke: (credential, subjectToken) => seen(c.post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: subjectToken, subject_token_type: JWT })),
+      exchange: (token, actorToken, extra = {}) => seen(c.exchange(token, { ...actor(actorToken), ...extra })),
+      issue: async (token, actorToken) => c.credentialOf(await seen(c.exchange(token, actor(actorToken)))),
+      revoke: (credential, ownerToken) => seen(c.post('/v1/revoke', { token: credentialTokenOf(credential), subject_token: ownerToken, subject_token_type: JWT })),
     };
   }
 
@@ -179,6 +187,18 @@ export class AttackedExchange {
     const c = await mysql.createConnection({ host: 'localhost', port: this.maria.port, user: credential.username, password: credential.password, database: IT_DATABASE, ssl: { ca: await readFile(this.maria.caFile), rejectUnauthorized: true }, connectTimeout: 5000 });
     c.on('error', () => undefined);
     return c;
+  }
+
+  /** A CI token alone (no pod acting for it) is refused, and nothing is created. */
+  async refusesAlone(client: TargetClient, ciToken: string): Promise<void> {
+    const before = await this.pgRoles();
+    const myBefore = this.setup.mariadb ? await this.myUsers() : [];
+    const reply = await client.exchange(ciToken);
+    assert.equal(reply.status, 400, reply.text);
+    assert.equal(reply.json.error, 'invalid_request');
+    assert.match(reply.json.error_description, /actor_token .* is required/);
+    assert.deepEqual(await this.pgRoles(), before, 'no role created');
+    if (this.setup.mariadb) assert.deepEqual(await this.myUsers(), myBefore, 'no user created');
   }
 
   /** No secret the test saw in any answer, log line or audit span. */

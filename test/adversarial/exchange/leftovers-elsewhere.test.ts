@@ -11,13 +11,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { TargetCredential } from '../../../exchange/protocol/credential-token.js';
-import { AttackedExchange, attackNames, runToken } from './attacked-exchange.js';
+import { AttackedExchange, attackNames, podToken, RUNNER_ACTOR, runToken } from './attacked-exchange.js';
 
 const OTHER_DATABASE = 'postgres';
 
 const attack = new AttackedExchange(attackNames('sgxe'), {
   tag: 'sgxe',
-  grants: (n, { ci }) => [{ name: 'deploys', issuer: ci, claims: { repository: 'acme/app' }, target: 'orders', roles: [n.reader], ttl: '15m' }],
+  grants: (n, { ci }) => [{ name: 'deploys', issuer: ci, claims: { repository: 'acme/app' }, actor: RUNNER_ACTOR, target: 'orders', roles: [n.reader], ttl: '15m' }],
 });
 before(() => attack.start());
 after(async () => {
@@ -30,6 +30,8 @@ after(async () => {
 
 const orders = attack.client('orders');
 const token = () => runToken(attack.ci, '3');
+/** The run's sidecar: it exchanges the run's token and owns (revokes) the login. */
+const sidecar = () => podToken(attack.cluster, 'pod-uid-3');
 
 async function asSuperuserIn<T>(database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ host: attack.pg.socketDir, port: attack.pg.port, database, user: 'postgres' });
@@ -56,9 +58,10 @@ async function leaveSomethingElsewhere(credential: TargetCredential): Promise<nu
 const largeObjectExists = (oid: number) => asSuperuserIn(OTHER_DATABASE, async (c) => ((await c.query('SELECT 1 FROM pg_largeobject_metadata WHERE oid = $1', [oid])).rowCount ?? 0) > 0);
 
 test('a role that left a large object and a default ACL in another database is revoked all the same', async () => {
-  const credential = await orders.issue(await token());
+  await attack.refusesAlone(orders, await token());
+  const credential = await orders.issue(await token(), await sidecar());
   const oid = await leaveSomethingElsewhere(credential);
-  const reply = await orders.revoke(credential, await token());
+  const reply = await orders.revoke(credential, await sidecar());
   assert.equal(reply.status, 200, reply.text);
   assert.ok(!(await attack.pgRoles()).includes(credential.username), 'the role is dropped');
   assert.equal(await largeObjectExists(oid), false, 'its large object is gone with it');
@@ -66,7 +69,7 @@ test('a role that left a large object and a default ACL in another database is r
 });
 
 test('an expired role that left a large object in another database is swept all the same', async () => {
-  const credential = await orders.issue(await token());
+  const credential = await orders.issue(await token(), await sidecar());
   const oid = await leaveSomethingElsewhere(credential);
   attack.clockShiftMs = 16 * 60_000;
   try {

@@ -16,14 +16,14 @@
 // answer, log line or audit span.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { AttackedExchange, attackNames, runToken } from './attacked-exchange.js';
+import { AttackedExchange, attackNames, podToken, RUNNER_ACTOR, runToken } from './attacked-exchange.js';
 
 const attack = new AttackedExchange(attackNames('sgxl'), {
   tag: 'sgxl',
   mariadb: true,
   grants: (n, { ci }) => [
-    { name: 'deploys', issuer: ci, claims: { repository: 'acme/app' }, target: 'orders', roles: [n.reader], ttl: '15m' },
-    { name: 'shop-deploys', issuer: ci, claims: { repository: 'acme/app' }, target: 'shop', roles: [n.myReader], ttl: '15m' },
+    { name: 'deploys', issuer: ci, claims: { repository: 'acme/app' }, actor: RUNNER_ACTOR, target: 'orders', roles: [n.reader], ttl: '15m' },
+    { name: 'shop-deploys', issuer: ci, claims: { repository: 'acme/app' }, actor: RUNNER_ACTOR, target: 'shop', roles: [n.myReader], ttl: '15m' },
   ],
 });
 before(() => attack.start());
@@ -32,10 +32,13 @@ after(() => attack.stop());
 const orders = attack.client('orders');
 const shop = attack.client('shop');
 const token = () => runToken(attack.ci, '9');
+/** The run's sidecar: it exchanges the run's token and owns (revokes) the login. */
+const sidecar = () => podToken(attack.cluster, 'pod-uid-9');
 const stillWorks = (work: Promise<unknown>) => work.then(() => true, () => false);
 
 test('MariaDB: an expired user holding the sweep lock is swept anyway, its sessions killed', async () => {
-  const attacker = await shop.issue(await token());
+  await attack.refusesAlone(shop, await token());
+  const attacker = await shop.issue(await token(), await sidecar());
   const squatter = await attack.myLogin(attacker);
   try {
     const [locked] = await squatter.query('SELECT GET_LOCK(?, 0) AS l', [`sidegate-exchange-sweep:${attack.names.prefix}`]);
@@ -53,11 +56,11 @@ test('MariaDB: an expired user holding the sweep lock is swept anyway, its sessi
 });
 
 test('PostgreSQL: a role holding its own drop lock is revoked anyway, its session ended', async () => {
-  const attacker = await orders.issue(await token());
+  const attacker = await orders.issue(await token(), await sidecar());
   const squatter = await attack.pgLogin(attacker);
   try {
     await squatter.query(`SELECT pg_advisory_lock(hashtext('sidegate-exchange'), hashtext($1))`, [attacker.username]);
-    const reply = await orders.revoke(attacker, await token());
+    const reply = await orders.revoke(attacker, await sidecar());
     assert.equal(reply.status, 200, reply.text);
     assert.ok(!(await attack.pgRoles()).includes(attacker.username), 'the role is dropped');
     assert.equal(await stillWorks(squatter.query('SELECT 1')), false, 'the lock-holding session is ended');
@@ -69,7 +72,7 @@ test('PostgreSQL: a role holding its own drop lock is revoked anyway, its sessio
 });
 
 test('PostgreSQL: an expired role holding its own drop lock is swept anyway, its session ended', async () => {
-  const attacker = await orders.issue(await token());
+  const attacker = await orders.issue(await token(), await sidecar());
   const squatter = await attack.pgLogin(attacker);
   try {
     await squatter.query(`SELECT pg_advisory_lock(hashtext('sidegate-exchange'), hashtext($1))`, [attacker.username]);

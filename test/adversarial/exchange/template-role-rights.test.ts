@@ -13,7 +13,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { AttackedExchange, attackNames, runToken } from './attacked-exchange.js';
+import { AttackedExchange, attackNames, podToken, RUNNER_ACTOR, runToken } from './attacked-exchange.js';
 
 const names = attackNames('sgxt');
 /** CREATEROLE itself. */
@@ -27,12 +27,14 @@ const attack = new AttackedExchange(names, {
   tag: 'sgxt',
   postgresSql: () => [`CREATE ROLE ${manager} NOLOGIN CREATEROLE`, `CREATE ROLE ${nested} NOLOGIN IN ROLE ${manager}`, `CREATE ROLE ${shell} NOLOGIN IN ROLE pg_execute_server_program`],
   postgresRoles: () => [nested, shell, manager],
-  grants: (n, { ci }) => [{ name: 'deploys', issuer: ci, claims: { repository: 'acme/app' }, target: 'orders', roles: [n.reader, manager, nested, shell], ttl: '15m' }],
+  grants: (n, { ci }) => [{ name: 'deploys', issuer: ci, claims: { repository: 'acme/app' }, actor: RUNNER_ACTOR, target: 'orders', roles: [n.reader, manager, nested, shell], ttl: '15m' }],
 });
 before(() => attack.start());
 after(() => attack.stop());
 
 const orders = attack.client('orders');
+/** The run's sidecar, which exchanges the run's token for it. */
+const sidecar = () => podToken(attack.cluster, 'pod-uid-7');
 
 test('the premise, on the real server: a member of a CREATEROLE role rewrites its own marker and VALID UNTIL', async () => {
   const victim = `${names.prefix}premise`;
@@ -62,7 +64,7 @@ for (const [what, role] of [
 ] as const) {
   test(`the exchange refuses a login in ${what}, and creates nothing`, async () => {
     const before = await attack.pgRoles();
-    const reply = await orders.exchange(await runToken(attack.ci, '7'), { scope: role });
+    const reply = await orders.exchange(await runToken(attack.ci, '7'), await sidecar(), { scope: role });
     assert.equal(reply.status, 500, reply.text);
     assert.equal(reply.json.error, 'server_error');
     assert.match(reply.json.error_description, /can manage roles or reach the server's files/);
@@ -71,8 +73,9 @@ for (const [what, role] of [
   });
 }
 
-test('a plain template still gets its login', async () => {
-  const credential = await orders.issue(await runToken(attack.ci, '7'));
+test('a plain template still gets its login (through the sidecar; the run\'s token alone is refused)', async () => {
+  await attack.refusesAlone(orders, await runToken(attack.ci, '7'));
+  const credential = await orders.issue(await runToken(attack.ci, '7'), await sidecar());
   assert.ok((await attack.pgRoles()).includes(credential.username));
   await attack.noCanaryAnywhere();
 });
