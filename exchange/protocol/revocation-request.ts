@@ -1,6 +1,7 @@
 // RFC 7009 §2.1 revocation request, with the owner's proof in the body: the credential's owner
-// presents a subject token of the same identity the credential was issued to (a pod's token is
-// rotated by kubelet, so "the same" is the same issuer and subject, not the same bytes). Pure.
+// presents a subject token of the identity the credential was issued to (the actor's when one
+// acted). A pod's token is rotated by kubelet, so "the same" is the same issuer, subject and pod
+// or run (exchange/identity/owner-hash.ts), not the same bytes. Pure.
 import { MAX_TOKEN_BYTES } from '../../core/tokens/index.js';
 import { OAuthError } from './oauth-error.js';
 import { parseForm, required, single } from './form-parameters.js';
