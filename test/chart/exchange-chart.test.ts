@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { chartDirectory } from './repository-root.js';
 import { runHelm } from './helm-binary.js';
-import { renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
+import { EXCHANGE_MINIMAL_VALUES, renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
 import { validateAgainstKubernetesSchema } from './kubernetes-schema-validation.js';
 import { labelSelectorMatches, type LabelSelector } from './label-selector.js';
 import { exchangeConfigSchema, parseExchangeConfigYaml, type ExchangeConfig } from '../../exchange/config/exchange-config.js';
@@ -21,21 +21,7 @@ const EXCHANGE_URL = `https://${EXCHANGE}.${RELEASE_NAMESPACE}.svc:443`;
 const CLUSTER_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
 // The least an enabled exchange needs: one target, one grant.
-const minimal = [
-  'exchange.enabled=true',
-  'exchange.config.targets[0].name=orders',
-  'exchange.config.targets[0].host=orders-db.example.com',
-  'exchange.config.targets[0].database=orders',
-  'exchange.config.targets[0].admin.username=sidegate_admin',
-  'exchange.config.targets[0].admin.existingSecret=orders-exchange-admin',
-  'exchange.config.targets[0].admin.key=password',
-  'exchange.config.grants[0].name=ci-runners',
-  `exchange.config.grants[0].issuer=${CLUSTER_ISSUER}`,
-  'exchange.config.grants[0].subject=system:serviceaccount:ci:*',
-  'exchange.config.grants[0].target=orders',
-  'exchange.config.grants[0].roles={orders_reader}',
-  'exchange.config.grants[0].ttl=1h',
-];
+const minimal = [...EXCHANGE_MINIMAL_VALUES];
 
 // Every exchange value that reaches exchange.yaml or a mounted Secret, set at once.
 const everything = [

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { chartDirectory } from './repository-root.js';
 import { runHelm } from './helm-binary.js';
-import { setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
+import { setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart, EXCHANGE_MINIMAL_VALUES } from './rendered-chart.js';
 import { validateAgainstKubernetesSchema } from './kubernetes-schema-validation.js';
 import { labelSelectorMatches } from './label-selector.js';
 import { parseInjectionConfigYaml } from '../../webhook/config/injection-config.js';
@@ -16,21 +16,7 @@ import { injectPod } from '../../webhook/injection/inject-pod.js';
 import { applyJsonPatch } from '../support/apply-json-patch.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 
-const exchange = [
-  'exchange.enabled=true',
-  'exchange.config.targets[0].name=orders',
-  'exchange.config.targets[0].host=orders-db.example.com',
-  'exchange.config.targets[0].database=orders',
-  'exchange.config.targets[0].admin.username=sidegate_admin',
-  'exchange.config.targets[0].admin.existingSecret=orders-exchange-admin',
-  'exchange.config.targets[0].admin.key=password',
-  'exchange.config.grants[0].name=ci-runners',
-  'exchange.config.grants[0].issuer=https://kubernetes.default.svc.cluster.local',
-  'exchange.config.grants[0].subject=system:serviceaccount:ci:*',
-  'exchange.config.grants[0].target=orders',
-  'exchange.config.grants[0].roles={orders_reader}',
-  'exchange.config.grants[0].ttl=1h',
-];
+const exchange = [...EXCHANGE_MINIMAL_VALUES];
 const monitored = ['metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.labels.release=kube-prometheus-stack', 'metrics.serviceMonitor.interval=30s', 'metrics.serviceMonitor.scrapeTimeout=10s'];
 
 const variants = {

@@ -11,6 +11,23 @@ export interface KubernetesObject {
 }
 
 export const RELEASE_NAME = 'ci';
+
+/** The least an enabled token exchange needs: one PostgreSQL target, one grant to the runners' ServiceAccounts. */
+export const EXCHANGE_MINIMAL_VALUES: readonly string[] = [
+  'exchange.enabled=true',
+  'exchange.config.targets[0].name=orders',
+  'exchange.config.targets[0].host=orders-db.example.com',
+  'exchange.config.targets[0].database=orders',
+  'exchange.config.targets[0].admin.username=sidegate_admin',
+  'exchange.config.targets[0].admin.existingSecret=orders-exchange-admin',
+  'exchange.config.targets[0].admin.key=password',
+  'exchange.config.grants[0].name=ci-runners',
+  'exchange.config.grants[0].issuer=https://kubernetes.default.svc.cluster.local',
+  'exchange.config.grants[0].subject=system:serviceaccount:ci:*',
+  'exchange.config.grants[0].target=orders',
+  'exchange.config.grants[0].roles={orders_reader}',
+  'exchange.config.grants[0].ttl=1h',
+];
 export const RELEASE_NAMESPACE = 'sidegate-system';
 
 export class RenderedChart {

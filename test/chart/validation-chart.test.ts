@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chartDirectory } from './repository-root.js';
 import { runHelm } from './helm-binary.js';
-import { renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
+import { EXCHANGE_MINIMAL_VALUES, renderChart, setArguments, variantRenderer, RELEASE_NAME, RELEASE_NAMESPACE, type KubernetesObject, type RenderedChart } from './rendered-chart.js';
 import { validateAgainstKubernetesSchema } from './kubernetes-schema-validation.js';
 import { labelSelectorMatches, type LabelSelector } from './label-selector.js';
 import { parseInjectionConfigYaml } from '../../webhook/config/injection-config.js';
@@ -24,22 +24,7 @@ import { casePods, readValidationCase, validationCases } from '../support/valida
 import { applyJsonPatch } from '../support/apply-json-patch.js';
 import { repositoryRoot } from './repository-root.js';
 
-const exchangeMinimal = [
-  'exchange.enabled=true',
-  'exchange.config.kubernetes.audience=orders-exchange',
-  'exchange.config.targets[0].name=orders',
-  'exchange.config.targets[0].host=orders-db.example.com',
-  'exchange.config.targets[0].database=orders',
-  'exchange.config.targets[0].admin.username=sidegate_admin',
-  'exchange.config.targets[0].admin.existingSecret=orders-exchange-admin',
-  'exchange.config.targets[0].admin.key=password',
-  'exchange.config.grants[0].name=ci-runners',
-  'exchange.config.grants[0].issuer=https://kubernetes.default.svc.cluster.local',
-  'exchange.config.grants[0].subject=system:serviceaccount:ci:*',
-  'exchange.config.grants[0].target=orders',
-  'exchange.config.grants[0].roles={orders_reader}',
-  'exchange.config.grants[0].ttl=1h',
-];
+const exchangeMinimal = [...EXCHANGE_MINIMAL_VALUES, 'exchange.config.kubernetes.audience=orders-exchange'];
 
 const variants = {
   default: [],
